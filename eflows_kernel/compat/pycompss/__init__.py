@@ -1,0 +1,1 @@
+"""PyCOMPSs-compatible names, served by eflows_kernel (see eflows_kernel.compat)."""

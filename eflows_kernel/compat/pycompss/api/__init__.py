@@ -1,0 +1,1 @@
+"""pycompss.api on eflows_kernel."""

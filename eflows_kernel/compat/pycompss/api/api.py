@@ -1,0 +1,16 @@
+from eflows_kernel.model.api import (
+    TaskGroup,
+    compss_barrier,
+    compss_barrier_group,
+    compss_cancel_group,
+    compss_delete_file,
+    compss_delete_object,
+    compss_file_exists,
+    compss_get_number_of_resources,
+    compss_open,
+    compss_start,
+    compss_stop,
+    compss_wait_on,
+    compss_wait_on_directory,
+    compss_wait_on_file,
+)

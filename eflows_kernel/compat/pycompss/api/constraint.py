@@ -1,0 +1,3 @@
+from eflows_kernel.model.decorators import constraint
+
+Constraint = constraint

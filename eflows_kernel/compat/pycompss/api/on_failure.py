@@ -1,0 +1,4 @@
+from eflows_kernel.model.decorators import on_failure
+
+OnFailure = on_failure
+onFailure = on_failure

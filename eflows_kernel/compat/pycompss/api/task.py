@@ -1,0 +1,3 @@
+from eflows_kernel.model.task import task
+
+__all__ = ["task"]

@@ -1,0 +1,1 @@
+from eflows_kernel.model.api import TaskGroup

@@ -1,0 +1,254 @@
+"""The engine: runs PyCOMPSs tasks on a Dask cluster and narrates them as events.
+
+One engine is one run: it owns the cluster connection, the task graph, the data
+trackers and the event stream. The PyCOMPSs API functions talk to the current
+engine; widgets and the runner hold it directly.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+
+from eflows_kernel.engine import synchronisation
+from eflows_kernel.engine.cluster import ClusterConfig, WorkerOffer, start_cluster, worker_offer
+from eflows_kernel.engine.current import current_engine, set_current_engine
+from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
+from eflows_kernel.engine.state import RunGraph, TaskRecord
+from eflows_kernel.engine.submission import CallAnalyser
+from eflows_kernel.engine.wire import WireTask
+from eflows_kernel.engine.worker import execute_task
+from eflows_kernel.events.schema import RunState
+from eflows_kernel.events.stream import EventStream
+from eflows_kernel.model.exceptions import EngineError
+from eflows_kernel.model.task import RETRY_ATTEMPTS, TaskDefinition
+
+
+@dataclass
+class EngineConfig:
+    """Settings of one run (the runner's and the kernel's options map onto these)."""
+
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    run_id: str | None = None
+    event_log: str | Path | None = None  # JSON-lines file of every event
+    app: str | None = None
+    record_args: bool = True  # short repr of arguments in the first task event
+    history: int | None = 1_000_000  # events kept in memory for late subscribers
+
+
+class Engine:
+    def __init__(self, config: EngineConfig | None = None, **cluster_options: Any) -> None:
+        self.config = config or EngineConfig(cluster=ClusterConfig(**cluster_options))
+        self.run_id = self.config.run_id or uuid.uuid4().hex[:12]
+        self.events = EventStream(self.run_id, self.config.event_log, self.config.history)
+        self.graph = RunGraph(self.events)
+        self.objects = ObjectVersions()
+        self.files = FileVersions()
+        self._analyser = CallAnalyser(self.objects, self.files)
+        self._ids = itertools.count(1)
+        self._group_stack: list[str] = []
+        self._payloads: dict[str, bytes] = {}
+        self._topic = f"eflows-tasks-{self.run_id}"
+        self._offer: WorkerOffer | None = None
+        self.client: Any = None
+        self.cluster: Any = None
+        self.state = RunState.STARTING.value
+        self._stopped = False
+        self.lost_suspects: set[int] = set()
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> Engine:
+        if current_engine() not in (None, self):
+            raise EngineError("another engine is already running in this process; "
+                              "stop it first (eflows_kernel.stop())")
+        self.events.emit("run", state=RunState.STARTING.value, app=self.config.app)
+        self.client, self.cluster = start_cluster(self.config.cluster)
+        self._offer = worker_offer(self.client)
+        self.client.subscribe_topic(self._topic, self._on_worker_event)
+        self.state = RunState.RUNNING.value
+        self.events.emit("run", state=self.state, app=self.config.app, info={
+            "scheduler": self.client.scheduler.address,
+            "workers": len(self.client.scheduler_info(n_workers=-1).get("workers", {})),
+            "pid": os.getpid()})
+        set_current_engine(self)
+        atexit.register(self.stop)
+        return self
+
+    def stop(self, state: str | None = None, error: str | None = None) -> None:
+        """End the run: record its final state, release the cluster. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        if current_engine() is self:
+            set_current_engine(None)
+        if state is None:
+            state = RunState.FAILED.value if self.graph.fatal else RunState.DONE.value
+            if error is None and self.graph.fatal is not None:
+                error = str(self.graph.fatal)
+        self.state = state
+        try:
+            if self.client is not None:
+                self._cancel_futures([r.future for r in self.graph.tasks.values()
+                                      if r.future is not None and not r.finished])
+                self.client.unsubscribe_topic(self._topic)
+                self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+        finally:
+            self.events.emit("run", state=state, app=self.config.app, error=error,
+                             counts=self.graph.counts())
+            self.events.close()
+
+    def __enter__(self) -> Engine:
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.barrier()
+            self.stop()
+        else:
+            self.stop(RunState.FAILED.value, error=f"{exc_type.__name__}: {exc}")
+
+    # -- task submission --------------------------------------------------------------
+    def submit(self, definition: TaskDefinition, args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> Any:
+        graph = self.graph
+        if graph.fatal is not None:
+            raise graph.fatal
+        if self._stopped:
+            raise EngineError(f"the engine of run {self.run_id} is stopped; start a new one")
+        task_id = next(self._ids)
+        plan = self._analyser.analyse(definition, task_id, args, kwargs)
+        opts = definition.options
+        resources = self._resources(definition)
+        n_returns = opts.returns
+        tuple_layout = bool(plan.updates) or n_returns > 1
+        record = TaskRecord(task_id, definition.name, opts.on_failure.value,
+                            tuple(self._group_stack),
+                            deps=tuple(sorted(plan.data_deps | plan.order_deps)))
+        first_event: dict[str, Any] = {"name": definition.name, "deps": list(record.deps)}
+        if record.groups:
+            first_event["groups"] = list(record.groups)
+        if self.config.record_args:
+            first_event["args"] = plan.summary
+        if opts.priority:
+            first_event["priority"] = True
+        if resources:
+            first_event["constraints"] = {"computing_units": opts.computing_units,
+                                          "memory_size": opts.memory_size or 0}
+        graph.add(record, first_event)
+
+        future = None
+        if not record.finished:
+            wire = WireTask(
+                run=self.run_id, task=task_id, name=definition.name,
+                definition=self._payload(definition), definition_uid=definition.uid,
+                topic=self._topic, arg_depths=tuple(plan.arg_depths),
+                kwarg_depths=plan.kwarg_depths, updates=tuple(plan.updates),
+                n_returns=n_returns, tuple_layout=tuple_layout,
+                on_failure=opts.on_failure.value, defaults=opts.defaults,
+                max_attempts=RETRY_ATTEMPTS, time_out=opts.time_out)
+            with graph.lock:
+                order = [graph.tasks[d].future for d in plan.order_deps
+                         if graph.tasks[d].future is not None]
+            future = self.client.submit(
+                execute_task, wire, plan.args, plan.kwargs, order or None,
+                key=f"{definition.name}-{task_id}-{self.run_id}", pure=False,
+                priority=1 if opts.priority else 0, resources=resources)
+            with graph.lock:
+                if record.finished:  # cancelled while we were submitting
+                    graph._to_cancel.append(future)
+                else:
+                    record.future = future
+        self._cancel_futures(graph.take_futures_to_cancel())
+
+        outputs = [TaskOutput(task_id, definition.name, future, (i,) if tuple_layout else ())
+                   for i in range(n_returns)]
+        for obj, position, path in plan.written_objects:
+            self.objects.written(obj, TaskOutput(task_id, definition.name, future,
+                                                 (n_returns + position, *path)))
+        for obj in plan.deleted_objects:
+            self.objects.forget(obj)
+        if n_returns == 0:
+            return None
+        return outputs[0] if n_returns == 1 else tuple(outputs)
+
+    def _payload(self, definition: TaskDefinition) -> bytes:
+        payload = self._payloads.get(definition.uid)
+        if payload is None:
+            payload = cloudpickle.dumps(definition)
+            self._payloads[definition.uid] = payload
+        return payload
+
+    def _resources(self, definition: TaskDefinition) -> dict[str, float] | None:
+        opts = definition.options
+        offer = self._offer
+        if offer is None:
+            return None
+        if opts.computing_units > offer.max_cpu or (
+                opts.memory_size and opts.memory_size > offer.max_memory_gb):
+            offer = self._offer = worker_offer(self.client)  # workers may have joined
+        if opts.computing_units > offer.max_cpu:
+            raise EngineError(
+                f"task '{definition.name}' asks for computing_units={opts.computing_units} "
+                f"but the largest worker has {offer.max_cpu:g} cores; start the engine with "
+                f"more threads per worker (eflows-run --threads-per-worker "
+                f"{opts.computing_units}) or workers declaring --resources "
+                f"CPU={opts.computing_units}")
+        if opts.memory_size and opts.memory_size > offer.max_memory_gb:
+            raise EngineError(
+                f"task '{definition.name}' asks for memory_size={opts.memory_size:g} GB but "
+                f"the largest worker has {offer.max_memory_gb:g} GB")
+        resources: dict[str, float] = {}
+        if offer.declares_cpu and (offer.multi_threaded or opts.computing_units > 1):
+            resources["CPU"] = opts.computing_units
+        elif opts.computing_units > 1:
+            raise EngineError(
+                f"task '{definition.name}' asks for computing_units={opts.computing_units} "
+                "but the workers do not declare a CPU resource, so the request cannot be "
+                "enforced; start them with --resources CPU=<cores>")
+        if opts.memory_size and offer.declares_memory:
+            resources["MEMORY"] = opts.memory_size
+        return resources or None
+
+    # -- worker reports ---------------------------------------------------------------
+    def _on_worker_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        self.graph.report(event[1])
+        futures = self.graph.take_futures_to_cancel()
+        if futures:
+            self._cancel_futures(futures)
+
+    def _cancel_futures(self, futures: list[Any]) -> None:
+        futures = [f for f in futures if f is not None]
+        if futures and self.client is not None and self.client.status == "running":
+            # Works from any thread, including Dask's own event loop.
+            self.client.loop.add_callback(self.client._cancel, futures)
+
+    # -- groups and synchronisation (see synchronisation.py) ---------------------------
+    def open_group(self, name: str) -> None:
+        self._group_stack.append(name)
+
+    def close_group(self, name: str) -> None:
+        if self._group_stack and self._group_stack[-1] == name:
+            self._group_stack.pop()
+
+    def barrier(self) -> None:
+        synchronisation.barrier(self)
+
+    def barrier_group(self, name: str) -> None:
+        synchronisation.barrier_group(self, name)
+
+    def cancel_group(self, name: str) -> None:
+        self.graph.cancel_group(name, f"compss_cancel_group('{name}')")
+        self._cancel_futures(self.graph.take_futures_to_cancel())
+
+    def wait_on(self, *objs: Any) -> Any:
+        return synchronisation.wait_on(self, *objs)

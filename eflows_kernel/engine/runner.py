@@ -1,0 +1,115 @@
+"""``eflows-run``: run an unmodified PyCOMPSs application on Dask.
+
+Usage mirrors ``runcompss``: options first, then the application and its own
+arguments, e.g. ``eflows-run --workers 4 --event-log run.jsonl wordcount.py data/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Sequence
+
+from eflows_kernel.compat import install_pycompss_shim, real_pycompss_available
+from eflows_kernel.engine.cluster import ClusterConfig
+from eflows_kernel.engine.engine import Engine, EngineConfig
+from eflows_kernel.events.schema import RunState
+from eflows_kernel.model.exceptions import COMPSsException, EngineError, TaskFailedError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eflows-run",
+        description="Run a PyCOMPSs application on Dask distributed (local cluster by "
+                    "default), writing its task events.")
+    cluster = parser.add_argument_group("cluster")
+    cluster.add_argument("--workers", "-w", type=int, default=None,
+                         help="local worker processes (default: one per core)")
+    cluster.add_argument("--threads-per-worker", type=int, default=1,
+                         help="threads (= cores offered to @constraint) per worker")
+    cluster.add_argument("--memory-limit", default="auto",
+                         help="memory per local worker, e.g. 2GB (default: shared equally)")
+    cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="use an existing Dask scheduler instead of a local cluster")
+    run = parser.add_argument_group("run")
+    run.add_argument("--event-log", default=None, metavar="PATH",
+                     help="append the run's task events to this JSON-lines file")
+    run.add_argument("--run-id", default=None, help="identifier of the run in its events")
+    run.add_argument("--no-pycompss-shim", action="store_true",
+                     help="do not serve pycompss.* imports (the real PyCOMPSs is never "
+                          "shadowed anyway)")
+    parser.add_argument("app", help="the PyCOMPSs application (a .py file)")
+    parser.add_argument("app_args", nargs=argparse.REMAINDER,
+                        help="arguments given to the application")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    app = os.path.abspath(args.app)
+    if not os.path.isfile(app):
+        print(f"eflows-run: application file not found: {args.app}", file=sys.stderr)
+        return 2
+    if not args.no_pycompss_shim and not install_pycompss_shim() and real_pycompss_available():
+        print("eflows-run: the real PyCOMPSs is installed; its modules are used as they are "
+              "(use runcompss to run on the COMPSs runtime)", file=sys.stderr)
+    app_dir = os.path.dirname(app)
+    sys.path.insert(0, app_dir)
+    config = EngineConfig(
+        cluster=ClusterConfig(
+            scheduler_address=args.scheduler, n_workers=args.workers,
+            threads_per_worker=args.threads_per_worker, memory_limit=args.memory_limit,
+            extra_paths=[app_dir], pycompss_shim=not args.no_pycompss_shim),
+        run_id=args.run_id, event_log=args.event_log, app=os.path.basename(app))
+    engine = Engine(config)
+    try:
+        engine.start()
+    except EngineError as exc:
+        print(f"eflows-run: {exc}", file=sys.stderr)
+        engine.stop(RunState.FAILED.value, error=str(exc))
+        return 1
+    sys.argv = [app, *args.app_args]
+    code, error = 0, None
+    try:
+        runpy.run_path(app, run_name="__main__")
+        engine.barrier()  # like compss_stop: the run ends when its tasks have
+    except TaskFailedError as exc:
+        code, error = 1, str(exc)
+        print(f"eflows-run: {exc}", file=sys.stderr)
+    except COMPSsException as exc:
+        code, error = 1, f"COMPSsException: {exc}"
+        print(f"eflows-run: uncaught COMPSsException from a task group: {exc}",
+              file=sys.stderr)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code:
+            error = f"the application exited with status {exc.code}"
+    except KeyboardInterrupt:
+        code, error = 130, "interrupted"
+        engine.stop(RunState.CANCELLED.value, error=error)
+    except BaseException as exc:
+        code, error = 1, f"{type(exc).__name__}: {exc}"
+        _print_app_traceback(exc, app)
+    if code == 0:
+        try:
+            engine.barrier()
+        except TaskFailedError as exc:
+            code, error = 1, str(exc)
+            print(f"eflows-run: {exc}", file=sys.stderr)
+    engine.stop(RunState.DONE.value if code == 0 else RunState.FAILED.value, error=error)
+    return code
+
+
+def _print_app_traceback(exc: BaseException, app: str) -> None:
+    """The application's traceback, without the runner's own frames above it."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != app:
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

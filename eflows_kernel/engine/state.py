@@ -1,0 +1,238 @@
+"""The run's task graph and its state machine, without Dask.
+
+Everything that decides a task's state lives here: pending -> ready when the last
+dependency succeeds, worker reports (running, done, failed attempts), the
+PyCOMPSs failure rules (cancel successors, cancel a group, stop the run), and the
+counters that barriers wait on. The engine feeds it and acts on what it returns
+(futures to cancel), so the rules are unit-testable without a cluster.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eflows_kernel.events.schema import TaskState
+from eflows_kernel.events.stream import EventStream
+from eflows_kernel.model.exceptions import COMPSsException, TaskFailedError
+
+PENDING = TaskState.PENDING.value
+READY = TaskState.READY.value
+RUNNING = TaskState.RUNNING.value
+DONE = TaskState.DONE.value
+FAILED = TaskState.FAILED.value
+CANCELLED = TaskState.CANCELLED.value
+
+
+@dataclass(slots=True, eq=False)
+class TaskRecord:
+    id: int
+    name: str
+    on_failure: str
+    groups: tuple[str, ...]
+    future: Any = None
+    deps: tuple[int, ...] = ()
+    successors: list[int] = field(default_factory=list)
+    waiting_for: int = 0  # dependencies not yet satisfied
+    state: str = PENDING
+    finished: bool = False  # no state change will follow
+    ok: bool = False  # successors may use its outputs (done, or failure ignored)
+    error: str | None = None
+    attempt: int = 0
+
+
+@dataclass(slots=True)
+class GroupRecord:
+    name: str
+    tasks: list[int] = field(default_factory=list)
+    unfinished: int = 0
+    exception: str | None = None
+
+
+class RunGraph:
+    """Task records plus the transitions between their states."""
+
+    def __init__(self, events: EventStream) -> None:
+        self.events = events
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.tasks: dict[int, TaskRecord] = {}
+        self.groups: dict[str, GroupRecord] = {}
+        self.unfinished = 0
+        self.fatal: TaskFailedError | None = None
+        self._to_cancel: list[Any] = []
+
+    # -- submission -------------------------------------------------------------------
+    def add(self, record: TaskRecord, first_event: dict[str, Any]) -> None:
+        """Register a submitted task; emits its first event (pending, ready or cancelled)."""
+        with self.lock:
+            self.tasks[record.id] = record
+            self.unfinished += 1
+            for name in record.groups:
+                group = self.groups.setdefault(name, GroupRecord(name))
+                group.tasks.append(record.id)
+                group.unfinished += 1
+            waiting = 0
+            doomed_by = None
+            for dep_id in record.deps:
+                dep = self.tasks[dep_id]
+                if dep.finished and not dep.ok:
+                    doomed_by = dep
+                elif not dep.finished:
+                    waiting += 1
+                dep.successors.append(record.id)
+            record.waiting_for = waiting
+            record.state = PENDING if waiting else READY
+            self.events.emit("task", task=record.id, state=record.state, **first_event)
+            if doomed_by is not None or self.fatal is not None:
+                why = (f"task #{doomed_by.id} {doomed_by.name} did not succeed"
+                       if doomed_by is not None else "the run is stopping")
+                self._cancel([record], why)
+
+    # -- reports from workers ---------------------------------------------------------
+    def report(self, msg: dict[str, Any]) -> None:
+        """Apply one worker report (see ``worker.execute_task``)."""
+        with self.lock:
+            record = self.tasks.get(msg.get("task", 0))
+            if record is None or record.finished:
+                return  # late report of a cancelled task
+            state = msg["state"]
+            common = {"attempt": msg.get("attempt"), "worker": msg.get("worker"),
+                      "started": msg.get("started")}
+            record.attempt = msg.get("attempt") or record.attempt
+            if state == RUNNING:
+                record.state = RUNNING
+                self.events.emit("task", ts=msg.get("started"), task=record.id,
+                                 state=RUNNING, **common)
+            elif state == DONE:
+                self._finish(record, DONE, ok=True, ts=msg.get("ended"), ended=msg.get("ended"),
+                             **common)
+            elif state == FAILED:
+                self._failed(record, msg, common)
+
+    def _failed(self, record: TaskRecord, msg: dict[str, Any], common: dict[str, Any]) -> None:
+        error = msg.get("error")
+        record.error = error
+        ended = msg.get("ended")
+        if not msg.get("final"):
+            record.state = FAILED
+            self.events.emit("task", ts=ended, task=record.id, state=FAILED, ended=ended,
+                             error=error, final=False, on_failure=record.on_failure, **common)
+            return
+        compss_message = msg.get("compss_exception")
+        if compss_message is not None and record.groups:
+            self._finish(record, FAILED, ok=False, ts=ended, ended=ended, error=error,
+                         final=True, on_failure=record.on_failure, **common)
+            for name in record.groups:
+                group = self.groups[name]
+                if group.exception is None:
+                    group.exception = compss_message
+                others = [self.tasks[t] for t in group.tasks if not self.tasks[t].finished]
+                self._cancel(others, f"task #{record.id} {record.name} raised "
+                             f"COMPSsException in group '{name}'")
+            self._cancel_successors(record)
+            return
+        policy = record.on_failure
+        ignored = policy == "IGNORE"
+        self._finish(record, FAILED, ok=ignored, ts=ended, ended=ended, error=error,
+                     final=True, on_failure=policy, **common)
+        if ignored:
+            return
+        self._cancel_successors(record)
+        if policy != "CANCEL_SUCCESSORS":
+            self.stop_run(TaskFailedError(
+                f"task '{record.name}' (#{record.id}) failed and its on_failure is "
+                f"{policy}, so the run stops.\n{error or ''}".rstrip(),
+                record.id, record.name, error or ""))
+
+    def _finish(self, record: TaskRecord, state: str, ok: bool, ts: float | None = None,
+                **fields: Any) -> None:
+        record.state = state
+        record.finished = True
+        record.ok = ok
+        record.future = None  # outputs keep their own reference; results can be freed
+        self.unfinished -= 1
+        for name in record.groups:
+            self.groups[name].unfinished -= 1
+        self.events.emit("task", ts=ts, task=record.id, state=state, **fields)
+        if ok:
+            for succ_id in record.successors:
+                succ = self.tasks[succ_id]
+                if succ.finished:
+                    continue
+                succ.waiting_for -= 1
+                if succ.waiting_for == 0 and succ.state == PENDING:
+                    succ.state = READY
+                    self.events.emit("task", ts=ts, task=succ.id, state=READY)
+        self.changed.notify_all()
+
+    # -- cancellation -----------------------------------------------------------------
+    def _cancel_successors(self, record: TaskRecord) -> None:
+        doomed: list[TaskRecord] = []
+        stack = list(record.successors)
+        seen: set[int] = set()
+        while stack:
+            succ = self.tasks[stack.pop()]
+            if succ.id in seen or succ.finished:
+                continue
+            seen.add(succ.id)
+            doomed.append(succ)
+            stack.extend(succ.successors)
+        self._cancel(doomed, f"task #{record.id} {record.name} did not succeed")
+
+    def _cancel(self, records: Iterable[TaskRecord], reason: str) -> None:
+        for record in records:
+            if record.finished:
+                continue
+            if record.future is not None:
+                self._to_cancel.append(record.future)
+            self._finish(record, CANCELLED, ok=False, reason=reason)
+            self._cancel_successors(record)
+
+    def cancel_group(self, name: str, reason: str) -> None:
+        with self.lock:
+            group = self.groups.get(name)
+            if group is not None:
+                self._cancel([self.tasks[t] for t in group.tasks], reason)
+
+    def stop_run(self, error: TaskFailedError, reason: str | None = None) -> None:
+        """A fatal failure: cancel everything still to do; waiters raise ``error``."""
+        with self.lock:
+            if self.fatal is None:
+                self.fatal = error
+            pending = [r for r in self.tasks.values() if not r.finished]
+            self._cancel(pending, reason or f"the run stopped: task #{error.task_id} "
+                         f"{error.task_name} failed")
+            self.changed.notify_all()
+
+    def take_futures_to_cancel(self) -> list[Any]:
+        with self.lock:
+            futures, self._to_cancel = self._to_cancel, []
+            return futures
+
+    # -- waiting ----------------------------------------------------------------------
+    def wait(self, predicate: Any, poll: float = 0.5, on_poll: Any = None) -> None:
+        """Block until ``predicate()`` (called under the lock) or a fatal failure."""
+        with self.lock:
+            while not predicate() and self.fatal is None:
+                if not self.changed.wait(poll) and on_poll is not None:
+                    on_poll()
+            if self.fatal is not None:
+                raise self.fatal
+
+    def take_group_exception(self, name: str) -> COMPSsException | None:
+        with self.lock:
+            group = self.groups.get(name)
+            if group is None or group.exception is None:
+                return None
+            message, group.exception = group.exception, None
+            return COMPSsException(message)
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            counts: dict[str, int] = {}
+            for record in self.tasks.values():
+                counts[record.state] = counts.get(record.state, 0) + 1
+            return counts

@@ -1,0 +1,202 @@
+"""Where the main program waits: barriers, ``compss_wait_on`` and the file API.
+
+Waiting is on the run graph's counters (fed by worker reports), so a wait also
+ends when the run stops for a fatal failure elsewhere, raising that failure.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from eflows_kernel.engine.data import TaskOutput
+from eflows_kernel.engine.wire import select
+from eflows_kernel.model.exceptions import (
+    EngineError,
+    TaskCancelledError,
+    TaskFailedError,
+)
+
+if TYPE_CHECKING:
+    from eflows_kernel.engine.engine import Engine
+    from eflows_kernel.engine.state import TaskRecord
+
+
+def barrier(engine: Engine) -> None:
+    graph = engine.graph
+    graph.wait(lambda: graph.unfinished == 0, on_poll=lambda: reconcile(engine))
+
+
+def barrier_group(engine: Engine, name: str) -> None:
+    graph = engine.graph
+    group = graph.groups.get(name)
+    if group is None:
+        raise EngineError(f"no task group named '{name}' (groups: "
+                          f"{', '.join(graph.groups) or 'none'})")
+    graph.wait(lambda: group.unfinished == 0, on_poll=lambda: reconcile(engine))
+    exc = graph.take_group_exception(name)
+    if exc is not None:
+        raise exc
+
+
+def reconcile(engine: Engine) -> None:
+    """Fail tasks that Dask lost without our worker code reporting (worker killed...).
+
+    Called under the graph lock while waiting. A task that failed in our code has
+    reported before its future turned to error, so a future seen in error on two
+    polls in a row with its task unfinished failed outside our code.
+    """
+    graph = engine.graph
+    suspects = engine.lost_suspects
+    for record in list(graph.tasks.values()):
+        future = record.future
+        if record.finished or future is None or future.status not in ("error", "lost"):
+            continue
+        if record.id not in suspects:
+            suspects.add(record.id)
+            continue
+        graph.report({"task": record.id, "state": "failed", "final": True,
+                      "error": f"the task was lost by the cluster ({future.status}); "
+                               "a worker probably died"})
+    engine._cancel_futures(graph.take_futures_to_cancel())
+
+
+def wait_on(engine: Engine, *objs: Any) -> Any:
+    """``compss_wait_on``: values of outputs, also inside nested lists/tuples/dicts."""
+    leaves: dict[int, TaskOutput] = {}
+    tracked: list[tuple[Any, TaskOutput]] = []
+
+    def collect(obj: Any) -> None:
+        version = engine.objects.current(obj)
+        if version is not None:
+            tracked.append((obj, version))
+            leaves[id(version)] = version
+        elif isinstance(obj, TaskOutput):
+            leaves[id(obj)] = obj
+        elif isinstance(obj, list | tuple):
+            for item in obj:
+                collect(item)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                collect(item)
+
+    for obj in objs:
+        collect(obj)
+    values = _fetch(engine, list(leaves.values()))
+    updated: dict[int, Any] = {}
+    for obj, version in tracked:
+        updated[id(obj)] = update_in_place(obj, values[id(version)])
+        engine.objects.forget(obj)
+
+    def rebuild(obj: Any) -> Any:
+        if id(obj) in updated:
+            return updated[id(obj)]
+        if isinstance(obj, TaskOutput):
+            return values[id(obj)]
+        if isinstance(obj, list):
+            return [rebuild(item) for item in obj]
+        if isinstance(obj, tuple):
+            return tuple(rebuild(item) for item in obj)
+        if isinstance(obj, dict):
+            return {key: rebuild(item) for key, item in obj.items()}
+        return obj
+
+    results = [rebuild(obj) for obj in objs]
+    return results[0] if len(results) == 1 else results
+
+
+def _fetch(engine: Engine, outputs: list[TaskOutput]) -> dict[int, Any]:
+    if not outputs:
+        return {}
+    graph = engine.graph
+    if graph.fatal is not None:
+        raise graph.fatal
+    for output in outputs:
+        record = graph.tasks[output.task_id]
+        if record.finished and not record.ok and record.state == "cancelled":
+            raise _cancelled(record)
+    futures = list({id(o.future): o.future for o in outputs if o.future is not None}.values())
+    try:
+        results = engine.client.gather(futures)
+    except Exception as exc:
+        if graph.fatal is not None:
+            raise graph.fatal from None
+        if isinstance(exc, TaskFailedError):
+            raise
+        for output in outputs:
+            record = graph.tasks[output.task_id]
+            if record.state == "cancelled":
+                raise _cancelled(record) from None
+        raise
+    by_future = {id(f): value for f, value in zip(futures, results, strict=True)}
+    return {id(o): select(by_future[id(o.future)], o.path) for o in outputs}
+
+
+def _cancelled(record: TaskRecord) -> TaskCancelledError:
+    return TaskCancelledError(
+        f"task '{record.name}' (#{record.id}) was cancelled, so its outputs do not exist"
+        f"{': ' + record.error if record.error else ''}")
+
+
+def update_in_place(obj: Any, new: Any) -> Any:
+    """Make the caller's INOUT object hold the task's result, when its type allows.
+
+    PyCOMPSs users write ``obj = compss_wait_on(obj)``; updating in place as well
+    makes code that forgets the assignment right too, for the common mutable types.
+    """
+    if obj is new:
+        return obj
+    try:
+        if isinstance(obj, list) and isinstance(new, list):
+            obj[:] = new
+        elif isinstance(obj, dict | set) and type(new) is type(obj):
+            obj.clear()
+            obj.update(new)
+        elif isinstance(obj, bytearray) and isinstance(new, bytearray):
+            obj[:] = new
+        elif type(obj) is type(new) and hasattr(new, "shape") and hasattr(obj, "__setitem__"):
+            if obj.shape != new.shape:
+                return new
+            obj[...] = new
+        elif type(obj) is type(new) and hasattr(obj, "__dict__"):
+            obj.__dict__.clear()
+            obj.__dict__.update(new.__dict__)
+        else:
+            return new
+    except Exception:
+        return new
+    return obj
+
+
+# -- the file API ----------------------------------------------------------------------
+def _wait_tasks(engine: Engine, task_ids: list[int], path: str) -> None:
+    graph = engine.graph
+    records = [graph.tasks[t] for t in task_ids]
+    graph.wait(lambda: all(r.finished for r in records), on_poll=lambda: reconcile(engine))
+    for record in records:
+        if not record.ok and record.state == "cancelled":
+            raise TaskCancelledError(f"file {path} was to be written by task "
+                                     f"'{record.name}' (#{record.id}), which was cancelled")
+
+
+def wait_on_file(engine: Engine, path: str) -> str:
+    path = os.path.abspath(os.fspath(path))
+    writer = engine.files.last_writer(path)
+    if writer is not None:
+        _wait_tasks(engine, [writer], path)
+    return path
+
+
+def delete_file(engine: Engine, path: str) -> bool:
+    path = os.path.abspath(os.fspath(path))
+    _wait_tasks(engine, engine.files.users(path), path)
+    engine.files.forget(path)
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def file_exists(engine: Engine, path: str) -> bool:
+    return os.path.exists(wait_on_file(engine, path))

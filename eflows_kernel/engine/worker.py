@@ -1,0 +1,188 @@
+"""Runs on Dask workers: execute one task, apply PyCOMPSs failure rules, report events.
+
+Reports go through ``Worker.log_event`` on a per-engine topic: they ride Dask's
+batched streams (worker -> scheduler -> client) in order with the task results, so the
+engine learns "running" and "done" with the worker's own timestamps and no polling.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from typing import Any
+
+import cloudpickle
+
+from eflows_kernel.engine.wire import Pickled, WireTask, decode, decode_private
+from eflows_kernel.model.exceptions import COMPSsException, TaskFailedError, TaskTimeoutError
+
+_DEFINITIONS: dict[str, Any] = {}
+
+
+class CancelSuccessors(TaskFailedError):
+    """A CANCEL_SUCCESSORS task failed: its successors must not run, the run goes on."""
+
+
+class GroupException(TaskFailedError):
+    """A task raised COMPSsException: its group is cancelled, the main program told."""
+
+
+def _definition(wire: WireTask) -> Any:
+    definition = _DEFINITIONS.get(wire.definition_uid)
+    if definition is None:
+        definition = cloudpickle.loads(wire.definition)
+        _DEFINITIONS[wire.definition_uid] = definition
+    return definition
+
+
+def _reporter(wire: WireTask) -> tuple[Any, str]:
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        return worker, worker.address
+    except (ImportError, ValueError):
+        return None, socket.gethostname()
+
+
+def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
+                 deps: list[Any] | None = None) -> Any:
+    """Dask entry point for every task; ``deps`` only orders the task after others."""
+    definition = _definition(wire)
+    worker, address = _reporter(wire)
+
+    def report(state: str, **fields: Any) -> None:
+        if worker is not None:
+            fields.update(run=wire.run, task=wire.task, state=state, worker=address)
+            worker.log_event(wire.topic, fields)
+
+    attempts = max(1, wire.max_attempts if wire.on_failure == "RETRY" else 1)
+    for attempt in range(1, attempts + 1):
+        started = time.time()
+        report("running", attempt=attempt, started=started)
+        try:
+            result = _run_once(definition, wire, args, kwargs)
+        except COMPSsException as exc:
+            error = _format_error(exc)
+            report("failed", attempt=attempt, started=started, ended=time.time(),
+                   error=error, final=True, compss_exception=exc.message or str(exc))
+            raise GroupException(f"task '{wire.name}' (#{wire.task}) raised "
+                                 f"COMPSsException: {exc.message or exc}",
+                                 wire.task, wire.name, error) from None
+        except (Exception, SystemExit) as exc:
+            error = _format_error(exc)
+            final = attempt == attempts
+            report("failed", attempt=attempt, started=started, ended=time.time(),
+                   error=error, final=final)
+            if not final:
+                continue
+            if wire.on_failure == "IGNORE":
+                return _defaults_result(wire, args, kwargs)
+            message = (f"task '{wire.name}' (#{wire.task}) failed"
+                       f"{f' after {attempts} attempts' if attempts > 1 else ''}:\n{error}")
+            cls = CancelSuccessors if wire.on_failure == "CANCEL_SUCCESSORS" else TaskFailedError
+            raise cls(message, wire.task, wire.name, error) from None
+        report("done", attempt=attempt, started=started, ended=time.time())
+        return result
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _format_error(exc: BaseException) -> str:
+    if isinstance(exc, TaskTimeoutError):
+        return f"{type(exc).__name__}: {exc}"
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    # Drop our own frames: the user wants to see their task's traceback.
+    keep = [lines[0]] + [ln for ln in lines[1:] if "eflows_kernel/engine" not in ln]
+    return "".join(keep).rstrip()
+
+
+def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
+              wire_kwargs: dict[str, Any]) -> Any:
+    update_slots = {(kind, key) for kind, key, _, _ in wire.updates}
+    args = []
+    for index, value in enumerate(wire_args):
+        depth = wire.arg_depths[index] if wire.arg_depths else 0
+        private = ("a", index) in update_slots
+        args.append(decode_private(value, depth) if private else decode(value, depth))
+    kwargs = {}
+    for name, value in wire_kwargs.items():
+        depth = wire.kwarg_depths.get(name, 0)
+        private = ("k", name) in update_slots
+        kwargs[name] = decode_private(value, depth) if private else decode(value, depth)
+
+    if wire.time_out:
+        returned = _call_with_timeout(definition.func, args, kwargs, wire.time_out, wire.name)
+    else:
+        returned = definition.func(*args, **kwargs)
+    if not wire.tuple_layout:
+        return returned if wire.n_returns else None
+
+    if wire.n_returns == 0:
+        outputs: tuple[Any, ...] = ()
+    elif wire.n_returns == 1:
+        outputs = (returned,)
+    else:
+        if not isinstance(returned, tuple | list) or len(returned) != wire.n_returns:
+            got = len(returned) if isinstance(returned, tuple | list) else "1 (not a tuple)"
+            raise TypeError(f"task '{wire.name}' declares returns={wire.n_returns} "
+                            f"but returned {got} values")
+        outputs = tuple(returned)
+    written = tuple(args[key] if kind == "a" else kwargs[key]
+                    for kind, key, _, _ in wire.updates)
+    return outputs + written
+
+
+def _defaults_result(wire: WireTask, wire_args: list[Any],
+                     wire_kwargs: dict[str, Any]) -> Any:
+    """Outputs of an IGNOREd failure: the declared defaults, else None / the inputs."""
+    defaults = wire.defaults
+    returns_default = defaults.get("returns")
+    if not wire.tuple_layout:
+        return returns_default if wire.n_returns else None
+    if wire.n_returns > 1 and isinstance(returns_default, tuple | list):
+        outputs = tuple(returns_default)[: wire.n_returns]
+        outputs += (None,) * (wire.n_returns - len(outputs))
+    else:
+        outputs = (returns_default,) * wire.n_returns
+    written = []
+    for kind, key, depth, name in wire.updates:
+        if name in defaults:
+            written.append(defaults[name])
+        else:
+            value = wire_args[key] if kind == "a" else wire_kwargs[key]
+            written.append(decode_private(value, depth))
+    return outputs + tuple(written)
+
+
+def _call_with_timeout(func: Any, args: list[Any], kwargs: dict[str, Any],
+                       time_out: float, name: str) -> Any:
+    """Run the task in a child process that is killed when ``time_out`` expires.
+
+    A thread cannot be stopped from outside in Python, and a task blocked in C code
+    would outlive any in-process timer, so a separate process is the only way to
+    honour ``time_out`` for every task body.
+    """
+    payload = cloudpickle.dumps((func, args, kwargs))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eflows_kernel.engine.timeout_child"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    try:
+        out, _ = proc.communicate(payload, timeout=time_out)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise TaskTimeoutError(
+            f"task '{name}' exceeded its time_out of {time_out:g} s and was stopped") from None
+    ok, value = cloudpickle.loads(out)
+    if not ok:
+        raise value
+    return value
+
+
+__all__ = ["Pickled", "execute_task"]

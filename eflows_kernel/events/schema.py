@@ -1,0 +1,115 @@
+"""Event schema, version 1 (see ``docs/events.md``).
+
+Events travel as plain dicts (cheap to build on the hot path, one JSON line each on
+disk). The pydantic models below are the written contract: readers may validate with
+:func:`validate_event`, and the test suite validates every event the engine emits, so
+the code and the documentation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+SCHEMA_VERSION = 1
+
+
+class EventType(str, Enum):
+    TASK = "task"
+    RUN = "run"
+    LOG = "log"
+    TRANSFER = "transfer"
+
+
+class TaskState(str, Enum):
+    PENDING = "pending"  # submitted, waiting for a dependency
+    READY = "ready"  # all dependencies satisfied, waiting for a worker
+    RUNNING = "running"  # executing on a worker (one attempt)
+    DONE = "done"
+    FAILED = "failed"  # an attempt or the task failed; see ``final``
+    CANCELLED = "cancelled"  # will never run (group cancelled, predecessor failed...)
+
+
+class RunState(str, Enum):
+    STARTING = "starting"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_TASK_STATES = frozenset({TaskState.DONE.value, TaskState.CANCELLED.value})
+"""States after which a task never changes again (``failed`` is terminal only if ``final``)."""
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = Field(description="Schema version.")
+    seq: int = Field(ge=1, description="Gap-free sequence number within the run, from 1.")
+    run: str = Field(description="Run identifier.")
+    ts: float = Field(description="Unix time (seconds) at which the change happened.")
+
+
+class TaskEvent(_EventBase):
+    type: Literal["task"]
+    task: int = Field(ge=1, description="Task id, unique within the run, from 1.")
+    state: TaskState
+    name: str | None = Field(None, description="Task function name (first event of a task).")
+    deps: list[int] | None = Field(None, description="Ids of the tasks this one waits for.")
+    groups: list[str] | None = Field(None, description="Task groups the task belongs to.")
+    args: dict[str, str] | None = Field(None, description="Short repr of each argument.")
+    attempt: int | None = Field(None, ge=1, description="Attempt number (running/failed/done).")
+    worker: str | None = Field(None, description="Worker address that ran the attempt.")
+    started: float | None = Field(None, description="Attempt start (unix time).")
+    ended: float | None = Field(None, description="Attempt end (unix time).")
+    error: str | None = Field(None, description="Error text with traceback (failed).")
+    final: bool | None = Field(
+        None, description="For failed: true when no retry follows; the task is finished."
+    )
+    on_failure: str | None = Field(None, description="RETRY, FAIL, IGNORE or CANCEL_SUCCESSORS.")
+    reason: str | None = Field(None, description="Why a task was cancelled.")
+    priority: bool | None = None
+    constraints: dict[str, float] | None = Field(None, description="computing_units, memory_size")
+
+
+class RunEvent(_EventBase):
+    type: Literal["run"]
+    state: RunState
+    app: str | None = Field(None, description="Application (script) being run.")
+    error: str | None = None
+    counts: dict[str, int] | None = Field(None, description="Tasks per state when the run ends.")
+    info: dict[str, Any] | None = Field(None, description="Free-form details (cluster, args).")
+
+
+class LogEvent(_EventBase):
+    type: Literal["log"]
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    message: str
+    source: str | None = Field(None, description="stdout, stderr, engine, deployer...")
+
+
+class TransferEvent(_EventBase):
+    type: Literal["transfer"]
+    name: str = Field(description="What is transferred (file name or URL).")
+    direction: Literal["in", "out"]
+    done_bytes: int = Field(ge=0)
+    total_bytes: int | None = Field(None, ge=0)
+    state: Literal["running", "done", "failed"]
+    error: str | None = None
+
+
+Event = Annotated[TaskEvent | RunEvent | LogEvent | TransferEvent, Field(discriminator="type")]
+_EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
+
+
+def validate_event(event: dict[str, Any]) -> TaskEvent | RunEvent | LogEvent | TransferEvent:
+    """Check one event dict against the schema; raises ``pydantic.ValidationError``."""
+    return _EVENT_ADAPTER.validate_python(event)
+
+
+def event_json_schema() -> dict[str, Any]:
+    """The JSON Schema of an event, published in ``docs/event-schema.json``."""
+    return _EVENT_ADAPTER.json_schema()

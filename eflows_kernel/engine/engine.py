@@ -24,7 +24,7 @@ from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
 from eflows_kernel.engine.state import RunGraph, TaskRecord
 from eflows_kernel.engine.submission import CallAnalyser
 from eflows_kernel.engine.wire import WireTask
-from eflows_kernel.engine.worker import execute_task
+from eflows_kernel.engine.worker import execute_task, interrupt_tasks
 from eflows_kernel.events.schema import RunState
 from eflows_kernel.events.stream import EventStream
 from eflows_kernel.model.exceptions import EngineError
@@ -96,8 +96,11 @@ class Engine:
         self.state = state
         try:
             if self.client is not None:
-                self._cancel_futures([r.future for r in self.graph.tasks.values()
-                                      if r.future is not None and not r.finished])
+                self.graph.cancel_all("the engine was stopped")
+                self.apply_cancellations()
+                if self.client.status == "running":
+                    # Tasks cancelled before they reported running may run still.
+                    self.client.run(interrupt_tasks, self.run_id, None, on_error="return")
                 self.client.unsubscribe_topic(self._topic)
                 self.client.close()
             if self.cluster is not None:
@@ -168,7 +171,7 @@ class Engine:
                     graph._to_cancel.append(future)
                 else:
                     record.future = future
-        self._cancel_futures(graph.take_futures_to_cancel())
+        self.apply_cancellations()
 
         outputs = [TaskOutput(task_id, definition.name, future, (i,) if tuple_layout else ())
                    for i in range(n_returns)]
@@ -222,15 +225,22 @@ class Engine:
     # -- worker reports ---------------------------------------------------------------
     def _on_worker_event(self, event: tuple[float, dict[str, Any]]) -> None:
         self.graph.report(event[1])
-        futures = self.graph.take_futures_to_cancel()
-        if futures:
-            self._cancel_futures(futures)
+        self.apply_cancellations()
 
-    def _cancel_futures(self, futures: list[Any]) -> None:
-        futures = [f for f in futures if f is not None]
-        if futures and self.client is not None and self.client.status == "running":
-            # Works from any thread, including Dask's own event loop.
-            self.client.loop.add_callback(self.client._cancel, futures)
+    def apply_cancellations(self) -> None:
+        """Carry out in Dask what the graph decided: cancel futures, stop running tasks.
+
+        Works from any thread, including Dask's own event loop (no blocking call).
+        """
+        futures, running = self.graph.take_cancellations()
+        client = self.client
+        if client is None or client.status != "running":
+            return
+        if futures:
+            client.loop.add_callback(client._cancel, futures)
+        for worker, task_ids in running.items():
+            client.loop.add_callback(client._run, interrupt_tasks, self.run_id, task_ids,
+                                     workers=[worker], on_error="return")
 
     # -- groups and synchronisation (see synchronisation.py) ---------------------------
     def open_group(self, name: str) -> None:
@@ -248,7 +258,7 @@ class Engine:
 
     def cancel_group(self, name: str) -> None:
         self.graph.cancel_group(name, f"compss_cancel_group('{name}')")
-        self._cancel_futures(self.graph.take_futures_to_cancel())
+        self.apply_cancellations()
 
     def wait_on(self, *objs: Any) -> Any:
         return synchronisation.wait_on(self, *objs)

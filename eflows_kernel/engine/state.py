@@ -41,6 +41,7 @@ class TaskRecord:
     ok: bool = False  # successors may use its outputs (done, or failure ignored)
     error: str | None = None
     attempt: int = 0
+    worker: str | None = None  # where the current attempt runs
 
 
 @dataclass(slots=True)
@@ -63,6 +64,7 @@ class RunGraph:
         self.unfinished = 0
         self.fatal: TaskFailedError | None = None
         self._to_cancel: list[Any] = []
+        self._to_interrupt: dict[str, list[int]] = {}  # worker -> running tasks to stop
 
     # -- submission -------------------------------------------------------------------
     def add(self, record: TaskRecord, first_event: dict[str, Any]) -> None:
@@ -80,6 +82,7 @@ class RunGraph:
                 dep = self.tasks[dep_id]
                 if dep.finished and not dep.ok:
                     doomed_by = dep
+                    waiting += 1  # never satisfied: the task stays pending, then is cancelled
                 elif not dep.finished:
                     waiting += 1
                 dep.successors.append(record.id)
@@ -96,14 +99,20 @@ class RunGraph:
         """Apply one worker report (see ``worker.execute_task``)."""
         with self.lock:
             record = self.tasks.get(msg.get("task", 0))
-            if record is None or record.finished:
-                return  # late report of a cancelled task
+            if record is None:
+                return
+            if record.finished:
+                if record.state == CANCELLED and msg["state"] == RUNNING and msg.get("worker"):
+                    # Dask started it before our cancellation arrived: stop it there.
+                    self._to_interrupt.setdefault(msg["worker"], []).append(record.id)
+                return
             state = msg["state"]
             common = {"attempt": msg.get("attempt"), "worker": msg.get("worker"),
                       "started": msg.get("started")}
             record.attempt = msg.get("attempt") or record.attempt
             if state == RUNNING:
                 record.state = RUNNING
+                record.worker = msg.get("worker")
                 self.events.emit("task", ts=msg.get("started"), task=record.id,
                                  state=RUNNING, **common)
             elif state == DONE:
@@ -188,6 +197,8 @@ class RunGraph:
                 continue
             if record.future is not None:
                 self._to_cancel.append(record.future)
+            if record.state == RUNNING and record.worker:
+                self._to_interrupt.setdefault(record.worker, []).append(record.id)
             self._finish(record, CANCELLED, ok=False, reason=reason)
             self._cancel_successors(record)
 
@@ -197,20 +208,25 @@ class RunGraph:
             if group is not None:
                 self._cancel([self.tasks[t] for t in group.tasks], reason)
 
+    def cancel_all(self, reason: str) -> None:
+        with self.lock:
+            self._cancel([r for r in self.tasks.values() if not r.finished], reason)
+            self.changed.notify_all()
+
     def stop_run(self, error: TaskFailedError, reason: str | None = None) -> None:
         """A fatal failure: cancel everything still to do; waiters raise ``error``."""
         with self.lock:
             if self.fatal is None:
                 self.fatal = error
-            pending = [r for r in self.tasks.values() if not r.finished]
-            self._cancel(pending, reason or f"the run stopped: task #{error.task_id} "
-                         f"{error.task_name} failed")
-            self.changed.notify_all()
+            self.cancel_all(reason or f"the run stopped: task #{error.task_id} "
+                            f"{error.task_name} failed")
 
-    def take_futures_to_cancel(self) -> list[Any]:
+    def take_cancellations(self) -> tuple[list[Any], dict[str, list[int]]]:
+        """Futures to cancel in Dask, and running tasks to interrupt per worker."""
         with self.lock:
             futures, self._to_cancel = self._to_cancel, []
-            return futures
+            running, self._to_interrupt = self._to_interrupt, {}
+            return futures, running
 
     # -- waiting ----------------------------------------------------------------------
     def wait(self, predicate: Any, poll: float = 0.5, on_poll: Any = None) -> None:

@@ -93,12 +93,13 @@ class CallAnalyser:
             encoded, depth = self._path(plan, pname, value, spec), 0
         elif spec.type is DataType.COLLECTION:
             encoded, depth = self._collection(plan, pname, value, spec), spec.depth
+        elif (not spec.writes and type(value) in (list, tuple)
+              and self.objects.current(value) is None
+              and any(isinstance(v, TaskOutput) for v in value)):
+            # Futures inside a plain list: resolve them, as a COLLECTION_IN would.
+            encoded, depth = [self._object(plan, pname, v, IN) for v in value], 1
         else:
             encoded, depth = self._object(plan, pname, value, spec), 0
-            if depth == 0 and type(value) in (list, tuple) and any(
-                    isinstance(v, TaskOutput) for v in value):
-                # Futures inside a plain list: resolve them, as a COLLECTION_IN would.
-                encoded, depth = [self._object(plan, pname, v, IN) for v in value], 1
         if kind == "a":
             plan.args.append(encoded)
             plan.arg_depths.append(depth)

@@ -58,7 +58,7 @@ def reconcile(engine: Engine) -> None:
         graph.report({"task": record.id, "state": "failed", "final": True,
                       "error": f"the task was lost by the cluster ({future.status}); "
                                "a worker probably died"})
-    engine._cancel_futures(graph.take_futures_to_cancel())
+    engine.apply_cancellations()
 
 
 def wait_on(engine: Engine, *objs: Any) -> Any:

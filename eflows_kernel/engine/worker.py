@@ -7,20 +7,54 @@ engine learns "running" and "done" with the worker's own timestamps and no polli
 
 from __future__ import annotations
 
+import ctypes
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from typing import Any
 
 import cloudpickle
 
-from eflows_kernel.engine.wire import Pickled, WireTask, decode, decode_private
+from eflows_kernel.engine.wire import Pickled, WireTask, decode_private
 from eflows_kernel.model.exceptions import COMPSsException, TaskFailedError, TaskTimeoutError
 
 _DEFINITIONS: dict[str, Any] = {}
+_RUNNING: dict[tuple[str, int], int] = {}  # (run, task) -> thread running it
+_RUNNING_LOCK = threading.Lock()
+# Cancelled before they started here: refuse them if Dask starts them anyway.
+_CANCELLED: set[tuple[str, int]] = set()
+_STOPPED_RUNS: set[str] = set()
+
+
+class TaskInterrupted(Exception):
+    """Raised inside a running task that the engine cancelled."""
+
+
+def interrupt_tasks(run: str, task_ids: list[int] | None) -> int:
+    """Stop cancelled tasks still running on this worker (called via ``Client.run``).
+
+    Dask cannot stop a running thread, so the exception is delivered asynchronously
+    into the task's thread: pure Python code stops at once, a call blocked in C code
+    (a long ``sleep``, a system call) stops when that call returns.
+    """
+    count = 0
+    with _RUNNING_LOCK:
+        if task_ids is None:  # every task of the run
+            _STOPPED_RUNS.add(run)
+            task_ids = [task for (task_run, task) in _RUNNING if task_run == run]
+        else:
+            _CANCELLED.update((run, task_id) for task_id in task_ids)
+        for task_id in task_ids:
+            thread_id = _RUNNING.get((run, task_id))
+            if thread_id is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(thread_id), ctypes.py_object(TaskInterrupted))
+                count += 1
+    return count
 
 
 class CancelSuccessors(TaskFailedError):
@@ -60,6 +94,26 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
             fields.update(run=wire.run, task=wire.task, state=state, worker=address)
             worker.log_event(wire.topic, fields)
 
+    key = (wire.run, wire.task)
+    thread_id = threading.get_ident()
+    with _RUNNING_LOCK:
+        if wire.run in _STOPPED_RUNS or key in _CANCELLED:
+            raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled")
+        _RUNNING[key] = thread_id
+    try:
+        return _attempts(definition, wire, args, kwargs, report)
+    except TaskInterrupted:
+        raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled "
+                              "while running") from None
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.pop(key, None)
+            # An interruption that raced with the task's end must not hit the next task.
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+
+
+def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str, Any],
+              report: Any) -> Any:
     attempts = max(1, wire.max_attempts if wire.on_failure == "RETRY" else 1)
     for attempt in range(1, attempts + 1):
         started = time.time()
@@ -73,6 +127,8 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
             raise GroupException(f"task '{wire.name}' (#{wire.task}) raised "
                                  f"COMPSsException: {exc.message or exc}",
                                  wire.task, wire.name, error) from None
+        except TaskInterrupted:
+            raise
         except (Exception, SystemExit) as exc:
             error = _format_error(exc)
             final = attempt == attempts
@@ -102,17 +158,13 @@ def _format_error(exc: BaseException) -> str:
 
 def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
               wire_kwargs: dict[str, Any]) -> Any:
-    update_slots = {(kind, key) for kind, key, _, _ in wire.updates}
-    args = []
-    for index, value in enumerate(wire_args):
-        depth = wire.arg_depths[index] if wire.arg_depths else 0
-        private = ("a", index) in update_slots
-        args.append(decode_private(value, depth) if private else decode(value, depth))
-    kwargs = {}
-    for name, value in wire_kwargs.items():
-        depth = wire.kwarg_depths.get(name, 0)
-        private = ("k", name) in update_slots
-        kwargs[name] = decode_private(value, depth) if private else decode(value, depth)
+    # Every task works on its own copy of values other tasks produced, as on COMPSs
+    # where each task deserialises its inputs: a task that modifies an input (even
+    # one declared IN) cannot change what other tasks or the main program see.
+    args = [decode_private(value, wire.arg_depths[index] if wire.arg_depths else 0)
+            for index, value in enumerate(wire_args)]
+    kwargs = {name: decode_private(value, wire.kwarg_depths.get(name, 0))
+              for name, value in wire_kwargs.items()}
 
     if wire.time_out:
         returned = _call_with_timeout(definition.func, args, kwargs, wire.time_out, wire.name)

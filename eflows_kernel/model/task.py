@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -163,10 +164,36 @@ class TaskDefinition:
     def __repr__(self) -> str:
         return f"<task {self.name} returns={self.options.returns}>"
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_payload", None)
-        return state
+    def __reduce__(self) -> Any:
+        """By reference when importable, so workers run the module's real code.
+
+        Tracebacks then show the task's source lines. Definitions in ``__main__``
+        (an application run by eflows-run) or in a notebook go by value.
+        """
+        module = sys.modules.get(getattr(self, "__module__", "") or "")
+        if (module is not None and module.__name__ != "__main__"
+                and _lookup(module, self.__qualname__) is self):
+            return (_import_definition, (module.__name__, self.__qualname__))
+        return (_rebuild_definition, (self.__dict__.copy(),))
+
+
+def _lookup(module: Any, qualname: str) -> Any:
+    obj = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _import_definition(module_name: str, qualname: str) -> TaskDefinition:
+    import importlib
+
+    return _lookup(importlib.import_module(module_name), qualname)
+
+
+def _rebuild_definition(state: dict[str, Any]) -> TaskDefinition:
+    definition = TaskDefinition.__new__(TaskDefinition)
+    definition.__dict__.update(state)
+    return definition
 
 
 def task(*args: Any, **kwargs: Any) -> Any:

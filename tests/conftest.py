@@ -32,7 +32,7 @@ def dask_cluster(pycompss_shim: None) -> Iterator[object]:
     from distributed import LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, resources={"CPU": 1, "MEMORY": 2})
+                           dashboard_address=":0", resources={"CPU": 1, "MEMORY": 2})
     yield cluster
     cluster.close()
 

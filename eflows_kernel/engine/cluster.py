@@ -15,6 +15,9 @@ from typing import Any
 
 from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
+from tornado.ioloop import PeriodicCallback
+
+from eflows_kernel.engine.worker import REPORTS
 
 from eflows_kernel.model.exceptions import EngineError
 
@@ -53,6 +56,22 @@ class WorkerSetup(WorkerPlugin):
             from eflows_kernel.compat import install_pycompss_shim
 
             install_pycompss_shim()
+        self._worker = worker
+        if not REPORTS.active:
+            self._flusher = PeriodicCallback(lambda: REPORTS.flush(worker), 20)
+            self._flusher.start()
+            REPORTS.active = True
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if start == "executing" and REPORTS.items:
+            REPORTS.flush(self._worker)
+
+    def teardown(self, worker: Any) -> None:
+        flusher = getattr(self, "_flusher", None)
+        if flusher is not None:
+            flusher.stop()
+            REPORTS.flush(worker)
+            REPORTS.active = False
 
 
 @dataclass
@@ -85,7 +104,7 @@ def start_cluster(config: ClusterConfig) -> tuple[Client, LocalCluster | None]:
             threads_per_worker=config.threads_per_worker,
             processes=True,
             memory_limit=config.memory_limit,
-            dashboard_address=None,
+            dashboard_address=":0",
             resources={"CPU": config.threads_per_worker, "MEMORY": per_worker_gb},
         )
         client = Client(cluster)

@@ -7,6 +7,7 @@ engine learns "running" and "done" with the worker's own timestamps and no polli
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import os
 import socket
@@ -73,6 +74,29 @@ def _definition(wire: WireTask) -> Any:
     return definition
 
 
+class ReportQueue:
+    """Task reports waiting for the worker's event loop to send them.
+
+    A task thread calling ``Worker.log_event`` wakes the event loop each time; here
+    the thread only appends, and the loop sends the queue when the task finishes
+    (from ``WorkerSetup.transition``, before Dask reports the result, so reports
+    never overtake results) and every 20 ms (so "running" is not held back).
+    """
+
+    def __init__(self) -> None:
+        self.items: collections.deque[tuple[str, dict[str, Any]]] = collections.deque()
+        self.active = False  # set by WorkerSetup once the flushing is in place
+
+    def flush(self, worker: Any) -> None:
+        items = self.items
+        while items:
+            topic, msg = items.popleft()
+            worker.log_event(topic, msg)
+
+
+REPORTS = ReportQueue()
+
+
 def _reporter(wire: WireTask) -> tuple[Any, str]:
     try:
         from distributed import get_worker
@@ -92,7 +116,10 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
     def report(state: str, **fields: Any) -> None:
         if worker is not None:
             fields.update(run=wire.run, task=wire.task, state=state, worker=address)
-            worker.log_event(wire.topic, fields)
+            if REPORTS.active:
+                REPORTS.items.append((wire.topic, fields))
+            else:
+                worker.log_event(wire.topic, fields)
 
     key = (wire.run, wire.task)
     thread_id = threading.get_ident()

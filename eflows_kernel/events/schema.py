@@ -113,3 +113,4 @@ def validate_event(event: dict[str, Any]) -> TaskEvent | RunEvent | LogEvent | T
 def event_json_schema() -> dict[str, Any]:
     """The JSON Schema of an event, published in ``docs/event-schema.json``."""
     return _EVENT_ADAPTER.json_schema()
+

@@ -8,6 +8,7 @@ workers started by dask-jobqueue), whose workers declare the same resources.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -18,7 +19,6 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from tornado.ioloop import PeriodicCallback
 
 from eflows_kernel.engine.worker import REPORTS
-
 from eflows_kernel.model.exceptions import EngineError
 
 
@@ -57,6 +57,7 @@ class WorkerSetup(WorkerPlugin):
 
             install_pycompss_shim()
         self._worker = worker
+        _quiet_reported_failures()
         if not REPORTS.active:
             self._flusher = PeriodicCallback(lambda: REPORTS.flush(worker), 20)
             self._flusher.start()
@@ -72,6 +73,28 @@ class WorkerSetup(WorkerPlugin):
             flusher.stop()
             REPORTS.flush(worker)
             REPORTS.active = False
+
+
+class _ReportedFailureFilter(logging.Filter):
+    """Drops Dask's "Compute Failed" log of task failures our reports already carry.
+
+    The user sees the task's own traceback once, from the engine, rather than a
+    second copy that also shows the engine's frames.
+    """
+
+    MARKERS = ("TaskFailedError(", "CancelSuccessors(", "GroupException(",
+               "TaskInterrupted(")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Compute Failed")
+                    and any(marker in message for marker in self.MARKERS))
+
+
+def _quiet_reported_failures() -> None:
+    logger = logging.getLogger("distributed.worker")
+    if not any(isinstance(f, _ReportedFailureFilter) for f in logger.filters):
+        logger.addFilter(_ReportedFailureFilter())
 
 
 @dataclass

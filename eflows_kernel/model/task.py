@@ -90,6 +90,8 @@ class TaskDefinition:
         functools.update_wrapper(self, func)
         self.func = func
         self.name: str = func.__name__
+        code = getattr(func, "__code__", None)
+        self.source_file: str | None = code.co_filename if code is not None else None
         self.uid = uuid.uuid4().hex
         self.signature = inspect.signature(func)
         self.options = TaskOptions()
@@ -193,7 +195,20 @@ def _import_definition(module_name: str, qualname: str) -> TaskDefinition:
 def _rebuild_definition(state: dict[str, Any]) -> TaskDefinition:
     definition = TaskDefinition.__new__(TaskDefinition)
     definition.__dict__.update(state)
+    source = state.get("source_file")
+    func = state.get("func")
+    code = getattr(func, "__code__", None)
+    if source and code is not None and code.co_filename != source:
+        # cloudpickle ships code by value as "<dynamic-code>": give it back its file,
+        # so tracebacks of the task show the application's source lines.
+        func.__code__ = _with_filename(code, source)
     return definition
+
+
+def _with_filename(code: Any, filename: str) -> Any:
+    consts = tuple(_with_filename(c, filename) if isinstance(c, type(code)) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 def task(*args: Any, **kwargs: Any) -> Any:

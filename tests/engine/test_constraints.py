@@ -81,7 +81,7 @@ def test_asking_more_cores_than_any_worker_has_is_a_clear_error(two_thread_engin
 
 
 def test_asking_more_memory_than_any_worker_has_is_a_clear_error(two_thread_engine):
-    with pytest.raises(EngineError, match="huge_memory.*memory_size=1000 GB"):
+    with pytest.raises(EngineError, match=r"huge_memory.*memory_size=1000 GB"):
         huge_memory()
 
 

@@ -288,14 +288,11 @@ def test_failing_task(failing_task_run: dict[str, Any]) -> None:
     assert "ValueError: bad input 42" in failed[0]["error"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: task functions defined in the application (__main__) are cloudpickled "
-    "by value, so their traceback reads 'File \"<dynamic-code>\", line 30, in broken' "
-    "without the file name or the source line"))
 def test_failing_task_traceback_shows_source(failing_task_run: dict[str, Any]) -> None:
     proc = failing_task_run["proc"]
     assert 'raise ValueError(f"bad input {value}")  # FAILING_TASK_RAISE_LINE' in proc.stderr
     assert "failing_task.py" in proc.stderr
+    assert "Compute Failed" not in proc.stderr  # shown once, without the engine's frames
     events = read_log(failing_task_run["log"])
     failed = [e for e in events if e["type"] == "task" and e["state"] == "failed"]
     assert "FAILING_TASK_RAISE_LINE" in failed[0]["error"]
@@ -314,7 +311,10 @@ def test_failing_main(run_app: Callable[..., subprocess.CompletedProcess],
     assert "failing_main.py" in proc.stderr
     assert 'raise RuntimeError("main broke")  # FAILING_MAIN_RAISE_LINE' in proc.stderr
     assert "runpy" not in proc.stderr
-    assert "eflows_kernel" not in proc.stderr
+    # The traceback starts at the application: none of the runner's frames above it.
+    traceback = proc.stderr[proc.stderr.index("Traceback (most recent call last)"):]
+    assert "eflows_kernel" not in traceback
+    assert traceback.splitlines()[1].lstrip().startswith(f'File "{APPS / "failing_main.py"}"')
     last = read_log(log)[-1]
     assert last["type"] == "run" and last["state"] == "failed"
     assert "main broke" in last["error"]

@@ -17,11 +17,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 
-def start(**options: Any) -> Any:
+def start(live_graph: bool = True, **options: Any) -> Any:
     """Start an engine for this process (the kernel does this for you).
 
     Options are those of :class:`eflows_kernel.engine.ClusterConfig` (``n_workers``,
     ``threads_per_worker``, ``scheduler_address``...) plus ``event_log`` and ``run_id``.
+    With ``live_graph`` (the default), inside IPython/Jupyter each cell that submits
+    tasks shows their live task graph, until :func:`stop`.
     """
     from eflows_kernel.compat import install_pycompss_shim
     from eflows_kernel.engine import ClusterConfig, Engine, EngineConfig
@@ -29,16 +31,24 @@ def start(**options: Any) -> Any:
     engine_keys = {"event_log", "run_id", "app", "record_args", "history"}
     engine_options = {k: options.pop(k) for k in list(options) if k in engine_keys}
     install_pycompss_shim()
-    return Engine(EngineConfig(cluster=ClusterConfig(**options), **engine_options)).start()
+    engine = Engine(EngineConfig(cluster=ClusterConfig(**options), **engine_options)).start()
+    from eflows_kernel.kernel.integration import setup_ipython
+
+    setup_ipython(engine, live_graph)  # inside IPython/Jupyter only
+    return engine
 
 
 def stop() -> None:
-    """Wait for the current engine's tasks, then stop it."""
+    """Wait for the current engine's tasks, then stop it (and its live task graphs)."""
     from eflows_kernel.engine import current_engine
+    from eflows_kernel.kernel.integration import disable
 
     engine = current_engine()
-    if engine is not None:
-        try:
-            engine.barrier()
-        finally:
-            engine.stop()
+    try:
+        if engine is not None:
+            try:
+                engine.barrier()
+            finally:
+                engine.stop()
+    finally:
+        disable()

@@ -167,10 +167,10 @@ class Engine:
                 key=f"{definition.name}-{task_id}-{self.run_id}", pure=False,
                 priority=1 if opts.priority else 0, resources=resources)
             with graph.lock:
-                if record.finished:  # cancelled while we were submitting
-                    graph._to_cancel.append(future)
-                else:
+                if not record.finished:
                     record.future = future
+                elif record.state == "cancelled":  # cancelled while we were submitting
+                    graph._to_cancel.append(future)
         self.apply_cancellations()
 
         outputs = [TaskOutput(task_id, definition.name, future, (i,) if tuple_layout else ())

@@ -81,7 +81,7 @@ class EventStream:
             self._history.append(event)
             if self._writer is not None:
                 self._writer.write(event)
-            for sub in self._subscriptions:
+            for sub in tuple(self._subscriptions):  # a listener may subscribe another
                 self._deliver(sub, event)
         return event
 

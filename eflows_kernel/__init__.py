@@ -38,6 +38,20 @@ def start(live_graph: bool = True, **options: Any) -> Any:
     return engine
 
 
+def current_engine() -> Any:
+    """The engine of this process (the kernel's, or the one ``start`` made), or None."""
+    from eflows_kernel.engine import current_engine as _current
+
+    return _current()
+
+
+def live_view(**options: Any) -> Any:
+    """Live task graph of the current run; see :func:`eflows_kernel.widgets.live_view`."""
+    from eflows_kernel.widgets import live_view as _live_view
+
+    return _live_view(**options)
+
+
 def stop() -> None:
     """Wait for the current engine's tasks, then stop it (and its live task graphs)."""
     from eflows_kernel.engine import current_engine

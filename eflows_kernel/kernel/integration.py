@@ -68,7 +68,11 @@ class CellGraphs:
     def post_run_cell(self, result: Any = None) -> None:
         with self._lock:
             self._in_cell = False
+            shown_this_cell = self._displayed and self._cell_first is not None
             self._cell_first = None
+            last_task = self._last_task
+        if shown_this_cell and self.last_view is not None:
+            self.last_view.seal(last_task)  # later cells' tasks go to their own graphs
 
     # -- engine -----------------------------------------------------------------------------
     def attach(self, engine: Any) -> None:

@@ -129,11 +129,14 @@ class RunGraphModel:
 
     def __init__(self, first_task: int | None = None, timeline_limit: int = 2000) -> None:
         self.first_task = first_task or 1
+        self.last_task: int | None = None  # set when the view's cell has ended
         self.tasks: dict[int, TaskInfo] = {}
         self.order: list[int] = []  # task ids in order of appearance
         self.functions: dict[str, FunctionStats] = {}
         self.counts: dict[str, int] = dict.fromkeys(STATES, 0)
         self.layer_sizes: list[int] = []
+        self._taken: list[set[float]] = []  # x positions used, per layer
+        self._free_slot: dict[tuple[int, float | None], int] = {}
         self.run_state: str | None = None
         self.run_id: str | None = None
         self.last_seq = 0
@@ -165,7 +168,7 @@ class RunGraphModel:
 
     def _apply_task(self, event: dict[str, Any]) -> None:
         task_id = event["task"]
-        if task_id < self.first_task:
+        if task_id < self.first_task or (self.last_task is not None and task_id > self.last_task):
             return
         info = self.tasks.get(task_id)
         state = event["state"]
@@ -206,12 +209,8 @@ class RunGraphModel:
             dep_info = self.tasks.get(dep)
             if dep_info is not None:
                 layer = max(layer, dep_info.layer + 1)
-        while len(self.layer_sizes) <= layer:
-            self.layer_sizes.append(0)
-        slot = self.layer_sizes[layer]
-        self.layer_sizes[layer] += 1
-        info = TaskInfo(event["task"], event["name"], event["state"], deps, layer, _slot_x(slot),
-                        len(self.order), args=event.get("args"),
+        info = TaskInfo(event["task"], event["name"], event["state"], deps, layer,
+                        self._place(layer, deps), len(self.order), args=event.get("args"),
                         groups=tuple(event.get("groups") or ()))
         self.tasks[info.id] = info
         self.order.append(info.id)
@@ -219,6 +218,37 @@ class RunGraphModel:
         self._function(info).counts[info.state] += 1
         self.new_tasks.append(info.id)
         return info
+
+    def _place(self, layer: int, deps: tuple[int, ...]) -> float:
+        """A free spot in ``layer``, under the task's dependencies when possible.
+
+        Tasks without dependencies fill their row from left to right; others take
+        the free spot nearest to the mean position of their dependencies (searching
+        outwards both ways), so edges stay short and mostly vertical. The search
+        resumes where the last one for the same spot stopped, so a wide fan-out
+        costs no more than a narrow one.
+        """
+        while len(self.layer_sizes) <= layer:
+            self.layer_sizes.append(0)
+            self._taken.append(set())
+        taken = self._taken[layer]
+        drawn = [self.tasks[d].x for d in deps if d in self.tasks]
+        self.layer_sizes[layer] += 1
+        if not drawn:
+            slot = self._free_slot.get((layer, None), 0)
+            while float(slot) in taken:
+                slot += 1
+            self._free_slot[(layer, None)] = slot + 1
+            x = float(slot)
+        else:
+            target = round(2 * sum(drawn) / len(drawn)) / 2  # to the half step
+            step = self._free_slot.get((layer, target), 0)
+            while target + _slot_x(step) in taken:
+                step += 1
+            self._free_slot[(layer, target)] = step + 1
+            x = target + _slot_x(step)
+        taken.add(x)
+        return x
 
     def _function(self, info: TaskInfo) -> FunctionStats:
         stats = self.functions.get(info.name)

@@ -10,6 +10,7 @@ to one node per task function, so 100,000-task runs stay readable and responsive
 
 from __future__ import annotations
 
+import copy
 import html
 import threading
 import time
@@ -32,6 +33,24 @@ CHUNK = 1000
 _RUN_ENDED = ("done", "failed", "cancelled")
 
 
+class FigureWidget(go.FigureWidget):
+    """A FigureWidget whose full state is current whenever a front end asks for it.
+
+    Plotly sends changes as one-off messages and refreshes the figure's full state
+    only when the figure itself is displayed, not inside a box. A front end that
+    loads the widget state later (Voila, a reloaded JupyterLab page) would get the
+    figure as it was when created: empty. Refreshing the state on full-state
+    requests fixes that without re-sending the figure at every update.
+    """
+
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> Any:
+        if key is None and getattr(self, "_data", None) is not None:
+            # Set without notifying: this is the state being read, not a change to send.
+            self._trait_values["_widget_data"] = copy.deepcopy(self._data)
+            self._trait_values["_widget_layout"] = copy.deepcopy(self._layout_obj._props)
+        return super().get_state(key, drop_defaults)
+
+
 class _Chunk:
     """Up to CHUNK tasks drawn as one node trace plus one edge trace."""
 
@@ -52,7 +71,7 @@ class TaskGraphView(widgets.VBox):
 
     def __init__(self, first_task: int | None = None, max_nodes: int = 5000,
                  refresh_interval: float = 0.1, timeline_limit: int = 2000,
-                 height: int = 480) -> None:
+                 height: int = 640) -> None:
         self.model = RunGraphModel(first_task, timeline_limit)
         self.max_nodes = max_nodes
         self.refresh_interval = refresh_interval
@@ -71,30 +90,34 @@ class TaskGraphView(widgets.VBox):
         self._header = widgets.HTML()
         self._progress = widgets.IntProgress(value=0, min=0, max=1, bar_style="info",
                                              layout=widgets.Layout(width="260px"))
-        self.graph = go.FigureWidget(layout=go.Layout(
-            height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-            xaxis={"visible": False}, yaxis={"visible": False},
-            plot_bgcolor="white", hovermode="closest", showlegend=True,
-            legend={"orientation": "h", "y": -0.02, "yanchor": "top"},
+        # One figure holds the DAG (top) and the per-worker timeline (bottom): every
+        # FigureWidget ships plotly.js (~5 MB) to the browser, so one per view.
+        self.graph = FigureWidget(layout=go.Layout(
+            height=height, margin={"l": 10, "r": 10, "t": 30, "b": 30},
+            xaxis={"visible": False, "domain": [0, 1]},
+            yaxis={"visible": False, "domain": [0.3, 1]},
+            xaxis2={"anchor": "y2", "title": {"text": "seconds since the first task started",
+                                              "standoff": 2}},
+            yaxis2={"anchor": "x2", "domain": [0, 0.2], "automargin": True},
+            plot_bgcolor="white", hovermode="closest", showlegend=True, barmode="overlay",
+            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+            annotations=[{"text": "<b>Timeline</b> (one row per worker)", "xref": "paper",
+                          "yref": "paper", "x": 0, "y": 0.235, "showarrow": False,
+                          "xanchor": "left"}],
             uirevision="keep"))
+        for state in ("done", "failed", "running"):  # timeline bars, one trace per state
+            self.graph.add_bar(x=[], y=[], base=[], orientation="h", name=state,
+                               marker={"color": STATE_COLOURS[state]}, hovertext=[],
+                               hoverinfo="text", xaxis="x2", yaxis="y2", showlegend=False)
         for state in STATES:  # legend entries: one per state, with no points
             self.graph.add_scatter(x=[None], y=[None], mode="markers", name=state,
                                    marker={"color": STATE_COLOURS[state], "size": 10},
                                    hoverinfo="skip")
-        self.timeline = go.FigureWidget(layout=go.Layout(
-            height=max(240, height // 2), barmode="overlay",
-            margin={"l": 10, "r": 10, "t": 10, "b": 30},
-            xaxis={"title": "seconds since the first task started"},
-            yaxis={"automargin": True}, showlegend=False, uirevision="keep"))
-        for state in ("done", "failed", "running"):
-            self.timeline.add_bar(x=[], y=[], base=[], orientation="h", name=state,
-                                  marker={"color": STATE_COLOURS[state]}, hovertext=[],
-                                  hoverinfo="text")
+        self.timeline_traces = self.graph.data[:3]
+        self._fixed_traces = len(self.graph.data)
         self.details = widgets.HTML("<i>Click a task to see its details.</i>")
-        tabs = widgets.Tab(children=[self.graph, self.timeline])
-        tabs.set_title(0, "Task graph")
-        tabs.set_title(1, "Timeline")
-        super().__init__([widgets.HBox([self._header, self._progress]), tabs, self.details])
+        super().__init__([widgets.HBox([self._header, self._progress]), self.graph,
+                          self.details])
         self._render_header()
 
     # -- sources ------------------------------------------------------------------------
@@ -145,6 +168,11 @@ class TaskGraphView(widgets.VBox):
                                             name="eflows-graph-refresh")
             self._thread.start()
 
+    def seal(self, last_task: int) -> None:
+        """Show no task after ``last_task`` (the kernel seals a cell's view when it ends);
+        the view stops following the run once its tasks have finished."""
+        self.model.last_task = last_task
+
     def stop(self) -> None:
         """Stop following the source (the view keeps what it shows)."""
         self._stop.set()
@@ -158,10 +186,12 @@ class TaskGraphView(widgets.VBox):
 
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.refresh_interval):
+            model = self.model
             if self._pending:
                 self.refresh()
-            elif self.model.run_state in _RUN_ENDED:
-                self.stop()
+            elif model.run_state in _RUN_ENDED or (
+                    model.last_task is not None and model.finished == model.total):
+                self.stop()  # nothing more will change here
             elif self.model.timeline_changed or self.model.counts["running"]:
                 self._render_timeline()  # running bars grow
 
@@ -266,7 +296,7 @@ class TaskGraphView(widgets.VBox):
         nodes.on_click(self._on_click)
         self._aggregate_traces = (edges, nodes)
         self._render_aggregated()
-        self.graph.data = (*self.graph.data[:len(STATES)], edges, nodes)
+        self.graph.data = (*self.graph.data[:self._fixed_traces], edges, nodes)
         self._chunks.clear()
 
     def _render_aggregated(self) -> None:
@@ -312,8 +342,8 @@ class TaskGraphView(widgets.VBox):
             y.append(attempt.worker)
             base.append(attempt.started - origin)
             text.append(f"#{attempt.task} {attempt.name}: {end - attempt.started:.3f} s")
-        with self.timeline.batch_update():
-            for trace in self.timeline.data:
+        with self.graph.batch_update():
+            for trace in self.timeline_traces:
                 x, y, base, text = bars[trace.name]
                 trace.x, trace.y, trace.base, trace.hovertext = x, y, base, text
 

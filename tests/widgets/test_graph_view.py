@@ -110,7 +110,7 @@ def test_large_runs_switch_to_one_node_per_function_without_blanking():
     assert view._aggregated
     nodes = view.graph.data[-1]
     assert list(nodes.text) == ["map 0/200", "reduce 0/100"]
-    assert len(view.graph.data) == 6 + 2  # legend entries + edges + function nodes
+    assert len(view.graph.data) == 3 + 6 + 2  # timeline, legend, edges + function nodes
     for task_id in range(1, 301):
         view.feed(ev(type="task", task=task_id, state="done"))
     view.refresh()
@@ -130,7 +130,7 @@ def test_replay_from_an_event_log(engine):
     colours = node_colours(view)
     assert colours[4] == STATE_COLOURS["failed"]
     assert view._progress.value == 4
-    assert len(view.timeline.data[0].x) == 3  # done attempts on the timeline
+    assert len(view.timeline_traces[0].x) == 3  # done attempts on the timeline
 
 
 def test_follow_a_log_that_is_being_written(engine):
@@ -139,3 +139,17 @@ def test_follow_a_log_that_is_being_written(engine):
     engine.stop()
     wait_until(lambda: view.model.run_state == "done" and view.model.counts["done"] == 3)
     view.stop()
+
+
+def test_a_sealed_view_shows_only_its_cells_tasks_then_stops_following():
+    view = TaskGraphView(first_task=3, refresh_interval=0.05)
+    ev = Stream()
+    view.start()
+    for task_id in (1, 2, 3, 4):
+        view.feed(ev.submit(task_id, "cell1" if task_id < 3 else "cell2"))
+    view.seal(4)  # the cell that submitted tasks 3 and 4 has ended
+    view.feed(ev.submit(5, "cell3"))
+    for task_id in (3, 4):
+        view.feed(ev(type="task", task=task_id, state="done"))
+    wait_until(lambda: view._stop.is_set())
+    assert view.model.order == [3, 4] and view.model.counts["done"] == 2

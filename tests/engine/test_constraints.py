@@ -96,3 +96,4 @@ def test_constraint_values_are_checked_when_declared():
         @constraint(memory_size=0)
         @task
         def worse() -> None: ...
+

@@ -1,0 +1,200 @@
+"""The registered workflow, as plain pydantic models.
+
+One model serves every way a workflow arrives (an eFlows4HPC TOSCA registry folder,
+a single PyCOMPSs file, a folder with ``src/``, a spec written in a notebook), so
+the deployer and the HPCWaaS routes only ever see this shape. Everything is
+JSON-serialisable with ``model_dump(mode="json")`` because persistence stores that.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+InputType = Literal["string", "integer", "float", "boolean", "path", "list", "map"]
+INPUT_TYPES: tuple[str, ...] = ("string", "integer", "float", "boolean", "path", "list", "map")
+
+MovementKind = Literal["local", "http", "cluster", "dls", "webdav", "image"]
+
+
+def check_name(value: str, what: str = "name") -> str:
+    """Reject names that would break URLs, file names or ``${name}`` references."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must not be empty")
+    if not NAME_PATTERN.match(value):
+        raise ValueError(f"{what} {value!r} may only contain letters, digits, '_', '.' and '-'")
+    return value
+
+
+class _Model(BaseModel):
+    # Unknown keys in a spec are a typo more often than a wish: refuse them.
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkflowWarning(_Model):
+    """Something in the source that was not mapped, kept so nothing is dropped silently."""
+
+    path: str = ""
+    message: str
+
+
+class WorkflowInput(_Model):
+    """One value a user gives when executing (the HPCWaaS ``inputs`` object)."""
+
+    name: str
+    type: InputType = "string"
+    required: bool = True
+    default: Any | None = None
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "input name")
+
+
+class ContainerBuild(_Model):
+    """A container image the eFlows4HPC image-creation service would build for a step."""
+
+    name: str
+    workflow: str
+    step_id: str
+    machine: dict[str, Any] = Field(default_factory=dict)  # engine, platform, arch, mpi, gpu
+    service_url: str | None = None
+    force: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SoftwareNeeds(_Model):
+    """What a step needs installed (``eflows4hpc.yaml``: apt / pip / spack / conda).
+
+    ``spack`` holds the specs; the rest of the spack section (``packages``,
+    compiler preferences...) is kept as-is in ``spack_config``.
+    """
+
+    pip: list[str] = Field(default_factory=list)
+    apt: list[str] = Field(default_factory=list)
+    spack: list[str] = Field(default_factory=list)
+    spack_config: dict[str, Any] = Field(default_factory=dict)
+    conda: list[str] = Field(default_factory=list)
+    containers: list[ContainerBuild] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)  # the files this was read from
+    raw: dict[str, Any] = Field(default_factory=dict)  # file path -> parsed content
+
+    def merge(self, other: SoftwareNeeds) -> SoftwareNeeds:
+        """Union of two needs (several steps in one workflow), order kept, no duplicates."""
+
+        def union(a: list[Any], b: list[Any]) -> list[Any]:
+            return a + [x for x in b if x not in a]
+
+        return SoftwareNeeds(
+            pip=union(self.pip, other.pip), apt=union(self.apt, other.apt),
+            spack=union(self.spack, other.spack),
+            spack_config={**self.spack_config, **other.spack_config},
+            conda=union(self.conda, other.conda),
+            containers=self.containers + other.containers,
+            sources=union(self.sources, other.sources), raw={**self.raw, **other.raw},
+        )
+
+
+class DataMovement(_Model):
+    """A stage-in (before the steps) or stage-out (after) of data or an image.
+
+    ``source`` and ``target`` are templates: ``${input}`` references are filled
+    from the execution inputs.
+    """
+
+    name: str
+    direction: Literal["in", "out"]
+    kind: MovementKind
+    source: str = ""
+    target: str = ""
+    environment: str | None = None  # the abstract environment (cluster) it runs against
+    depends_on: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "data movement name")
+
+
+class Step(_Model):
+    """One PyCOMPSs job: an application file run with templated arguments."""
+
+    name: str
+    application: str  # e.g. src/wordcount.py or /wordcount/src/wordcount_blocks.py
+    arguments: list[str] = Field(default_factory=list)  # may hold ${input} references
+    num_nodes: int | str | None = None  # a str is a template such as "${num_nodes}"
+    qos: str | None = None
+    python_interpreter: str | None = None
+    compss_modules: list[str] = Field(default_factory=list)
+    extra_compss_opts: str | None = None
+    container_image: str | None = None  # "<workflow>/<step_id>" of a ContainerBuild
+    container_opts: dict[str, str] = Field(default_factory=dict)
+    keep_environment: bool = False
+    environment: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "step name")
+
+    @field_validator("application")
+    @classmethod
+    def _application(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("step application must not be empty")
+        return value
+
+
+class Workflow(_Model):
+    """A registered workflow: what to ask the user, what to run, what to move."""
+
+    name: str
+    version: str = "0.1.0"
+    description: str = ""
+    inputs: list[WorkflowInput] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
+    software: SoftwareNeeds = Field(default_factory=SoftwareNeeds)
+    data_movements: list[DataMovement] = Field(default_factory=list)
+    environments: list[str] = Field(default_factory=list)
+    source: dict[str, Any] = Field(default_factory=dict)  # where it came from
+    warnings: list[WorkflowWarning] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "workflow name")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Workflow:
+        for what, names in (("input", [i.name for i in self.inputs]),
+                            ("step", [s.name for s in self.steps]),
+                            ("data movement", [d.name for d in self.data_movements])):
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    raise ValueError(f"duplicate {what} name {name!r}")
+                seen.add(name)
+        return self
+
+    def input(self, name: str) -> WorkflowInput:
+        """The declared input called ``name`` (KeyError naming it otherwise)."""
+        for item in self.inputs:
+            if item.name == name:
+                return item
+        raise KeyError(f"workflow '{self.name}' has no input '{name}'")
+
+    def step(self, name: str) -> Step:
+        """The step called ``name`` (KeyError naming it otherwise)."""
+        for item in self.steps:
+            if item.name == name:
+                return item
+        raise KeyError(f"workflow '{self.name}' has no step '{name}'")

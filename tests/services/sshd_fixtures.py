@@ -1,0 +1,108 @@
+"""Fixtures around the real test sshd of tests/cluster (127.0.0.1:2222, login ``eflows``).
+
+Imported by the site tests (not a conftest, so other service tests do not start sshd).
+The sshd runs as root; these tests need root to start it and to reset the login's
+``~/.ssh`` between tests, and they fail (never skip) without it so CI cannot go green blind.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from eflows_kernel.services.sites import InMemorySiteRepository, Site, SiteService
+from eflows_kernel.services.vault import CredentialVault, InMemoryCredentialRepository
+
+REPO = Path(__file__).resolve().parents[2]
+CLUSTER = REPO / "tests" / "cluster"
+HOST_KEY_DIR = Path("/etc/eflows-test-sshd")
+
+
+@dataclass(frozen=True)
+class SshdInfo:
+    host: str
+    port: int
+    login: str
+    password: str
+    home: Path
+
+
+@pytest.fixture(scope="session")
+def sshd() -> SshdInfo:
+    if os.geteuid() != 0:
+        pytest.fail("the site tests start a real sshd (tests/cluster/setup_sshd.sh) and need "
+                    "root; run them as root (as CI does)")
+    password = os.environ.get("EFLOWS_TEST_PASSWORD", "eflows-test-pw")
+    result = subprocess.run(["bash", str(CLUSTER / "setup_sshd.sh")], capture_output=True,
+                            text=True, timeout=600)
+    if result.returncode != 0:
+        pytest.fail(f"setup_sshd.sh failed:\n{result.stdout}\n{result.stderr}")
+    home = Path(pwd.getpwnam("eflows").pw_dir)
+    return SshdInfo("127.0.0.1", 2222, "eflows", password, home)
+
+
+@pytest.fixture
+def clean_account(sshd: SshdInfo) -> SshdInfo:
+    """The login with no ~/.ssh at all, as on a fresh cluster account."""
+    shutil.rmtree(sshd.home / ".ssh", ignore_errors=True)
+    return sshd
+
+
+@pytest.fixture
+def vault() -> CredentialVault:
+    return CredentialVault(InMemoryCredentialRepository(), master_key=os.urandom(32))
+
+
+@pytest.fixture
+def service(vault: CredentialVault) -> SiteService:
+    return SiteService(InMemorySiteRepository(), vault, timeout=10)
+
+
+@pytest.fixture
+def site(service: SiteService, clean_account: SshdInfo) -> Site:
+    """The test sshd as a site, host key not trusted yet."""
+    return service.add({"name": "loopback", "host": clean_account.host,
+                        "port": clean_account.port, "login": clean_account.login,
+                        "scheduler": "none", "python": {"mode": "bootstrap"}})
+
+
+@pytest.fixture
+def trusted_site(service: SiteService, site: Site) -> Site:
+    return service.trust(site.id, service.scan(site.id).fingerprint)
+
+
+@pytest.fixture
+def rotated_host_key(sshd: SshdInfo) -> Iterator[None]:
+    """The sshd with a brand-new host key for one test; the old key is put back after."""
+    saved = {p.name: p.read_bytes() for p in HOST_KEY_DIR.glob("ssh_host_*")}
+    subprocess.run(["bash", str(CLUSTER / "rotate_host_key.sh")], check=True,
+                   capture_output=True, timeout=120)
+    try:
+        yield
+    finally:
+        for name, data in saved.items():
+            path = HOST_KEY_DIR / name
+            path.write_bytes(data)
+            path.chmod(0o600 if not name.endswith(".pub") else 0o644)
+        subprocess.run(["bash", str(CLUSTER / "setup_sshd.sh"), "restart"], check=True,
+                       capture_output=True, timeout=120)
+
+
+def seed_authorized_keys(sshd: SshdInfo, text: str) -> Path:
+    """Write ~/.ssh/authorized_keys as the login would own it (we are root)."""
+    account = pwd.getpwnam(sshd.login)
+    ssh_dir = sshd.home / ".ssh"
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    path = ssh_dir / "authorized_keys"
+    path.write_text(text)
+    path.chmod(0o600)
+    for p in (ssh_dir, path):
+        os.chown(p, account.pw_uid, account.pw_gid)
+    return path

@@ -176,8 +176,8 @@ def two_factor_server() -> Iterator[tuple[int, paramiko.PKey]]:
             transports.append(transport)
             try:
                 transport.start_server(server=_TwoFactorServer())
-            except (paramiko.SSHException, EOFError):
-                continue
+            except Exception:
+                continue  # scan does) must not stop the server serving the next one
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

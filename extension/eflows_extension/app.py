@@ -1,17 +1,27 @@
 """The ``ExtensionApp``: configuration (traitlets) and route table.
 
 Handlers stay thin (HTTP in, service call, JSON out); the services live in
-``eflows_kernel`` and run without a server.
+``eflows_kernel`` and run without a server. One set of services per server
+process lives in ``settings["eflows"]`` (an ``EflowsServices``).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Unicode
+from traitlets import Int, Unicode, default
 
-from eflows_extension.handlers import StatusHandler
+from eflows_extension import handlers as h
+from eflows_extension import handlers_hpcwaas as hw
+from eflows_extension.services import DEFAULT_EXECUTOR, EflowsServices
+
+ID = r"(?P<{}>[^/]+)"
+WF, EX, CRED = ID.format("workflow_id"), ID.format("execution_id"), ID.format("credential_id")
+API = "/eflows/api"
+HPCWAAS = "/eflows/hpcwaas"
 
 
 class EflowsExtensionApp(ExtensionApp):
@@ -25,10 +35,75 @@ class EflowsExtensionApp(ExtensionApp):
              "on the Jupyter host).",
     ).tag(config=True)
 
+    state_url = Unicode(
+        None, allow_none=True,
+        help="SQLAlchemy URL of the state database; None: $EFLOWS_STATE_URL, else "
+             "<jupyter data dir>/eflows/state.sqlite.",
+    ).tag(config=True)
+
+    vault_key_file = Unicode(
+        help="File holding the credential vault's master key (created 0600 on first use); "
+             "$EFLOWS_VAULT_KEY takes precedence.",
+    ).tag(config=True)
+
+    runs_dir = Unicode(
+        help="Directory of the local executions' working folders, logs and events.",
+    ).tag(config=True)
+
+    local_workers = Int(
+        None, allow_none=True,
+        help="Workers of the local executor; None: the executor's default.",
+    ).tag(config=True)
+
+    executor_class = Unicode(
+        DEFAULT_EXECUTOR,
+        help="Import path of the local executor class (tests swap in a double).",
+    ).tag(config=True)
+
+    @default("vault_key_file")
+    def _default_vault_key_file(self) -> str:
+        return str(Path(jupyter_data_dir()) / "eflows" / "vault.key")
+
+    @default("runs_dir")
+    def _default_runs_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "eflows" / "runs")
+
+    def initialize_settings(self) -> None:
+        services = EflowsServices(self.state_url, self.vault_key_file, self.runs_dir,
+                                  self.local_workers, self.executor_class)
+        self.settings["eflows"] = services
+        self.log.info("eflows: state in %s", services.store)
+        services.start()
+
     def initialize_handlers(self) -> None:
         self.handlers.extend(self.route_table())
+
+    async def stop_extension(self) -> None:
+        services = self.settings.pop("eflows", None)
+        if services is not None:
+            services.close()
 
     @staticmethod
     def route_table() -> list[tuple[str, Any]]:
         """Every route of the extension (tests check each is authenticated)."""
-        return [(r"/eflows/api/status", StatusHandler)]
+        return [
+            (rf"{API}/status", h.StatusHandler),
+            (rf"{API}/openapi.json", h.OpenAPIHandler),
+            (rf"{API}/workflows", h.WorkflowsHandler),
+            (rf"{API}/workflows/import", h.WorkflowImportHandler),
+            (rf"{API}/workflows/{WF}", h.WorkflowHandler),
+            (rf"{API}/workflows/{WF}/executions", h.WorkflowExecutionsHandler),
+            (rf"{API}/credentials", h.CredentialsHandler),
+            (rf"{API}/credentials/import", h.CredentialImportHandler),
+            (rf"{API}/credentials/{CRED}", h.CredentialHandler),
+            (rf"{API}/executions", h.ExecutionsHandler),
+            (rf"{API}/executions/{EX}", h.ExecutionHandler),
+            (rf"{API}/executions/{EX}/logs", h.ExecutionLogsHandler),
+            (rf"{API}/executions/{EX}/events", h.ExecutionEventsHandler),
+            (rf"{API}/executions/{EX}/events/stream", h.ExecutionEventStreamHandler),
+            (rf"{HPCWAAS}/workflows", hw.HPCWaaSWorkflowsHandler),
+            (rf"{HPCWAAS}/workflows/{WF}", hw.HPCWaaSWorkflowHandler),
+            (rf"{HPCWAAS}/executions/{EX}", hw.HPCWaaSExecutionHandler),
+            (rf"{HPCWAAS}/executions/{EX}/logs", hw.HPCWaaSLogsHandler),
+            (rf"{HPCWAAS}/ssh_keys", hw.HPCWaaSSshKeysHandler),
+        ]

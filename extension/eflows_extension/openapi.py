@@ -1,0 +1,202 @@
+"""OpenAPI 3 description of the native (``eflows/api``) and HPCWaaS (``eflows/hpcwaas``) routes.
+
+Served at ``GET {base_url}eflows/api/openapi.json``; ``servers`` carries the
+base URL so a generated client (or schemathesis) calls the right paths.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from eflows_extension.handlers import (
+    ExecuteBody,
+    GenerateKeyBody,
+    ImportKeyBody,
+    ImportWorkflowsBody,
+)
+from eflows_extension.handlers_hpcwaas import ExecuteBody as HPCWaaSExecuteBody
+from eflows_extension.handlers_hpcwaas import SshKeyBody
+from eflows_kernel.services.executions import ExecutionState
+
+OBJ: dict[str, Any] = {"type": "object"}
+ERROR = {"$ref": "#/components/responses/Error"}
+STATES = [s.value for s in ExecutionState]
+HPCWAAS_STATES = ["RUNNING", "SUCCESS", "FAILED", "CANCELLING", "CANCELLED"]
+
+
+def _schema(model: Any) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("title", None)
+    return schema
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, responses: dict[str, Any], *, params: list[Any] | None = None,
+        body: dict[str, Any] | None = None, tag: str = "eflows") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": {
+        **responses, "400": ERROR, "403": ERROR}}
+    if params:
+        op["parameters"] = params
+    if body is not None:
+        op["requestBody"] = body
+    return op
+
+
+PAGE = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": 2**53})]
+WF, EX, CRED = _path_param("workflow_id"), _path_param("execution_id"), \
+    _path_param("credential_id")
+LIST = {"type": "object", "required": ["items"], "properties": {
+    "items": {"type": "array", "items": OBJ}, "total": {"type": "integer"},
+    "limit": {"type": "integer"}, "offset": {"type": "integer"}}}
+CREDENTIAL = {"type": "object", "required": ["id", "name", "kind", "public_key"], "properties": {
+    k: {"type": "string"} for k in ("id", "name", "kind", "public_key", "fingerprint",
+                                    "comment", "created_at")} | {
+    "has_certificate": {"type": "boolean"}}}
+EXECUTION = {"type": "object", "required": ["id", "workflow_id", "state", "status"],
+             "properties": {"id": {"type": "string"}, "workflow_id": {"type": "string"},
+                            "state": {"type": "string", "enum": STATES},
+                            "status": {"type": "string", "enum": HPCWAAS_STATES}}}
+HPCWAAS_EXECUTION = {"type": "object", "required": ["id", "status", "outputs"], "properties": {
+    "id": {"type": "string"}, "status": {"type": "string", "enum": HPCWAAS_STATES},
+    "outputs": OBJ}}
+NOT_FOUND = {"404": ERROR}
+
+
+def _paths() -> dict[str, Any]:
+    api, hpc = "/eflows/api", "/eflows/hpcwaas"
+    return {
+        f"{api}/status": {"get": _op("Version and configuration", {"200": _json(OBJ)})},
+        f"{api}/openapi.json": {"get": _op("This document", {"200": _json(OBJ)})},
+        f"{api}/workflows": {
+            "get": _op("List registered workflows", {"200": _json(LIST)},
+                       params=[*PAGE, _query("name", {"type": "string"})]),
+            "post": _op("Register a workflow from a spec", {
+                "201": _json(OBJ, "Registered (Location: the workflow)"), "409": ERROR},
+                body=_body({"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string"}, "version": {"type": "string"},
+                    "description": {"type": "string"},
+                    "inputs": {"description": "list of inputs, or mapping name -> input"},
+                    "steps": {"type": "array", "items": OBJ}}})),
+        },
+        f"{api}/workflows/import": {"post": _op(
+            "Import every workflow of an eFlows4HPC registry folder",
+            {"200": _json(OBJ, "Nothing new"), "201": _json(OBJ, "Imported")},
+            body=_body(_schema(ImportWorkflowsBody)))},
+        f"{api}/workflows/{{workflow_id}}": {
+            "get": _op("A workflow", {"200": _json(OBJ), **NOT_FOUND}, params=[WF]),
+            "delete": _op("Forget a workflow", {"204": {"description": "Deleted"},
+                                                **NOT_FOUND, "409": ERROR}, params=[WF]),
+        },
+        f"{api}/workflows/{{workflow_id}}/executions": {"post": _op(
+            "Execute a workflow", {"201": _json(EXECUTION, "Submitted (Location)"),
+                                   **NOT_FOUND, "501": ERROR, "503": ERROR},
+            params=[WF], body=_body(_schema(ExecuteBody)))},
+        f"{api}/credentials": {
+            "get": _op("List credentials (public parts)", {"200": _json(LIST)}),
+            "post": _op("Generate an SSH key pair", {"201": _json(CREDENTIAL)},
+                        body=_body(_schema(GenerateKeyBody))),
+        },
+        f"{api}/credentials/import": {"post": _op(
+            "Import a private key (never returned)", {"201": _json(CREDENTIAL)},
+            body=_body(_schema(ImportKeyBody)))},
+        f"{api}/credentials/{{credential_id}}": {
+            "get": _op("A credential (public part)", {"200": _json(CREDENTIAL), **NOT_FOUND},
+                       params=[CRED]),
+            "delete": _op("Forget a credential", {"204": {"description": "Deleted"},
+                                                  **NOT_FOUND}, params=[CRED]),
+        },
+        f"{api}/executions": {"get": _op("List executions", {"200": _json(LIST)}, params=[
+            *PAGE, _query("state", {"type": "string", "enum": STATES}),
+            _query("workflow_id", {"type": "string"}), _query("site", {"type": "string"})])},
+        f"{api}/executions/{{execution_id}}": {
+            "get": _op("An execution", {"200": _json(EXECUTION), **NOT_FOUND}, params=[EX]),
+            "delete": _op("Cancel an execution", {"202": _json(EXECUTION), **NOT_FOUND,
+                                                  "409": ERROR}, params=[EX]),
+        },
+        f"{api}/executions/{{execution_id}}/logs": {"get": _op(
+            "Log text from a byte offset", {"200": _json(OBJ), **NOT_FOUND}, params=[
+                EX, _query("offset", {"type": "integer", "minimum": 0}),
+                _query("size", {"type": "integer", "minimum": 1})])},
+        f"{api}/executions/{{execution_id}}/events": {"get": _op(
+            "Task events with seq > from_seq", {"200": _json({"type": "array",
+                                                                 "items": OBJ}), **NOT_FOUND},
+            params=[EX, _query("from_seq", {"type": "integer", "minimum": 0})])},
+        f"{api}/executions/{{execution_id}}/events/stream": {"get": _op(
+            "Live task events (server-sent events; resumes from Last-Event-ID)",
+            {"200": {"description": "text/event-stream",
+                     "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+             **NOT_FOUND},
+            params=[EX, _query("from_seq", {"type": "integer", "minimum": 0})])},
+        f"{hpc}/workflows": {"get": _op("HPCWaaS: list workflows", {"200": _json({
+            "type": "object", "required": ["workflows"], "properties": {
+                "workflows": {"type": "array", "items": OBJ}}})}, tag="hpcwaas")},
+        f"{hpc}/workflows/{{workflow_id}}": {"post": _op(
+            "HPCWaaS: execute (inputs.vault_id = credential id, inputs.user_id = login)",
+            {"201": _json(OBJ, "Location: .../executions/<id>"), **NOT_FOUND, "503": ERROR},
+            params=[WF], body=_body(_schema(HPCWaaSExecuteBody), required=False),
+            tag="hpcwaas")},
+        f"{hpc}/executions/{{execution_id}}": {
+            "get": _op("HPCWaaS: execution status", {"200": _json(HPCWAAS_EXECUTION),
+                                                     **NOT_FOUND}, params=[EX], tag="hpcwaas"),
+            "delete": _op("HPCWaaS: cancel", {"202": _json(HPCWAAS_EXECUTION), **NOT_FOUND,
+                                              "409": ERROR}, params=[EX], tag="hpcwaas"),
+        },
+        f"{hpc}/executions/{{execution_id}}/logs": {"get": _op(
+            "HPCWaaS: logs (long poll up to timeout seconds)", {"200": _json(OBJ),
+                                                               **NOT_FOUND},
+            params=[EX, _query("from", {"type": "integer", "minimum": 0}),
+                    _query("size", {"type": "integer", "minimum": 1}),
+                    _query("timeout", {"type": "number", "minimum": 0, "maximum": 60}),
+                    _query("levels", {"type": "string"})], tag="hpcwaas")},
+        f"{hpc}/ssh_keys": {"post": _op(
+            "HPCWaaS: generate an SSH key", {"201": _json({
+                "type": "object", "required": ["id", "public_key"], "properties": {
+                    "id": {"type": "string"}, "public_key": {"type": "string"}}})},
+            body=_body(_schema(SshKeyBody), required=False), tag="hpcwaas")},
+    }
+
+
+_DOCUMENT: dict[str, Any] | None = None
+
+
+def openapi_document(base_url: str = "/") -> dict[str, Any]:
+    """The document, with ``servers`` set to the server's base URL."""
+    global _DOCUMENT
+    if _DOCUMENT is None:
+        _DOCUMENT = {
+            "openapi": "3.0.3",
+            "info": {"title": "eFlows4HPC for Jupyter", "version": "0.1.0",
+                     "description": "Native API (eflows/api) and the eFlows4HPC HPCWaaS "
+                                    "Execution API (eflows/hpcwaas). Authenticate as for "
+                                    "any Jupyter server API (token header or cookie + XSRF)."},
+            "paths": _paths(),
+            "components": {
+                "responses": {"Error": _json({
+                    "type": "object", "required": ["message"], "properties": {
+                        "message": {"type": "string"}, "errors": OBJ}}, "Error")},
+                "securitySchemes": {"token": {"type": "apiKey", "in": "header",
+                                              "name": "Authorization"}},
+            },
+            "security": [{"token": []}],
+        }
+    document = copy.deepcopy(_DOCUMENT)
+    document["servers"] = [{"url": base_url.rstrip("/") or "/"}]
+    return document

@@ -1,0 +1,71 @@
+"""A real Jupyter server with the extension, its state in a temporary SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SERVER = Path(__file__).resolve().parent
+FIXTURES = SERVER.parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _no_eflows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EFLOWS_STATE_URL", raising=False)
+    monkeypatch.delenv("EFLOWS_VAULT_KEY", raising=False)
+
+
+@pytest.fixture
+def eflows_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "eflows-state"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def jp_server_config(eflows_dir: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"eflows_extension": True}},
+        "EflowsExtensionApp": {
+            "state_url": f"sqlite:///{eflows_dir / 'state.sqlite'}",
+            "vault_key_file": str(eflows_dir / "vault.key"),
+            "runs_dir": str(eflows_dir / "runs"),
+            "local_workers": 1,
+        },
+    }
+
+
+class Api:
+    """``await api("GET", "eflows/api/...")`` -> (status, headers, JSON body); never raises."""
+
+    def __init__(self, fetch: Any) -> None:
+        self.fetch = fetch
+
+    async def __call__(self, method: str, path: str, body: Any = None, *,
+                       raw: str | bytes | None = None, params: dict[str, Any] | None = None,
+                       headers: dict[str, str] | None = None,
+                       timeout: float = 30) -> tuple[int, Any, Any]:
+        kwargs: dict[str, Any] = {"method": method, "raise_error": False,
+                                  "request_timeout": timeout}
+        if raw is not None:
+            kwargs["body"] = raw
+        elif body is not None:
+            kwargs["body"] = json.dumps(body)
+        elif method in ("POST", "PUT", "PATCH"):
+            kwargs["body"] = ""
+        response = await self.fetch(*path.strip("/").split("/"), params=params,
+                                    headers=dict(headers or {}), **kwargs)
+        text = response.body.decode() if response.body else ""
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            data = text
+        return response.code, response.headers, data
+
+
+@pytest.fixture
+def api(jp_fetch: Any, jp_serverapp: Any) -> Api:
+    return Api(jp_fetch)

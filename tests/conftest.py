@@ -80,3 +80,65 @@ def run_app(tmp_path: Path):
                               cwd=tmp_path)
 
     return run
+
+
+# -- no private key material anywhere the suite leaves traces ------------------------------
+# Every log record of the whole run, and every database, event log, JSON and log file the
+# tests leave in their temporary directories, is scanned once the suite is over. Key files
+# a test writes on purpose as *input* (to import them) are not in those formats.
+_KEY_MARKERS = (b"PRIVATE KEY-----", b"BEGIN OPENSSH PRIVATE", b"PuTTY-User-Key-File")
+_SCANNED_SUFFIXES = (".sqlite", ".sqlite-wal", ".db", ".json", ".jsonl", ".log", ".txt",
+                     ".yaml", ".yml", ".ipynb")
+
+
+class _KeyMaterialLogScan:
+    """A root-logger handler remembering records that carry key material."""
+
+    def __init__(self) -> None:
+        import logging
+
+        class Handler(logging.Handler):
+            def __init__(self, hits: list[str]) -> None:
+                super().__init__(level=logging.DEBUG)
+                self.hits = hits
+
+            def emit(self, record: logging.LogRecord) -> None:
+                try:
+                    text = record.getMessage()
+                except Exception:  # a malformed record is not our concern here
+                    return
+                if any(marker.decode() in text for marker in _KEY_MARKERS):
+                    self.hits.append(f"{record.name}: {text[:120]}")
+
+        self.hits: list[str] = []
+        self.handler = Handler(self.hits)
+
+
+_LOG_SCAN = _KeyMaterialLogScan()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import logging
+
+    logging.getLogger().addHandler(_LOG_SCAN.handler)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import logging
+
+    logging.getLogger().removeHandler(_LOG_SCAN.handler)
+    found = list(_LOG_SCAN.hits)
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    base = factory.getbasetemp() if factory is not None else None
+    if base is not None and base.exists():
+        for path in base.rglob("*"):
+            if path.is_file() and path.suffix in _SCANNED_SUFFIXES:
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    continue
+                if any(marker in data for marker in _KEY_MARKERS):
+                    found.append(str(path))
+    if found:
+        print("\nPrivate key material found where it must never be:\n  " + "\n  ".join(found))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

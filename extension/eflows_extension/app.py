@@ -7,6 +7,7 @@ process lives in ``settings["eflows"]`` (an ``EflowsServices``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ from traitlets import Int, Unicode, default
 
 from eflows_extension import handlers as h
 from eflows_extension import handlers_hpcwaas as hw
+from eflows_extension import handlers_sites as hs
 from eflows_extension.services import DEFAULT_EXECUTOR, EflowsServices
 
 ID = r"(?P<{}>[^/]+)"
 WF, EX, CRED = ID.format("workflow_id"), ID.format("execution_id"), ID.format("credential_id")
+SITE = ID.format("site_id")
 API = "/eflows/api"
 HPCWAAS = "/eflows/hpcwaas"
 
@@ -74,6 +77,26 @@ class EflowsExtensionApp(ExtensionApp):
         self.settings["eflows"] = services
         self.log.info("eflows: state in %s", services.store)
         services.start()
+        self.advertise_to_kernels()
+
+    def advertise_to_kernels(self) -> None:
+        """Export ``EFLOWS_URL``/``EFLOWS_TOKEN`` so kernels find this server unaided.
+
+        Kernels inherit the server's environment, and ``eflows_kernel.client.connect()``
+        reads these variables, so a notebook talks to the services of the server that
+        started it without being told its address or token. Values already set win
+        (a user pointing kernels elsewhere on purpose). Under JupyterHub the
+        single-user server has no token of its own but accepts the hub-issued
+        ``$JUPYTERHUB_API_TOKEN`` it was started with, which is used instead.
+        """
+        server = self.serverapp
+        if server is None or getattr(server, "sock", ""):  # a Unix socket: no http URL
+            return
+        os.environ.setdefault("EFLOWS_URL", server.connection_url)
+        token = getattr(server.identity_provider, "token", "") or \
+            os.environ.get("JUPYTERHUB_API_TOKEN", "")
+        if token:
+            os.environ.setdefault("EFLOWS_TOKEN", token)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(self.route_table())
@@ -101,6 +124,13 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/executions/{EX}/logs", h.ExecutionLogsHandler),
             (rf"{API}/executions/{EX}/events", h.ExecutionEventsHandler),
             (rf"{API}/executions/{EX}/events/stream", h.ExecutionEventStreamHandler),
+            (rf"{API}/sites", hs.SitesHandler),
+            (rf"{API}/sites/{SITE}", hs.SiteHandler),
+            (rf"{API}/sites/{SITE}/scan", hs.SiteScanHandler),
+            (rf"{API}/sites/{SITE}/trust", hs.SiteTrustHandler),
+            (rf"{API}/sites/{SITE}/check", hs.SiteCheckHandler),
+            (rf"{API}/sites/{SITE}/authorize", hs.SiteAuthorizeHandler),
+            (rf"{API}/sites/{SITE}/revoke", hs.SiteRevokeHandler),
             (rf"{HPCWAAS}/workflows", hw.HPCWaaSWorkflowsHandler),
             (rf"{HPCWAAS}/workflows/{WF}", hw.HPCWaaSWorkflowHandler),
             (rf"{HPCWAAS}/executions/{EX}", hw.HPCWaaSExecutionHandler),

@@ -171,6 +171,59 @@ def _paths() -> dict[str, Any]:
                 "type": "object", "required": ["id", "public_key"], "properties": {
                     "id": {"type": "string"}, "public_key": {"type": "string"}}})},
             body=_body(_schema(SshKeyBody), required=False), tag="hpcwaas")},
+    } | _site_paths()
+
+
+def _inlined(model: Any) -> dict[str, Any]:
+    """A model's schema with nested models written in place (OpenAPI 3.0 has no $defs)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: resolve(v) for k, v in node.items() if k != "title"}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)
+
+
+def _site_paths() -> dict[str, Any]:
+    from eflows_extension.handlers_sites import AuthorizeBody, CheckBody, TrustBody
+    from eflows_kernel.services.sites import SiteConfig
+
+    api, site = "/eflows/api/sites", _path_param("site_id")
+    ssh_failed = {"502": ERROR, "409": ERROR, **NOT_FOUND}
+    return {
+        api: {"get": _op("List HPC sites", {"200": _json(OBJ)}),
+              "post": _op("Add an HPC site", {"201": _json(OBJ), "409": ERROR},
+                          body=_body(_inlined(SiteConfig)))},
+        f"{api}/{{site_id}}": {
+            "get": _op("A site", {"200": _json(OBJ), **NOT_FOUND}, params=[site]),
+            "put": _op("Change a site", {"200": _json(OBJ), **NOT_FOUND}, params=[site],
+                       body=_body(_inlined(SiteConfig))),
+            "delete": _op("Remove a site", {"204": {"description": "removed"}, **NOT_FOUND},
+                          params=[site])},
+        f"{api}/{{site_id}}/scan": {"post": _op(
+            "First connection: the host key fingerprint (nothing stored)",
+            {"200": _json(OBJ), **ssh_failed}, params=[site])},
+        f"{api}/{{site_id}}/trust": {"post": _op(
+            "Pin the host key the user confirmed", {"200": _json(OBJ), **ssh_failed},
+            params=[site], body=_body(_schema(TrustBody)))},
+        f"{api}/{{site_id}}/check": {"post": _op(
+            "Check the connection with a credential", {"200": _json(OBJ), **NOT_FOUND},
+            params=[site], body=_body(_schema(CheckBody)))},
+        f"{api}/{{site_id}}/authorize": {"post": _op(
+            "Install a credential's public key (password / one-time code, never stored)",
+            {"200": _json(OBJ), **ssh_failed}, params=[site],
+            body=_body(_schema(AuthorizeBody)))},
+        f"{api}/{{site_id}}/revoke": {"post": _op(
+            "Remove exactly that credential's key from authorized_keys",
+            {"200": _json(OBJ), **ssh_failed}, params=[site],
+            body=_body(_schema(AuthorizeBody)))},
     }
 
 

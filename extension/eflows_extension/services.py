@@ -15,6 +15,7 @@ from traitlets.utils.importstring import import_item
 from eflows_kernel.services.executions import ExecutionStore
 from eflows_kernel.services.registry import WorkflowRegistry
 from eflows_kernel.services.site_store import SiteStore
+from eflows_kernel.services.sites import SiteService
 from eflows_kernel.services.state import SqlCredentialRepository, StateStore
 from eflows_kernel.services.vault import CredentialVault
 
@@ -39,6 +40,7 @@ class EflowsServices:
         self.vault = CredentialVault(SqlCredentialRepository(self.store),
                                      key_file=Path(vault_key_file))
         self.sites = SiteStore(self.store)
+        self.site_service = SiteService(self.sites, self.vault)
         self.runs_dir = Path(runs_dir)
         self.local_workers = local_workers
         self.executor_class = executor_class

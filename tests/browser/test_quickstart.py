@@ -97,6 +97,9 @@ def test_quickstart_graph_changes_live(ui, jupyter_server_factory, page, tmp_pat
         expect(page.locator(".jp-Notebook").first).to_be_visible(timeout=120_000)
         expect(page.get_by_text("eFlows4HPC (Python 3)").first).to_be_visible(
             timeout=120_000)
+        # The kernel is ready (Notebook 7 shows no "| Idle" text, but this indicator).
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
+            state="attached", timeout=120_000)
     page.evaluate(WATCH_FIRST_GRAPH)
     page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()

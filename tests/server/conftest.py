@@ -8,14 +8,21 @@ from typing import Any
 
 import pytest
 
+from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures of the sites API tests)
+    clean_account,
+    sshd,
+)
+
 SERVER = Path(__file__).resolve().parent
 FIXTURES = SERVER.parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
 def _no_eflows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("EFLOWS_STATE_URL", raising=False)
-    monkeypatch.delenv("EFLOWS_VAULT_KEY", raising=False)
+    # The extension exports EFLOWS_URL/EFLOWS_TOKEN for its kernels; monkeypatch undoes
+    # what a test's server set, so no later test talks to a server that is gone.
+    for name in ("EFLOWS_STATE_URL", "EFLOWS_VAULT_KEY", "EFLOWS_URL", "EFLOWS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ async def wait_status(api: Any, execution_id: str, timeout: float = 90) -> dict[
         code, _, body = await api("GET", f"eflows/hpcwaas/executions/{execution_id}")
         assert code == 200 and set(body) == {"id", "status", "outputs"}
         assert body["status"] in HPCWAAS_STATUSES
-        if body["status"] != "RUNNING" or time.monotonic() > deadline:
+        if body["status"] not in ("RUNNING", "CANCELLING") or time.monotonic() > deadline:
             return body
         await asyncio.sleep(0.3)
 

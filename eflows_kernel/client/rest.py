@@ -1,0 +1,383 @@
+"""``EflowsClient``: the services' interface spoken over the extension's REST API.
+
+Only the standard library (``urllib``) is used: ``requests``/``httpx`` are not
+dependencies of this distribution, and the client must work in a bare kernel.
+Results are the services' own models (``RegisteredWorkflow``, ``Execution``,
+``CredentialInfo``...) and errors the services' own classes, so code does not
+care whether the services live in this process (``LocalClient``) or behind a
+Jupyter server, including a single-user server under JupyterHub (its URL with
+the ``/user/<name>/`` prefix, and a token the hub issued).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from eflows_kernel.client.errors import ClientError
+from eflows_kernel.services.errors import (
+    ConflictError,
+    NotFoundError,
+    ServiceError,
+    ValidationError,
+)
+from eflows_kernel.services.executions import Execution
+from eflows_kernel.services.registry import RegisteredWorkflow
+from eflows_kernel.services.state import Page
+from eflows_kernel.services.vault import CredentialInfo
+
+API_PATH = "eflows/api/"
+_UI_SEGMENTS = frozenset({"lab", "tree", "notebooks", "voila", "eflows", "doc", "edit"})
+_ERRORS: dict[int, type[ServiceError]] = {400: ValidationError, 404: NotFoundError,
+                                          409: ConflictError}
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """The server's base URL (ending in ``/``) and a ``?token=`` found in it, if any.
+
+    Users paste what their browser shows (``http://host:8888/lab?token=...``,
+    ``https://hub/user/alice/lab/tree/x.ipynb``); keep the base, drop the UI path.
+    """
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ClientError(f"not an http(s) URL: {url!r}", url=url)
+    token = urllib.parse.parse_qs(parts.query).get("token", [None])[0]
+    segments = [s for s in (parts.path or "/").split("/") if s]
+    start = 2 if segments[:1] in (["user"], ["users"]) else 0  # JupyterHub /user/<name>/
+    for index in range(start, len(segments)):
+        if segments[index] in _UI_SEGMENTS:
+            segments = segments[:index]
+            break
+    path = "/" + "".join(f"{s}/" for s in segments)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", "")), token
+
+
+def credential_info(data: Mapping[str, Any]) -> CredentialInfo:
+    """A ``CredentialInfo`` from its JSON form (the REST API's credential body)."""
+    return CredentialInfo(id=data["id"], name=data["name"], kind=data["kind"],
+                          public_key=data["public_key"], fingerprint=data["fingerprint"],
+                          comment=data.get("comment") or "",
+                          created_at=datetime.fromisoformat(data["created_at"]),
+                          has_certificate=bool(data.get("has_certificate")))
+
+
+class _Transport:
+    """JSON over HTTP with the token header; maps error statuses to exceptions."""
+
+    def __init__(self, url: str, token: str | None, verify: bool, timeout: float) -> None:
+        self.base_url, url_token = split_url(url)
+        self.api_url = self.base_url + API_PATH
+        self.token = token or url_token
+        self.timeout = timeout
+        self._context = None
+        if self.api_url.startswith("https:") and not verify:
+            self._context = ssl.create_default_context()
+            self._context.check_hostname = False
+            self._context.verify_mode = ssl.CERT_NONE
+
+    def _request(self, method: str, path: str, body: Any, params: Mapping[str, Any] | None,
+                 headers: Mapping[str, str] | None) -> urllib.request.Request:
+        url = self.api_url + path
+        if params:
+            query = [(k, str(v)) for k, v in params.items() if v is not None
+                     and not isinstance(v, list | tuple)]
+            query += [(k, str(i)) for k, v in params.items() if isinstance(v, list | tuple)
+                      for i in v]
+            if query:
+                url += "?" + urllib.parse.urlencode(query)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"token {self.token}")
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
+        return request
+
+    def open(self, method: str, path: str, body: Any = None,
+             params: Mapping[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None, timeout: float | None = None) -> Any:
+        """The open HTTP response (2xx), or the mapped error raised."""
+        request = self._request(method, path, body, params, headers)
+        try:
+            return urllib.request.urlopen(request, timeout=timeout or self.timeout,
+                                          context=self._context)
+        except urllib.error.HTTPError as exc:
+            with exc:
+                raise self._error(exc.code, exc.read(), request.full_url) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ClientError(f"cannot reach the eflows server at {self.base_url}: {reason}",
+                              url=self.base_url) from None
+
+    def call(self, method: str, path: str, body: Any = None,
+             params: Mapping[str, Any] | None = None) -> Any:
+        """The decoded JSON answer (None for 204)."""
+        with self.open(method, path, body, params) as response:
+            raw = response.read()
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ClientError(f"{self.api_url + path} did not answer JSON (is {self.base_url} "
+                              "a Jupyter server with the eflows extension?)",
+                              url=self.base_url) from None
+
+    def _error(self, status: int, raw: bytes, url: str) -> Exception:
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        message = str(body.pop("message", "") or body.pop("reason", "") or "")
+        if status in _ERRORS:
+            return _ERRORS[status](message or f"HTTP {status}", **body)
+        if status in (401, 403):
+            hint = "no token was given" if not self.token else "the token was refused"
+            return ClientError(f"{hint} by {self.base_url} (HTTP {status}); give the server's "
+                               "token with --token, $EFLOWS_TOKEN or the config file",
+                               url=self.base_url, status=status)
+        if status == 404 or (status == 405 and not message):
+            return ClientError(f"{url} does not exist: is the eflows extension enabled on "
+                               f"{self.base_url}?", url=self.base_url, status=status)
+        return ClientError(f"the server at {self.base_url} answered HTTP {status}"
+                           + (f": {message}" if message else ""),
+                           url=self.base_url, status=status)
+
+
+class _Part:
+    def __init__(self, transport: _Transport) -> None:
+        self._http = transport
+
+
+def _page(body: Mapping[str, Any], items: list[Any]) -> Page[Any]:
+    return Page[Any](items=items, total=body["total"], limit=body["limit"],
+                     offset=body["offset"])
+
+
+class RestWorkflows(_Part):
+    """``WorkflowRegistry`` over REST."""
+
+    def list(self, name: str | None = None, limit: int = 50, offset: int = 0) -> Page[Any]:
+        """A page of workflow summaries (dicts: id, name, version, description, inputs)."""
+        body = self._http.call("GET", "workflows",
+                               params={"name": name, "limit": limit, "offset": offset})
+        return _page(body, body["items"])
+
+    def get(self, workflow_id: str) -> RegisteredWorkflow:
+        return RegisteredWorkflow.model_validate(
+            self._http.call("GET", f"workflows/{_q(workflow_id)}"))
+
+    def register_spec(self, spec: Mapping[str, Any]) -> RegisteredWorkflow:
+        return RegisteredWorkflow.model_validate(self._http.call("POST", "workflows",
+                                                                 dict(spec)))
+
+    def register_python_file(self, path: str, **options: Any) -> RegisteredWorkflow:
+        """Describe the file here and register that description (the server has no upload).
+
+        The application path stays absolute, so the run works when the server runs on
+        this host or shares its file system (the usual Jupyter set-up).
+        """
+        from eflows_kernel.services.workflows import WorkflowImportError, workflow_from_python_file
+
+        try:
+            workflow = workflow_from_python_file(path, **options)
+        except WorkflowImportError as exc:
+            raise ValidationError(str(exc)) from None
+        except TypeError as exc:
+            raise ValidationError(str(exc)) from None
+        spec = workflow.model_dump(mode="json", exclude={"warnings"})
+        return self.register_spec(spec)
+
+    def import_folder(self, path: str) -> dict[str, Any]:
+        """Import an eFlows4HPC registry folder (a path on the server's host).
+
+        Returns ``{"registered": [summaries], "warnings": [...]}``.
+        """
+        return self._http.call("POST", "workflows/import", {"path": str(path)})
+
+    def delete(self, workflow_id: str) -> None:
+        self._http.call("DELETE", f"workflows/{_q(workflow_id)}")
+
+
+class RestCredentials(_Part):
+    """``CredentialVault`` over REST (private keys go in, never come out)."""
+
+    def generate(self, name: str, kind: str = "ed25519", bits: int | None = None,
+                 comment: str | None = None) -> CredentialInfo:
+        body: dict[str, Any] = {"name": name, "kind": kind}
+        if bits is not None:
+            body["bits"] = bits
+        if comment is not None:
+            body["comment"] = comment
+        return credential_info(self._http.call("POST", "credentials", body))
+
+    def import_key(self, name: str, private_key: str, passphrase: str | None = None,
+                   certificate: str | None = None, comment: str | None = None
+                   ) -> CredentialInfo:
+        body = {"name": name, "private_key": private_key, "passphrase": passphrase,
+                "certificate": certificate, "comment": comment}
+        body = {k: v for k, v in body.items() if v is not None}
+        return credential_info(self._http.call("POST", "credentials/import", body))
+
+    def list(self) -> list[CredentialInfo]:
+        return [credential_info(c) for c in self._http.call("GET", "credentials")["items"]]
+
+    def get(self, credential_id: str) -> CredentialInfo:
+        return credential_info(self._http.call("GET", f"credentials/{_q(credential_id)}"))
+
+    def delete(self, credential_id: str) -> None:
+        self._http.call("DELETE", f"credentials/{_q(credential_id)}")
+
+
+class RestExecutions(_Part):
+    """Execution store + local executor over REST."""
+
+    poll_interval = 0.5
+
+    def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
+                site: str = "local", credential_id: str | None = None) -> Execution:
+        body: dict[str, Any] = {"inputs": dict(inputs or {}), "site": site}
+        if credential_id is not None:
+            body["credential_id"] = credential_id
+        return Execution.model_validate(
+            self._http.call("POST", f"workflows/{_q(workflow_id)}/executions", body))
+
+    def get(self, execution_id: str) -> Execution:
+        return Execution.model_validate(self._http.call("GET",
+                                                        f"executions/{_q(execution_id)}"))
+
+    def list(self, state: str | list[str] | None = None, workflow_id: str | None = None,
+             site: str | None = None, limit: int = 50, offset: int = 0) -> Page[Execution]:
+        states = [state] if isinstance(state, str) else state
+        body = self._http.call("GET", "executions", params={
+            "state": states, "workflow_id": workflow_id, "site": site, "limit": limit,
+            "offset": offset})
+        return _page(body, [Execution.model_validate(e) for e in body["items"]])
+
+    def cancel(self, execution_id: str) -> Execution:
+        return Execution.model_validate(self._http.call("DELETE",
+                                                        f"executions/{_q(execution_id)}"))
+
+    def logs(self, execution_id: str, offset: int = 0,
+             size: int | None = None) -> tuple[str, int]:
+        """Output from byte ``offset`` and the offset to ask next (incremental)."""
+        body = self._http.call("GET", f"executions/{_q(execution_id)}/logs",
+                               params={"offset": offset, "size": size})
+        return body["text"], body["next_offset"]
+
+    def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
+        return self._http.call("GET", f"executions/{_q(execution_id)}/events",
+                               params={"from_seq": from_seq})
+
+    def wait(self, execution_id: str, timeout: float) -> Execution:
+        """The execution once finished, or as it is after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = self.get(execution_id)
+            if execution.finished or time.monotonic() >= deadline:
+                return execution
+            time.sleep(self.poll_interval)
+
+    def follow(self, execution_id: str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+        """Every event after ``from_seq`` as it happens, until the run has ended.
+
+        Reads the server-sent-events stream (the server ends it once the run is
+        finished); a dropped connection resumes from the last sequence number, so
+        no event is lost or repeated.
+        """
+        last = from_seq
+        while True:
+            try:
+                for event in self._stream(execution_id, last):
+                    seq = event.get("seq")
+                    if isinstance(seq, int):
+                        if seq <= last:
+                            continue
+                        last = seq
+                    yield event
+            except (OSError, ClientError) as exc:
+                if isinstance(exc, ClientError) and exc.status is not None:
+                    raise
+                time.sleep(self.poll_interval)  # connection dropped: resume below
+            execution = self.get(execution_id)
+            if execution.finished:
+                for event in self.events(execution_id, from_seq=last):  # stragglers
+                    last = max(last, int(event.get("seq") or last))
+                    yield event
+                return
+
+    def _stream(self, execution_id: str, from_seq: int) -> Iterator[dict[str, Any]]:
+        # The server sends a keep-alive comment every 15 s: a read timeout above it
+        # means the connection is dead, not that the run is quiet.
+        response = self._http.open("GET", f"executions/{_q(execution_id)}/events/stream",
+                                   params={"from_seq": from_seq},
+                                   headers={"Accept": "text/event-stream"}, timeout=60)
+        with response:
+            data: list[str] = []
+            for raw in response:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if not line:
+                    if data:
+                        yield json.loads("\n".join(data))
+                        data = []
+                elif line.startswith("data:"):
+                    data.append(line[5:].lstrip(" "))
+            if data:
+                yield json.loads("\n".join(data))
+
+
+def _q(segment: str) -> str:
+    if not isinstance(segment, str) or not segment:
+        raise ValidationError(f"an id must be a non-empty string, got {segment!r}")
+    return urllib.parse.quote(segment, safe="")
+
+
+class EflowsClient:
+    """The eflows services of a Jupyter server, over its REST API.
+
+    ``url`` is the server's address including its base URL (``http://host:8888/``,
+    ``https://hub.example.org/user/alice/``); a ``?token=`` in it is used when no
+    ``token`` is given. ``verify=False`` accepts a self-signed HTTPS certificate.
+    """
+
+    def __init__(self, url: str, token: str | None = None, *, verify: bool = True,
+                 timeout: float = 30.0) -> None:
+        self._http = _Transport(url, token, verify, timeout)
+        self.workflows = RestWorkflows(self._http)
+        self.credentials = RestCredentials(self._http)
+        self.executions = RestExecutions(self._http)
+
+    @property
+    def url(self) -> str:
+        return self._http.base_url
+
+    def __repr__(self) -> str:  # never the token
+        return f"{type(self).__name__}({self.url!r})"
+
+    def status(self) -> dict[str, Any]:
+        """The extension's status (version, engine): a cheap "is it there" check."""
+        return self._http.call("GET", "status")
+
+    def close(self) -> None:
+        """Nothing to release (one connection per request); here for ``LocalClient`` parity."""
+
+    def __enter__(self) -> EflowsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["EflowsClient", "credential_info", "split_url"]

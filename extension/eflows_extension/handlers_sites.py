@@ -1,0 +1,143 @@
+"""HPC sites over HTTP: records, host-key pinning, connection checks, key authorization.
+
+SSH work (scan, trust, check, authorize, revoke) blocks, so it runs off the event loop.
+Passwords and one-time codes arrive in request bodies, go straight to the SSH
+handshake, and are neither stored, logged nor echoed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado
+from jupyter_server.auth.decorator import authorized
+from pydantic import Field
+
+from eflows_extension.handlers import EflowsAPIHandler, _Body, in_thread, translated
+from eflows_kernel.services.sites import SiteConfig
+
+
+class TrustBody(_Body):
+    fingerprint: str = Field(min_length=8, max_length=200,
+                             description="the SHA256 fingerprint the user confirmed")
+
+
+class CheckBody(_Body):
+    credential_id: str = Field(min_length=1, max_length=200)
+
+
+class AuthorizeBody(_Body):
+    credential_id: str = Field(min_length=1, max_length=200)
+    password: str | None = Field(default=None, max_length=1024,
+                                 description="one-time use, never stored")
+    otp: str | None = Field(default=None, max_length=64,
+                            description="one-time code for keyboard-interactive prompts")
+
+
+class SitesHandler(EflowsAPIHandler):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def get(self) -> None:
+        self.reply({"sites": [site.to_dict() for site in self.eflows.site_service.list()]})
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def post(self) -> None:
+        config = self.parse(SiteConfig)
+        site = self.eflows.site_service.add(config)
+        self.reply(site.to_dict(), 201, self.api_url("sites", site.id))
+
+
+class SiteHandler(EflowsAPIHandler):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def get(self, site_id: str) -> None:
+        self.reply(self.eflows.site_service.get(site_id).to_dict())
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def put(self, site_id: str) -> None:
+        config = self.parse(SiteConfig)
+        self.reply(self.eflows.site_service.update(site_id, config).to_dict())
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def delete(self, site_id: str) -> None:
+        self.eflows.site_service.delete(site_id)
+        self.set_status(204)
+        self.finish()
+
+
+class SiteScanHandler(EflowsAPIHandler):
+    """The first connection: show the host key's fingerprint, store nothing."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def post(self, site_id: str) -> None:
+        key = await in_thread(self.eflows.site_service.scan, site_id)
+        self.reply({**key.to_dict(), "trusted": False,
+                    "next": "confirm the fingerprint with the site's administrators, then "
+                            "POST it to .../trust"})
+
+
+class SiteTrustHandler(EflowsAPIHandler):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def post(self, site_id: str) -> None:
+        body = self.parse(TrustBody)
+        site = await in_thread(self.eflows.site_service.trust, site_id, body.fingerprint)
+        self.reply(site.to_dict())
+
+
+class SiteCheckHandler(EflowsAPIHandler):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def post(self, site_id: str) -> None:
+        body = self.parse(CheckBody)
+        self.check_credential(body.credential_id, "credential_id")
+        report = await in_thread(self.eflows.site_service.check, site_id, body.credential_id)
+        self.reply(report.to_dict())
+
+
+class SiteAuthorizeHandler(EflowsAPIHandler):
+    """Install a credential's public key on the site, as ``ssh-copy-id`` does."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def post(self, site_id: str) -> None:
+        body = self.parse(AuthorizeBody)
+        self.check_credential(body.credential_id, "credential_id")
+        result = await in_thread(self._authorize, site_id, body)
+        self.reply(result)
+
+    def _authorize(self, site_id: str, body: AuthorizeBody) -> dict[str, Any]:
+        return self.eflows.site_service.authorize(
+            site_id, body.credential_id, password=body.password,
+            otp=(lambda _prompt: body.otp or "") if body.otp else None)
+
+
+class SiteRevokeHandler(EflowsAPIHandler):
+    """Remove exactly that credential's line from the site's ``authorized_keys``."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def post(self, site_id: str) -> None:
+        body = self.parse(AuthorizeBody)
+        self.check_credential(body.credential_id, "credential_id")
+        result = await in_thread(self._revoke, site_id, body)
+        self.reply(result)
+
+    def _revoke(self, site_id: str, body: AuthorizeBody) -> dict[str, Any]:
+        return self.eflows.site_service.revoke(
+            site_id, body.credential_id, password=body.password,
+            otp=(lambda _prompt: body.otp or "") if body.otp else None)

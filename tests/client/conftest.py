@@ -1,0 +1,105 @@
+"""A real Jupyter server with the extension, and helpers to reach it as a client would.
+
+The client is synchronous (urllib) while the test server runs on the test's event
+loop, so client calls go through ``asyncio.to_thread`` and the CLI runs as a real
+subprocess (``python -m eflows_kernel.cli``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eflows_kernel.client import EflowsClient
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+MINIMAL = FIXTURES / "workflow-registry" / "minimal_workflow"
+INCREMENT_CHAIN = REPO / "tests" / "apps" / "increment_chain.py"
+ENV_VARS = ("EFLOWS_URL", "EFLOWS_TOKEN", "EFLOWS_CONFIG", "EFLOWS_STATE_URL",
+            "EFLOWS_VAULT_KEY")
+
+
+@pytest.fixture(autouse=True)
+def _no_eflows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # setenv-then-delenv: monkeypatch then also removes what the server under test
+    # exports for its kernels (EFLOWS_URL/TOKEN), so no later test sees a dead server.
+    for name in ENV_VARS:
+        monkeypatch.setenv(name, "unset")
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def eflows_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "eflows-state"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def jp_server_config(eflows_dir: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"eflows_extension": True}},
+        "EflowsExtensionApp": {
+            "state_url": f"sqlite:///{eflows_dir / 'state.sqlite'}",
+            "vault_key_file": str(eflows_dir / "vault.key"),
+            "runs_dir": str(eflows_dir / "runs"),
+            "local_workers": 1,
+        },
+    }
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+
+
+@pytest.fixture
+def server(jp_serverapp: Any, http_server: Any, jp_http_port: int, jp_base_url: str) -> Server:
+    # ``http_server`` (pytest-jupyter) is what listens on the port; jp_fetch pulls it in.
+    return Server(f"http://127.0.0.1:{jp_http_port}{jp_base_url}",
+                  jp_serverapp.identity_provider.token)
+
+
+@pytest.fixture
+def client(server: Server) -> EflowsClient:
+    return EflowsClient(server.url, server.token, timeout=30)
+
+
+async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking client call off the loop that serves the test server."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(server: Server, tmp_path: Path) -> Callable[..., Any]:
+    """``await cli("workflows", "list")``: the CLI as a subprocess, against the server."""
+
+    async def run(*argv: str, auth: bool = True, env: dict[str, str] | None = None,
+                  timeout: float = 120) -> Result:
+        environ = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+        environ["EFLOWS_CONFIG"] = str(tmp_path / "no-config.toml")
+        environ.update(env or {})
+        prefix = ["--url", server.url, "--token", server.token] if auth else []
+        completed = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "eflows_kernel.cli", *argv, *prefix],
+            capture_output=True, text=True, env=environ, cwd=REPO, timeout=timeout)
+        return Result(completed.returncode, completed.stdout, completed.stderr)
+
+    return run

@@ -1,0 +1,133 @@
+"""The ``eflows`` CLI as a subprocess against a real server, and its token resolution."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eflows_kernel.cli import main
+from eflows_kernel.client import resolve
+from tests.client.conftest import INCREMENT_CHAIN, MINIMAL, Server
+
+
+async def test_import_then_show_the_inputs(cli: Any) -> None:
+    result = await cli("workflows", "import", str(MINIMAL))
+    assert result.code == 0, result.err
+    assert "minimal_workflow.classic" in result.out and "vault_id" in result.out
+    classic = next(line.split(": ")[1] for line in result.out.splitlines()
+                   if line.startswith("registered minimal_workflow.classic"))
+    shown = await cli("workflows", "show", classic)
+    assert shown.code == 0, shown.err
+    for name in ("num_nodes", "vault_id", "user_id", "staged_in_data_path"):
+        assert f"  {name} (" in shown.out
+    listing = await cli("workflows", "list", "--json")
+    assert listing.code == 0 and json.loads(listing.out)["total"] == 2
+
+
+async def test_ssh_keys(cli: Any) -> None:
+    made = await cli("ssh-keys", "keygen", "cluster")
+    assert made.code == 0, made.err
+    assert "ssh-ed25519 " in made.out and "PRIVATE" not in made.out + made.err
+    key_id = made.out.splitlines()[0].removeprefix("id: ")
+    listing = await cli("ssh-keys", "list")
+    assert key_id in listing.out and "cluster" in listing.out
+    line = await cli("ssh-keys", "authorize", key_id)
+    assert line.out.startswith("ssh-ed25519 ")
+    assert (await cli("ssh-keys", "delete", key_id)).code == 0
+    gone = await cli("ssh-keys", "delete", key_id)
+    assert gone.code == 1 and key_id in gone.err and "Traceback" not in gone.err
+
+
+@pytest.mark.slow
+async def test_register_trigger_follow_and_executions(cli: Any) -> None:
+    made = await cli("workflows", "register", str(INCREMENT_CHAIN), "-i", "length:integer")
+    assert made.code == 0, made.err
+    wf_id = made.out.strip().rsplit(": ", 1)[1]
+    run = await cli("workflows", "trigger", wf_id, "-i", "length=4", "--follow")
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    execution_id = lines[0]
+    assert any(line.endswith(" increment done") for line in lines)
+    assert "--- logs ---" in run.out and "RESULT" in run.out
+    assert "done" in run.err
+    listing = await cli("executions", "list")
+    assert execution_id in listing.out and "done" in listing.out
+    status = await cli("executions", "status", execution_id)
+    assert "state: done (SUCCESS)" in status.out and '"length": 4' in status.out
+    logs = await cli("executions", "logs", execution_id)
+    assert "RESULT" in logs.out
+    followed = await cli("executions", "logs", execution_id, "--follow")
+    assert followed.code == 0 and "RESULT" in followed.out
+    cancel = await cli("executions", "cancel", execution_id)
+    assert cancel.code == 1 and "already done" in cancel.err
+    bad = await cli("workflows", "trigger", wf_id, "-i", "length=many")
+    assert bad.code == 1 and "length" in bad.err and "Traceback" not in bad.err
+
+
+async def test_user_mistakes_are_one_line(cli: Any, server: Server) -> None:
+    wrong = await cli("workflows", "list", "--url", server.url, "--token", "nope", auth=False)
+    assert wrong.code == 1 and "token was refused" in wrong.err and server.url in wrong.err
+    assert len(wrong.err.strip().splitlines()) == 1
+    missing = await cli("workflows", "show", "nope")
+    assert missing.code == 1 and "nope" in missing.err and "Traceback" not in missing.err
+    usage = await cli("workflows", "trigger", "x", "-i", "novalue")
+    assert usage.code == 2 and "name=value" in usage.err
+    nothing = await cli("workflows")
+    assert nothing.code == 2
+    sites = await cli("sites", "list")
+    assert sites.code == 1 and "not available yet" in sites.err
+    down = await cli("workflows", "list", "--url", "http://127.0.0.1:9/", auth=False)
+    assert down.code == 1 and "127.0.0.1:9" in down.err
+
+
+async def test_the_token_from_the_environment_and_the_config_file(
+        cli: Any, server: Server, tmp_path: Path) -> None:
+    by_env = await cli("workflows", "list", auth=False,
+                       env={"EFLOWS_URL": server.url, "EFLOWS_TOKEN": server.token})
+    assert by_env.code == 0, by_env.err
+    config = tmp_path / "config.toml"
+    config.write_text(f'url = "{server.url}"\ntoken = "{server.token}"\n')
+    by_file = await cli("workflows", "list", auth=False, env={"EFLOWS_CONFIG": str(config)})
+    assert by_file.code == 0, by_file.err
+    env_wins = await cli("workflows", "list", auth=False,
+                         env={"EFLOWS_CONFIG": str(config), "EFLOWS_TOKEN": "wrong"})
+    assert env_wins.code == 1 and "token was refused" in env_wins.err
+
+
+def test_token_precedence(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('url = "http://file/"\ntoken = "from-file"\n')
+    env = {"EFLOWS_URL": "http://env/", "EFLOWS_TOKEN": "from-env", "EFLOWS_CONFIG": str(config)}
+    assert resolve("http://opt/", "from-option", environ=env).token == "from-option"
+    settings = resolve(environ=env)
+    assert (settings.url, settings.token, settings.token_source) == \
+        ("http://env/", "from-env", "$EFLOWS_TOKEN")
+    settings = resolve(environ={"EFLOWS_CONFIG": str(config)})
+    assert (settings.url, settings.token) == ("http://file/", "from-file")
+    assert resolve(environ={"EFLOWS_CONFIG": str(tmp_path / "none")}).url is None
+    config.write_text('[eflows]\ntoken = "sectioned"\n')
+    assert resolve(environ={"EFLOWS_CONFIG": str(config)}).token == "sectioned"
+
+
+def test_a_broken_config_file_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("url = \n")
+    monkeypatch.setenv("EFLOWS_CONFIG", str(config))
+    assert main(["workflows", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "not valid TOML" in err and str(config) in err
+
+
+def test_local_mode_without_a_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("EFLOWS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("EFLOWS_STATE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    assert main(["--local", "workflows", "import", str(MINIMAL)]) == 0
+    assert main(["workflows", "list", "--json"]) == 0  # no server configured: local
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{"):])["total"] == 2

@@ -90,6 +90,7 @@ class Execution(BaseModel):
     workflow_id: str
     site: str
     credential_id: str | None
+    login: str | None = None  # the account on the site (HPCWaaS user_id)
     inputs: dict[str, Any]
     state: ExecutionState
     state_history: list[StateChange]
@@ -132,7 +133,7 @@ class ExecutionStore:
         return f"{type(self).__name__}({self.store!r})"
 
     def create(self, workflow_id: str, inputs: Mapping[str, Any], site: str,
-               credential_id: str | None = None) -> Execution:
+               credential_id: str | None = None, login: str | None = None) -> Execution:
         """A new execution in state ``queued``; the workflow must be registered.
 
         Inputs are stored as given (checking them against the workflow's
@@ -148,7 +149,7 @@ class ExecutionStore:
                 raise NotFoundError(f"no workflow with id {workflow_id!r}", id=workflow_id)
             row = ExecutionRow(
                 id=uuid.uuid4().hex, workflow_id=workflow_id, site=site,
-                credential_id=credential_id, inputs=dict(inputs),
+                credential_id=credential_id, login=login, inputs=dict(inputs),
                 state=ExecutionState.QUEUED.value,
                 state_history=[_change(ExecutionState.QUEUED, None)], outputs={},
                 remote_job_id=None, event_log=None, event_seq=0, error=None,

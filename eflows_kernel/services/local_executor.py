@@ -170,7 +170,7 @@ class LocalExecutor:
     # ---- submitting --------------------------------------------------------------------
 
     def submit(self, workflow_id: str, inputs: dict[str, Any],
-               credential_id: str | None = None) -> Execution:
+               credential_id: str | None = None, login: str | None = None) -> Execution:
         """Validate ``inputs``, create the execution and start its subprocess.
 
         Everything that can be refused (unknown workflow, bad inputs, no step, an
@@ -197,7 +197,8 @@ class LocalExecutor:
             raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None
 
         with self._lock:  # a cancel must not slip in between create and start
-            execution = self.executions.create(workflow_id, values, SITE, credential_id)
+            execution = self.executions.create(workflow_id, values, SITE, credential_id,
+                                               login=login)
             return self._start(execution, application, arguments)
 
     def _start(self, execution: Execution, application: Path,

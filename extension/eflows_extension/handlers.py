@@ -195,7 +195,7 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
             raise bad_request({field: f"no credential with id {credential_id!r}"}) from None
 
     def start_execution(self, workflow_id: str, inputs: dict[str, Any], site: str,
-                        credential_id: str | None) -> Execution:
+                        credential_id: str | None, login: str | None = None) -> Execution:
         """Submit a run of a registered workflow on ``site`` (local only, for now)."""
         self.eflows.registry.get(workflow_id)  # 404 before anything else
         if site != LOCAL_SITE:
@@ -207,7 +207,8 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
             raise ApiError(501, {"message": f"executing on remote site {site!r} through the "
                                             "server is not available yet; use site 'local'"})
         try:
-            return self.eflows.executor.submit(workflow_id, inputs, credential_id=credential_id)
+            return self.eflows.executor.submit(workflow_id, inputs, credential_id=credential_id,
+                                               login=login)
         except ValidationError as exc:  # name each faulty input in "errors"
             fields = exc.details.get("fields")
             if isinstance(fields, dict) and fields:
@@ -269,6 +270,8 @@ class ExecuteBody(_Body):
     inputs: dict[str, Any] = Field(default_factory=dict)
     site: str = Field(default=LOCAL_SITE, min_length=1)
     credential_id: str | None = None
+    login: str | None = Field(default=None, min_length=1, max_length=200,
+                              description="the account on the site (default: the site's)")
 
 
 # ---- native API ----------------------------------------------------------------------
@@ -389,7 +392,7 @@ class WorkflowExecutionsHandler(EflowsAPIHandler):
         body = self.parse(ExecuteBody)
         self.check_credential(body.credential_id, "credential_id")
         execution = self.start_execution(workflow_id, body.inputs, body.site,
-                                         body.credential_id)
+                                         body.credential_id, login=body.login)
         self.reply(execution_json(execution), 201, self.api_url("executions", execution.id))
 
 

@@ -107,7 +107,8 @@ class HPCWaaSWorkflowHandler(HPCWaaSHandler):
             if name not in declared:
                 inputs.pop(name, None)
         self.check_credential(vault_id, "inputs.vault_id")
-        execution = self.start_execution(workflow.id, inputs, LOCAL_SITE, vault_id)
+        execution = self.start_execution(workflow.id, inputs, LOCAL_SITE, vault_id,
+                                         login=user_id)
         self.reply({"id": execution.id, "status": execution.hpcwaas_status.value}, 201,
                    self.hpcwaas_url("executions", execution.id))
 

@@ -116,3 +116,15 @@ async def test_failures(api: Any, tmp_path: Path) -> None:
         code, _, body = await api("GET", f"eflows/hpcwaas/executions/{ok['id']}/logs",
                                   params=params)
         assert code == 400 and field in body["errors"], (params, body)
+
+
+async def test_vault_id_and_user_id_map_to_credential_and_login(api: Any, tmp_path: Path) -> None:
+    _, _, key = await api("POST", "eflows/hpcwaas/ssh_keys")
+    _, _, wf = await api("POST", "eflows/api/workflows", hello_spec(tmp_path, "mapped"))
+    code, _, body = await api("POST", f"eflows/hpcwaas/workflows/{wf['id']}",
+                              {"inputs": {"vault_id": key["id"], "user_id": "jdoe"}})
+    assert code == 201
+    _, _, execution = await api("GET", f"eflows/api/executions/{body['id']}")
+    assert execution["credential_id"] == key["id"] and execution["login"] == "jdoe"
+    assert "vault_id" not in execution["inputs"] and "user_id" not in execution["inputs"]
+    await wait_status(api, body["id"])

@@ -135,6 +135,7 @@ class ExecutionRow(Base):
         String(ID_LENGTH), ForeignKey("workflows.id", ondelete="RESTRICT"), index=True)
     site: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
     credential_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    login: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONType)
     state: Mapped[str] = mapped_column(String(32), index=True)
     state_history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)

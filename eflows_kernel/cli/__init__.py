@@ -10,6 +10,7 @@ traceback; private keys are never printed.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -21,8 +22,6 @@ from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.vault import VaultError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-SITES_PENDING = ("not available yet: sites are managed through the Python API "
-                 "(eflows_kernel.services.sites.SiteService); the REST API has no site routes")
 
 
 class UsageError(Exception):
@@ -95,25 +94,217 @@ def cmd_keys_delete(client: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_authorize(client: Any, args: argparse.Namespace) -> int:
-    """Print the line to add to ``~/.ssh/authorized_keys`` on the cluster.
+    """Install the public key on a site (``--site``, as ``ssh-copy-id``), or print its line.
 
-    Installing it over SSH needs a site (with a password or another key): that is the
-    Python API's ``SiteService`` for now, so here the user pastes the line.
+    The site password is asked without echo (or read from stdin with ``--password-stdin``),
+    sent once to log in, and never printed or stored.
     """
-    info = client.credentials.get(args.id)
+    if args.site is None:
+        if args.password_stdin or args.otp:
+            raise UsageError("--password-stdin and --otp need --site")
+        info = client.credentials.get(args.id)
+        if args.json:
+            _emit_json({"id": info.id, "authorized_keys_line": info.public_key})
+        else:
+            print("# append this line to ~/.ssh/authorized_keys on the cluster "
+                  "(or give --site to install it)", file=sys.stderr)
+            print(info.public_key)
+        return EXIT_OK
+    site = client.sites.get(args.site)
+    client.credentials.get(args.id)  # an unknown key fails before the password is asked
+    password, otp = _secrets(site, args, required=True)
+    result = client.sites.authorize(site.id, args.id, password=password, otp=otp)
     if args.json:
-        _emit_json({"id": info.id, "authorized_keys_line": info.public_key})
+        _emit_json(result)
+    elif result.get("added"):
+        print(f"authorized {args.id} on {site.name} ({site.config.login}@{site.config.host})")
     else:
-        print("# append this line to ~/.ssh/authorized_keys on the cluster:", file=sys.stderr)
-        print(info.public_key)
+        print(f"{args.id} was already authorized on {site.name}")
     return EXIT_OK
+
+
+def cmd_keys_revoke(client: Any, args: argparse.Namespace) -> int:
+    """Remove the key's line from the site's authorized_keys (logs in with the key itself
+    unless ``--password``/``--password-stdin``)."""
+    site = client.sites.get(args.site)
+    client.credentials.get(args.id)
+    password, otp = _secrets(site, args, required=False)
+    result = client.sites.revoke(site.id, args.id, password=password, otp=otp)
+    if args.json:
+        _emit_json(result)
+    elif result.get("removed"):
+        print(f"revoked {args.id} on {site.name}")
+    else:
+        print(f"{args.id} was not authorized on {site.name}: nothing removed")
+    return EXIT_OK
+
+
+def _secrets(site: Any, args: argparse.Namespace,
+             required: bool) -> tuple[str | None, str | None]:
+    """The site password (and one-time code) from stdin or a no-echo prompt."""
+    cfg = site.config
+    password = otp = None
+    if args.password_stdin:
+        lines = sys.stdin.read().splitlines()
+        if not lines or not lines[0]:
+            raise UsageError("--password-stdin: no password on stdin")
+        password = lines[0]
+        if args.otp:
+            if len(lines) < 2 or not lines[1].strip():
+                raise UsageError("--otp with --password-stdin: give the one-time code on "
+                                 "the second line of stdin")
+            otp = lines[1].strip()
+        return password, otp
+    wants_password = required or getattr(args, "password", False)
+    if (wants_password or args.otp) and not sys.stdin.isatty():
+        raise UsageError("no terminal to ask the password on: pipe it in with "
+                         "--password-stdin")
+    if wants_password:
+        password = getpass.getpass(f"password for {cfg.login}@{cfg.host}: ") or None
+    if args.otp:
+        otp = getpass.getpass(f"one-time code for {cfg.login}@{cfg.host}: ").strip() or None
+    if required and password is None and otp is None:
+        raise UsageError("no password given: nothing was done")
+    return password, otp
 
 
 # ---- sites -------------------------------------------------------------------------------
 
-def cmd_sites_pending(client: Any, args: argparse.Namespace) -> int:
-    print(f"eflows: {SITES_PENDING}", file=sys.stderr)
-    return EXIT_FAILED
+def _show_site(site: Any) -> None:
+    cfg = site.config
+    print(f"id: {site.id}")
+    print(f"name: {cfg.name}")
+    print(f"address: {cfg.login}@{cfg.host}:{cfg.port}")
+    print(f"scheduler: {cfg.scheduler}")
+    for name in ("partition", "qos", "account"):
+        if getattr(cfg, name):
+            print(f"{name}: {getattr(cfg, name)}")
+    print(f"workdir: {cfg.workdir}")
+    print(f"host key: {site.host_key.fingerprint if site.host_key else 'not trusted yet'}")
+
+
+def cmd_sites_add(client: Any, args: argparse.Namespace) -> int:
+    config: dict[str, Any] = {"name": args.name, "host": args.host, "port": args.port,
+                              "login": args.login, "scheduler": args.scheduler}
+    for name in ("partition", "qos", "account", "workdir"):
+        if getattr(args, name) is not None:
+            config[name] = getattr(args, name)
+    site = client.sites.add(config)
+    if args.json:
+        _emit_json(site)
+    else:
+        print(f"added site {site.name}: {site.id}")
+        print(f"next: eflows sites trust {site.name}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_sites_list(client: Any, args: argparse.Namespace) -> int:
+    sites = client.sites.list()
+    if args.json:
+        _emit_json(sites)
+    else:
+        _table([(s.id, s.name, f"{s.config.login}@{s.config.host}:{s.config.port}",
+                 s.config.scheduler, s.host_key.fingerprint if s.host_key else "(not trusted)")
+                for s in sites], ["id", "name", "address", "scheduler", "host key"])
+    return EXIT_OK
+
+
+def cmd_sites_show(client: Any, args: argparse.Namespace) -> int:
+    site = client.sites.get(args.site)
+    if args.json:
+        _emit_json(site)
+    else:
+        _show_site(site)
+    return EXIT_OK
+
+
+def cmd_sites_delete(client: Any, args: argparse.Namespace) -> int:
+    site = client.sites.get(args.site)
+    client.sites.delete(site.id)
+    if not args.json:
+        print(f"deleted site {site.name}")
+    return EXIT_OK
+
+
+def cmd_sites_trust(client: Any, args: argparse.Namespace) -> int:
+    """Pin the site's host key, after the user confirmed its fingerprint.
+
+    Confirmation is ``--fingerprint FP`` (checked against what the site presents) or a
+    "y" at the prompt on a terminal; without either nothing is trusted.
+    """
+    site = client.sites.get(args.site)
+    cfg = site.config
+    key = client.sites.scan(site.id)
+    out = sys.stderr if args.json else sys.stdout
+    print(f"{cfg.host}:{cfg.port} presents the {key.type} host key", file=out)
+    print(f"  {key.fingerprint}", file=out)
+    if args.fingerprint is not None:
+        confirmed = args.fingerprint.strip()
+        if confirmed != key.fingerprint:
+            print(f"eflows: error: the site presents {key.fingerprint}, not the given "
+                  f"{confirmed}: nothing was trusted", file=sys.stderr)
+            return EXIT_FAILED
+    elif sys.stdin.isatty():
+        print("Compare it with the fingerprint the site's administrators publish.",
+              file=sys.stderr)
+        sys.stderr.write("Trust this host key? [y/N] ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            print("eflows: not trusted: nothing was stored", file=sys.stderr)
+            return EXIT_FAILED
+        confirmed = key.fingerprint
+    else:
+        print("eflows: error: not trusted: stdin is not a terminal to confirm the "
+              "fingerprint; after checking it, run again with --fingerprint "
+              f"{key.fingerprint}", file=sys.stderr)
+        return EXIT_FAILED
+    trusted = client.sites.trust(site.id, confirmed)
+    if args.json:
+        _emit_json(trusted)
+    else:
+        print(f"trusted the host key of {trusted.name}")
+    return EXIT_OK
+
+
+_CHECK_ITEMS = (("reachable", "reachable"), ("host_key", "host key"),
+                ("authenticated", "key accepted"), ("scheduler", "scheduler"),
+                ("python", "python"))
+
+
+def _check_value(name: str, value: Any, report: Any) -> str:
+    if value is None:
+        return "not tried"
+    if name == "host_key":
+        fingerprint = f" ({report.presented_fingerprint})" if report.presented_fingerprint else ""
+        return f"{value}{fingerprint}"
+    if name == "authenticated" and value is False:
+        return "no: the key is not authorized on the site"
+    return "yes" if value else "no"
+
+
+def cmd_sites_check(client: Any, args: argparse.Namespace) -> int:
+    site = client.sites.get(args.site)
+    report = client.sites.check(site.id, args.key)
+    if args.json:
+        _emit_json(report)
+    else:
+        print(f"site {site.name} ({site.config.login}@{site.config.host}:{site.config.port}), "
+              f"key {args.key}:")
+        for name, label in _CHECK_ITEMS:
+            if name == "scheduler" and site.config.scheduler == "none":
+                continue
+            print(f"  {label}: {_check_value(name, getattr(report, name), report)}")
+        if report.problems:
+            print("problems:")
+            for name, problem in report.problems.items():
+                print(f"  {name}: {problem}")
+        else:
+            print("ok: the site is ready for this key")
+    if not report.ok:
+        print(f"eflows: site {site.name} is not ready for key {args.key}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 # ---- workflows ---------------------------------------------------------------------------
@@ -375,14 +566,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--comment", default=None)
     command(keys, "list", cmd_keys_list, "list the credentials (public parts only)")
     command(keys, "delete", cmd_keys_delete, "delete a credential").add_argument("id")
-    command(keys, "authorize", cmd_keys_authorize,
-            "print the authorized_keys line to install on the cluster").add_argument("id")
+    p = command(keys, "authorize", cmd_keys_authorize,
+                "install the public key on a site (--site; asks the site password), "
+                "or print its authorized_keys line")
+    p.add_argument("id")
+    p.add_argument("--site", default=None, help="site id or name to install the key on")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the site password from stdin (for scripts)")
+    p.add_argument("--otp", action="store_true",
+                   help="also ask a one-time code (with --password-stdin: stdin's 2nd line)")
+    p = command(keys, "revoke", cmd_keys_revoke,
+                "remove the public key from a site's authorized_keys")
+    p.add_argument("id")
+    p.add_argument("--site", required=True, help="site id or name")
+    p.add_argument("--password", action="store_true",
+                   help="log in with the site password (asked) instead of the key")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="log in with the site password read from stdin")
+    p.add_argument("--otp", action="store_true", help="also ask a one-time code")
 
-    sites = groups.add_parser("sites", help="HPC sites (pending)").add_subparsers(
+    sites = groups.add_parser("sites", help="HPC sites").add_subparsers(
         dest="command", metavar="ACTION", required=True)
-    for name in ("add", "list", "trust", "check"):
-        p = command(sites, name, cmd_sites_pending, f"sites {name} (not available yet)")
-        p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = command(sites, "add", cmd_sites_add, "add an HPC site (then: sites trust NAME)")
+    p.add_argument("name")
+    p.add_argument("--host", required=True)
+    p.add_argument("--port", type=int, default=22)
+    p.add_argument("--login", required=True, help="the user name on the site")
+    p.add_argument("--scheduler", choices=["slurm", "none"], default="slurm")
+    p.add_argument("--partition", default=None)
+    p.add_argument("--qos", default=None)
+    p.add_argument("--account", default=None)
+    p.add_argument("--workdir", default=None, help="where runs go on the site (~/eflows)")
+    command(sites, "list", cmd_sites_list, "list the sites")
+    command(sites, "show", cmd_sites_show, "a site's settings").add_argument("site")
+    command(sites, "delete", cmd_sites_delete, "forget a site").add_argument("site")
+    p = command(sites, "trust", cmd_sites_trust,
+                "show the site's host key fingerprint and trust it once confirmed")
+    p.add_argument("site", help="site id or name")
+    p.add_argument("--fingerprint", default=None,
+                   help="the SHA256:... fingerprint you confirmed (non-interactive)")
+    p = command(sites, "check", cmd_sites_check,
+                "try everything a run needs; exit 1 with the problems if anything fails")
+    p.add_argument("site", help="site id or name")
+    p.add_argument("--key", required=True, metavar="KEY_ID", help="credential id")
 
     wfs = groups.add_parser("workflows", help="registered workflows").add_subparsers(
         dest="command", metavar="ACTION", required=True)
@@ -437,8 +663,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.json = getattr(args, "json", False)
     client = None
     try:
-        if args.handler is cmd_sites_pending:
-            return cmd_sites_pending(None, args)
         client = make_client(args)
         return args.handler(client, args)
     except KeyboardInterrupt:

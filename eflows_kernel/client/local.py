@@ -178,6 +178,80 @@ class LocalExecutions:
                 time.sleep(self.poll_interval)
 
 
+class LocalSites:
+    """``SiteService`` in this process, with the ``EflowsClient.sites`` interface.
+
+    A site is given by its id or by its name; vault errors are the service classes.
+    """
+
+    def __init__(self, client: LocalClient) -> None:
+        self._client = client
+
+    @property
+    def _service(self) -> Any:
+        return self._client.site_service
+
+    def _site(self, site: str) -> Any:
+        if not isinstance(site, str) or not site:
+            raise ValidationError(f"a site must be a non-empty id or name, got {site!r}")
+        try:
+            return self._service.get(site)
+        except NotFoundError:
+            try:
+                return self._service.get_by_name(site)
+            except NotFoundError:
+                raise NotFoundError(f"no site {site!r} (neither an id nor a name)",
+                                    id=site) from None
+
+    def add(self, config: Mapping[str, Any]) -> Any:
+        return self._service.add(config if hasattr(config, "model_dump") else dict(config))
+
+    def list(self) -> list[Any]:
+        return self._service.list()
+
+    def get(self, site: str) -> Any:
+        return self._site(site)
+
+    def update(self, site: str, config: Mapping[str, Any]) -> Any:
+        return self._service.update(self._site(site).id,
+                                    config if hasattr(config, "model_dump") else dict(config))
+
+    def delete(self, site: str) -> None:
+        self._service.delete(self._site(site).id)
+
+    def scan(self, site: str) -> Any:
+        return self._service.scan(self._site(site).id)
+
+    def trust(self, site: str, fingerprint: str) -> Any:
+        return self._service.trust(self._site(site).id, fingerprint)
+
+    @_vault_errors
+    def check(self, site: str, credential_id: str) -> Any:
+        site_id = self._site(site).id
+        self._client.vault.get(credential_id)  # 404 for an unknown key, as the server
+        return self._service.check(site_id, credential_id)
+
+    @_vault_errors
+    def authorize(self, site: str, credential_id: str, password: str | None = None,
+                  otp: str | None = None) -> dict[str, Any]:
+        site_id = self._site(site).id
+        self._client.vault.get(credential_id)
+        return self._service.authorize(site_id, credential_id, password=password,
+                                       otp=_otp_callback(otp))
+
+    @_vault_errors
+    def revoke(self, site: str, credential_id: str, password: str | None = None,
+               otp: str | None = None) -> dict[str, Any]:
+        site_id = self._site(site).id
+        self._client.vault.get(credential_id)
+        return self._service.revoke(site_id, credential_id, password=password,
+                                    otp=_otp_callback(otp))
+
+
+def _otp_callback(otp: str | None) -> Callable[[str], str] | None:
+    return None if not otp else (lambda _prompt: otp)
+
+
 class LocalClient:
     """The eflows services in this process, with the ``EflowsClient`` interface.
 
@@ -199,10 +273,12 @@ class LocalClient:
         self.workers = workers
         self._vault: CredentialVault | None = None
         self._executor: Any = None
+        self._site_service: Any = None
         self._lock = threading.Lock()
         self.workflows = LocalWorkflows(self.registry)
         self.credentials = LocalCredentials(_LazyVault(self))  # type: ignore[arg-type]
         self.executions = LocalExecutions(self)
+        self.sites = LocalSites(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r})"
@@ -215,6 +291,18 @@ class LocalClient:
                 self._vault = CredentialVault(SqlCredentialRepository(self.store),
                                               key_file=self.vault_key_file)
             return self._vault
+
+    @property
+    def site_service(self) -> Any:
+        """The ``SiteService`` on this state and vault, made on first use."""
+        vault = self.vault
+        with self._lock:
+            if self._site_service is None:
+                from eflows_kernel.services.site_store import SiteStore
+                from eflows_kernel.services.sites import SiteService
+
+                self._site_service = SiteService(SiteStore(self.store), vault)
+            return self._site_service
 
     @property
     def executor(self) -> Any:

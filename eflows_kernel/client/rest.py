@@ -143,6 +143,10 @@ class _Transport:
         message = str(body.pop("message", "") or body.pop("reason", "") or "")
         if status in _ERRORS:
             return _ERRORS[status](message or f"HTTP {status}", **body)
+        if status == 502 and message:  # the server is fine, the HPC site (SSH) failed
+            from eflows_kernel.services.ssh import SSHError
+
+            return SSHError(message, **body)
         if status in (401, 403):
             hint = "no token was given" if not self.token else "the token was refused"
             return ClientError(f"{hint} by {self.base_url} (HTTP {status}); give the server's "
@@ -338,6 +342,103 @@ class RestExecutions(_Part):
                 yield json.loads("\n".join(data))
 
 
+def site_from_dict(data: Mapping[str, Any]) -> Any:
+    """A ``sites.Site`` from its JSON form (the REST API's site body)."""
+    from eflows_kernel.services.sites import Site, SiteConfig
+    from eflows_kernel.services.ssh import HostKey
+
+    config = SiteConfig.model_validate({k: v for k, v in data.items()
+                                        if k in SiteConfig.model_fields})
+    key = data.get("host_key")
+    return Site(id=data["id"], config=config, host_key=HostKey.from_dict(key) if key else None)
+
+
+def check_report_from_dict(data: Mapping[str, Any]) -> Any:
+    """A ``sites.CheckReport`` from its JSON form (``ok`` is derived from ``problems``)."""
+    from eflows_kernel.services.sites import CheckReport
+
+    return CheckReport(reachable=bool(data.get("reachable")), host_key=data.get("host_key"),
+                       presented_fingerprint=data.get("presented_fingerprint"),
+                       authenticated=data.get("authenticated"),
+                       scheduler=data.get("scheduler"), python=data.get("python"),
+                       problems=dict(data.get("problems") or {}))
+
+
+class RestSites(_Part):
+    """``SiteService`` over REST. A site is given by its id or by its name.
+
+    Results are the service's models (``Site``, ``HostKey``, ``CheckReport``);
+    passwords and one-time codes go in the request body only, never in a URL.
+    """
+
+    def add(self, config: Mapping[str, Any]) -> Any:
+        return site_from_dict(self._http.call("POST", "sites", dict(_plain(config))))
+
+    def list(self) -> list[Any]:
+        return [site_from_dict(s) for s in self._http.call("GET", "sites")["sites"]]
+
+    def _id(self, site: str) -> str:
+        """The id of the site with that id or name (names are resolved via the listing)."""
+        if not isinstance(site, str) or not site:
+            raise ValidationError(f"a site must be a non-empty id or name, got {site!r}")
+        sites = self._http.call("GET", "sites")["sites"]
+        for key in ("id", "name"):
+            for item in sites:
+                if item[key] == site:
+                    return item["id"]
+        raise NotFoundError(f"no site {site!r} (neither an id nor a name)", id=site)
+
+    def get(self, site: str) -> Any:
+        return site_from_dict(self._http.call("GET", f"sites/{_q(self._id(site))}"))
+
+    def update(self, site: str, config: Mapping[str, Any]) -> Any:
+        return site_from_dict(self._http.call("PUT", f"sites/{_q(self._id(site))}",
+                                              dict(_plain(config))))
+
+    def delete(self, site: str) -> None:
+        self._http.call("DELETE", f"sites/{_q(self._id(site))}")
+
+    def scan(self, site: str) -> Any:
+        """The host key the site presents now (``HostKey``); stores nothing."""
+        from eflows_kernel.services.ssh import HostKey
+
+        body = self._http.call("POST", f"sites/{_q(self._id(site))}/scan")
+        return HostKey.from_dict(body)
+
+    def trust(self, site: str, fingerprint: str) -> Any:
+        return site_from_dict(self._http.call("POST", f"sites/{_q(self._id(site))}/trust",
+                                              {"fingerprint": fingerprint}))
+
+    def check(self, site: str, credential_id: str) -> Any:
+        return check_report_from_dict(self._http.call(
+            "POST", f"sites/{_q(self._id(site))}/check", {"credential_id": credential_id}))
+
+    def authorize(self, site: str, credential_id: str, password: str | None = None,
+                  otp: str | None = None) -> dict[str, Any]:
+        """Install the credential's public key on the site; ``{"added": bool}``."""
+        return self._http.call("POST", f"sites/{_q(self._id(site))}/authorize",
+                               _secret_body(credential_id, password, otp))
+
+    def revoke(self, site: str, credential_id: str, password: str | None = None,
+               otp: str | None = None) -> dict[str, Any]:
+        """Remove the credential's line from authorized_keys; ``{"removed": bool}``."""
+        return self._http.call("POST", f"sites/{_q(self._id(site))}/revoke",
+                               _secret_body(credential_id, password, otp))
+
+
+def _plain(config: Any) -> Mapping[str, Any]:
+    return config.model_dump() if hasattr(config, "model_dump") else config
+
+
+def _secret_body(credential_id: str, password: str | None, otp: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"credential_id": credential_id}
+    if password is not None:
+        body["password"] = password
+    if otp is not None:
+        body["otp"] = otp
+    return body
+
+
 def _q(segment: str) -> str:
     if not isinstance(segment, str) or not segment:
         raise ValidationError(f"an id must be a non-empty string, got {segment!r}")
@@ -358,6 +459,7 @@ class EflowsClient:
         self.workflows = RestWorkflows(self._http)
         self.credentials = RestCredentials(self._http)
         self.executions = RestExecutions(self._http)
+        self.sites = RestSites(self._http)
 
     @property
     def url(self) -> str:
@@ -380,4 +482,5 @@ class EflowsClient:
         self.close()
 
 
-__all__ = ["EflowsClient", "credential_info", "split_url"]
+__all__ = ["EflowsClient", "check_report_from_dict", "credential_info", "site_from_dict",
+           "split_url"]

@@ -19,6 +19,10 @@ from typing import Any
 import pytest
 
 from eflows_kernel.client import EflowsClient
+from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures of the site tests)
+    clean_account,
+    sshd,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -89,17 +93,21 @@ class Result:
 
 @pytest.fixture
 def cli(server: Server, tmp_path: Path) -> Callable[..., Any]:
-    """``await cli("workflows", "list")``: the CLI as a subprocess, against the server."""
+    """``await cli("workflows", "list")``: the CLI as a subprocess, against the server.
+
+    Its stdin is a pipe holding ``stdin`` (empty by default): never a terminal.
+    """
 
     async def run(*argv: str, auth: bool = True, env: dict[str, str] | None = None,
-                  timeout: float = 120) -> Result:
+                  timeout: float = 120, stdin: str = "") -> Result:
         environ = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
         environ["EFLOWS_CONFIG"] = str(tmp_path / "no-config.toml")
         environ.update(env or {})
         prefix = ["--url", server.url, "--token", server.token] if auth else []
         completed = await asyncio.to_thread(
             subprocess.run, [sys.executable, "-m", "eflows_kernel.cli", *argv, *prefix],
-            capture_output=True, text=True, env=environ, cwd=REPO, timeout=timeout)
+            capture_output=True, text=True, env=environ, cwd=REPO, timeout=timeout,
+            input=stdin)  # a pipe, never the terminal pytest may run in
         return Result(completed.returncode, completed.stdout, completed.stderr)
 
     return run

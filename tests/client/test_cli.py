@@ -77,8 +77,8 @@ async def test_user_mistakes_are_one_line(cli: Any, server: Server) -> None:
     assert usage.code == 2 and "name=value" in usage.err
     nothing = await cli("workflows")
     assert nothing.code == 2
-    sites = await cli("sites", "list")
-    assert sites.code == 1 and "not available yet" in sites.err
+    sites = await cli("sites", "check", "nowhere", "--key", "k")
+    assert sites.code == 1 and "nowhere" in sites.err and "Traceback" not in sites.err
     down = await cli("workflows", "list", "--url", "http://127.0.0.1:9/", auth=False)
     assert down.code == 1 and "127.0.0.1:9" in down.err
 

@@ -424,3 +424,10 @@ def test_json_repository_rejects_a_foreign_file(tmp_path: Path) -> None:
 def test_imported_key_object_type(vault: CredentialVault) -> None:
     info = vault.import_key("k", pem(ed25519_key()))
     assert isinstance(vault.private_key_for_use(info.id), ed25519.Ed25519PrivateKey)
+
+
+def test_credential_ids_never_start_like_a_command_line_option():
+    from eflows_kernel.services.vault.vault import new_credential_id
+
+    ids = [new_credential_id() for _ in range(2000)]
+    assert all(i[0].isalnum() for i in ids) and len(set(ids)) == len(ids)

@@ -32,6 +32,18 @@ from eflows_kernel.services.vault.repository import (
 
 AUTHORIZED_KEYS_TAG = "eflows"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def new_credential_id() -> str:
+    """An unguessable id that starts with a letter or digit.
+
+    Ids are typed on command lines (``eflows ssh-keys authorize ID``): one starting
+    with "-" would be read as an option, so those are drawn again.
+    """
+    while True:
+        credential_id = secrets.token_urlsafe(16)
+        if credential_id[0].isalnum():
+            return credential_id
 _NONCE_BYTES = 12
 
 
@@ -120,7 +132,7 @@ class CredentialVault:
 
     def _store(self, name: str, comment: str, key: keys.PrivateKey,
                certificate: str | None) -> CredentialInfo:
-        credential_id = secrets.token_urlsafe(16)
+        credential_id = new_credential_id()
         public = keys.public_key_line(key)
         nonce = secrets.token_bytes(_NONCE_BYTES)
         ciphertext = self._aead.encrypt(nonce, keys.private_bytes(key),

@@ -107,37 +107,32 @@ class SiteCheckHandler(EflowsAPIHandler):
         self.reply(report.to_dict())
 
 
-class SiteAuthorizeHandler(EflowsAPIHandler):
+class _KeyOnSiteHandler(EflowsAPIHandler):
+    """POST {credential_id, password?, otp?}: one SSH login, then ``action`` on the site."""
+
+    action = ""  # the SiteService method: "authorize" or "revoke"
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def post(self, site_id: str) -> None:
+        body = self.parse(AuthorizeBody)
+        self.check_credential(body.credential_id, "credential_id")
+        self.reply(await in_thread(self._run, site_id, body))
+
+    def _run(self, site_id: str, body: AuthorizeBody) -> dict[str, Any]:
+        otp = (lambda _prompt: body.otp or "") if body.otp else None
+        method = getattr(self.eflows.site_service, self.action)
+        return method(site_id, body.credential_id, password=body.password, otp=otp)
+
+
+class SiteAuthorizeHandler(_KeyOnSiteHandler):
     """Install a credential's public key on the site, as ``ssh-copy-id`` does."""
 
-    @tornado.web.authenticated
-    @authorized
-    @translated
-    async def post(self, site_id: str) -> None:
-        body = self.parse(AuthorizeBody)
-        self.check_credential(body.credential_id, "credential_id")
-        result = await in_thread(self._authorize, site_id, body)
-        self.reply(result)
-
-    def _authorize(self, site_id: str, body: AuthorizeBody) -> dict[str, Any]:
-        return self.eflows.site_service.authorize(
-            site_id, body.credential_id, password=body.password,
-            otp=(lambda _prompt: body.otp or "") if body.otp else None)
+    action = "authorize"
 
 
-class SiteRevokeHandler(EflowsAPIHandler):
+class SiteRevokeHandler(_KeyOnSiteHandler):
     """Remove exactly that credential's line from the site's ``authorized_keys``."""
 
-    @tornado.web.authenticated
-    @authorized
-    @translated
-    async def post(self, site_id: str) -> None:
-        body = self.parse(AuthorizeBody)
-        self.check_credential(body.credential_id, "credential_id")
-        result = await in_thread(self._revoke, site_id, body)
-        self.reply(result)
-
-    def _revoke(self, site_id: str, body: AuthorizeBody) -> dict[str, Any]:
-        return self.eflows.site_service.revoke(
-            site_id, body.credential_id, password=body.password,
-            otp=(lambda _prompt: body.otp or "") if body.otp else None)
+    action = "revoke"

@@ -83,6 +83,11 @@ def prefer_fast_cipher(client: paramiko.SSHClient) -> None:
     fast = tuple(c for c in FAST_CIPHERS if c in known)
     if not fast:
         return
+    if transport.active and any(transport._channels.values()):
+        # Re-keying while channels carry traffic races with paramiko's transport thread
+        # ("Key-exchange timed out"); connections made by ssh.connect prefer AES-GCM
+        # from the handshake, so only an idle foreign connection is re-keyed here.
+        return
     options.ciphers = fast + tuple(c for c in known if c not in fast)
     transport.renegotiate_keys()
 

@@ -43,6 +43,16 @@ from eflows_kernel.services.transfer._common import (
 )
 
 
+def _finish_writing(channel: paramiko.Channel, what: str) -> None:
+    """End the data sent to a remote writer and fail with its stderr if it failed."""
+    channel.shutdown_write()
+    status = channel.recv_exit_status()
+    err = channel.makefile_stderr("rb").read().decode(errors="replace").strip()
+    channel.close()
+    if status != 0:
+        raise TransferError(f"{what} failed: {err[:500]}")
+
+
 def _after_upload(client: paramiko.SSHClient, part: str) -> None:
     """Called between upload and verification; a seam for tests (corrupting the .part)."""
 
@@ -117,12 +127,7 @@ def _send_range(client: paramiko.SSHClient, src: Path, part: str, start: int, en
             channel.sendall(memoryview(block))  # zero-copy: paramiko re-slices
             progress.add(len(block))
             left -= len(block)
-    channel.shutdown_write()
-    status = channel.recv_exit_status()
-    err = channel.makefile_stderr("rb").read().decode(errors="replace").strip()
-    channel.close()
-    if status != 0:
-        raise TransferError(f"writing {part} at {start} failed: {err[:500]}")
+    _finish_writing(channel, f"writing {part} at {start}")
 
 
 def _upload_file_parallel(client: paramiko.SSHClient, src: Path, remote_dir: str,
@@ -207,12 +212,7 @@ def _upload_file(client: paramiko.SSHClient, src: Path, remote_dir: str,
                 channel.sendall(memoryview(block))  # zero-copy: paramiko re-slices
                 progress.add(len(block))
         hasher.join()
-        channel.shutdown_write()
-        status = channel.recv_exit_status()
-        err = channel.makefile_stderr("rb").read().decode(errors="replace").strip()
-        channel.close()
-        if status != 0:
-            raise TransferError(f"writing {part} failed: {err[:500]}")
+        _finish_writing(channel, f"writing {part}")
         _after_upload(client, part)
         _verify_and_rename(client, part, final, digest[0])
     except BaseException as error:
@@ -296,12 +296,7 @@ def _upload_folder(client: paramiko.SSHClient, src: Path, remote_dir: str,
                     hashes[rel] = reader.hash.hexdigest()
                 else:
                     tar.addfile(info)
-        channel.shutdown_write()
-        status = channel.recv_exit_status()
-        err = channel.makefile_stderr("rb").read().decode(errors="replace").strip()
-        channel.close()
-        if status != 0:
-            raise TransferError(f"unpacking into {part} failed: {err[:500]}")
+        _finish_writing(channel, f"unpacking into {part}")
         _after_upload(client, part)
         there = remote_sha256(client, [f"{part}/{rel}" for rel, _ in files])
         bad = [rel for rel, _ in files if there.get(f"{part}/{rel}") != hashes[rel]]

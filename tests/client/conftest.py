@@ -19,6 +19,12 @@ from typing import Any
 import pytest
 
 from eflows_kernel.client import EflowsClient
+from tests.extension_fixtures import (  # noqa: F401 (fixtures)
+    EFLOWS_ENV_VARS,
+    _no_eflows_environment,
+    eflows_dir,
+    jp_server_config,
+)
 from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures of the site tests)
     clean_account,
     sshd,
@@ -28,39 +34,6 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 MINIMAL = FIXTURES / "workflow-registry" / "minimal_workflow"
 INCREMENT_CHAIN = REPO / "tests" / "apps" / "increment_chain.py"
-ENV_VARS = ("EFLOWS_URL", "EFLOWS_TOKEN", "EFLOWS_CONFIG", "EFLOWS_STATE_URL",
-            "EFLOWS_VAULT_KEY")
-
-
-@pytest.fixture(autouse=True)
-def _no_eflows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    # setenv-then-delenv: monkeypatch then also removes what the server under test
-    # exports for its kernels (EFLOWS_URL/TOKEN), so no later test sees a dead server.
-    for name in ENV_VARS:
-        monkeypatch.setenv(name, "unset")
-        monkeypatch.delenv(name)
-
-
-@pytest.fixture
-def eflows_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "eflows-state"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def jp_server_config(eflows_dir: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"eflows_extension": True}},
-        "EflowsExtensionApp": {
-            "state_url": f"sqlite:///{eflows_dir / 'state.sqlite'}",
-            "vault_key_file": str(eflows_dir / "vault.key"),
-            "runs_dir": str(eflows_dir / "runs"),
-            "local_workers": 1,
-        },
-    }
-
-
 @dataclass
 class Server:
     url: str
@@ -100,7 +73,7 @@ def cli(server: Server, tmp_path: Path) -> Callable[..., Any]:
 
     async def run(*argv: str, auth: bool = True, env: dict[str, str] | None = None,
                   timeout: float = 120, stdin: str = "") -> Result:
-        environ = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+        environ = {k: v for k, v in os.environ.items() if k not in EFLOWS_ENV_VARS}
         environ["EFLOWS_CONFIG"] = str(tmp_path / "no-config.toml")
         environ.update(env or {})
         prefix = ["--url", server.url, "--token", server.token] if auth else []

@@ -8,6 +8,11 @@ from typing import Any
 
 import pytest
 
+from tests.extension_fixtures import (  # noqa: F401 (fixtures)
+    _no_eflows_environment,
+    eflows_dir,
+    jp_server_config,
+)
 from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures of the sites API tests)
     clean_account,
     sshd,
@@ -15,34 +20,6 @@ from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures of the sites 
 
 SERVER = Path(__file__).resolve().parent
 FIXTURES = SERVER.parent / "fixtures"
-
-
-@pytest.fixture(autouse=True)
-def _no_eflows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The extension exports EFLOWS_URL/EFLOWS_TOKEN for its kernels; monkeypatch undoes
-    # what a test's server set, so no later test talks to a server that is gone.
-    for name in ("EFLOWS_STATE_URL", "EFLOWS_VAULT_KEY", "EFLOWS_URL", "EFLOWS_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def eflows_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "eflows-state"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def jp_server_config(eflows_dir: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"eflows_extension": True}},
-        "EflowsExtensionApp": {
-            "state_url": f"sqlite:///{eflows_dir / 'state.sqlite'}",
-            "vault_key_file": str(eflows_dir / "vault.key"),
-            "runs_dir": str(eflows_dir / "runs"),
-            "local_workers": 1,
-        },
-    }
 
 
 class Api:

@@ -1,0 +1,44 @@
+"""Fixtures shared by the tests that start a real Jupyter server with the extension.
+
+Imported by tests/server/conftest.py and tests/client/conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EFLOWS_ENV_VARS = ("EFLOWS_URL", "EFLOWS_TOKEN", "EFLOWS_CONFIG", "EFLOWS_STATE_URL",
+                   "EFLOWS_VAULT_KEY")
+
+
+@pytest.fixture(autouse=True)
+def _no_eflows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # setenv-then-delenv, not delenv alone: monkeypatch only restores a variable it saw
+    # set, and the server under test exports EFLOWS_URL/TOKEN for its kernels; this
+    # way they are removed after the test, so no later test reaches a dead server.
+    for name in EFLOWS_ENV_VARS:
+        monkeypatch.setenv(name, "unset")
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def eflows_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "eflows-state"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def jp_server_config(eflows_dir: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"eflows_extension": True}},
+        "EflowsExtensionApp": {
+            "state_url": f"sqlite:///{eflows_dir / 'state.sqlite'}",
+            "vault_key_file": str(eflows_dir / "vault.key"),
+            "runs_dir": str(eflows_dir / "runs"),
+            "local_workers": 1,
+        },
+    }

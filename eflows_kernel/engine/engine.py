@@ -41,13 +41,15 @@ class EngineConfig:
     app: str | None = None
     record_args: bool = True  # short repr of arguments in the first task event
     history: int | None = 1_000_000  # events kept in memory for late subscribers
+    first_seq: int = 1  # a deployment numbers its own events before the run's
 
 
 class Engine:
     def __init__(self, config: EngineConfig | None = None, **cluster_options: Any) -> None:
         self.config = config or EngineConfig(cluster=ClusterConfig(**cluster_options))
         self.run_id = self.config.run_id or uuid.uuid4().hex[:12]
-        self.events = EventStream(self.run_id, self.config.event_log, self.config.history)
+        self.events = EventStream(self.run_id, self.config.event_log, self.config.history,
+                                  first_seq=self.config.first_seq)
         self.graph = RunGraph(self.events)
         self.objects = ObjectVersions()
         self.files = FileVersions()

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--event-log", default=None, metavar="PATH",
                      help="append the run's task events to this JSON-lines file")
     run.add_argument("--run-id", default=None, help="identifier of the run in its events")
+    run.add_argument("--first-seq", type=int, default=1, metavar="N",
+                     help="sequence number of the run's first event (a deployment numbers "
+                          "its own staging events before it)")
     run.add_argument("--no-pycompss-shim", action="store_true",
                      help="do not serve pycompss.* imports (the real PyCOMPSs is never "
                           "shadowed anyway)")
@@ -63,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             scheduler_address=args.scheduler, n_workers=args.workers,
             threads_per_worker=args.threads_per_worker, memory_limit=args.memory_limit,
             extra_paths=[app_dir], pycompss_shim=not args.no_pycompss_shim),
-        run_id=args.run_id, event_log=args.event_log, app=os.path.basename(app))
+        run_id=args.run_id, event_log=args.event_log, app=os.path.basename(app),
+        first_seq=args.first_seq)
     engine = Engine(config)
     try:
         engine.start()

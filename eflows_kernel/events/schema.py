@@ -21,6 +21,7 @@ class EventType(str, Enum):
     RUN = "run"
     LOG = "log"
     TRANSFER = "transfer"
+    STAGE = "stage"
 
 
 class TaskState(str, Enum):
@@ -101,11 +102,24 @@ class TransferEvent(_EventBase):
     error: str | None = None
 
 
-Event = Annotated[TaskEvent | RunEvent | LogEvent | TransferEvent, Field(discriminator="type")]
+class StageEvent(_EventBase):
+    type: Literal["stage"]
+    stage: Literal["connect", "environment", "stage-in", "submit", "queued", "run",
+                   "stage-out", "cancel"] = Field(
+        description="The deployment step, in the order a remote execution goes through them.")
+    state: Literal["running", "done", "failed", "skipped"]
+    detail: str | None = Field(None, description="What happened, for a person (one line).")
+    info: dict[str, Any] | None = Field(None, description="Machine-readable details "
+                                        "(job id, environment path, file count...).")
+
+
+Event = Annotated[TaskEvent | RunEvent | LogEvent | TransferEvent | StageEvent,
+                  Field(discriminator="type")]
 _EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
 
 
-def validate_event(event: dict[str, Any]) -> TaskEvent | RunEvent | LogEvent | TransferEvent:
+def validate_event(
+        event: dict[str, Any]) -> TaskEvent | RunEvent | LogEvent | TransferEvent | StageEvent:
     """Check one event dict against the schema; raises ``pydantic.ValidationError``."""
     return _EVENT_ADAPTER.validate_python(event)
 

@@ -1,0 +1,218 @@
+"""The deploy form: one field per declared workflow input, checked before anything runs.
+
+Fields are generated from the workflow's typed inputs so users cannot forget one;
+values are checked with the services' own ``validate_inputs`` (the same rules the
+server applies) and every problem is shown at its field. An invalid form submits
+nothing; a valid one triggers the execution and shows its :class:`DeployProgress`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from eflows_kernel.portal.common import (
+    LOCAL_SITE,
+    MessageArea,
+    error_message,
+    esc,
+    field_errors,
+    guarded,
+)
+from eflows_kernel.portal.progress import DeployProgress
+from eflows_kernel.services.workflows import InputValidationError
+from eflows_kernel.services.workflows.inputs import validate_inputs
+
+_WIDE = widgets.Layout(width="420px")
+
+
+def input_widget(item: Any) -> widgets.ValueWidget:
+    """The widget for one ``WorkflowInput``, filled with its default."""
+    default = item.default
+    if item.type == "boolean":
+        return widgets.Checkbox(value=bool(default), indent=False)
+    if item.type in ("list", "map"):
+        text = "" if default is None else json.dumps(default)
+        return widgets.Textarea(value=text, placeholder="JSON", layout=_WIDE)
+    placeholder = {"integer": "an integer", "float": "a number", "path": "a path"}.get(
+        item.type, "")
+    return widgets.Text(value="" if default is None else str(default),
+                        placeholder=placeholder, layout=_WIDE)
+
+
+def widget_value(item: Any, widget: widgets.ValueWidget) -> Any:
+    """The value to validate; None for an empty text (so defaults/required apply)."""
+    value = widget.value
+    if item.type == "boolean":
+        return bool(value)
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+class DeployForm(widgets.VBox):
+    """Pick a workflow, fill its inputs, a site and a credential, then deploy.
+
+    ``fields`` maps input names to their widgets and ``errors`` to their error
+    labels; ``submit()`` is what the Deploy button does, callable from tests.
+    """
+
+    def __init__(self, client: Any, workflow_id: str | None = None,
+                 on_deployed: Callable[[Any], None] | None = None,
+                 poll_interval: float = 0.5) -> None:
+        self.client = client
+        self.on_deployed = on_deployed
+        self.poll_interval = poll_interval
+        self.workflow: Any = None
+        self.fields: dict[str, widgets.ValueWidget] = {}
+        self.errors: dict[str, widgets.HTML] = {}
+        self.progress: DeployProgress | None = None
+        self.last_execution: Any = None
+        self.workflow_picker = widgets.Dropdown(description="Workflow", options=[],
+                                                layout=_WIDE)
+        self.site_picker = widgets.Dropdown(description="Site", options=[LOCAL_SITE])
+        self.credential_picker = widgets.Dropdown(description="Credential",
+                                                  options=[("(none)", None)])
+        self.site_error = widgets.HTML()
+        self.description = widgets.HTML()
+        self.inputs_box = widgets.VBox()
+        self.deploy_button = widgets.Button(description="Deploy", button_style="primary",
+                                            icon="rocket")
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.message = MessageArea()
+        self.progress_box = widgets.VBox()
+        self.deploy_button.on_click(lambda _b: self.submit())
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.workflow_picker.observe(self._on_pick, names="value")
+        super().__init__([
+            widgets.HBox([self.workflow_picker, self.refresh_button]), self.description,
+            self.inputs_box, widgets.HBox([self.site_picker, self.site_error]),
+            self.credential_picker, self.deploy_button, self.message, self.progress_box])
+        self.refresh()
+        if workflow_id is not None:
+            self.select_workflow(workflow_id)
+
+    # -- choices ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload the workflows, sites and credentials offered (keeping the choices)."""
+        ok, page = guarded(self.message, self.client.workflows.list, limit=500)
+        if ok and page is not None:
+            current = self.workflow_picker.value
+            options = [(f"{w['name']} {w['version']}", w["id"]) for w in page.items]
+            self.workflow_picker.options = [("(choose a workflow)", None), *options]
+            if current in {v for _l, v in options}:
+                self.workflow_picker.value = current
+        ok, sites = guarded(self.message, self.client.sites.list)
+        if ok and sites is not None:
+            current = self.site_picker.value
+            names = [LOCAL_SITE, *[s.name for s in sites if s.name != LOCAL_SITE]]
+            self.site_picker.options = names
+            self.site_picker.value = current if current in names else LOCAL_SITE
+        ok, credentials = guarded(self.message, self.client.credentials.list)
+        if ok and credentials is not None:
+            current = self.credential_picker.value
+            options = [("(none)", None), *[(f"{c.name} ({c.fingerprint[:20]}…)", c.id)
+                                            for c in credentials]]
+            self.credential_picker.options = options
+            if current in {v for _l, v in options}:
+                self.credential_picker.value = current
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        if change["new"] is not None and (self.workflow is None
+                                          or self.workflow.id != change["new"]):
+            self.select_workflow(change["new"])
+
+    def select_workflow(self, workflow_id: str) -> None:
+        """Build the fields of ``workflow_id``'s inputs (defaults filled)."""
+        ok, registered = guarded(self.message, self.client.workflows.get, workflow_id)
+        if not ok or registered is None:
+            return
+        self.workflow = registered
+        if workflow_id not in {v for _l, v in self.workflow_picker.options}:
+            self.workflow_picker.options = [*self.workflow_picker.options,
+                                            (f"{registered.name} {registered.version}",
+                                             workflow_id)]
+        self.workflow_picker.value = workflow_id
+        self.fields, self.errors, rows = {}, {}, []
+        for item in registered.workflow.inputs:
+            widget = input_widget(item)
+            marker = " <b style='color:#b00020'>*</b>" if item.required and \
+                item.default is None else ""
+            label = widgets.HTML(f"{esc(item.name)}{marker} <small>({esc(item.type)})</small>",
+                                 layout=widgets.Layout(width="200px"))
+            help_text = widgets.HTML(f"<small>{esc(item.description)}</small>")
+            error = widgets.HTML()
+            self.fields[item.name], self.errors[item.name] = widget, error
+            rows.append(widgets.VBox([widgets.HBox([label, widget, help_text]), error]))
+        self.inputs_box.children = rows
+        self.description.value = f"<i>{esc(registered.description)}</i>" \
+            if registered.description else ""
+        if not rows:
+            self.inputs_box.children = [widgets.HTML("<i>This workflow has no inputs.</i>")]
+        self.message.clear()
+
+    # -- submitting ---------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """What the fields hold, empty ones left out."""
+        if self.workflow is None:
+            return {}
+        declared = {i.name: i for i in self.workflow.workflow.inputs}
+        values = {name: widget_value(declared[name], w) for name, w in self.fields.items()}
+        return {k: v for k, v in values.items() if v is not None}
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Each message at its field (a site error next to the site picker)."""
+        for name, label in self.errors.items():
+            text = errors.get(name)
+            label.value = f"<span style='color:#b00020'>⚠ {esc(text)}</span>" if text else ""
+        site = errors.get("site")
+        self.site_error.value = f"<span style='color:#b00020'>⚠ {esc(site)}</span>" \
+            if site else ""
+
+    def validate(self) -> dict[str, Any] | None:
+        """The typed inputs, or None with every problem shown at its field."""
+        if self.workflow is None:
+            self.message.error("Choose a workflow first.")
+            return None
+        try:
+            values = validate_inputs(self.workflow.workflow, self.values())
+        except InputValidationError as exc:
+            self.show_errors(exc.errors)
+            self.message.error(f"{len(exc.errors)} input(s) need attention.")
+            return None
+        self.show_errors({})
+        return values
+
+    def submit(self) -> Any:
+        """Validate, then trigger the execution; the new execution or None (nothing sent)."""
+        values = self.validate()
+        if values is None or self.workflow is None:
+            return None
+        self.message.clear()
+        try:
+            execution = self.client.executions.trigger(
+                self.workflow.id, values, site=self.site_picker.value or LOCAL_SITE,
+                credential_id=self.credential_picker.value)
+        except Exception as exc:
+            errors = field_errors(exc)
+            self.show_errors(errors)
+            self.message.error(error_message(exc))
+            return None
+        self.last_execution = execution
+        self.message.info(f"Execution {execution.id} started on {execution.site}.")
+        if self.progress is not None:
+            self.progress.stop()
+        self.progress = DeployProgress(self.client, execution.id,
+                                       poll_interval=self.poll_interval)
+        self.progress_box.children = [self.progress]
+        if self.on_deployed is not None:
+            self.on_deployed(execution)
+        return execution
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        super().close()

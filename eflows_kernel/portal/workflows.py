@@ -1,0 +1,184 @@
+"""Browse registered workflows and bring new ones in (registry folders, Python files).
+
+The detail pane shows what a user must know before deploying: the inputs with
+their types and defaults, the steps, the software they need, the data moved, and
+the warnings the importer left (what it could not map), so nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from eflows_kernel.portal.common import MessageArea, esc, guarded
+
+_WIDE = widgets.Layout(width="420px")
+
+
+def workflow_details_html(registered: Any) -> str:
+    """The detail pane of one ``RegisteredWorkflow`` as HTML."""
+    wf = registered.workflow
+    parts = [f"<h4>{esc(wf.name)} <small>{esc(registered.version)}</small></h4>",
+             f"<p>{esc(wf.description)}</p>" if wf.description else "",
+             f"<p><small>id {esc(registered.id)}</small></p>"]
+    if wf.inputs:
+        rows = "".join(
+            f"<tr><td><code>{esc(i.name)}</code></td><td>{esc(i.type)}</td>"
+            f"<td>{'yes' if i.required else 'no'}</td>"
+            f"<td>{'' if i.default is None else esc(i.default)}</td>"
+            f"<td>{esc(i.description)}</td></tr>" for i in wf.inputs)
+        parts.append("<b>Inputs</b><table><tr><th>name</th><th>type</th><th>required</th>"
+                     f"<th>default</th><th>description</th></tr>{rows}</table>")
+    else:
+        parts.append("<p><b>Inputs</b>: none</p>")
+    if wf.steps:
+        items = "".join(f"<li><code>{esc(s.name)}</code>: {esc(s.application)} "
+                        f"{esc(' '.join(s.arguments))}</li>" for s in wf.steps)
+        parts.append(f"<b>Steps</b><ul>{items}</ul>")
+    software = wf.software
+    needs = [(kind, getattr(software, kind)) for kind in ("pip", "apt", "spack", "conda")]
+    needs = [(k, v) for k, v in needs if v]
+    if needs or software.containers:
+        items = "".join(f"<li>{esc(k)}: {esc(', '.join(v))}</li>" for k, v in needs)
+        items += "".join(f"<li>container {esc(c.name)} ({esc(c.step_id)})</li>"
+                         for c in software.containers)
+        parts.append(f"<b>Software</b><ul>{items}</ul>")
+    if wf.data_movements:
+        items = "".join(f"<li>{esc(d.direction)} <code>{esc(d.name)}</code> ({esc(d.kind)}): "
+                        f"{esc(d.source)} → {esc(d.target)}</li>" for d in wf.data_movements)
+        parts.append(f"<b>Data movements</b><ul>{items}</ul>")
+    if wf.warnings:
+        items = "".join(f"<li>{esc(w.path)}{': ' if w.path else ''}{esc(w.message)}</li>"
+                        for w in wf.warnings)
+        parts.append(f"<b style='color:#e65100'>Warnings</b><ul>{items}</ul>")
+    return "".join(parts)
+
+
+class WorkflowsWidget(widgets.VBox):
+    """The registered workflows (list + details), and the two ways to add more.
+
+    ``on_deploy(workflow_id)`` is called by the Deploy button (the portal opens the
+    deploy form on it).
+    """
+
+    def __init__(self, client: Any, on_deploy: Callable[[str], None] | None = None) -> None:
+        self.client = client
+        self.on_deploy = on_deploy
+        self.selected: Any = None
+        self.listing = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="320px"))
+        self.details = widgets.HTML("<i>Select a workflow.</i>")
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.deploy_button = widgets.Button(description="Deploy…", icon="rocket",
+                                            disabled=True)
+        self.delete_button = widgets.Button(description="Delete", icon="trash",
+                                            button_style="danger", disabled=True)
+        self.folder_path = widgets.Text(placeholder="path/to/workflow-registry/<workflow>",
+                                        description="Folder", layout=_WIDE)
+        self.import_button = widgets.Button(description="Import folder", icon="download")
+        self.python_path = widgets.Text(placeholder="path/to/app.py", description="Python file",
+                                        layout=_WIDE)
+        self.python_name = widgets.Text(placeholder="(file name)", description="Name")
+        self.register_button = widgets.Button(description="Register file", icon="plus")
+        self.message = MessageArea()
+        self.listing.observe(lambda c: self.show(c["new"]), names="value")
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.import_button.on_click(lambda _b: self.import_folder())
+        self.register_button.on_click(lambda _b: self.register_python_file())
+        self.deploy_button.on_click(lambda _b: self._deploy())
+        self.delete_button.on_click(lambda _b: self.delete())
+        super().__init__([
+            widgets.HBox([widgets.VBox([self.listing, widgets.HBox(
+                [self.refresh_button, self.deploy_button, self.delete_button])]),
+                self.details]),
+            widgets.HTML("<b>Import an eFlows4HPC workflow-registry folder</b>"),
+            widgets.HBox([self.folder_path, self.import_button]),
+            widgets.HTML("<b>Register a PyCOMPSs application file</b>"),
+            widgets.HBox([self.python_path, self.python_name, self.register_button]),
+            self.message])
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the list, keeping the selection."""
+        ok, page = guarded(self.message, self.client.workflows.list, limit=500)
+        if not ok or page is None:
+            return
+        current = self.listing.value
+        options = [(f"{w['name']} {w['version']}", w["id"]) for w in page.items]
+        self.listing.options = options
+        if current in {v for _l, v in options}:
+            self.listing.value = current
+
+    def show(self, workflow_id: str | None) -> None:
+        """Show the details of ``workflow_id`` (None: nothing selected)."""
+        self.selected = None
+        self.deploy_button.disabled = self.delete_button.disabled = True
+        if workflow_id is None:
+            self.details.value = "<i>Select a workflow.</i>"
+            return
+        ok, registered = guarded(self.message, self.client.workflows.get, workflow_id)
+        if ok and registered is not None:
+            self.selected = registered
+            self.details.value = workflow_details_html(registered)
+            self.deploy_button.disabled = self.delete_button.disabled = False
+
+    def select(self, workflow_id: str) -> None:
+        """Select (and show) one workflow of the list."""
+        if workflow_id not in {v for _l, v in self.listing.options}:
+            self.refresh()
+        self.listing.value = workflow_id
+
+    def import_folder(self, path: str | None = None) -> list[str]:
+        """Import a registry folder; the ids registered (warnings shown)."""
+        path = (path if path is not None else self.folder_path.value).strip()
+        if not path:
+            self.message.error("Give the path of a workflow-registry folder.")
+            return []
+        ok, report = guarded(self.message, self.client.workflows.import_folder, path)
+        if not ok or report is None:
+            return []
+        registered = report.get("registered", [])
+        warnings = report.get("warnings", [])
+        names = ", ".join(f"{w['name']} {w['version']}" for w in registered) or "nothing"
+        text = f"Imported {names}."
+        if warnings:
+            text += "\nWarnings:\n" + "\n".join(f"- {w}" for w in warnings)
+        self.message.info(text)
+        self.refresh()
+        if registered:
+            self.select(registered[0]["id"])
+        return [w["id"] for w in registered]
+
+    def register_python_file(self, path: str | None = None,
+                             name: str | None = None) -> str | None:
+        """Register one PyCOMPSs file; its id, or None (error shown)."""
+        path = (path if path is not None else self.python_path.value).strip()
+        name = (name if name is not None else self.python_name.value).strip() or None
+        if not path:
+            self.message.error("Give the path of a Python file.")
+            return None
+        options = {"name": name} if name else {}
+        ok, registered = guarded(self.message, self.client.workflows.register_python_file,
+                                 path, **options)
+        if not ok or registered is None:
+            return None
+        self.message.info(f"Registered {registered.name} {registered.version}.")
+        self.refresh()
+        self.select(registered.id)
+        return str(registered.id)
+
+    def delete(self) -> None:
+        """Delete the selected workflow."""
+        if self.selected is None:
+            return
+        ok, _ = guarded(self.message, self.client.workflows.delete, self.selected.id)
+        if ok:
+            self.message.info(f"Deleted {self.selected.name} {self.selected.version}.")
+            self.listing.value = None
+            self.refresh()
+
+    def _deploy(self) -> None:
+        if self.selected is not None and self.on_deploy is not None:
+            self.on_deploy(self.selected.id)

@@ -1,0 +1,83 @@
+"""DeployForm: typed fields, errors at their field with nothing submitted, a real local run."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from eflows_kernel.client import LocalClient
+from eflows_kernel.portal.deploy import DeployForm
+from tests.portal.conftest import INCREMENT_CHAIN
+
+SPEC = {"name": "typed", "inputs": {
+    "n": {"type": "integer"}, "x": {"type": "float", "default": 0.5},
+    "flag": {"type": "boolean", "default": True}, "items": {"type": "list", "required": False},
+    "opts": {"type": "map", "required": False}, "where": {"type": "path"},
+    "label": {"type": "string", "default": "hi"}},
+    "steps": [{"name": "s", "application": str(INCREMENT_CHAIN), "arguments": ["${n}"]}]}
+
+
+def test_fields_follow_the_declared_types(client: LocalClient) -> None:
+    wf = client.workflows.register_spec(SPEC)
+    form = DeployForm(client, wf.id)
+    assert isinstance(form.fields["flag"], widgets.Checkbox) and form.fields["flag"].value
+    assert isinstance(form.fields["items"], widgets.Textarea)
+    assert isinstance(form.fields["opts"], widgets.Textarea)
+    assert isinstance(form.fields["n"], widgets.Text) and form.fields["n"].value == ""
+    assert form.fields["x"].value == "0.5" and form.fields["label"].value == "hi"
+    assert form.workflow_picker.value == wf.id
+    assert form.site_picker.options == ("local",)
+    labels = {row.children[0].children[0].value for row in form.inputs_box.children}
+    assert any(label.startswith("n <b") for label in labels)  # required marker
+    assert any(label.startswith("x <small>") for label in labels)  # has a default
+
+
+def test_bad_values_show_field_errors_and_nothing_is_created(client: LocalClient) -> None:
+    wf = client.workflows.register_spec(SPEC)
+    form = DeployForm(client, wf.id)
+    form.fields["n"].value = "many"
+    form.fields["x"].value = "abc"
+    form.fields["opts"].value = "[1, 2"
+    assert form.submit() is None
+    assert "integer" in form.errors["n"].value and "number" in form.errors["x"].value
+    assert "map" in form.errors["opts"].value
+    assert "required" in form.errors["where"].value
+    assert form.errors["label"].value == "" and form.errors["flag"].value == ""
+    assert form.message.kind == "error"
+    assert client.executions.list().total == 0 and form.progress is None
+    form.fields["n"].value = "3"  # fixing a field clears its error at the next submit
+    form.submit()
+    assert form.errors["n"].value == "" and client.executions.list().total == 0
+
+
+def test_service_refusal_lands_at_the_site_field(client: LocalClient) -> None:
+    client.sites.add({"name": "hpc", "host": "hpc.example.org", "login": "me"})
+    wf = client.workflows.register_python_file(str(INCREMENT_CHAIN), inputs=[
+        {"name": "length", "type": "integer"}])
+    form = DeployForm(client, wf.id)
+    assert form.site_picker.options == ("local", "hpc")
+    form.fields["length"].value = "2"
+    form.site_picker.value = "hpc"
+    assert form.submit() is None
+    assert "local" in form.site_error.value and form.message.kind == "error"
+    assert client.executions.list().total == 0
+
+
+def test_deploy_locally_reaches_done_with_task_counts(client: LocalClient) -> None:
+    wf = client.workflows.register_python_file(str(INCREMENT_CHAIN), inputs=[
+        {"name": "length", "type": "integer"}])
+    started: list[object] = []
+    form = DeployForm(client, on_deployed=started.append, poll_interval=0.1)
+    form.select_workflow(wf.id)
+    form.fields["length"].value = "4"
+    execution = form.submit()
+    assert execution is not None, form.message.text
+    assert started == [execution] and execution.inputs == {"length": 4}
+    progress = form.progress
+    assert progress is not None and progress in form.progress_box.children
+    assert progress.wait(9.0), progress.model
+    assert progress.model.execution_state == "done", progress.execution.error
+    assert progress.labels["run"].value == "5/5 tasks"
+    assert progress.bars["run"].value == 1.0 and progress.bars["run"].bar_style == "success"
+    assert progress.labels["stage-in"].value == "—"  # local: no staging
+    assert "done" in progress.state_label.value
+    form.close()

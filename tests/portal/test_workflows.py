@@ -1,0 +1,49 @@
+"""WorkflowsWidget: import a registry folder, register a file, see details, errors shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eflows_kernel.client import LocalClient
+from eflows_kernel.portal.workflows import WorkflowsWidget
+from tests.portal.conftest import INCREMENT_CHAIN, MINIMAL
+
+
+def test_import_registry_folder_shows_inputs_of_the_workflow(client: LocalClient) -> None:
+    widget = WorkflowsWidget(client)
+    widget.folder_path.value = str(MINIMAL)
+    ids = widget.import_folder()
+    assert len(ids) == 2, widget.message.text
+    assert widget.message.kind == "info" and "Imported" in widget.message.text
+    assert {v for _l, v in widget.listing.options} == set(ids)
+    assert widget.listing.value == ids[0]
+    registered = client.workflows.get(ids[0])
+    details = widget.details.value
+    assert "Inputs" in details and "Steps" in details
+    for item in registered.workflow.inputs:
+        assert f"<code>{item.name}</code>" in details
+        assert item.type in details
+    assert not widget.deploy_button.disabled
+
+
+def test_import_errors_are_shown_not_raised(client: LocalClient, tmp_path: Path) -> None:
+    widget = WorkflowsWidget(client)
+    assert widget.import_folder(str(tmp_path / "nowhere")) == []
+    assert widget.message.kind == "error" and widget.message.text
+    assert widget.import_folder("") == [] and "path" in widget.message.text
+
+
+def test_register_python_file_and_delete(client: LocalClient) -> None:
+    deployed: list[str] = []
+    widget = WorkflowsWidget(client, on_deploy=deployed.append)
+    widget.python_path.value = str(INCREMENT_CHAIN)
+    widget.python_name.value = "chain"
+    workflow_id = widget.register_python_file()
+    assert workflow_id is not None, widget.message.text
+    assert widget.selected.name == "chain" and "chain" in widget.details.value
+    widget.deploy_button.click()
+    assert deployed == [workflow_id]
+    widget.delete()
+    assert client.workflows.list().total == 0 and widget.listing.options == ()
+    assert widget.register_python_file(str(INCREMENT_CHAIN) + ".nope") is None
+    assert widget.message.kind == "error"

@@ -1,0 +1,288 @@
+"""Executions: a live list of runs, and one run's graph, logs, outputs and controls.
+
+The list is polled (every ``poll_interval`` seconds, in a background thread started
+and stopped explicitly, and stopped by ``close()``) because both clients answer
+``executions.list`` cheaply while neither pushes list changes. A selected run gets
+an :class:`ExecutionDetail` that tails the run's events into a live
+``TaskGraphView`` and its log file incrementally (by byte offset).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import ipywidgets as widgets
+
+from eflows_kernel.portal.common import MessageArea, error_message, esc, guarded
+from eflows_kernel.widgets.graph_view import TaskGraphView
+
+_STATE_ICON = {"queued": "⏳", "staging-in": "⇡", "submitted": "⏳", "running": "▶",
+               "staging-out": "⇣", "done": "✅", "failed": "❌", "cancelling": "✋",
+               "cancelled": "⏹"}
+LOG_LIMIT = 200_000  # characters kept in the log view (the tail)
+
+
+def execution_label(execution: Any) -> str:
+    """One line of the list: state, workflow, site, start time, id."""
+    state = execution.state.value
+    return (f"{_STATE_ICON.get(state, '')} {state:<11} {execution.created_at:%Y-%m-%d %H:%M:%S}"
+            f"  {execution.site}  {execution.id}")
+
+
+class ExecutionDetail(widgets.VBox):
+    """One execution: state, live task graph, log tail, outputs, error, Cancel / Re-run.
+
+    ``poll()`` reads what is new once (events, log bytes, state); a background thread
+    calls it every ``poll_interval`` seconds until the run has ended and nothing new
+    arrives. ``on_rerun(execution)`` is told about a re-run.
+    """
+
+    def __init__(self, client: Any, execution_id: str, poll_interval: float = 0.5,
+                 start: bool = True, on_rerun: Any = None, graph: bool = True) -> None:
+        self.client = client
+        self.execution_id = execution_id
+        self.poll_interval = poll_interval
+        self.on_rerun = on_rerun
+        self.execution: Any = None
+        self.last_seq = 0
+        self.log_offset = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.header = widgets.HTML()
+        self.graph = TaskGraphView(height=420) if graph else None
+        if self.graph is not None:
+            self.graph.start()
+        self.logs = widgets.Textarea(disabled=True, layout=widgets.Layout(
+            width="100%", height="240px"))
+        self.outputs = widgets.HTML()
+        self.error = widgets.HTML()
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop",
+                                            button_style="danger")
+        self.rerun_button = widgets.Button(description="Re-run with same inputs",
+                                           icon="repeat")
+        self.message = MessageArea()
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.rerun_button.on_click(lambda _b: self.rerun())
+        parts: list[widgets.Widget] = [
+            self.header, widgets.HBox([self.cancel_button, self.rerun_button]),
+            self.message, self.error]
+        if self.graph is not None:
+            parts.append(self.graph)
+        parts += [widgets.HTML("<b>Log</b>"), self.logs, widgets.HTML("<b>Outputs</b>"),
+                  self.outputs]
+        super().__init__(parts)
+        self.poll()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, daemon=True,
+                                            name=f"eflows-execution-{self.execution_id}")
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop following the run (what is shown stays)."""
+        self._stop.set()
+        if self.graph is not None:
+            self.graph.stop()
+
+    def close(self) -> None:
+        self.stop()
+        if self.graph is not None:
+            self.graph.close()
+        super().close()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            if self.poll():
+                return
+
+    def poll(self) -> bool:
+        """Read new events, log text and state once; True once the run is over and read."""
+        with self._lock:
+            try:
+                execution = self.client.executions.get(self.execution_id)
+                events = self.client.executions.events(self.execution_id,
+                                                       from_seq=self.last_seq)
+                text, offset = self.client.executions.logs(self.execution_id,
+                                                           self.log_offset)
+            except Exception as exc:  # shown; tried again at the next poll
+                self.message.error(error_message(exc))
+                return False
+            for event in events:
+                if isinstance(event.get("seq"), int):
+                    self.last_seq = max(self.last_seq, event["seq"])
+                if self.graph is not None:
+                    self.graph.feed(event)
+            if text:
+                self.logs.value = (self.logs.value + text)[-LOG_LIMIT:]
+            self.log_offset = offset
+            self.execution = execution
+            self._render()
+            return bool(execution.finished and not events and not text)
+
+    def _render(self) -> None:
+        execution = self.execution
+        state = execution.state.value
+        self.header.value = (
+            f"<b>{esc(execution.id)}</b> — {_STATE_ICON.get(state, '')} <b>{esc(state)}</b> "
+            f"on {esc(execution.site)}"
+            + (f" (job {esc(execution.remote_job_id)})" if execution.remote_job_id else "")
+            + f"<br><small>workflow {esc(execution.workflow_id)} · inputs "
+            f"<code>{esc(json.dumps(execution.inputs, default=str))}</code></small>")
+        self.cancel_button.disabled = execution.finished or state == "cancelling"
+        self.error.value = (f"<pre style='color:#b00020;white-space:pre-wrap'>"
+                            f"{esc(execution.error)}</pre>") if execution.error else ""
+        outputs = execution.outputs or {}
+        self.outputs.value = "<i>none yet</i>" if not outputs else "<ul>" + "".join(
+            f"<li><code>{esc(k)}</code>: {esc(json.dumps(v, default=str))}</li>"
+            for k, v in outputs.items()) + "</ul>"
+
+    def cancel(self) -> Any:
+        """Ask the run to stop; the updated execution or None (error shown)."""
+        ok, execution = guarded(self.message, self.client.executions.cancel,
+                                self.execution_id)
+        if ok and execution is not None:
+            self.execution = execution
+            self._render()
+            self.message.info("Cancel requested.")
+        return execution if ok else None
+
+    def rerun(self) -> Any:
+        """Trigger the same workflow again, same inputs, site and credential."""
+        if self.execution is None:
+            return None
+        e = self.execution
+        ok, new = guarded(self.message, self.client.executions.trigger, e.workflow_id,
+                          e.inputs, site=e.site, credential_id=e.credential_id)
+        if not ok or new is None:
+            return None
+        self.message.info(f"Started {new.id}.")
+        if self.on_rerun is not None:
+            self.on_rerun(new)
+        return new
+
+
+class ExecutionsWidget(widgets.VBox):
+    """Every execution, states updating live; selecting one opens its detail."""
+
+    def __init__(self, client: Any, poll_interval: float = 1.0, start: bool = True,
+                 detail_poll_interval: float = 0.5, limit: int = 100) -> None:
+        self.client = client
+        self.poll_interval = poll_interval
+        self.detail_poll_interval = detail_poll_interval
+        self.limit = limit
+        self.executions: list[Any] = []
+        self.detail: ExecutionDetail | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._refresh_lock = threading.Lock()
+        self._redrawing = False
+        self.listing = widgets.Select(options=[], rows=10, layout=widgets.Layout(
+            width="100%"))
+        self.listing.add_class("eflows-executions")
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.live = widgets.ToggleButton(value=False, description="Live", icon="eye",
+                                         tooltip="Update the list every second")
+        self.message = MessageArea()
+        self.detail_box = widgets.VBox()
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.live.observe(lambda c: self.start() if c["new"] else self.stop(), names="value")
+        self.listing.observe(self._on_select, names="value")
+        super().__init__([widgets.HBox([self.refresh_button, self.live]), self.listing,
+                          self.message, self.detail_box])
+        self.refresh()
+        if start:
+            self.start()
+
+    # -- the live list ------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Poll the list in a background thread until ``stop()`` / ``close()``."""
+        if self.running:
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(self._stop,), daemon=True,
+                                        name="eflows-executions-list")
+        self._thread.start()
+        if not self.live.value:
+            self.live.value = True
+
+    def stop(self) -> None:
+        """Stop polling; waits (briefly) for the thread so nothing updates afterwards."""
+        self._stop.set()
+        if self.live.value:
+            self.live.value = False
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def close(self) -> None:
+        self.stop()
+        if self.detail is not None:
+            self.detail.close()
+        super().close()
+
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.poll_interval):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Read the list once and redraw it, keeping the selection."""
+        with self._refresh_lock:
+            ok, page = guarded(self.message, self.client.executions.list, limit=self.limit)
+            if not ok or page is None:
+                return
+            self.executions = list(page.items)
+            options = [(execution_label(e), e.id) for e in self.executions]
+            if options != list(self.listing.options):
+                current = self.listing.value
+                self._redrawing = True  # new labels, same selection: keep the detail open
+                try:
+                    self.listing.options = options
+                    ids = {v for _l, v in options}
+                    self.listing.value = current if current in ids else None
+                finally:
+                    self._redrawing = False
+                if current is not None and self.listing.value is None:
+                    self.open_execution(None)
+            if self.message.kind == "error":
+                self.message.clear()
+
+    # -- one execution ------------------------------------------------------------------
+    def _on_select(self, change: dict[str, Any]) -> None:
+        if not self._redrawing:
+            self.open_execution(change["new"])
+
+    def open_execution(self, execution_id: str | None) -> ExecutionDetail | None:
+        """Show the detail of ``execution_id`` (None closes it)."""
+        if self.detail is not None and (execution_id is None
+                                        or self.detail.execution_id != execution_id):
+            self.detail.close()
+            self.detail = None
+            self.detail_box.children = []
+        if execution_id is None or self.detail is not None:
+            return self.detail
+        self.detail = ExecutionDetail(self.client, execution_id,
+                                      poll_interval=self.detail_poll_interval,
+                                      on_rerun=self._on_rerun)
+        self.detail_box.children = [self.detail]
+        return self.detail
+
+    def select(self, execution_id: str) -> ExecutionDetail | None:
+        """Select one execution in the list (refreshing it if needed) and open it."""
+        if execution_id not in {v for _l, v in self.listing.options}:
+            self.refresh()
+        self.listing.value = execution_id
+        return self.detail
+
+    def _on_rerun(self, execution: Any) -> None:
+        self.refresh()
+        self.select(execution.id)

@@ -1,0 +1,77 @@
+"""ExecutionsWidget on real local runs: a live list, the detail's graph/logs, cancel, re-run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eflows_kernel.client import LocalClient
+from eflows_kernel.portal.executions import ExecutionDetail, ExecutionsWidget
+from tests.portal.conftest import INCREMENT_CHAIN, eventually
+
+
+def _chain(client: LocalClient) -> str:
+    wf = client.workflows.register_python_file(str(INCREMENT_CHAIN), inputs=[
+        {"name": "length", "type": "integer"}])
+    return str(wf.id)
+
+
+def test_list_updates_live_and_detail_follows_the_run(client: LocalClient) -> None:
+    widget = ExecutionsWidget(client, poll_interval=0.1, detail_poll_interval=0.1)
+    try:
+        assert widget.running and widget.live.value and widget.listing.options == ()
+        execution = client.executions.trigger(_chain(client), {"length": 3})
+        eventually(lambda: [v for _l, v in widget.listing.options] == [execution.id])
+        detail = widget.select(execution.id)
+        assert isinstance(detail, ExecutionDetail) and detail in widget.detail_box.children
+        eventually(lambda: "done" in widget.listing.options[0][0])
+        eventually(lambda: detail.execution.finished and "RESULT" in detail.logs.value)
+        assert detail.execution.state.value == "done", detail.execution.error
+        assert detail.cancel_button.disabled
+        eventually(lambda: detail.graph.model.total == 4 and detail.graph.model.finished == 4)
+        assert widget.detail is detail  # the list redraws without closing the detail
+    finally:
+        widget.close()
+    assert not widget.running and not widget.live.value
+    assert detail._stop.is_set()
+
+
+def test_stop_and_start_the_live_list(client: LocalClient) -> None:
+    widget = ExecutionsWidget(client, poll_interval=0.05, start=False)
+    assert not widget.running
+    widget.live.value = True
+    assert widget.running
+    widget.stop()
+    eventually(lambda: not widget.running)
+    widget.start()
+    assert widget.running and widget.live.value
+    widget.close()
+    eventually(lambda: not widget.running)
+
+
+def test_cancel_and_rerun(client: LocalClient, spin_app: Path) -> None:
+    wf = client.workflows.register_python_file(str(spin_app))
+    execution = client.executions.trigger(wf.id)
+    widget = ExecutionsWidget(client, start=False, detail_poll_interval=0.1)
+    try:
+        detail = widget.select(execution.id)
+        assert detail is not None and not detail.cancel_button.disabled
+        eventually(lambda: "spinning" in detail.logs.value)
+        assert detail.cancel() is not None, detail.message.text
+        final = client.executions.wait(execution.id, 8)
+        assert final.state.value == "cancelled"
+        eventually(lambda: detail.execution.state.value == "cancelled")
+        assert detail.cancel() is None and "already" in detail.message.text
+        again = detail.rerun()
+        assert again is not None and again.id != execution.id
+        assert again.workflow_id == wf.id and again.inputs == execution.inputs
+        assert widget.listing.value == again.id and widget.detail.execution_id == again.id
+        client.executions.cancel(again.id)
+        client.executions.wait(again.id, 8)
+    finally:
+        widget.close()
+
+
+def test_unknown_execution_shows_the_error(client: LocalClient) -> None:
+    detail = ExecutionDetail(client, "nope", start=False, graph=False)
+    assert detail.message.kind == "error" and "nope" in detail.message.text
+    assert detail.rerun() is None

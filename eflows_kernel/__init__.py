@@ -52,6 +52,17 @@ def live_view(**options: Any) -> Any:
     return _live_view(**options)
 
 
+def portal(client: Any = None) -> Any:
+    """The eFlows4HPC portal widget (credentials, sites, workflows, deploy, executions).
+
+    ``client`` defaults to ``eflows_kernel.client.connect()``: the Jupyter server's
+    services when ``$EFLOWS_URL`` is set (as in its kernels), else this process's.
+    """
+    from eflows_kernel.portal.portal import Portal
+
+    return Portal(client)
+
+
 def stop() -> None:
     """Wait for the current engine's tasks, then stop it (and its live task graphs)."""
     from eflows_kernel.engine import current_engine

@@ -1,0 +1,93 @@
+"""The portal: credentials, sites, workflows, deploy and executions in one tabbed widget.
+
+One client is shared by every tab; switching to a tab reloads what it lists (so a
+key generated in one tab is offered in the next), and the executions list only
+polls while its tab is shown, so a portal left open costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from eflows_kernel.portal.common import MessageArea, error_message
+from eflows_kernel.portal.credentials import CredentialsWidget
+from eflows_kernel.portal.deploy import DeployForm
+from eflows_kernel.portal.executions import ExecutionsWidget
+from eflows_kernel.portal.sites import SitesWidget
+from eflows_kernel.portal.workflows import WorkflowsWidget
+
+TITLES = ("Credentials", "Sites", "Workflows", "Deploy", "Executions")
+
+
+class Portal(widgets.VBox):
+    """The eFlows4HPC portal. ``client`` defaults to ``eflows_kernel.client.connect()``.
+
+    Sub-widgets are attributes (``credentials``, ``sites``, ``workflows``, ``deploy``,
+    ``executions``); ``show(title)`` switches tabs.
+    """
+
+    def __init__(self, client: Any = None, poll_interval: float = 1.0) -> None:
+        self.message = MessageArea()
+        if client is None:
+            from eflows_kernel.client import connect
+
+            try:
+                client = connect()
+            except Exception as exc:  # no server and no local state: say so, no traceback
+                self.message.error(f"Cannot connect to the eflows services: "
+                                   f"{error_message(exc)}")
+                super().__init__([self.message])
+                self.client = None
+                self.tabs = None
+                return
+        self.client = client
+        self.credentials = CredentialsWidget(client)
+        self.sites = SitesWidget(client)
+        self.workflows = WorkflowsWidget(client, on_deploy=self.deploy_workflow)
+        self.deploy = DeployForm(client, on_deployed=self._deployed)
+        self.executions = ExecutionsWidget(client, poll_interval=poll_interval, start=False)
+        self.tabs = widgets.Tab(children=[self.credentials, self.sites, self.workflows,
+                                          self.deploy, self.executions])
+        self.tabs.titles = TITLES
+        self.tabs.observe(self._on_tab, names="selected_index")
+        where = getattr(client, "url", None) or "this process (no Jupyter server)"
+        header = widgets.HTML(f"<b>eFlows4HPC</b> <small>services: {where}</small>")
+        super().__init__([header, self.tabs, self.message])
+
+    def show(self, title: str) -> None:
+        """Switch to the tab called ``title``."""
+        if self.tabs is not None:
+            self.tabs.selected_index = TITLES.index(title)
+
+    def _on_tab(self, change: dict[str, Any]) -> None:
+        index = change["new"]
+        if index is None:
+            return
+        child = self.tabs.children[index] if self.tabs is not None else None
+        if child is self.executions:
+            self.executions.refresh()
+            self.executions.start()
+        else:
+            self.executions.stop()
+            if child is not None and child is not self.deploy:
+                child.refresh()
+            elif child is self.deploy:
+                self.deploy.refresh()
+
+    def deploy_workflow(self, workflow_id: str) -> None:
+        """Open the deploy form on ``workflow_id`` (the Workflows tab's Deploy button)."""
+        self.deploy.refresh()
+        self.deploy.select_workflow(workflow_id)
+        self.show("Deploy")
+
+    def _deployed(self, _execution: Any) -> None:
+        self.executions.refresh()
+
+    def close(self) -> None:
+        """Stop every background thread, then close the widgets."""
+        if self.tabs is not None:
+            self.executions.close()
+            self.deploy.close()
+        super().close()

@@ -184,6 +184,7 @@ def enable(engine: Any = None, shell: Any = None) -> CellGraphs | None:
     shell = shell if shell is not None else current_shell()
     if shell is None:
         return None
+    register_magics(shell)
     with _lock:
         if _active is not None and _active.shell is not shell:
             _active.close()
@@ -195,6 +196,25 @@ def enable(engine: Any = None, shell: Any = None) -> CellGraphs | None:
     if engine is not None:
         graphs.attach(engine)
     return graphs
+
+
+def register_magics(shell: Any) -> None:
+    """``%eflows`` (workflows, executions, portal) in ``shell``, once per shell.
+
+    Wherever the engine is enabled, so a plain IPython kernel that called
+    ``eflows_kernel.start()`` lists workflows and executions as the eFlows kernel does.
+    A failure is reported, never raised: the engine works without the magic.
+    """
+    if getattr(shell, "_eflows_magics", False):
+        return
+    try:
+        from eflows_kernel.kernel.magics import register
+
+        register(shell)
+        shell._eflows_magics = True
+    except Exception as exc:
+        print(f"eFlows: %eflows is not available ({type(exc).__name__}: {exc})",
+              file=sys.stderr)
 
 
 def disable() -> None:
@@ -212,4 +232,4 @@ def active() -> CellGraphs | None:
 
 
 __all__ = ["CellGraphs", "IgnoreInterrupts", "active", "current_shell", "disable", "enable",
-           "protect_workers_from_interrupts", "setup_ipython"]
+           "protect_workers_from_interrupts", "register_magics", "setup_ipython"]

@@ -7,6 +7,8 @@
   first cell waits for it to be ready before it runs.
 - Each cell that submits tasks shows their live task graph
   (:mod:`eflows_kernel.kernel.integration`).
+- ``%eflows workflows|executions|portal`` lists the registered workflows and their
+  executions (:mod:`eflows_kernel.kernel.magics`).
 - Shutting the kernel down or restarting it stops the engine first, which closes the
   local Dask cluster: no Dask process outlives the kernel.
 
@@ -104,6 +106,9 @@ class EflowsKernel(IPythonKernel):
         super().start()
         if self._starter is None:
             if self.shell is not None:
+                from eflows_kernel.kernel.integration import register_magics
+
+                register_magics(self.shell)  # before the engine: listings need none
                 self.shell.events.register("pre_run_cell", self._engine_ready)
             self._starter = threading.Thread(target=self._start_engine, daemon=True,
                                              name="eflows-engine-start")

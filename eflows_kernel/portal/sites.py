@@ -20,7 +20,6 @@ CHECK_ITEMS: tuple[tuple[str, str], ...] = (
     ("reachable", "Site reachable"), ("host_key", "Host key trusted and unchanged"),
     ("authenticated", "Key authorized for the login"), ("scheduler", "Scheduler available"),
     ("python", "Python on the site"))
-_TEXT_FIELDS = ("name", "host", "login", "partition", "qos", "account", "workdir")
 
 
 def check_items(report: Any) -> list[tuple[str, str, str]]:

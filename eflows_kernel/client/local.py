@@ -116,12 +116,9 @@ class LocalExecutions:
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
                 site: str = LOCAL_SITE, credential_id: str | None = None) -> Execution:
         self._client.registry.get(workflow_id)  # 404 before anything else, as the server
-        if site != LOCAL_SITE:
-            raise ValidationError(f"site {site!r}: only the 'local' site can run workflows "
-                                  "for now", errors={"site": "use 'local'"})
         if credential_id is not None:
             self._client.credentials.get(credential_id)
-        return self._client.executor.submit(workflow_id, dict(inputs or {}),
+        return self._client.executor.submit(workflow_id, dict(inputs or {}), site,
                                             credential_id=credential_id)
 
     def get(self, execution_id: str) -> Execution:
@@ -139,10 +136,7 @@ class LocalExecutions:
         if execution.finished:
             raise ConflictError(f"execution {execution_id} is already {execution.state.value}",
                                 id=execution_id, state=execution.state.value)
-        if execution.site == LOCAL_SITE:
-            self._client.executor.cancel(execution_id)
-        else:
-            self._store.set_state(execution_id, "cancelling", "cancel requested")
+        self._client.executor.cancel(execution_id)
         return self._store.get(execution_id)
 
     def logs(self, execution_id: str, offset: int = 0,
@@ -306,14 +300,20 @@ class LocalClient:
 
     @property
     def executor(self) -> Any:
-        """The ``LocalExecutor``, made (and earlier unfinished runs adopted) on first use."""
+        """Local and remote executors behind one router, made (and earlier unfinished runs
+        adopted) on first use."""
+        site_service = self.site_service
         with self._lock:
             if self._executor is None:
+                from eflows_kernel.services.deploy import ExecutorRouter, RemoteExecutor
                 from eflows_kernel.services.local_executor import LocalExecutor
 
                 self.runs_dir.mkdir(parents=True, exist_ok=True)
-                executor = LocalExecutor(self.execution_store, self.registry, self.runs_dir,
-                                         workers=self.workers)
+                local = LocalExecutor(self.execution_store, self.registry, self.runs_dir,
+                                      workers=self.workers)
+                remote = RemoteExecutor(self.execution_store, self.registry, site_service,
+                                        self.runs_dir)
+                executor = ExecutorRouter(self.execution_store, local, remote)
                 executor.recover()
                 self._executor = executor
             return self._executor
@@ -334,6 +334,8 @@ class LocalClient:
             executor, self._executor = self._executor, None
         if executor is not None and cancel_runs:
             executor.shutdown()
+        elif executor is not None:  # stop following remote runs; they go on on their site
+            executor.remote.shutdown()
         self.store.close()
 
     def __enter__(self) -> LocalClient:

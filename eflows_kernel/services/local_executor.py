@@ -127,7 +127,7 @@ def _tail(path: Path, lines: int = _ERROR_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _decode_prefix(data: bytes) -> tuple[str, int]:
+def decode_prefix(data: bytes) -> tuple[str, int]:
     """Decode ``data``, leaving out a UTF-8 character cut at its end.
 
     Returns the text and how many bytes it used, so the next read starts at the
@@ -141,6 +141,29 @@ def _decode_prefix(data: bytes) -> tuple[str, int]:
             if exc.reason != "unexpected end of data":
                 break
     return data.decode("utf-8", errors="replace"), len(data)
+
+
+def read_text_chunk(path: Path, offset: int, size: int | None) -> tuple[str, int]:
+    """Text from byte ``offset`` of a growing log (at most ``size`` bytes), and the next offset.
+
+    Never cuts a UTF-8 character: a client polling a running execution gets whole
+    characters, and the next read starts at the cut one.
+    """
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read() if size is None else f.read(size)
+            text, used = decode_prefix(data)
+            if data and not used:  # ``size`` smaller than one character: take it whole
+                f.seek(offset)
+                more = f.read(len(data) + 3)
+                for end in range(len(data) + 1, len(more) + 1):
+                    text, used = decode_prefix(more[:end])
+                    if used:
+                        break
+    except FileNotFoundError:
+        return "", offset
+    return text, offset + used
 
 
 class LocalExecutor:
@@ -406,21 +429,7 @@ class LocalExecutor:
         if size is not None and (not isinstance(size, int) or size <= 0):
             raise ValidationError("size must be a positive integer", size=size)
         self._local(execution_id)
-        try:
-            with open(self.runs_dir / execution_id / OUTPUT_LOG, "rb") as f:
-                f.seek(offset)
-                data = f.read() if size is None else f.read(size)
-                text, used = _decode_prefix(data)
-                if data and not used:  # ``size`` smaller than one character: take it whole
-                    f.seek(offset)
-                    more = f.read(len(data) + 3)
-                    for end in range(len(data) + 1, len(more) + 1):
-                        text, used = _decode_prefix(more[:end])
-                        if used:
-                            break
-        except FileNotFoundError:
-            return "", offset
-        return text, offset + used
+        return read_text_chunk(self.runs_dir / execution_id / OUTPUT_LOG, offset, size)
 
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
         """The run's task events with ``seq > from_seq`` (complete lines only)."""

@@ -75,6 +75,8 @@ class RemoteEventTail:
     is raised. ``backoff``: (first, cap) of the exponential reconnect delay.
     ``mode``: ``"tail"`` (streamed exec channel, default) or ``"sftp"`` (stat/read loop
     every ``poll_interval`` seconds, for sites without a ``tail -F``).
+    ``shared_client``: ``connect`` returns a pooled connection that others use too; the
+    tail then only closes its own channel, and a dead pooled client is replaced by the pool.
     """
 
     def __init__(self, connect: Callable[[], paramiko.SSHClient], remote_path: str,
@@ -82,7 +84,8 @@ class RemoteEventTail:
                  from_offset: int = 0, stop: threading.Event | None = None,
                  until_run_end: bool = True, give_up_after: float = 60.0,
                  backoff: tuple[float, float] = (0.2, 5.0), mode: str = "tail",
-                 poll_interval: float = 0.1, keepalive: int = 5) -> None:
+                 poll_interval: float = 0.1, keepalive: int = 5,
+                 shared_client: bool = False) -> None:
         if mode not in ("tail", "sftp"):
             raise ValueError(f"mode must be 'tail' or 'sftp', not {mode!r}")
         self.connect = connect
@@ -98,6 +101,7 @@ class RemoteEventTail:
         self.mode = mode
         self.poll_interval = poll_interval
         self.keepalive = keepalive
+        self.shared_client = shared_client  # ``connect`` lends a pooled client: never close it
         self.finished = False  # True once the run's final event was delivered
         self.reconnects = 0
         self.delivered = 0
@@ -313,7 +317,7 @@ class RemoteEventTail:
 
     def _close(self) -> None:
         client, self._client = self._client, None
-        if client is not None:
+        if client is not None and not self.shared_client:
             try:
                 client.close()
             except Exception:  # already broken: nothing left to release

@@ -54,6 +54,8 @@ class PythonConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Literal["existing", "bootstrap"] = "bootstrap"
     path: str = Field("python3", min_length=1, max_length=4096, pattern=r"^[^\s'\"`$;&|<>]+$")
+    offline: bool = Field(False, description="the site has no internet access: its "
+                          "environment is installed from a wheelhouse uploaded from here")
 
 
 class SiteConfig(BaseModel):
@@ -68,6 +70,8 @@ class SiteConfig(BaseModel):
     partition: str | None = Field(None, max_length=128, pattern=_SAFE_TOKEN)
     qos: str | None = Field(None, max_length=128, pattern=_SAFE_TOKEN)
     account: str | None = Field(None, max_length=128, pattern=_SAFE_TOKEN)
+    time_limit: str | None = Field(None, max_length=32,
+                                   pattern=r"^(?:[0-9]+-)?[0-9]+(?::[0-9]+){0,2}$")
     workdir: str = Field("~/eflows", min_length=1, max_length=4096, pattern=r"^[^\x00\n\r]+$")
     python: PythonConfig = Field(default_factory=PythonConfig)
 

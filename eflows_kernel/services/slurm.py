@@ -180,17 +180,20 @@ def _makedirs(sftp: paramiko.SFTPClient, path: str) -> None:
 def submit(client: paramiko.SSHClient, script_text: str, workdir: str, job_name: str, *,
            partition: str | None = None, qos: str | None = None, account: str | None = None,
            nodes: int | str | None = None, time_limit: str | int | timedelta | None = None,
-           cpus_per_task: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> str:
+           cpus_per_task: int | None = None, output: str | None = None,
+           script_name: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> str:
     """Upload ``script_text`` into ``workdir`` and ``sbatch`` it there: the job id.
 
     ``workdir`` is a path on the site (relative ones are relative to the login's home).
+    ``output``: the file receiving the job's stdout and stderr (Slurm's default otherwise).
     Raises :class:`JobRejected` with sbatch's message if Slurm refuses the job.
     """
     if not workdir or "\0" in workdir:
         raise ValidationError("a job needs a working directory on the site")
     if not script_text.startswith("#!"):
         script_text = "#!/bin/bash\n" + script_text
-    script = _upload(client, workdir, f"eflows-job-{uuid.uuid4().hex[:12]}.sh", script_text)
+    script = _upload(client, workdir, script_name or f"eflows-job-{uuid.uuid4().hex[:12]}.sh",
+                     script_text)
     args = ["sbatch", "--parsable", f"--chdir={workdir}", f"--job-name={job_name}"]
     if partition is not None:
         args.append(f"--partition={partition}")
@@ -204,6 +207,8 @@ def submit(client: paramiko.SSHClient, script_text: str, workdir: str, job_name:
         args.append(f"--time={_time_limit(time_limit)}")
     if cpus_per_task is not None:
         args.append(f"--cpus-per-task={_positive_int('cpus_per_task', cpus_per_task)}")
+    if output is not None:
+        args.append(f"--output={output.replace('%', '%%')}")  # % starts a Slurm pattern
     args.append(script)
     command = " ".join(_q(a) for a in args)
     status, out, err = run(client, command, timeout=timeout)
@@ -258,6 +263,41 @@ def state(client: paramiko.SSHClient, job_id: str | int,
         return JobState(slurm_state, _reason(slurm_state, reason.strip(), comment, signal),
                         exit_code if finished else None, signal if finished else None)
     return _scontrol_state(client, jid, timeout, _message(out, err))
+
+
+def states(client: paramiko.SSHClient, job_ids: list[str],
+           timeout: float = DEFAULT_TIMEOUT) -> dict[str, JobState]:
+    """The states of many jobs with one ``squeue`` (one site poll for all its runs).
+
+    Jobs squeue no longer lists are looked up one by one with ``scontrol``; those the
+    controller forgot entirely are left out of the result (the caller decides).
+    """
+    ids = [_check_job_id(j) for j in job_ids]
+    if not ids:
+        return {}
+    fmt = "JobID:|,State:|,Reason:|,exit_code:|,Comment:"
+    status, out, err = run(client, f"squeue -h -t all -j {_q(','.join(ids))} -O {_q(fmt)}",
+                           timeout=timeout)
+    found: dict[str, JobState] = {}
+    if status == 0:
+        for line in out.splitlines():
+            if line.count("|") < 4:
+                continue
+            jid, slurm_state, reason, code, comment = (x.strip() for x in line.split("|", 4))
+            slurm_state = slurm_state.split(" ")[0]
+            if jid not in ids or slurm_state not in SLURM_STATES:
+                continue
+            exit_code, signal = _split_status(code)
+            finished = slurm_state in FINISHED_STATES
+            found[jid] = JobState(slurm_state, _reason(slurm_state, reason, comment, signal),
+                                  exit_code if finished else None, signal if finished else None)
+    for jid in ids:
+        if jid not in found:
+            try:
+                found[jid] = _scontrol_state(client, jid, timeout, _message(out, err))
+            except JobNotFound:
+                continue
+    return found
 
 
 _SCONTROL_FIELD = re.compile(r"(?:^|\s)(JobState|Reason|ExitCode|Comment)=(\S*)")

@@ -13,7 +13,7 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int, Unicode, default
+from traitlets import Float, Int, Unicode, default
 
 from eflows_extension import handlers as h
 from eflows_extension import handlers_hpcwaas as hw
@@ -63,6 +63,25 @@ class EflowsExtensionApp(ExtensionApp):
         help="Import path of the local executor class (tests swap in a double).",
     ).tag(config=True)
 
+    remote_wheel = Unicode(
+        None, allow_none=True,
+        help="The eflows4hpc-jupyter wheel installed into the environments bootstrapped on "
+             "remote sites; None: built from this installation's source tree.",
+    ).tag(config=True)
+
+    remote_cache_dir = Unicode(
+        help="Where wheels and offline wheelhouses for remote sites are kept on this side.",
+    ).tag(config=True)
+
+    job_poll_interval = Float(
+        2.0,
+        help="Seconds between two polls of a site's scheduler (one squeue for all its runs).",
+    ).tag(config=True)
+
+    @default("remote_cache_dir")
+    def _default_remote_cache_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "eflows" / "cache")
+
     @default("vault_key_file")
     def _default_vault_key_file(self) -> str:
         return str(Path(jupyter_data_dir()) / "eflows" / "vault.key")
@@ -73,7 +92,10 @@ class EflowsExtensionApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         services = EflowsServices(self.state_url, self.vault_key_file, self.runs_dir,
-                                  self.local_workers, self.executor_class)
+                                  self.local_workers, self.executor_class,
+                                  remote_wheel=self.remote_wheel,
+                                  remote_cache_dir=self.remote_cache_dir,
+                                  job_poll_interval=self.job_poll_interval)
         self.settings["eflows"] = services
         self.log.info("eflows: state in %s", services.store)
         services.start()

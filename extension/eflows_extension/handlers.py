@@ -196,7 +196,7 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
 
     def start_execution(self, workflow_id: str, inputs: dict[str, Any], site: str,
                         credential_id: str | None, login: str | None = None) -> Execution:
-        """Submit a run of a registered workflow on ``site`` (local only, for now)."""
+        """Submit a run of a registered workflow on ``site`` ("local" or a configured site)."""
         self.eflows.registry.get(workflow_id)  # 404 before anything else
         if site != LOCAL_SITE:
             try:
@@ -204,15 +204,15 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
             except NotFoundError:
                 raise bad_request({"site": f"no site named {site!r} (use 'local' or a "
                                            "configured site)"}) from None
-            raise ApiError(501, {"message": f"executing on remote site {site!r} through the "
-                                            "server is not available yet; use site 'local'"})
         try:
-            return self.eflows.executor.submit(workflow_id, inputs, credential_id=credential_id,
-                                               login=login)
+            return self.eflows.executor.submit(workflow_id, inputs, site,
+                                               credential_id=credential_id, login=login)
         except ValidationError as exc:  # name each faulty input in "errors"
             fields = exc.details.get("fields")
             if isinstance(fields, dict) and fields:
-                errors = {f"inputs.{name}": str(msg) for name, msg in fields.items()}
+                top = ("site", "credential_id", "login")
+                errors = {(name if name in top else f"inputs.{name}"): str(msg)
+                          for name, msg in fields.items()}
                 raise ApiError(400, {**exc.to_dict(), "errors": errors}) from None
             raise
 
@@ -221,10 +221,7 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
         if execution.finished:
             raise ConflictError(f"execution {execution_id} is already {execution.state.value}",
                                 id=execution_id, state=execution.state.value)
-        if execution.site == LOCAL_SITE:
-            self.eflows.executor.cancel(execution_id)
-        else:
-            self.eflows.executions.set_state(execution_id, "cancelling", "cancel requested")
+        self.eflows.executor.cancel(execution_id)
         return self.eflows.executions.get(execution_id)
 
     def read_logs(self, execution_id: str, offset: int, size: int | None) -> tuple[str, int]:

@@ -47,6 +47,9 @@ def _level(line: str) -> str:
 class ExecuteBody(BaseModel):
     model_config = ConfigDict(extra="ignore")  # HPCWaaS clients may send more
     inputs: dict[str, Any] = Field(default_factory=dict)
+    site: str = Field(default=LOCAL_SITE, min_length=1, max_length=64,
+                      description="where to run (our addition: the HPCWaaS API has the "
+                                  "topology name the cluster); 'local' by default")
 
 
 class SshKeyBody(BaseModel):
@@ -107,7 +110,7 @@ class HPCWaaSWorkflowHandler(HPCWaaSHandler):
             if name not in declared:
                 inputs.pop(name, None)
         self.check_credential(vault_id, "inputs.vault_id")
-        execution = self.start_execution(workflow.id, inputs, LOCAL_SITE, vault_id,
+        execution = self.start_execution(workflow.id, inputs, body.site, vault_id,
                                          login=user_id)
         self.reply({"id": execution.id, "status": execution.hpcwaas_status.value}, 201,
                    self.hpcwaas_url("executions", execution.id))

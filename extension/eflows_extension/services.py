@@ -12,6 +12,7 @@ from typing import Any
 
 from traitlets.utils.importstring import import_item
 
+from eflows_kernel.services.deploy import ExecutorRouter, RemoteExecutor
 from eflows_kernel.services.executions import ExecutionStore
 from eflows_kernel.services.registry import WorkflowRegistry
 from eflows_kernel.services.site_store import SiteStore
@@ -33,7 +34,9 @@ class EflowsServices:
 
     def __init__(self, state_url: str | None, vault_key_file: str | Path,
                  runs_dir: str | Path, local_workers: int | None = None,
-                 executor_class: str = DEFAULT_EXECUTOR) -> None:
+                 executor_class: str = DEFAULT_EXECUTOR, *, remote_wheel: str | None = None,
+                 remote_cache_dir: str | Path | None = None,
+                 job_poll_interval: float = 2.0) -> None:
         self.store = StateStore(state_url)
         self.registry = WorkflowRegistry(self.store)
         self.executions = ExecutionStore(self.store)
@@ -44,6 +47,9 @@ class EflowsServices:
         self.runs_dir = Path(runs_dir)
         self.local_workers = local_workers
         self.executor_class = executor_class
+        self.remote_wheel = remote_wheel
+        self.remote_cache_dir = Path(remote_cache_dir) if remote_cache_dir else None
+        self.job_poll_interval = job_poll_interval
         self._executor: Any = None
         self._lock = threading.Lock()
 
@@ -56,7 +62,8 @@ class EflowsServices:
 
     @property
     def executor(self) -> Any:
-        """The ``LocalExecutor``, created (and its unfinished runs recovered) on first use."""
+        """One executor for every site (local + remote), created (and the unfinished runs
+        recovered) on first use."""
         with self._lock:
             if self._executor is None:
                 try:
@@ -65,8 +72,13 @@ class EflowsServices:
                     raise ExecutorUnavailable(f"the local executor is not available: {exc}") \
                         from None
                 self.runs_dir.mkdir(parents=True, exist_ok=True)
-                executor = executor_type(self.executions, self.registry, self.runs_dir,
-                                         workers=self.local_workers)
+                local = executor_type(self.executions, self.registry, self.runs_dir,
+                                      workers=self.local_workers)
+                remote = RemoteExecutor(self.executions, self.registry, self.site_service,
+                                        self.runs_dir, cache_dir=self.remote_cache_dir,
+                                        wheel=self.remote_wheel,
+                                        poll_interval=self.job_poll_interval)
+                executor = ExecutorRouter(self.executions, local, remote)
                 try:
                     executor.recover()
                 except Exception:  # a broken old run must not keep the server from starting

@@ -1,0 +1,137 @@
+"""One authenticated SSH connection per (site, credential), shared by every operation.
+
+A deployment talks to its site many times (environment check, stage-in, sbatch, the
+event tail, Slurm polling, logs, stage-out, cancel); 50 runs on one site must not mean
+50 times that many logins. Sites with a one-time-code login would ask the user for a code
+at every step otherwise: a pooled connection is authenticated once and kept alive.
+
+A dropped connection (sshd restart, network blip) is replaced on the next ``get`` with
+exponential backoff between attempts; errors that retrying cannot fix (host key changed,
+key not authorized) are raised at once so the user sees what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import paramiko
+
+from eflows_kernel.services import ssh
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_SECONDS = 15
+Opener = Callable[[], paramiko.SSHClient]
+
+
+def is_alive(client: paramiko.SSHClient | None) -> bool:
+    transport = client.get_transport() if client is not None else None
+    return bool(transport is not None and transport.is_active() and transport.is_authenticated())
+
+
+class PooledConnection:
+    """A connection that re-opens itself; ``get`` always returns a live client or raises."""
+
+    def __init__(self, opener: Opener, name: str, *, backoff: tuple[float, float] = (0.5, 8.0),
+                 give_up_after: float = 60.0) -> None:
+        self.opener = opener
+        self.name = name
+        self.backoff = backoff
+        self.give_up_after = give_up_after
+        self.reconnects = 0
+        self._client: paramiko.SSHClient | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"PooledConnection({self.name!r}, alive={is_alive(self._client)})"
+
+    def get(self) -> paramiko.SSHClient:
+        """The live client, reconnecting (with backoff) when the previous one dropped."""
+        with self._lock:
+            if self._closed:
+                raise ssh.SSHError(f"the connection to {self.name} is closed")
+            if is_alive(self._client):
+                return self._client  # type: ignore[return-value]
+            if self._client is not None:
+                self._client.close()
+                self.reconnects += 1
+                log.info("eflows: reconnecting to %s", self.name)
+            self._client = self._open_with_backoff()
+            return self._client
+
+    def fresh(self) -> paramiko.SSHClient:
+        """A new, separate connection (for parallel transfer streams); the caller closes it."""
+        return self._open_with_backoff()
+
+    def _open_with_backoff(self) -> paramiko.SSHClient:
+        delay, deadline = self.backoff[0], time.monotonic() + self.give_up_after
+        while True:
+            try:
+                client = self.opener()
+            except (ssh.HostKeyChangedError, ssh.HostKeyNotTrusted, ssh.AuthenticationFailed):
+                raise  # retrying cannot fix these: the user has to act
+            except ssh.SSHError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, self.backoff[1])
+                continue
+            transport = client.get_transport()
+            if transport is not None:
+                transport.set_keepalive(KEEPALIVE_SECONDS)
+            return client
+
+    def drop(self) -> None:
+        """Forget the current client (it failed mid-operation); the next ``get`` reconnects."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+class ConnectionPool:
+    """``PooledConnection``s by (site id, credential id), made on first use."""
+
+    def __init__(self, open_site: Callable[[str, str | None], paramiko.SSHClient],
+                 give_up_after: float = 60.0) -> None:
+        self.open_site = open_site
+        self.give_up_after = give_up_after
+        self._connections: dict[tuple[str, str | None], PooledConnection] = {}
+        self._lock = threading.Lock()
+
+    def connection(self, site_id: str, credential_id: str | None,
+                   label: str | None = None) -> PooledConnection:
+        key = (site_id, credential_id)
+        with self._lock:
+            connection = self._connections.get(key)
+            if connection is None:
+                connection = PooledConnection(lambda: self.open_site(site_id, credential_id),
+                                              label or site_id,
+                                              give_up_after=self.give_up_after)
+                self._connections[key] = connection
+            return connection
+
+    def forget(self, site_id: str) -> None:
+        """Close a site's connections (its host key or config changed)."""
+        with self._lock:
+            doomed = [k for k in self._connections if k[0] == site_id]
+            connections = [self._connections.pop(k) for k in doomed]
+        for connection in connections:
+            connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = list(self._connections.values()), {}
+        for connection in connections:
+            connection.close()

@@ -1,0 +1,131 @@
+"""The end of a remote execution: drain its events, stage out, record how it ended.
+
+When the scheduler says the job is over, the last events may still be on their way:
+the tail gets a short grace to deliver the run's final event. A job that ended without
+one (killed by Slurm, by an administrator, out of time) gets a ``run`` event written
+here with Slurm's reason, so the task graph and the execution tell the same story.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eflows_kernel.services import slurm
+from eflows_kernel.services.deploy import pipeline
+from eflows_kernel.services.deploy.jobs import OUTPUT_LOG
+from eflows_kernel.services.errors import ServiceError
+from eflows_kernel.services.executions import ExecutionState
+from eflows_kernel.services.transfer import stage_out
+
+if TYPE_CHECKING:
+    from eflows_kernel.services.deploy.remote_executor import RemoteExecutor
+
+log = logging.getLogger(__name__)
+
+DRAIN_GRACE = 15.0  # seconds the tail gets, after the job ended, to deliver the last events
+_ERROR_TAIL_LINES = 20
+
+
+class Finisher:
+    def __init__(self, executor: RemoteExecutor) -> None:
+        self.executor = executor
+
+    def finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
+        ex = self.executor
+        self._drain(dep)
+        cancelled_by_us = dep.cancel.is_set() or (
+            ex.executions.get(dep.execution_id).state == ExecutionState.CANCELLING)
+        output = self._fetch_output(dep)
+        final = dep.run_final or {}
+        if job.state == "CANCELLED" and cancelled_by_us:
+            self._close_run(dep, "cancelled", job.reason or "cancelled")
+            dep.log.stage("cancel", "done", job.reason or "job cancelled")
+            ex._set(dep, ExecutionState.CANCELLED, job.reason or f"job {dep.job_id} cancelled")
+        elif job.state == "COMPLETED" and final.get("state", "done") == "done":
+            dep.stage = "stage-out"
+            ex._set(dep, ExecutionState.STAGING_OUT, "bringing the outputs back")
+            outputs = self._stage_out(dep)
+            ex.executions.set_outputs(dep.execution_id, outputs)
+            ex._set(dep, ExecutionState.DONE, f"job {dep.job_id} completed")
+        else:
+            reason = self._reason(dep, job, final)
+            tail = "\n".join(output.rstrip().splitlines()[-_ERROR_TAIL_LINES:])
+            self._close_run(dep, "failed", reason)
+            ex._set(dep, ExecutionState.FAILED, f"job ended {job.state}",
+                    error=reason + (f"\n\nlast lines of the job's output:\n{tail}"
+                                    if tail else ""))
+        ex._forget(dep)
+
+    def _drain(self, dep: pipeline.Deployment) -> None:
+        tail = dep.tail
+        if tail is None:
+            return
+        deadline = time.monotonic() + DRAIN_GRACE
+        while not tail.finished and tail.error is None and time.monotonic() < deadline:
+            if tail._thread is not None and not tail._thread.is_alive():
+                break
+            time.sleep(0.1)
+        tail.stop.set()
+        if tail._thread is not None:
+            tail._thread.join(5.0)
+
+    @staticmethod
+    def _reason(dep: pipeline.Deployment, job: slurm.JobState, final: dict[str, Any]) -> str:
+        if final.get("state") == "failed" and final.get("error"):
+            return str(final["error"])
+        where = f"Slurm job {dep.job_id}" if dep.site.config.scheduler == "slurm" \
+            else f"run {dep.job_id}"
+        text = f"{where} ended {job.state}"
+        if job.reason:
+            text += f": {job.reason}"
+        if job.exit_code:
+            text += f" (exit code {job.exit_code})"
+        if job.signal:
+            text += f" (signal {job.signal})"
+        return text
+
+    @staticmethod
+    def _close_run(dep: pipeline.Deployment, state: str, reason: str) -> None:
+        """A final ``run`` event if the run could not write its own."""
+        if dep.run_final is None:
+            dep.run_final = dep.log.emit("run", state=state, error=reason)
+
+    def _fetch_output(self, dep: pipeline.Deployment) -> str:
+        """Keep the job's output here, so its logs stay readable without the site."""
+        target = self.executor.runs_dir / dep.execution_id / OUTPUT_LOG
+        try:
+            with dep.connection.get().open_sftp() as sftp:
+                sftp.get(posixpath.join(dep.run_dir, OUTPUT_LOG), str(target))
+        except Exception as error:
+            log.info("eflows: no job output for %s: %s", dep.execution_id, error)
+            return ""
+        return target.read_text(errors="replace")
+
+    def _stage_out(self, dep: pipeline.Deployment) -> dict[str, Any]:
+        plan = dep.plan
+        items = plan.stage_out if plan is not None else []
+        dep.log.stage("stage-out", "running" if items else "skipped",
+                      f"{len(items)} output(s)" if items else "no declared outputs")
+        outputs: dict[str, Any] = {}
+        local_dir = self.executor.runs_dir / dep.execution_id / "outputs"
+        for item in items:
+            remote = item.source if item.source.startswith("/") else posixpath.join(
+                dep.run_dir, item.source)
+            if item.keep_on_cluster:
+                outputs[item.name] = {"cluster_path": remote}
+                continue
+            try:
+                result = stage_out(dep.connection.get(), remote, local_dir, dep.log)
+            except ServiceError as error:
+                raise pipeline.StepFailed(f"staging out {item.name!r} ({remote}) failed: "
+                                          f"{error.message}") from None
+            outputs[item.name] = {"path": str(Path(local_dir) / result.name),
+                                  "bytes": result.bytes, "sha256": result.sha256,
+                                  "cluster_path": remote}
+        if items:
+            dep.log.stage("stage-out", "done", f"{len(items)} output(s)")
+        return outputs

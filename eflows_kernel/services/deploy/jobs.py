@@ -1,0 +1,152 @@
+"""How a run is started on a site and followed: a Slurm batch job, or a direct process.
+
+Both backends take the same job script and answer with :class:`slurm.JobState`, so the
+deployer and its monitor do not care which one a site uses. The script is built here:
+every value in it passes through :func:`shlex.quote`, whatever a user typed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import paramiko
+
+from eflows_kernel.services import slurm, ssh
+from eflows_kernel.services.sites import SiteConfig
+
+SCRIPT_NAME = "job.sh"
+OUTPUT_LOG = "output.log"
+EVENT_LOG = "events.jsonl"
+_PID_JOB = re.compile(r"^pid:([0-9]+)$")
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything the job script needs; all of it is quoted when written."""
+
+    run_dir: str  # absolute, on the site
+    python: str
+    application: str
+    arguments: Sequence[str]
+    run_id: str
+    first_seq: int
+    workers: int = 1
+    nodes: int | None = None
+    time_limit: str | None = None
+    qos: str | None = None
+
+
+def job_script(request: JobRequest, direct: bool = False) -> str:
+    """A bash script running the application with our runner, event log in the run dir.
+
+    Slurm's exit status is the runner's (``exec``); a direct run records it in
+    ``exit_code`` because nobody waits for it.
+    """
+    q = shlex.quote
+    runner = [request.python, "-m", "eflows_kernel.engine.runner",
+              "--workers", str(request.workers), "--threads-per-worker", "1",
+              "--event-log", posixpath.join(request.run_dir, EVENT_LOG),
+              "--run-id", request.run_id, "--first-seq", str(request.first_seq),
+              request.application, *request.arguments]
+    command = " ".join(q(part) for part in runner)
+    lines = ["#!/bin/bash", "# written by eflows4hpc-jupyter: one run of a registered workflow",
+             f"cd {q(request.run_dir)} || exit 1", "export PYTHONUNBUFFERED=1"]
+    if direct:
+        lines += [f"{command} < /dev/null", "echo $? > exit_code.part && mv exit_code.part "
+                  "exit_code"]
+    else:
+        lines.append(f"exec {command}")
+    return "\n".join(lines) + "\n"
+
+
+class SlurmJobs:
+    """Runs go through ``sbatch``; states from ``squeue``/``scontrol``."""
+
+    kind = "slurm"
+
+    def __init__(self, site: SiteConfig) -> None:
+        self.site = site
+
+    def submit(self, client: paramiko.SSHClient, request: JobRequest, name: str) -> str:
+        return slurm.submit(
+            client, job_script(request), request.run_dir, name,
+            partition=self.site.partition, qos=request.qos or self.site.qos,
+            account=self.site.account, nodes=request.nodes,
+            time_limit=request.time_limit or self.site.time_limit,
+            cpus_per_task=request.workers,
+            output=posixpath.join(request.run_dir, OUTPUT_LOG), script_name=SCRIPT_NAME)
+
+    @staticmethod
+    def states(client: paramiko.SSHClient, jobs: dict[str, str]) -> dict[str, slurm.JobState]:
+        """``jobs``: job id -> run dir."""
+        return slurm.states(client, list(jobs))
+
+    @staticmethod
+    def cancel(client: paramiko.SSHClient, job_id: str, run_dir: str) -> None:
+        slurm.cancel(client, job_id)
+
+
+class DirectJobs:
+    """Sites without a scheduler: the script runs detached (own session) on the login host."""
+
+    kind = "none"
+
+    def __init__(self, site: SiteConfig) -> None:
+        self.site = site
+
+    def submit(self, client: paramiko.SSHClient, request: JobRequest, name: str) -> str:
+        q = shlex.quote
+        script = posixpath.join(request.run_dir, SCRIPT_NAME)
+        with client.open_sftp() as sftp, sftp.open(script, "w") as handle:
+            handle.write(job_script(request, direct=True).encode())
+        command = (f"cd {q(request.run_dir)} && chmod 700 {SCRIPT_NAME} && "
+                   f"nohup setsid ./{SCRIPT_NAME} > {OUTPUT_LOG} 2>&1 < /dev/null & echo $!")
+        status, out, err = ssh.run(client, command)
+        pid = out.strip().splitlines()[-1] if out.strip() else ""
+        if status != 0 or not pid.isdigit():
+            raise slurm.SlurmError(f"could not start the run on the site: {err.strip() or out}")
+        return f"pid:{pid}"
+
+    @staticmethod
+    def states(client: paramiko.SSHClient, jobs: dict[str, str]) -> dict[str, slurm.JobState]:
+        """``jobs``: job id -> run dir (where the exit code and cancel mark are)."""
+        result = {}
+        for job_id, run_dir in jobs.items():
+            match = _PID_JOB.match(job_id)
+            if match is None:
+                continue
+            q = shlex.quote
+            command = (f"if kill -0 {match.group(1)} 2>/dev/null; then echo RUNNING; "
+                       f"else cat {q(run_dir)}/exit_code 2>/dev/null || echo GONE; fi; "
+                       f"test -f {q(run_dir)}/cancelled && echo CANCELLED")
+            _status, out, _err = ssh.run(client, command)
+            words = out.split()
+            if "CANCELLED" in words:
+                result[job_id] = slurm.JobState("CANCELLED", f"{slurm.CANCEL_MARK}")
+            elif not words or words[0] == "RUNNING":
+                result[job_id] = slurm.JobState("RUNNING")
+            elif words[0] == "GONE":
+                result[job_id] = slurm.JobState("FAILED", "the process ended without an exit "
+                                                "code (killed on the site)")
+            else:
+                code = int(words[0]) if words[0].lstrip("-").isdigit() else 1
+                result[job_id] = slurm.JobState("COMPLETED" if code == 0 else "FAILED",
+                                                None, code)
+        return result
+
+    @staticmethod
+    def cancel(client: paramiko.SSHClient, job_id: str, run_dir: str) -> None:
+        match = _PID_JOB.match(job_id)
+        if match is None:
+            raise slurm.JobNotFound(f"not a direct-run job id: {job_id!r}")
+        pid = match.group(1)
+        ssh.run(client, f"touch {shlex.quote(run_dir)}/cancelled; "
+                        f"kill -TERM -- -{pid} 2>/dev/null; true")
+
+
+def backend_for(site: SiteConfig) -> SlurmJobs | DirectJobs:
+    return SlurmJobs(site) if site.scheduler == "slurm" else DirectJobs(site)

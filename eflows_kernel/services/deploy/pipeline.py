@@ -1,0 +1,203 @@
+"""The steps of one remote execution before its job runs: connect, environment, stage-in, submit.
+
+Each step is announced as a ``stage`` event in the execution's log and moves the
+execution's state; the first failure ends the execution FAILED with a message that
+tells the user what to do (authorize the key, trust the new host key, fix a path),
+before anything was submitted. Every step can be redone: a server that restarts during
+them runs the pipeline again and resumable transfers pick up where they stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import shlex
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+
+from eflows_kernel.services import ssh
+from eflows_kernel.services.deploy.connections import PooledConnection
+from eflows_kernel.services.deploy.environment import EnvironmentBuilder
+from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
+from eflows_kernel.services.deploy.run_log import RunLog
+from eflows_kernel.services.deploy.staging import DataPlan
+from eflows_kernel.services.errors import ServiceError
+from eflows_kernel.services.remote_events import RemoteEventTail
+from eflows_kernel.services.sites import Site
+from eflows_kernel.services.transfer import stage_in, stage_in_cluster_path, stage_in_url
+from eflows_kernel.services.workflows import Workflow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WORKERS = 2  # Dask workers of a run (and Slurm CPUs per task) unless the step says
+
+
+class Cancelled(Exception):
+    """The user cancelled before the job was submitted."""
+
+
+class StepFailed(ServiceError):
+    """A deployment step failed; the message is what the user reads."""
+
+
+@dataclass
+class Deployment:
+    """Everything one remote execution needs while the server follows it."""
+
+    execution_id: str
+    site: Site
+    credential_id: str | None
+    workflow: Workflow
+    plan: DataPlan | None
+    arguments: list[str]
+    application: tuple[str, str, str]  # (kind "local"/"cluster", path, path inside upload)
+    log: RunLog
+    connection: PooledConnection
+    tail_connection: PooledConnection
+    run_dir: str = ""
+    job_id: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finalizing: bool = False
+    run_final: dict[str, Any] | None = None  # the run's final event, once seen
+    missing_polls: int = 0
+    tail: RemoteEventTail | None = None
+    stage: str = "connect"
+    thread: threading.Thread | None = None
+
+
+def connect_message(site: Site, error: Exception) -> str:
+    """What to do about a failed connection, in the user's words."""
+    where = f"{site.config.login}@{site.config.host}:{site.config.port}"
+    if isinstance(error, ssh.HostKeyChangedError):
+        return (f"{error}. Nothing was sent. If the site was reinstalled, scan it again and "
+                "trust the new fingerprint (after checking it with the site's administrators);"
+                " otherwise do not connect and tell them")
+    if isinstance(error, ssh.HostKeyNotTrusted):
+        return f"{error}. Nothing was sent"
+    if isinstance(error, ssh.AuthenticationFailed):
+        return (f"{error}. Authorize the credential on site {site.name!r} first (it adds the "
+                f"public key to {where}'s ~/.ssh/authorized_keys), then run again")
+    return f"cannot reach site {site.name!r} ({where}): {error}"
+
+
+def resolve_workdir(client: paramiko.SSHClient, workdir: str) -> str:
+    """The site's work dir as an absolute path (``~`` does not expand inside quotes)."""
+    if workdir.startswith("/"):
+        return workdir.rstrip("/") or "/"
+    status, out, err = ssh.run(client, 'printf %s "$HOME"', timeout=30)
+    home = out.strip()
+    if status != 0 or not home.startswith("/"):
+        raise StepFailed(f"cannot find the login's home directory on the site: {err.strip()}")
+    relative = workdir[1:].lstrip("/") if workdir.startswith("~") else workdir
+    return posixpath.join(home, relative) if relative else home
+
+
+def _check_cancel(dep: Deployment) -> None:
+    if dep.cancel.is_set():
+        raise Cancelled
+
+
+def prepare(dep: Deployment, environments: EnvironmentBuilder,
+            set_state: Any) -> JobRequest:
+    """Connect, environment, stage-in: the job request ready to submit."""
+    runlog, site = dep.log, dep.site
+    dep.stage = "connect"
+    runlog.stage("connect", "running",
+                 f"{site.config.login}@{site.config.host}:{site.config.port}")
+    try:
+        client = dep.connection.get()
+    except ssh.SSHError as error:
+        raise StepFailed(connect_message(site, error)) from None
+    workdir = resolve_workdir(client, site.config.workdir)
+    dep.run_dir = posixpath.join(workdir, "runs", dep.execution_id)
+    ssh.run(client, f"mkdir -p {shlex.quote(dep.run_dir)}", timeout=30)
+    runlog.stage("connect", "done", f"run directory {dep.run_dir}", run_dir=dep.run_dir)
+    _check_cancel(dep)
+
+    dep.stage = "environment"
+    runlog.stage("environment", "running")
+    env = environments.prepare(
+        client, site.config, workdir, dep.workflow.software,
+        note=lambda message: runlog.emit("log", level="INFO", message=message,
+                                         source="deployer"))
+    runlog.stage("environment", "done", env.detail, python=env.python, created=env.created)
+    _check_cancel(dep)
+
+    dep.stage = "stage-in"
+    runlog.stage("stage-in", "running")
+    application = _stage_application(dep, client)
+    count = _stage_data(dep, client)
+    runlog.stage("stage-in", "done", f"{count} item(s) staged in", items=count)
+    _check_cancel(dep)
+    step = dep.workflow.steps[0]
+    nodes = step.num_nodes if isinstance(step.num_nodes, int) else None
+    return JobRequest(run_dir=dep.run_dir, python=env.python, application=application,
+                      arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
+                      workers=max(1, int(step.options.get("workers") or DEFAULT_WORKERS)),
+                      nodes=nodes, qos=step.qos)
+
+
+def _stage_application(dep: Deployment, client: paramiko.SSHClient) -> str:
+    kind, path, inside = dep.application
+    if kind == "cluster":
+        status, _out, _err = ssh.run(client, f"test -f {shlex.quote(path)}", timeout=30)
+        if status != 0:
+            raise StepFailed(f"the application {path} is neither on this machine nor on the "
+                             "site: register the workflow with its source folder")
+        return path
+    app_dir = posixpath.join(dep.run_dir, "app")
+    stage_in(client, path, app_dir, dep.log)
+    uploaded = posixpath.join(app_dir, Path(path).name)
+    return posixpath.join(uploaded, inside) if inside else uploaded
+
+
+def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
+    plan = dep.plan
+    if plan is None:
+        return 0
+    for name, path in plan.cluster_paths:
+        target = path if path.startswith("/") else posixpath.join(dep.run_dir, path)
+        status, _out, _err = ssh.run(client, f"test -e {shlex.quote(target)}", timeout=30)
+        if status != 0:
+            raise StepFailed(f"input {name!r}: {path} does not exist on site "
+                             f"{dep.site.name!r}; check the path (relative paths are relative "
+                             "to the run directory), or give a local file to upload")
+    for item in plan.stage_in:
+        target = posixpath.join(dep.run_dir, item.target_dir)
+        try:
+            if item.kind == "local":
+                stage_in(client, item.source, target, dep.log, connect=dep.connection.fresh)
+            elif item.kind == "http":
+                stage_in_url(client, item.source, target, dep.log)
+            else:
+                source = item.source if item.source.startswith("/") else posixpath.join(
+                    dep.run_dir, item.source)
+                stage_in_cluster_path(client, source, target, dep.log)
+        except ServiceError as error:
+            raise StepFailed(f"staging in {item.name!r} from {item.source} failed: "
+                             f"{error.message}") from None
+        _check_cancel(dep)
+    return len(plan.stage_in) + len(plan.cluster_paths)
+
+
+def submit(dep: Deployment, request: JobRequest) -> str:
+    """Send the job; its events continue the log's numbering after two of ours."""
+    runlog = dep.log
+    dep.stage = "submit"
+    runlog.stage("submit", "running")
+    request = JobRequest(**{**request.__dict__, "first_seq": runlog.last_seq + 3})
+    backend = backend_for(dep.site.config)
+    try:
+        job_id = backend.submit(dep.connection.get(), request,
+                                f"eflows-{dep.workflow.name}"[:64])
+    except ServiceError as error:
+        raise StepFailed(f"the site refused the job: {error.message}") from None
+    what = f"Slurm job {job_id}" if backend.kind == "slurm" else f"process {job_id}"
+    runlog.stage("submit", "done", what, job_id=job_id)
+    runlog.stage("queued", "running", f"{what} waits for resources")
+    dep.job_id = job_id
+    return job_id

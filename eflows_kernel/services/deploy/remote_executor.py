@@ -1,0 +1,434 @@
+"""Executions on remote sites: deploy, follow live, stage out, cancel, survive restarts.
+
+The REST API and the client call this for every site but ``local``, with the same
+methods as :class:`~eflows_kernel.services.local_executor.LocalExecutor`. A run goes
+``queued -> staging-in -> submitted -> running -> staging-out -> done`` (or ``failed``,
+or ``cancelling -> cancelled``). Its events (deployer stages, transfers, and the task
+events of the run, copied live from the site) are in ``<runs_dir>/<id>/events.jsonl``.
+
+Remote runs do not depend on this server: when it stops they go on, and when it starts
+again :meth:`recover` re-attaches to them from the last event it had.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from eflows_kernel.services import slurm, ssh
+from eflows_kernel.services.deploy import pipeline
+from eflows_kernel.services.deploy.connections import ConnectionPool, PooledConnection
+from eflows_kernel.services.deploy.environment import EnvironmentBuilder
+from eflows_kernel.services.deploy.finish import Finisher
+from eflows_kernel.services.deploy.job_poller import JobPoller
+from eflows_kernel.services.deploy.jobs import OUTPUT_LOG, backend_for
+from eflows_kernel.services.deploy.run_log import RunLog
+from eflows_kernel.services.deploy.staging import plan as plan_data
+from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.executions import Execution, ExecutionState, ExecutionStore
+from eflows_kernel.services.registry import WorkflowRegistry
+from eflows_kernel.services.sites import Site, SiteService
+from eflows_kernel.services.workflows import (
+    ArgumentRenderError,
+    InputValidationError,
+    Workflow,
+    render_arguments,
+    validate_inputs,
+)
+
+log = logging.getLogger(__name__)
+
+EVENT_LOG = "events.jsonl"
+TAILS_PER_CONNECTION = 8  # sshd's MaxSessions is 10 by default; keep room for short commands
+_POLL = 0.1
+
+
+class RemoteExecutor:
+    """Deploys registered workflows to remote sites and follows them to the end."""
+
+    def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
+                 sites: SiteService, runs_dir: Path, cache_dir: Path | None = None,
+                 wheel: str | None = None, poll_interval: float = 2.0) -> None:
+        self.executions = executions
+        self.registry = registry
+        self.sites = sites
+        self.runs_dir = Path(runs_dir)
+        self.environments = EnvironmentBuilder(cache_dir or self.runs_dir.parent / "cache",
+                                               wheel)
+        self.poll_interval = poll_interval
+        self.pool = ConnectionPool(self._open)
+        self._deployments: dict[str, pipeline.Deployment] = {}
+        self._pollers: dict[tuple[str, str | None], JobPoller] = {}
+        self._tail_load: dict[PooledConnection, int] = {}
+        self._lock = threading.RLock()
+        self._closed = False
+        self.finisher = Finisher(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(runs_dir={str(self.runs_dir)!r})"
+
+    def _open(self, site_id: str, credential_id: str | None) -> Any:
+        return self.sites.connect(site_id.split("#", 1)[0], credential_id)
+
+    # ---- submitting --------------------------------------------------------------------
+
+    def submit(self, workflow_id: str, inputs: dict[str, Any], site: str,
+               credential_id: str | None = None, login: str | None = None) -> Execution:
+        """Check everything checkable here, create the execution, deploy in the background.
+
+        A bad input, a missing local file, an untrusted site or a missing credential is
+        refused now and leaves nothing behind.
+        """
+        if self._closed:
+            raise ConflictError("the remote executor is shut down")
+        target = self._site(site, credential_id, login)
+        workflow = self.registry.get(workflow_id).workflow
+        try:
+            values = validate_inputs(workflow, inputs)
+        except InputValidationError as exc:
+            raise ValidationError(str(exc), fields=exc.errors) from None
+        if not workflow.steps:
+            raise ValidationError(f"workflow {workflow.name!r} has no step to run",
+                                  id=workflow_id)
+        data = plan_data(workflow, values)
+        step = workflow.steps[0]
+        try:
+            arguments = render_arguments(list(step.arguments), data.values)
+            application = _application(workflow, render_arguments(step.application, values))
+        except ArgumentRenderError as exc:
+            raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None
+        execution = self.executions.create(workflow_id, values, target.name, credential_id,
+                                           login=target.config.login)
+        run_folder = self.runs_dir / execution.id
+        run_folder.mkdir(parents=True, exist_ok=True)
+        self.executions.set_event_log(execution.id, str(run_folder / EVENT_LOG))
+        dep = self._deployment(execution, target, workflow, data, arguments, application)
+        self._start(dep, self._deploy)
+        return self.executions.get(execution.id)
+
+    def _site(self, name: str, credential_id: str | None, login: str | None) -> Site:
+        try:
+            site = self.sites.get_by_name(name)
+        except NotFoundError:
+            raise ValidationError(f"no site named {name!r}",
+                                  fields={"site": f"no site named {name!r}"}) from None
+        if site.host_key is None:
+            message = (f"the host key of site {name!r} is not trusted yet: scan the site and "
+                       "confirm its fingerprint first")
+            raise ValidationError(message, fields={"site": message})
+        if credential_id is None:
+            message = f"a credential is needed to log in to site {name!r}"
+            raise ValidationError(message, fields={"credential_id": message})
+        try:
+            self.sites.vault.get(credential_id)
+        except LookupError:
+            message = f"no credential with id {credential_id!r}"
+            raise ValidationError(message, fields={"credential_id": message}) from None
+        if login and login != site.config.login:
+            message = (f"site {name!r} logs in as {site.config.login!r}, not {login!r}: add a "
+                       "site for that account")
+            raise ValidationError(message, fields={"login": message})
+        return site
+
+    def _deployment(self, execution: Execution, site: Site, workflow: Workflow,
+                    data: Any, arguments: list[str],
+                    application: tuple[str, str, str]) -> pipeline.Deployment:
+        runlog = RunLog(self.runs_dir / execution.id / EVENT_LOG, execution.id)
+        dep = pipeline.Deployment(
+            execution.id, site, execution.credential_id, workflow, data, arguments,
+            application, runlog, self.pool.connection(site.id, execution.credential_id,
+                                                      site.name),
+            self._tail_connection(site, execution.credential_id),
+            job_id=execution.remote_job_id)
+        with self._lock:
+            self._deployments[execution.id] = dep
+        return dep
+
+    def _tail_connection(self, site: Site, credential_id: str | None) -> PooledConnection:
+        """A connection for one more event tail: a new one every TAILS_PER_CONNECTION runs."""
+        with self._lock:
+            index = 0
+            while True:
+                connection = self.pool.connection(f"{site.id}#tail{index}", credential_id,
+                                                  f"{site.name} (events {index})")
+                if self._tail_load.get(connection, 0) < TAILS_PER_CONNECTION:
+                    self._tail_load[connection] = self._tail_load.get(connection, 0) + 1
+                    return connection
+                index += 1
+
+    def _start(self, dep: pipeline.Deployment, target: Any, *args: Any) -> None:
+        dep.thread = threading.Thread(target=self._guard, args=(dep, target, *args),
+                                      daemon=True, name=f"eflows-remote-{dep.execution_id[:8]}")
+        dep.thread.start()
+
+    def _guard(self, dep: pipeline.Deployment, target: Any, *args: Any) -> None:
+        """Whatever goes wrong ends the execution FAILED with the reason, never 'running'."""
+        try:
+            target(dep, *args)
+        except pipeline.Cancelled:
+            dep.log.stage("cancel", "done", "cancelled before the job was submitted")
+            self._set(dep, ExecutionState.CANCELLED, "cancelled before submission")
+            self._forget(dep)
+        except Exception as error:
+            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+            if not isinstance(error, pipeline.StepFailed | ssh.SSHError):
+                log.exception("eflows: remote execution %s failed", dep.execution_id)
+            dep.log.stage(dep.stage, "failed", message.splitlines()[0][:300])
+            self._set(dep, ExecutionState.FAILED, f"{dep.stage} failed", error=message)
+            self._forget(dep)
+
+    def _deploy(self, dep: pipeline.Deployment) -> None:
+        self._set(dep, ExecutionState.STAGING_IN, "deploying to the site")
+        request = pipeline.prepare(dep, self.environments, self._set)
+        job_id = pipeline.submit(dep, request)
+        self.executions.set_remote_job(dep.execution_id, job_id)
+        self._set(dep, ExecutionState.SUBMITTED, f"job {job_id}")
+        if dep.cancel.is_set():  # a cancel arrived while sbatch ran
+            self._send_cancel(dep)
+        self._follow(dep)
+
+    def _set(self, dep: pipeline.Deployment, state: ExecutionState, detail: str,
+             error: str | None = None) -> None:
+        with self._lock:
+            current = self.executions.get(dep.execution_id)
+            if current.finished or (current.state == ExecutionState.CANCELLING
+                                    and not state.finished):
+                return
+            self.executions.set_state(dep.execution_id, state, detail, error=error)
+
+    # ---- following ---------------------------------------------------------------------
+
+    def _follow(self, dep: pipeline.Deployment) -> None:
+        """Copy the run's events as they are written and watch the job's state."""
+        from eflows_kernel.services.remote_events import RemoteEventTail
+
+        dep.tail = RemoteEventTail(
+            dep.tail_connection.get, posixpath.join(dep.run_dir, EVENT_LOG),
+            lambda event: self._on_event(dep, event), from_seq=dep.log.last_seq,
+            shared_client=True, give_up_after=600.0)
+        dep.tail.start()
+        self._poller(dep).watch(dep.job_id or "", dep.run_dir,
+                                lambda state: self._on_job_state(dep, state))
+
+    def _poller(self, dep: pipeline.Deployment) -> JobPoller:
+        key = (dep.site.id, dep.credential_id)
+        with self._lock:
+            poller = self._pollers.get(key)
+            if poller is None:
+                poller = JobPoller(dep.connection, backend_for(dep.site.config),
+                                   self.poll_interval)
+                self._pollers[key] = poller
+            return poller
+
+    def _on_event(self, dep: pipeline.Deployment, event: dict[str, Any]) -> None:
+        if not dep.log.mirror(event):
+            return
+        if event.get("type") == "run":
+            if event.get("state") in ("done", "failed", "cancelled"):
+                dep.run_final = event
+            elif self.executions.get(dep.execution_id).state == ExecutionState.SUBMITTED:
+                self._set(dep, ExecutionState.RUNNING, "the run started")
+
+    def _on_job_state(self, dep: pipeline.Deployment, state: slurm.JobState | None) -> None:
+        if state is None:
+            dep.missing_polls += 1
+            if dep.missing_polls < 3 and dep.run_final is None:
+                return
+            state = slurm.JobState("COMPLETED" if (dep.run_final or {}).get("state") == "done"
+                                   else "FAILED", None if dep.run_final else
+                                   f"the scheduler no longer knows job {dep.job_id}")
+        dep.missing_polls = 0
+        if not state.finished:
+            if state.execution_state == ExecutionState.RUNNING:
+                self._set(dep, ExecutionState.RUNNING, f"job {dep.job_id} running")
+            return
+        with self._lock:
+            if dep.finalizing:
+                return
+            dep.finalizing = True
+        self._poller(dep).unwatch(dep.job_id or "")
+        self._start(dep, self.finisher.finish, state)
+
+    # ---- cancelling --------------------------------------------------------------------
+
+    def cancel(self, execution_id: str) -> Execution:
+        """``cancelling`` now; ``cancelled`` once the site confirms the job is gone."""
+        with self._lock:
+            execution = self.executions.get(execution_id)
+            if execution.finished:
+                raise ConflictError(f"execution {execution_id} is already "
+                                    f"{execution.state.value}", id=execution_id,
+                                    state=execution.state.value)
+            if execution.state == ExecutionState.CANCELLING:
+                return execution
+            dep = self._deployments.get(execution_id)
+            execution = self.executions.set_state(execution_id, ExecutionState.CANCELLING,
+                                                  "cancel requested")
+            if dep is None:  # nothing follows it (no deployment thread): nothing runs
+                return self.executions.set_state(execution_id, ExecutionState.CANCELLED,
+                                                 "nothing was running")
+            dep.cancel.set()
+            if dep.job_id:
+                threading.Thread(target=self._send_cancel, args=(dep,), daemon=True,
+                                 name=f"eflows-cancel-{execution_id[:8]}").start()
+            return execution
+
+    def _send_cancel(self, dep: pipeline.Deployment) -> None:
+        try:
+            backend_for(dep.site.config).cancel(dep.connection.get(), dep.job_id or "",
+                                                dep.run_dir)
+        except Exception as error:  # the poller still sees the job end, or not: say so
+            log.warning("eflows: cancelling job %s failed: %s", dep.job_id, error)
+        self._poller(dep).poke()
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def logs(self, execution_id: str, offset: int = 0,
+             size: int | None = None) -> tuple[str, int]:
+        """The job's stdout/stderr from byte ``offset``: from the site while it runs."""
+        from eflows_kernel.services.local_executor import read_text_chunk
+
+        if not isinstance(offset, int) or offset < 0:
+            raise ValidationError("offset must be a non-negative integer", offset=offset)
+        if size is not None and (not isinstance(size, int) or size <= 0):
+            raise ValidationError("size must be a positive integer", size=size)
+        self.executions.get(execution_id)
+        local = self.runs_dir / execution_id / OUTPUT_LOG
+        if local.is_file():
+            return read_text_chunk(local, offset, size)
+        dep = self._deployments.get(execution_id)
+        if dep is None or not dep.run_dir or not dep.job_id:
+            return "", offset
+        try:
+            with dep.connection.get().open_sftp() as sftp, \
+                    sftp.open(posixpath.join(dep.run_dir, OUTPUT_LOG), "rb") as handle:
+                handle.seek(offset)
+                data = handle.read(size if size is not None else 1 << 20)
+        except (OSError, ssh.SSHError):
+            return "", offset
+        from eflows_kernel.services.local_executor import decode_prefix
+
+        text, used = decode_prefix(data)
+        return text, offset + used
+
+    def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
+        from eflows_kernel.events import read_events
+
+        execution = self.executions.get(execution_id)
+        if not execution.event_log or not Path(execution.event_log).is_file():
+            return []
+        return read_events(execution.event_log, from_seq)
+
+    def wait(self, execution_id: str, timeout: float) -> Execution:
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = self.executions.get(execution_id)
+            if execution.finished or time.monotonic() >= deadline:
+                return execution
+            time.sleep(_POLL)
+
+    # ---- server life -------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """At start-up: pick up every remote execution an earlier server left unfinished."""
+        for execution in self.executions.running():
+            if execution.site == "local" or execution.id in self._deployments:
+                continue
+            try:
+                self._recover(execution)
+            except Exception as error:
+                log.exception("eflows: cannot re-attach to execution %s", execution.id)
+                self.executions.set_state(execution.id, ExecutionState.FAILED,
+                                          "re-attach failed", error=str(error))
+
+    def _recover(self, execution: Execution) -> None:
+        try:
+            site = self.sites.get_by_name(execution.site)
+        except NotFoundError:
+            self.executions.set_state(execution.id, ExecutionState.FAILED, "site removed",
+                                      error=f"site {execution.site!r} no longer exists")
+            return
+        workflow = self.registry.get(execution.workflow_id).workflow
+        values = dict(execution.inputs)
+        step = workflow.steps[0]
+        submitted = bool(execution.remote_job_id)
+        data = plan_data(workflow, values, check_local=not submitted)
+        arguments = render_arguments(list(step.arguments), data.values)
+        application = ("cluster", "", "") if submitted else _application(
+            workflow, render_arguments(step.application, values))
+        dep = self._deployment(execution, site, workflow, data, arguments, application)
+        dep.log.emit("log", level="INFO", source="deployer",
+                     message="the server restarted; following the execution again")
+        if not execution.remote_job_id:
+            if execution.state == ExecutionState.CANCELLING:
+                self.executions.set_state(execution.id, ExecutionState.CANCELLED,
+                                          "cancelled before submission")
+                self._forget(dep)
+                return
+            self._start(dep, self._deploy)
+            return
+        self._start(dep, self._reattach, execution.state)
+
+    def _reattach(self, dep: pipeline.Deployment, state: ExecutionState) -> None:
+        try:
+            client = dep.connection.get()
+        except ssh.SSHError as error:
+            raise pipeline.StepFailed(pipeline.connect_message(dep.site, error)) from None
+        workdir = pipeline.resolve_workdir(client, dep.site.config.workdir)
+        dep.run_dir = posixpath.join(workdir, "runs", dep.execution_id)
+        if state == ExecutionState.STAGING_OUT:
+            dep.finalizing = True
+            self.finisher.finish(dep, slurm.JobState("COMPLETED"))
+            return
+        if state == ExecutionState.CANCELLING:
+            dep.cancel.set()
+            self._send_cancel(dep)
+        self._follow(dep)
+
+    def _forget(self, dep: pipeline.Deployment) -> None:
+        with self._lock:
+            self._deployments.pop(dep.execution_id, None)
+            if dep.tail_connection in self._tail_load:
+                self._tail_load[dep.tail_connection] -= 1
+        if dep.tail is not None:
+            dep.tail.stop.set()
+        dep.log.close()
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Stop following (the remote runs go on; the next server re-attaches)."""
+        self._closed = True
+        with self._lock:
+            deployments = list(self._deployments.values())
+            pollers = list(self._pollers.values())
+        for poller in pollers:
+            poller.stop()
+        for dep in deployments:
+            if dep.tail is not None:
+                dep.tail.stop.set()
+        for dep in deployments:
+            if dep.tail is not None and dep.tail._thread is not None:
+                dep.tail._thread.join(timeout if timeout is not None else 5.0)
+            dep.log.close()
+        self.pool.close()
+
+
+def _application(workflow: Workflow, application: str) -> tuple[str, str, str]:
+    """Where the step's application comes from: (kind, path to upload, path inside it)."""
+    path = Path(application)
+    source = workflow.source
+    if source.get("folder"):
+        folder = Path(source["folder"])
+        if (folder / application.lstrip("/")).is_file():
+            return "local", str(folder), application.lstrip("/")
+    if path.is_absolute() and path.is_file():
+        return "local", str(path), ""
+    if source.get("file") and (Path(source["file"]).parent / application).is_file():
+        return "local", str(Path(source["file"]).parent / application), ""
+    if path.is_absolute():
+        return "cluster", application, ""  # e.g. a TOSCA registry naming a path on the site
+    raise ValidationError(f"the application {application!r} of workflow {workflow.name!r} "
+                          "is not on this machine", application=application)

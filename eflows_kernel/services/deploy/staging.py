@@ -1,0 +1,136 @@
+"""Which data a remote execution moves, decided from the workflow and the user's inputs.
+
+Stage-in comes from two places: the workflow's declared ``in`` data movements, and its
+``path`` inputs. A path input's value says where the data is:
+
+* ``http://`` / ``https://`` URL: downloaded to the site;
+* ``cluster:/path/on/the/site``: already there, passed on as that path (checked to exist
+  before submission);
+* anything else: a file or folder on the Jupyter side, uploaded into the run directory.
+
+Everything that can be checked on this side (a missing local file, an unsupported kind
+of movement) is checked when the execution is requested, so a bad request creates
+nothing. Stage-out comes from the ``out`` movements: a path in the run directory
+brought back to ``<run folder>/outputs`` here (or recorded as a cluster path).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from eflows_kernel.services.errors import ValidationError
+from eflows_kernel.services.workflows import (
+    ArgumentRenderError,
+    DataMovement,
+    Workflow,
+    render_arguments,
+)
+
+CLUSTER_PREFIX = "cluster:"
+SUPPORTED_IN = ("local", "http", "cluster")
+SUPPORTED_OUT = ("local", "cluster")
+
+
+@dataclass(frozen=True)
+class StageIn:
+    name: str  # the input or data movement it comes from
+    kind: Literal["local", "http", "cluster"]
+    source: str  # local path, URL, or path on the site
+    target_dir: str  # directory on the site (relative to the run directory)
+
+
+@dataclass(frozen=True)
+class StageOut:
+    name: str
+    source: str  # path on the site, relative to the run directory or absolute
+    keep_on_cluster: bool  # only record the path (kind "cluster")
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    stage_in: list[StageIn]
+    stage_out: list[StageOut]
+    values: dict[str, Any]  # the inputs as the application sees them on the site
+    cluster_paths: list[tuple[str, str]]  # (input name, path) to check on the site
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def _url_name(url: str) -> str:
+    name = posixpath.basename(url.split("?", 1)[0].split("#", 1)[0].rstrip("/"))
+    return name or "download"
+
+
+def _render(movement: DataMovement, template: str, values: dict[str, Any]) -> str:
+    try:
+        return render_arguments(template, values)
+    except ArgumentRenderError as exc:
+        raise ValidationError(f"data movement {movement.name!r}: {exc}",
+                              fields={movement.name: str(exc)}) from None
+
+
+def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -> DataPlan:
+    """The transfers of one execution, with local sources checked now.
+
+    ``check_local=False`` re-plans a run that was submitted already (after a server
+    restart, for its stage-out): its inputs were checked then and may be gone now.
+    """
+    stage_in: list[StageIn] = []
+    stage_out: list[StageOut] = []
+    cluster_paths: list[tuple[str, str]] = []
+    remote_values = dict(values)
+    problems: dict[str, str] = {}
+    for declared in workflow.inputs:
+        value = values.get(declared.name)
+        if declared.type != "path" or not isinstance(value, str) or not value:
+            continue
+        target = posixpath.join("inputs", declared.name)
+        if _is_url(value):
+            stage_in.append(StageIn(declared.name, "http", value, target))
+            remote_values[declared.name] = posixpath.join(target, _url_name(value))
+        elif value.startswith(CLUSTER_PREFIX):
+            path = value[len(CLUSTER_PREFIX):]
+            if not path:
+                problems[declared.name] = "'cluster:' must be followed by a path on the site"
+                continue
+            cluster_paths.append((declared.name, path))
+            remote_values[declared.name] = path
+        else:
+            local = Path(value).expanduser()
+            if check_local and not local.exists():
+                problems[declared.name] = (
+                    f"{value} does not exist on this machine; give an existing file or "
+                    "folder to upload, an http(s):// URL, or cluster:/path for data already "
+                    "on the site")
+                continue
+            stage_in.append(StageIn(declared.name, "local", str(local.resolve()), target))
+            remote_values[declared.name] = posixpath.join(target, local.resolve().name)
+    for movement in workflow.data_movements:
+        supported = SUPPORTED_IN if movement.direction == "in" else SUPPORTED_OUT
+        if movement.kind not in supported:
+            problems[movement.name] = (
+                f"{movement.direction}-movements of kind {movement.kind!r} are not done by "
+                f"this deployer (it moves {', '.join(supported)}); run them with the "
+                "eFlows4HPC Data Logistics Service, or declare the data as a path input")
+            continue
+        source = _render(movement, movement.source, values)
+        target = _render(movement, movement.target, values) if movement.target else ""
+        if movement.direction == "out":
+            stage_out.append(StageOut(movement.name, source, movement.kind == "cluster"))
+            continue
+        target_dir = target or "inputs"
+        if check_local and movement.kind == "local" and not Path(source).expanduser().exists():
+            problems[movement.name] = f"stage-in source {source} does not exist on this machine"
+            continue
+        if movement.kind == "local":
+            source = str(Path(source).expanduser().resolve())
+        stage_in.append(StageIn(movement.name, movement.kind, source, target_dir))  # type: ignore[arg-type]
+    if problems:
+        raise ValidationError("some data cannot be staged: " + "; ".join(
+            f"{name}: {message}" for name, message in problems.items()), fields=problems)
+    return DataPlan(stage_in, stage_out, remote_values, cluster_paths)

@@ -19,6 +19,9 @@ HOST_KEY="$CONF_DIR/ssh_host_ed25519_key"
 PID_FILE=/run/eflows-test-sshd.pid
 PORT="${EFLOWS_TEST_SSHD_PORT:-2222}"
 LOGIN=eflows
+# A second account for the browser journey, so its tests never race the service tests'
+# resets of ~eflows/.ssh.
+UI_LOGIN=eflows-ui
 PASSWORD="${EFLOWS_TEST_PASSWORD:-eflows-test-pw}"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -32,11 +35,13 @@ install_packages() {
 }
 
 ensure_user() {
-    if ! id "$LOGIN" >/dev/null 2>&1; then
-        useradd -m -s /bin/bash "$LOGIN"
-    fi
-    # A password (test-only) also unlocks the account: sshd refuses locked ones ("!" in shadow).
-    echo "$LOGIN:$PASSWORD" | chpasswd
+    for user in "$LOGIN" "$UI_LOGIN"; do
+        if ! id "$user" >/dev/null 2>&1; then
+            useradd -m -s /bin/bash "$user"
+        fi
+        # A password (test-only) also unlocks the account: sshd refuses locked ones ("!").
+        echo "$user:$PASSWORD" | chpasswd
+    done
 }
 
 ensure_host_key() {
@@ -61,7 +66,7 @@ PasswordAuthentication yes
 KbdInteractiveAuthentication yes
 PermitRootLogin no
 UsePAM no
-AllowUsers $LOGIN
+AllowUsers $LOGIN $UI_LOGIN
 AuthorizedKeysFile .ssh/authorized_keys
 Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel VERBOSE

@@ -58,7 +58,7 @@ def portal(client: Any = None) -> Any:
     ``client`` defaults to ``eflows_kernel.client.connect()``: the Jupyter server's
     services when ``$EFLOWS_URL`` is set (as in its kernels), else this process's.
     """
-    from eflows_kernel.portal.portal import Portal
+    from eflows_kernel.ui.portal import Portal
 
     return Portal(client)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eflows_kernel.portal.common import MessageArea, error_message, esc, guarded
+from eflows_kernel.ui.common import MessageArea, error_message, esc, guarded
 from eflows_kernel.widgets.graph_view import TaskGraphView
 
 _STATE_ICON = {"queued": "⏳", "staging-in": "⇡", "submitted": "⏳", "running": "▶",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from eflows_kernel.client import LocalClient
-from eflows_kernel.portal.workflows import WorkflowsWidget
-from tests.portal.conftest import INCREMENT_CHAIN, MINIMAL
+from eflows_kernel.ui.workflows import WorkflowsWidget
+from tests.ui.conftest import INCREMENT_CHAIN, MINIMAL
 
 
 def test_import_registry_folder_shows_inputs_of_the_workflow(client: LocalClient) -> None:

@@ -11,12 +11,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eflows_kernel.portal.common import MessageArea, error_message
-from eflows_kernel.portal.credentials import CredentialsWidget
-from eflows_kernel.portal.deploy import DeployForm
-from eflows_kernel.portal.executions import ExecutionsWidget
-from eflows_kernel.portal.sites import SitesWidget
-from eflows_kernel.portal.workflows import WorkflowsWidget
+from eflows_kernel.ui.common import MessageArea, error_message
+from eflows_kernel.ui.credentials import CredentialsWidget
+from eflows_kernel.ui.deploy import DeployForm
+from eflows_kernel.ui.executions import ExecutionsWidget
+from eflows_kernel.ui.sites import SitesWidget
+from eflows_kernel.ui.workflows import WorkflowsWidget
 
 TITLES = ("Credentials", "Sites", "Workflows", "Deploy", "Executions")
 

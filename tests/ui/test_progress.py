@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eflows_kernel.portal.progress import ProgressModel
+from eflows_kernel.ui.progress import ProgressModel
 
 
 def _events(*items: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eflows_kernel.portal.common import LOCAL_SITE, MessageArea, esc, guarded
+from eflows_kernel.ui.common import LOCAL_SITE, MessageArea, esc, guarded
 
 _WIDE = widgets.Layout(width="520px")
 AUTHORIZED_KEYS_TAG = "eflows"  # as the vault writes it (vault.AUTHORIZED_KEYS_TAG)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from eflows_kernel.client import ClientError
-from eflows_kernel.portal.common import MessageArea, error_message, field_errors, guarded
 from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.workflows import InputValidationError
+from eflows_kernel.ui.common import MessageArea, error_message, field_errors, guarded
 
 
 def test_field_errors_from_local_rest_and_validation_errors() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from eflows_kernel.client import LocalClient
-from eflows_kernel.portal.deploy import DeployForm
-from tests.portal.conftest import INCREMENT_CHAIN
+from eflows_kernel.ui.deploy import DeployForm
+from tests.ui.conftest import INCREMENT_CHAIN
 
 SPEC = {"name": "typed", "inputs": {
     "n": {"type": "integer"}, "x": {"type": "float", "default": 0.5},
@@ -58,7 +58,8 @@ def test_service_refusal_lands_at_the_site_field(client: LocalClient) -> None:
     form.fields["length"].value = "2"
     form.site_picker.value = "hpc"
     assert form.submit() is None
-    assert "local" in form.site_error.value and form.message.kind == "error"
+    # remote deployment exists now: the refusal says why this site cannot take it
+    assert "not trusted" in form.site_error.value and form.message.kind == "error"
     assert client.executions.list().total == 0
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from eflows_kernel.client import LocalClient
-from eflows_kernel.portal.executions import ExecutionDetail, ExecutionsWidget
-from tests.portal.conftest import INCREMENT_CHAIN, eventually
+from eflows_kernel.ui.executions import ExecutionDetail, ExecutionsWidget
+from tests.ui.conftest import INCREMENT_CHAIN, eventually
 
 
 def _chain(client: LocalClient) -> str:

@@ -6,8 +6,8 @@ from typing import Any
 
 import eflows_kernel
 from eflows_kernel.client import LocalClient
-from eflows_kernel.portal.portal import TITLES, Portal
-from tests.portal.conftest import INCREMENT_CHAIN
+from eflows_kernel.ui.portal import TITLES, Portal
+from tests.ui.conftest import INCREMENT_CHAIN
 
 
 def test_portal_tabs_and_navigation(client: LocalClient) -> None:
@@ -43,6 +43,15 @@ def test_portal_function_uses_connect(client: LocalClient, monkeypatch: Any) -> 
     assert isinstance(portal, Portal) and portal.client is client
     portal.close()
     assert eflows_kernel.portal(client).client is client
+
+
+def test_portal_stays_a_function_after_importing_the_ui_package() -> None:
+    """Importing ``eflows_kernel.ui`` must not replace ``eflows_kernel.portal``."""
+    import types
+
+    import eflows_kernel.ui.portal
+
+    assert isinstance(eflows_kernel.portal, types.FunctionType)
 
 
 def test_connection_failure_is_shown(monkeypatch: Any) -> None:

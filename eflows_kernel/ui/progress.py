@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eflows_kernel.portal.common import MessageArea, error_message, esc, human_bytes
+from eflows_kernel.ui.common import MessageArea, error_message, esc, human_bytes
 
 # What the bars show, in order: (key, label). ``run`` is the "running" bar.
 STAGES: tuple[tuple[str, str], ...] = (

@@ -13,7 +13,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eflows_kernel.portal.common import LOCAL_SITE, MessageArea, esc, guarded
+from eflows_kernel.ui.common import LOCAL_SITE, MessageArea, esc, guarded
 
 # The items of a CheckReport, in the order they are tried, with what they mean.
 CHECK_ITEMS: tuple[tuple[str, str], ...] = (

@@ -13,7 +13,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eflows_kernel.portal.common import MessageArea, esc, guarded
+from eflows_kernel.ui.common import MessageArea, esc, guarded
 
 _WIDE = widgets.Layout(width="420px")
 

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from eflows_kernel.client import LocalClient
-from eflows_kernel.portal.credentials import CredentialsWidget, authorized_keys_line
+from eflows_kernel.ui.credentials import CredentialsWidget, authorized_keys_line
 
 
 def _private_key(passphrase: bytes | None) -> str:

@@ -14,7 +14,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eflows_kernel.portal.common import (
+from eflows_kernel.services.workflows import InputValidationError
+from eflows_kernel.services.workflows.inputs import validate_inputs
+from eflows_kernel.ui.common import (
     LOCAL_SITE,
     MessageArea,
     error_message,
@@ -22,9 +24,7 @@ from eflows_kernel.portal.common import (
     field_errors,
     guarded,
 )
-from eflows_kernel.portal.progress import DeployProgress
-from eflows_kernel.services.workflows import InputValidationError
-from eflows_kernel.services.workflows.inputs import validate_inputs
+from eflows_kernel.ui.progress import DeployProgress
 
 _WIDE = widgets.Layout(width="420px")
 

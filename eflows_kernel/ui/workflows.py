@@ -82,11 +82,16 @@ class WorkflowsWidget(widgets.VBox):
                                         layout=_WIDE)
         self.python_name = widgets.Text(placeholder="(file name)", description="Name")
         self.register_button = widgets.Button(description="Register file", icon="plus")
+        self.spec_text = widgets.Textarea(
+            placeholder="name: wordcount\ninputs: [...]\nsteps: [...]\ndata_movements: [...]",
+            description="Spec", layout=widgets.Layout(width="520px", height="160px"))
+        self.spec_button = widgets.Button(description="Register spec", icon="plus")
         self.message = MessageArea()
         self.listing.observe(lambda c: self.show(c["new"]), names="value")
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.import_button.on_click(lambda _b: self.import_folder())
         self.register_button.on_click(lambda _b: self.register_python_file())
+        self.spec_button.on_click(lambda _b: self.register_spec())
         self.deploy_button.on_click(lambda _b: self._deploy())
         self.delete_button.on_click(lambda _b: self.delete())
         super().__init__([
@@ -97,6 +102,9 @@ class WorkflowsWidget(widgets.VBox):
             widgets.HBox([self.folder_path, self.import_button]),
             widgets.HTML("<b>Register a PyCOMPSs application file</b>"),
             widgets.HBox([self.python_path, self.python_name, self.register_button]),
+            widgets.HTML("<b>Register a workflow spec</b> (YAML or JSON: inputs, steps, "
+                         "data movements)"),
+            widgets.HBox([self.spec_text, self.spec_button]),
             self.message])
         self.refresh()
 
@@ -164,6 +172,36 @@ class WorkflowsWidget(widgets.VBox):
                                  path, **options)
         if not ok or registered is None:
             return None
+        self.message.info(f"Registered {registered.name} {registered.version}.")
+        self.refresh()
+        self.select(registered.id)
+        return str(registered.id)
+
+    def register_spec(self, text: str | None = None) -> str | None:
+        """Register a workflow spec given as YAML or JSON; its id, or None (error shown).
+
+        A file registers a one-step workflow without declared inputs or data movements;
+        a spec is the only way from the portal to say which inputs are staged in and
+        which results come back from a site.
+        """
+        import yaml
+
+        text = text if text is not None else self.spec_text.value
+        if not text.strip():
+            self.message.error("Paste a workflow spec (YAML or JSON).")
+            return None
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            self.message.error(f"The spec is not valid YAML/JSON: {exc}")
+            return None
+        if not isinstance(spec, dict):
+            self.message.error("A workflow spec is a mapping (name, inputs, steps...).")
+            return None
+        ok, registered = guarded(self.message, self.client.workflows.register_spec, spec)
+        if not ok or registered is None:
+            return None
+        self.spec_text.value = ""
         self.message.info(f"Registered {registered.name} {registered.version}.")
         self.refresh()
         self.select(registered.id)

@@ -47,3 +47,20 @@ def test_register_python_file_and_delete(client: LocalClient) -> None:
     assert client.workflows.list().total == 0 and widget.listing.options == ()
     assert widget.register_python_file(str(INCREMENT_CHAIN) + ".nope") is None
     assert widget.message.kind == "error"
+
+
+def test_register_spec_from_yaml_shows_inputs_and_errors(client: LocalClient) -> None:
+    widget = WorkflowsWidget(client)
+    widget.spec_text.value = (
+        "name: counting\n"
+        "inputs:\n  - {name: texts, type: path}\n"
+        f"steps:\n  - {{name: count, application: {INCREMENT_CHAIN}, "
+        "arguments: ['${texts}']}\n")
+    workflow_id = widget.register_spec()
+    assert workflow_id is not None, widget.message.text
+    assert widget.spec_text.value == "" and widget.listing.value == workflow_id
+    assert "<code>texts</code>" in widget.details.value
+    assert widget.register_spec("[1, 2]") is None and "mapping" in widget.message.text
+    assert widget.register_spec("name: y\nsteps: [{name: s}]\n") is None  # no application
+    assert widget.message.kind == "error"
+    assert widget.register_spec("a: [") is None and "not valid" in widget.message.text

@@ -1,0 +1,101 @@
+"""Word count on the real cluster, driven through the REST API and through the CLI.
+
+The server is a real Jupyter server with the extension; the site is the test sshd with
+Slurm. The texts are a local folder staged in; counts.json comes back staged out.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eflows_kernel.client import EflowsClient
+from tests.client.conftest import call
+from tests.deploy.conftest import EXPECTED_COUNTS, seqs_are_gap_free, wordcount_spec
+from tests.services.sshd_fixtures import SshdInfo
+from tests.services.test_slurm import slurm_cluster  # noqa: F401 (fixture)
+
+
+@pytest.fixture(scope="session")
+def remote_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("eflows-remote-cache-api")
+
+
+@pytest.fixture
+def jp_server_config(eflows_dir: Path, remote_cache: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"eflows_extension": True}},
+        "EflowsExtensionApp": {
+            "state_url": f"sqlite:///{eflows_dir / 'state.sqlite'}",
+            "vault_key_file": str(eflows_dir / "vault.key"),
+            "runs_dir": str(eflows_dir / "runs"),
+            "local_workers": 1,
+            "remote_cache_dir": str(remote_cache),
+            "job_poll_interval": 0.5,
+        },
+    }
+
+
+@pytest.fixture
+def texts(tmp_path: Path) -> Path:
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "a.txt").write_text("the quick brown fox\njumps over the lazy dog\n")
+    (folder / "b.txt").write_text("The dog sleeps. The fox runs!\n")
+    return folder
+
+
+def _site_ready(client: EflowsClient, account: SshdInfo) -> str:
+    """A trusted site and an authorized credential, as a user sets them up once."""
+    client.sites.add({"name": "cluster", "host": account.host, "port": account.port,
+                      "login": account.login, "scheduler": "slurm",
+                      "python": {"path": "/usr/bin/python3"}})
+    client.sites.trust("cluster", client.sites.scan("cluster").fingerprint)
+    credential = client.credentials.generate("wordcount").id
+    client.sites.authorize("cluster", credential, password=account.password)
+    return credential
+
+
+def _rest_journey(client: EflowsClient, account: SshdInfo, texts: Path) -> None:
+    credential = _site_ready(client, account)
+    workflow = client.workflows.register_spec(wordcount_spec())
+    execution = client.executions.trigger(workflow.id, {"texts": str(texts)}, site="cluster",
+                                          credential_id=credential)
+    events = list(client.executions.follow(execution.id))  # the live stream, to the end
+    done = client.executions.wait(execution.id, timeout=300)
+    assert done.state.value == "done", done.error
+    assert json.loads(Path(done.outputs["counts"]["path"]).read_text()) == EXPECTED_COUNTS
+    assert [e["state"] for e in events if e["type"] == "run"][-1] == "done"
+    all_events = client.executions.events(execution.id)
+    seqs_are_gap_free(all_events)
+    assert any(e["type"] == "stage" and e["stage"] == "submit" for e in all_events)
+    text, _offset = client.executions.logs(execution.id)
+    assert "RESULT" in text
+
+
+async def test_wordcount_through_the_rest_api(client: EflowsClient, clean_account: SshdInfo,
+                                             slurm_cluster: str, texts: Path) -> None:  # noqa: F811
+    await call(_rest_journey, client, clean_account, texts)
+
+
+async def test_wordcount_through_the_cli(cli: Any, client: EflowsClient,
+                                        clean_account: SshdInfo, slurm_cluster: str,  # noqa: F811
+                                        texts: Path, tmp_path: Path) -> None:
+    credential = await call(_site_ready, client, clean_account)
+    spec = tmp_path / "wordcount.json"
+    spec.write_text(json.dumps(wordcount_spec()))
+    made = await cli("workflows", "register", str(spec))
+    assert made.code == 0, made.err
+    wf_id = made.out.strip().rsplit(": ", 1)[1]
+    run = await cli("workflows", "trigger", wf_id, "-i", f"texts={texts}", "--site", "cluster",
+                    "--credential", credential, "--follow", timeout=300)
+    assert run.code == 0, run.out + run.err
+    execution_id = run.out.splitlines()[0]
+    assert "RESULT" in run.out
+    status = await cli("executions", "status", execution_id)
+    assert "state: done (SUCCESS)" in status.out, status.out
+    done = await call(client.executions.get, execution_id)
+    assert json.loads(Path(done.outputs["counts"]["path"]).read_text()) == EXPECTED_COUNTS

@@ -37,6 +37,7 @@ from eflows_kernel.services.workflows import SoftwareNeeds
 log = logging.getLogger(__name__)
 
 READY_MARK = ".eflows-ready"
+RECIPE = 2  # bump when the way environments are built changes: old ones are not reused
 BOOTSTRAP_TIMEOUT = 1800.0
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -87,7 +88,7 @@ class EnvironmentBuilder:
                                                               self.configured_wheel)
         requirements = list(software.pip) if mode == "existing" else runtime_requirements(
             software.pip)
-        key = hashlib.sha256(repr((mode, base, site.python.offline,
+        key = hashlib.sha256(repr((RECIPE, mode, base, site.python.offline,
                                    wheel.name if wheel else None,
                                    wheel.stat().st_size if wheel else None,
                                    _digest(wheel) if wheel else None,
@@ -137,6 +138,7 @@ class EnvironmentBuilder:
         q = shlex.quote
         find_links: list[str] = []
         packages = [q(r) for r in requirements]
+        own: list[str] = []  # our wheel, without its Jupyter-side dependencies
         if site.python.offline:
             if wheel is None:
                 raise SiteEnvironmentError("offline bootstrap needs the project wheel")
@@ -147,12 +149,11 @@ class EnvironmentBuilder:
             stage_in(client, house, remote_house)
             remote_house = posixpath.join(remote_house, house.name)
             find_links = ["--no-index", "--find-links", q(remote_house)]
-            if wheel is not None:
-                packages.append(q(posixpath.join(remote_house, wheel.name)))
+            own.append(q(posixpath.join(remote_house, wheel.name)))
         elif wheel is not None:
             remote_wheels = posixpath.join(workdir, "wheels")
             stage_in(client, wheel, remote_wheels)
-            packages.append(q(posixpath.join(remote_wheels, wheel.name)))
+            own.append(q(posixpath.join(remote_wheels, wheel.name)))
         tmp = f"{env}.tmp-{secrets.token_hex(4)}"
         venv_options = " --system-site-packages" if site.python.mode == "existing" else ""
         pip = f"{q(tmp)}/bin/python -m pip install --disable-pip-version-check --quiet"
@@ -163,6 +164,8 @@ class EnvironmentBuilder:
             f"mkdir -p {q(posixpath.dirname(env))}",
             f"{q(base)} -m venv{venv_options} {q(tmp)}",
             f"{pip_env}{pip} {' '.join(find_links)} {' '.join(packages)}",
+            *([f"{pip_env}{pip} --no-deps {' '.join(find_links)} {' '.join(own)}"]
+              if own else []),
             f"touch {q(tmp)}/{READY_MARK}",
             # lost a race with another server: keep theirs, drop ours
             f"mv -T {q(tmp)} {q(env)} 2>/dev/null || rm -rf {q(tmp)}",

@@ -28,7 +28,12 @@ from eflows_kernel.services.deploy.job_poller import JobPoller
 from eflows_kernel.services.deploy.jobs import OUTPUT_LOG, backend_for
 from eflows_kernel.services.deploy.run_log import RunLog
 from eflows_kernel.services.deploy.staging import plan as plan_data
-from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.errors import (
+    ConflictError,
+    NotFoundError,
+    ServiceError,
+    ValidationError,
+)
 from eflows_kernel.services.executions import Execution, ExecutionState, ExecutionStore
 from eflows_kernel.services.registry import WorkflowRegistry
 from eflows_kernel.services.sites import Site, SiteService
@@ -175,7 +180,7 @@ class RemoteExecutor:
             self._forget(dep)
         except Exception as error:
             message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-            if not isinstance(error, pipeline.StepFailed | ssh.SSHError):
+            if not isinstance(error, ServiceError):  # expected failures carry their message
                 log.exception("eflows: remote execution %s failed", dep.execution_id)
             dep.log.stage(dep.stage, "failed", message.splitlines()[0][:300])
             self._set(dep, ExecutionState.FAILED, f"{dep.stage} failed", error=message)

@@ -18,7 +18,13 @@ from typing import Any
 import cloudpickle
 
 from eflows_kernel.engine import synchronisation
-from eflows_kernel.engine.cluster import ClusterConfig, WorkerOffer, start_cluster, worker_offer
+from eflows_kernel.engine.cluster import (
+    ClusterConfig,
+    WorkerOffer,
+    start_cluster,
+    worker_jobs,
+    worker_offer,
+)
 from eflows_kernel.engine.current import current_engine, set_current_engine
 from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
 from eflows_kernel.engine.state import RunGraph, TaskRecord
@@ -75,10 +81,14 @@ class Engine:
         self._offer = worker_offer(self.client)
         self.client.subscribe_topic(self._topic, self._on_worker_event)
         self.state = RunState.RUNNING.value
-        self.events.emit("run", state=self.state, app=self.config.app, info={
+        info: dict[str, Any] = {
             "scheduler": self.client.scheduler.address,
             "workers": len(self.client.scheduler_info(n_workers=-1).get("workers", {})),
-            "pid": os.getpid()})
+            "pid": os.getpid()}
+        jobs = worker_jobs(self.cluster)
+        if jobs:  # scale-out: which batch jobs hold the workers
+            info["worker_jobs"] = jobs
+        self.events.emit("run", state=self.state, app=self.config.app, info=info)
         set_current_engine(self)
         atexit.register(self.stop)
         return self

@@ -2,6 +2,7 @@
 
 Usage mirrors ``runcompss``: options first, then the application and its own
 arguments, e.g. ``eflows-run --workers 4 --event-log run.jsonl wordcount.py data/``.
+With ``--slurm-workers N`` the workers are Slurm jobs (scale-out, dask-jobqueue).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import runpy
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from eflows_kernel.compat import install_pycompss_shim, real_pycompss_available
 from eflows_kernel.engine.cluster import ClusterConfig
@@ -34,6 +36,37 @@ def build_parser() -> argparse.ArgumentParser:
                          help="memory per local worker, e.g. 2GB (default: shared equally)")
     cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
                          help="use an existing Dask scheduler instead of a local cluster")
+    slurm = parser.add_argument_group(
+        "scale-out on Slurm",
+        "With --slurm-workers the scheduler runs in this process and each worker is a Slurm "
+        "job (dask-jobqueue; sbatch must be on the PATH). The run starts once the workers "
+        "are connected; their jobs are cancelled when it ends.")
+    slurm.add_argument("--slurm-workers", type=int, default=None, metavar="N",
+                       help="worker jobs to submit (instead of a local cluster)")
+    slurm.add_argument("--slurm-partition", default=None, metavar="NAME",
+                       help="partition of the worker jobs (default: Slurm's default)")
+    slurm.add_argument("--slurm-account", default=None, metavar="NAME",
+                       help="account charged for them")
+    slurm.add_argument("--slurm-cores", type=int, default=None, metavar="N",
+                       help="cores per worker job, shared as threads by its worker processes "
+                            "(default 1)")
+    slurm.add_argument("--slurm-memory", default=None, metavar="SIZE",
+                       help="memory per worker job, e.g. 4GB (default 1GB)")
+    slurm.add_argument("--slurm-walltime", default=None, metavar="HH:MM:SS",
+                       help="time limit of each worker job (default 00:30:00)")
+    slurm.add_argument("--slurm-min-workers", type=int, default=None, metavar="N",
+                       help="workers that must be connected before the run starts "
+                            "(default: all)")
+    slurm.add_argument("--slurm-wait", type=float, default=300.0, metavar="SECONDS",
+                       help="how long to wait for them before failing (default 300)")
+    slurm.add_argument("--slurm-directive", action="append", default=[], metavar="DIRECTIVE",
+                       help="extra #SBATCH directive, e.g. --slurm-directive=--gres=gpu:1 "
+                            "(repeatable)")
+    slurm.add_argument("--slurm-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="any other dask-jobqueue SLURMCluster option, e.g. "
+                            "processes=2, python=/path/to/python, host=10.0.0.5 (the "
+                            "address workers reach the scheduler at), interface=ib0, "
+                            "local_directory=/scratch, log_directory=logs (repeatable)")
     run = parser.add_argument_group("run")
     run.add_argument("--event-log", default=None, metavar="PATH",
                      help="append the run's task events to this JSON-lines file")
@@ -50,8 +83,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _slurm_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The SLURMCluster options of the command line (``--slurm-option`` first, so the
+    specific flags win)."""
+    options: dict[str, Any] = {}
+    for item in args.slurm_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--slurm-option expects KEY=VALUE, got {item!r}")
+        options[key.strip()] = int(value) if value.strip().isdigit() else value
+    for key, value in (("queue", args.slurm_partition), ("account", args.slurm_account),
+                       ("cores", args.slurm_cores), ("memory", args.slurm_memory),
+                       ("walltime", args.slurm_walltime)):
+        if value is not None:
+            options[key] = value
+    if args.slurm_directive:
+        options["job_extra_directives"] = list(args.slurm_directive)
+    return options
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        slurm_options = _slurm_options(args)
+    except ValueError as exc:
+        print(f"eflows-run: {exc}", file=sys.stderr)
+        return 2
     app = os.path.abspath(args.app)
     if not os.path.isfile(app):
         print(f"eflows-run: application file not found: {args.app}", file=sys.stderr)
@@ -65,7 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cluster=ClusterConfig(
             scheduler_address=args.scheduler, n_workers=args.workers,
             threads_per_worker=args.threads_per_worker, memory_limit=args.memory_limit,
-            extra_paths=[app_dir], pycompss_shim=not args.no_pycompss_shim),
+            extra_paths=[app_dir], pycompss_shim=not args.no_pycompss_shim,
+            jobqueue="slurm" if args.slurm_workers else None,
+            jobqueue_workers=args.slurm_workers or 1, jobqueue_options=slurm_options,
+            min_workers=args.slurm_min_workers, jobqueue_wait=args.slurm_wait),
         run_id=args.run_id, event_log=args.event_log, app=os.path.basename(app),
         first_seq=args.first_seq)
     engine = Engine(config)

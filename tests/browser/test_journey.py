@@ -1,0 +1,226 @@
+"""The whole user journey in a real browser, against the real test cluster.
+
+A Jupyter server with the eflows extension renders ``notebooks/portal.ipynb`` at
+``/voila/render/portal.ipynb``; its kernel gets ``$EFLOWS_URL``/``$EFLOWS_TOKEN`` from
+the server, so every click goes browser → kernel → REST API → services → sshd/Slurm.
+Only the portal's widgets are used; the REST API is read (never written) to check that
+a refused form created nothing.
+
+The site is the session's real sshd (127.0.0.1:2222) and single-node Slurm, with the
+``eflows-ui`` login (the service tests wipe ``~eflows/.ssh`` concurrently).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from eflows_kernel.client import EflowsClient
+from tests.browser import REPO, screenshot
+from tests.services.sshd_fixtures import SshdInfo, sshd  # noqa: F401 (fixture)
+from tests.services.test_slurm import slurm_cluster  # noqa: F401 (fixture)
+
+LOGIN, PASSWORD = "eflows-ui", "eflows-test-pw"
+APPS = REPO / "tests" / "apps"
+DEPLOY_TIMEOUT_MS = 420_000  # the first run bootstraps a venv on the site (20-40 s) + Slurm
+EXPECTED_COUNTS = {"the": 4, "quick": 1, "brown": 1, "fox": 2, "jumps": 1, "over": 1,
+                   "lazy": 1, "dog": 2, "sleeps": 1, "runs": 1}
+DONE = "rgb(44, 160, 44)"  # STATE_COLOURS["done"]
+
+
+def wordcount_spec() -> str:
+    """Word count: a local folder staged in, counts.json staged out (as tests/deploy)."""
+    return json.dumps({
+        "name": "wordcount",
+        "inputs": [{"name": "texts", "type": "path", "description": "folder of texts"},
+                   {"name": "result", "type": "string", "default": "counts.json",
+                    "required": False}],
+        "steps": [{"name": "count", "application": str(APPS / "wordcount.py"),
+                   "arguments": ["${texts}", "${result}"]}],
+        "data_movements": [{"name": "counts", "direction": "out", "kind": "local",
+                            "source": "${result}"}],
+    }, indent=1)
+
+
+def sleep_spec() -> str:
+    return json.dumps({
+        "name": "sleeper",
+        "inputs": [{"name": "n", "type": "integer", "default": 2, "required": False},
+                   {"name": "seconds", "type": "float", "default": 60, "required": False}],
+        "steps": [{"name": "sleep", "application": str(APPS / "parallel_sleep.py"),
+                   "arguments": ["${n}", "${seconds}"]}]})
+
+
+def tab(page: Any, title: str) -> Any:
+    return page.locator(".lm-TabBar-tab", has_text=title).first
+
+
+def field(page: Any, label: str) -> Any:
+    """The input of the visible widget whose description is ``label``."""
+    row = page.locator(".widget-inline-hbox:visible").filter(
+        has=page.locator(f"label:text-is('{label}')"))
+    return row.locator("input, textarea, select").first
+
+
+def button(page: Any, name: str) -> Any:
+    return page.locator("button:visible", has_text=name).first
+
+
+def choose(page: Any, label: str, text: str) -> None:
+    """Pick the option of the visible dropdown ``label`` whose label contains ``text``."""
+    select = field(page, label)
+    select.locator("option", has_text=text).first.wait_for(state="attached")
+    options = select.locator("option").all_text_contents()
+    match = next((o for o in options if text in o), None)
+    assert match is not None, f"{label}: no option with {text!r} in {options}"
+    select.select_option(label=match)
+
+
+def open_execution(page: Any, execution_id: str) -> None:
+    """Select ``execution_id`` in the Executions list (options are labels, not ids)."""
+    option = page.locator(".eflows-executions select option", has_text=execution_id).first
+    for _attempt in range(10):  # the label holds the state, which changes while polling
+        option.wait_for(state="attached")
+        try:
+            page.locator(".eflows-executions select").first.select_option(
+                label=option.text_content(), timeout=3_000)
+            return
+        except Exception:  # relabelled between reading and selecting: read it again
+            continue
+    raise AssertionError(f"could not select {execution_id} in the executions list")
+
+
+@pytest.mark.timeout(900)
+def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: Any,
+                                           tmp_path: Path, sshd: SshdInfo,  # noqa: F811
+                                           slurm_cluster: str) -> None:  # noqa: F811
+    ui_home = Path(f"/home/{LOGIN}")
+    shutil.rmtree(ui_home / ".ssh", ignore_errors=True)  # a fresh account: no key yet
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "a.txt").write_text("the quick brown fox\njumps over the lazy dog\n")
+    (texts / "b.txt").write_text("The dog sleeps. The fox runs!\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(REPO / "notebooks" / "portal.ipynb", root / "portal.ipynb")
+    server = jupyter_server_factory(
+        root, env={"JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
+                   "EFLOWS_CONFIG": str(tmp_path / "no-config.toml")},
+        extra_args=["--EflowsExtensionApp.job_poll_interval=0.5"])
+    api = EflowsClient(server.url, server.token)
+    page.set_default_timeout(60_000)
+    page.goto(server.at("voila/render/portal.ipynb"))
+    expect(tab(page, "Executions")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text(f"services: {server.url}")).to_be_visible()
+
+    # 1. A credential.
+    field(page, "Name").fill("journey-key")
+    button(page, "Generate").click()
+    expect(page.get_by_text("Generated journey-key (SHA256:")).to_be_visible()
+
+    # 2. The site: add it, scan its host key (fingerprint shown), trust it.
+    tab(page, "Sites").click()
+    field(page, "Name").fill("cluster")
+    field(page, "Host").fill(sshd.host)
+    field(page, "Port").fill(str(sshd.port))
+    field(page, "Port").press("Enter")
+    field(page, "Login").fill(LOGIN)
+    button(page, "Add site").click()
+    expect(page.get_by_text("Added cluster.")).to_be_visible()
+    button(page, "Scan host key").click()
+    expect(page.get_by_text("Compare it with the fingerprint")).to_be_visible()
+    shown = page.locator("code:visible", has_text="SHA256:").first.inner_text()
+    screenshot(page, "journey-1-scan")
+    button(page, "Trust this fingerprint").click()
+    expect(page.get_by_text(f"Trusted {shown.split()[-1]} for cluster.")).to_be_visible()
+
+    # 3. Authorize the key on the site with the account's password (used once).
+    tab(page, "Credentials").click()
+    choose(page, "Site", "cluster")
+    field(page, "Password").fill(PASSWORD)
+    button(page, "Authorize on site").click()
+    expect(page.get_by_text("journey-key is authorized on cluster")).to_be_visible()
+    assert "eflows:" in (ui_home / ".ssh" / "authorized_keys").read_text()
+
+    # 4. Register the word count (a spec: inputs and the result staged out).
+    tab(page, "Workflows").click()
+    field(page, "Spec").fill(wordcount_spec())
+    button(page, "Register spec").click()
+    expect(page.get_by_text("Registered wordcount 0.1.0.")).to_be_visible()
+    screenshot(page, "journey-2-workflow")
+    button(page, "Deploy…").click()
+
+    # 5. The deploy form: a bad value is refused at its field, nothing is created.
+    expect(page.get_by_text("texts", exact=False).first).to_be_visible()
+    choose(page, "Site", "cluster")
+    choose(page, "Credential", "journey-key")
+    button(page, "Deploy").click()
+    expect(page.get_by_text("input 'texts' is required")).to_be_visible()
+    expect(page.get_by_text("input(s) need attention")).to_be_visible()
+    assert api.executions.list().total == 0
+    screenshot(page, "journey-3-field-error")
+
+    # 6. Valid values: deployed to Slurm; the stage bars and the state reach done.
+    page.get_by_placeholder("a path").fill(str(texts))
+    button(page, "Deploy").click()
+    expect(page.get_by_text("started on cluster")).to_be_visible()
+    expect(page.locator(".widget-html:visible", has_text="Execution ").filter(
+        has_text="done").first).to_be_visible(timeout=DEPLOY_TIMEOUT_MS)
+    run = api.executions.list().items[0]
+    assert run.state.value == "done", run.error
+    bars = page.locator(".widget-hprogress:visible .progress-bar")
+    assert bars.count() >= 5
+    screenshot(page, "journey-4-deploy-done")
+
+    # 7. The execution: graph all green, logs with the result, the output brought back.
+    tab(page, "Executions").click()
+    open_execution(page, run.id)
+    page.wait_for_function(
+        """() => { const p = Array.from(document.querySelectorAll(
+                     '.js-plotly-plot g.trace.scatter path.point')).map(x => x.style.fill);
+                   return p.length >= 4 && p.every(c => c === 'rgb(44, 160, 44)'); }""",
+        timeout=60_000)
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('textarea'))
+        .some(t => t.value.includes('RESULT'))""", timeout=60_000)
+    expect(page.locator("li:visible", has_text="counts").first).to_be_visible()
+    outputs = api.executions.get(run.id).outputs
+    assert json.loads(Path(outputs["counts"]["path"]).read_text()) == EXPECTED_COUNTS
+    screenshot(page, "journey-5-graph-logs-outputs")
+
+    # 8. A long run, cancelled from its execution page.
+    tab(page, "Workflows").click()
+    field(page, "Spec").fill(sleep_spec())
+    button(page, "Register spec").click()
+    expect(page.get_by_text("Registered sleeper 0.1.0.")).to_be_visible()
+    button(page, "Deploy…").click()
+    choose(page, "Site", "cluster")
+    choose(page, "Credential", "journey-key")
+    button(page, "Deploy").click()
+    expect(page.get_by_text("started on cluster")).to_be_visible()
+    sleeper = next(e for e in api.executions.list().items if e.id != run.id)
+    tab(page, "Executions").click()
+    open_execution(page, sleeper.id)
+    expect(page.locator(".widget-html:visible", has_text=sleeper.id).filter(
+        has_text="running").first).to_be_visible(timeout=DEPLOY_TIMEOUT_MS)
+    button(page, "Cancel").click()
+    expect(page.get_by_text("Cancel requested.")).to_be_visible()
+    expect(page.locator(".widget-html:visible", has_text=sleeper.id).filter(
+        has_text="cancelled").first).to_be_visible(timeout=180_000)
+    # The page shows the execution's state as read through the same REST API.
+    assert api.executions.wait(sleeper.id, timeout=120).state.value == "cancelled"
+    screenshot(page, "journey-6-cancelled")
+
+    docs = REPO / "docs" / "screenshots"
+    docs.mkdir(exist_ok=True)
+    artifacts = REPO / "test-artifacts"
+    for source, target in (("journey-4-deploy-done", "deploy-progress-done"),
+                           ("journey-5-graph-logs-outputs", "execution-graph-done"),
+                           ("journey-6-cancelled", "execution-cancelled"),
+                           ("journey-1-scan", "site-scan")):
+        shutil.copy(artifacts / f"{source}.png", docs / f"{target}.png")
+    api.close()

@@ -147,6 +147,14 @@ def check_parallel_sleep(result: dict[str, Any], tmp_path: Path) -> None:
     assert result["elapsed"] < 1.9, result
 
 
+ECHOED = ["$(id)", "a b", "x\ny", ""]
+
+
+def check_echo_args(result: dict[str, Any], tmp_path: Path) -> None:
+    assert result == {"args": ECHOED}
+    assert json.loads((tmp_path / "args.json").read_text()) == ECHOED
+
+
 AppCase = tuple[Callable[[Path], list[str]], Callable[[dict[str, Any], Path], None]]
 APP_CASES: dict[str, AppCase] = {
     "wordcount": (wordcount_args, check_wordcount),
@@ -156,6 +164,7 @@ APP_CASES: dict[str, AppCase] = {
     "file_pipeline": (lambda tmp: [str(tmp / "work")], check_file_pipeline),
     "groups_exceptions": (lambda _: [], check_groups_exceptions),
     "parallel_sleep": (lambda _: ["2", "1.0"], check_parallel_sleep),
+    "echo_args": (lambda tmp: [str(tmp / "args.json"), *ECHOED], check_echo_args),
 }
 
 

@@ -113,27 +113,41 @@ class DirectJobs:
 
     @staticmethod
     def states(client: paramiko.SSHClient, jobs: dict[str, str]) -> dict[str, slurm.JobState]:
-        """``jobs``: job id -> run dir (where the exit code and cancel mark are)."""
-        result = {}
+        """``jobs``: job id -> run dir (where the exit code and cancel mark are).
+
+        One remote command for all of them, like one ``squeue`` for a Slurm site.
+        """
+        q = shlex.quote
+        probes = []
         for job_id, run_dir in jobs.items():
             match = _PID_JOB.match(job_id)
             if match is None:
                 continue
-            q = shlex.quote
-            command = (f"if kill -0 {match.group(1)} 2>/dev/null; then echo RUNNING; "
-                       f"else cat {q(run_dir)}/exit_code 2>/dev/null || echo GONE; fi; "
-                       f"test -f {q(run_dir)}/cancelled && echo CANCELLED")
-            _status, out, _err = ssh.run(client, command)
-            words = out.split()
-            if "CANCELLED" in words:
-                result[job_id] = slurm.JobState("CANCELLED", f"{slurm.CANCEL_MARK}")
-            elif not words or words[0] == "RUNNING":
+            d = q(run_dir)
+            probes.append(
+                f"printf '%s ' {q(job_id)}; if test -f {d}/cancelled; then echo CANCELLED; "
+                f"elif kill -0 {match.group(1)} 2>/dev/null; then echo RUNNING; "
+                f"elif test -f {d}/exit_code; then echo EXIT $(cat {d}/exit_code); "
+                "else echo GONE; fi")
+        if not probes:
+            return {}
+        _status, out, _err = ssh.run(client, "; ".join(probes))
+        result = {}
+        for line in out.splitlines():
+            words = line.split()
+            if len(words) < 2 or words[0] not in jobs:
+                continue
+            job_id, word = words[0], words[1]
+            if word == "CANCELLED":
+                result[job_id] = slurm.JobState("CANCELLED", slurm.CANCEL_MARK)
+            elif word == "RUNNING":
                 result[job_id] = slurm.JobState("RUNNING")
-            elif words[0] == "GONE":
+            elif word == "GONE":
                 result[job_id] = slurm.JobState("FAILED", "the process ended without an exit "
                                                 "code (killed on the site)")
             else:
-                code = int(words[0]) if words[0].lstrip("-").isdigit() else 1
+                raw = words[2] if len(words) > 2 else "1"
+                code = int(raw) if raw.lstrip("-").isdigit() else 1
                 result[job_id] = slurm.JobState("COMPLETED" if code == 0 else "FAILED",
                                                 None, code)
         return result

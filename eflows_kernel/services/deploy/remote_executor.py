@@ -366,14 +366,18 @@ class RemoteExecutor:
         application = ("cluster", "", "") if submitted else _application(
             workflow, render_arguments(step.application, values))
         dep = self._deployment(execution, site, workflow, data, arguments, application)
-        dep.log.emit("log", level="INFO", source="deployer",
-                     message="the server restarted; following the execution again")
+        log.info("eflows: re-attaching to execution %s (%s)", execution.id,
+                 execution.state.value)
         if not execution.remote_job_id:
             if execution.state == ExecutionState.CANCELLING:
                 self.executions.set_state(execution.id, ExecutionState.CANCELLED,
                                           "cancelled before submission")
                 self._forget(dep)
                 return
+            # Nothing runs on the site yet, so the log is ours alone to write to. (Once the
+            # job runs, its events own the next sequence numbers: we must not take one.)
+            dep.log.emit("log", level="INFO", source="deployer",
+                         message="the server restarted; deploying again from the start")
             self._start(dep, self._deploy)
             return
         self._start(dep, self._reattach, execution.state)

@@ -72,6 +72,12 @@ class SiteConfig(BaseModel):
     account: str | None = Field(None, max_length=128, pattern=_SAFE_TOKEN)
     time_limit: str | None = Field(None, max_length=32,
                                    pattern=r"^(?:[0-9]+-)?[0-9]+(?::[0-9]+){0,2}$")
+    runtime: Literal["eflows", "compss"] = Field(
+        "eflows", description="what runs the workflow on the site: our runner on Dask, or the "
+        "site's own COMPSs runtime (runcompss inside the job, monitored into task events)")
+    runcompss: str = Field("runcompss", min_length=1, max_length=4096,
+                           pattern=r"^[^\s'\"`$;&|<>]+$",
+                           description="the runcompss command on the site (runtime compss)")
     workdir: str = Field("~/eflows", min_length=1, max_length=4096, pattern=r"^[^\x00\n\r]+$")
     python: PythonConfig = Field(default_factory=PythonConfig)
 

@@ -38,6 +38,9 @@ class JobRequest:
     nodes: int | None = None
     time_limit: str | None = None
     qos: str | None = None
+    runtime: str = "eflows"  # or "compss": the site's COMPSs runtime runs the application
+    runcompss: str = "runcompss"
+    runner_options: Sequence[str] = ()  # more runner options (e.g. --slurm-workers N)
 
 
 def job_script(request: JobRequest, direct: bool = False) -> str:
@@ -47,14 +50,18 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     ``exit_code`` because nobody waits for it.
     """
     q = shlex.quote
+    lines = ["#!/bin/bash", "# written by eflows4hpc-jupyter: one run of a registered workflow",
+             f"cd {q(request.run_dir)} || exit 1", "export PYTHONUNBUFFERED=1"]
+    if request.runtime == "compss":
+        from eflows_kernel.compss.job import compss_job_lines
+
+        return "\n".join(lines + compss_job_lines(request)) + "\n"
     runner = [request.python, "-m", "eflows_kernel.engine.runner",
               "--workers", str(request.workers), "--threads-per-worker", "1",
               "--event-log", posixpath.join(request.run_dir, EVENT_LOG),
               "--run-id", request.run_id, "--first-seq", str(request.first_seq),
-              request.application, *request.arguments]
+              *request.runner_options, request.application, *request.arguments]
     command = " ".join(q(part) for part in runner)
-    lines = ["#!/bin/bash", "# written by eflows4hpc-jupyter: one run of a registered workflow",
-             f"cd {q(request.run_dir)} || exit 1", "export PYTHONUNBUFFERED=1"]
     if direct:
         lines += [f"{command} < /dev/null", "echo $? > exit_code.part && mv exit_code.part "
                   "exit_code"]

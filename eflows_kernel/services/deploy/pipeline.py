@@ -138,7 +138,8 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder,
     return JobRequest(run_dir=dep.run_dir, python=env.python, application=application,
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
                       workers=max(1, int(step.options.get("workers") or DEFAULT_WORKERS)),
-                      nodes=nodes, qos=step.qos)
+                      nodes=nodes, qos=step.qos, runtime=site.config.runtime,
+                      runcompss=site.config.runcompss)
 
 
 def _stage_application(dep: Deployment, client: paramiko.SSHClient) -> str:

@@ -224,10 +224,12 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
         self.eflows.executor.cancel(execution_id)
         return self.eflows.executions.get(execution_id)
 
-    def read_logs(self, execution_id: str, offset: int, size: int | None) -> tuple[str, int]:
+    async def read_logs(self, execution_id: str, offset: int,
+                        size: int | None) -> tuple[str, int]:
+        """Off the event loop: a remote run's log is read from its site over SSH."""
         self.eflows.executions.get(execution_id)  # 404 for an unknown id
-        text, next_offset = self.eflows.executor.logs(execution_id, offset=offset, size=size)
-        return text, next_offset
+        return await in_thread(functools.partial(self.eflows.executor.logs, execution_id,
+                                                 offset=offset, size=size))
 
 
 def execution_json(execution: Execution) -> dict[str, Any]:
@@ -425,11 +427,11 @@ class ExecutionLogsHandler(EflowsAPIHandler):
     @tornado.web.authenticated
     @authorized
     @translated
-    def get(self, execution_id: str) -> None:
+    async def get(self, execution_id: str) -> None:
         offset = self.int_arg("offset", 0)
         size = self.int_arg("size", None, minimum=1)
         assert offset is not None
-        text, next_offset = self.read_logs(execution_id, offset, size)
+        text, next_offset = await self.read_logs(execution_id, offset, size)
         self.reply({"id": execution_id, "offset": offset, "next_offset": next_offset,
                     "text": text})
 

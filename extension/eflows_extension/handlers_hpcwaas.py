@@ -161,7 +161,7 @@ class HPCWaaSLogsHandler(HPCWaaSHandler):
         assert start is not None
         deadline = time.monotonic() + wait
         while True:
-            text, next_offset = self.read_logs(execution_id, start, size)
+            text, next_offset = await self.read_logs(execution_id, start, size)
             if text or time.monotonic() >= deadline or \
                     self.eflows.executions.get(execution_id).finished:
                 break

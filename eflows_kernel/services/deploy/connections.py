@@ -24,7 +24,33 @@ from eflows_kernel.services import ssh
 log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
+CHANNEL_RETRY_SECONDS = 60.0
 Opener = Callable[[], paramiko.SSHClient]
+
+
+def wait_for_free_sessions(transport: paramiko.Transport,
+                           patience: float = CHANNEL_RETRY_SECONDS) -> None:
+    """Make ``transport`` retry a refused channel open instead of failing at once.
+
+    sshd allows ``MaxSessions`` (10 by default) channels per connection; many runs
+    sharing one connection (50 re-attaching after a restart, say) open more than that
+    for a moment. A refusal while the connection is healthy means "busy": waiting a
+    little and trying again is right; giving the run up is not.
+    """
+    open_channel = transport.open_channel
+
+    def patient_open_channel(*args: object, **kwargs: object) -> paramiko.Channel:
+        delay, deadline = 0.05, time.monotonic() + patience
+        while True:
+            try:
+                return open_channel(*args, **kwargs)  # type: ignore[arg-type]
+            except paramiko.SSHException:
+                if not transport.is_active() or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    transport.open_channel = patient_open_channel  # type: ignore[method-assign]
 
 
 def is_alive(client: paramiko.SSHClient | None) -> bool:
@@ -83,6 +109,7 @@ class PooledConnection:
             transport = client.get_transport()
             if transport is not None:
                 transport.set_keepalive(KEEPALIVE_SECONDS)
+                wait_for_free_sessions(transport)
             return client
 
     def drop(self) -> None:

@@ -110,9 +110,11 @@ def start_runs(executor: RemoteExecutor, executions: ExecutionStore, workflow_id
             f.write(WRITER.encode())
     q = shlex.quote
     for execution_id, run_dir in commands:
-        line = (f"mkdir -p {q(run_dir)} && cd {q(run_dir)} && (setsid nohup /usr/bin/python3 "
-                f"{q(script)} events.jsonl {execution_id} 1 {rate} {seconds} > output.log "
-                "2>&1 < /dev/null; echo $? > exit_code) > /dev/null 2>&1 & echo $!")
+        # The whole background list (not only the writer) must let go of the channel's
+        # stdin/stdout, or the exec only returns when the writer ends.
+        line = (f"{{ mkdir -p {q(run_dir)} && cd {q(run_dir)} && /usr/bin/python3 {q(script)} "
+                f"events.jsonl {execution_id} 1 {rate} {seconds} > output.log 2>&1; "
+                "echo $? > exit_code; } > /dev/null 2>&1 < /dev/null & echo $!")
         _in, out, _err = client.exec_command(line)
         pid = out.read().decode().strip()
         executions.set_remote_job(execution_id, f"pid:{pid}")

@@ -12,10 +12,11 @@ key not authorized) are raised at once so the user sees what to do.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import paramiko
 
@@ -24,6 +25,7 @@ from eflows_kernel.services import ssh
 log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
+WORK_SLOTS = 3
 CHANNEL_RETRY_SECONDS = 60.0
 Opener = Callable[[], paramiko.SSHClient]
 
@@ -68,6 +70,9 @@ class PooledConnection:
         self.backoff = backoff
         self.give_up_after = give_up_after
         self.reconnects = 0
+        # Deployments working on the site at once over this connection (each holds up to
+        # two channels): with the poller's and a log read's, under sshd's MaxSessions=10.
+        self._work_slots = threading.BoundedSemaphore(WORK_SLOTS)
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -88,6 +93,12 @@ class PooledConnection:
                 log.info("eflows: reconnecting to %s", self.name)
             self._client = self._open_with_backoff()
             return self._client
+
+    @contextlib.contextmanager
+    def work_slot(self) -> Iterator[None]:
+        """Hold one of the connection's few slots for a multi-command step."""
+        with self._work_slots:
+            yield
 
     def fresh(self) -> paramiko.SSHClient:
         """A new, separate connection (for parallel transfer streams); the caller closes it."""

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eflows_kernel.events import TERMINAL_TASK_STATES, read_events
 from eflows_kernel.services import slurm
 from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.deploy.jobs import OUTPUT_LOG
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DRAIN_GRACE = 15.0  # seconds the tail gets, after the job ended, to deliver the last events
+DRAIN_QUIET = 3.0  # ... or until the log was quiet that long (a killed run writes no end)
 _ERROR_TAIL_LINES = 20
 
 
@@ -35,8 +37,12 @@ class Finisher:
         self.executor = executor
 
     def finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
+        self._drain(dep)  # needs no slot: the tail has its own connection
+        with dep.connection.work_slot():
+            self._finish(dep, job)
+
+    def _finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         ex = self.executor
-        self._drain(dep)
         cancelled_by_us = dep.cancel.is_set() or (
             ex.executions.get(dep.execution_id).state == ExecutionState.CANCELLING)
         output = self._fetch_output(dep)
@@ -65,9 +71,14 @@ class Finisher:
         if tail is None:
             return
         deadline = time.monotonic() + DRAIN_GRACE
+        seen, quiet_since = tail.delivered, time.monotonic()
         while not tail.finished and tail.error is None and time.monotonic() < deadline:
             if tail._thread is not None and not tail._thread.is_alive():
                 break
+            if tail.delivered != seen:
+                seen, quiet_since = tail.delivered, time.monotonic()
+            elif time.monotonic() - quiet_since >= DRAIN_QUIET:
+                break  # the job is over and its log has been quiet: nothing more is coming
             time.sleep(0.1)
         tail.stop.set()
         if tail._thread is not None:
@@ -90,9 +101,25 @@ class Finisher:
 
     @staticmethod
     def _close_run(dep: pipeline.Deployment, state: str, reason: str) -> None:
-        """A final ``run`` event if the run could not write its own."""
-        if dep.run_final is None:
-            dep.run_final = dep.log.emit("run", state=state, error=reason)
+        """Final events if the run could not write its own (killed, cancelled, timed out).
+
+        Its unfinished tasks will never finish: they are closed as cancelled, so the
+        graph does not show them running forever.
+        """
+        if dep.run_final is not None:
+            return
+        dep.log.flush()
+        last: dict[int, dict[str, Any]] = {}
+        for event in read_events(dep.log.path):
+            if event.get("type") == "task":
+                last[int(event["task"])] = event
+        for task, event in sorted(last.items()):
+            finished = event["state"] in TERMINAL_TASK_STATES or (
+                event["state"] == "failed" and event.get("final"))
+            if not finished:
+                dep.log.emit("task", task=task, state="cancelled",
+                             reason=f"the job ended before the task: {reason}"[:300])
+        dep.run_final = dep.log.emit("run", state=state, error=reason)
 
     def _fetch_output(self, dep: pipeline.Deployment) -> str:
         """Keep the job's output here, so its logs stay readable without the site."""

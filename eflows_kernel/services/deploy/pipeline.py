@@ -135,11 +135,24 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder,
     _check_cancel(dep)
     step = dep.workflow.steps[0]
     nodes = step.num_nodes if isinstance(step.num_nodes, int) else None
+    workers, options = max(1, int(step.options.get("workers") or DEFAULT_WORKERS)), []
+    slurm_workers = int(step.options.get("slurm_workers") or 0)
+    if slurm_workers > 0 and site.config.scheduler == "slurm":
+        # Scale-out: the workers are Slurm jobs of their own; the run's job only holds
+        # the scheduler and the application's main program.
+        workers = 1
+        options = ["--slurm-workers", str(slurm_workers)]
+        if site.config.partition:
+            options += ["--slurm-partition", site.config.partition]
+        if site.config.account:
+            options += ["--slurm-account", site.config.account]
+        if site.config.time_limit:
+            options += ["--slurm-walltime", site.config.time_limit]
     return JobRequest(run_dir=dep.run_dir, python=env.python, application=application,
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
-                      workers=max(1, int(step.options.get("workers") or DEFAULT_WORKERS)),
-                      nodes=nodes, qos=step.qos, runtime=site.config.runtime,
-                      runcompss=site.config.runcompss)
+                      workers=workers, nodes=nodes, qos=step.qos,
+                      runtime=site.config.runtime, runcompss=site.config.runcompss,
+                      runner_options=options)
 
 
 def _stage_application(dep: Deployment, client: paramiko.SSHClient) -> str:

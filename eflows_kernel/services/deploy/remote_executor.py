@@ -188,8 +188,9 @@ class RemoteExecutor:
 
     def _deploy(self, dep: pipeline.Deployment) -> None:
         self._set(dep, ExecutionState.STAGING_IN, "deploying to the site")
-        request = pipeline.prepare(dep, self.environments, self._set)
-        job_id = pipeline.submit(dep, request)
+        with dep.connection.work_slot():
+            request = pipeline.prepare(dep, self.environments, self._set)
+            job_id = pipeline.submit(dep, request)
         self.executions.set_remote_job(dep.execution_id, job_id)
         self._set(dep, ExecutionState.SUBMITTED, f"job {job_id}")
         if dep.cancel.is_set():  # a cancel arrived while sbatch ran
@@ -383,11 +384,12 @@ class RemoteExecutor:
         self._start(dep, self._reattach, execution.state)
 
     def _reattach(self, dep: pipeline.Deployment, state: ExecutionState) -> None:
-        try:
-            client = dep.connection.get()
-        except ssh.SSHError as error:
-            raise pipeline.StepFailed(pipeline.connect_message(dep.site, error)) from None
-        workdir = pipeline.resolve_workdir(client, dep.site.config.workdir)
+        with dep.connection.work_slot():
+            try:
+                client = dep.connection.get()
+            except ssh.SSHError as error:
+                raise pipeline.StepFailed(pipeline.connect_message(dep.site, error)) from None
+            workdir = pipeline.resolve_workdir(client, dep.site.config.workdir)
         dep.run_dir = posixpath.join(workdir, "runs", dep.execution_id)
         if state == ExecutionState.STAGING_OUT:
             dep.finalizing = True

@@ -25,7 +25,8 @@ import eflows_kernel
 from eflows_kernel.services.errors import ServiceError
 
 DISTRIBUTION = "eflows4hpc-jupyter"
-RUNTIME_PACKAGES = ("dask", "distributed", "cloudpickle", "pydantic", "psutil", "pyyaml")
+RUNTIME_PACKAGES = ("dask", "distributed", "cloudpickle", "pydantic", "psutil", "pyyaml",
+                    "dask-jobqueue")  # the last one: runs that place workers as Slurm jobs
 _SOURCE_DIRS = ("eflows_kernel", "extension")
 _build_lock = threading.Lock()
 

@@ -8,6 +8,7 @@ here with Slurm's reason, so the task graph and the execution tell the same stor
 
 from __future__ import annotations
 
+import json
 import logging
 import posixpath
 import time
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from eflows_kernel.events import TERMINAL_TASK_STATES, read_events
 from eflows_kernel.services import slurm
 from eflows_kernel.services.deploy import pipeline
-from eflows_kernel.services.deploy.jobs import OUTPUT_LOG
+from eflows_kernel.services.deploy.jobs import EVENT_LOG, OUTPUT_LOG
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions import ExecutionState
 from eflows_kernel.services.transfer import stage_out
@@ -43,6 +44,8 @@ class Finisher:
 
     def _finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         ex = self.executor
+        if dep.run_final is None:
+            self._catch_up(dep)
         cancelled_by_us = dep.cancel.is_set() or (
             ex.executions.get(dep.execution_id).state == ExecutionState.CANCELLING)
         output = self._fetch_output(dep)
@@ -83,6 +86,24 @@ class Finisher:
         tail.stop.set()
         if tail._thread is not None:
             tail._thread.join(5.0)
+
+    def _catch_up(self, dep: pipeline.Deployment) -> None:
+        """Copy what the tail missed (it gave up, or was cut) from the whole remote log."""
+        path = posixpath.join(dep.run_dir, EVENT_LOG)
+        try:
+            with dep.connection.get().open_sftp() as sftp, sftp.open(path, "rb") as handle:
+                data = handle.read()
+        except Exception as error:
+            log.info("eflows: cannot re-read %s: %s", path, error)
+            return
+        for line in data.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a kill
+            if isinstance(event, dict) and isinstance(event.get("seq"), int) and \
+                    event["seq"] == dep.log.last_seq + 1 and dep.log.mirror(event):
+                self.executor._on_event_seen(dep, event)
 
     @staticmethod
     def _reason(dep: pipeline.Deployment, job: slurm.JobState, final: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from eflows_kernel.services.deploy.connections import ConnectionPool, PooledConn
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.finish import Finisher
 from eflows_kernel.services.deploy.job_poller import JobPoller
-from eflows_kernel.services.deploy.jobs import OUTPUT_LOG, backend_for
+from eflows_kernel.services.deploy.jobs import EVENT_LOG, OUTPUT_LOG, backend_for
 from eflows_kernel.services.deploy.run_log import RunLog
 from eflows_kernel.services.deploy.staging import plan as plan_data
 from eflows_kernel.services.errors import (
@@ -47,7 +47,6 @@ from eflows_kernel.services.workflows import (
 
 log = logging.getLogger(__name__)
 
-EVENT_LOG = "events.jsonl"
 TAILS_PER_CONNECTION = 8  # sshd's MaxSessions is 10 by default; keep room for short commands
 _POLL = 0.1
 
@@ -231,8 +230,10 @@ class RemoteExecutor:
             return poller
 
     def _on_event(self, dep: pipeline.Deployment, event: dict[str, Any]) -> None:
-        if not dep.log.mirror(event):
-            return
+        if dep.log.mirror(event):
+            self._on_event_seen(dep, event)
+
+    def _on_event_seen(self, dep: pipeline.Deployment, event: dict[str, Any]) -> None:
         if event.get("type") == "run":
             if event.get("state") in ("done", "failed", "cancelled"):
                 dep.run_final = event

@@ -106,6 +106,12 @@ async def test_failures(api: Any, tmp_path: Path) -> None:
     assert code == 400 and "inputs.zz" in body["errors"]
     code, _, body = await api("POST", url, raw="{")
     assert code == 400
+    code, _, body = await api("POST", url, {"inputs": {}, "site": "atlantis"})
+    assert code == 400 and "no site named 'atlantis'" in body["errors"]["site"]
+    await api("POST", "eflows/api/sites", {"name": "untrusted", "host": "127.0.0.1",
+                                          "login": "nobody"})
+    code, _, body = await api("POST", url, {"inputs": {}, "site": "untrusted"})
+    assert code == 400 and "not trusted yet" in body["errors"]["site"], body
     for method, path in (("GET", ""), ("DELETE", ""), ("GET", "/logs")):
         code, _, body = await api(method, f"eflows/hpcwaas/executions/nope{path}")
         assert code == 404, (method, path)

@@ -18,9 +18,10 @@ import ipywidgets as widgets
 from eflows_kernel.ui.common import MessageArea, error_message, esc, guarded
 from eflows_kernel.widgets.graph_view import TaskGraphView
 
-_STATE_ICON = {"queued": "⏳", "staging-in": "⇡", "submitted": "⏳", "running": "▶",
-               "staging-out": "⇣", "done": "✅", "failed": "❌", "cancelling": "✋",
-               "cancelled": "⏹"}
+# Symbols every font has (DejaVu): emoji render as empty boxes on many HPC desktops.
+_STATE_ICON = {"queued": "…", "staging-in": "⇡", "submitted": "…", "running": "▶",
+               "staging-out": "⇣", "done": "✔", "failed": "✘", "cancelling": "■",
+               "cancelled": "■"}
 LOG_LIMIT = 200_000  # characters kept in the log view (the tail)
 
 

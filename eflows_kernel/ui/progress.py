@@ -75,6 +75,9 @@ class ProgressModel:
             self.tasks[event["task"]] = state
         elif kind == "run":
             self.run_state = str(event.get("state"))
+        if kind in ("run", "task") and self.stages.get("queued", {}).get("state") == "running":
+            # The run's first event is the end of the wait: the job got its resources.
+            self.stages["queued"] = {"state": "done", "detail": "started", "info": {}}
 
     def set_state(self, state: str) -> None:
         """The execution's state as the store has it (``queued`` ... ``cancelled``)."""

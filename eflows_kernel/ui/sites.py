@@ -42,7 +42,7 @@ def check_items(report: Any) -> list[tuple[str, str, str]]:
 
 def check_report_html(report: Any) -> str:
     """The check result, one line per item, problems spelled out."""
-    icons = {"ok": "✅", "problem": "❌", "not tried": "·"}
+    icons = {"ok": "✔", "problem": "✘", "not tried": "·"}
     lines = "".join(
         f"<li>{icons[status]} <b>{esc(label)}</b>"
         + (f": {esc(message)}" if message else f" <small>({status})</small>") + "</li>"

@@ -83,3 +83,14 @@ def test_failed_stage_and_unfinished_stage_after_failure() -> None:
     model.set_state("failed")
     assert model.stage("environment").state == "failed"
     assert model.stage("run").state == "skipped"
+
+
+def test_queued_ends_when_the_run_starts() -> None:
+    """The deployer says 'queued, running' once; the run's first event ends the wait."""
+    model = ProgressModel()
+    model.apply({"type": "stage", "stage": "queued", "state": "running", "seq": 5,
+                 "detail": "Slurm job 42 waits for resources"})
+    assert model.stage("queued").state == "running"
+    model.apply({"type": "run", "state": "starting", "seq": 6})
+    queued = model.stage("queued")
+    assert (queued.state, queued.text, queued.fraction) == ("done", "started", 1.0)

@@ -31,8 +31,14 @@ def eflows_dir(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def remote_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wheels for remote sites, built once per session (each test has its own state)."""
+    return tmp_path_factory.mktemp("eflows-remote-cache")
+
+
 @pytest.fixture
-def jp_server_config(eflows_dir: Path) -> dict[str, Any]:
+def jp_server_config(eflows_dir: Path, remote_cache: Path) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"eflows_extension": True}},
         "EflowsExtensionApp": {
@@ -40,5 +46,7 @@ def jp_server_config(eflows_dir: Path) -> dict[str, Any]:
             "vault_key_file": str(eflows_dir / "vault.key"),
             "runs_dir": str(eflows_dir / "runs"),
             "local_workers": 1,
+            "remote_cache_dir": str(remote_cache),
+            "job_poll_interval": 0.5,
         },
     }

@@ -149,12 +149,7 @@ class LocalExecutions:
         return self._client.executor.events(execution_id, from_seq=from_seq)
 
     def wait(self, execution_id: str, timeout: float) -> Execution:
-        deadline = time.monotonic() + timeout
-        while True:
-            execution = self._store.get(execution_id)
-            if execution.finished or time.monotonic() >= deadline:
-                return execution
-            time.sleep(self.poll_interval)
+        return self._store.wait(execution_id, timeout, self.poll_interval)
 
     def follow(self, execution_id: str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
         """Every event after ``from_seq`` as it happens, until the run has ended (polling)."""

@@ -9,6 +9,7 @@ only grows, so a user can see what happened even after a failure.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -254,3 +255,12 @@ class ExecutionStore:
     def set_event_seq(self, execution_id: str, seq: int) -> Execution:
         """The last event sequence number read, for resuming after a restart."""
         return self._update(execution_id, event_seq=seq)
+
+    def wait(self, execution_id: str, timeout: float, interval: float = 0.1) -> Execution:
+        """The execution once finished, or as it is when ``timeout`` seconds have passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = self.get(execution_id)
+            if execution.finished or time.monotonic() >= deadline:
+                return execution
+            time.sleep(interval)

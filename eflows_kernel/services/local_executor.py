@@ -143,6 +143,14 @@ def decode_prefix(data: bytes) -> tuple[str, int]:
     return data.decode("utf-8", errors="replace"), len(data)
 
 
+def check_log_range(offset: object, size: object) -> None:
+    """Refuse a log read the REST API or a client got wrong, with the field named."""
+    if not isinstance(offset, int) or offset < 0:
+        raise ValidationError("offset must be a non-negative integer", offset=offset)
+    if size is not None and (not isinstance(size, int) or size <= 0):
+        raise ValidationError("size must be a positive integer", size=size)
+
+
 def read_text_chunk(path: Path, offset: int, size: int | None) -> tuple[str, int]:
     """Text from byte ``offset`` of a growing log (at most ``size`` bytes), and the next offset.
 
@@ -424,10 +432,7 @@ class LocalExecutor:
 
         Incremental so a client polling a running execution only gets new output.
         """
-        if not isinstance(offset, int) or offset < 0:
-            raise ValidationError("offset must be a non-negative integer", offset=offset)
-        if size is not None and (not isinstance(size, int) or size <= 0):
-            raise ValidationError("size must be a positive integer", size=size)
+        check_log_range(offset, size)
         self._local(execution_id)
         return read_text_chunk(self.runs_dir / execution_id / OUTPUT_LOG, offset, size)
 
@@ -440,12 +445,7 @@ class LocalExecutor:
 
     def wait(self, execution_id: str, timeout: float) -> Execution:
         """The execution once finished, or as it is when ``timeout`` seconds have passed."""
-        deadline = time.monotonic() + timeout
-        while True:
-            execution = self.executions.get(execution_id)
-            if execution.finished or time.monotonic() >= deadline:
-                return execution
-            time.sleep(_POLL)
+        return self.executions.wait(execution_id, timeout, _POLL)
 
     # ---- server life -------------------------------------------------------------------
 

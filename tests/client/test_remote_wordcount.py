@@ -19,26 +19,6 @@ from tests.services.sshd_fixtures import SshdInfo
 from tests.services.test_slurm import slurm_cluster  # noqa: F401 (fixture)
 
 
-@pytest.fixture(scope="session")
-def remote_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("eflows-remote-cache-api")
-
-
-@pytest.fixture
-def jp_server_config(eflows_dir: Path, remote_cache: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"eflows_extension": True}},
-        "EflowsExtensionApp": {
-            "state_url": f"sqlite:///{eflows_dir / 'state.sqlite'}",
-            "vault_key_file": str(eflows_dir / "vault.key"),
-            "runs_dir": str(eflows_dir / "runs"),
-            "local_workers": 1,
-            "remote_cache_dir": str(remote_cache),
-            "job_poll_interval": 0.5,
-        },
-    }
-
-
 @pytest.fixture
 def texts(tmp_path: Path) -> Path:
     folder = tmp_path / "texts"

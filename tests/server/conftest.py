@@ -12,6 +12,7 @@ from tests.extension_fixtures import (  # noqa: F401 (fixtures)
     _no_eflows_environment,
     eflows_dir,
     jp_server_config,
+    remote_cache,
 )
 from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures of the sites API tests)
     clean_account,

@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 import posixpath
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
+from eflows_kernel.events import read_events
 from eflows_kernel.services import slurm, ssh
 from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.deploy.connections import ConnectionPool, PooledConnection
@@ -35,6 +35,11 @@ from eflows_kernel.services.errors import (
     ValidationError,
 )
 from eflows_kernel.services.executions import Execution, ExecutionState, ExecutionStore
+from eflows_kernel.services.local_executor import (
+    check_log_range,
+    decode_prefix,
+    read_text_chunk,
+)
 from eflows_kernel.services.registry import WorkflowRegistry
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.workflows import (
@@ -297,12 +302,7 @@ class RemoteExecutor:
     def logs(self, execution_id: str, offset: int = 0,
              size: int | None = None) -> tuple[str, int]:
         """The job's stdout/stderr from byte ``offset``: from the site while it runs."""
-        from eflows_kernel.services.local_executor import read_text_chunk
-
-        if not isinstance(offset, int) or offset < 0:
-            raise ValidationError("offset must be a non-negative integer", offset=offset)
-        if size is not None and (not isinstance(size, int) or size <= 0):
-            raise ValidationError("size must be a positive integer", size=size)
+        check_log_range(offset, size)
         self.executions.get(execution_id)
         local = self.runs_dir / execution_id / OUTPUT_LOG
         if local.is_file():
@@ -317,26 +317,18 @@ class RemoteExecutor:
                 data = handle.read(size if size is not None else 1 << 20)
         except (OSError, ssh.SSHError):
             return "", offset
-        from eflows_kernel.services.local_executor import decode_prefix
-
         text, used = decode_prefix(data)
         return text, offset + used
 
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
-        from eflows_kernel.events import read_events
-
         execution = self.executions.get(execution_id)
         if not execution.event_log or not Path(execution.event_log).is_file():
             return []
         return read_events(execution.event_log, from_seq)
 
     def wait(self, execution_id: str, timeout: float) -> Execution:
-        deadline = time.monotonic() + timeout
-        while True:
-            execution = self.executions.get(execution_id)
-            if execution.finished or time.monotonic() >= deadline:
-                return execution
-            time.sleep(_POLL)
+        """The execution once finished, or as it is when ``timeout`` seconds have passed."""
+        return self.executions.wait(execution_id, timeout, _POLL)
 
     # ---- server life -------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,22 @@ def test_hostile_inputs_reach_the_application_as_text(stack: Stack, tmp_path: Pa
         assert not Path(f"/tmp/eflows-pwned-{n}").exists(), f"input {n} was executed"
 
 
+def wait_for_event(stack: Stack, execution_id: str, matches: Callable[[dict], bool],
+                   timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(matches(e) for e in stack.executor.events(execution_id)):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no such event in {execution_id} after {timeout} s")
+
+
 def test_cancel_a_running_job(stack: Stack) -> None:
     workflow = stack.registry.register_spec(sleep_spec())
     execution = stack.executor.submit(workflow.id, {}, "cluster",
                                       credential_id=stack.credential)
-    stack.wait_for_state(execution.id, {"running"})
+    wait_for_event(stack, execution.id, lambda e: e["type"] == "task"
+                   and e["state"] == "running")
     cancelling = stack.executor.cancel(execution.id)
     assert cancelling.state.value == "cancelling"
     done = stack.wait(execution.id, timeout=120)
@@ -53,6 +65,8 @@ def test_cancel_a_running_job(stack: Stack) -> None:
     events = stack.executor.events(execution.id)
     seqs_are_gap_free(events)
     assert [e["state"] for e in events if e["type"] == "run"][-1] == "cancelled"
+    last = {e["task"]: e["state"] for e in events if e["type"] == "task"}
+    assert last and set(last.values()) == {"cancelled"}, last  # none left "running"
 
 
 def test_job_killed_outside_fails_with_slurms_reason(stack: Stack) -> None:

@@ -74,7 +74,9 @@ CONFIG_CHANGED=0
 
 write_config() {
     local cpus mem
-    cpus="$(nproc)"; [ "$cpus" -gt 2 ] && cpus=2
+    # getconf, not nproc: nproc obeys OMP_NUM_THREADS, which Dask sets to 1 in its workers
+    # (a test run from there would shrink the node and restart Slurm under everyone).
+    cpus="$(getconf _NPROCESSORS_ONLN)"; [ "$cpus" -gt 2 ] && cpus=2
     mem="$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)"; [ "$mem" -gt 4000 ] && mem=4000
     mkdir -p /etc/slurm "$SPOOL/ctld" "$SPOOL/d" "$LOGS" "$RUN"
     chmod 755 /etc/slurm "$SPOOL" "$LOGS" "$RUN"

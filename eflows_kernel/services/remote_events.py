@@ -127,6 +127,18 @@ class RemoteEventTail:
             raise self.error
         return not self._thread.is_alive()
 
+    @property
+    def alive(self) -> bool:
+        """The following thread runs (started, not ended, not failed)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Like :meth:`join` but never raises: True if the thread has ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def run(self) -> None:
         """Follow the log until the final run event (or ``stop``); blocking."""
         failing_since: float | None = None

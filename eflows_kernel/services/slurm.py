@@ -272,7 +272,7 @@ def states(client: paramiko.SSHClient, job_ids: list[str],
     Jobs squeue no longer lists are looked up one by one with ``scontrol``; those the
     controller forgot entirely are left out of the result (the caller decides).
     """
-    ids = [_check_job_id(j) for j in job_ids]
+    ids = [str(j) for j in job_ids if _JOB_ID.match(str(j))]  # others: not Slurm's
     if not ids:
         return {}
     fmt = "JobID:|,State:|,Reason:|,exit_code:|,Comment:"
@@ -295,9 +295,18 @@ def states(client: paramiko.SSHClient, job_ids: list[str],
         if jid not in found:
             try:
                 found[jid] = _scontrol_state(client, jid, timeout, _message(out, err))
-            except JobNotFound:
+            except SlurmError:  # forgotten, or unreadable: this job only, not the others
                 continue
     return found
+
+
+def find_job(client: paramiko.SSHClient, name: str,
+             timeout: float = DEFAULT_TIMEOUT) -> str | None:
+    """The newest not-finished job of the login with that exact name, or None."""
+    status, out, _err = run(client, f"squeue -h --me -n {_q(name)} -t PD,R,CF,CG,S "
+                                    "-o %i", timeout=timeout)
+    ids = [line.strip() for line in out.splitlines() if _JOB_ID.match(line.strip())]
+    return ids[-1] if status == 0 and ids else None
 
 
 _SCONTROL_FIELD = re.compile(r"(?:^|\s)(JobState|Reason|ExitCode|Comment)=(\S*)")

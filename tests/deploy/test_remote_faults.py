@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from eflows_kernel.services.errors import ValidationError
+from eflows_kernel.services.errors import ConflictError, ValidationError
 from tests.deploy.conftest import APPS, Stack, seqs_are_gap_free, sleep_spec, wordcount_spec
 from tests.services.sshd_fixtures import CLUSTER, seed_authorized_keys
 
@@ -172,3 +173,31 @@ def test_changed_host_key_fails_before_sending_anything(stack: Stack, text_folde
     events = stack.executor.events(execution.id)
     assert [(e["stage"], e["state"]) for e in events if e["type"] == "stage"][-1] == \
         ("connect", "failed")
+
+
+def test_a_run_has_one_follower(stack: Stack) -> None:
+    """A second process on the same state (a script's client beside the server) neither
+    copies nor cancels a run the first follows; it takes over once the first is gone."""
+    workflow = stack.registry.register_spec(sleep_spec())
+    execution = stack.executor.submit(workflow.id, {"n": 2, "seconds": 6.0}, "cluster",
+                                      credential_id=stack.credential)
+    stack.wait_for_state(execution.id, {"running"})
+    second = stack.new_executor()
+    try:
+        second.recover()
+        assert execution.id not in second._deployments
+        with pytest.raises(ConflictError, match="followed by another process"):
+            second.cancel(execution.id)
+        assert stack.executions.get(execution.id).state.value == "running"
+        stack.executor.shutdown()  # the first one goes away; its run goes on
+        second.recover()
+        assert execution.id in second._deployments
+        stack.executor = second
+        done = stack.wait(execution.id, timeout=180)
+    finally:
+        second.shutdown()
+    assert done.state.value == "done", done.error
+    events = stack.executor.events(execution.id)
+    seqs_are_gap_free(events)
+    states = [c.state.value for c in done.state_history]
+    assert all(a != b for a, b in itertools.pairwise(states)), states

@@ -194,3 +194,22 @@ def test_hostile_values_are_passed_literally(client: paramiko.SSHClient, sshd: S
     wait_for(client, job_id)
     assert (sshd.home / odd_dir / "here.txt").read_text().strip() == str(sshd.home / odd_dir)
     assert not MARKER.exists()
+
+
+def test_find_a_job_by_name_and_poll_many_at_once(client: paramiko.SSHClient,
+                                                 workdir: str) -> None:
+    """A server that crashed between sbatch and saving the id finds its job again; one
+    squeue answers for many jobs, and an id that is not Slurm's does not spoil it."""
+    name = "eflows-find-me-" + os.urandom(4).hex()
+    assert slurm.find_job(client, name) is None
+    job_id = slurm.submit(client, "#!/bin/bash\nsleep 30\n", workdir, name, time_limit=2,
+                          cpus_per_task=1)
+    try:
+        assert slurm.find_job(client, name) == job_id
+        other = slurm.submit(client, "#!/bin/bash\ntrue\n", workdir, "other", cpus_per_task=1)
+        wait_for(client, other)
+        found = slurm.states(client, [job_id, other, "pid:123", "99999999"])
+        assert set(found) == {job_id, other}
+        assert found[other].state == "COMPLETED" and not found[job_id].finished
+    finally:
+        slurm.cancel(client, job_id)

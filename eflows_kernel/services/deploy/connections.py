@@ -25,7 +25,8 @@ from eflows_kernel.services import ssh
 log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
-WORK_SLOTS = 3
+WORK_SLOTS = 3  # deployments (connect, environment, stage-in, submit) at once
+QUICK_SLOTS = 2  # ends of runs and re-attaches, so long deployments never hold them up
 CHANNEL_RETRY_SECONDS = 60.0
 Opener = Callable[[], paramiko.SSHClient]
 
@@ -73,6 +74,8 @@ class PooledConnection:
         # Deployments working on the site at once over this connection (each holds up to
         # two channels): with the poller's and a log read's, under sshd's MaxSessions=10.
         self._work_slots = threading.BoundedSemaphore(WORK_SLOTS)
+        self._quick_slots = threading.BoundedSemaphore(QUICK_SLOTS)
+        self.identity: tuple[object, ...] | None = None  # what it logs in to, as which login
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -98,6 +101,12 @@ class PooledConnection:
     def work_slot(self) -> Iterator[None]:
         """Hold one of the connection's few slots for a multi-command step."""
         with self._work_slots:
+            yield
+
+    @contextlib.contextmanager
+    def quick_slot(self) -> Iterator[None]:
+        """A slot for a short step (a run's end, a re-attach)."""
+        with self._quick_slots:
             yield
 
     def fresh(self) -> paramiko.SSHClient:
@@ -149,7 +158,11 @@ class ConnectionPool:
         self._lock = threading.Lock()
 
     def connection(self, site_id: str, credential_id: str | None,
-                   label: str | None = None) -> PooledConnection:
+                   label: str | None = None,
+                   identity: tuple[object, ...] | None = None) -> PooledConnection:
+        """The pooled connection; ``identity`` (host, port, login, host key) changed since
+        it was opened means the site was edited or re-trusted: its old session is dropped,
+        never reused for the new settings."""
         key = (site_id, credential_id)
         with self._lock:
             connection = self._connections.get(key)
@@ -158,12 +171,17 @@ class ConnectionPool:
                                               label or site_id,
                                               give_up_after=self.give_up_after)
                 self._connections[key] = connection
+            if identity is not None and connection.identity != identity:
+                if connection.identity is not None:
+                    log.info("eflows: %s changed; its connection is renewed", label or site_id)
+                    connection.drop()
+                connection.identity = identity
             return connection
 
     def forget(self, site_id: str) -> None:
         """Close a site's connections (its host key or config changed)."""
         with self._lock:
-            doomed = [k for k in self._connections if k[0] == site_id]
+            doomed = [k for k in self._connections if k[0].split("#", 1)[0] == site_id]
             connections = [self._connections.pop(k) for k in doomed]
         for connection in connections:
             connection.close()

@@ -15,22 +15,27 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import paramiko
+
 from eflows_kernel.events import TERMINAL_TASK_STATES, read_events
 from eflows_kernel.services import slurm
 from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.deploy.jobs import EVENT_LOG, OUTPUT_LOG
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions import ExecutionState
-from eflows_kernel.services.transfer import stage_out
+from eflows_kernel.services.transfer import TransferError, TransferResult, stage_out
 
 if TYPE_CHECKING:
     from eflows_kernel.services.deploy.remote_executor import RemoteExecutor
 
 log = logging.getLogger(__name__)
 
+FORGOTTEN = "the scheduler no longer knows the job"
+STAGE_OUT_ATTEMPTS = 3
 DRAIN_GRACE = 15.0  # seconds the tail gets, after the job ended, to deliver the last events
 DRAIN_QUIET = 3.0  # ... or until the log was quiet that long (a killed run writes no end)
 _ERROR_TAIL_LINES = 20
+_ERROR_TAIL_BYTES = 64 * 1024
 
 
 class Finisher:
@@ -39,35 +44,42 @@ class Finisher:
 
     def finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         self._drain(dep)  # needs no slot: the tail has its own connection
-        with dep.connection.work_slot():
+        with dep.connection.quick_slot():
             self._finish(dep, job)
 
     def _finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         ex = self.executor
         if dep.run_final is None:
             self._catch_up(dep)
+        if job.reason == FORGOTTEN and dep.run_final is not None:
+            # The scheduler forgot the job but its log says how it ended: that counts.
+            job = slurm.JobState("COMPLETED" if dep.run_final.get("state") == "done"
+                                 else "FAILED")
         cancelled_by_us = dep.cancel.is_set() or (
             ex.executions.get(dep.execution_id).state == ExecutionState.CANCELLING)
         output = self._fetch_output(dep)
         final = dep.run_final or {}
-        if job.state == "CANCELLED" and cancelled_by_us:
+        if cancelled_by_us and (job.state == "CANCELLED" or job.reason == FORGOTTEN):
             self._close_run(dep, "cancelled", job.reason or "cancelled")
             dep.log.stage("cancel", "done", job.reason or "job cancelled")
-            ex._set(dep, ExecutionState.CANCELLED, job.reason or f"job {dep.job_id} cancelled")
+            ex.finish_state(dep, ExecutionState.CANCELLED,
+                            job.reason or f"job {dep.job_id} cancelled")
         elif job.state == "COMPLETED" and final.get("state", "done") == "done":
+            # A run that wrote no end (events lost) still ended well: say so in its log.
+            self._close_run(dep, "done", "the job completed (its last events were lost)")
             dep.stage = "stage-out"
-            ex._set(dep, ExecutionState.STAGING_OUT, "bringing the outputs back")
+            ex.finish_state(dep, ExecutionState.STAGING_OUT, "bringing the outputs back")
             outputs = self._stage_out(dep)
             ex.executions.set_outputs(dep.execution_id, outputs)
-            ex._set(dep, ExecutionState.DONE, f"job {dep.job_id} completed")
+            ex.finish_state(dep, ExecutionState.DONE, f"job {dep.job_id} completed")
         else:
             reason = self._reason(dep, job, final)
             tail = "\n".join(output.rstrip().splitlines()[-_ERROR_TAIL_LINES:])
             self._close_run(dep, "failed", reason)
-            ex._set(dep, ExecutionState.FAILED, f"job ended {job.state}",
-                    error=reason + (f"\n\nlast lines of the job's output:\n{tail}"
-                                    if tail else ""))
-        ex._forget(dep)
+            ex.finish_state(dep, ExecutionState.FAILED, f"job ended {job.state}",
+                            error=reason + (f"\n\nlast lines of the job's output:\n{tail}"
+                                            if tail else ""))
+        ex.release(dep)
 
     def _drain(self, dep: pipeline.Deployment) -> None:
         tail = dep.tail
@@ -76,7 +88,7 @@ class Finisher:
         deadline = time.monotonic() + DRAIN_GRACE
         seen, quiet_since = tail.delivered, time.monotonic()
         while not tail.finished and tail.error is None and time.monotonic() < deadline:
-            if tail._thread is not None and not tail._thread.is_alive():
+            if not tail.alive:
                 break
             if tail.delivered != seen:
                 seen, quiet_since = tail.delivered, time.monotonic()
@@ -84,8 +96,7 @@ class Finisher:
                 break  # the job is over and its log has been quiet: nothing more is coming
             time.sleep(0.1)
         tail.stop.set()
-        if tail._thread is not None:
-            tail._thread.join(5.0)
+        tail.wait(5.0)
 
     def _catch_up(self, dep: pipeline.Deployment) -> None:
         """Copy what the tail missed (it gave up, or was cut) from the whole remote log."""
@@ -103,7 +114,7 @@ class Finisher:
                 continue  # a line cut by a kill
             if isinstance(event, dict) and isinstance(event.get("seq"), int) and \
                     event["seq"] == dep.log.last_seq + 1 and dep.log.mirror(event):
-                self.executor._on_event_seen(dep, event)
+                self.executor.on_event_seen(dep, event)
 
     @staticmethod
     def _reason(dep: pipeline.Deployment, job: slurm.JobState, final: dict[str, Any]) -> str:
@@ -143,15 +154,24 @@ class Finisher:
         dep.run_final = dep.log.emit("run", state=state, error=reason)
 
     def _fetch_output(self, dep: pipeline.Deployment) -> str:
-        """Keep the job's output here, so its logs stay readable without the site."""
+        """Keep the job's output here, so its logs stay readable without the site.
+
+        Downloaded under a temporary name (a reader never sees half of it); returns
+        only its last lines, for the error message of a failed run.
+        """
         target = self.executor.runs_dir / dep.execution_id / OUTPUT_LOG
+        part = target.with_name(target.name + ".part")
         try:
             with dep.connection.get().open_sftp() as sftp:
-                sftp.get(posixpath.join(dep.run_dir, OUTPUT_LOG), str(target))
+                sftp.get(posixpath.join(dep.run_dir, OUTPUT_LOG), str(part))
+            part.replace(target)
         except Exception as error:
             log.info("eflows: no job output for %s: %s", dep.execution_id, error)
+            part.unlink(missing_ok=True)
             return ""
-        return target.read_text(errors="replace")
+        with open(target, "rb") as f:
+            f.seek(max(0, target.stat().st_size - _ERROR_TAIL_BYTES))
+            return f.read().decode("utf-8", errors="replace")
 
     def _stage_out(self, dep: pipeline.Deployment) -> dict[str, Any]:
         plan = dep.plan
@@ -166,14 +186,29 @@ class Finisher:
             if item.keep_on_cluster:
                 outputs[item.name] = {"cluster_path": remote}
                 continue
-            try:
-                result = stage_out(dep.connection.get(), remote, local_dir, dep.log)
-            except ServiceError as error:
-                raise pipeline.StepFailed(f"staging out {item.name!r} ({remote}) failed: "
-                                          f"{error.message}") from None
-            outputs[item.name] = {"path": str(Path(local_dir) / result.name),
+            target = local_dir / item.name  # two outputs may share a file name
+            result = self._stage_out_one(dep, item.name, remote, target)
+            outputs[item.name] = {"path": str(target / result.name),
                                   "bytes": result.bytes, "sha256": result.sha256,
                                   "cluster_path": remote}
         if items:
             dep.log.stage("stage-out", "done", f"{len(items)} output(s)")
         return outputs
+
+    @staticmethod
+    def _stage_out_one(dep: pipeline.Deployment, name: str, remote: str,
+                       target: Path) -> TransferResult:
+        """A dropped connection is retried (the download resumes); a missing file is not."""
+        for attempt in range(1, STAGE_OUT_ATTEMPTS + 1):
+            try:
+                return stage_out(dep.connection.get(), remote, target, dep.log)
+            except TransferError as error:
+                raise pipeline.StepFailed(f"staging out {name!r} ({remote}) failed: "
+                                          f"{error.message}") from None
+            except (OSError, EOFError, paramiko.SSHException, ServiceError) as error:
+                if attempt == STAGE_OUT_ATTEMPTS:
+                    raise pipeline.StepFailed(f"staging out {name!r} ({remote}) failed "
+                                              f"{attempt} times: {error}") from None
+                dep.connection.drop()
+                time.sleep(attempt)
+        raise AssertionError("unreachable")

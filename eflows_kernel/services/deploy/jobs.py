@@ -88,6 +88,11 @@ class SlurmJobs:
             output=posixpath.join(request.run_dir, OUTPUT_LOG), script_name=SCRIPT_NAME)
 
     @staticmethod
+    def find(client: paramiko.SSHClient, name: str) -> str | None:
+        """The id of a job of ours with that name the controller still knows, if any."""
+        return slurm.find_job(client, name)
+
+    @staticmethod
     def states(client: paramiko.SSHClient, jobs: dict[str, str]) -> dict[str, slurm.JobState]:
         """``jobs``: job id -> run dir."""
         return slurm.states(client, list(jobs))
@@ -104,6 +109,10 @@ class DirectJobs:
 
     def __init__(self, site: SiteConfig) -> None:
         self.site = site
+
+    @staticmethod
+    def find(client: paramiko.SSHClient, name: str) -> str | None:
+        return None  # a direct start is one command: it is done or it is not
 
     def submit(self, client: paramiko.SSHClient, request: JobRequest, name: str) -> str:
         q = shlex.quote
@@ -132,9 +141,13 @@ class DirectJobs:
                 continue
             d = q(run_dir)
             probes.append(
-                f"printf '%s ' {q(job_id)}; if test -f {d}/cancelled; then echo CANCELLED; "
+                # The exit code is the truth once written; a cancel mark only counts once
+                # the process is gone (a pid may be reused, a cancel may not have landed).
+                f"printf '%s ' {q(job_id)}; if test -f {d}/exit_code; then "
+                f"if test -f {d}/cancelled; then echo CANCELLED; "
+                f"else echo EXIT $(cat {d}/exit_code); fi; "
                 f"elif kill -0 {match.group(1)} 2>/dev/null; then echo RUNNING; "
-                f"elif test -f {d}/exit_code; then echo EXIT $(cat {d}/exit_code); "
+                f"elif test -f {d}/cancelled; then echo CANCELLED; "
                 "else echo GONE; fi")
         if not probes:
             return {}

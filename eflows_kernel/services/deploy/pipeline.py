@@ -25,9 +25,9 @@ from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
 from eflows_kernel.services.deploy.run_log import RunLog
 from eflows_kernel.services.deploy.staging import DataPlan
-from eflows_kernel.services.errors import ServiceError
+from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
 from eflows_kernel.services.remote_events import RemoteEventTail
-from eflows_kernel.services.sites import Site
+from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.transfer import stage_in, stage_in_cluster_path, stage_in_url
 from eflows_kernel.services.workflows import Workflow
 
@@ -62,11 +62,40 @@ class Deployment:
     job_id: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     finalizing: bool = False
+    cancel_sent: float = 0.0  # monotonic time the last scancel went out
+    owner: Any = None  # the open lock file that makes this process the run's follower
     run_final: dict[str, Any] | None = None  # the run's final event, once seen
     missing_polls: int = 0
     tail: RemoteEventTail | None = None
     stage: str = "connect"
     thread: threading.Thread | None = None
+
+
+def check_site(sites: SiteService, name: str, credential_id: str | None,
+               login: str | None) -> Site:
+    """The site to deploy to, if a deployment there can start; else what to fix, by field."""
+    try:
+        site = sites.get_by_name(name)
+    except NotFoundError:
+        raise ValidationError(f"no site named {name!r}",
+                              fields={"site": f"no site named {name!r}"}) from None
+    if site.host_key is None:
+        message = (f"the host key of site {name!r} is not trusted yet: scan the site and "
+                   "confirm its fingerprint first")
+        raise ValidationError(message, fields={"site": message})
+    if credential_id is None:
+        message = f"a credential is needed to log in to site {name!r}"
+        raise ValidationError(message, fields={"credential_id": message})
+    try:
+        sites.vault.get(credential_id)
+    except LookupError:
+        message = f"no credential with id {credential_id!r}"
+        raise ValidationError(message, fields={"credential_id": message}) from None
+    if login and login != site.config.login:
+        message = (f"site {name!r} logs in as {site.config.login!r}, not {login!r}: add a "
+                   "site for that account")
+        raise ValidationError(message, fields={"login": message})
+    return site
 
 
 def connect_message(site: Site, error: Exception) -> str:
@@ -94,6 +123,11 @@ def resolve_workdir(client: paramiko.SSHClient, workdir: str) -> str:
         raise StepFailed(f"cannot find the login's home directory on the site: {err.strip()}")
     relative = workdir[1:].lstrip("/") if workdir.startswith("~") else workdir
     return posixpath.join(home, relative) if relative else home
+
+
+def job_name(execution_id: str) -> str:
+    """The job's name on the site: the execution id, so a lost job id can be found again."""
+    return f"eflows-{execution_id}"
 
 
 def _check_cancel(dep: Deployment) -> None:
@@ -205,9 +239,12 @@ def submit(dep: Deployment, request: JobRequest) -> str:
     runlog.stage("submit", "running")
     request = JobRequest(**{**request.__dict__, "first_seq": runlog.last_seq + 3})
     backend = backend_for(dep.site.config)
+    name = job_name(dep.execution_id)
     try:
-        job_id = backend.submit(dep.connection.get(), request,
-                                f"eflows-{dep.workflow.name}"[:64])
+        client = dep.connection.get()
+        job_id = backend.find(client, name)  # submitted already, by a server that crashed
+        if job_id is None:
+            job_id = backend.submit(client, request, name)
     except ServiceError as error:
         raise StepFailed(f"the site refused the job: {error.message}") from None
     what = f"Slurm job {job_id}" if backend.kind == "slurm" else f"process {job_id}"

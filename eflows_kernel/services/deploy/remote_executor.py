@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,12 @@ from eflows_kernel.services import slurm, ssh
 from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.deploy.connections import ConnectionPool, PooledConnection
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
-from eflows_kernel.services.deploy.finish import Finisher
+from eflows_kernel.services.deploy.finish import FORGOTTEN, Finisher
 from eflows_kernel.services.deploy.job_poller import JobPoller
 from eflows_kernel.services.deploy.jobs import EVENT_LOG, OUTPUT_LOG, backend_for
+from eflows_kernel.services.deploy.ownership import FollowedElsewhere, disown, own
 from eflows_kernel.services.deploy.run_log import RunLog
+from eflows_kernel.services.deploy.staging import application_source
 from eflows_kernel.services.deploy.staging import plan as plan_data
 from eflows_kernel.services.errors import (
     ConflictError,
@@ -41,6 +44,7 @@ from eflows_kernel.services.local_executor import (
     read_text_chunk,
 )
 from eflows_kernel.services.registry import WorkflowRegistry
+from eflows_kernel.services.remote_events import RemoteEventTail
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
@@ -52,6 +56,7 @@ from eflows_kernel.services.workflows import (
 
 log = logging.getLogger(__name__)
 
+CANCEL_RETRY = 15.0  # seconds after which a cancel the site did not act on is sent again
 TAILS_PER_CONNECTION = 8  # sshd's MaxSessions is 10 by default; keep room for short commands
 _POLL = 0.1
 
@@ -94,7 +99,7 @@ class RemoteExecutor:
         """
         if self._closed:
             raise ConflictError("the remote executor is shut down")
-        target = self._site(site, credential_id, login)
+        target = pipeline.check_site(self.sites, site, credential_id, login)
         workflow = self.registry.get(workflow_id).workflow
         try:
             values = validate_inputs(workflow, inputs)
@@ -107,7 +112,7 @@ class RemoteExecutor:
         step = workflow.steps[0]
         try:
             arguments = render_arguments(list(step.arguments), data.values)
-            application = _application(workflow, render_arguments(step.application, values))
+            application = application_source(workflow, render_arguments(step.application, values))
         except ArgumentRenderError as exc:
             raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None
         execution = self.executions.create(workflow_id, values, target.name, credential_id,
@@ -119,51 +124,33 @@ class RemoteExecutor:
         self._start(dep, self._deploy)
         return self.executions.get(execution.id)
 
-    def _site(self, name: str, credential_id: str | None, login: str | None) -> Site:
-        try:
-            site = self.sites.get_by_name(name)
-        except NotFoundError:
-            raise ValidationError(f"no site named {name!r}",
-                                  fields={"site": f"no site named {name!r}"}) from None
-        if site.host_key is None:
-            message = (f"the host key of site {name!r} is not trusted yet: scan the site and "
-                       "confirm its fingerprint first")
-            raise ValidationError(message, fields={"site": message})
-        if credential_id is None:
-            message = f"a credential is needed to log in to site {name!r}"
-            raise ValidationError(message, fields={"credential_id": message})
-        try:
-            self.sites.vault.get(credential_id)
-        except LookupError:
-            message = f"no credential with id {credential_id!r}"
-            raise ValidationError(message, fields={"credential_id": message}) from None
-        if login and login != site.config.login:
-            message = (f"site {name!r} logs in as {site.config.login!r}, not {login!r}: add a "
-                       "site for that account")
-            raise ValidationError(message, fields={"login": message})
-        return site
-
     def _deployment(self, execution: Execution, site: Site, workflow: Workflow,
                     data: Any, arguments: list[str],
                     application: tuple[str, str, str]) -> pipeline.Deployment:
+        owner = own(self.runs_dir / execution.id)
+        if owner is None:
+            raise FollowedElsewhere(execution.id)
         runlog = RunLog(self.runs_dir / execution.id / EVENT_LOG, execution.id)
+        identity = (site.config.host, site.config.port, site.config.login,
+                    site.host_key.fingerprint if site.host_key else None)
         dep = pipeline.Deployment(
             execution.id, site, execution.credential_id, workflow, data, arguments,
             application, runlog, self.pool.connection(site.id, execution.credential_id,
-                                                      site.name),
-            self._tail_connection(site, execution.credential_id),
-            job_id=execution.remote_job_id)
+                                                      site.name, identity),
+            self._tail_connection(site, execution.credential_id, identity),
+            job_id=execution.remote_job_id, owner=owner)
         with self._lock:
             self._deployments[execution.id] = dep
         return dep
 
-    def _tail_connection(self, site: Site, credential_id: str | None) -> PooledConnection:
+    def _tail_connection(self, site: Site, credential_id: str | None,
+                         identity: tuple[object, ...]) -> PooledConnection:
         """A connection for one more event tail: a new one every TAILS_PER_CONNECTION runs."""
         with self._lock:
             index = 0
             while True:
                 connection = self.pool.connection(f"{site.id}#tail{index}", credential_id,
-                                                  f"{site.name} (events {index})")
+                                                  f"{site.name} (events {index})", identity)
                 if self._tail_load.get(connection, 0) < TAILS_PER_CONNECTION:
                     self._tail_load[connection] = self._tail_load.get(connection, 0) + 1
                     return connection
@@ -175,20 +162,32 @@ class RemoteExecutor:
         dep.thread.start()
 
     def _guard(self, dep: pipeline.Deployment, target: Any, *args: Any) -> None:
-        """Whatever goes wrong ends the execution FAILED with the reason, never 'running'."""
+        """Whatever goes wrong ends the execution FAILED with the reason, never 'running'.
+
+        Except while the server shuts down: then the next one takes the run over.
+        """
         try:
             target(dep, *args)
         except pipeline.Cancelled:
             dep.log.stage("cancel", "done", "cancelled before the job was submitted")
-            self._set(dep, ExecutionState.CANCELLED, "cancelled before submission")
-            self._forget(dep)
+            self.finish_state(dep, ExecutionState.CANCELLED, "cancelled before submission")
+            self.release(dep)
         except Exception as error:
+            if self._closed:
+                return
             message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
             if not isinstance(error, ServiceError):  # expected failures carry their message
                 log.exception("eflows: remote execution %s failed", dep.execution_id)
-            dep.log.stage(dep.stage, "failed", message.splitlines()[0][:300])
-            self._set(dep, ExecutionState.FAILED, f"{dep.stage} failed", error=message)
-            self._forget(dep)
+            if dep.job_id and not dep.finalizing:
+                # The job may run on: its events own the log's next numbers, so nothing is
+                # written there; the message says which job to look after.
+                message += (f"\n(job {dep.job_id} may still be running on site "
+                            f"{dep.site.name!r}: it is no longer followed)")
+            else:
+                dep.log.stage(dep.stage, "failed", message.splitlines()[0][:300])
+            self.finish_state(dep, ExecutionState.FAILED, f"{dep.stage} failed",
+                              error=message)
+            self.release(dep)
 
     def _deploy(self, dep: pipeline.Deployment) -> None:
         self._set(dep, ExecutionState.STAGING_IN, "deploying to the site")
@@ -201,28 +200,38 @@ class RemoteExecutor:
             self._send_cancel(dep)
         self._follow(dep)
 
+    def finish_state(self, dep: pipeline.Deployment, state: ExecutionState, detail: str,
+                     error: str | None = None) -> None:
+        """Set a state; a final one only after the log is on disk (a stream that sees
+        the execution finished must find every event)."""
+        if state.finished:
+            dep.log.flush()
+        self._set(dep, state, detail, error)
+
     def _set(self, dep: pipeline.Deployment, state: ExecutionState, detail: str,
              error: str | None = None) -> None:
         with self._lock:
             current = self.executions.get(dep.execution_id)
-            if current.finished or (current.state == ExecutionState.CANCELLING
-                                    and not state.finished):
-                return
+            if current.finished or current.state == state or (
+                    current.state == ExecutionState.CANCELLING and not state.finished):
+                return  # (the same state again would only grow the history)
             self.executions.set_state(dep.execution_id, state, detail, error=error)
 
     # ---- following ---------------------------------------------------------------------
 
     def _follow(self, dep: pipeline.Deployment) -> None:
         """Copy the run's events as they are written and watch the job's state."""
-        from eflows_kernel.services.remote_events import RemoteEventTail
+        dep.stage = "run"
+        self._start_tail(dep)
+        self._poller(dep).watch(dep.job_id or "", dep.run_dir,
+                                lambda state: self._on_job_state(dep, state))
 
+    def _start_tail(self, dep: pipeline.Deployment) -> None:
         dep.tail = RemoteEventTail(
             dep.tail_connection.get, posixpath.join(dep.run_dir, EVENT_LOG),
             lambda event: self._on_event(dep, event), from_seq=dep.log.last_seq,
             shared_client=True, give_up_after=600.0)
         dep.tail.start()
-        self._poller(dep).watch(dep.job_id or "", dep.run_dir,
-                                lambda state: self._on_job_state(dep, state))
 
     def _poller(self, dep: pipeline.Deployment) -> JobPoller:
         key = (dep.site.id, dep.credential_id)
@@ -236,9 +245,10 @@ class RemoteExecutor:
 
     def _on_event(self, dep: pipeline.Deployment, event: dict[str, Any]) -> None:
         if dep.log.mirror(event):
-            self._on_event_seen(dep, event)
+            self.on_event_seen(dep, event)
 
-    def _on_event_seen(self, dep: pipeline.Deployment, event: dict[str, Any]) -> None:
+    def on_event_seen(self, dep: pipeline.Deployment, event: dict[str, Any]) -> None:
+        """A run event was copied into the local log (by the tail, or by a catch-up)."""
         if event.get("type") == "run":
             if event.get("state") in ("done", "failed", "cancelled"):
                 dep.run_final = event
@@ -250,13 +260,16 @@ class RemoteExecutor:
             dep.missing_polls += 1
             if dep.missing_polls < 3 and dep.run_final is None:
                 return
-            state = slurm.JobState("COMPLETED" if (dep.run_final or {}).get("state") == "done"
-                                   else "FAILED", None if dep.run_final else
-                                   f"the scheduler no longer knows job {dep.job_id}")
+            state = slurm.JobState("FAILED", FORGOTTEN)  # the finisher reads the log
         dep.missing_polls = 0
         if not state.finished:
             if state.execution_state == ExecutionState.RUNNING:
                 self._set(dep, ExecutionState.RUNNING, f"job {dep.job_id} running")
+            if dep.cancel.is_set() and time.monotonic() - dep.cancel_sent > CANCEL_RETRY:
+                self._send_cancel_async(dep)  # the last one did not land
+            if dep.tail is not None and not dep.tail.alive and not dep.tail.finished:
+                log.info("eflows: following %s again", dep.execution_id)
+                self._start_tail(dep)  # it gave up (long outage); the job still runs
             return
         with self._lock:
             if dep.finalizing:
@@ -275,24 +288,45 @@ class RemoteExecutor:
                 raise ConflictError(f"execution {execution_id} is already "
                                     f"{execution.state.value}", id=execution_id,
                                     state=execution.state.value)
-            if execution.state == ExecutionState.CANCELLING:
-                return execution
             dep = self._deployments.get(execution_id)
+            if dep is None and execution.remote_job_id:
+                # Nobody here follows it (a server that is gone, or another process does):
+                # take it over to cancel it, or say who has it.
+                try:
+                    self._recover(execution)
+                except FollowedElsewhere:
+                    raise ConflictError(
+                        f"execution {execution_id} is followed by another process (a Jupyter "
+                        "server or a script on this account): cancel it there",
+                        id=execution_id) from None
+                dep = self._deployments.get(execution_id)
+            if execution.state == ExecutionState.CANCELLING:
+                if dep is not None and dep.job_id:
+                    self._send_cancel_async(dep)  # asked again: send it again
+                return execution
             execution = self.executions.set_state(execution_id, ExecutionState.CANCELLING,
                                                   "cancel requested")
-            if dep is None:  # nothing follows it (no deployment thread): nothing runs
+            if dep is None:  # never submitted and nothing deploys it: nothing runs
                 return self.executions.set_state(execution_id, ExecutionState.CANCELLED,
                                                  "nothing was running")
             dep.cancel.set()
             if dep.job_id:
-                threading.Thread(target=self._send_cancel, args=(dep,), daemon=True,
-                                 name=f"eflows-cancel-{execution_id[:8]}").start()
+                self._send_cancel_async(dep)
             return execution
 
+    def _send_cancel_async(self, dep: pipeline.Deployment) -> None:
+        dep.cancel_sent = time.monotonic()
+        threading.Thread(target=self._send_cancel, args=(dep,), daemon=True,
+                         name=f"eflows-cancel-{dep.execution_id[:8]}").start()
+
     def _send_cancel(self, dep: pipeline.Deployment) -> None:
+        dep.cancel_sent = time.monotonic()
         try:
-            backend_for(dep.site.config).cancel(dep.connection.get(), dep.job_id or "",
-                                                dep.run_dir)
+            client = dep.connection.get()
+            if not dep.run_dir:  # taken over a moment ago: not located yet
+                dep.run_dir = posixpath.join(pipeline.resolve_workdir(
+                    client, dep.site.config.workdir), "runs", dep.execution_id)
+            backend_for(dep.site.config).cancel(client, dep.job_id or "", dep.run_dir)
         except Exception as error:  # the poller still sees the job end, or not: say so
             log.warning("eflows: cancelling job %s failed: %s", dep.job_id, error)
         self._poller(dep).poke()
@@ -333,16 +367,24 @@ class RemoteExecutor:
     # ---- server life -------------------------------------------------------------------
 
     def recover(self) -> None:
-        """At start-up: pick up every remote execution an earlier server left unfinished."""
+        """At start-up: pick up every remote execution an earlier server left unfinished.
+
+        Runs another live process follows (a script with its own client, a second
+        server on the same state) are left to it.
+        """
         for execution in self.executions.running():
             if execution.site == "local" or execution.id in self._deployments:
                 continue
             try:
                 self._recover(execution)
+            except FollowedElsewhere:
+                log.info("eflows: execution %s is followed by another process", execution.id)
             except Exception as error:
                 log.exception("eflows: cannot re-attach to execution %s", execution.id)
+                job = f" (job {execution.remote_job_id} may still run on the site)" \
+                    if execution.remote_job_id else ""
                 self.executions.set_state(execution.id, ExecutionState.FAILED,
-                                          "re-attach failed", error=str(error))
+                                          "re-attach failed", error=f"{error}{job}")
 
     def _recover(self, execution: Execution) -> None:
         try:
@@ -357,7 +399,7 @@ class RemoteExecutor:
         submitted = bool(execution.remote_job_id)
         data = plan_data(workflow, values, check_local=not submitted)
         arguments = render_arguments(list(step.arguments), data.values)
-        application = ("cluster", "", "") if submitted else _application(
+        application = ("cluster", "", "") if submitted else application_source(
             workflow, render_arguments(step.application, values))
         dep = self._deployment(execution, site, workflow, data, arguments, application)
         log.info("eflows: re-attaching to execution %s (%s)", execution.id,
@@ -366,7 +408,7 @@ class RemoteExecutor:
             if execution.state == ExecutionState.CANCELLING:
                 self.executions.set_state(execution.id, ExecutionState.CANCELLED,
                                           "cancelled before submission")
-                self._forget(dep)
+                self.release(dep)
                 return
             # Nothing runs on the site yet, so the log is ours alone to write to. (Once the
             # job runs, its events own the next sequence numbers: we must not take one.)
@@ -377,12 +419,24 @@ class RemoteExecutor:
         self._start(dep, self._reattach, execution.state)
 
     def _reattach(self, dep: pipeline.Deployment, state: ExecutionState) -> None:
-        with dep.connection.work_slot():
+        """Find the run again; an unreachable site is waited for (the job runs on)."""
+        delay = 1.0
+        while True:
             try:
-                client = dep.connection.get()
-            except ssh.SSHError as error:
+                with dep.connection.quick_slot():
+                    client = dep.connection.get()
+                    workdir = pipeline.resolve_workdir(client, dep.site.config.workdir)
+                break
+            except (ssh.HostKeyChangedError, ssh.HostKeyNotTrusted,
+                    ssh.AuthenticationFailed) as error:  # waiting cannot fix these
                 raise pipeline.StepFailed(pipeline.connect_message(dep.site, error)) from None
-            workdir = pipeline.resolve_workdir(client, dep.site.config.workdir)
+            except Exception as error:
+                if self._closed:
+                    return
+                log.warning("eflows: cannot reach %s to follow %s (%s); retrying in %.0f s",
+                            dep.site.name, dep.execution_id, error, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 60.0)
         dep.run_dir = posixpath.join(workdir, "runs", dep.execution_id)
         if state == ExecutionState.STAGING_OUT:
             dep.finalizing = True
@@ -393,14 +447,19 @@ class RemoteExecutor:
             self._send_cancel(dep)
         self._follow(dep)
 
-    def _forget(self, dep: pipeline.Deployment) -> None:
+    def release(self, dep: pipeline.Deployment) -> None:
+        """The execution is over (or given up): stop following it, let others have it."""
         with self._lock:
             self._deployments.pop(dep.execution_id, None)
             if dep.tail_connection in self._tail_load:
                 self._tail_load[dep.tail_connection] -= 1
+            poller = self._pollers.get((dep.site.id, dep.credential_id))
+        if poller is not None and dep.job_id:
+            poller.unwatch(dep.job_id)
         if dep.tail is not None:
             dep.tail.stop.set()
         dep.log.close()
+        disown(dep.owner)
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Stop following (the remote runs go on; the next server re-attaches)."""
@@ -413,26 +472,10 @@ class RemoteExecutor:
         for dep in deployments:
             if dep.tail is not None:
                 dep.tail.stop.set()
-        for dep in deployments:
-            if dep.tail is not None and dep.tail._thread is not None:
-                dep.tail._thread.join(timeout if timeout is not None else 5.0)
+        deadline = time.monotonic() + (timeout if timeout is not None else 5.0)
+        for dep in deployments:  # one deadline for all, not one each
+            if dep.tail is not None:
+                dep.tail.wait(max(0.0, deadline - time.monotonic()))
             dep.log.close()
+            disown(dep.owner)
         self.pool.close()
-
-
-def _application(workflow: Workflow, application: str) -> tuple[str, str, str]:
-    """Where the step's application comes from: (kind, path to upload, path inside it)."""
-    path = Path(application)
-    source = workflow.source
-    if source.get("folder"):
-        folder = Path(source["folder"])
-        if (folder / application.lstrip("/")).is_file():
-            return "local", str(folder), application.lstrip("/")
-    if path.is_absolute() and path.is_file():
-        return "local", str(path), ""
-    if source.get("file") and (Path(source["file"]).parent / application).is_file():
-        return "local", str(Path(source["file"]).parent / application), ""
-    if path.is_absolute():
-        return "cluster", application, ""  # e.g. a TOSCA registry naming a path on the site
-    raise ValidationError(f"the application {application!r} of workflow {workflow.name!r} "
-                          "is not on this machine", application=application)

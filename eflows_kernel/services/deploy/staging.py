@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eflows_kernel.services.errors import ValidationError
+from eflows_kernel.services.transfer import TransferError, url_file_name
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     DataMovement,
@@ -61,11 +62,6 @@ def _is_url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
 
 
-def _url_name(url: str) -> str:
-    name = posixpath.basename(url.split("?", 1)[0].split("#", 1)[0].rstrip("/"))
-    return name or "download"
-
-
 def _render(movement: DataMovement, template: str, values: dict[str, Any]) -> str:
     try:
         return render_arguments(template, values)
@@ -91,8 +87,13 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -
             continue
         target = posixpath.join("inputs", declared.name)
         if _is_url(value):
+            try:
+                name = url_file_name(value)
+            except TransferError as exc:
+                problems[declared.name] = exc.message
+                continue
             stage_in.append(StageIn(declared.name, "http", value, target))
-            remote_values[declared.name] = posixpath.join(target, _url_name(value))
+            remote_values[declared.name] = posixpath.join(target, name)
         elif value.startswith(CLUSTER_PREFIX):
             path = value[len(CLUSTER_PREFIX):]
             if not path:
@@ -134,3 +135,21 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -
         raise ValidationError("some data cannot be staged: " + "; ".join(
             f"{name}: {message}" for name, message in problems.items()), fields=problems)
     return DataPlan(stage_in, stage_out, remote_values, cluster_paths)
+
+
+def application_source(workflow: Workflow, application: str) -> tuple[str, str, str]:
+    """Where the step's application comes from: (kind, path to upload, path inside it)."""
+    path = Path(application)
+    source = workflow.source
+    if source.get("folder"):
+        folder = Path(source["folder"])
+        if (folder / application.lstrip("/")).is_file():
+            return "local", str(folder), application.lstrip("/")
+    if path.is_absolute() and path.is_file():
+        return "local", str(path), ""
+    if source.get("file") and (Path(source["file"]).parent / application).is_file():
+        return "local", str(Path(source["file"]).parent / application), ""
+    if path.is_absolute():
+        return "cluster", application, ""  # e.g. a TOSCA registry naming a path on the site
+    raise ValidationError(f"the application {application!r} of workflow {workflow.name!r} "
+                          "is not on this machine", application=application)

@@ -12,7 +12,11 @@ from eflows_kernel.services.transfer._common import (
     prefer_fast_cipher,
 )
 from eflows_kernel.services.transfer.download import stage_out
-from eflows_kernel.services.transfer.remote_sources import stage_in_cluster_path, stage_in_url
+from eflows_kernel.services.transfer.remote_sources import (
+    stage_in_cluster_path,
+    stage_in_url,
+    url_file_name,
+)
 from eflows_kernel.services.transfer.upload import stage_in
 
 __all__ = [
@@ -24,4 +28,5 @@ __all__ = [
     "stage_in_cluster_path",
     "stage_in_url",
     "stage_out",
+    "url_file_name",
 ]

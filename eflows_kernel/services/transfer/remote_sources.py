@@ -31,7 +31,8 @@ from eflows_kernel.services.transfer._common import (
 from eflows_kernel.services.transfer.upload import stage_in
 
 
-def _name_of(url: str) -> str:
+def url_file_name(url: str) -> str:
+    """The file name a staged-in URL gets on the site (the application is told the same)."""
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise TransferError(f"only http(s) URLs can be staged in, not {url!r}")
@@ -48,7 +49,7 @@ def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
 
     ``via="auto"`` uses the cluster's curl/wget (resuming a ``.part``), else the local side.
     """
-    name = _name_of(url)
+    name = url_file_name(url)
     tool = ""
     if via != "local":
         tool = remote(client, "command -v curl || command -v wget || true").decode().strip()

@@ -471,8 +471,14 @@ def _follow(client: Any, execution_id: str, as_json: bool, events: bool = True) 
 
 def cmd_workflows_trigger(client: Any, args: argparse.Namespace) -> int:
     inputs = _parse_pairs(args.input, "input")
+    answers: dict[str, str] = {}
+    if args.password or args.password_stdin or args.otp:
+        if args.site == "local":
+            raise UsageError("the local site needs no password or one-time code")
+        password, otp = _secrets(client.sites.get(args.site), args, required=False)
+        answers = {k: v for k, v in (("password", password), ("one_time_code", otp)) if v}
     execution = client.executions.trigger(args.id, inputs, site=args.site,
-                                          credential_id=args.credential)
+                                          credential_id=args.credential, **answers)
     if args.json and not args.follow:
         _emit_json(execution)
     else:
@@ -632,6 +638,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-i", "--input", action="append", metavar="NAME=VALUE")
     p.add_argument("--site", default="local")
     p.add_argument("--credential", default=None, help="credential id (vault_id)")
+    p.add_argument("--password", action="store_true",
+                   help="the site's login asks a password: ask it (once for the server's "
+                        "connection to the site; never stored)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read that password from stdin (for scripts)")
+    p.add_argument("--otp", action="store_true",
+                   help="the login asks a one-time code (with --password-stdin: 2nd line)")
     p.add_argument("-f", "--follow", action="store_true",
                    help="stream task events and logs; exit 0 when done, 1 otherwise")
 

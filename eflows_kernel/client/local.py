@@ -114,12 +114,18 @@ class LocalExecutions:
         self._store = client.execution_store
 
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
-                site: str = LOCAL_SITE, credential_id: str | None = None) -> Execution:
+                site: str = LOCAL_SITE, credential_id: str | None = None, *,
+                password: str | None = None, one_time_code: str | None = None) -> Execution:
         self._client.registry.get(workflow_id)  # 404 before anything else, as the server
         if credential_id is not None:
             self._client.credentials.get(credential_id)
+        answers = {k: v for k, v in (("password", password), ("one_time_code", one_time_code))
+                   if v}
+        if answers and site == LOCAL_SITE:
+            raise ValidationError("the local site needs no password or one-time code",
+                                  fields={"site": "the local site needs no password"})
         return self._client.executor.submit(workflow_id, dict(inputs or {}), site,
-                                            credential_id=credential_id)
+                                            credential_id=credential_id, **answers)
 
     def get(self, execution_id: str) -> Execution:
         return self._store.get(execution_id)

@@ -251,10 +251,17 @@ class RestExecutions(_Part):
     poll_interval = 0.5
 
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
-                site: str = "local", credential_id: str | None = None) -> Execution:
+                site: str = "local", credential_id: str | None = None, *,
+                password: str | None = None, one_time_code: str | None = None) -> Execution:
+        """``password`` / ``one_time_code``: for a site whose login asks (sent once, over
+        the server's connection to the site; never stored)."""
         body: dict[str, Any] = {"inputs": dict(inputs or {}), "site": site}
         if credential_id is not None:
             body["credential_id"] = credential_id
+        if password is not None:
+            body["password"] = password
+        if one_time_code is not None:
+            body["otp"] = one_time_code
         return Execution.model_validate(
             self._http.call("POST", f"workflows/{_q(workflow_id)}/executions", body))
 

@@ -195,7 +195,8 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
             raise bad_request({field: f"no credential with id {credential_id!r}"}) from None
 
     def start_execution(self, workflow_id: str, inputs: dict[str, Any], site: str,
-                        credential_id: str | None, login: str | None = None) -> Execution:
+                        credential_id: str | None, login: str | None = None,
+                        password: str | None = None, otp: str | None = None) -> Execution:
         """Submit a run of a registered workflow on ``site`` ("local" or a configured site)."""
         self.eflows.registry.get(workflow_id)  # 404 before anything else
         if site != LOCAL_SITE:
@@ -204,9 +205,13 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
             except NotFoundError:
                 raise bad_request({"site": f"no site named {site!r} (use 'local' or a "
                                            "configured site)"}) from None
+        answers = {k: v for k, v in (("password", password), ("one_time_code", otp)) if v}
+        if answers and site == LOCAL_SITE:
+            raise bad_request({"site": "the local site needs no password or one-time code"})
         try:
             return self.eflows.executor.submit(workflow_id, inputs, site,
-                                               credential_id=credential_id, login=login)
+                                               credential_id=credential_id, login=login,
+                                               **answers)
         except ValidationError as exc:  # name each faulty input in "errors"
             fields = exc.details.get("fields")
             if isinstance(fields, dict) and fields:
@@ -271,6 +276,11 @@ class ExecuteBody(_Body):
     credential_id: str | None = None
     login: str | None = Field(default=None, min_length=1, max_length=200,
                               description="the account on the site (default: the site's)")
+    password: str | None = Field(default=None, max_length=1024,
+                                 description="for a site login that asks for it: opens the "
+                                             "site's connection once, never stored")
+    otp: str | None = Field(default=None, max_length=64,
+                            description="one-time code for a site login that asks for one")
 
 
 # ---- native API ----------------------------------------------------------------------
@@ -391,7 +401,8 @@ class WorkflowExecutionsHandler(EflowsAPIHandler):
         body = self.parse(ExecuteBody)
         self.check_credential(body.credential_id, "credential_id")
         execution = self.start_execution(workflow_id, body.inputs, body.site,
-                                         body.credential_id, login=body.login)
+                                         body.credential_id, login=body.login,
+                                         password=body.password, otp=body.otp)
         self.reply(execution_json(execution), 201, self.api_url("executions", execution.id))
 
 

@@ -79,3 +79,28 @@ async def test_wordcount_through_the_cli(cli: Any, client: EflowsClient,
     assert "state: done (SUCCESS)" in status.out, status.out
     done = await call(client.executions.get, execution_id)
     assert json.loads(Path(done.outputs["counts"]["path"]).read_text()) == EXPECTED_COUNTS
+
+
+async def test_a_password_login_through_the_api_and_the_cli(
+        cli: Any, client: EflowsClient, clean_account: SshdInfo, slurm_cluster: str,  # noqa: F811
+        texts: Path, tmp_path: Path) -> None:
+    """No key: the site's password opens the server's connection once (never stored)."""
+    account = clean_account
+    await call(client.sites.add, {"name": "cluster", "host": account.host,
+                                  "port": account.port, "login": account.login,
+                                  "scheduler": "slurm",
+                                  "python": {"path": "/usr/bin/python3"}})
+    await call(lambda: client.sites.trust("cluster", client.sites.scan("cluster").fingerprint))
+    spec = tmp_path / "wordcount.json"
+    spec.write_text(json.dumps(wordcount_spec()))
+    wf_id = (await cli("workflows", "register", str(spec))).out.strip().rsplit(": ", 1)[1]
+    run = await cli("workflows", "trigger", wf_id, "-i", f"texts={texts}", "--site",
+                    "cluster", "--password-stdin", "--follow", stdin=account.password + "\n",
+                    timeout=300)
+    assert run.code == 0, run.out + run.err
+    assert account.password not in run.out + run.err
+    again = await call(client.executions.trigger, wf_id, {"texts": str(texts)},
+                       site="cluster")  # the server's connection is still open
+    done = await call(client.executions.wait, again.id, 300)
+    assert done.state.value == "done", done.error
+    assert json.loads(Path(done.outputs["counts"]["path"]).read_text()) == EXPECTED_COUNTS

@@ -28,7 +28,8 @@ KEEPALIVE_SECONDS = 15
 WORK_SLOTS = 3  # deployments (connect, environment, stage-in, submit) at once
 QUICK_SLOTS = 2  # ends of runs and re-attaches, so long deployments never hold them up
 CHANNEL_RETRY_SECONDS = 60.0
-Opener = Callable[[], paramiko.SSHClient]
+Answers = dict[str, str]  # {"password": ..., "otp": ...}: what an interactive login asks
+Opener = Callable[[Answers | None], paramiko.SSHClient]
 
 
 def wait_for_free_sessions(transport: paramiko.Transport,
@@ -76,6 +77,8 @@ class PooledConnection:
         self._work_slots = threading.BoundedSemaphore(WORK_SLOTS)
         self._quick_slots = threading.BoundedSemaphore(QUICK_SLOTS)
         self.identity: tuple[object, ...] | None = None  # what it logs in to, as which login
+        self._answers: Answers | None = None  # for the next login only, then forgotten
+        self._interactive = False
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -97,6 +100,19 @@ class PooledConnection:
             self._client = self._open_with_backoff()
             return self._client
 
+    def offer(self, answers: Answers | None) -> None:
+        """A password or one-time code for the next login; unused (and dropped) if the
+        connection is alive: a user with a one-time-code login is asked once, not per step."""
+        if not answers:
+            return
+        with self._lock:
+            self._answers = None if is_alive(self._client) else dict(answers)
+
+    @property
+    def interactive(self) -> bool:
+        """Opened with answers the user typed: it cannot be re-opened without them."""
+        return self._interactive
+
     @contextlib.contextmanager
     def work_slot(self) -> Iterator[None]:
         """Hold one of the connection's few slots for a multi-command step."""
@@ -110,15 +126,28 @@ class PooledConnection:
             yield
 
     def fresh(self) -> paramiko.SSHClient:
-        """A new, separate connection (for parallel transfer streams); the caller closes it."""
+        """A new, separate connection (for parallel transfer streams); the caller closes it.
+
+        Not for an interactive login (it would ask the user again): check ``interactive``.
+        """
+        if self._interactive:
+            raise ssh.AuthenticationFailed("no second connection without asking the user again")
         return self._open_with_backoff()
 
     def _open_with_backoff(self) -> paramiko.SSHClient:
         delay, deadline = self.backoff[0], time.monotonic() + self.give_up_after
         while True:
+            answers, self._answers = self._answers, None  # used once, whatever happens
             try:
-                client = self.opener()
-            except (ssh.HostKeyChangedError, ssh.HostKeyNotTrusted, ssh.AuthenticationFailed):
+                client = self.opener(answers)
+                self._interactive = self._interactive or bool(answers)
+            except ssh.AuthenticationFailed as error:
+                if self._interactive:
+                    raise ssh.AuthenticationFailed(
+                        f"{error}; the connection to {self.name} was opened with a password "
+                        "or one-time code and dropped: give it again to go on") from None
+                raise
+            except (ssh.HostKeyChangedError, ssh.HostKeyNotTrusted):
                 raise  # retrying cannot fix these: the user has to act
             except ssh.SSHError:
                 if time.monotonic() + delay > deadline:
@@ -150,7 +179,8 @@ class PooledConnection:
 class ConnectionPool:
     """``PooledConnection``s by (site id, credential id), made on first use."""
 
-    def __init__(self, open_site: Callable[[str, str | None], paramiko.SSHClient],
+    def __init__(self, open_site: Callable[[str, str | None, Answers | None],
+                                           paramiko.SSHClient],
                  give_up_after: float = 60.0) -> None:
         self.open_site = open_site
         self.give_up_after = give_up_after
@@ -167,7 +197,8 @@ class ConnectionPool:
         with self._lock:
             connection = self._connections.get(key)
             if connection is None:
-                connection = PooledConnection(lambda: self.open_site(site_id, credential_id),
+                connection = PooledConnection(
+                    lambda answers: self.open_site(site_id, credential_id, answers),
                                               label or site_id,
                                               give_up_after=self.give_up_after)
                 self._connections[key] = connection
@@ -177,6 +208,11 @@ class ConnectionPool:
                     connection.drop()
                 connection.identity = identity
             return connection
+
+    def is_open(self, site_id: str, credential_id: str | None) -> bool:
+        with self._lock:
+            connection = self._connections.get((site_id, credential_id))
+        return connection is not None and is_alive(connection._client)
 
     def forget(self, site_id: str) -> None:
         """Close a site's connections (its host key or config changed)."""

@@ -72,7 +72,7 @@ class Deployment:
 
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,
-               login: str | None) -> Site:
+               login: str | None, interactive: bool = False) -> Site:
     """The site to deploy to, if a deployment there can start; else what to fix, by field."""
     try:
         site = sites.get_by_name(name)
@@ -83,14 +83,16 @@ def check_site(sites: SiteService, name: str, credential_id: str | None,
         message = (f"the host key of site {name!r} is not trusted yet: scan the site and "
                    "confirm its fingerprint first")
         raise ValidationError(message, fields={"site": message})
-    if credential_id is None:
-        message = f"a credential is needed to log in to site {name!r}"
+    if credential_id is None and not interactive:
+        message = (f"a credential (or the password / one-time code of the login) is needed "
+                   f"to log in to site {name!r}")
         raise ValidationError(message, fields={"credential_id": message})
-    try:
-        sites.vault.get(credential_id)
-    except LookupError:
-        message = f"no credential with id {credential_id!r}"
-        raise ValidationError(message, fields={"credential_id": message}) from None
+    if credential_id is not None:
+        try:
+            sites.vault.get(credential_id)
+        except LookupError:
+            message = f"no credential with id {credential_id!r}"
+            raise ValidationError(message, fields={"credential_id": message}) from None
     if login and login != site.config.login:
         message = (f"site {name!r} logs in as {site.config.login!r}, not {login!r}: add a "
                    "site for that account")
@@ -218,7 +220,8 @@ def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
         target = posixpath.join(dep.run_dir, item.target_dir)
         try:
             if item.kind == "local":
-                stage_in(client, item.source, target, dep.log, connect=dep.connection.fresh)
+                parallel = None if dep.connection.interactive else dep.connection.fresh
+                stage_in(client, item.source, target, dep.log, connect=parallel)
             elif item.kind == "http":
                 stage_in_url(client, item.source, target, dep.log)
             else:

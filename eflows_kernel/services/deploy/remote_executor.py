@@ -85,21 +85,31 @@ class RemoteExecutor:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(runs_dir={str(self.runs_dir)!r})"
 
-    def _open(self, site_id: str, credential_id: str | None) -> Any:
-        return self.sites.connect(site_id.split("#", 1)[0], credential_id)
+    def _open(self, site_id: str, credential_id: str | None,
+              answers: dict[str, str] | None) -> Any:
+        answers = answers or {}
+        code = answers.get("otp")
+        return self.sites.connect(site_id.split("#", 1)[0], credential_id,
+                                  password=answers.get("password"),
+                                  otp=(lambda _prompt: code) if code else None)
 
     # ---- submitting --------------------------------------------------------------------
 
     def submit(self, workflow_id: str, inputs: dict[str, Any], site: str,
-               credential_id: str | None = None, login: str | None = None) -> Execution:
+               credential_id: str | None = None, login: str | None = None, *,
+               password: str | None = None, one_time_code: str | None = None) -> Execution:
         """Check everything checkable here, create the execution, deploy in the background.
 
         A bad input, a missing local file, an untrusted site or a missing credential is
-        refused now and leaves nothing behind.
+        refused now and leaves nothing behind. ``password`` / ``one_time_code``: for sites
+        whose login asks for them; used to open the site's connection if it is not open
+        already, never stored, and that one connection then serves every step and run.
         """
+        answers = {k: v for k, v in (("password", password), ("otp", one_time_code)) if v}
         if self._closed:
             raise ConflictError("the remote executor is shut down")
-        target = pipeline.check_site(self.sites, site, credential_id, login)
+        target = pipeline.check_site(self.sites, site, credential_id, login,
+                                     bool(answers) or self._has_session(site, credential_id))
         workflow = self.registry.get(workflow_id).workflow
         try:
             values = validate_inputs(workflow, inputs)
@@ -120,25 +130,38 @@ class RemoteExecutor:
         run_folder = self.runs_dir / execution.id
         run_folder.mkdir(parents=True, exist_ok=True)
         self.executions.set_event_log(execution.id, str(run_folder / EVENT_LOG))
-        dep = self._deployment(execution, target, workflow, data, arguments, application)
+        dep = self._deployment(execution, target, workflow, data, arguments, application,
+                               answers)
         self._start(dep, self._deploy)
         return self.executions.get(execution.id)
 
+    def _has_session(self, site_name: str, credential_id: str | None) -> bool:
+        """A login the user answered earlier is still open: no need to ask again."""
+        try:
+            site_id = self.sites.get_by_name(site_name).id
+        except NotFoundError:
+            return False
+        return self.pool.is_open(site_id, credential_id)
+
     def _deployment(self, execution: Execution, site: Site, workflow: Workflow,
-                    data: Any, arguments: list[str],
-                    application: tuple[str, str, str]) -> pipeline.Deployment:
+                    data: Any, arguments: list[str], application: tuple[str, str, str],
+                    answers: dict[str, str] | None = None) -> pipeline.Deployment:
         owner = own(self.runs_dir / execution.id)
         if owner is None:
             raise FollowedElsewhere(execution.id)
         runlog = RunLog(self.runs_dir / execution.id / EVENT_LOG, execution.id)
         identity = (site.config.host, site.config.port, site.config.login,
                     site.host_key.fingerprint if site.host_key else None)
+        connection = self.pool.connection(site.id, execution.credential_id, site.name,
+                                          identity)
+        connection.offer(answers)
+        # A login that asks the user cannot open more connections: the tail shares it.
+        tails = connection if (answers or connection.interactive) else \
+            self._tail_connection(site, execution.credential_id, identity)
         dep = pipeline.Deployment(
             execution.id, site, execution.credential_id, workflow, data, arguments,
-            application, runlog, self.pool.connection(site.id, execution.credential_id,
-                                                      site.name, identity),
-            self._tail_connection(site, execution.credential_id, identity),
-            job_id=execution.remote_job_id, owner=owner)
+            application, runlog, connection, tails, job_id=execution.remote_job_id,
+            owner=owner)
         with self._lock:
             self._deployments[execution.id] = dep
         return dep

@@ -25,12 +25,14 @@ class ExecutorRouter:
         return self.local if site == LOCAL_SITE else self.remote
 
     def submit(self, workflow_id: str, inputs: dict[str, Any], site: str = LOCAL_SITE,
-               credential_id: str | None = None, login: str | None = None) -> Execution:
+               credential_id: str | None = None, login: str | None = None,
+               **answers: str | None) -> Execution:
+        """``answers``: ``password`` / ``one_time_code`` for a site login that asks."""
         if site == LOCAL_SITE:
             return self.local.submit(workflow_id, inputs, credential_id=credential_id,
                                      login=login)
         return self.remote.submit(workflow_id, inputs, site, credential_id=credential_id,
-                                  login=login)
+                                  login=login, **answers)
 
     def cancel(self, execution_id: str) -> Execution:
         return self._for(execution_id).cancel(execution_id)

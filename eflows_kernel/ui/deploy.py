@@ -77,6 +77,11 @@ class DeployForm(widgets.VBox):
         self.credential_picker = widgets.Dropdown(description="Credential",
                                                   options=[("(none)", None)])
         self.site_error = widgets.HTML()
+        # For a site whose login asks (no key, or key + code): sent once, then cleared.
+        self.site_password = widgets.Password(description="Site password",
+                                              placeholder="only if the login asks")
+        self.one_time_code = widgets.Password(description="One-time code",
+                                              placeholder="only if the login asks")
         self.description = widgets.HTML()
         self.inputs_box = widgets.VBox()
         self.deploy_button = widgets.Button(description="Deploy", button_style="primary",
@@ -90,7 +95,8 @@ class DeployForm(widgets.VBox):
         super().__init__([
             widgets.HBox([self.workflow_picker, self.refresh_button]), self.description,
             self.inputs_box, widgets.HBox([self.site_picker, self.site_error]),
-            self.credential_picker, self.deploy_button, self.message, self.progress_box])
+            self.credential_picker, widgets.HBox([self.site_password, self.one_time_code]),
+            self.deploy_button, self.message, self.progress_box])
         self.refresh()
         if workflow_id is not None:
             self.select_workflow(workflow_id)
@@ -192,10 +198,13 @@ class DeployForm(widgets.VBox):
         if values is None or self.workflow is None:
             return None
         self.message.clear()
+        answers = {k: v for k, v in (("password", self.site_password.value),
+                                     ("one_time_code", self.one_time_code.value)) if v}
+        self.site_password.value = self.one_time_code.value = ""  # held no longer than this
         try:
             execution = self.client.executions.trigger(
                 self.workflow.id, values, site=self.site_picker.value or LOCAL_SITE,
-                credential_id=self.credential_picker.value)
+                credential_id=self.credential_picker.value, **answers)
         except Exception as exc:
             errors = field_errors(exc)
             self.show_errors(errors)

@@ -82,3 +82,27 @@ def test_deploy_locally_reaches_done_with_task_counts(client: LocalClient) -> No
     assert progress.labels["stage-in"].value == "—"  # local: no staging
     assert "done" in progress.state_label.value
     form.close()
+
+
+def test_site_password_is_sent_once_and_cleared(client: LocalClient) -> None:
+    """The password / code of a login that asks reaches the client once; the form keeps
+    neither, and the local site (which needs none) refuses them at the site field."""
+    wf = client.workflows.register_python_file(str(INCREMENT_CHAIN), inputs=[
+        {"name": "length", "type": "integer"}])
+    sent: list[dict] = []
+    trigger = client.executions.trigger
+
+    def spy(*args: object, **kwargs: object) -> object:
+        sent.append(dict(kwargs))
+        return trigger(*args, **kwargs)  # type: ignore[arg-type]
+
+    client.executions.trigger = spy  # type: ignore[method-assign]
+    form = DeployForm(client, wf.id)
+    form.fields["length"].value = "2"
+    form.site_password.value = "s3cret-pw"
+    form.one_time_code.value = "123456"
+    assert form.submit() is None  # local: no password wanted
+    assert sent[-1]["password"] == "s3cret-pw" and sent[-1]["one_time_code"] == "123456"
+    assert form.site_password.value == "" and form.one_time_code.value == ""
+    assert "s3cret-pw" not in form.message.value and "needs no password" in \
+        form.site_error.value

@@ -78,6 +78,10 @@ class SiteConfig(BaseModel):
     runcompss: str = Field("runcompss", min_length=1, max_length=4096,
                            pattern=r"^[^\s'\"`$;&|<>]+$",
                            description="the runcompss command on the site (runtime compss)")
+    transfer_streams: int = Field(
+        1, ge=1, le=8, description="SSH connections one large upload may use at once; more "
+        "help on a long fat network to a many-core login node, and cost on a small one "
+        "(benchmarks/bench_stage_in.py measures it)")
     workdir: str = Field("~/eflows", min_length=1, max_length=4096, pattern=r"^[^\x00\n\r]+$")
     python: PythonConfig = Field(default_factory=PythonConfig)
 

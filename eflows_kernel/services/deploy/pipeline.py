@@ -220,8 +220,11 @@ def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
         target = posixpath.join(dep.run_dir, item.target_dir)
         try:
             if item.kind == "local":
-                parallel = None if dep.connection.interactive else dep.connection.fresh
-                stage_in(client, item.source, target, dep.log, connect=parallel)
+                streams = dep.site.config.transfer_streams
+                parallel = None if dep.connection.interactive or streams < 2 \
+                    else dep.connection.fresh
+                stage_in(client, item.source, target, dep.log, connect=parallel,
+                         streams=streams)
             elif item.kind == "http":
                 stage_in_url(client, item.source, target, dep.log)
             else:

@@ -1,0 +1,105 @@
+"""The portal notebook in JupyterLab and Notebook 7: tabs render, a click reaches the kernel.
+
+Issue #6: the widgets must work in JupyterLab, Notebook 7 and Voila (Voila: see
+test_portal_voila.py). Here ``notebooks/portal.ipynb`` runs in a real ``jupyter lab`` with
+the eflows extension, so the kernel's ``portal()`` talks to *that* server over REST (the
+extension exports ``EFLOWS_URL``/``EFLOWS_TOKEN`` to its kernels): the Generate click goes
+browser -> kernel -> server's vault -> kernel -> browser, and the test checks through the
+server's own REST API that the key really landed in the (throw-away) vault.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from eflows_kernel.client.rest import EflowsClient
+from eflows_kernel.ui.portal import TITLES as TITLES_IN_ORDER
+from tests.browser import REPO, screenshot
+
+
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """Server and kernel state under ``tmp_path`` (state DB, vault key, runs).
+
+    ``JUPYTER_DATA_DIR`` moves the extension's default state/vault/runs locations; the
+    state URL and vault key are cleared so a developer's environment cannot point the
+    server at a real database or vault.
+    """
+    return {"JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"), "EFLOWS_STATE_URL": "",
+            "EFLOWS_VAULT_KEY": "", "EFLOWS_CONFIG": str(tmp_path / "no-config.toml")}
+
+
+def tab(page: Any, title: str) -> Any:
+    """The tab bar entry called ``title`` (ipywidgets 8 Tab: a Lumino tab bar)."""
+    return page.locator(".lm-TabBar-tab", has_text=title).first
+
+
+def open_and_run(page: Any, server: Any, ui: str) -> None:
+    """Open the portal notebook in ``ui``, wait for an idle kernel, then Run All Cells.
+
+    Waiting for idle first matters: a Run All sent before the kernel is ready is queued
+    silently in Notebook 7, and the test would then wait on a page that never changes.
+    """
+    if ui == "jupyterlab":
+        page.goto(server.at("lab/tree/portal.ipynb"))
+        expect(page.get_by_text("Python 3 (ipykernel) | Idle").first).to_be_visible(
+            timeout=120_000)
+    else:
+        page.goto(server.at("notebooks/portal.ipynb"))
+        expect(page.locator(".jp-Notebook").first).to_be_visible(timeout=120_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
+            state="attached", timeout=120_000)
+    page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("ui", ["jupyterlab", "notebook7"])
+def test_portal_renders_tabs_and_generates_a_credential(
+        ui: str, jupyter_server_factory: Any, page: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel must find *this* server: an EFLOWS_URL inherited from the caller would win
+    # over the one the extension exports (it only sets them when unset).
+    monkeypatch.delenv("EFLOWS_URL", raising=False)
+    monkeypatch.delenv("EFLOWS_TOKEN", raising=False)
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(REPO / "notebooks" / "portal.ipynb", root / "portal.ipynb")
+    server = jupyter_server_factory(root, env=isolated_env(tmp_path))
+    rest = EflowsClient(server.url, server.token)
+    assert rest.credentials.list() == []  # a fresh vault, not somebody's real one
+
+    open_and_run(page, server, ui)
+    for title in TITLES_IN_ORDER:
+        expect(tab(page, title)).to_be_visible(timeout=120_000)
+    # The portal uses this server's services, not in-process ones.
+    expect(page.get_by_text(f"services: {server.url}").first).to_be_visible()
+
+    # A click reaches the kernel, which asks the server's vault; the answer comes back.
+    name = f"{ui}-key"
+    page.get_by_placeholder("e.g. hpc-key").fill(name)
+    page.get_by_role("button", name="Generate").click()
+    message = page.get_by_text(f"Generated {name} (SHA256:")
+    expect(message).to_be_visible(timeout=30_000)
+    fingerprint = message.inner_text().split("(", 1)[1].rstrip(").")
+    listing = page.locator("select option", has_text=f"{name} — ed25519 — SHA256:")
+    expect(listing).to_have_count(1)
+    assert fingerprint in listing.inner_text()
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('textarea'))
+        .some(t => t.value.startsWith('ssh-ed25519 ') && t.value.includes(' eflows:'))""")
+    stored = rest.credentials.list()
+    assert [(c.name, c.fingerprint) for c in stored] == [(name, fingerprint)]
+    screenshot(page, f"portal-{ui}-credential-generated")
+
+    # The other tabs open, and the new key is offered in the Sites tab.
+    for title in TITLES_IN_ORDER[1:]:
+        tab(page, title).click()
+        expect(tab(page, title)).to_have_class(
+            re.compile(r"\blm-mod-current\b"))
+    tab(page, "Sites").click()
+    expect(page.locator("select option", has_text=name).first).to_be_attached()

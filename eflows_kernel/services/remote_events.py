@@ -187,7 +187,10 @@ class RemoteEventTail:
 
     def _stream_tail(self, client: paramiko.SSHClient) -> None:
         """One ``tail -F`` exec channel; returns when done, raises _ConnectionLost on EOF."""
-        command = f"exec tail -c +{self.offset + 1} -F {shlex.quote(self.remote_path)}"
+        # -s 0.1: if tail has to poll (the file was missing when it started), it polls
+        # often; with the file present it is woken by inotify anyway.
+        command = (f"exec tail -s 0.1 -c +{self.offset + 1} -F "
+                   f"{shlex.quote(self.remote_path)}")
         channel = client.get_transport().open_session()  # type: ignore[union-attr]
         try:
             channel.exec_command(command)

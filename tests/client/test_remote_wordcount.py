@@ -7,14 +7,22 @@ Slurm. The texts are a local folder staged in; counts.json comes back staged out
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eflows_kernel.client import EflowsClient
-from tests.client.conftest import call
-from tests.deploy.conftest import EXPECTED_COUNTS, seqs_are_gap_free, wordcount_spec
+from tests.client.conftest import Server, call
+from tests.deploy.conftest import (
+    EXPECTED_COUNTS,
+    seqs_are_gap_free,
+    sleep_spec,
+    wordcount_spec,
+)
 from tests.services.sshd_fixtures import SshdInfo
 from tests.services.test_slurm import slurm_cluster  # noqa: F401 (fixture)
 
@@ -104,3 +112,41 @@ async def test_a_password_login_through_the_api_and_the_cli(
     done = await call(client.executions.wait, again.id, 300)
     assert done.state.value == "done", done.error
     assert json.loads(Path(done.outputs["counts"]["path"]).read_text()) == EXPECTED_COUNTS
+
+
+def _hpcwaas(server: Server, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"{server.url}eflows/hpcwaas/{path}", method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"token {server.token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def _hpcwaas_cancel(server: Server, client: EflowsClient, account: SshdInfo) -> None:
+    credential = _site_ready(client, account)
+    workflow = client.workflows.register_spec(sleep_spec())
+    code, made = _hpcwaas(server, "POST", f"workflows/{workflow.id}",
+                          {"inputs": {"vault_id": credential}, "site": "cluster"})
+    assert code == 201 and made["status"] == "RUNNING", made
+    deadline = time.monotonic() + 180
+    while client.executions.get(made["id"]).state.value != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    code, cancelling = _hpcwaas(server, "DELETE", f"executions/{made['id']}")
+    assert code == 202 and cancelling["status"] == "CANCELLING", cancelling
+    while True:
+        code, body = _hpcwaas(server, "GET", f"executions/{made['id']}")
+        if body["status"] != "CANCELLING" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert body["status"] == "CANCELLED", body
+
+
+async def test_hpcwaas_cancel_of_a_remote_run(server: Server, client: EflowsClient,
+                                             clean_account: SshdInfo,
+                                             slurm_cluster: str) -> None:  # noqa: F811
+    await call(_hpcwaas_cancel, server, client, clean_account)

@@ -22,7 +22,7 @@ import paramiko
 from eflows_kernel.services import ssh
 from eflows_kernel.services.deploy.connections import PooledConnection
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
-from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
+from eflows_kernel.services.deploy.jobs import EVENT_LOG, JobRequest, backend_for
 from eflows_kernel.services.deploy.run_log import RunLog
 from eflows_kernel.services.deploy.staging import DataPlan
 from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
@@ -150,7 +150,10 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder,
         raise StepFailed(connect_message(site, error)) from None
     workdir = resolve_workdir(client, site.config.workdir)
     dep.run_dir = posixpath.join(workdir, "runs", dep.execution_id)
-    ssh.run(client, f"mkdir -p {shlex.quote(dep.run_dir)}", timeout=30)
+    # The event log exists before the job does: ``tail -F`` on a missing file falls back
+    # to polling once a second for its whole life (GNU tail), which would be the latency.
+    ssh.run(client, f"mkdir -p {shlex.quote(dep.run_dir)} && "
+                    f"touch {shlex.quote(posixpath.join(dep.run_dir, EVENT_LOG))}", timeout=30)
     runlog.stage("connect", "done", f"run directory {dep.run_dir}", run_dir=dep.run_dir)
     _check_cancel(dep)
 

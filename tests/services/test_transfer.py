@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import json
 import os
 import threading
 import uuid
@@ -220,6 +221,22 @@ def test_url_stage_in(client, rdir, sshd, http_root, via) -> None:
 def test_url_scheme_is_checked(client, rdir) -> None:
     with pytest.raises(TransferError, match="http"):
         stage_in_url(client, "file:///etc/passwd", rdir)
+    with pytest.raises(TransferError, match="newlines"):  # would be a 2nd curl option
+        stage_in_url(client, 'http://x/a"\noutput = "/tmp/x', rdir)
+
+
+def test_a_token_in_a_url_is_never_shown(client, rdir, sshd, http_root) -> None:
+    """Not in the site's process list (stdin, not argv), the events or the errors."""
+    base, root = http_root
+    (root / "data.bin").write_bytes(b"x" * 1000)
+    secret = "tok3n-" + os.urandom(6).hex()
+    url = f"{base}/data.bin?sig={secret}".replace("http://", f"http://user:{secret}@")
+    events = EventStream("run-8")
+    stage_in_url(client, url, rdir, events, via="cluster")
+    assert transfers(events) and all(secret not in json.dumps(e) for e in transfers(events))
+    with pytest.raises(ChecksumMismatch) as caught:
+        stage_in_url(client, url, rdir + "/again", sha256="0" * 64, via="cluster")
+    assert secret not in str(caught.value)
 
 
 def test_cluster_path_copy(client, rdir, sshd) -> None:

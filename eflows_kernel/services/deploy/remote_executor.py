@@ -28,6 +28,7 @@ from eflows_kernel.services.deploy.finish import FORGOTTEN, Finisher
 from eflows_kernel.services.deploy.job_poller import JobPoller
 from eflows_kernel.services.deploy.jobs import EVENT_LOG, OUTPUT_LOG, backend_for
 from eflows_kernel.services.deploy.ownership import FollowedElsewhere, disown, own
+from eflows_kernel.services.deploy.recovery import Recovery
 from eflows_kernel.services.deploy.run_log import RunLog
 from eflows_kernel.services.deploy.staging import application_source
 from eflows_kernel.services.deploy.staging import plan as plan_data
@@ -61,7 +62,7 @@ TAILS_PER_CONNECTION = 8  # sshd's MaxSessions is 10 by default; keep room for s
 _POLL = 0.1
 
 
-class RemoteExecutor:
+class RemoteExecutor(Recovery):
     """Deploys registered workflows to remote sites and follows them to the end."""
 
     def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
@@ -388,87 +389,6 @@ class RemoteExecutor:
         return self.executions.wait(execution_id, timeout, _POLL)
 
     # ---- server life -------------------------------------------------------------------
-
-    def recover(self) -> None:
-        """At start-up: pick up every remote execution an earlier server left unfinished.
-
-        Runs another live process follows (a script with its own client, a second
-        server on the same state) are left to it.
-        """
-        for execution in self.executions.running():
-            if execution.site == "local" or execution.id in self._deployments:
-                continue
-            try:
-                self._recover(execution)
-            except FollowedElsewhere:
-                log.info("eflows: execution %s is followed by another process", execution.id)
-            except Exception as error:
-                log.exception("eflows: cannot re-attach to execution %s", execution.id)
-                job = f" (job {execution.remote_job_id} may still run on the site)" \
-                    if execution.remote_job_id else ""
-                self.executions.set_state(execution.id, ExecutionState.FAILED,
-                                          "re-attach failed", error=f"{error}{job}")
-
-    def _recover(self, execution: Execution) -> None:
-        try:
-            site = self.sites.get_by_name(execution.site)
-        except NotFoundError:
-            self.executions.set_state(execution.id, ExecutionState.FAILED, "site removed",
-                                      error=f"site {execution.site!r} no longer exists")
-            return
-        workflow = self.registry.get(execution.workflow_id).workflow
-        values = dict(execution.inputs)
-        step = workflow.steps[0]
-        submitted = bool(execution.remote_job_id)
-        data = plan_data(workflow, values, check_local=not submitted)
-        arguments = render_arguments(list(step.arguments), data.values)
-        application = ("cluster", "", "") if submitted else application_source(
-            workflow, render_arguments(step.application, values))
-        dep = self._deployment(execution, site, workflow, data, arguments, application)
-        log.info("eflows: re-attaching to execution %s (%s)", execution.id,
-                 execution.state.value)
-        if not execution.remote_job_id:
-            if execution.state == ExecutionState.CANCELLING:
-                self.executions.set_state(execution.id, ExecutionState.CANCELLED,
-                                          "cancelled before submission")
-                self.release(dep)
-                return
-            # Nothing runs on the site yet, so the log is ours alone to write to. (Once the
-            # job runs, its events own the next sequence numbers: we must not take one.)
-            dep.log.emit("log", level="INFO", source="deployer",
-                         message="the server restarted; deploying again from the start")
-            self._start(dep, self._deploy)
-            return
-        self._start(dep, self._reattach, execution.state)
-
-    def _reattach(self, dep: pipeline.Deployment, state: ExecutionState) -> None:
-        """Find the run again; an unreachable site is waited for (the job runs on)."""
-        delay = 1.0
-        while True:
-            try:
-                with dep.connection.quick_slot():
-                    client = dep.connection.get()
-                    workdir = pipeline.resolve_workdir(client, dep.site.config.workdir)
-                break
-            except (ssh.HostKeyChangedError, ssh.HostKeyNotTrusted,
-                    ssh.AuthenticationFailed) as error:  # waiting cannot fix these
-                raise pipeline.StepFailed(pipeline.connect_message(dep.site, error)) from None
-            except Exception as error:
-                if self._closed:
-                    return
-                log.warning("eflows: cannot reach %s to follow %s (%s); retrying in %.0f s",
-                            dep.site.name, dep.execution_id, error, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 60.0)
-        dep.run_dir = posixpath.join(workdir, "runs", dep.execution_id)
-        if state == ExecutionState.STAGING_OUT:
-            dep.finalizing = True
-            self.finisher.finish(dep, slurm.JobState("COMPLETED"))
-            return
-        if state == ExecutionState.CANCELLING:
-            dep.cancel.set()
-            self._send_cancel(dep)
-        self._follow(dep)
 
     def release(self, dep: pipeline.Deployment) -> None:
         """The execution is over (or given up): stop following it, let others have it."""

@@ -32,7 +32,14 @@ from eflows_kernel.services.transfer.upload import stage_in
 
 
 def url_file_name(url: str) -> str:
-    """The file name a staged-in URL gets on the site (the application is told the same)."""
+    """The file name a staged-in URL gets on the site (the application is told the same).
+
+    Also the one check of a URL before it is used: no white space or control character
+    (it is handed to curl/wget line by line, where a newline would start a new option).
+    """
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise TransferError("a URL to stage in must not contain spaces, newlines or control "
+                            "characters (percent-encode them: %20, %0A)")
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise TransferError(f"only http(s) URLs can be staged in, not {url!r}")
@@ -40,6 +47,15 @@ def url_file_name(url: str) -> str:
     if name in ("", ".", "..") or "/" in name or "\0" in name:
         name = "download"
     return name
+
+
+def public_url(url: str) -> str:
+    """The URL as it may be shown: without a user:password part or a (signed) query."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
@@ -59,17 +75,23 @@ def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
         return _via_local(client, url, name, remote_dir, events, sha256)
     final = join(remote_dir, name)
     part = final + PART
-    progress = Progress(events, url, "in", None)
+    shown = public_url(url)
+    progress = Progress(events, shown, "in", None)
     progress.start()
     try:
+        # The URL goes on stdin, not the command line: a token in it would show in `ps`
+        # on a shared login node.
         if tool.endswith("curl"):
-            fetch = f"curl -fsSL --proto =http,https -C - -o {q(part)} -- {q(url)}"
+            fetch = f"curl -fsSL --proto =http,https -C - -o {q(part)} -K -"
+            stdin = ('url = "' + url.replace("\\", "\\\\").replace('"', '\\"') + '"\n')
         else:
-            fetch = f"wget -q -c -O {q(part)} -- {q(url)}"
-        remote(client, f"mkdir -p -- {q(remote_dir or '.')} && {fetch}", timeout=3600)
+            fetch = f"wget -q -c -O {q(part)} -i -"
+            stdin = url + "\n"
+        remote(client, f"mkdir -p -- {q(remote_dir or '.')} && {fetch}",
+               stdin=stdin.encode(), timeout=3600)
         got = remote_sha256(client, [part]).get(part, "")
         if sha256 is not None and got != sha256.lower():
-            raise ChecksumMismatch(f"{url}: sha256 {got} is not the expected {sha256}; "
+            raise ChecksumMismatch(f"{shown}: sha256 {got} is not the expected {sha256}; "
                                    f"kept as {part}")
         size = int(remote(client, f"stat -c %s -- {q(part)}"))
         remote(client, f"mv -f -- {q(part)} {q(final)}")
@@ -90,7 +112,8 @@ def _via_local(client: paramiko.SSHClient, url: str, name: str, remote_dir: str,
         result = stage_in(client, path, remote_dir, events)[0]
     if sha256 is not None and result.sha256 != sha256.lower():
         remote(client, f"rm -f -- {q(join(remote_dir, name))}")
-        raise ChecksumMismatch(f"{url}: sha256 {result.sha256} is not the expected {sha256}")
+        raise ChecksumMismatch(f"{public_url(url)}: sha256 {result.sha256} is not the "
+                               f"expected {sha256}")
     return result
 
 

@@ -300,3 +300,25 @@ def test_big_file_over_parallel_connections_and_resume(client, rdir, sshd, tmp_p
     events = EventStream("run-11")
     stage_in(client, src, rdir, events, connect=connect, streams=2)
     assert final.read_bytes() == data and transfers(events)[0]["done_bytes"] == 2_000_000
+
+
+def test_stage_out_of_a_folder(client, rdir, sshd, tmp_path) -> None:
+    """A results folder comes back whole and verified, or not under its final name."""
+    files = {"a.txt": b"alpha\n", "sub dir/b.bin": os.urandom(200_000),
+             "sub dir/deeper/c": b"", "odd 'name' $(x).txt": b"odd\n"}
+    source = tmp_path / "results"
+    for name, data in files.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    stage_in(client, source, rdir)  # put it on the cluster
+    events = EventStream("run-9")
+    result = stage_out(client, f"{rdir}/results", tmp_path / "back", events)
+    back = tmp_path / "back" / "results"
+    assert {str(p.relative_to(back)): p.read_bytes() for p in back.rglob("*")
+            if p.is_file()} == files
+    assert result.bytes == sum(len(d) for d in files.values()) and len(result.sha256) == 64
+    assert transfers(events)[-1]["state"] == "done"
+    assert transfers(events)[-1]["done_bytes"] == result.bytes
+    assert not (tmp_path / "back" / "results.part").exists()
+    with pytest.raises(TransferError, match="neither a file nor a folder"):
+        stage_out(client, f"{rdir}/absent", tmp_path / "back")

@@ -267,7 +267,7 @@ def test_stage_out_round_trip_and_resume(client, rdir, sshd, tmp_path) -> None:
     stage_out(client, f"{rdir}/orig.bin", out, events)
     assert (out / "orig.bin").read_bytes() == data and not (out / "orig.bin.part").exists()
     assert transfers(events)[0]["done_bytes"] == 123_456
-    with pytest.raises(TransferError, match="not a file"):
+    with pytest.raises(TransferError, match="neither a file nor a folder"):
         stage_out(client, f"{rdir}/missing", out)
 
 

@@ -25,11 +25,12 @@ _STATE_ICON = {"queued": "…", "staging-in": "⇡", "submitted": "…", "runnin
 LOG_LIMIT = 200_000  # characters kept in the log view (the tail)
 
 
-def execution_label(execution: Any) -> str:
-    """One line of the list: state, workflow, site, start time, id."""
+def execution_label(execution: Any, workflow_name: str | None = None) -> str:
+    """One line of the list: state, start time, workflow, site, id."""
     state = execution.state.value
+    name = f"  {workflow_name}" if workflow_name else ""
     return (f"{_STATE_ICON.get(state, '')} {state:<11} {execution.created_at:%Y-%m-%d %H:%M:%S}"
-            f"  {execution.site}  {execution.id}")
+            f"{name}  {execution.site}  {execution.id}")
 
 
 class ExecutionDetail(widgets.VBox):
@@ -183,6 +184,7 @@ class ExecutionsWidget(widgets.VBox):
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
         self._redrawing = False
+        self._names: dict[str, str | None] = {}
         self.listing = widgets.Select(options=[], rows=10, layout=widgets.Layout(
             width="100%"))
         self.listing.add_class("eflows-executions")
@@ -242,7 +244,8 @@ class ExecutionsWidget(widgets.VBox):
             if not ok or page is None:
                 return
             self.executions = list(page.items)
-            options = [(execution_label(e), e.id) for e in self.executions]
+            options = [(execution_label(e, self._workflow_name(e.workflow_id)), e.id)
+                       for e in self.executions]
             if options != list(self.listing.options):
                 current = self.listing.value
                 self._redrawing = True  # new labels, same selection: keep the detail open
@@ -258,6 +261,15 @@ class ExecutionsWidget(widgets.VBox):
                 self.message.clear()
 
     # -- one execution ------------------------------------------------------------------
+    def _workflow_name(self, workflow_id: str) -> str | None:
+        """A workflow's name, asked once (names do not change; a deleted one has none)."""
+        if workflow_id not in self._names:
+            try:
+                self._names[workflow_id] = self.client.workflows.get(workflow_id).workflow.name
+            except Exception:  # deleted since: the id alone will do
+                self._names[workflow_id] = None
+        return self._names[workflow_id]
+
     def _on_select(self, change: dict[str, Any]) -> None:
         if not self._redrawing:
             self.open_execution(change["new"])

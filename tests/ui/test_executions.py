@@ -24,6 +24,8 @@ def test_list_updates_live_and_detail_follows_the_run(client: LocalClient) -> No
         detail = widget.select(execution.id)
         assert isinstance(detail, ExecutionDetail) and detail in widget.detail_box.children
         eventually(lambda: "done" in widget.listing.options[0][0])
+        name = client.workflows.get(execution.workflow_id).workflow.name
+        assert f"  {name}  local  {execution.id}" in widget.listing.options[0][0]
         eventually(lambda: detail.execution.finished and "RESULT" in detail.logs.value)
         assert detail.execution.state.value == "done", detail.execution.error
         assert detail.cancel_button.disabled

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 import paramiko
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eflows_kernel.services import ssh
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
@@ -84,6 +84,15 @@ class SiteConfig(BaseModel):
         "(benchmarks/bench_stage_in.py measures it)")
     workdir: str = Field("~/eflows", min_length=1, max_length=4096, pattern=r"^[^\x00\n\r]+$")
     python: PythonConfig = Field(default_factory=PythonConfig)
+
+    @field_validator("workdir")
+    @classmethod
+    def _own_home_only(cls, value: str) -> str:
+        # "~other/x" would need the shell to expand it: only the login's own home is meant.
+        if value.startswith("~") and value != "~" and not value.startswith("~/"):
+            raise ValueError("use an absolute path, ~/..., or a path relative to the login's "
+                             "home (not ~otheruser/...)")
+        return value
 
 
 class SiteRepository(Protocol):

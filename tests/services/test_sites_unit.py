@@ -199,3 +199,11 @@ def test_password_and_one_time_code(two_factor_server: tuple[int, paramiko.PKey]
         ssh.connect("127.0.0.1", port, "someone", pinned, password=SECRET,
                     otp=lambda prompt: "000000", timeout=5)
     assert SECRET not in str(caught.value) and "000000" not in str(caught.value)
+
+
+@pytest.mark.parametrize("workdir", ["~bob/runs", "~root"])
+def test_workdir_in_another_users_home_is_refused(workdir: str) -> None:
+    with pytest.raises(ValueError, match="not ~otheruser"):
+        SiteConfig(name="s", host="h", login="me", workdir=workdir)
+    for fine in ("~", "~/eflows", "/scratch/me", "runs"):
+        assert SiteConfig(name="s", host="h", login="me", workdir=fine).workdir == fine

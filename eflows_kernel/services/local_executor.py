@@ -113,7 +113,7 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _tail(path: Path, lines: int = _ERROR_TAIL_LINES) -> str:
+def log_tail(path: Path, lines: int = _ERROR_TAIL_LINES) -> str:
     """The last lines of a log: what a user needs to see why a run failed."""
     try:
         with open(path, "rb") as f:
@@ -344,7 +344,7 @@ class LocalExecutor:
             if code == 0:
                 self.executions.set_state(run.execution_id, ExecutionState.DONE, "exit code 0")
             else:
-                tail = _tail(self.runs_dir / run.execution_id / OUTPUT_LOG)
+                tail = log_tail(self.runs_dir / run.execution_id / OUTPUT_LOG)
                 error = f"the application exited with status {code}" + (
                     f":\n{tail}" if tail else "")
                 self.executions.set_state(run.execution_id, ExecutionState.FAILED,

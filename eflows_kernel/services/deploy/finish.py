@@ -23,6 +23,7 @@ from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.deploy.jobs import EVENT_LOG, OUTPUT_LOG
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions import ExecutionState
+from eflows_kernel.services.local_executor import log_tail
 from eflows_kernel.services.transfer import TransferError, TransferResult, stage_out
 
 if TYPE_CHECKING:
@@ -34,8 +35,6 @@ FORGOTTEN = "the scheduler no longer knows the job"
 STAGE_OUT_ATTEMPTS = 3
 DRAIN_GRACE = 15.0  # seconds the tail gets, after the job ended, to deliver the last events
 DRAIN_QUIET = 3.0  # ... or until the log was quiet that long (a killed run writes no end)
-_ERROR_TAIL_LINES = 20
-_ERROR_TAIL_BYTES = 64 * 1024
 
 
 class Finisher:
@@ -62,21 +61,21 @@ class Finisher:
         if cancelled_by_us and (job.state == "CANCELLED" or job.reason == FORGOTTEN):
             self._close_run(dep, "cancelled", job.reason or "cancelled")
             dep.log.stage("cancel", "done", job.reason or "job cancelled")
-            ex.finish_state(dep, ExecutionState.CANCELLED,
+            ex.set_state(dep, ExecutionState.CANCELLED,
                             job.reason or f"job {dep.job_id} cancelled")
         elif job.state == "COMPLETED" and final.get("state", "done") == "done":
             # A run that wrote no end (events lost) still ended well: say so in its log.
             self._close_run(dep, "done", "the job completed (its last events were lost)")
             dep.stage = "stage-out"
-            ex.finish_state(dep, ExecutionState.STAGING_OUT, "bringing the outputs back")
+            ex.set_state(dep, ExecutionState.STAGING_OUT, "bringing the outputs back")
             outputs = self._stage_out(dep)
             ex.executions.set_outputs(dep.execution_id, outputs)
-            ex.finish_state(dep, ExecutionState.DONE, f"job {dep.job_id} completed")
+            ex.set_state(dep, ExecutionState.DONE, f"job {dep.job_id} completed")
         else:
             reason = self._reason(dep, job, final)
-            tail = "\n".join(output.rstrip().splitlines()[-_ERROR_TAIL_LINES:])
+            tail = output
             self._close_run(dep, "failed", reason)
-            ex.finish_state(dep, ExecutionState.FAILED, f"job ended {job.state}",
+            ex.set_state(dep, ExecutionState.FAILED, f"job ended {job.state}",
                             error=reason + (f"\n\nlast lines of the job's output:\n{tail}"
                                             if tail else ""))
         ex.release(dep)
@@ -157,7 +156,7 @@ class Finisher:
         """Keep the job's output here, so its logs stay readable without the site.
 
         Downloaded under a temporary name (a reader never sees half of it); returns
-        only its last lines, for the error message of a failed run.
+        its last lines, for the error message of a failed run.
         """
         target = self.executor.runs_dir / dep.execution_id / OUTPUT_LOG
         part = target.with_name(target.name + ".part")
@@ -169,9 +168,7 @@ class Finisher:
             log.info("eflows: no job output for %s: %s", dep.execution_id, error)
             part.unlink(missing_ok=True)
             return ""
-        with open(target, "rb") as f:
-            f.seek(max(0, target.stat().st_size - _ERROR_TAIL_BYTES))
-            return f.read().decode("utf-8", errors="replace")
+        return log_tail(target)
 
     def _stage_out(self, dep: pipeline.Deployment) -> dict[str, Any]:
         plan = dep.plan

@@ -137,8 +137,7 @@ def _check_cancel(dep: Deployment) -> None:
         raise Cancelled
 
 
-def prepare(dep: Deployment, environments: EnvironmentBuilder,
-            set_state: Any) -> JobRequest:
+def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     """Connect, environment, stage-in: the job request ready to submit."""
     runlog, site = dep.log, dep.site
     dep.stage = "connect"

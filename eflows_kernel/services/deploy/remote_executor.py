@@ -194,7 +194,7 @@ class RemoteExecutor(Recovery):
             target(dep, *args)
         except pipeline.Cancelled:
             dep.log.stage("cancel", "done", "cancelled before the job was submitted")
-            self.finish_state(dep, ExecutionState.CANCELLED, "cancelled before submission")
+            self.set_state(dep, ExecutionState.CANCELLED, "cancelled before submission")
             self.release(dep)
         except Exception as error:
             if self._closed:
@@ -209,31 +209,27 @@ class RemoteExecutor(Recovery):
                             f"{dep.site.name!r}: it is no longer followed)")
             else:
                 dep.log.stage(dep.stage, "failed", message.splitlines()[0][:300])
-            self.finish_state(dep, ExecutionState.FAILED, f"{dep.stage} failed",
+            self.set_state(dep, ExecutionState.FAILED, f"{dep.stage} failed",
                               error=message)
             self.release(dep)
 
     def _deploy(self, dep: pipeline.Deployment) -> None:
-        self._set(dep, ExecutionState.STAGING_IN, "deploying to the site")
+        self.set_state(dep, ExecutionState.STAGING_IN, "deploying to the site")
         with dep.connection.work_slot():
-            request = pipeline.prepare(dep, self.environments, self._set)
+            request = pipeline.prepare(dep, self.environments)
             job_id = pipeline.submit(dep, request)
         self.executions.set_remote_job(dep.execution_id, job_id)
-        self._set(dep, ExecutionState.SUBMITTED, f"job {job_id}")
+        self.set_state(dep, ExecutionState.SUBMITTED, f"job {job_id}")
         if dep.cancel.is_set():  # a cancel arrived while sbatch ran
             self._send_cancel(dep)
         self._follow(dep)
 
-    def finish_state(self, dep: pipeline.Deployment, state: ExecutionState, detail: str,
-                     error: str | None = None) -> None:
-        """Set a state; a final one only after the log is on disk (a stream that sees
-        the execution finished must find every event)."""
+    def set_state(self, dep: pipeline.Deployment, state: ExecutionState, detail: str,
+                  error: str | None = None) -> None:
+        """Move the execution on; a final state only after the log is on disk (a stream
+        that sees the execution finished must find every event)."""
         if state.finished:
             dep.log.flush()
-        self._set(dep, state, detail, error)
-
-    def _set(self, dep: pipeline.Deployment, state: ExecutionState, detail: str,
-             error: str | None = None) -> None:
         with self._lock:
             current = self.executions.get(dep.execution_id)
             if current.finished or current.state == state or (
@@ -277,7 +273,7 @@ class RemoteExecutor(Recovery):
             if event.get("state") in ("done", "failed", "cancelled"):
                 dep.run_final = event
             elif self.executions.get(dep.execution_id).state == ExecutionState.SUBMITTED:
-                self._set(dep, ExecutionState.RUNNING, "the run started")
+                self.set_state(dep, ExecutionState.RUNNING, "the run started")
 
     def _on_job_state(self, dep: pipeline.Deployment, state: slurm.JobState | None) -> None:
         if state is None:
@@ -288,7 +284,7 @@ class RemoteExecutor(Recovery):
         dep.missing_polls = 0
         if not state.finished:
             if state.execution_state == ExecutionState.RUNNING:
-                self._set(dep, ExecutionState.RUNNING, f"job {dep.job_id} running")
+                self.set_state(dep, ExecutionState.RUNNING, f"job {dep.job_id} running")
             if dep.cancel.is_set() and time.monotonic() - dep.cancel_sent > CANCEL_RETRY:
                 self._send_cancel_async(dep)  # the last one did not land
             if dep.tail is not None and not dep.tail.alive and not dep.tail.finished:

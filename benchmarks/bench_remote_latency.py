@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,27 @@ writer.close()
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def loopback_connect(name: str) -> Callable[[], Any]:
+    """SSH connections of this process to the test sshd: its own vault key, authorized
+    with the test password (again if a concurrent test run reset the shared ~/.ssh)."""
+    vault = CredentialVault(InMemoryCredentialRepository(), master_key=os.urandom(32))
+    sites = SiteService(InMemorySiteRepository(), vault, timeout=10)
+    site = sites.add({"name": name, "host": "127.0.0.1", "port": 2222, "login": LOGIN,
+                      "scheduler": "none"})
+    sites.trust(site.id, sites.scan(site.id).fingerprint)
+    credential = vault.generate(name).id
+    sites.authorize(site.id, credential, password=PASSWORD)
+
+    def connect() -> Any:
+        try:
+            return sites.connect(site.id, credential)
+        except AuthenticationFailed:
+            sites.authorize(site.id, credential, password=PASSWORD)
+            return sites.connect(site.id, credential)
+
+    return connect
 
 
 def measure(connect: Any, mode: str, events: int, rate: float) -> list[float]:
@@ -103,21 +125,7 @@ def main() -> None:
     subprocess.run(["bash", str(REPO / "tests/cluster/setup_sshd.sh")], check=True,
                    capture_output=True, timeout=600)
 
-    vault = CredentialVault(InMemoryCredentialRepository(), master_key=os.urandom(32))
-    sites = SiteService(InMemorySiteRepository(), vault, timeout=10)
-    site = sites.add({"name": "bench-loopback", "host": "127.0.0.1", "port": 2222,
-                      "login": LOGIN, "scheduler": "none", "python": {"mode": "bootstrap"}})
-    sites.trust(site.id, sites.scan(site.id).fingerprint)
-    credential = vault.generate("bench-remote-latency").id
-    sites.authorize(site.id, credential, password=PASSWORD)
-
-    def connect() -> Any:
-        try:
-            return sites.connect(site.id, credential)
-        except AuthenticationFailed:  # a concurrent test run reset the shared ~/.ssh
-            sites.authorize(site.id, credential, password=PASSWORD)
-            return sites.connect(site.id, credential)
-
+    connect = loopback_connect("bench-remote-latency")
     print(f"remote live latency, {args.events} events at {args.rate:g}/s over SSH "
           f"(127.0.0.1:2222); target p95 <= {TARGET_P95:g} s")
     ok = True

@@ -60,17 +60,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "extension"))
 
+from bench_remote_latency import loopback_connect, percentile  # noqa: E402
+
 from eflows_kernel.client.rest import EflowsClient  # noqa: E402
 from eflows_kernel.events.log import EventLogReader  # noqa: E402
 from eflows_kernel.services.executions import ExecutionState, ExecutionStore  # noqa: E402
 from eflows_kernel.services.remote_events import RemoteEventTail  # noqa: E402
-from eflows_kernel.services.sites import InMemorySiteRepository, SiteService  # noqa: E402
-from eflows_kernel.services.ssh import AuthenticationFailed  # noqa: E402
 from eflows_kernel.services.state import StateStore  # noqa: E402
-from eflows_kernel.services.vault import (  # noqa: E402
-    CredentialVault,
-    InMemoryCredentialRepository,
-)
 
 LOGIN = "eflows"
 PASSWORD = os.environ.get("EFLOWS_TEST_PASSWORD", "eflows-test-pw")
@@ -105,11 +101,6 @@ with open(path, "a") as f:
         emit(type="task", task=i + 1, state="running", attempt=1)
     emit(type="run", state="done", counts={"done": count})
 '''
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def free_port() -> int:
@@ -194,22 +185,7 @@ def configure(client: EflowsClient) -> tuple[str, str]:
 
 def own_connection() -> Any:
     """This process's own key and SSH connections (baseline tail, starting the writer)."""
-    vault = CredentialVault(InMemoryCredentialRepository(), master_key=os.urandom(32))
-    sites = SiteService(InMemorySiteRepository(), vault, timeout=10)
-    site = sites.add({"name": "bench-own", "host": "127.0.0.1", "port": 2222,
-                      "login": LOGIN, "scheduler": "none"})
-    sites.trust(site.id, sites.scan(site.id).fingerprint)
-    credential = vault.generate("bench-stream-baseline").id
-    sites.authorize(site.id, credential, password=PASSWORD)
-
-    def connect() -> Any:
-        try:
-            return sites.connect(site.id, credential)
-        except AuthenticationFailed:  # a concurrent test run reset the shared ~/.ssh
-            sites.authorize(site.id, credential, password=PASSWORD)
-            return sites.connect(site.id, credential)
-
-    return connect
+    return loopback_connect("bench-stream-baseline")
 
 
 def start_writer(connect: Any, run_dir: str, execution_id: str, events: int,

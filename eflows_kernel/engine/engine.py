@@ -274,3 +274,21 @@ class Engine:
 
     def wait_on(self, *objs: Any) -> Any:
         return synchronisation.wait_on(self, *objs)
+
+    # -- the rest of the model's Runtime protocol (eflows_kernel.model.runtime) ---------
+    def wait_on_file(self, path: str) -> str:
+        return synchronisation.wait_on_file(self, path)
+
+    def delete_file(self, path: str) -> bool:
+        return synchronisation.delete_file(self, path)
+
+    def file_exists(self, path: str) -> bool:
+        return synchronisation.file_exists(self, path)
+
+    def forget_object(self, obj: Any) -> bool:
+        return self.objects.forget(obj)
+
+    def number_of_resources(self) -> int:
+        if self.client is None:
+            return 1
+        return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 from typing import IO, Any
 
-from eflows_kernel.engine import synchronisation as _sync
-from eflows_kernel.engine.current import current_engine
+from eflows_kernel.model.runtime import current_runtime
 
 
 def compss_wait_on(*objs: Any, to_write: bool = True) -> Any:
     """Values of task outputs (also nested in lists/dicts); updates INOUT objects."""
-    engine = current_engine()
+    engine = current_runtime()
     if engine is None:
         return objs[0] if len(objs) == 1 else list(objs)
     return engine.wait_on(*objs)
@@ -24,21 +23,21 @@ def compss_wait_on(*objs: Any, to_write: bool = True) -> Any:
 
 def compss_barrier(no_more_tasks: bool = False) -> None:
     """Wait until every task submitted so far has finished."""
-    engine = current_engine()
+    engine = current_runtime()
     if engine is not None:
         engine.barrier()
 
 
 def compss_barrier_group(group_name: str) -> None:
     """Wait for a group's tasks; raises the COMPSsException one of them raised."""
-    engine = current_engine()
+    engine = current_runtime()
     if engine is not None:
         engine.barrier_group(group_name)
 
 
 def compss_cancel_group(group_name: str) -> None:
     """Cancel the group's tasks that have not finished."""
-    engine = current_engine()
+    engine = current_runtime()
     if engine is not None:
         engine.cancel_group(group_name)
 
@@ -50,10 +49,10 @@ def _each(function: Any, paths: tuple[Any, ...]) -> Any:
 
 def compss_wait_on_file(*file_names: str) -> Any:
     """Wait until the last task writing each file has finished."""
-    engine = current_engine()
+    engine = current_runtime()
     if engine is None:
         return None
-    _each(lambda p: _sync.wait_on_file(engine, p), file_names)
+    _each(engine.wait_on_file, file_names)
     return None
 
 
@@ -63,19 +62,19 @@ def compss_wait_on_directory(*dir_names: str) -> Any:
 
 def compss_open(file_name: str, mode: str = "r") -> IO[Any]:
     """Open a file once the task writing it has finished."""
-    engine = current_engine()
+    engine = current_runtime()
     if engine is not None:
-        file_name = _sync.wait_on_file(engine, file_name)
+        file_name = engine.wait_on_file(file_name)
     return open(file_name, mode)
 
 
 def compss_delete_file(*file_names: str) -> Any:
     """Delete files once the tasks using them have finished; True if one was deleted."""
-    engine = current_engine()
+    engine = current_runtime()
 
     def delete(path: str) -> bool:
         if engine is not None:
-            return _sync.delete_file(engine, path)
+            return engine.delete_file(path)
         try:
             os.remove(path)
         except FileNotFoundError:
@@ -87,18 +86,18 @@ def compss_delete_file(*file_names: str) -> Any:
 
 def compss_file_exists(*file_names: str) -> Any:
     """Whether each file exists, counting files that running tasks are writing."""
-    engine = current_engine()
+    engine = current_runtime()
     if engine is None:
         return _each(os.path.exists, file_names)
-    return _each(lambda p: _sync.file_exists(engine, p), file_names)
+    return _each(engine.file_exists, file_names)
 
 
 def compss_delete_object(*objs: Any) -> Any:
     """Stop tracking objects so their task-produced versions can be freed."""
-    engine = current_engine()
+    engine = current_runtime()
     if engine is None:
         return _each(lambda _o: True, objs)
-    return _each(engine.objects.forget, objs)
+    return _each(engine.forget_object, objs)
 
 
 def compss_start(*args: Any, **kwargs: Any) -> None:
@@ -111,10 +110,8 @@ def compss_stop(*args: Any, **kwargs: Any) -> None:
 
 
 def compss_get_number_of_resources() -> int:
-    engine = current_engine()
-    if engine is None or engine.client is None:
-        return 1
-    return len(engine.client.scheduler_info(n_workers=-1).get("workers", {}))
+    engine = current_runtime()
+    return 1 if engine is None else engine.number_of_resources()
 
 
 class TaskGroup:
@@ -125,13 +122,13 @@ class TaskGroup:
         self.implicit_barrier = implicit_barrier
 
     def __enter__(self) -> TaskGroup:
-        engine = current_engine()
+        engine = current_runtime()
         if engine is not None:
             engine.open_group(self.group_name)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        engine = current_engine()
+        engine = current_runtime()
         if engine is None:
             return
         engine.close_group(self.group_name)

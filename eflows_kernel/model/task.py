@@ -23,6 +23,7 @@ from eflows_kernel.model.parameter import (
     UnknownDirectionError,
     parse_param_spec,
 )
+from eflows_kernel.model.runtime import current_runtime
 
 
 class OnFailure(str, Enum):
@@ -151,9 +152,7 @@ class TaskDefinition:
         return f"{code.co_filename}:{code.co_firstlineno}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from eflows_kernel.engine.current import current_engine
-
-        engine = current_engine()
+        engine = current_runtime()
         if engine is None:
             return self.func(*args, **kwargs)
         return engine.submit(self, args, kwargs)

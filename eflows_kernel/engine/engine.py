@@ -18,6 +18,8 @@ from typing import Any
 import cloudpickle
 
 from eflows_kernel.engine import synchronisation
+from eflows_kernel.engine.batching import SubmitBatcher
+from eflows_kernel.engine.calls import submit_call
 from eflows_kernel.engine.cluster import (
     ClusterConfig,
     WorkerOffer,
@@ -27,14 +29,13 @@ from eflows_kernel.engine.cluster import (
 )
 from eflows_kernel.engine.current import current_engine, set_current_engine
 from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
-from eflows_kernel.engine.state import RunGraph, TaskRecord
+from eflows_kernel.engine.state import RunGraph
 from eflows_kernel.engine.submission import CallAnalyser
-from eflows_kernel.engine.wire import WireTask
 from eflows_kernel.engine.worker import execute_task, interrupt_tasks
 from eflows_kernel.events.schema import RunState
 from eflows_kernel.events.stream import EventStream
 from eflows_kernel.model.exceptions import EngineError
-from eflows_kernel.model.task import RETRY_ATTEMPTS, TaskDefinition
+from eflows_kernel.model.task import TaskDefinition
 
 
 @dataclass
@@ -57,9 +58,11 @@ class Engine:
         self.events = EventStream(self.run_id, self.config.event_log, self.config.history,
                                   first_seq=self.config.first_seq)
         self.graph = RunGraph(self.events)
-        self.objects = ObjectVersions()
-        self.files = FileVersions()
-        self._analyser = CallAnalyser(self.objects, self.files)
+        self.objects = ObjectVersions(self.graph.dropped, self.graph.settled)
+        self.files = FileVersions(self.graph.dropped, self.graph.settled)
+        self._analyser = CallAnalyser(self.objects, self.files, self._ensure_submitted,
+                                      self.graph.partial)
+        self.batcher = SubmitBatcher(self.graph, execute_task)
         self._ids = itertools.count(1)
         self._group_stack: list[str] = []
         self._payloads: dict[str, bytes] = {}
@@ -80,6 +83,7 @@ class Engine:
         self.client, self.cluster = start_cluster(self.config.cluster)
         self._offer = worker_offer(self.client)
         self.client.subscribe_topic(self._topic, self._on_worker_event)
+        self.batcher.start(self.client)
         self.state = RunState.RUNNING.value
         info: dict[str, Any] = {
             "scheduler": self.client.scheduler.address,
@@ -107,6 +111,7 @@ class Engine:
                 error = str(self.graph.fatal)
         self.state = state
         try:
+            self.batcher.close()
             if self.client is not None:
                 self.graph.cancel_all("the engine was stopped")
                 self.apply_cancellations()
@@ -132,7 +137,7 @@ class Engine:
         else:
             self.stop(RunState.FAILED.value, error=f"{exc_type.__name__}: {exc}")
 
-    # -- task submission --------------------------------------------------------------
+    # -- task submission (see calls.py and batching.py) --------------------------------
     def submit(self, definition: TaskDefinition, args: tuple[Any, ...],
                kwargs: dict[str, Any]) -> Any:
         graph = self.graph
@@ -140,61 +145,17 @@ class Engine:
             raise graph.fatal
         if self._stopped:
             raise EngineError(f"the engine of run {self.run_id} is stopped; start a new one")
-        task_id = next(self._ids)
-        plan = self._analyser.analyse(definition, task_id, args, kwargs)
-        opts = definition.options
-        resources = self._resources(definition)
-        n_returns = opts.returns
-        tuple_layout = bool(plan.updates) or n_returns > 1
-        record = TaskRecord(task_id, definition.name, opts.on_failure.value,
-                            tuple(self._group_stack),
-                            deps=tuple(sorted(plan.data_deps | plan.order_deps)))
-        first_event: dict[str, Any] = {"name": definition.name, "deps": list(record.deps)}
-        if record.groups:
-            first_event["groups"] = list(record.groups)
-        if self.config.record_args:
-            first_event["args"] = plan.summary
-        if opts.priority:
-            first_event["priority"] = True
-        if resources:
-            first_event["constraints"] = {"computing_units": opts.computing_units,
-                                          "memory_size": opts.memory_size or 0}
-        graph.add(record, first_event)
+        return submit_call(self, definition, args, kwargs)
 
-        future = None
-        if not record.finished:
-            wire = WireTask(
-                run=self.run_id, task=task_id, name=definition.name,
-                definition=self._payload(definition), definition_uid=definition.uid,
-                topic=self._topic, arg_depths=tuple(plan.arg_depths),
-                kwarg_depths=plan.kwarg_depths, updates=tuple(plan.updates),
-                n_returns=n_returns, tuple_layout=tuple_layout,
-                on_failure=opts.on_failure.value, defaults=opts.defaults,
-                max_attempts=RETRY_ATTEMPTS, time_out=opts.time_out)
-            with graph.lock:
-                order = [graph.tasks[d].future for d in plan.order_deps
-                         if graph.tasks[d].future is not None]
-            future = self.client.submit(
-                execute_task, wire, plan.args, plan.kwargs, order or None,
-                key=f"{definition.name}-{task_id}-{self.run_id}", pure=False,
-                priority=1 if opts.priority else 0, resources=resources)
-            with graph.lock:
-                if not record.finished:
-                    record.future = future
-                elif record.state == "cancelled":  # cancelled while we were submitting
-                    graph._to_cancel.append(future)
-        self.apply_cancellations()
+    def flush(self) -> None:
+        """Send the queued tasks to Dask now (before the main program waits)."""
+        self.batcher.flush()
 
-        outputs = [TaskOutput(task_id, definition.name, future, (i,) if tuple_layout else ())
-                   for i in range(n_returns)]
-        for obj, position, path in plan.written_objects:
-            self.objects.written(obj, TaskOutput(task_id, definition.name, future,
-                                                 (n_returns + position, *path)))
-        for obj in plan.deleted_objects:
-            self.objects.forget(obj)
-        if n_returns == 0:
-            return None
-        return outputs[0] if n_returns == 1 else tuple(outputs)
+    def _ensure_submitted(self, output: TaskOutput) -> None:
+        self.batcher.flush()
+
+    def worker_addresses(self) -> list[str]:
+        return sorted(self.client.scheduler_info(n_workers=-1).get("workers", {}))
 
     def _payload(self, definition: TaskDefinition) -> bytes:
         payload = self._payloads.get(definition.uid)
@@ -203,35 +164,35 @@ class Engine:
             self._payloads[definition.uid] = payload
         return payload
 
-    def _resources(self, definition: TaskDefinition) -> dict[str, float] | None:
-        opts = definition.options
+    def _resources(self, name: str, computing_units: int,
+                   memory_size: float | None) -> dict[str, float] | None:
         offer = self._offer
         if offer is None:
             return None
-        if opts.computing_units > offer.max_cpu or (
-                opts.memory_size and opts.memory_size > offer.max_memory_gb):
+        if computing_units > offer.max_cpu or (
+                memory_size and memory_size > offer.max_memory_gb):
             offer = self._offer = worker_offer(self.client)  # workers may have joined
-        if opts.computing_units > offer.max_cpu:
+        if computing_units > offer.max_cpu:
             raise EngineError(
-                f"task '{definition.name}' asks for computing_units={opts.computing_units} "
+                f"task '{name}' asks for computing_units={computing_units} "
                 f"but the largest worker has {offer.max_cpu:g} cores; start the engine with "
                 f"more threads per worker (eflows-run --threads-per-worker "
-                f"{opts.computing_units}) or workers declaring --resources "
-                f"CPU={opts.computing_units}")
-        if opts.memory_size and opts.memory_size > offer.max_memory_gb:
+                f"{computing_units}) or workers declaring --resources "
+                f"CPU={computing_units}")
+        if memory_size and memory_size > offer.max_memory_gb:
             raise EngineError(
-                f"task '{definition.name}' asks for memory_size={opts.memory_size:g} GB but "
+                f"task '{name}' asks for memory_size={memory_size:g} GB but "
                 f"the largest worker has {offer.max_memory_gb:g} GB")
         resources: dict[str, float] = {}
-        if offer.declares_cpu and (offer.multi_threaded or opts.computing_units > 1):
-            resources["CPU"] = opts.computing_units
-        elif opts.computing_units > 1:
+        if offer.declares_cpu and (offer.multi_threaded or computing_units > 1):
+            resources["CPU"] = computing_units
+        elif computing_units > 1:
             raise EngineError(
-                f"task '{definition.name}' asks for computing_units={opts.computing_units} "
+                f"task '{name}' asks for computing_units={computing_units} "
                 "but the workers do not declare a CPU resource, so the request cannot be "
                 "enforced; start them with --resources CPU=<cores>")
-        if opts.memory_size and offer.declares_memory:
-            resources["MEMORY"] = opts.memory_size
+        if memory_size and offer.declares_memory:
+            resources["MEMORY"] = memory_size
         return resources or None
 
     # -- worker reports ---------------------------------------------------------------
@@ -292,3 +253,10 @@ class Engine:
         if self.client is None:
             return 1
         return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+
+    def has_group(self, name: str) -> bool:
+        return name in self.graph.groups
+
+    def cancel_all(self, reason: str) -> None:
+        self.graph.cancel_all(reason)
+        self.apply_cancellations()

@@ -39,6 +39,9 @@ class TaskRecord:
     state: str = PENDING
     finished: bool = False  # no state change will follow
     ok: bool = False  # successors may use its outputs (done, or failure ignored)
+    # It raised COMPSsException: it failed, but the INOUT objects and files it wrote
+    # exist (PyCOMPSs keeps them), so tasks submitted afterwards may use them.
+    data_ok: bool = False
     error: str | None = None
     attempt: int = 0
     worker: str | None = None  # where the current attempt runs
@@ -80,12 +83,13 @@ class RunGraph:
             doomed_by = None
             for dep_id in record.deps:
                 dep = self.tasks[dep_id]
-                if dep.finished and not dep.ok:
+                if dep.finished and not dep.ok and not dep.data_ok:
                     doomed_by = dep
                     waiting += 1  # never satisfied: the task stays pending, then is cancelled
                 elif not dep.finished:
                     waiting += 1
-                dep.successors.append(record.id)
+                if not dep.finished:
+                    dep.successors.append(record.id)
             record.waiting_for = waiting
             record.state = PENDING if waiting else READY
             self.events.emit("task", task=record.id, state=record.state, **first_event)
@@ -95,8 +99,13 @@ class RunGraph:
                 self._cancel([record], why)
 
     # -- reports from workers ---------------------------------------------------------
-    def report(self, msg: dict[str, Any]) -> None:
-        """Apply one worker report (see ``worker.execute_task``)."""
+    def report(self, msg: dict[str, Any] | list[dict[str, Any]] | tuple[Any, ...]) -> None:
+        """Apply one worker report, or a batch of them (see ``worker.execute_task``)."""
+        if isinstance(msg, list | tuple):  # batches arrive as tuples through msgpack
+            with self.lock:
+                for item in msg:
+                    self.report(item)
+            return
         with self.lock:
             record = self.tasks.get(msg.get("task", 0))
             if record is None:
@@ -132,6 +141,7 @@ class RunGraph:
             return
         compss_message = msg.get("compss_exception")
         if compss_message is not None and record.groups:
+            record.data_ok = True
             self._finish(record, FAILED, ok=False, ts=ended, ended=ended, error=error,
                          final=True, on_failure=record.on_failure, **common)
             for name in record.groups:
@@ -245,6 +255,22 @@ class RunGraph:
                 return None
             message, group.exception = group.exception, None
             return COMPSsException(message)
+
+    def dropped(self, task_id: int) -> bool:
+        """The versions this task writes will never exist (cancelled, or failed)."""
+        record = self.tasks.get(task_id)
+        return (record is not None and record.finished and not record.ok
+                and not record.data_ok)
+
+    def partial(self, task_id: int) -> bool:
+        """It raised COMPSsException: only its INOUT outputs exist."""
+        record = self.tasks.get(task_id)
+        return record is not None and record.finished and record.data_ok and not record.ok
+
+    def settled(self, task_id: int) -> bool:
+        """The versions this task writes exist for good."""
+        record = self.tasks.get(task_id)
+        return record is not None and record.finished and (record.ok or record.data_ok)
 
     def counts(self) -> dict[str, int]:
         with self.lock:

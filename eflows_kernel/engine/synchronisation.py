@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 
 
 def barrier(engine: Engine) -> None:
+    engine.flush()
     graph = engine.graph
     graph.wait(lambda: graph.unfinished == 0, on_poll=lambda: reconcile(engine))
 
 
 def barrier_group(engine: Engine, name: str) -> None:
+    engine.flush()
     graph = engine.graph
     group = graph.groups.get(name)
     if group is None:
@@ -64,28 +66,34 @@ def reconcile(engine: Engine) -> None:
 def wait_on(engine: Engine, *objs: Any) -> Any:
     """``compss_wait_on``: values of outputs, also inside nested lists/tuples/dicts."""
     leaves: dict[int, TaskOutput] = {}
-    tracked: list[tuple[Any, TaskOutput]] = []
+    tracked: list[tuple[Any, TaskOutput]] = []  # innermost first
+    seen: set[int] = set()
 
     def collect(obj: Any) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
         version = engine.objects.current(obj)
-        if version is not None:
-            tracked.append((obj, version))
-            leaves[id(version)] = version
-        elif isinstance(obj, TaskOutput):
+        if isinstance(obj, TaskOutput):
             leaves[id(obj)] = obj
-        elif isinstance(obj, list | tuple):
+            return
+        if isinstance(obj, list | tuple):
             for item in obj:
                 collect(item)
         elif isinstance(obj, dict):
             for item in obj.values():
                 collect(item)
+        if version is not None:
+            tracked.append((obj, version))
+            leaves[id(version)] = version
 
     for obj in objs:
         collect(obj)
     values = _fetch(engine, list(leaves.values()))
     updated: dict[int, Any] = {}
     for obj, version in tracked:
-        updated[id(obj)] = update_in_place(obj, values[id(version)])
+        new = _keep_identities(obj, values[id(version)], updated)
+        updated[id(obj)] = update_in_place(obj, new)
         engine.objects.forget(obj)
 
     def rebuild(obj: Any) -> Any:
@@ -105,9 +113,23 @@ def wait_on(engine: Engine, *objs: Any) -> Any:
     return results[0] if len(results) == 1 else results
 
 
+def _keep_identities(old: Any, new: Any, updated: dict[int, Any]) -> Any:
+    """A collection's new value, holding the caller's own element objects where those
+    were tracked too (already updated in place), so references to them stay right."""
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        items = [updated.get(id(o), n) if id(o) in updated else n
+                 for o, n in zip(old, new, strict=False)] + list(new[len(old):])
+        return type(new)(items)
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {k: (updated[id(old[k])] if k in old and id(old[k]) in updated else v)
+                for k, v in new.items()}
+    return new
+
+
 def _fetch(engine: Engine, outputs: list[TaskOutput]) -> dict[int, Any]:
     if not outputs:
         return {}
+    engine.flush()
     graph = engine.graph
     if graph.fatal is not None:
         raise graph.fatal
@@ -170,31 +192,35 @@ def update_in_place(obj: Any, new: Any) -> Any:
 
 # -- the file API ----------------------------------------------------------------------
 def _wait_tasks(engine: Engine, task_ids: list[int], path: str) -> None:
+    engine.flush()
     graph = engine.graph
     records = [graph.tasks[t] for t in task_ids]
     graph.wait(lambda: all(r.finished for r in records), on_poll=lambda: reconcile(engine))
-    for record in records:
-        if not record.ok and record.state == "cancelled":
-            raise TaskCancelledError(f"file {path} was to be written by task "
-                                     f"'{record.name}' (#{record.id}), which was cancelled")
 
 
 def wait_on_file(engine: Engine, path: str) -> str:
-    path = os.path.abspath(os.fspath(path))
-    writer = engine.files.last_writer(path)
-    if writer is not None:
-        _wait_tasks(engine, [writer], path)
-    return path
+    """Wait for the tasks writing ``path``; a cancelled writer wrote nothing."""
+    absolute = os.path.abspath(os.fspath(path))
+    writers = engine.files.writers_since(absolute)
+    if writers:
+        _wait_tasks(engine, writers, absolute)
+    return absolute
 
 
 def delete_file(engine: Engine, path: str) -> bool:
-    path = os.path.abspath(os.fspath(path))
-    _wait_tasks(engine, engine.files.users(path), path)
-    engine.files.forget(path)
+    absolute = os.path.abspath(os.fspath(path))
+    _wait_tasks(engine, engine.files.users(absolute), absolute)
+    known = engine.files.known(absolute)
+    engine.files.forget(absolute)
     try:
-        os.remove(path)
+        if os.path.isdir(absolute) and not os.path.islink(absolute):
+            import shutil
+
+            shutil.rmtree(absolute)
+        else:
+            os.remove(absolute)
     except FileNotFoundError:
-        return False
+        return known
     return True
 
 

@@ -37,6 +37,38 @@ class _SelectMarker:
 SELECT = _SelectMarker()
 
 
+class _PartialSelectMarker(_SelectMarker):
+    """Like SELECT, for outputs of a task that raised COMPSsException (see below)."""
+
+    _instance: _SelectMarker | None = None
+
+    def __reduce__(self) -> str:
+        return "SELECT_PARTIAL"
+
+
+SELECT_PARTIAL = _PartialSelectMarker()
+
+
+class PartialResult(tuple):
+    """The outputs of a task that raised COMPSsException: its INOUT values, no returns.
+
+    Only tasks submitted after the exception was known read it (they get
+    ``SELECT_PARTIAL`` references); a task submitted before it is cancelled with
+    the group, and refuses to start if Dask runs it before the cancellation lands.
+    """
+
+    message: str = ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_partial, (tuple(self), self.message))
+
+
+def _partial(items: tuple[Any, ...], message: str) -> PartialResult:
+    result = PartialResult(items)
+    result.message = message
+    return result
+
+
 class Pickled:
     """An argument serialised on the caller's side at call time."""
 
@@ -52,9 +84,50 @@ class Pickled:
 PRIMITIVES = (int, float, str, bytes, bool, complex, type(None))
 
 
-def select(value: Any, path: tuple[int, ...]) -> Any:
+class MissingValue:
+    """Stands for a return value a task never produced (it raised COMPSsException).
+
+    The task's INOUT parameters and files are kept, as in PyCOMPSs; a task that
+    receives one of its returns fails with this message.
+    """
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (MissingValue, (self.message,))
+
+
+class MissingValueError(RuntimeError):
+    """A task argument is the return value of a task that never produced it."""
+
+
+def partial_input(value: Any) -> PartialResult | None:
+    """A COMPSsException result this task may not read (see PartialResult)."""
+    kind = type(value)
+    if kind is PartialResult:
+        return value
+    if kind is tuple and len(value) == 3 and value[0] is SELECT \
+            and type(value[1]) is PartialResult:
+        return value[1]
+    if kind in (list, tuple, dict):
+        for item in (value.values() if kind is dict else value):
+            found = partial_input(item) if type(item) in (tuple, list, dict,
+                                                          PartialResult) else None
+            if found is not None:
+                return found
+    return None
+
+
+def select(value: Any, path: tuple[Any, ...]) -> Any:
+    if type(value) is PartialResult and not path:
+        path = (0,)  # the single return value of a task that raised COMPSsException
     for index in path:
         value = value[index]
+    if type(value) is MissingValue:
+        raise MissingValueError(value.message)
     return value
 
 
@@ -63,10 +136,16 @@ def decode(value: Any, depth: int = 0) -> Any:
     kind = type(value)
     if kind is Pickled:
         return cloudpickle.loads(value.data)
-    if kind is tuple and len(value) == 3 and value[0] is SELECT:
+    if kind is tuple and len(value) == 3 and value[0] in (SELECT, SELECT_PARTIAL):
         return select(value[1], value[2])
     if depth > 0 and kind is list:
         return [decode(item, depth - 1) for item in value]
+    if depth > 0 and kind is tuple:
+        return tuple(decode(item, depth - 1) for item in value)
+    if depth > 0 and kind is dict:
+        return {key: decode(item, depth - 1) for key, item in value.items()}
+    if kind is MissingValue:
+        raise MissingValueError(value.message)
     return value
 
 
@@ -81,6 +160,13 @@ def decode_private(value: Any, depth: int = 0) -> Any:
         return cloudpickle.loads(value.data)
     if depth > 0 and kind is list:
         return [decode_private(item, depth - 1) for item in value]
+    if depth > 0 and kind is tuple and not (len(value) == 3
+                                            and value[0] in (SELECT, SELECT_PARTIAL)):
+        return tuple(decode_private(item, depth - 1) for item in value)
+    if depth > 0 and kind is dict:
+        return {key: decode_private(item, depth - 1) for key, item in value.items()}
+    if kind in PRIMITIVES:
+        return value
     return copy.deepcopy(decode(value))
 
 
@@ -104,6 +190,11 @@ class WireTask:
     updates: tuple[tuple[str, Any, int, str], ...] = ()
     n_returns: int = 1
     tuple_layout: bool = False  # result is (returns..., updates...) rather than one value
+    # Parameters that are files (arg index or kwarg name -> spec repr), for IGNOREd
+    # failures whose defaults name a file to copy.
+    file_params: dict[Any, str] = field(default_factory=dict)
+    arg_names: tuple[str, ...] = ()  # parameter name of each positional argument
+    in_group: bool = False  # a COMPSsException cancels its group (else: a failure)
     on_failure: str = "RETRY"
     defaults: dict[str, Any] = field(default_factory=dict)
     max_attempts: int = 3

@@ -20,7 +20,14 @@ from typing import Any
 
 import cloudpickle
 
-from eflows_kernel.engine.wire import Pickled, WireTask, decode_private
+from eflows_kernel.engine.wire import (
+    MissingValue,
+    Pickled,
+    WireTask,
+    decode_private,
+    partial_input,
+)
+from eflows_kernel.engine.wire import PartialResult as _PartialResult
 from eflows_kernel.model.exceptions import COMPSsException, TaskFailedError, TaskTimeoutError
 
 _DEFINITIONS: dict[str, Any] = {}
@@ -88,10 +95,17 @@ class ReportQueue:
         self.active = False  # set by WorkerSetup once the flushing is in place
 
     def flush(self, worker: Any) -> None:
+        """Send what is queued, one message per topic (the scheduler handles each
+        message once, so batching the reports keeps its load per task low)."""
         items = self.items
+        if not items:
+            return
+        batches: dict[str, list[dict[str, Any]]] = {}
         while items:
             topic, msg = items.popleft()
-            worker.log_event(topic, msg)
+            batches.setdefault(topic, []).append(msg)
+        for topic, msgs in batches.items():
+            worker.log_event(topic, msgs)
 
 
 REPORTS = ReportQueue()
@@ -128,6 +142,10 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
             raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled")
         _RUNNING[key] = thread_id
     try:
+        partial = partial_input((args, kwargs, deps or []))
+        if partial is not None:
+            raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled: "
+                                  f"{partial.message}")
         return _attempts(definition, wire, args, kwargs, report)
     except TaskInterrupted:
         raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled "
@@ -145,15 +163,20 @@ def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str
     for attempt in range(1, attempts + 1):
         started = time.time()
         report("running", attempt=attempt, started=started)
+        decoded: list[Any] = []
         try:
-            result = _run_once(definition, wire, args, kwargs)
+            result = _run_once(definition, wire, args, kwargs, decoded)
         except COMPSsException as exc:
             error = _format_error(exc)
             report("failed", attempt=attempt, started=started, ended=time.time(),
                    error=error, final=True, compss_exception=exc.message or str(exc))
-            raise GroupException(f"task '{wire.name}' (#{wire.task}) raised "
-                                 f"COMPSsException: {exc.message or exc}",
-                                 wire.task, wire.name, error) from None
+            if not wire.in_group:
+                raise GroupException(f"task '{wire.name}' (#{wire.task}) raised "
+                                     f"COMPSsException: {exc.message or exc}",
+                                     wire.task, wire.name, error) from None
+            # As in PyCOMPSs, what the task wrote before raising (its INOUT objects,
+            # its files) is kept; its returns do not exist.
+            return _partial_result(wire, decoded, exc)
         except TaskInterrupted:
             raise
         except (Exception, SystemExit) as exc:
@@ -184,7 +207,7 @@ def _format_error(exc: BaseException) -> str:
 
 
 def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
-              wire_kwargs: dict[str, Any]) -> Any:
+              wire_kwargs: dict[str, Any], decoded: list[Any] | None = None) -> Any:
     # Every task works on its own copy of values other tasks produced, as on COMPSs
     # where each task deserialises its inputs: a task that modifies an input (even
     # one declared IN) cannot change what other tasks or the main program see.
@@ -192,11 +215,9 @@ def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
             for index, value in enumerate(wire_args)]
     kwargs = {name: decode_private(value, wire.kwarg_depths.get(name, 0))
               for name, value in wire_kwargs.items()}
-
-    if wire.time_out:
-        returned = _call_with_timeout(definition.func, args, kwargs, wire.time_out, wire.name)
-    else:
-        returned = definition.func(*args, **kwargs)
+    if decoded is not None:
+        decoded[:] = [args, kwargs]
+    returned = run_body(definition, wire, args, kwargs)
     if not wire.tuple_layout:
         return returned if wire.n_returns else None
 
@@ -215,10 +236,37 @@ def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
     return outputs + written
 
 
+def run_body(definition: Any, wire: WireTask, args: list[Any],
+             kwargs: dict[str, Any]) -> Any:
+    """Run the task's body: its function, or its launcher (``@binary``, ``@mpi``...).
+
+    The one place where a task body runs; decorators that run a program set
+    ``definition.launcher`` (see model/task.py) and get the decoded arguments.
+    """
+    launcher = getattr(definition, "launcher", None)
+    if launcher is not None:
+        return launcher(definition, args, kwargs)
+    if wire.time_out:
+        return _call_with_timeout(definition.func, args, kwargs, wire.time_out, wire.name)
+    return definition.func(*args, **kwargs)
+
+
+def _partial_result(wire: WireTask, decoded: list[Any], exc: COMPSsException) -> Any:
+    missing = MissingValue(f"task '{wire.name}' (#{wire.task}) raised COMPSsException "
+                           f"({exc.message or exc}), so its return value does not exist")
+    args, kwargs = decoded if decoded else ([], {})
+    written = tuple((args[key] if kind == "a" else kwargs[key]) if decoded else missing
+                    for kind, key, _, _ in wire.updates)
+    result = _PartialResult((missing,) * wire.n_returns + written)
+    result.message = missing.message
+    return result
+
+
 def _defaults_result(wire: WireTask, wire_args: list[Any],
                      wire_kwargs: dict[str, Any]) -> Any:
     """Outputs of an IGNOREd failure: the declared defaults, else None / the inputs."""
     defaults = wire.defaults
+    _copy_default_files(wire, wire_args, wire_kwargs)
     returns_default = defaults.get("returns")
     if not wire.tuple_layout:
         return returns_default if wire.n_returns else None
@@ -235,6 +283,25 @@ def _defaults_result(wire: WireTask, wire_args: list[Any],
             value = wire_args[key] if kind == "a" else wire_kwargs[key]
             written.append(decode_private(value, depth))
     return outputs + tuple(written)
+
+
+def _copy_default_files(wire: WireTask, wire_args: list[Any],
+                        wire_kwargs: dict[str, Any]) -> None:
+    """PyCOMPSs' IGNORE defaults for files: the default names a file to copy."""
+    import shutil
+
+    for key, _spec in wire.file_params.items():
+        target = wire_args[key] if isinstance(key, int) else wire_kwargs.get(key)
+        name = _param_name(wire, key)
+        source = wire.defaults.get(name)
+        if source is not None and target is not None and "OUT" in _spec:
+            shutil.copyfile(str(source), str(target))
+
+
+def _param_name(wire: WireTask, key: Any) -> str:
+    if isinstance(key, int) and key < len(wire.arg_names):
+        return wire.arg_names[key]
+    return str(key)
 
 
 def _call_with_timeout(func: Any, args: list[Any], kwargs: dict[str, Any],

@@ -42,34 +42,40 @@ def compss_cancel_group(group_name: str) -> None:
         engine.cancel_group(group_name)
 
 
-def _each(function: Any, paths: tuple[Any, ...]) -> Any:
-    results = [function(p) for p in paths]
+def _each(function: Any, names: tuple[Any, ...]) -> Any:
+    """Apply to each name, also inside lists and tuples (kept as they are)."""
+    def apply(name: Any) -> Any:
+        if isinstance(name, list | tuple):
+            return type(name)(apply(item) for item in name)
+        return function(name)
+
+    results = [apply(name) for name in names]
     return results[0] if len(results) == 1 else results
 
 
-def compss_wait_on_file(*file_names: str) -> Any:
-    """Wait until the last task writing each file has finished."""
+def compss_wait_on_file(*file_names: Any) -> Any:
+    """Wait until the tasks writing each file have finished; gives the names back."""
     engine = current_runtime()
-    if engine is None:
-        return None
-    _each(engine.wait_on_file, file_names)
-    return None
+    if engine is not None:
+        _each(engine.wait_on_file, file_names)
+    return file_names[0] if len(file_names) == 1 else file_names
 
 
-def compss_wait_on_directory(*dir_names: str) -> Any:
+def compss_wait_on_directory(*dir_names: Any) -> Any:
+    """Wait until the tasks writing each directory have finished; gives the names."""
     return compss_wait_on_file(*dir_names)
 
 
 def compss_open(file_name: str, mode: str = "r") -> IO[Any]:
-    """Open a file once the task writing it has finished."""
+    """Open a file once the tasks writing it have finished."""
     engine = current_runtime()
     if engine is not None:
-        file_name = engine.wait_on_file(file_name)
+        engine.wait_on_file(file_name)
     return open(file_name, mode)
 
 
-def compss_delete_file(*file_names: str) -> Any:
-    """Delete files once the tasks using them have finished; True if one was deleted."""
+def compss_delete_file(*file_names: Any) -> Any:
+    """Delete files once the tasks using them have finished; True for each deleted."""
     engine = current_runtime()
 
     def delete(path: str) -> bool:
@@ -84,8 +90,8 @@ def compss_delete_file(*file_names: str) -> Any:
     return _each(delete, file_names)
 
 
-def compss_file_exists(*file_names: str) -> Any:
-    """Whether each file exists, counting files that running tasks are writing."""
+def compss_file_exists(*file_names: Any) -> Any:
+    """Whether each file exists, once the tasks writing it have finished."""
     engine = current_runtime()
     if engine is None:
         return _each(os.path.exists, file_names)
@@ -95,18 +101,35 @@ def compss_file_exists(*file_names: str) -> Any:
 def compss_delete_object(*objs: Any) -> Any:
     """Stop tracking objects so their task-produced versions can be freed."""
     engine = current_runtime()
-    if engine is None:
-        return _each(lambda _o: True, objs)
-    return _each(engine.forget_object, objs)
+    results = [True if engine is None else (engine.forget_object(obj) or True)
+               for obj in objs]
+    return results[0] if len(results) == 1 else results
 
 
 def compss_start(*args: Any, **kwargs: Any) -> None:
     """Kept for compatibility: the runner or ``eflows_kernel.start()`` starts the engine."""
 
 
-def compss_stop(*args: Any, **kwargs: Any) -> None:
-    """Wait for all tasks, as PyCOMPSs' compss_stop does; the runner stops the engine."""
+def compss_stop(code: int = 0, _hard_stop: bool = False) -> None:
+    """Wait for all tasks, as PyCOMPSs' compss_stop does; the runner stops the engine.
+
+    A non-zero ``code`` cancels the tasks still to run instead, as PyCOMPSs does.
+    """
+    engine = current_runtime()
+    if engine is None:
+        return
+    if code:
+        engine.cancel_all(f"compss_stop({code})")
+        return
     compss_barrier()
+
+
+def compss_request_resources(num_resources: int, group_name: str | None = None) -> None:
+    """Kept for compatibility: the cluster's size is set when the engine starts."""
+
+
+def compss_free_resources(num_resources: int, group_name: str | None = None) -> None:
+    """Kept for compatibility: the cluster's size is set when the engine starts."""
 
 
 def compss_get_number_of_resources() -> int:
@@ -132,5 +155,7 @@ class TaskGroup:
         if engine is None:
             return
         engine.close_group(self.group_name)
-        if exc_type is None and self.implicit_barrier:
+        if self.implicit_barrier and engine.has_group(self.group_name):
+            # As in PyCOMPSs, also when the block raised (the group's tasks are
+            # waited for; a COMPSsException of theirs replaces the block's error).
             engine.barrier_group(self.group_name)

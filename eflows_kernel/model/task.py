@@ -2,7 +2,15 @@
 
 Calling a task submits it to the current engine and returns placeholders for its
 outputs. With no engine running (on a Dask worker, or a script run with plain
-``python``), it simply calls the function, as PyCOMPSs does without its runtime.
+``python``), it simply calls the function, as PyCOMPSs does without its runtime
+(a task called inside a task runs inline, as in PyCOMPSs without nesting).
+
+Where a decorator changes how the task *body* runs (``@binary``, ``@mpi``,
+``@container``... run a program instead of the Python function), it sets
+:attr:`TaskDefinition.launcher`: the worker then calls
+``launcher(definition, args, kwargs)`` instead of ``definition.func(*args,
+**kwargs)``, after the arguments are decoded and before the outputs are
+collected, so directions, returns and failure handling stay the engine's.
 """
 
 from __future__ import annotations
@@ -12,17 +20,20 @@ import inspect
 import sys
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from eflows_kernel.model.exceptions import TaskDefinitionError
 from eflows_kernel.model.parameter import (
+    IN,
     INOUT,
     ParamSpec,
-    UnknownDirectionError,
+    is_param_spec_value,
     parse_param_spec,
 )
+from eflows_kernel.model.returns import ReturnsSpec, parse_returns
 from eflows_kernel.model.runtime import current_runtime
 
 
@@ -33,44 +44,40 @@ class OnFailure(str, Enum):
     CANCEL_SUCCESSORS = "CANCEL_SUCCESSORS"  # successors are cancelled; the rest runs on
 
 
-# PyCOMPSs task options that change nothing in a Dask-backed run, accepted silently.
-_ACCEPTED_NOOP_OPTIONS = frozenset({
+# @task options PyCOMPSs accepts whose effect is about where or how fast a task runs
+# on the COMPSs runtime, not what it computes; kept in TaskOptions.hints and
+# documented in docs/programming-model.md.
+HINT_OPTIONS = frozenset({
     "cache_returns", "numba", "numba_flags", "numba_signature", "numba_declaration",
-    "tracing_hook", "is_replicated", "is_distributed", "is_reduce", "chunk_size",
+    "tracing_hook", "is_distributed", "config_file", "computing_nodes",
+    "processes_per_node",
 })
+LEGACY_OPTIONS = {"isReplicated": "is_replicated", "isDistributed": "is_distributed",
+                  "varargsType": "varargs_type", "targetDirection": "target_direction",
+                  "timeOut": "time_out", "computingNodes": "computing_nodes"}
+# Options a call may give too (PyCOMPSs' "upper decorator" keyword arguments).
+CALL_OPTIONS = ("returns", "on_failure", "defaults", "chunk_size", "is_reduce",
+                "computing_nodes", "processes_per_node")
 
 RETRY_ATTEMPTS = 3
 
 
 @dataclass
 class TaskOptions:
-    returns: int = 0
+    returns: ReturnsSpec = field(default_factory=ReturnsSpec)
     priority: bool = False
     time_out: float | None = None
     on_failure: OnFailure = OnFailure.RETRY
     defaults: dict[str, Any] = field(default_factory=dict)
     computing_units: int = 1
     memory_size: float | None = None  # GB, as in PyCOMPSs
-
-
-def _parse_returns(value: Any, name: str) -> int:
-    if value is None or value is False:
-        return 0
-    if isinstance(value, bool):
-        return 1
-    if isinstance(value, int):
-        if value < 0:
-            raise TaskDefinitionError(f"task '{name}': returns={value} cannot be negative")
-        return value
-    if isinstance(value, tuple | list):
-        return len(value)
-    if isinstance(value, str):
-        if value.isdigit():
-            return int(value)
-        raise TaskDefinitionError(
-            f"task '{name}': returns={value!r} (a count taken from a parameter) is not "
-            "supported; give the number of returned values, e.g. returns=2")
-    return 1  # a type, e.g. returns=int or returns=list
+    # Constraints whose value is read at each call: name -> parameter/expression.
+    dynamic_constraints: dict[str, str] = field(default_factory=dict)
+    constraints: dict[str, Any] = field(default_factory=dict)  # all, as given
+    is_replicated: bool = False
+    is_reduce: bool = False
+    chunk_size: int = 0
+    hints: dict[str, Any] = field(default_factory=dict)
 
 
 def _parse_on_failure(value: Any, name: str) -> OnFailure:
@@ -80,6 +87,29 @@ def _parse_on_failure(value: Any, name: str) -> OnFailure:
         raise TaskDefinitionError(
             f"task '{name}': on_failure={value!r} is unknown; use one of "
             f"{', '.join(m.value for m in OnFailure)}") from None
+
+
+def parse_count(value: Any, what: str, name: str, env: Any = None) -> int:
+    """An int option given as an int, a digit string or ``"$VAR"``/``"${VAR}"``."""
+    import os
+
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.startswith("$"):
+        var = text[1:].strip("{}")
+        raw = (env or os.environ).get(var)
+        if raw is None:
+            raise TaskDefinitionError(f"task '{name}': {what}={value!r} names the "
+                                      f"environment variable {var}, which is not set")
+        text = raw.strip()
+    try:
+        return int(text)
+    except ValueError:
+        raise TaskDefinitionError(f"task '{name}': {what}={value!r} is not a whole "
+                                  "number") from None
 
 
 class TaskDefinition:
@@ -98,6 +128,12 @@ class TaskDefinition:
         self.options = TaskOptions()
         self.param_specs: dict[str, ParamSpec] = {}
         self.varargs_spec: ParamSpec | None = None
+        self.kwargs_spec: ParamSpec | None = None
+        # Hook for decorators that run a program instead of the function (see top).
+        self.launcher: Callable[[TaskDefinition, list[Any], dict[str, Any]], Any] | None = None
+        # @implement: other definitions computing the same thing, tried when this
+        # one's constraints fit no worker.
+        self.implementations: list[TaskDefinition] = []
         self._configure(dict(decorator_kwargs))
         pending = getattr(func, "__eflows_pending__", None)
         for apply in pending or ():
@@ -106,18 +142,30 @@ class TaskDefinition:
     def _configure(self, kwargs: dict[str, Any]) -> None:
         name = self.name
         params = self.signature.parameters
+        param_names = tuple(params)
+        for legacy, modern in LEGACY_OPTIONS.items():
+            if legacy in kwargs and legacy not in params:
+                kwargs.setdefault(modern, kwargs.pop(legacy))
         opts = self.options
-        opts.returns = _parse_returns(kwargs.pop("returns", 0), name)
+        opts.returns = parse_returns(kwargs.pop("returns", None), name, self.func,
+                                     param_names)
         opts.priority = bool(kwargs.pop("priority", False))
         time_out = kwargs.pop("time_out", None)
         if time_out is not None:
-            if not isinstance(time_out, int | float) or time_out < 0:
+            try:
+                seconds = float(time_out)
+            except (TypeError, ValueError):
+                seconds = -1.0
+            if seconds < 0:
                 raise TaskDefinitionError(
                     f"task '{name}': time_out={time_out!r} must be a number of seconds")
-            opts.time_out = float(time_out) or None
+            opts.time_out = seconds or None
         if "on_failure" in kwargs:
             opts.on_failure = _parse_on_failure(kwargs.pop("on_failure"), name)
         opts.defaults.update(kwargs.pop("defaults", None) or {})
+        opts.is_replicated = bool(kwargs.pop("is_replicated", False))
+        opts.is_reduce = bool(kwargs.pop("is_reduce", False))
+        opts.chunk_size = parse_count(kwargs.pop("chunk_size", 0) or 0, "chunk_size", name)
         varargs_type = kwargs.pop("varargs_type", None)
         if varargs_type is not None:
             self.varargs_spec = self._spec(varargs_type, "*args")
@@ -126,23 +174,39 @@ class TaskDefinition:
         if first == "self":
             self.param_specs["self"] = self._spec(target, "self") if target else INOUT
         for key, value in kwargs.items():
-            if key in params:
+            param = params.get(key)
+            if param is not None and param.kind is inspect.Parameter.VAR_POSITIONAL:
+                self.varargs_spec = self._spec(value, key)
+            elif param is not None and param.kind is inspect.Parameter.VAR_KEYWORD:
+                self.kwargs_spec = self._spec(value, key)
+            elif param is not None or (self._has_var_keyword and is_param_spec_value(value)):
                 self.param_specs[key] = self._spec(value, key)
-            elif key in _ACCEPTED_NOOP_OPTIONS:
-                continue
-            else:
-                try:
-                    parse_param_spec(value, task_name=name, param=key)
-                except UnknownDirectionError:
-                    warnings.warn(f"task '{name}': option {key}={value!r} is not supported "
-                                  "and is ignored", UserWarning, stacklevel=4)
-                    continue
+            elif key in HINT_OPTIONS:
+                opts.hints[key] = value
+            elif is_param_spec_value(value):
                 raise TaskDefinitionError(
                     f"task '{name}' declares a direction for '{key}', but {name}() has no "
                     f"parameter named '{key}' (parameters: {', '.join(params) or 'none'})")
+            else:
+                warnings.warn(f"task '{name}': @task option {key}={value!r} is not a "
+                              "PyCOMPSs option and is ignored", UserWarning, stacklevel=4)
+
+    @property
+    def _has_var_keyword(self) -> bool:
+        return any(p.kind is inspect.Parameter.VAR_KEYWORD
+                   for p in self.signature.parameters.values())
 
     def _spec(self, value: Any, param: str) -> ParamSpec:
         return parse_param_spec(value, task_name=self.name, param=param)
+
+    def spec_for(self, pname: str, kind: Any) -> ParamSpec:
+        """The direction of one parameter of a call (``kind``: inspect's kind)."""
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            return self.varargs_spec or IN
+        spec = self.param_specs.get(pname)
+        if spec is None and kind is inspect.Parameter.VAR_KEYWORD:
+            return self.kwargs_spec or IN
+        return spec or IN
 
     @property
     def location(self) -> str:
@@ -154,6 +218,9 @@ class TaskDefinition:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         engine = current_runtime()
         if engine is None:
+            for option in CALL_OPTIONS:
+                if option not in self.signature.parameters:
+                    kwargs.pop(option, None)
             return self.func(*args, **kwargs)
         return engine.submit(self, args, kwargs)
 
@@ -163,7 +230,7 @@ class TaskDefinition:
         return functools.partial(self.__call__, instance)
 
     def __repr__(self) -> str:
-        return f"<task {self.name} returns={self.options.returns}>"
+        return f"<task {self.name}>"
 
     def __reduce__(self) -> Any:
         """By reference when importable, so workers run the module's real code.
@@ -181,7 +248,9 @@ class TaskDefinition:
 def _lookup(module: Any, qualname: str) -> Any:
     obj = module
     for part in qualname.split("."):
-        obj = getattr(obj, part, None)
+        obj = inspect.getattr_static(obj, part, None) if inspect.isclass(obj) \
+            else getattr(obj, part, None)
+        obj = getattr(obj, "__func__", obj)  # classmethod/staticmethod wrappers
     return obj
 
 
@@ -224,11 +293,18 @@ def task(*args: Any, **kwargs: Any) -> Any:
 
 
 def apply_to_definition(target: Any, apply: Any) -> Any:
-    """Let a decorator (constraint, on_failure) work above or below ``@task``."""
-    if isinstance(target, TaskDefinition):
-        apply(target)
+    """Let a decorator (constraint, on_failure...) work above or below ``@task``."""
+    definition = as_definition(target)
+    if definition is not None:
+        apply(definition)
         return target
     pending = list(getattr(target, "__eflows_pending__", ()))
     pending.append(apply)
     target.__eflows_pending__ = pending
     return target
+
+
+def as_definition(target: Any) -> TaskDefinition | None:
+    """The task definition behind a decorated object (also inside classmethod...)."""
+    inner = getattr(target, "__func__", target)
+    return inner if isinstance(inner, TaskDefinition) else None

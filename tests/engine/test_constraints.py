@@ -85,13 +85,20 @@ def test_asking_more_memory_than_any_worker_has_is_a_clear_error(two_thread_engi
         huge_memory()
 
 
-def test_constraint_values_are_checked_when_declared():
-    from eflows_kernel.model import TaskDefinitionError
+def test_constraint_values_are_checked(two_thread_engine):
+    from eflows_kernel.model import TaskArgumentError, TaskDefinitionError
 
-    with pytest.raises(TaskDefinitionError, match="computing_units='many'"):
-        @constraint(computing_units="many")
+    # As in PyCOMPSs, a name may be a parameter or a global variable: known at the call.
+    @constraint(computing_units="many")
+    @task
+    def bad() -> None: ...
+
+    with pytest.raises(TaskArgumentError, match="computing_units='many'"):
+        bad()
+    with pytest.raises(TaskDefinitionError, match=r"computing_units='1 \+'"):
+        @constraint(computing_units="1 +")
         @task
-        def bad() -> None: ...
+        def broken() -> None: ...
     with pytest.raises(TaskDefinitionError, match="must be > 0"):
         @constraint(memory_size=0)
         @task

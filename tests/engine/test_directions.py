@@ -190,9 +190,9 @@ def test_returns_two_unpacks(engine):
 
 
 def test_returns_tuple_of_types_counts_values(engine):
-    """returns=(int, str) declares two values, each its own future."""
+    """returns=(int, str) declares two values, each its own future (a list, as PyCOMPSs)."""
     outputs = number_and_name(4)
-    assert isinstance(outputs, tuple) and len(outputs) == 2
+    assert isinstance(outputs, list) and len(outputs) == 2
     number, name = outputs
     assert compss_wait_on(number) == 4
     assert compss_wait_on(name) == "n=4"

@@ -87,10 +87,21 @@ def test_unserialisable_argument(engine):
     assert task_events(engine) == []
 
 
-def test_future_hidden_in_dict_is_refused(engine):
-    """A future inside a dict cannot travel: the message says what to do instead."""
+def test_future_hidden_in_dict_is_resolved(engine):
+    """A future inside a dict or a nested list reaches the task as its value."""
+    assert compss_wait_on(describe({"value": add_pair(1, 2)})) == \
+        describe.func({"value": 3})
+    assert compss_wait_on(describe([[add_pair(1, 1)], 2])) == describe.func([[2], 2])
+
+
+def test_future_inside_an_object_is_refused(engine):
+    """A future inside another object cannot travel: the message says what to do."""
+    class Holder:
+        def __init__(self, value):
+            self.value = value
+
     with pytest.raises(TaskArgumentError) as info:
-        describe({"value": add_pair(1, 2)})
+        describe(Holder(add_pair(1, 2)))
     message = str(info.value)
     assert "describe" in message
     assert "'payload'" in message

@@ -1,3 +1,5 @@
+"""pycompss.api.task on eflows_kernel."""
 from eflows_kernel.model.task import task
 
-__all__ = ["task"]
+Task = task
+__all__ = ["Task", "task"]

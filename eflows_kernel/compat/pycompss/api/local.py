@@ -1,0 +1,4 @@
+"""pycompss.api.local on eflows_kernel."""
+from eflows_kernel.model.variants import local
+
+__all__ = ["local"]

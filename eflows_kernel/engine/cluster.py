@@ -70,6 +70,9 @@ class WorkerSetup(WorkerPlugin):
         self.shim = shim
 
     def setup(self, worker: Any) -> None:
+        from eflows_kernel.engine import portable
+
+        portable.install()  # open streams in task arguments travel by reference
         for path in reversed(self.paths):
             if path not in sys.path:
                 sys.path.insert(0, path)

@@ -17,7 +17,7 @@ from typing import Any
 
 import cloudpickle
 
-from eflows_kernel.engine import synchronisation
+from eflows_kernel.engine import portable, synchronisation
 from eflows_kernel.engine.batching import SubmitBatcher
 from eflows_kernel.engine.calls import submit_call
 from eflows_kernel.engine.cluster import (
@@ -80,6 +80,7 @@ class Engine:
             raise EngineError("another engine is already running in this process; "
                               "stop it first (eflows_kernel.stop())")
         self.events.emit("run", state=RunState.STARTING.value, app=self.config.app)
+        portable.install()
         self.client, self.cluster = start_cluster(self.config.cluster)
         self._offer = worker_offer(self.client)
         self.client.subscribe_topic(self._topic, self._on_worker_event)

@@ -40,7 +40,7 @@ def std_stream(name: str) -> Any:
 def reopen(path: str, mode: str) -> Any:
     mode = mode.replace("w", "a").replace("x", "a")  # never truncate the file again
     try:
-        return open(path, mode)  # noqa: SIM115 - the stream is the object itself
+        return open(path, mode)
     except OSError:
         return closed_stream("b" in mode)
 

@@ -52,8 +52,8 @@ def test_exception_cancels_the_group_and_is_raised_at_its_barrier(engine):
 def test_group_without_implicit_barrier(engine):
     with TaskGroup("later", implicit_barrier=False):
         outs = [check(x, 10) for x in range(4)]
-        bad = check(11, 10)
-    compss_wait_on(outs[0])  # the group is still open for synchronisation
+        compss_wait_on(outs[0])  # the group is still open for synchronisation
+        bad = check(11, 10)  # (submitted later, so that it cannot cancel outs[0])
     with pytest.raises(COMPSsException, match="11 is over 10"):
         compss_barrier_group("later")
     del bad

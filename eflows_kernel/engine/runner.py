@@ -22,6 +22,25 @@ from eflows_kernel.events.schema import RunState
 from eflows_kernel.model.exceptions import COMPSsException, EngineError, TaskFailedError
 
 
+# runcompss flags that may stand alone (``--debug``) or take a value (``--tracing=true``).
+_RUNCOMPSS_FLAGS = ("--debug", "-d", "--graph", "-g", "--summary", "--tracing", "-t",
+                    "--python_mpi_worker", "--keep_workingdir")
+
+
+def _flags_with_values(argv: Sequence[str]) -> list[str]:
+    """``--debug`` -> ``--debug=true`` (before the application only), so a flag never
+    takes the application's path as its value."""
+    out: list[str] = []
+    for index, arg in enumerate(argv):
+        if arg in _RUNCOMPSS_FLAGS:
+            out.append(f"{arg}=true")
+        elif not arg.startswith("-") and arg.endswith(".py"):
+            return out + list(argv[index:])
+        else:
+            out.append(arg)
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eflows-run",
@@ -77,6 +96,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-pycompss-shim", action="store_true",
                      help="do not serve pycompss.* imports (the real PyCOMPSs is never "
                           "shadowed anyway)")
+    compss = parser.add_argument_group(
+        "runcompss options",
+        "Options of PyCOMPSs' runcompss that applications are launched with. "
+        "--pythonpath is honoured; the others configure the COMPSs runtime (its "
+        "logs, tracing, XML resources, JVM) and are accepted without effect here.")
+    compss.add_argument("--pythonpath", default=None, metavar="PATHS",
+                        help="extra import paths, ':'-separated, for the application and "
+                             "every worker")
+    compss.add_argument("--lang", default="python", choices=["python"],
+                        help="only Python applications run here")
+    for flag in _RUNCOMPSS_FLAGS:
+        compss.add_argument(flag, default=None, help=argparse.SUPPRESS)
+    for option in ("--project", "--resources", "--comm", "--python_interpreter",
+                   "--specific_log_dir", "--base_log_dir", "--log_dir", "--log_level",
+                   "--master_name", "--master_port", "--classpath", "--library_path",
+                   "--appdir", "--conn", "--scheduler_config_file", "--env_script",
+                   "--streaming", "--task_execution", "--storage_conf", "--storage_impl",
+                   "--persistent_worker_c", "--cpu_affinity", "--gpu_affinity",
+                   "--worker_working_dir", "--master_working_dir", "--uuid",
+                   "--python_propagate_virtual_environment", "--python_worker_cache",
+                   "--python_memory_profile", "--python_cache_profiler", "--monitoring",
+                   "-m", "--external_adaptation", "--input_profile", "--output_profile",
+                   "--trace_label", "--tracing_task_dependencies",
+                   "--enable_external_adaptation", "--jvm_workers_opts",
+                   "--jvm_master_opts"):
+        compss.add_argument(option, default=None, help=argparse.SUPPRESS)
     parser.add_argument("app", help="the PyCOMPSs application (a .py file)")
     parser.add_argument("app_args", nargs=argparse.REMAINDER,
                         help="arguments given to the application")
@@ -103,7 +148,8 @@ def _slurm_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_flags_with_values(sys.argv[1:] if argv is None
+                                                        else argv))
     try:
         slurm_options = _slurm_options(args)
     except ValueError as exc:
@@ -117,12 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("eflows-run: the real PyCOMPSs is installed; its modules are used as they are "
               "(use runcompss to run on the COMPSs runtime)", file=sys.stderr)
     app_dir = os.path.dirname(app)
-    sys.path.insert(0, app_dir)
+    extra_paths = [app_dir] + [os.path.abspath(p) for p in
+                               (args.pythonpath or "").split(os.pathsep) if p]
+    for path in reversed(extra_paths):
+        sys.path.insert(0, path)
     config = EngineConfig(
         cluster=ClusterConfig(
             scheduler_address=args.scheduler, n_workers=args.workers,
             threads_per_worker=args.threads_per_worker, memory_limit=args.memory_limit,
-            extra_paths=[app_dir], pycompss_shim=not args.no_pycompss_shim,
+            extra_paths=extra_paths, pycompss_shim=not args.no_pycompss_shim,
             jobqueue="slurm" if args.slurm_workers else None,
             jobqueue_workers=args.slurm_workers or 1, jobqueue_options=slurm_options,
             min_workers=args.slurm_min_workers, jobqueue_wait=args.slurm_wait),

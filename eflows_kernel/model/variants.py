@@ -64,15 +64,53 @@ def reduction(chunk_size: Any = 0, is_reduce: bool = True, **kwargs: Any) -> Any
 
 
 def local(func: Any) -> Any:
-    """PyCOMPSs ``@local``: synchronise the arguments, then run in the main program."""
+    """PyCOMPSs ``@local``: synchronise the arguments, then run in the main program.
+
+    As PyCOMPSs' ``@local`` does, a future argument is replaced by its value
+    everywhere the program refers to it (variables of the calling frames, lists,
+    dicts, object attributes), and INOUT objects are updated in place.
+    """
     @functools.wraps(func)
     def run_locally(*args: Any, **kwargs: Any) -> Any:
         from eflows_kernel.model.runtime import current_runtime
 
         engine = current_runtime()
         if engine is not None:
-            args = tuple(engine.wait_on(arg) for arg in args)
-            kwargs = {key: engine.wait_on(value) for key, value in kwargs.items()}
+            args = tuple(_synchronised(engine, arg) for arg in args)
+            kwargs = {key: _synchronised(engine, value) for key, value in kwargs.items()}
         return func(*args, **kwargs)
 
     return run_locally
+
+
+def _synchronised(engine: Any, value: Any) -> Any:
+    new = engine.wait_on(value)
+    if new is not value and getattr(type(value), "__eflows_future__", False):
+        _replace_references(value, new)
+    return new
+
+
+def _replace_references(old: Any, new: Any) -> None:
+    import ctypes
+    import gc
+    import sys
+
+    for referrer in gc.get_referrers(old):
+        if isinstance(referrer, list):
+            for index, item in enumerate(referrer):
+                if item is old:
+                    referrer[index] = new
+        elif isinstance(referrer, dict):
+            for key, item in list(referrer.items()):
+                if item is old:
+                    referrer[key] = new
+    frame = sys._getframe(1)
+    while frame is not None:
+        names = [name for name, item in frame.f_locals.items() if item is old]
+        if names:
+            for name in names:
+                frame.f_locals[name] = new
+            locals_to_fast = getattr(ctypes.pythonapi, "PyFrame_LocalsToFast", None)
+            if locals_to_fast is not None and sys.version_info < (3, 13):
+                locals_to_fast(ctypes.py_object(frame), ctypes.c_int(0))
+        frame = frame.f_back

@@ -21,7 +21,6 @@ from eflows_kernel.engine.engine import Engine, EngineConfig
 from eflows_kernel.events.schema import RunState
 from eflows_kernel.model.exceptions import COMPSsException, EngineError, TaskFailedError
 
-
 # runcompss flags that may stand alone (``--debug``) or take a value (``--tracing=true``).
 _RUNCOMPSS_FLAGS = ("--debug", "-d", "--graph", "-g", "--summary", "--tracing", "-t",
                     "--python_mpi_worker", "--keep_workingdir")

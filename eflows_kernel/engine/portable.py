@@ -68,7 +68,13 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    # cloudpickle consults its own table first (it copies the content of files open
+    # for reading and refuses the others): the same reducers go there too.
+    from cloudpickle import cloudpickle as _cloudpickle
+
+    table = getattr(_cloudpickle.Pickler, "_dispatch_table", {})
     for kind in (io.TextIOWrapper, io.BufferedReader, io.BufferedWriter, io.BufferedRandom,
                  io.FileIO):
         copyreg.pickle(kind, _reduce_stream)
+        table[kind] = _reduce_stream
     _installed = True

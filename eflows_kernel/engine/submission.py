@@ -127,7 +127,8 @@ class CallAnalyser:
             encoded, depth = self._path(plan, pname, value, spec), 0
             if isinstance(value, str | os.PathLike):
                 plan.file_params[key] = repr(spec)
-        elif spec.is_collection and value is not None:
+        elif (spec.is_collection and value is not None
+              and self.objects.current(value) is None):
             leaves = []
             encoded, depth = self._container(plan, pname, value, spec, spec.depth, (),
                                              leaves, top=True), spec.depth

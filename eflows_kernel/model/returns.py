@@ -93,8 +93,14 @@ def infer_returns(func: Any, task_name: str, params: tuple[str, ...] = ()) -> Re
     """PyCOMPSs without ``returns=``: the annotation, else the ``return`` statements."""
     try:
         hints = typing.get_type_hints(func)
-    except Exception:  # unresolvable annotations: fall back to the code
-        hints = getattr(func, "__annotations__", {}) or {}
+    except Exception:  # e.g. "-> (int, str)" under postponed evaluation
+        hints = dict(getattr(func, "__annotations__", {}) or {})
+        if isinstance(hints.get("return"), str):
+            try:
+                hints["return"] = eval(hints["return"],
+                                       getattr(inspect.unwrap(func), "__globals__", {}))
+            except Exception:
+                pass
     if "return" in hints:
         annotation = hints["return"]
         count = len(annotation) if isinstance(annotation, tuple | list) else 1

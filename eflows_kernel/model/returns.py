@@ -11,6 +11,7 @@ A call may also override it: ``f(x, returns=3)``.
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import textwrap
 import typing
@@ -96,11 +97,9 @@ def infer_returns(func: Any, task_name: str, params: tuple[str, ...] = ()) -> Re
     except Exception:  # e.g. "-> (int, str)" under postponed evaluation
         hints = dict(getattr(func, "__annotations__", {}) or {})
         if isinstance(hints.get("return"), str):
-            try:
+            with contextlib.suppress(Exception):
                 hints["return"] = eval(hints["return"],
                                        getattr(inspect.unwrap(func), "__globals__", {}))
-            except Exception:
-                pass
     if "return" in hints:
         annotation = hints["return"]
         count = len(annotation) if isinstance(annotation, tuple | list) else 1

@@ -3,7 +3,7 @@ import json
 import sys
 import unittest
 
-from suite.test_accounts import TestAccounts
+from suite.accounts_cases import TestAccounts
 
 
 def main():

@@ -139,6 +139,12 @@ class CallAnalyser:
                                              top=True), 1 << 30
         else:
             encoded, depth = self._object(plan, pname, value, spec), 0
+            if spec.is_collection and spec.writes and value is not None:
+                # A collection a task already wrote travels whole (its new version);
+                # its elements get new versions as well, found in the caller's copy.
+                leaves = [(path, item) for path, item in _walk(value, spec.depth)
+                          if isinstance(item, list | tuple | dict)
+                          or not isinstance(item, _IMMUTABLE)]
         if kind == "a":
             plan.args.append(encoded)
             plan.arg_depths.append(depth)
@@ -245,6 +251,19 @@ class CallAnalyser:
                 f"task '{self._definition.name}': {where}parameter '{pname}' is declared "
                 f"{spec!r}, but a {type(value).__name__} cannot be updated in place; pass a "
                 "mutable object (list, dict, object) or return the new value (returns=1)")
+
+
+def _walk(value: Any, depth: int, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...],
+                                                                             Any]]:
+    """(path, item) of a collection and everything in it, ``depth`` levels down."""
+    found = [(path, value)]
+    if depth > 0 and isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found.extend(_walk(item, depth - 1, (*path, i)))
+    elif depth > 0 and isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(_walk(item, depth - 1, (*path, key)))
+    return found
 
 
 def _holds_output(value: Any, budget: list[int] | None = None) -> bool:

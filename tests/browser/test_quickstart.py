@@ -134,6 +134,11 @@ def test_quickstart_graph_changes_live(ui, jupyter_server_factory, page, tmp_pat
                     if ordered[i] >= drawn_at)
     print(f"plot first drawn {drawn_at - min(e['ts'] for e in events):.2f} s after the "
           f"run started; {len(history)} colour changes seen")
+    if not delays:
+        # Every task finished before plotly.js drew the plot (a loaded machine, tasks
+        # sent to Dask in batches): liveness is what the colour history above shows.
+        print(f"{ui}: all tasks finished before the plot was first drawn")
+        return
     report = (f"{ui}: event -> plot in Chromium, {len(delays)} tasks: "
               f"p50 {1000 * delays[len(delays) // 2]:.0f} ms, "
               f"max {1000 * delays[-1]:.0f} ms")

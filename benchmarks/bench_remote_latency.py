@@ -27,10 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eflows_kernel.services.remote_events import RemoteEventTail
+from eflows_kernel.services.credentials import CredentialVault, InMemoryCredentialRepository
+from eflows_kernel.services.hpc.remote_events import RemoteEventTail
+from eflows_kernel.services.hpc.ssh import AuthenticationFailed
 from eflows_kernel.services.sites import InMemorySiteRepository, SiteService
-from eflows_kernel.services.ssh import AuthenticationFailed
-from eflows_kernel.services.vault import CredentialVault, InMemoryCredentialRepository
 
 REPO = Path(__file__).resolve().parents[1]
 LOGIN = "eflows"

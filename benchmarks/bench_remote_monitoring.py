@@ -32,13 +32,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository  # noqa: E402
 from eflows_kernel.services.deploy import RemoteExecutor  # noqa: E402
 from eflows_kernel.services.executions import ExecutionState, ExecutionStore  # noqa: E402
-from eflows_kernel.services.registry import WorkflowRegistry  # noqa: E402
-from eflows_kernel.services.site_store import SiteStore  # noqa: E402
 from eflows_kernel.services.sites import SiteService  # noqa: E402
-from eflows_kernel.services.state import SqlCredentialRepository, StateStore  # noqa: E402
-from eflows_kernel.services.vault import CredentialVault  # noqa: E402
+from eflows_kernel.services.sites.store import SiteStore  # noqa: E402
+from eflows_kernel.services.state import StateStore  # noqa: E402
+from eflows_kernel.services.workflows.registry import WorkflowRegistry  # noqa: E402
 
 WRITER = r'''
 import json, sys, time

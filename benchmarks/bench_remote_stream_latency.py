@@ -65,7 +65,7 @@ from bench_remote_latency import loopback_connect, percentile  # noqa: E402
 from eflows_kernel.client.rest import EflowsClient  # noqa: E402
 from eflows_kernel.events.log import EventLogReader  # noqa: E402
 from eflows_kernel.services.executions import ExecutionState, ExecutionStore  # noqa: E402
-from eflows_kernel.services.remote_events import RemoteEventTail  # noqa: E402
+from eflows_kernel.services.hpc.remote_events import RemoteEventTail  # noqa: E402
 from eflows_kernel.services.state import StateStore  # noqa: E402
 
 LOGIN = "eflows"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import paramiko
 
-from eflows_kernel.services import ssh
-from eflows_kernel.services.transfer import stage_in
+from eflows_kernel.services.hpc import ssh
+from eflows_kernel.services.hpc.transfer import stage_in
 
 HOST, PORT, LOGIN = "127.0.0.1", 2222, "eflows"
 PASSWORD = os.environ.get("EFLOWS_TEST_PASSWORD", "eflows-test-pw")

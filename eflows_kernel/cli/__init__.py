@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from eflows_kernel.client import ClientError, EflowsClient, LocalClient, connect
+from eflows_kernel.services.credentials import VaultError
 from eflows_kernel.services.errors import ServiceError
-from eflows_kernel.services.vault import VaultError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -18,17 +18,18 @@ from typing import Any, TypeVar
 
 from jupyter_core.paths import jupyter_data_dir
 
-from eflows_kernel.services.errors import NotFoundError, ValidationError
-from eflows_kernel.services.executions import Execution, ExecutionStore
-from eflows_kernel.services.registry import RegisteredWorkflow, WorkflowRegistry
-from eflows_kernel.services.state import Page, SqlCredentialRepository, StateStore
-from eflows_kernel.services.vault import (
+from eflows_kernel.services.credentials import (
     CredentialInfo,
     CredentialNotFound,
     CredentialVault,
     MasterKeyError,
+    SqlCredentialRepository,
     VaultError,
 )
+from eflows_kernel.services.errors import NotFoundError, ValidationError
+from eflows_kernel.services.executions import Execution, ExecutionStore
+from eflows_kernel.services.state import Page, StateStore
+from eflows_kernel.services.workflows.registry import RegisteredWorkflow, WorkflowRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOCAL_SITE = "local"
@@ -293,8 +294,8 @@ class LocalClient:
         vault = self.vault
         with self._lock:
             if self._site_service is None:
-                from eflows_kernel.services.site_store import SiteStore
                 from eflows_kernel.services.sites import SiteService
+                from eflows_kernel.services.sites.store import SiteStore
 
                 self._site_service = SiteService(SiteStore(self.store), vault)
             return self._site_service
@@ -306,8 +307,9 @@ class LocalClient:
         site_service = self.site_service
         with self._lock:
             if self._executor is None:
-                from eflows_kernel.services.deploy import ExecutorRouter, RemoteExecutor
-                from eflows_kernel.services.local_executor import LocalExecutor
+                from eflows_kernel.services.deploy import RemoteExecutor
+                from eflows_kernel.services.executions.local import LocalExecutor
+                from eflows_kernel.services.executions.router import ExecutorRouter
 
                 self.runs_dir.mkdir(parents=True, exist_ok=True)
                 local = LocalExecutor(self.execution_store, self.registry, self.runs_dir,

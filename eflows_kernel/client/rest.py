@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from eflows_kernel.client.errors import ClientError
+from eflows_kernel.services.credentials import CredentialInfo
 from eflows_kernel.services.errors import (
     ConflictError,
     NotFoundError,
@@ -29,9 +30,8 @@ from eflows_kernel.services.errors import (
     ValidationError,
 )
 from eflows_kernel.services.executions import Execution
-from eflows_kernel.services.registry import RegisteredWorkflow
 from eflows_kernel.services.state import Page
-from eflows_kernel.services.vault import CredentialInfo
+from eflows_kernel.services.workflows.registry import RegisteredWorkflow
 
 API_PATH = "eflows/api/"
 _UI_SEGMENTS = frozenset({"lab", "tree", "notebooks", "voila", "eflows", "doc", "edit"})
@@ -144,7 +144,7 @@ class _Transport:
         if status in _ERRORS:
             return _ERRORS[status](message or f"HTTP {status}", **body)
         if status == 502 and message:  # the server is fine, the HPC site (SSH) failed
-            from eflows_kernel.services.ssh import SSHError
+            from eflows_kernel.services.hpc.ssh import SSHError
 
             return SSHError(message, **body)
         if status in (401, 403):
@@ -351,8 +351,8 @@ class RestExecutions(_Part):
 
 def site_from_dict(data: Mapping[str, Any]) -> Any:
     """A ``sites.Site`` from its JSON form (the REST API's site body)."""
+    from eflows_kernel.services.hpc.ssh import HostKey
     from eflows_kernel.services.sites import Site, SiteConfig
-    from eflows_kernel.services.ssh import HostKey
 
     config = SiteConfig.model_validate({k: v for k, v in data.items()
                                         if k in SiteConfig.model_fields})
@@ -407,7 +407,7 @@ class RestSites(_Part):
 
     def scan(self, site: str) -> Any:
         """The host key the site presents now (``HostKey``); stores nothing."""
-        from eflows_kernel.services.ssh import HostKey
+        from eflows_kernel.services.hpc.ssh import HostKey
 
         body = self._http.call("POST", f"sites/{_q(self._id(site))}/scan")
         return HostKey.from_dict(body)

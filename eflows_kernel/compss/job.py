@@ -14,22 +14,32 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from eflows_kernel.compss.commands import CompssLaunch, render, runcompss_argv
+from eflows_kernel.events import EVENT_LOG
 
-if TYPE_CHECKING:
-    from eflows_kernel.services.deploy.jobs import JobRequest
-
-__all__ = ["COMPSS_LOG_DIR", "EXIT_FILE", "compss_job_lines", "compss_launch"]
+__all__ = ["COMPSS_LOG_DIR", "EXIT_FILE", "CompssRun", "compss_job_lines", "compss_launch"]
 
 COMPSS_LOG_DIR = "compss"  # inside the run dir: the runtime's logs and monitor files
 EXIT_FILE = "compss_exit_code"  # runcompss's exit status, for the sidecar
-EVENT_LOG = "events.jsonl"  # the name the deployer tails (jobs.EVENT_LOG)
 FOLLOW_INTERVAL = 1.0  # seconds between two reads of the monitor files
 
 
-def compss_launch(request: JobRequest) -> CompssLaunch:
+class CompssRun(Protocol):
+    """What the job needs to know of the run (the deployer's ``JobRequest`` has it all)."""
+
+    run_dir: str  # absolute, on the site
+    python: str  # the interpreter of the run's environment (for the sidecar)
+    application: str
+    arguments: Sequence[str]
+    run_id: str
+    first_seq: int
+    runcompss: str
+
+
+def compss_launch(request: CompssRun) -> CompssLaunch:
     """What runcompss is told: monitoring and graph on, logs kept in the run directory.
 
     The application's folder goes on the PYTHONPATH so that its own modules import on the
@@ -43,7 +53,7 @@ def compss_launch(request: JobRequest) -> CompssLaunch:
                         pythonpath=[posixpath.dirname(app) or request.run_dir])
 
 
-def compss_job_lines(request: JobRequest) -> list[str]:
+def compss_job_lines(request: CompssRun) -> list[str]:
     """Bash lines, run after ``cd <run_dir>``: runcompss, the sidecar, their statuses.
 
     The script exits with runcompss's status (Slurm's verdict), and also records it in

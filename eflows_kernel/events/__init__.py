@@ -5,7 +5,7 @@ through an :class:`EventStream`; consumers (widgets, the REST stream, the CLI) e
 subscribe in-process or read the JSON-lines event log, resuming from a sequence number.
 """
 
-from eflows_kernel.events.log import EventLogReader, EventLogWriter, read_events
+from eflows_kernel.events.log import EVENT_LOG, EventLogReader, EventLogWriter, read_events
 from eflows_kernel.events.schema import (
     SCHEMA_VERSION,
     TERMINAL_TASK_STATES,
@@ -18,6 +18,7 @@ from eflows_kernel.events.schema import (
 from eflows_kernel.events.stream import EventStream, Subscription
 
 __all__ = [
+    "EVENT_LOG",
     "SCHEMA_VERSION",
     "TERMINAL_TASK_STATES",
     "Event",

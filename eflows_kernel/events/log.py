@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+EVENT_LOG = "events.jsonl"  # a run's event log, in its run folder (here and on a site)
 _FLUSH_INTERVAL = 0.05  # seconds; keeps remote tails fresh without a syscall per event
 
 

@@ -27,6 +27,7 @@ from tornado.iostream import StreamClosedError
 import eflows_kernel
 from eflows_extension.services import EflowsServices, ExecutorUnavailable
 from eflows_kernel.events import EventLogReader
+from eflows_kernel.services.credentials import CredentialNotFound, MasterKeyError, VaultError
 from eflows_kernel.services.errors import (
     ConflictError,
     NotFoundError,
@@ -34,7 +35,6 @@ from eflows_kernel.services.errors import (
     ValidationError,
 )
 from eflows_kernel.services.executions import Execution
-from eflows_kernel.services.vault import CredentialNotFound, MasterKeyError, VaultError
 
 AUTH_RESOURCE = "eflows"
 log = logging.getLogger(__name__)

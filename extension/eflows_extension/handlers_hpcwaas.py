@@ -28,7 +28,7 @@ from eflows_extension.handlers import (
     translated,
 )
 from eflows_kernel.services.errors import NotFoundError
-from eflows_kernel.services.registry import RegisteredWorkflow
+from eflows_kernel.services.workflows.registry import RegisteredWorkflow
 
 MAX_LOG_TIMEOUT = 60.0
 LOG_POLL_INTERVAL = 0.25

@@ -12,17 +12,18 @@ from typing import Any
 
 from traitlets.utils.importstring import import_item
 
-from eflows_kernel.services.deploy import ExecutorRouter, RemoteExecutor
+from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
+from eflows_kernel.services.deploy import RemoteExecutor
 from eflows_kernel.services.executions import ExecutionStore
-from eflows_kernel.services.registry import WorkflowRegistry
-from eflows_kernel.services.site_store import SiteStore
+from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.sites import SiteService
-from eflows_kernel.services.state import SqlCredentialRepository, StateStore
-from eflows_kernel.services.vault import CredentialVault
+from eflows_kernel.services.sites.store import SiteStore
+from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.workflows.registry import WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXECUTOR = "eflows_kernel.services.local_executor.LocalExecutor"
+DEFAULT_EXECUTOR = "eflows_kernel.services.executions.local.LocalExecutor"
 
 
 class ExecutorUnavailable(RuntimeError):

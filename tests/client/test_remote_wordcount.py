@@ -24,7 +24,7 @@ from tests.deploy.conftest import (
     wordcount_spec,
 )
 from tests.services.sshd_fixtures import SshdInfo
-from tests.services.test_slurm import slurm_cluster  # noqa: F401 (fixture)
+from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from eflows_kernel.client import EflowsClient, LocalClient
 from eflows_kernel.services.errors import ConflictError, NotFoundError
-from eflows_kernel.services.ssh import SSHError
+from eflows_kernel.services.hpc.ssh import SSHError
 from tests.client.conftest import call
 from tests.services.sshd_fixtures import SshdInfo
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
+from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.deploy import RemoteExecutor
 from eflows_kernel.services.executions import Execution, ExecutionStore
-from eflows_kernel.services.registry import WorkflowRegistry
-from eflows_kernel.services.site_store import SiteStore
 from eflows_kernel.services.sites import Site, SiteService
-from eflows_kernel.services.state import SqlCredentialRepository, StateStore
-from eflows_kernel.services.vault import CredentialVault
+from eflows_kernel.services.sites.store import SiteStore
+from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.workflows.registry import WorkflowRegistry
 from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures)
     REPO,
     SshdInfo,
@@ -30,7 +30,7 @@ from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures)
     rotated_host_key,
     sshd,
 )
-from tests.services.test_slurm import slurm_cluster  # noqa: F401 (fixture)
+from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
 
 APPS = REPO / "tests" / "apps"
 

@@ -25,7 +25,7 @@ from eflows_kernel.engine.runner import _slurm_options as runner_slurm_options
 from eflows_kernel.engine.runner import build_parser
 from eflows_kernel.model.exceptions import EngineError
 from tests.services.sshd_fixtures import sshd  # noqa: F401 (fixture slurm_cluster needs)
-from tests.services.test_slurm import slurm_cluster  # noqa: F401 (fixture)
+from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
 
 LIVE_STATES = "PENDING,RUNNING,SUSPENDED,COMPLETING,CONFIGURING"
 

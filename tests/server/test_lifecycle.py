@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from eflows_kernel.services.executions import ExecutionStore
-from eflows_kernel.services.registry import WorkflowRegistry
 from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.workflows.registry import WorkflowRegistry
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from eflows_kernel.services.credentials import CredentialVault, InMemoryCredentialRepository
 from eflows_kernel.services.sites import InMemorySiteRepository, Site, SiteService
-from eflows_kernel.services.vault import CredentialVault, InMemoryCredentialRepository
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "tests" / "cluster"

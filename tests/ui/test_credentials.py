@@ -88,7 +88,7 @@ class _FakeSites:
     def _call(self, action: str, site: str, credential_id: str, **kw: Any) -> dict[str, Any]:
         self.calls.append((action, site, credential_id, kw))
         if self.fail:
-            from eflows_kernel.services.ssh import AuthenticationFailed
+            from eflows_kernel.services.hpc.ssh import AuthenticationFailed
 
             raise AuthenticationFailed(f"login refused with password {kw.get('password')}")
         return {"added": True} if action == "authorize" else {"removed": True}

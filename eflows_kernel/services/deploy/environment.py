@@ -22,7 +22,6 @@ from pathlib import Path
 
 import paramiko
 
-from eflows_kernel.services import ssh
 from eflows_kernel.services.deploy.wheels import (
     SiteEnvironmentError,
     TargetPython,
@@ -30,8 +29,9 @@ from eflows_kernel.services.deploy.wheels import (
     runtime_requirements,
     wheelhouse,
 )
+from eflows_kernel.services.hpc import ssh
+from eflows_kernel.services.hpc.transfer import stage_in
 from eflows_kernel.services.sites import SiteConfig
-from eflows_kernel.services.transfer import stage_in
 from eflows_kernel.services.workflows import SoftwareNeeds
 
 log = logging.getLogger(__name__)

@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import paramiko
 
-from eflows_kernel.events import TERMINAL_TASK_STATES, read_events
-from eflows_kernel.services import slurm
+from eflows_kernel.events import EVENT_LOG, TERMINAL_TASK_STATES, read_events
 from eflows_kernel.services.deploy import pipeline
-from eflows_kernel.services.deploy.jobs import EVENT_LOG, OUTPUT_LOG
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions import ExecutionState
-from eflows_kernel.services.local_executor import log_tail
-from eflows_kernel.services.transfer import TransferError, TransferResult, stage_out
+from eflows_kernel.services.executions.logs import OUTPUT_LOG, log_tail
+from eflows_kernel.services.hpc import slurm
+from eflows_kernel.services.hpc.transfer import TransferError, TransferResult, stage_out
 
 if TYPE_CHECKING:
     from eflows_kernel.services.deploy.remote_executor import RemoteExecutor

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eflows_kernel.services import slurm
-from eflows_kernel.services.deploy.connections import PooledConnection
 from eflows_kernel.services.deploy.jobs import DirectJobs, SlurmJobs
+from eflows_kernel.services.hpc import slurm
+from eflows_kernel.services.hpc.connections import PooledConnection
 
 log = logging.getLogger(__name__)
 

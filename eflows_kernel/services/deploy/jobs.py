@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 import paramiko
 
-from eflows_kernel.services import slurm, ssh
+from eflows_kernel.compss.job import compss_job_lines
+from eflows_kernel.events import EVENT_LOG
+from eflows_kernel.services.executions.logs import OUTPUT_LOG
+from eflows_kernel.services.hpc import slurm, ssh
 from eflows_kernel.services.sites import SiteConfig
 
 SCRIPT_NAME = "job.sh"
-OUTPUT_LOG = "output.log"
-EVENT_LOG = "events.jsonl"
 _PID_JOB = re.compile(r"^pid:([0-9]+)$")
 
 
@@ -53,8 +54,6 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     lines = ["#!/bin/bash", "# written by eflows4hpc-jupyter: one run of a registered workflow",
              f"cd {q(request.run_dir)} || exit 1", "export PYTHONUNBUFFERED=1"]
     if request.runtime == "compss":
-        from eflows_kernel.compss.job import compss_job_lines
-
         return "\n".join(lines + compss_job_lines(request)) + "\n"
     runner = [request.python, "-m", "eflows_kernel.engine.runner",
               "--workers", str(request.workers), "--threads-per-worker", "1",

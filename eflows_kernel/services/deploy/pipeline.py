@@ -19,16 +19,17 @@ from typing import Any
 
 import paramiko
 
-from eflows_kernel.services import ssh
-from eflows_kernel.services.deploy.connections import PooledConnection
+from eflows_kernel.events import EVENT_LOG
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
-from eflows_kernel.services.deploy.jobs import EVENT_LOG, JobRequest, backend_for
+from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
 from eflows_kernel.services.deploy.run_log import RunLog
 from eflows_kernel.services.deploy.staging import DataPlan
 from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
-from eflows_kernel.services.remote_events import RemoteEventTail
+from eflows_kernel.services.hpc import ssh
+from eflows_kernel.services.hpc.connections import PooledConnection
+from eflows_kernel.services.hpc.remote_events import RemoteEventTail
+from eflows_kernel.services.hpc.transfer import stage_in, stage_in_cluster_path, stage_in_url
 from eflows_kernel.services.sites import Site, SiteService
-from eflows_kernel.services.transfer import stage_in, stage_in_cluster_path, stage_in_url
 from eflows_kernel.services.workflows import Workflow
 
 log = logging.getLogger(__name__)

@@ -14,13 +14,13 @@ import posixpath
 import time
 from typing import TYPE_CHECKING
 
-from eflows_kernel.services import slurm, ssh
 from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.deploy.ownership import FollowedElsewhere
 from eflows_kernel.services.deploy.staging import application_source
 from eflows_kernel.services.deploy.staging import plan as plan_data
 from eflows_kernel.services.errors import NotFoundError
 from eflows_kernel.services.executions import Execution, ExecutionState
+from eflows_kernel.services.hpc import slurm, ssh
 from eflows_kernel.services.workflows import render_arguments
 
 if TYPE_CHECKING:

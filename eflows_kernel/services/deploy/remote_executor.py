@@ -1,7 +1,7 @@
 """Executions on remote sites: deploy, follow live, stage out, cancel, survive restarts.
 
 The REST API and the client call this for every site but ``local``, with the same
-methods as :class:`~eflows_kernel.services.local_executor.LocalExecutor`. A run goes
+methods as :class:`~eflows_kernel.services.executions.local.LocalExecutor`. A run goes
 ``queued -> staging-in -> submitted -> running -> staging-out -> done`` (or ``failed``,
 or ``cancelling -> cancelled``). Its events (deployer stages, transfers, and the task
 events of the run, copied live from the site) are in ``<runs_dir>/<id>/events.jsonl``.
@@ -19,14 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eflows_kernel.events import read_events
-from eflows_kernel.services import slurm, ssh
+from eflows_kernel.events import EVENT_LOG, read_events
 from eflows_kernel.services.deploy import pipeline
-from eflows_kernel.services.deploy.connections import ConnectionPool, PooledConnection
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.finish import FORGOTTEN, Finisher
 from eflows_kernel.services.deploy.job_poller import JobPoller
-from eflows_kernel.services.deploy.jobs import EVENT_LOG, OUTPUT_LOG, backend_for
+from eflows_kernel.services.deploy.jobs import backend_for
 from eflows_kernel.services.deploy.ownership import FollowedElsewhere, disown, own
 from eflows_kernel.services.deploy.recovery import Recovery
 from eflows_kernel.services.deploy.run_log import RunLog
@@ -39,13 +37,15 @@ from eflows_kernel.services.errors import (
     ValidationError,
 )
 from eflows_kernel.services.executions import Execution, ExecutionState, ExecutionStore
-from eflows_kernel.services.local_executor import (
+from eflows_kernel.services.executions.logs import (
+    OUTPUT_LOG,
     check_log_range,
     decode_prefix,
     read_text_chunk,
 )
-from eflows_kernel.services.registry import WorkflowRegistry
-from eflows_kernel.services.remote_events import RemoteEventTail
+from eflows_kernel.services.hpc import slurm, ssh
+from eflows_kernel.services.hpc.connections import ConnectionPool, PooledConnection
+from eflows_kernel.services.hpc.remote_events import RemoteEventTail
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
@@ -54,6 +54,7 @@ from eflows_kernel.services.workflows import (
     render_arguments,
     validate_inputs,
 )
+from eflows_kernel.services.workflows.registry import WorkflowRegistry
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eflows_kernel.services.errors import ValidationError
-from eflows_kernel.services.transfer import TransferError, url_file_name
+from eflows_kernel.services.hpc.transfer import TransferError, url_file_name
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     DataMovement,

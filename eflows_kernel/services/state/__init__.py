@@ -1,6 +1,5 @@
 """Persistence of the services: one versioned SQLAlchemy database (SQLite by default)."""
 
-from eflows_kernel.services.state.credentials import SqlCredentialRepository
 from eflows_kernel.services.state.store import (
     CURRENT_VERSION,
     ENV_VAR,
@@ -16,7 +15,6 @@ __all__ = [
     "ENV_VAR",
     "Page",
     "SchemaVersionError",
-    "SqlCredentialRepository",
     "StateStore",
     "check_page",
     "default_url",

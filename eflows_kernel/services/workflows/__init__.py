@@ -1,7 +1,8 @@
-"""The workflow registry, pure logic: models, imports and input checking.
+"""Workflows: what a workflow is, how it is imported, how its inputs are checked, the registry.
 
-No database and no HTTP here: persistence and the REST routes build on these
-functions and store ``Workflow.model_dump(mode="json")``.
+Everything but ``registry.py`` is pure logic (no database, no HTTP): models, imports of
+specs, PyCOMPSs files and eFlows4HPC registry folders (TOSCA), input checking. The
+registry stores ``Workflow.model_dump(mode="json")`` in the state database.
 """
 
 from eflows_kernel.services.workflows.errors import (
@@ -28,6 +29,11 @@ from eflows_kernel.services.workflows.register import (
     workflow_from_python_file,
     workflow_from_spec,
 )
+from eflows_kernel.services.workflows.registry import (
+    ImportReport,
+    RegisteredWorkflow,
+    WorkflowRegistry,
+)
 from eflows_kernel.services.workflows.software import parse_software_file
 from eflows_kernel.services.workflows.tosca import import_registry_folder, import_topology
 
@@ -35,12 +41,15 @@ __all__ = [
     "ArgumentRenderError",
     "ContainerBuild",
     "DataMovement",
+    "ImportReport",
     "InputValidationError",
+    "RegisteredWorkflow",
     "SoftwareNeeds",
     "Step",
     "Workflow",
     "WorkflowImportError",
     "WorkflowInput",
+    "WorkflowRegistry",
     "WorkflowWarning",
     "find_references",
     "import_registry_folder",

@@ -1,0 +1,216 @@
+"""The credential vault: SSH keys for the clusters, encrypted at rest, usable in memory.
+
+A user generates or imports a key here, appends :meth:`CredentialVault.authorized_keys_line`
+to the cluster's ``~/.ssh/authorized_keys``, and passes the credential id to a
+workflow as ``vault_id`` (the HPCWaaS ``POST /ssh_keys`` contract). The private
+key never leaves in clear: records hold AES-256-GCM ciphertext bound to their
+id, and :meth:`CredentialVault.private_key_for_use` decrypts into memory only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from eflows_kernel.services.credentials import keys
+from eflows_kernel.services.credentials.errors import CredentialNotFound, MasterKeyError, VaultError
+from eflows_kernel.services.credentials.master_key import resolve_master_key
+from eflows_kernel.services.credentials.repository import (
+    RECORD_FORMAT,
+    CredentialRecord,
+    CredentialRepository,
+)
+
+AUTHORIZED_KEYS_TAG = "eflows"
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def new_credential_id() -> str:
+    """An unguessable id that starts with a letter or digit.
+
+    Ids are typed on command lines (``eflows ssh-keys authorize ID``): one starting
+    with "-" would be read as an option, so those are drawn again.
+    """
+    while True:
+        credential_id = secrets.token_urlsafe(16)
+        if credential_id[0].isalnum():
+            return credential_id
+_NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    """What anyone may see about a credential: the public half and its bookkeeping."""
+
+    id: str
+    name: str
+    kind: str
+    public_key: str  # OpenSSH line: "<type> <base64> [comment]"
+    fingerprint: str  # "SHA256:...", as ssh-keygen -l prints it
+    comment: str
+    created_at: datetime
+    has_certificate: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for the REST API."""
+        return {"id": self.id, "name": self.name, "kind": self.kind,
+                "public_key": self.public_key, "fingerprint": self.fingerprint,
+                "comment": self.comment, "created_at": self.created_at.isoformat(),
+                "has_certificate": self.has_certificate}
+
+
+def _info(record: CredentialRecord) -> CredentialInfo:
+    line = f"{record.public_key} {record.comment}" if record.comment else record.public_key
+    return CredentialInfo(id=record.id, name=record.name, kind=record.kind, public_key=line,
+                          fingerprint=record.fingerprint, comment=record.comment,
+                          created_at=record.created_at,
+                          has_certificate=record.certificate is not None)
+
+
+def _associated_data(credential_id: str) -> bytes:
+    # The id is authenticated with the ciphertext: pasted into another record, it fails.
+    return f"eflows-vault/{RECORD_FORMAT}/{credential_id}".encode()
+
+
+class CredentialVault:
+    """Generate, import, list and use SSH credentials, stored through a repository.
+
+    The master key comes from ``master_key``, else ``EFLOWS_VAULT_KEY`` (base64
+    of 32 bytes), else ``key_file`` (created 0600 on first use).
+    """
+
+    def __init__(self, repository: CredentialRepository, master_key: bytes | None = None,
+                 key_file: Path | None = None) -> None:
+        key, self._key_source = resolve_master_key(master_key, key_file)
+        self._aead = AESGCM(key)
+        # Names the master key in each record without revealing it (see CredentialRecord).
+        self._key_id = hmac.new(key, b"eflows-vault key id", hashlib.sha256).hexdigest()[:16]
+        del key
+        self.repository = repository
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(repository={self.repository!r}, "
+                f"master key from {self._key_source})")
+
+    # ---- creating ----------------------------------------------------------------------
+
+    def generate(self, name: str, kind: str = "ed25519", bits: int | None = None,
+                 comment: str | None = None) -> CredentialInfo:
+        """A new key pair (ed25519, or RSA of ``bits``, 4096 by default).
+
+        ``comment`` defaults to ``name``; it only decorates the public key line.
+        """
+        name = keys.check_label(name, "name", required=True)
+        comment = keys.check_label(name if comment is None else comment, "comment",
+                                   required=False)
+        return self._store(name, comment, keys.generate_private_key(kind, bits), None)
+
+    def import_key(self, name: str, private_key: str | bytes, passphrase: str | bytes | None = None,
+                   certificate: str | None = None, comment: str | None = None) -> CredentialInfo:
+        """Store an existing private key (OpenSSH or PEM, passphrase-protected or not).
+
+        The passphrase only unlocks the key for import; the vault re-encrypts it
+        under its master key, so the passphrase is not needed (nor kept) later.
+        """
+        name = keys.check_label(name, "name", required=True)
+        comment = keys.check_label(name if comment is None else comment, "comment",
+                                   required=False)
+        if not isinstance(private_key, str | bytes):
+            raise VaultError("private_key must be the text of the key file")
+        key = keys.load_private_key(private_key, passphrase)
+        cert = keys.check_certificate(certificate, key) if certificate is not None else None
+        return self._store(name, comment, key, cert)
+
+    def _store(self, name: str, comment: str, key: keys.PrivateKey,
+               certificate: str | None) -> CredentialInfo:
+        credential_id = new_credential_id()
+        public = keys.public_key_line(key)
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        ciphertext = self._aead.encrypt(nonce, keys.private_bytes(key),
+                                        _associated_data(credential_id))
+        record = CredentialRecord(
+            id=credential_id, name=name, kind=keys.key_kind(key), public_key=public,
+            fingerprint=keys.fingerprint(public), comment=comment,
+            created_at=datetime.now(timezone.utc), certificate=certificate,
+            key_id=self._key_id, nonce=nonce, ciphertext=ciphertext)
+        self.repository.add(record)
+        return _info(record)
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def _record(self, credential_id: str) -> CredentialRecord:
+        record = None
+        if isinstance(credential_id, str) and _ID_PATTERN.match(credential_id):
+            record = self.repository.get(credential_id)
+        if record is None:
+            raise CredentialNotFound(str(credential_id))
+        return record
+
+    def list(self) -> list[CredentialInfo]:
+        return [_info(r) for r in self.repository.list()]
+
+    def get(self, credential_id: str) -> CredentialInfo:
+        return _info(self._record(credential_id))
+
+    def public_key(self, credential_id: str) -> str:
+        """The OpenSSH public key line, with the credential's comment."""
+        return self.get(credential_id).public_key
+
+    def certificate(self, credential_id: str) -> str | None:
+        """The OpenSSH certificate line, if one was attached (it is public data)."""
+        return self._record(credential_id).certificate
+
+    def authorized_keys_line(self, credential_id: str) -> str:
+        """The exact line to append to ``~/.ssh/authorized_keys`` on the cluster.
+
+        Its comment ``eflows:<id>`` tells a person reading the file where the key
+        comes from; removal (:meth:`revoke_line`) matches the key itself.
+        """
+        record = self._record(credential_id)
+        return f"{record.public_key} {AUTHORIZED_KEYS_TAG}:{record.id}"
+
+    def revoke_line(self, authorized_keys_text: str, credential_id: str) -> str:
+        """``authorized_keys_text`` without this credential's key; other lines untouched."""
+        record = self._record(credential_id)
+        return keys.remove_authorized_key(authorized_keys_text, record.public_key)
+
+    def private_key_for_use(self, credential_id: str) -> keys.PrivateKey:
+        """The decrypted private key object (for paramiko), never written anywhere."""
+        record = self._record(credential_id)
+        try:
+            der = self._aead.decrypt(record.nonce, record.ciphertext,
+                                     _associated_data(record.id))
+        except InvalidTag:
+            if record.key_id and record.key_id != self._key_id:
+                raise MasterKeyError(
+                    f"credential {record.id!r} was encrypted with another master key "
+                    "than the one this vault was started with") from None
+            raise VaultError(f"credential {record.id!r} cannot be decrypted: its stored "
+                             "record was altered or copied from another record") from None
+        return keys.load_private_bytes(der)
+
+    # ---- changing ----------------------------------------------------------------------
+
+    def attach_certificate(self, credential_id: str, certificate: str | None) -> CredentialInfo:
+        """Set (or with None, remove) the OpenSSH certificate of a credential, e.g. renewed."""
+        record = self._record(credential_id)
+        cert = None
+        if certificate is not None:
+            cert = keys.check_certificate(certificate, self.private_key_for_use(record.id))
+        updated = record.with_certificate(cert)
+        self.repository.update(updated)
+        return _info(updated)
+
+    def delete(self, credential_id: str) -> None:
+        """Forget a credential. Remove its line from the clusters too (:meth:`revoke_line`)."""
+        record = self._record(credential_id)
+        self.repository.delete(record.id)

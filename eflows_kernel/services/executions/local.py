@@ -1,0 +1,395 @@
+"""Executions on the Jupyter host (the "local" site): one ``eflows-run`` subprocess each.
+
+The REST API's trigger/status/logs/cancel routes call this for the local site.
+Every run gets its own folder ``<runs_dir>/<execution id>/`` holding the working
+directory of the application, ``output.log`` (stdout and stderr together, so a
+traceback appears where it happened) and ``events.jsonl`` (the task events the
+runner writes). The subprocess is started in a new session, so it leads a
+process group that also holds the Dask scheduler and workers it spawns:
+cancelling signals the whole group and nothing is left behind.
+
+Inputs reach the application only as ``argv`` entries (``subprocess`` with a
+list, never a shell), so ``;``, ``$(...)`` or backticks in an input are text,
+not commands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+import eflows_kernel
+from eflows_kernel.events.log import EVENT_LOG, read_events
+from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.executions.logs import (
+    OUTPUT_LOG,
+    check_log_range,
+    log_tail,
+    read_text_chunk,
+)
+from eflows_kernel.services.executions.processes import (
+    JOB_PREFIX,
+    group_members,
+    job_id_of,
+    live_process,
+    signal_group,
+)
+from eflows_kernel.services.executions.store import Execution, ExecutionState, ExecutionStore
+from eflows_kernel.services.sites.config import LOCAL_SITE
+from eflows_kernel.services.workflows import (
+    ArgumentRenderError,
+    InputValidationError,
+    Workflow,
+    render_arguments,
+    validate_inputs,
+)
+from eflows_kernel.services.workflows.registry import WorkflowRegistry
+
+log = logging.getLogger(__name__)
+
+RESTART_ERROR = "the server restarted; local runs do not survive it"
+_POLL = 0.1
+
+
+@dataclass
+class _Run:
+    """What the executor knows about one live subprocess (or an adopted one)."""
+
+    execution_id: str
+    pid: int
+    process: subprocess.Popen[bytes] | None  # None when adopted after a restart
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    kill_at: float | None = None  # monotonic time of the SIGKILL if SIGTERM is ignored
+
+
+class LocalExecutor:
+    """Run, follow and cancel executions of registered workflows on this host.
+
+    States go ``queued -> running -> done/failed`` (by exit code), or
+    ``cancelling -> cancelled`` on request. ``submit`` returns as soon as the
+    subprocess is started; a watcher thread per run waits for it and records the end.
+    """
+
+    def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
+                 runs_dir: Path, workers: int | None = None,
+                 python: str = sys.executable, grace_period: float = 5.0) -> None:
+        self.executions = executions
+        self.registry = registry
+        self.runs_dir = Path(runs_dir)
+        self.workers = workers
+        self.python = python
+        self.grace_period = grace_period
+        self._runs: dict[str, _Run] = {}
+        self._lock = threading.RLock()  # state transitions of watcher vs cancel
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(runs_dir={str(self.runs_dir)!r})"
+
+    # ---- submitting --------------------------------------------------------------------
+
+    def submit(self, workflow_id: str, inputs: dict[str, Any],
+               credential_id: str | None = None, login: str | None = None) -> Execution:
+        """Validate ``inputs``, create the execution and start its subprocess.
+
+        Everything that can be refused (unknown workflow, bad inputs, no step, an
+        application that is not on this host) is refused before the record is
+        created, so a rejected request leaves nothing behind.
+        """
+        if self._closed:
+            raise ConflictError("the local executor is shut down")
+        registered = self.registry.get(workflow_id)
+        workflow = registered.workflow
+        try:
+            values = validate_inputs(workflow, inputs)
+        except InputValidationError as exc:
+            raise ValidationError(str(exc), fields=exc.errors) from None
+        if not workflow.steps:
+            raise ValidationError(f"workflow {workflow.name!r} has no step to run",
+                                  id=workflow_id)
+        step = workflow.steps[0]  # the local site runs the first step only
+        try:
+            arguments = render_arguments(list(step.arguments), values)
+            application = self._application(workflow, render_arguments(step.application,
+                                                                        values))
+        except ArgumentRenderError as exc:
+            raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None
+
+        with self._lock:  # a cancel must not slip in between create and start
+            execution = self.executions.create(workflow_id, values, LOCAL_SITE, credential_id,
+                                               login=login)
+            return self._start(execution, application, arguments)
+
+    def _start(self, execution: Execution, application: Path,
+               arguments: list[str]) -> Execution:
+        run_dir = self.runs_dir / execution.id
+        events = run_dir / EVENT_LOG
+        argv = [self.python, "-m", "eflows_kernel.engine.runner"]
+        if self.workers is not None:
+            argv += ["--workers", str(self.workers)]
+        argv += ["--event-log", str(events), "--run-id", execution.id, str(application),
+                 *arguments]
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+            self.executions.set_event_log(execution.id, str(events))
+            with open(run_dir / OUTPUT_LOG, "wb") as output:
+                process = subprocess.Popen(
+                    argv, cwd=run_dir, stdin=subprocess.DEVNULL, stdout=output,
+                    stderr=subprocess.STDOUT, env=self._environment(),
+                    start_new_session=True)
+        except OSError as exc:
+            return self.executions.set_state(execution.id, ExecutionState.FAILED,
+                                             "could not start",
+                                             error=f"could not start the run: {exc}")
+        run = _Run(execution.id, process.pid, process)
+        self._runs[execution.id] = run
+        try:
+            job = job_id_of(psutil.Process(process.pid))
+        except psutil.Error:  # already gone: the watcher records the end
+            job = f"{JOB_PREFIX}:{process.pid}:0"
+        self.executions.set_remote_job(execution.id, job)
+        execution = self.executions.set_state(execution.id, ExecutionState.RUNNING,
+                                              f"pid {process.pid}")
+        threading.Thread(target=self._watch, args=(run,), daemon=True,
+                         name=f"eflows-local-{execution.id[:8]}").start()
+        return execution
+
+    def _application(self, workflow: Workflow, application: str) -> Path:
+        """The step's application file on this host.
+
+        Python-file registrations store an absolute path; folders (and TOSCA
+        registries) store it relative to the folder, as on the cluster.
+        """
+        path = Path(application)
+        candidates = [path] if path.is_absolute() else []
+        source = workflow.source
+        if source.get("folder"):
+            candidates.append(Path(source["folder"]) / application.lstrip("/"))
+        if source.get("file"):
+            candidates.append(Path(source["file"]).parent / application.lstrip("/"))
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate.resolve()
+        raise ValidationError(f"the application {application!r} of workflow "
+                              f"{workflow.name!r} is not on this host",
+                              application=application)
+
+    @staticmethod
+    def _environment() -> dict[str, str]:
+        """The server's environment, plus what a live log and the runner need.
+
+        Unbuffered output so ``logs`` shows progress as it happens; the project on
+        ``PYTHONPATH`` so ``-m eflows_kernel...`` works from the run folder even
+        when the package is not installed.
+        """
+        env = dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"
+        root = str(Path(eflows_kernel.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        return env
+
+    # ---- watching ----------------------------------------------------------------------
+
+    def _watch(self, run: _Run) -> None:
+        """Wait for the subprocess, then record how it ended."""
+        try:
+            code: int | None = None
+            while True:
+                if run.process is not None:
+                    try:
+                        code = run.process.wait(timeout=_POLL)
+                        break
+                    except subprocess.TimeoutExpired:
+                        pass
+                elif not live_process(self.executions.get(run.execution_id).remote_job_id):
+                    break
+                else:
+                    time.sleep(_POLL)
+                if run.kill_at is not None and time.monotonic() >= run.kill_at:
+                    signal_group(run.pid, signal.SIGKILL)  # SIGTERM was not enough
+                    run.kill_at = time.monotonic() + self.grace_period
+            if run.cancel_requested.is_set():
+                self._reap_group(run.pid)
+            self._finish(run, code)
+        except Exception:  # never let a watcher die silently with a run "running"
+            log.exception("watching local execution %s failed", run.execution_id)
+        finally:
+            run.finished.set()
+            with self._lock:
+                self._runs.pop(run.execution_id, None)
+
+    def _finish(self, run: _Run, code: int | None) -> None:
+        with self._lock:
+            execution = self.executions.get(run.execution_id)
+            if execution.finished:
+                return
+            if run.cancel_requested.is_set() or execution.state == ExecutionState.CANCELLING:
+                self.executions.set_state(run.execution_id, ExecutionState.CANCELLED,
+                                          "process group terminated")
+                return
+            if code is None:  # adopted: the exit code is lost, the event log says it
+                code = 0 if self._run_state(execution) == "done" else 1
+            if code == 0:
+                self.executions.set_state(run.execution_id, ExecutionState.DONE, "exit code 0")
+            else:
+                tail = log_tail(self.runs_dir / run.execution_id / OUTPUT_LOG)
+                error = f"the application exited with status {code}" + (
+                    f":\n{tail}" if tail else "")
+                self.executions.set_state(run.execution_id, ExecutionState.FAILED,
+                                          f"exit code {code}", error=error)
+
+    @staticmethod
+    def _run_state(execution: Execution) -> str | None:
+        """The state of the run's final ``run`` event, if the log has one."""
+        if not execution.event_log:
+            return None
+        try:
+            events = read_events(execution.event_log)
+        except (OSError, ValueError):
+            return None
+        states = [e.get("state") for e in events if e.get("type") == "run"]
+        return states[-1] if states else None
+
+    def _reap_group(self, pgid: int) -> None:
+        """Wait until the process group is empty, escalating to SIGKILL after the grace."""
+        deadline = time.monotonic() + self.grace_period
+        while group_members(pgid):
+            if time.monotonic() >= deadline:
+                signal_group(pgid, signal.SIGKILL)
+                deadline = time.monotonic() + self.grace_period
+            time.sleep(_POLL)
+
+    # ---- cancelling --------------------------------------------------------------------
+
+    def cancel(self, execution_id: str) -> Execution:
+        """Ask the run to stop: ``cancelling`` now, ``cancelled`` once its group is gone.
+
+        SIGTERM first (Dask workers and the runner may clean up), SIGKILL to the
+        whole group after the grace period. Cancelling twice is harmless; a
+        finished execution is a ``ConflictError``.
+        """
+        with self._lock:
+            execution = self.executions.get(execution_id)
+            if execution.finished:
+                raise ConflictError(f"execution {execution_id} is already "
+                                    f"{execution.state.value}", id=execution_id,
+                                    state=execution.state.value)
+            if execution.site != LOCAL_SITE:
+                raise ConflictError(f"execution {execution_id} runs on site "
+                                    f"{execution.site!r}, not on this host", id=execution_id)
+            if execution.state == ExecutionState.CANCELLING:
+                return execution
+            run = self._runs.get(execution_id)
+            if run is None:
+                process = live_process(execution.remote_job_id)
+                if process is not None:  # started by an earlier server: adopt to kill it
+                    run = self._adopt(execution, process)
+            execution = self.executions.set_state(execution_id, ExecutionState.CANCELLING,
+                                                  "cancel requested")
+            if run is None:  # nothing runs (never started or already gone)
+                return self.executions.set_state(execution_id, ExecutionState.CANCELLED,
+                                                 "no process was running")
+            self._terminate(run)
+            return execution
+
+    def _terminate(self, run: _Run) -> None:
+        """SIGTERM the run's group now; the watcher sends SIGKILL after the grace."""
+        run.kill_at = time.monotonic() + self.grace_period
+        run.cancel_requested.set()
+        signal_group(run.pid, signal.SIGTERM)
+
+    def _adopt(self, execution: Execution, process: psutil.Process) -> _Run:
+        run = _Run(execution.id, process.pid, None)
+        self._runs[execution.id] = run
+        threading.Thread(target=self._watch, args=(run,), daemon=True,
+                         name=f"eflows-local-{execution.id[:8]}").start()
+        return run
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def _local(self, execution_id: str) -> Execution:
+        execution = self.executions.get(execution_id)
+        if execution.site != LOCAL_SITE:
+            raise NotFoundError(f"execution {execution_id} is not a local run",
+                                id=execution_id)
+        return execution
+
+    def logs(self, execution_id: str, offset: int = 0,
+             size: int | None = None) -> tuple[str, int]:
+        """Output from byte ``offset`` (at most ``size`` bytes) and the offset to ask next.
+
+        Incremental so a client polling a running execution only gets new output.
+        """
+        check_log_range(offset, size)
+        self._local(execution_id)
+        return read_text_chunk(self.runs_dir / execution_id / OUTPUT_LOG, offset, size)
+
+    def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
+        """The run's task events with ``seq > from_seq`` (complete lines only)."""
+        execution = self._local(execution_id)
+        if not execution.event_log:
+            return []
+        return read_events(execution.event_log, from_seq)
+
+    def wait(self, execution_id: str, timeout: float) -> Execution:
+        """The execution once finished, or as it is when ``timeout`` seconds have passed."""
+        return self.executions.wait(execution_id, timeout, _POLL)
+
+    # ---- server life -------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """At start-up: settle the local executions an earlier server left unfinished.
+
+        Their subprocess is no longer our child, so nobody would record its end. If
+        it is gone, the execution failed ("the server restarted..."); if it still
+        runs it is adopted and watched (polling), so it can still be cancelled.
+        """
+        for execution in self.executions.running():
+            if execution.site != LOCAL_SITE:
+                continue
+            with self._lock:
+                if execution.id in self._runs:
+                    continue
+                process = live_process(execution.remote_job_id)
+                try:
+                    if process is not None and execution.state != ExecutionState.CANCELLING:
+                        self._adopt(execution, process)
+                    elif process is not None:
+                        self._terminate(self._adopt(execution, process))
+                    elif execution.state == ExecutionState.CANCELLING:
+                        self.executions.set_state(execution.id, ExecutionState.CANCELLED,
+                                                  "process gone after a server restart")
+                    else:
+                        self.executions.set_state(execution.id, ExecutionState.FAILED,
+                                                  "server restart", error=RESTART_ERROR)
+                except ConflictError:  # finished meanwhile by someone else
+                    continue
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Cancel every run of this executor and wait for them (server shutdown).
+
+        Local runs die with the server anyway; cancelling them records it honestly
+        instead of leaving them "running" for ``recover`` to fail.
+        """
+        self._closed = True
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            with contextlib.suppress(ConflictError, NotFoundError):
+                self.cancel(run.execution_id)
+        limit = timeout if timeout is not None else 2 * self.grace_period + 5
+        deadline = time.monotonic() + limit
+        for run in runs:
+            run.finished.wait(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,247 @@
+"""The execution store: every run of a workflow on a site, from queued to its end.
+
+The deployer writes states, the remote job id, outputs and the event log path
+here as the run progresses; after a restart of the Jupyter server a monitor
+finds the unfinished ones with :meth:`ExecutionStore.running` and re-attaches
+from ``event_seq``. Records are never rewritten in place: the state history
+only grows, so a user can see what happened even after a failure.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+
+from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.lifecycle import FINISHED, ExecutionState
+from eflows_kernel.services.state import Page, StateStore, check_page
+from eflows_kernel.services.state.tables import ExecutionRow, WorkflowRow, utcnow
+
+
+class HPCWaaSStatus(str, Enum):
+    """The statuses of the eFlows4HPC Execution API (``GET /executions/<id>``)."""
+
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+
+
+HPCWAAS_STATUS: dict[ExecutionState, HPCWaaSStatus] = {
+    ExecutionState.QUEUED: HPCWaaSStatus.RUNNING,
+    ExecutionState.STAGING_IN: HPCWaaSStatus.RUNNING,
+    ExecutionState.SUBMITTED: HPCWaaSStatus.RUNNING,
+    ExecutionState.RUNNING: HPCWaaSStatus.RUNNING,
+    ExecutionState.STAGING_OUT: HPCWaaSStatus.RUNNING,
+    ExecutionState.DONE: HPCWaaSStatus.SUCCESS,
+    ExecutionState.FAILED: HPCWaaSStatus.FAILED,
+    ExecutionState.CANCELLING: HPCWaaSStatus.CANCELLING,
+    ExecutionState.CANCELLED: HPCWaaSStatus.CANCELLED,
+}
+
+
+def _state(value: ExecutionState | str) -> ExecutionState:
+    try:
+        return ExecutionState(value)
+    except ValueError:
+        known = ", ".join(s.value for s in ExecutionState)
+        raise ValidationError(f"unknown execution state {value!r} (one of {known})",
+                              state=str(value)) from None
+
+
+class StateChange(BaseModel):
+    """One entry of the history: the state entered, when, and why (optional)."""
+
+    state: ExecutionState
+    at: datetime
+    detail: str | None = None
+
+
+class Execution(BaseModel):
+    """One execution record, as the services and the REST API see it."""
+
+    id: str
+    workflow_id: str
+    site: str
+    credential_id: str | None
+    login: str | None = None  # the account on the site (HPCWaaS user_id)
+    inputs: dict[str, Any]
+    state: ExecutionState
+    state_history: list[StateChange]
+    outputs: dict[str, Any]
+    remote_job_id: str | None
+    event_log: str | None
+    event_seq: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def finished(self) -> bool:
+        return self.state.finished
+
+    @property
+    def hpcwaas_status(self) -> HPCWaaSStatus:
+        return HPCWAAS_STATUS[self.state]
+
+    def hpcwaas(self) -> dict[str, Any]:
+        """The HPCWaaS ``GET /executions/<id>`` body."""
+        return {"id": self.id, "status": self.hpcwaas_status.value, "outputs": self.outputs}
+
+
+def _model(row: ExecutionRow) -> Execution:
+    return Execution.model_validate(row, from_attributes=True)
+
+
+def _change(state: ExecutionState, detail: str | None) -> dict[str, Any]:
+    return {"state": state.value, "at": utcnow().isoformat(), "detail": detail}
+
+
+class ExecutionStore:
+    """Create, read, list and advance execution records."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.store!r})"
+
+    def create(self, workflow_id: str, inputs: Mapping[str, Any], site: str,
+               credential_id: str | None = None, login: str | None = None) -> Execution:
+        """A new execution in state ``queued``; the workflow must be registered.
+
+        Inputs are stored as given (checking them against the workflow's
+        declaration is the deployer's job, before it calls this).
+        """
+        if not isinstance(inputs, Mapping):
+            raise ValidationError("inputs must be a mapping of input name to value")
+        if not isinstance(site, str) or not site:
+            raise ValidationError("site must be a non-empty string")
+        now = utcnow()
+        with self.store.session() as session:
+            if session.get(WorkflowRow, workflow_id) is None:
+                raise NotFoundError(f"no workflow with id {workflow_id!r}", id=workflow_id)
+            row = ExecutionRow(
+                id=uuid.uuid4().hex, workflow_id=workflow_id, site=site,
+                credential_id=credential_id, login=login, inputs=dict(inputs),
+                state=ExecutionState.QUEUED.value,
+                state_history=[_change(ExecutionState.QUEUED, None)], outputs={},
+                remote_job_id=None, event_log=None, event_seq=0, error=None,
+                created_at=now, updated_at=now)
+            session.add(row)
+            session.flush()
+            return _model(row)
+
+    def get(self, execution_id: str) -> Execution:
+        with self.store.session(write=False) as session:
+            return _model(self._row(session, execution_id))
+
+    @staticmethod
+    def _row(session: Any, execution_id: str) -> ExecutionRow:
+        row = session.get(ExecutionRow, execution_id) if isinstance(execution_id, str) else None
+        if row is None:
+            raise NotFoundError(f"no execution with id {execution_id!r}", id=execution_id)
+        return row
+
+    def list(self, state: ExecutionState | str | Iterable[ExecutionState | str] | None = None,
+             workflow_id: str | None = None, site: str | None = None, limit: int = 50,
+             offset: int = 0) -> Page[Execution]:
+        """Executions matching every filter given, newest first."""
+        check_page(limit, offset)
+        query: Select[tuple[ExecutionRow]] = select(ExecutionRow)
+        if state is not None:
+            states = [state] if isinstance(state, str | ExecutionState) else list(state)
+            query = query.where(ExecutionRow.state.in_([_state(s).value for s in states]))
+        if workflow_id is not None:
+            query = query.where(ExecutionRow.workflow_id == workflow_id)
+        if site is not None:
+            query = query.where(ExecutionRow.site == site)
+        with self.store.session(write=False) as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(query.order_by(ExecutionRow.created_at.desc(),
+                                                  ExecutionRow.id.desc())
+                                   .limit(limit).offset(offset))
+            items = [_model(row) for row in rows]
+        return Page[Execution](items=items, total=total, limit=limit, offset=offset)
+
+    def running(self) -> list[Execution]:
+        """Every unfinished execution, oldest first: what a monitor re-attaches to."""
+        unfinished = [s.value for s in ExecutionState if s not in FINISHED]
+        with self.store.session(write=False) as session:
+            rows = session.scalars(select(ExecutionRow)
+                                   .where(ExecutionRow.state.in_(unfinished))
+                                   .order_by(ExecutionRow.created_at, ExecutionRow.id))
+            return [_model(row) for row in rows]
+
+    # ---- changes -----------------------------------------------------------------------
+
+    def set_state(self, execution_id: str, state: ExecutionState | str,
+                  detail: str | None = None, *, error: str | None = None) -> Execution:
+        """Enter ``state`` and append it to the history.
+
+        A finished execution (done, failed, cancelled) is final: moving it again
+        is a ``ConflictError`` (e.g. a cancel arriving after the end). ``error``
+        records why it failed.
+        """
+        new = _state(state)
+        with self.store.session() as session:
+            row = self._row(session, execution_id)
+            current = ExecutionState(row.state)
+            if current.finished:
+                raise ConflictError(f"execution {execution_id} is already {current.value}",
+                                    id=execution_id, state=current.value)
+            row.state = new.value
+            row.state_history = [*row.state_history, _change(new, detail)]
+            if error is not None:
+                row.error = error
+            row.updated_at = utcnow()
+            session.flush()
+            return _model(row)
+
+    def _update(self, execution_id: str, **values: Any) -> Execution:
+        with self.store.session() as session:
+            row = self._row(session, execution_id)
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_at = utcnow()
+            session.flush()
+            return _model(row)
+
+    def set_outputs(self, execution_id: str, outputs: Mapping[str, Any]) -> Execution:
+        """Replace the outputs (HPCWaaS ``outputs``: names to values or paths)."""
+        if not isinstance(outputs, Mapping):
+            raise ValidationError("outputs must be a mapping")
+        return self._update(execution_id, outputs=dict(outputs))
+
+    def set_remote_job(self, execution_id: str, remote_job_id: str | None) -> Execution:
+        """The batch system's job id (Slurm), so the job can be polled or cancelled."""
+        return self._update(execution_id, remote_job_id=remote_job_id)
+
+    def set_event_log(self, execution_id: str, path: str | None,
+                      seq: int | None = None) -> Execution:
+        """Where the events are (local copy) and, optionally, the last sequence number read."""
+        values: dict[str, Any] = {"event_log": None if path is None else str(path)}
+        if seq is not None:
+            values["event_seq"] = seq
+        return self._update(execution_id, **values)
+
+    def set_event_seq(self, execution_id: str, seq: int) -> Execution:
+        """The last event sequence number read, for resuming after a restart."""
+        return self._update(execution_id, event_seq=seq)
+
+    def wait(self, execution_id: str, timeout: float, interval: float = 0.1) -> Execution:
+        """The execution once finished, or as it is when ``timeout`` seconds have passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = self.get(execution_id)
+            if execution.finished or time.monotonic() >= deadline:
+                return execution
+            time.sleep(interval)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from eflows_kernel.about import __version__ as __version__
 
 
 def start(live_graph: bool = True, **options: Any) -> Any:

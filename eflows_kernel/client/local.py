@@ -3,53 +3,25 @@
 For plain Python and a standalone Voila, where no Jupyter server runs: the same
 calls as ``EflowsClient``, on the same state (by default the files a Jupyter
 server with the extension uses, so both see the same workflows and runs).
-Vault errors are translated to the service error classes, as the REST API does,
-so callers catch one set of exceptions whichever client they hold.
+Errors are the services' own classes (vault errors included), as the REST client
+raises them, so callers catch one set of exceptions whichever client they hold.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from jupyter_core.paths import jupyter_data_dir
-
-from eflows_kernel.services.credentials import (
-    CredentialInfo,
-    CredentialNotFound,
-    CredentialVault,
-    MasterKeyError,
-    SqlCredentialRepository,
-    VaultError,
-)
+from eflows_kernel.services.app import Services, ServicesConfig
+from eflows_kernel.services.credentials import CredentialInfo, CredentialVault
 from eflows_kernel.services.errors import NotFoundError, ValidationError
-from eflows_kernel.services.executions import Execution, ExecutionStore
-from eflows_kernel.services.state import Page, StateStore
+from eflows_kernel.services.executions import Execution
+from eflows_kernel.services.state import Page
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow, WorkflowRegistry
 
-F = TypeVar("F", bound=Callable[..., Any])
 LOCAL_SITE = "local"
-
-
-def _vault_errors(method: F) -> F:
-    """Vault errors as the REST API reports them: 404 for an unknown id, else 400."""
-
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except CredentialNotFound as exc:
-            raise NotFoundError(str(exc), id=exc.credential_id) from None
-        except MasterKeyError:
-            raise  # the installation's problem, not the request's
-        except VaultError as exc:
-            raise ValidationError(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 class LocalWorkflows:
@@ -83,26 +55,21 @@ class LocalCredentials:
     def __init__(self, vault: CredentialVault) -> None:
         self._vault = vault
 
-    @_vault_errors
     def generate(self, name: str, kind: str = "ed25519", bits: int | None = None,
                  comment: str | None = None) -> CredentialInfo:
         return self._vault.generate(name, kind, bits, comment)
 
-    @_vault_errors
     def import_key(self, name: str, private_key: str, passphrase: str | None = None,
                    certificate: str | None = None, comment: str | None = None
                    ) -> CredentialInfo:
         return self._vault.import_key(name, private_key, passphrase, certificate, comment)
 
-    @_vault_errors
     def list(self) -> list[CredentialInfo]:
         return self._vault.list()
 
-    @_vault_errors
     def get(self, credential_id: str) -> CredentialInfo:
         return self._vault.get(credential_id)
 
-    @_vault_errors
     def delete(self, credential_id: str) -> None:
         self._vault.delete(credential_id)
 
@@ -221,13 +188,11 @@ class LocalSites:
     def trust(self, site: str, fingerprint: str) -> Any:
         return self._service.trust(self._site(site).id, fingerprint)
 
-    @_vault_errors
     def check(self, site: str, credential_id: str) -> Any:
         site_id = self._site(site).id
         self._client.vault.get(credential_id)  # 404 for an unknown key, as the server
         return self._service.check(site_id, credential_id)
 
-    @_vault_errors
     def authorize(self, site: str, credential_id: str, password: str | None = None,
                   otp: str | None = None) -> dict[str, Any]:
         site_id = self._site(site).id
@@ -235,7 +200,6 @@ class LocalSites:
         return self._service.authorize(site_id, credential_id, password=password,
                                        otp=_otp_callback(otp))
 
-    @_vault_errors
     def revoke(self, site: str, credential_id: str, password: str | None = None,
                otp: str | None = None) -> dict[str, Any]:
         site_id = self._site(site).id
@@ -251,7 +215,8 @@ def _otp_callback(otp: str | None) -> Callable[[str], str] | None:
 class LocalClient:
     """The eflows services in this process, with the ``EflowsClient`` interface.
 
-    Defaults are those of the server extension (``$EFLOWS_STATE_URL`` or
+    A thin wrapper of the composition root (:class:`~eflows_kernel.services.app.Services`)
+    with the defaults of the server extension (``$EFLOWS_STATE_URL`` or
     ``<jupyter data dir>/eflows/state.sqlite``, ``vault.key``, ``runs/``), so a
     script and a Jupyter server on the same account share their state.
     """
@@ -260,17 +225,12 @@ class LocalClient:
 
     def __init__(self, state_url: str | None = None, vault_key_file: str | Path | None = None,
                  runs_dir: str | Path | None = None, workers: int | None = None) -> None:
-        data = Path(jupyter_data_dir()) / "eflows"
-        self.store = StateStore(state_url)
-        self.registry = WorkflowRegistry(self.store)
-        self.execution_store = ExecutionStore(self.store)
-        self.vault_key_file = Path(vault_key_file) if vault_key_file else data / "vault.key"
-        self.runs_dir = Path(runs_dir) if runs_dir else data / "runs"
-        self.workers = workers
-        self._vault: CredentialVault | None = None
-        self._executor: Any = None
-        self._site_service: Any = None
-        self._lock = threading.Lock()
+        self.services = Services(ServicesConfig(state_url=state_url,
+                                                vault_key_file=vault_key_file,
+                                                runs_dir=runs_dir, local_workers=workers))
+        self.store = self.services.store
+        self.registry = self.services.registry
+        self.execution_store = self.services.execution_store
         self.workflows = LocalWorkflows(self.registry)
         self.credentials = LocalCredentials(_LazyVault(self))  # type: ignore[arg-type]
         self.executions = LocalExecutions(self)
@@ -282,50 +242,20 @@ class LocalClient:
     @property
     def vault(self) -> CredentialVault:
         """Made on first use: it creates the master key file, which listing runs need not."""
-        with self._lock:
-            if self._vault is None:
-                self._vault = CredentialVault(SqlCredentialRepository(self.store),
-                                              key_file=self.vault_key_file)
-            return self._vault
+        return self.services.vault
 
     @property
     def site_service(self) -> Any:
-        """The ``SiteService`` on this state and vault, made on first use."""
-        vault = self.vault
-        with self._lock:
-            if self._site_service is None:
-                from eflows_kernel.services.sites import SiteService
-                from eflows_kernel.services.sites.store import SiteStore
-
-                self._site_service = SiteService(SiteStore(self.store), vault)
-            return self._site_service
+        return self.services.site_service
 
     @property
     def executor(self) -> Any:
         """Local and remote executors behind one router, made (and earlier unfinished runs
         adopted) on first use."""
-        site_service = self.site_service
-        with self._lock:
-            if self._executor is None:
-                from eflows_kernel.services.deploy import RemoteExecutor
-                from eflows_kernel.services.executions.local import LocalExecutor
-                from eflows_kernel.services.executions.router import ExecutorRouter
-
-                self.runs_dir.mkdir(parents=True, exist_ok=True)
-                local = LocalExecutor(self.execution_store, self.registry, self.runs_dir,
-                                      workers=self.workers)
-                remote = RemoteExecutor(self.execution_store, self.registry, site_service,
-                                        self.runs_dir)
-                executor = ExecutorRouter(self.execution_store, local, remote)
-                executor.recover()
-                self._executor = executor
-            return self._executor
+        return self.services.router
 
     def status(self) -> dict[str, Any]:
-        import eflows_kernel
-
-        return {"version": eflows_kernel.__version__, "default_engine": "local",
-                "executor_started": self._executor is not None}
+        return self.services.status()
 
     def close(self, cancel_runs: bool = False) -> None:
         """Release the database; runs keep going unless ``cancel_runs``.
@@ -333,13 +263,7 @@ class LocalClient:
         A later ``LocalClient`` (or a Jupyter server) adopts runs still going, so a
         script may trigger a run and exit.
         """
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None and cancel_runs:
-            executor.shutdown()
-        elif executor is not None:  # stop following remote runs; they go on on their site
-            executor.remote.shutdown()
-        self.store.close()
+        self.services.close(cancel_runs=cancel_runs)
 
     def __enter__(self) -> LocalClient:
         return self

@@ -1,24 +1,24 @@
 """The ``ExtensionApp``: configuration (traitlets) and route table.
 
 Handlers stay thin (HTTP in, service call, JSON out); the services live in
-``eflows_kernel`` and run without a server. One set of services per server
-process lives in ``settings["eflows"]`` (an ``EflowsServices``).
+``eflows_kernel`` and run without a server. The traits below fill the composition
+root's :class:`~eflows_kernel.services.app.ServicesConfig`, and the one
+:class:`~eflows_kernel.services.app.Services` of the server process lives in
+``settings["eflows"]``.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, Unicode, default
+from traitlets import Float, Int, Type, Unicode, default
 
 from eflows_extension import handlers as h
 from eflows_extension import handlers_hpcwaas as hw
 from eflows_extension import handlers_sites as hs
-from eflows_extension.services import DEFAULT_EXECUTOR, EflowsServices
+from eflows_kernel.services.app import Services, ServicesConfig, eflows_data_dir
 
 ID = r"(?P<{}>[^/]+)"
 WF, EX, CRED = ID.format("workflow_id"), ID.format("execution_id"), ID.format("credential_id")
@@ -58,9 +58,17 @@ class EflowsExtensionApp(ExtensionApp):
         help="Workers of the local executor; None: the executor's default.",
     ).tag(config=True)
 
-    executor_class = Unicode(
-        DEFAULT_EXECUTOR,
-        help="Import path of the local executor class (tests swap in a double).",
+    executor_class = Type(
+        default_value="eflows_kernel.services.executions.local.LocalExecutor",
+        klass="eflows_kernel.services.executions.local.LocalExecutor",
+        help="The class of the local executor (runs on the Jupyter host); tests swap in "
+             "a double.",
+    ).tag(config=True)
+
+    remote_executor_class = Type(
+        default_value="eflows_kernel.services.deploy.RemoteExecutor",
+        klass="eflows_kernel.services.deploy.RemoteExecutor",
+        help="The class of the executor that deploys to configured sites over SSH.",
     ).tag(config=True)
 
     remote_wheel = Unicode(
@@ -80,22 +88,28 @@ class EflowsExtensionApp(ExtensionApp):
 
     @default("remote_cache_dir")
     def _default_remote_cache_dir(self) -> str:
-        return str(Path(jupyter_data_dir()) / "eflows" / "cache")
+        return str(eflows_data_dir() / "cache")
 
     @default("vault_key_file")
     def _default_vault_key_file(self) -> str:
-        return str(Path(jupyter_data_dir()) / "eflows" / "vault.key")
+        return str(ServicesConfig().vault_key_path)
 
     @default("runs_dir")
     def _default_runs_dir(self) -> str:
-        return str(Path(jupyter_data_dir()) / "eflows" / "runs")
+        return str(ServicesConfig().runs_path)
+
+    def services_config(self) -> ServicesConfig:
+        """The composition root's configuration, from this app's traits."""
+        return ServicesConfig(
+            state_url=self.state_url, vault_key_file=self.vault_key_file,
+            runs_dir=self.runs_dir, local_workers=self.local_workers,
+            local_executor_class=self.executor_class,
+            remote_executor_class=self.remote_executor_class,
+            remote_wheel=self.remote_wheel, remote_cache_dir=self.remote_cache_dir,
+            job_poll_interval=self.job_poll_interval)
 
     def initialize_settings(self) -> None:
-        services = EflowsServices(self.state_url, self.vault_key_file, self.runs_dir,
-                                  self.local_workers, self.executor_class,
-                                  remote_wheel=self.remote_wheel,
-                                  remote_cache_dir=self.remote_cache_dir,
-                                  job_poll_interval=self.job_poll_interval)
+        services = Services(self.services_config())
         self.settings["eflows"] = services
         self.log.info("eflows: state in %s", services.store)
         services.start()

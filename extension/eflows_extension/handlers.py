@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from tornado.iostream import StreamClosedError
 
-import eflows_kernel
-from eflows_extension.services import EflowsServices, ExecutorUnavailable
+from eflows_kernel.about import __version__
 from eflows_kernel.events import EventLogReader
-from eflows_kernel.services.credentials import CredentialNotFound, MasterKeyError, VaultError
+from eflows_kernel.services.app import Services
+from eflows_kernel.services.credentials import CredentialNotFound
 from eflows_kernel.services.errors import (
     ConflictError,
     NotFoundError,
@@ -51,22 +51,11 @@ class ApiError(tornado.web.HTTPError):
         self.body = body
 
 
-def service_error(exc: BaseException) -> ApiError | None:
-    """The HTTP form of an error a service raised; None for a genuine bug."""
-    if isinstance(exc, ServiceError):
-        return ApiError(exc.status, exc.to_dict())
-    if isinstance(exc, CredentialNotFound):
-        return ApiError(404, {"message": str(exc), "id": exc.credential_id})
-    if isinstance(exc, MasterKeyError):  # server configuration, not the request
-        log.error("eflows vault: %s", exc)
-        return ApiError(500, {"message": str(exc)})
-    if isinstance(exc, VaultError):  # its messages never hold key material...
-        # ...but some quote the PEM header as format help; keep replies free of the marker
-        # so "PRIVATE KEY" in a reply or a log always means a leak.
-        return ApiError(400, {"message": str(exc).replace("PRIVATE KEY", "private key")})
-    if isinstance(exc, ExecutorUnavailable):
-        return ApiError(503, {"message": str(exc)})
-    return None
+def service_error(exc: ServiceError) -> ApiError:
+    """The HTTP form of an error a service raised: its status and its JSON body."""
+    if exc.status >= 500:  # the installation or a site failed, not the request
+        log.error("eflows: %s", exc.message)
+    return ApiError(exc.status, exc.to_dict())
 
 
 def translated(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -79,10 +68,8 @@ def translated(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
             if inspect.isawaitable(result):
                 result = await result
             return result
-        except (ServiceError, VaultError, ExecutorUnavailable) as exc:
-            error = service_error(exc)
-            assert error is not None
-            raise error from None
+        except ServiceError as exc:
+            raise service_error(exc) from None
 
     return wrapper
 
@@ -110,7 +97,7 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
     auth_resource = AUTH_RESOURCE
 
     @property
-    def eflows(self) -> EflowsServices:
+    def eflows(self) -> Services:
         return self.settings["eflows"]
 
     # ---- responses ---------------------------------------------------------------------
@@ -202,7 +189,7 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
         self.eflows.registry.get(workflow_id)  # 404 before anything else
         if site != LOCAL_SITE:
             try:
-                self.eflows.sites.get_by_name(site)
+                self.eflows.site_service.get_by_name(site)
             except NotFoundError:
                 raise bad_request({"site": f"no site named {site!r} (use 'local' or a "
                                            "configured site)"}) from None
@@ -210,7 +197,7 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
         if answers and site == LOCAL_SITE:
             raise bad_request({"site": "the local site needs no password or one-time code"})
         try:
-            return self.eflows.executor.submit(workflow_id, inputs, site,
+            return self.eflows.router.submit(workflow_id, inputs, site,
                                                credential_id=credential_id, login=login,
                                                **answers)
         except ValidationError as exc:  # name each faulty input in "errors"
@@ -223,18 +210,18 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
             raise
 
     def cancel_execution(self, execution_id: str) -> Execution:
-        execution = self.eflows.executions.get(execution_id)
+        execution = self.eflows.execution_store.get(execution_id)
         if execution.finished:
             raise ConflictError(f"execution {execution_id} is already {execution.state.value}",
                                 id=execution_id, state=execution.state.value)
-        self.eflows.executor.cancel(execution_id)
-        return self.eflows.executions.get(execution_id)
+        self.eflows.router.cancel(execution_id)
+        return self.eflows.execution_store.get(execution_id)
 
     async def read_logs(self, execution_id: str, offset: int,
                         size: int | None) -> tuple[str, int]:
         """Off the event loop: a remote run's log is read from its site over SSH."""
-        self.eflows.executions.get(execution_id)  # 404 for an unknown id
-        return await in_thread(functools.partial(self.eflows.executor.logs, execution_id,
+        self.eflows.execution_store.get(execution_id)  # 404 for an unknown id
+        return await in_thread(functools.partial(self.eflows.router.logs, execution_id,
                                                  offset=offset, size=size))
 
 
@@ -292,7 +279,7 @@ class StatusHandler(EflowsAPIHandler):
     @translated
     def get(self) -> None:
         self.reply({
-            "version": eflows_kernel.__version__,
+            "version": __version__,
             "default_engine": self.extensionapp.default_engine,
             "executor_started": self.eflows.executor_started,
         })
@@ -414,7 +401,7 @@ class ExecutionsHandler(EflowsAPIHandler):
     def get(self) -> None:
         limit, offset = self.page_args()
         states = [s for s in self.get_query_arguments("state") if s] or None
-        page = self.eflows.executions.list(
+        page = self.eflows.execution_store.list(
             state=states, workflow_id=self.get_query_argument("workflow_id", None) or None,
             site=self.get_query_argument("site", None) or None, limit=limit, offset=offset)
         self.reply({"items": [execution_json(e) for e in page.items], "total": page.total,
@@ -426,7 +413,7 @@ class ExecutionHandler(EflowsAPIHandler):
     @authorized
     @translated
     def get(self, execution_id: str) -> None:
-        self.reply(execution_json(self.eflows.executions.get(execution_id)))
+        self.reply(execution_json(self.eflows.execution_store.get(execution_id)))
 
     @tornado.web.authenticated
     @authorized
@@ -454,8 +441,8 @@ class ExecutionEventsHandler(EflowsAPIHandler):
     @translated
     def get(self, execution_id: str) -> None:
         from_seq = self.int_arg("from_seq", 0)
-        self.eflows.executions.get(execution_id)
-        self.reply(self.eflows.executor.events(execution_id, from_seq=from_seq))
+        self.eflows.execution_store.get(execution_id)
+        self.reply(self.eflows.router.events(execution_id, from_seq=from_seq))
 
 
 class ExecutionEventStreamHandler(EflowsAPIHandler):
@@ -479,7 +466,7 @@ class ExecutionEventStreamHandler(EflowsAPIHandler):
                 from_seq = int(last)
             except ValueError:
                 raise bad_request({"Last-Event-ID": "must be an integer"}) from None
-        executions, services = self.eflows.executions, self.eflows
+        executions, services = self.eflows.execution_store, self.eflows
         executions.get(execution_id)
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-cache")
@@ -497,7 +484,7 @@ class ExecutionEventStreamHandler(EflowsAPIHandler):
                     events = await in_thread(reader.poll)
                 else:
                     events = await in_thread(functools.partial(
-                        services.executor.events, execution_id, from_seq=from_seq))
+                        services.router.events, execution_id, from_seq=from_seq))
                 for event in events:
                     seq = event.get("seq")
                     head = f"id: {seq}\n" if seq is not None else ""

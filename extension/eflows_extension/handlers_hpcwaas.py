@@ -121,7 +121,7 @@ class HPCWaaSExecutionHandler(HPCWaaSHandler):
     @authorized
     @translated
     def get(self, execution_id: str) -> None:
-        self.reply(self.eflows.executions.get(execution_id).hpcwaas())
+        self.reply(self.eflows.execution_store.get(execution_id).hpcwaas())
 
     @tornado.web.authenticated
     @authorized
@@ -163,7 +163,7 @@ class HPCWaaSLogsHandler(HPCWaaSHandler):
         while True:
             text, next_offset = await self.read_logs(execution_id, start, size)
             if text or time.monotonic() >= deadline or \
-                    self.eflows.executions.get(execution_id).finished:
+                    self.eflows.execution_store.get(execution_id).finished:
                 break
             await asyncio.sleep(LOG_POLL_INTERVAL)
         now = datetime.now(timezone.utc).isoformat()

@@ -22,8 +22,8 @@ from playwright.sync_api import expect
 
 from eflows_kernel.client import EflowsClient
 from tests.browser import REPO, screenshot
-from tests.services.sshd_fixtures import SshdInfo, sshd  # noqa: F401 (fixture)
 from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
+from tests.services.sshd_fixtures import SshdInfo, sshd  # noqa: F401 (fixture)
 
 LOGIN, PASSWORD = "eflows-ui", "eflows-test-pw"
 APPS = REPO / "tests" / "apps"

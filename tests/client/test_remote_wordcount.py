@@ -23,8 +23,8 @@ from tests.deploy.conftest import (
     sleep_spec,
     wordcount_spec,
 )
-from tests.services.sshd_fixtures import SshdInfo
 from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
+from tests.services.sshd_fixtures import SshdInfo
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.sites.store import SiteStore
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows.registry import WorkflowRegistry
+from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
 from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures)
     REPO,
     SshdInfo,
@@ -30,7 +31,6 @@ from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures)
     rotated_host_key,
     sshd,
 )
-from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
 
 APPS = REPO / "tests" / "apps"
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import eflows_kernel
+from eflows_kernel.about import SOURCE_ROOT
 from eflows_kernel.services.errors import ServiceError
 
 DISTRIBUTION = "eflows4hpc-jupyter"
@@ -90,7 +90,7 @@ def runtime_requirements(extra: Sequence[str] = ()) -> list[str]:
 
 
 def _source_root() -> Path | None:
-    root = Path(eflows_kernel.__file__).resolve().parent.parent
+    root = SOURCE_ROOT
     pyproject = root / "pyproject.toml"
     if pyproject.is_file() and DISTRIBUTION in pyproject.read_text(errors="replace"):
         return root

@@ -29,7 +29,7 @@ from typing import Any
 
 import psutil
 
-import eflows_kernel
+from eflows_kernel.about import SOURCE_ROOT
 from eflows_kernel.events.log import EVENT_LOG, read_events
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
 from eflows_kernel.services.executions.logs import (
@@ -196,7 +196,7 @@ class LocalExecutor:
         """
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
-        root = str(Path(eflows_kernel.__file__).resolve().parent.parent)
+        root = str(SOURCE_ROOT)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         return env
 

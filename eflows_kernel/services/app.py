@@ -1,0 +1,159 @@
+"""The composition root: every service the REST API and the in-process client serve, built once.
+
+The Jupyter server extension (from its traitlets) and ``LocalClient`` (from its
+arguments) both fill a :class:`ServicesConfig` and wrap one :class:`Services`; nothing
+else builds a store, a vault, a site service or an executor. Default paths live here
+too, so a script's ``LocalClient`` and a Jupyter server on the same account find the
+same state, keys and runs without being told.
+
+What is expensive or has side effects is made on first use: the vault (it creates the
+master key file), the site service, and the executors (making them re-attaches to the
+runs an earlier process left unfinished).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+
+from eflows_kernel.about import __version__
+from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
+from eflows_kernel.services.deploy import RemoteExecutor
+from eflows_kernel.services.executions.local import LocalExecutor
+from eflows_kernel.services.executions.router import ExecutorRouter
+from eflows_kernel.services.executions.store import ExecutionStore
+from eflows_kernel.services.sites import SiteService, SiteStore
+from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.workflows import WorkflowRegistry
+
+log = logging.getLogger(__name__)
+
+
+def eflows_data_dir() -> Path:
+    """``<Jupyter data dir>/eflows``: where state, vault key and runs live by default."""
+    return Path(jupyter_data_dir()) / "eflows"
+
+
+@dataclass(frozen=True)
+class ServicesConfig:
+    """What an operator (or a script) may choose; ``None`` means the shared default."""
+
+    state_url: str | None = None  # None: $EFLOWS_STATE_URL, else <data dir>/state.sqlite
+    vault_key_file: str | Path | None = None  # None: <data dir>/vault.key
+    runs_dir: str | Path | None = None  # None: <data dir>/runs
+    local_workers: int | None = None  # Dask workers of a local run; None: the runner's
+    local_executor_class: type[Any] = LocalExecutor
+    remote_executor_class: type[Any] = RemoteExecutor
+    remote_wheel: str | None = None  # None: built from this installation's source tree
+    remote_cache_dir: str | Path | None = None  # None: <runs dir>/../cache
+    job_poll_interval: float = 2.0  # seconds between two polls of a site's scheduler
+
+    @property
+    def vault_key_path(self) -> Path:
+        return Path(self.vault_key_file) if self.vault_key_file else \
+            eflows_data_dir() / "vault.key"
+
+    @property
+    def runs_path(self) -> Path:
+        return Path(self.runs_dir) if self.runs_dir else eflows_data_dir() / "runs"
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.remote_cache_dir) if self.remote_cache_dir else \
+            self.runs_path.parent / "cache"
+
+
+class Services:
+    """The state store, registry, executions, vault, sites and executors of one process."""
+
+    def __init__(self, config: ServicesConfig | None = None) -> None:
+        self.config = config or ServicesConfig()
+        self.store = StateStore(self.config.state_url)
+        self.registry = WorkflowRegistry(self.store)
+        self.execution_store = ExecutionStore(self.store)
+        self.runs_dir = self.config.runs_path
+        self._vault: CredentialVault | None = None
+        self._site_service: SiteService | None = None
+        self._router: ExecutorRouter | None = None
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.store!r}, runs_dir={str(self.runs_dir)!r})"
+
+    # ---- made on first use -------------------------------------------------------------
+
+    @property
+    def vault(self) -> CredentialVault:
+        with self._lock:
+            if self._vault is None:
+                self._vault = CredentialVault(SqlCredentialRepository(self.store),
+                                              key_file=self.config.vault_key_path)
+            return self._vault
+
+    @property
+    def site_service(self) -> SiteService:
+        with self._lock:
+            if self._site_service is None:
+                self._site_service = SiteService(SiteStore(self.store), self.vault)
+            return self._site_service
+
+    @property
+    def executor_started(self) -> bool:
+        return self._router is not None
+
+    @property
+    def router(self) -> ExecutorRouter:
+        """The executors of every site; making them re-attaches to unfinished runs."""
+        with self._lock:
+            if self._router is None:
+                config = self.config
+                self.runs_dir.mkdir(parents=True, exist_ok=True)
+                local = config.local_executor_class(self.execution_store, self.registry,
+                                                    self.runs_dir,
+                                                    workers=config.local_workers)
+                remote = config.remote_executor_class(
+                    self.execution_store, self.registry, self.site_service, self.runs_dir,
+                    cache_dir=config.cache_path, wheel=config.remote_wheel,
+                    poll_interval=config.job_poll_interval)
+                router = ExecutorRouter(self.execution_store, local, remote)
+                try:
+                    router.recover()
+                except Exception:  # a broken old run must not keep the services from starting
+                    log.exception("eflows: recovering unfinished executions failed")
+                self._router = router
+            return self._router
+
+    # ---- life --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """A server starting: the vault is ready, and runs left unfinished are re-attached."""
+        self.vault  # noqa: B018 - a bad master key shows at start, not at the first request
+        if self.execution_store.running():
+            self.router  # noqa: B018 - making it re-attaches
+
+    def status(self) -> dict[str, Any]:
+        return {"version": __version__, "default_engine": "local",
+                "executor_started": self.executor_started}
+
+    def close(self, cancel_runs: bool = True) -> None:
+        """Release everything. ``cancel_runs=False`` leaves local runs going (a later
+        process adopts them); remote runs always go on, followed by whoever comes next."""
+        with self._lock:
+            router, self._router = self._router, None
+        if router is not None:
+            try:
+                if cancel_runs:
+                    router.shutdown()
+                else:
+                    router.remote.shutdown()
+            except Exception:
+                log.exception("eflows: shutting the executors down failed")
+        self.store.close()
+
+
+__all__ = ["Services", "ServicesConfig", "eflows_data_dir"]

@@ -35,6 +35,8 @@ sys.path.insert(0, str(REPO))
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository  # noqa: E402
 from eflows_kernel.services.deploy import RemoteExecutor  # noqa: E402
 from eflows_kernel.services.executions import ExecutionState, ExecutionStore  # noqa: E402
+from eflows_kernel.services.executions.router import ExecutorRouter  # noqa: E402
+from eflows_kernel.services.executions.service import ExecutionsService  # noqa: E402
 from eflows_kernel.services.sites import SiteService  # noqa: E402
 from eflows_kernel.services.sites.store import SiteStore  # noqa: E402
 from eflows_kernel.services.state import StateStore  # noqa: E402
@@ -64,7 +66,7 @@ with open(path, "a") as f:
 '''
 
 
-def setup(tmp: Path) -> tuple[RemoteExecutor, ExecutionStore, str, str, Path]:
+def setup(tmp: Path) -> tuple[ExecutionsService, ExecutionStore, str, str, Path]:
     subprocess.run(["bash", str(REPO / "tests/cluster/setup_sshd.sh")], check=True,
                    capture_output=True)
     home = Path(pwd.getpwnam("eflows").pw_dir)
@@ -82,16 +84,16 @@ def setup(tmp: Path) -> tuple[RemoteExecutor, ExecutionStore, str, str, Path]:
                     password=os.environ.get("EFLOWS_TEST_PASSWORD", "eflows-test-pw"))
     workflow = registry.register_spec({"name": "synthetic", "steps": [
         {"name": "s", "application": str(REPO / "tests/apps/increment_chain.py")}]})
-    executor = RemoteExecutor(executions, registry, sites, tmp / "runs",
-                              cache_dir=tmp / "cache")
-    return executor, executions, workflow.id, credential, home
+    remote = RemoteExecutor(executions, registry, sites, tmp / "runs", cache_dir=tmp / "cache")
+    service = ExecutionsService(executions, registry, ExecutorRouter(remote=remote))
+    return service, executions, workflow.id, credential, home
 
 
-def start_runs(executor: RemoteExecutor, executions: ExecutionStore, workflow_id: str,
+def start_runs(sites: SiteService, executions: ExecutionStore, workflow_id: str,
                credential: str, home: Path, n: int, rate: float, seconds: float,
                tmp: Path) -> list[str]:
     """Create N submitted executions whose 'jobs' are synthetic writers on the site."""
-    client = executor.sites.connect(executor.sites.get_by_name("bench").id, credential)
+    client = sites.connect(sites.get_by_name("bench").id, credential)
     ids = []
     commands = []
     for _ in range(n):
@@ -128,7 +130,9 @@ def measure(n: int, rate: float, seconds: float) -> dict[str, float]:
         tmp = Path(name)
         executor, executions, workflow_id, credential, home = setup(tmp)
         shutil.rmtree(home / "eflows-bench" / "runs", ignore_errors=True)
-        ids = start_runs(executor, executions, workflow_id, credential, home, n, rate,
+        remote = executor.router.remote
+        assert isinstance(remote, RemoteExecutor)
+        ids = start_runs(remote.sites, executions, workflow_id, credential, home, n, rate,
                          seconds, tmp)
         cpu0, wall0 = time.process_time(), time.monotonic()
         executor.recover()
@@ -141,7 +145,7 @@ def measure(n: int, rate: float, seconds: float) -> dict[str, float]:
         states = [executions.get(i).state.value for i in ids]
         events = sum(len(executor.events(i)) for i in ids)
         executor.shutdown()
-        executor.executions.store.close()
+        executor.store.store.close()
         if set(states) != {"done"}:
             raise SystemExit(f"not all runs finished done: {states}")
         return {"runs": n, "events": events, "wall_s": wall, "cpu_s": cpu,

@@ -9,7 +9,6 @@ raises them, so callers catch one set of exceptions whichever client they hold.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,9 @@ from eflows_kernel.services.app import Services, ServicesConfig
 from eflows_kernel.services.credentials import CredentialInfo, CredentialVault
 from eflows_kernel.services.errors import NotFoundError, ValidationError
 from eflows_kernel.services.executions import Execution
+from eflows_kernel.services.sites import LOCAL_SITE
 from eflows_kernel.services.state import Page
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow, WorkflowRegistry
-
-LOCAL_SITE = "local"
 
 
 class LocalWorkflows:
@@ -75,70 +73,43 @@ class LocalCredentials:
 
 
 class LocalExecutions:
+    """``ExecutionsService`` in this process, with the ``EflowsClient.executions`` interface."""
+
     poll_interval = 0.3
 
     def __init__(self, client: LocalClient) -> None:
-        self._client = client
-        self._store = client.execution_store
+        self._service = client.services.executions
 
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
                 site: str = LOCAL_SITE, credential_id: str | None = None, *,
                 password: str | None = None, one_time_code: str | None = None) -> Execution:
-        self._client.registry.get(workflow_id)  # 404 before anything else, as the server
-        if credential_id is not None:
-            self._client.credentials.get(credential_id)
-        answers = {k: v for k, v in (("password", password), ("one_time_code", one_time_code))
-                   if v}
-        if answers and site == LOCAL_SITE:
-            raise ValidationError("the local site needs no password or one-time code",
-                                  fields={"site": "the local site needs no password"})
-        return self._client.executor.submit(workflow_id, dict(inputs or {}), site,
-                                            credential_id=credential_id, **answers)
+        return self._service.submit(workflow_id, inputs, site, credential_id,
+                                    password=password, one_time_code=one_time_code)
 
     def get(self, execution_id: str) -> Execution:
-        return self._store.get(execution_id)
+        return self._service.get(execution_id)
 
     def list(self, state: str | list[str] | None = None, workflow_id: str | None = None,
              site: str | None = None, limit: int = 50, offset: int = 0) -> Page[Execution]:
-        return self._store.list(state=state, workflow_id=workflow_id, site=site, limit=limit,
-                                offset=offset)
+        return self._service.list(state=state, workflow_id=workflow_id, site=site,
+                                  limit=limit, offset=offset)
 
     def cancel(self, execution_id: str) -> Execution:
-        from eflows_kernel.services.errors import ConflictError
-
-        execution = self._store.get(execution_id)
-        if execution.finished:
-            raise ConflictError(f"execution {execution_id} is already {execution.state.value}",
-                                id=execution_id, state=execution.state.value)
-        self._client.executor.cancel(execution_id)
-        return self._store.get(execution_id)
+        return self._service.cancel(execution_id)
 
     def logs(self, execution_id: str, offset: int = 0,
              size: int | None = None) -> tuple[str, int]:
-        self._store.get(execution_id)
-        return self._client.executor.logs(execution_id, offset=offset, size=size)
+        return self._service.logs(execution_id, offset=offset, size=size)
 
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
-        self._store.get(execution_id)
-        return self._client.executor.events(execution_id, from_seq=from_seq)
+        return self._service.events(execution_id, from_seq=from_seq)
 
     def wait(self, execution_id: str, timeout: float) -> Execution:
-        return self._store.wait(execution_id, timeout, self.poll_interval)
+        return self._service.wait(execution_id, timeout, self.poll_interval)
 
     def follow(self, execution_id: str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
-        """Every event after ``from_seq`` as it happens, until the run has ended (polling)."""
-        last = from_seq
-        while True:
-            finished = self._store.get(execution_id).finished  # read before the events
-            events = self.events(execution_id, from_seq=last)
-            for event in events:
-                if isinstance(event.get("seq"), int):
-                    last = event["seq"]
-                yield event
-            if finished and not events:
-                return
-            if not events:
-                time.sleep(self.poll_interval)
+        """Every event after ``from_seq`` as it happens, until the run has ended."""
+        return self._service.follow(execution_id, from_seq, interval=self.poll_interval)
 
 
 class LocalSites:
@@ -247,12 +218,6 @@ class LocalClient:
     @property
     def site_service(self) -> Any:
         return self.services.site_service
-
-    @property
-    def executor(self) -> Any:
-        """Local and remote executors behind one router, made (and earlier unfinished runs
-        adopted) on first use."""
-        return self.services.router
 
     def status(self) -> dict[str, Any]:
         return self.services.status()

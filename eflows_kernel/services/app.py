@@ -24,8 +24,10 @@ from jupyter_core.paths import jupyter_data_dir
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.deploy import RemoteExecutor
+from eflows_kernel.services.executions.executor import Executor
 from eflows_kernel.services.executions.local import LocalExecutor
 from eflows_kernel.services.executions.router import ExecutorRouter
+from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.sites import SiteService, SiteStore
 from eflows_kernel.services.state import StateStore
@@ -47,8 +49,8 @@ class ServicesConfig:
     vault_key_file: str | Path | None = None  # None: <data dir>/vault.key
     runs_dir: str | Path | None = None  # None: <data dir>/runs
     local_workers: int | None = None  # Dask workers of a local run; None: the runner's
-    local_executor_class: type[Any] = LocalExecutor
-    remote_executor_class: type[Any] = RemoteExecutor
+    local_executor_class: type[Executor] = LocalExecutor  # the "local" site's
+    remote_executor_class: type[Executor] = RemoteExecutor  # every configured site's
     remote_wheel: str | None = None  # None: built from this installation's source tree
     remote_cache_dir: str | Path | None = None  # None: <runs dir>/../cache
     job_poll_interval: float = 2.0  # seconds between two polls of a site's scheduler
@@ -69,7 +71,11 @@ class ServicesConfig:
 
 
 class Services:
-    """The state store, registry, executions, vault, sites and executors of one process."""
+    """The state store, registry, executions, vault, sites and executors of one process.
+
+    ``executions`` is the lifecycle of every run (the one entry point to the executors);
+    ``execution_store`` the records it keeps.
+    """
 
     def __init__(self, config: ServicesConfig | None = None) -> None:
         self.config = config or ServicesConfig()
@@ -79,8 +85,10 @@ class Services:
         self.runs_dir = self.config.runs_path
         self._vault: CredentialVault | None = None
         self._site_service: SiteService | None = None
-        self._router: ExecutorRouter | None = None
         self._lock = threading.RLock()
+        self.executions = ExecutionsService(self.execution_store, self.registry,
+                                            self._make_executors,
+                                            credentials=lambda cid: self.vault.get(cid))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r}, runs_dir={str(self.runs_dir)!r})"
@@ -104,29 +112,19 @@ class Services:
 
     @property
     def executor_started(self) -> bool:
-        return self._router is not None
+        return self.executions.started
 
-    @property
-    def router(self) -> ExecutorRouter:
-        """The executors of every site; making them re-attaches to unfinished runs."""
-        with self._lock:
-            if self._router is None:
-                config = self.config
-                self.runs_dir.mkdir(parents=True, exist_ok=True)
-                local = config.local_executor_class(self.execution_store, self.registry,
-                                                    self.runs_dir,
-                                                    workers=config.local_workers)
-                remote = config.remote_executor_class(
-                    self.execution_store, self.registry, self.site_service, self.runs_dir,
-                    cache_dir=config.cache_path, wheel=config.remote_wheel,
-                    poll_interval=config.job_poll_interval)
-                router = ExecutorRouter(self.execution_store, local, remote)
-                try:
-                    router.recover()
-                except Exception:  # a broken old run must not keep the services from starting
-                    log.exception("eflows: recovering unfinished executions failed")
-                self._router = router
-            return self._router
+    def _make_executors(self) -> ExecutorRouter:
+        """One executor per kind of site; the executions service makes them on first use."""
+        config = self.config
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        local = config.local_executor_class(self.execution_store, self.runs_dir,
+                                            workers=config.local_workers)
+        remote = config.remote_executor_class(
+            self.execution_store, self.registry, self.site_service, self.runs_dir,
+            cache_dir=config.cache_path, wheel=config.remote_wheel,
+            poll_interval=config.job_poll_interval)
+        return ExecutorRouter(local, remote)
 
     # ---- life --------------------------------------------------------------------------
 
@@ -134,7 +132,7 @@ class Services:
         """A server starting: the vault is ready, and runs left unfinished are re-attached."""
         self.vault  # noqa: B018 - a bad master key shows at start, not at the first request
         if self.execution_store.running():
-            self.router  # noqa: B018 - making it re-attaches
+            self.executions.router  # noqa: B018 - making the executors re-attaches
 
     def status(self) -> dict[str, Any]:
         return {"version": __version__, "default_engine": "local",
@@ -143,16 +141,10 @@ class Services:
     def close(self, cancel_runs: bool = True) -> None:
         """Release everything. ``cancel_runs=False`` leaves local runs going (a later
         process adopts them); remote runs always go on, followed by whoever comes next."""
-        with self._lock:
-            router, self._router = self._router, None
-        if router is not None:
-            try:
-                if cancel_runs:
-                    router.shutdown()
-                else:
-                    router.remote.shutdown()
-            except Exception:
-                log.exception("eflows: shutting the executors down failed")
+        try:
+            self.executions.shutdown(cancel=cancel_runs)
+        except Exception:
+            log.exception("eflows: shutting the executors down failed")
         self.store.close()
 
 

@@ -60,15 +60,17 @@ class EflowsExtensionApp(ExtensionApp):
 
     executor_class = Type(
         default_value="eflows_kernel.services.executions.local.LocalExecutor",
-        klass="eflows_kernel.services.executions.local.LocalExecutor",
-        help="The class of the local executor (runs on the Jupyter host); tests swap in "
-             "a double.",
+        klass="eflows_kernel.services.executions.executor.Executor",
+        help="The executor of the 'local' site (runs on the Jupyter host): any class with "
+             "the Executor protocol, built as cls(execution_store, runs_dir, workers=...).",
     ).tag(config=True)
 
     remote_executor_class = Type(
         default_value="eflows_kernel.services.deploy.RemoteExecutor",
-        klass="eflows_kernel.services.deploy.RemoteExecutor",
-        help="The class of the executor that deploys to configured sites over SSH.",
+        klass="eflows_kernel.services.executions.executor.Executor",
+        help="The executor of the configured sites (deploys over SSH): any class with the "
+             "Executor protocol, built as cls(execution_store, registry, site_service, "
+             "runs_dir, cache_dir=..., wheel=..., poll_interval=...).",
     ).tag(config=True)
 
     remote_wheel = Unicode(

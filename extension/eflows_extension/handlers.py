@@ -12,7 +12,7 @@ import functools
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, TypeVar
 
 import tornado
@@ -29,8 +29,6 @@ from eflows_kernel.events import EventLogReader
 from eflows_kernel.services.app import Services
 from eflows_kernel.services.credentials import CredentialNotFound
 from eflows_kernel.services.errors import (
-    ConflictError,
-    NotFoundError,
     ServiceError,
     ValidationError,
 )
@@ -184,44 +182,32 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
 
     def start_execution(self, workflow_id: str, inputs: dict[str, Any], site: str,
                         credential_id: str | None, login: str | None = None,
-                        password: str | None = None, otp: str | None = None) -> Execution:
-        """Submit a run of a registered workflow on ``site`` ("local" or a configured site)."""
-        self.eflows.registry.get(workflow_id)  # 404 before anything else
-        if site != LOCAL_SITE:
-            try:
-                self.eflows.site_service.get_by_name(site)
-            except NotFoundError:
-                raise bad_request({"site": f"no site named {site!r} (use 'local' or a "
-                                           "configured site)"}) from None
-        answers = {k: v for k, v in (("password", password), ("one_time_code", otp)) if v}
-        if answers and site == LOCAL_SITE:
-            raise bad_request({"site": "the local site needs no password or one-time code"})
+                        password: str | None = None, otp: str | None = None,
+                        field_names: Mapping[str, str] | None = None) -> Execution:
+        """Submit a run of a registered workflow on ``site`` ("local" or a configured site).
+
+        A refusal names each faulty field in ``errors`` as this API spells it: inputs as
+        ``inputs.<name>``, the others as in the body (``field_names`` renames them, for
+        APIs that carry the credential or login elsewhere).
+        """
         try:
-            return self.eflows.router.submit(workflow_id, inputs, site,
-                                               credential_id=credential_id, login=login,
-                                               **answers)
-        except ValidationError as exc:  # name each faulty input in "errors"
+            return self.eflows.executions.submit(workflow_id, inputs, site, credential_id,
+                                                 login=login, password=password,
+                                                 one_time_code=otp)
+        except ValidationError as exc:
             fields = exc.details.get("fields")
             if isinstance(fields, dict) and fields:
-                top = ("site", "credential_id", "login")
-                errors = {(name if name in top else f"inputs.{name}"): str(msg)
+                top = {"site": "site", "credential_id": "credential_id", "login": "login",
+                       **(field_names or {})}
+                errors = {top.get(name, f"inputs.{name}"): str(msg)
                           for name, msg in fields.items()}
                 raise ApiError(400, {**exc.to_dict(), "errors": errors}) from None
             raise
 
-    def cancel_execution(self, execution_id: str) -> Execution:
-        execution = self.eflows.execution_store.get(execution_id)
-        if execution.finished:
-            raise ConflictError(f"execution {execution_id} is already {execution.state.value}",
-                                id=execution_id, state=execution.state.value)
-        self.eflows.router.cancel(execution_id)
-        return self.eflows.execution_store.get(execution_id)
-
     async def read_logs(self, execution_id: str, offset: int,
                         size: int | None) -> tuple[str, int]:
         """Off the event loop: a remote run's log is read from its site over SSH."""
-        self.eflows.execution_store.get(execution_id)  # 404 for an unknown id
-        return await in_thread(functools.partial(self.eflows.router.logs, execution_id,
+        return await in_thread(functools.partial(self.eflows.executions.logs, execution_id,
                                                  offset=offset, size=size))
 
 
@@ -387,7 +373,6 @@ class WorkflowExecutionsHandler(EflowsAPIHandler):
     @translated
     def post(self, workflow_id: str) -> None:
         body = self.parse(ExecuteBody)
-        self.check_credential(body.credential_id, "credential_id")
         execution = self.start_execution(workflow_id, body.inputs, body.site,
                                          body.credential_id, login=body.login,
                                          password=body.password, otp=body.otp)
@@ -401,7 +386,7 @@ class ExecutionsHandler(EflowsAPIHandler):
     def get(self) -> None:
         limit, offset = self.page_args()
         states = [s for s in self.get_query_arguments("state") if s] or None
-        page = self.eflows.execution_store.list(
+        page = self.eflows.executions.list(
             state=states, workflow_id=self.get_query_argument("workflow_id", None) or None,
             site=self.get_query_argument("site", None) or None, limit=limit, offset=offset)
         self.reply({"items": [execution_json(e) for e in page.items], "total": page.total,
@@ -413,13 +398,13 @@ class ExecutionHandler(EflowsAPIHandler):
     @authorized
     @translated
     def get(self, execution_id: str) -> None:
-        self.reply(execution_json(self.eflows.execution_store.get(execution_id)))
+        self.reply(execution_json(self.eflows.executions.get(execution_id)))
 
     @tornado.web.authenticated
     @authorized
     @translated
     def delete(self, execution_id: str) -> None:
-        self.reply(execution_json(self.cancel_execution(execution_id)), 202)
+        self.reply(execution_json(self.eflows.executions.cancel(execution_id)), 202)
 
 
 class ExecutionLogsHandler(EflowsAPIHandler):
@@ -441,8 +426,7 @@ class ExecutionEventsHandler(EflowsAPIHandler):
     @translated
     def get(self, execution_id: str) -> None:
         from_seq = self.int_arg("from_seq", 0)
-        self.eflows.execution_store.get(execution_id)
-        self.reply(self.eflows.router.events(execution_id, from_seq=from_seq))
+        self.reply(self.eflows.executions.events(execution_id, from_seq=from_seq))
 
 
 class ExecutionEventStreamHandler(EflowsAPIHandler):
@@ -466,7 +450,7 @@ class ExecutionEventStreamHandler(EflowsAPIHandler):
                 from_seq = int(last)
             except ValueError:
                 raise bad_request({"Last-Event-ID": "must be an integer"}) from None
-        executions, services = self.eflows.execution_store, self.eflows
+        executions = self.eflows.executions
         executions.get(execution_id)
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-cache")
@@ -484,7 +468,7 @@ class ExecutionEventStreamHandler(EflowsAPIHandler):
                     events = await in_thread(reader.poll)
                 else:
                     events = await in_thread(functools.partial(
-                        services.router.events, execution_id, from_seq=from_seq))
+                        executions.events, execution_id, from_seq=from_seq))
                 for event in events:
                     seq = event.get("seq")
                     head = f"id: {seq}\n" if seq is not None else ""

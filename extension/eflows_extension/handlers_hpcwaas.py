@@ -109,9 +109,9 @@ class HPCWaaSWorkflowHandler(HPCWaaSHandler):
         for name in ("vault_id", "user_id"):
             if name not in declared:
                 inputs.pop(name, None)
-        self.check_credential(vault_id, "inputs.vault_id")
-        execution = self.start_execution(workflow.id, inputs, body.site, vault_id,
-                                         login=user_id)
+        execution = self.start_execution(
+            workflow.id, inputs, body.site, vault_id, login=user_id,
+            field_names={"credential_id": "inputs.vault_id", "login": "inputs.user_id"})
         self.reply({"id": execution.id, "status": execution.hpcwaas_status.value}, 201,
                    self.hpcwaas_url("executions", execution.id))
 
@@ -121,13 +121,13 @@ class HPCWaaSExecutionHandler(HPCWaaSHandler):
     @authorized
     @translated
     def get(self, execution_id: str) -> None:
-        self.reply(self.eflows.execution_store.get(execution_id).hpcwaas())
+        self.reply(self.eflows.executions.get(execution_id).hpcwaas())
 
     @tornado.web.authenticated
     @authorized
     @translated
     def delete(self, execution_id: str) -> None:
-        self.reply(self.cancel_execution(execution_id).hpcwaas(), 202)
+        self.reply(self.eflows.executions.cancel(execution_id).hpcwaas(), 202)
 
 
 class HPCWaaSLogsHandler(HPCWaaSHandler):
@@ -163,7 +163,7 @@ class HPCWaaSLogsHandler(HPCWaaSHandler):
         while True:
             text, next_offset = await self.read_logs(execution_id, start, size)
             if text or time.monotonic() >= deadline or \
-                    self.eflows.execution_store.get(execution_id).finished:
+                    self.eflows.executions.get(execution_id).finished:
                 break
             await asyncio.sleep(LOG_POLL_INTERVAL)
         now = datetime.now(timezone.utc).isoformat()

@@ -19,6 +19,9 @@ import pytest
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.deploy import RemoteExecutor
 from eflows_kernel.services.executions import Execution, ExecutionStore
+from eflows_kernel.services.executions.router import ExecutorRouter
+from eflows_kernel.services.executions.service import ExecutionsService
+from eflows_kernel.services.hpc.connections import ConnectionPool
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.sites.store import SiteStore
 from eflows_kernel.services.state import StateStore
@@ -41,6 +44,30 @@ def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("eflows-remote-cache")
 
 
+class RemoteServer(ExecutionsService):
+    """What one server builds for remote runs: the executions service over a remote executor.
+
+    ``pool`` and ``_deployments`` look into the executor (its connections, the runs it
+    follows), for the tests about sharing connections and about who follows a run.
+    """
+
+    def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
+                 vault: CredentialVault, sites: SiteService, runs_dir: Path,
+                 cache: Path) -> None:
+        self.remote = RemoteExecutor(executions, registry, sites, runs_dir, cache_dir=cache,
+                                     poll_interval=0.5)
+        super().__init__(executions, registry, ExecutorRouter(remote=self.remote),
+                         credentials=vault.get)
+
+    @property
+    def pool(self) -> ConnectionPool:
+        return self.remote.pool
+
+    @property
+    def _deployments(self) -> dict[str, Any]:
+        return self.remote.runs.deployments
+
+
 @dataclass
 class Stack:
     store: StateStore
@@ -48,17 +75,17 @@ class Stack:
     executions: ExecutionStore
     vault: CredentialVault
     sites: SiteService
-    executor: RemoteExecutor
+    executor: RemoteServer
     runs_dir: Path
     cache: Path
     site: Site
     credential: str
     sshd: SshdInfo
 
-    def new_executor(self) -> RemoteExecutor:
-        """What a restarted server builds: a new executor on the same state."""
-        return RemoteExecutor(self.executions, self.registry, self.sites, self.runs_dir,
-                              cache_dir=self.cache, poll_interval=0.5)
+    def new_executor(self) -> RemoteServer:
+        """What a restarted server builds: new services on the same state."""
+        return RemoteServer(self.executions, self.registry, self.vault, self.sites,
+                            self.runs_dir, self.cache)
 
     def add_site(self, name: str, **config: Any) -> Site:
         site = self.sites.add({"name": name, "host": self.sshd.host, "port": self.sshd.port,
@@ -95,8 +122,7 @@ def stack(tmp_path: Path, clean_account: SshdInfo, slurm_cluster: str,  # noqa: 
     vault = CredentialVault(SqlCredentialRepository(store), master_key=os.urandom(32))
     sites = SiteService(SiteStore(store), vault, timeout=10)
     runs = tmp_path / "runs"
-    executor = RemoteExecutor(executions, registry, sites, runs, cache_dir=wheel_cache,
-                              poll_interval=0.5)
+    executor = RemoteServer(executions, registry, vault, sites, runs, wheel_cache)
     site = sites.add({"name": "cluster", "host": clean_account.host,
                       "port": clean_account.port, "login": clean_account.login,
                       "scheduler": "slurm", "python": {"path": "/usr/bin/python3"}})

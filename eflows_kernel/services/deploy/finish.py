@@ -13,7 +13,7 @@ import logging
 import posixpath
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import paramiko
 
@@ -22,11 +22,9 @@ from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions import ExecutionState
 from eflows_kernel.services.executions.logs import OUTPUT_LOG, log_tail
+from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.hpc import slurm
 from eflows_kernel.services.hpc.transfer import TransferError, TransferResult, stage_out
-
-if TYPE_CHECKING:
-    from eflows_kernel.services.deploy.remote_executor import RemoteExecutor
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +34,23 @@ DRAIN_GRACE = 15.0  # seconds the tail gets, after the job ended, to deliver the
 DRAIN_QUIET = 3.0  # ... or until the log was quiet that long (a killed run writes no end)
 
 
+class RunControl(Protocol):
+    """What ending a run needs of whoever follows it (``runs.RemoteRuns``)."""
+
+    executions: ExecutionStore
+    runs_dir: Path
+
+    def set_state(self, dep: pipeline.Deployment, state: ExecutionState, detail: str,
+                  error: str | None = None) -> None: ...
+    def release(self, dep: pipeline.Deployment) -> None: ...
+    def on_event_seen(self, dep: pipeline.Deployment, event: dict[str, Any]) -> None: ...
+
+
 class Finisher:
-    def __init__(self, executor: RemoteExecutor) -> None:
-        self.executor = executor
+    """Ends the runs that ``control`` follows, once their job is over."""
+
+    def __init__(self, control: RunControl) -> None:
+        self.control = control
 
     def finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         self._drain(dep)  # needs no slot: the tail has its own connection
@@ -46,7 +58,7 @@ class Finisher:
             self._finish(dep, job)
 
     def _finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
-        ex = self.executor
+        ex = self.control
         if dep.run_final is None:
             self._catch_up(dep)
         if job.reason == FORGOTTEN and dep.run_final is not None:
@@ -112,7 +124,7 @@ class Finisher:
                 continue  # a line cut by a kill
             if isinstance(event, dict) and isinstance(event.get("seq"), int) and \
                     event["seq"] == dep.log.last_seq + 1 and dep.log.mirror(event):
-                self.executor.on_event_seen(dep, event)
+                self.control.on_event_seen(dep, event)
 
     @staticmethod
     def _reason(dep: pipeline.Deployment, job: slurm.JobState, final: dict[str, Any]) -> str:
@@ -157,7 +169,7 @@ class Finisher:
         Downloaded under a temporary name (a reader never sees half of it); returns
         its last lines, for the error message of a failed run.
         """
-        target = self.executor.runs_dir / dep.execution_id / OUTPUT_LOG
+        target = self.control.runs_dir / dep.execution_id / OUTPUT_LOG
         part = target.with_name(target.name + ".part")
         try:
             with dep.connection.get().open_sftp() as sftp:
@@ -175,7 +187,7 @@ class Finisher:
         dep.log.stage("stage-out", "running" if items else "skipped",
                       f"{len(items)} output(s)" if items else "no declared outputs")
         outputs: dict[str, Any] = {}
-        local_dir = self.executor.runs_dir / dep.execution_id / "outputs"
+        local_dir = self.control.runs_dir / dep.execution_id / "outputs"
         for item in items:
             remote = item.source if item.source.startswith("/") else posixpath.join(
                 dep.run_dir, item.source)

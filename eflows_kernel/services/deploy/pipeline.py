@@ -30,7 +30,7 @@ from eflows_kernel.services.hpc.connections import PooledConnection
 from eflows_kernel.services.hpc.remote_events import RemoteEventTail
 from eflows_kernel.services.hpc.transfer import stage_in, stage_in_cluster_path, stage_in_url
 from eflows_kernel.services.sites import Site, SiteService
-from eflows_kernel.services.workflows import Workflow
+from eflows_kernel.services.workflows import Step, Workflow
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class Deployment:
     site: Site
     credential_id: str | None
     workflow: Workflow
+    step: Step  # the workflow's step this deployment runs
     plan: DataPlan | None
     arguments: list[str]
     application: tuple[str, str, str]  # (kind "local"/"cluster", path, path inside upload)
@@ -74,7 +75,10 @@ class Deployment:
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,
                login: str | None, interactive: bool = False) -> Site:
-    """The site to deploy to, if a deployment there can start; else what to fix, by field."""
+    """The site to deploy to, if a deployment there can start; else what to fix, by field.
+
+    (That the credential exists was checked by the executions service.)
+    """
     try:
         site = sites.get_by_name(name)
     except NotFoundError:
@@ -88,12 +92,6 @@ def check_site(sites: SiteService, name: str, credential_id: str | None,
         message = (f"a credential (or the password / one-time code of the login) is needed "
                    f"to log in to site {name!r}")
         raise ValidationError(message, fields={"credential_id": message})
-    if credential_id is not None:
-        try:
-            sites.vault.get(credential_id)
-        except LookupError:
-            message = f"no credential with id {credential_id!r}"
-            raise ValidationError(message, fields={"credential_id": message}) from None
     if login and login != site.config.login:
         message = (f"site {name!r} logs in as {site.config.login!r}, not {login!r}: add a "
                    "site for that account")
@@ -172,7 +170,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     count = _stage_data(dep, client)
     runlog.stage("stage-in", "done", f"{count} item(s) staged in", items=count)
     _check_cancel(dep)
-    step = dep.workflow.steps[0]
+    step = dep.step
     nodes = step.num_nodes if isinstance(step.num_nodes, int) else None
     workers, options = max(1, int(step.options.get("workers") or DEFAULT_WORKERS)), []
     slurm_workers = int(step.options.get("slurm_workers") or 0)

@@ -23,21 +23,22 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from eflows_kernel.about import SOURCE_ROOT
 from eflows_kernel.events.log import EVENT_LOG, read_events
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.executions.executor import Record, Target
 from eflows_kernel.services.executions.logs import (
     OUTPUT_LOG,
-    check_log_range,
     log_tail,
     read_text_chunk,
 )
+from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan, render_step
 from eflows_kernel.services.executions.processes import (
     JOB_PREFIX,
     group_members,
@@ -47,14 +48,7 @@ from eflows_kernel.services.executions.processes import (
 )
 from eflows_kernel.services.executions.store import Execution, ExecutionState, ExecutionStore
 from eflows_kernel.services.sites.config import LOCAL_SITE
-from eflows_kernel.services.workflows import (
-    ArgumentRenderError,
-    InputValidationError,
-    Workflow,
-    render_arguments,
-    validate_inputs,
-)
-from eflows_kernel.services.workflows.registry import WorkflowRegistry
+from eflows_kernel.services.workflows import Workflow
 
 log = logging.getLogger(__name__)
 
@@ -75,62 +69,44 @@ class _Run:
 
 
 class LocalExecutor:
-    """Run, follow and cancel executions of registered workflows on this host.
+    """The :class:`~eflows_kernel.services.executions.executor.Executor` of this host.
 
     States go ``queued -> running -> done/failed`` (by exit code), or
-    ``cancelling -> cancelled`` on request. ``submit`` returns as soon as the
+    ``cancelling -> cancelled`` on request. ``start`` returns as soon as the
     subprocess is started; a watcher thread per run waits for it and records the end.
     """
 
-    def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
-                 runs_dir: Path, workers: int | None = None,
-                 python: str = sys.executable, grace_period: float = 5.0) -> None:
+    def __init__(self, executions: ExecutionStore, runs_dir: Path,
+                 workers: int | None = None, python: str = sys.executable,
+                 grace_period: float = 5.0) -> None:
         self.executions = executions
-        self.registry = registry
         self.runs_dir = Path(runs_dir)
         self.workers = workers
         self.python = python
         self.grace_period = grace_period
         self._runs: dict[str, _Run] = {}
         self._lock = threading.RLock()  # state transitions of watcher vs cancel
-        self._closed = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(runs_dir={str(self.runs_dir)!r})"
 
     # ---- submitting --------------------------------------------------------------------
 
-    def submit(self, workflow_id: str, inputs: dict[str, Any],
-               credential_id: str | None = None, login: str | None = None) -> Execution:
-        """Validate ``inputs``, create the execution and start its subprocess.
+    def target(self, site: str, credential_id: str | None, login: str | None,
+               answers: Mapping[str, str]) -> Target:
+        """This host: it needs no password or one-time code, and runs as the server's user."""
+        if answers:
+            message = "the local site needs no password or one-time code"
+            raise ValidationError(message, fields={"site": message})
+        return Target(LOCAL_SITE, login)
 
-        Everything that can be refused (unknown workflow, bad inputs, no step, an
-        application that is not on this host) is refused before the record is
-        created, so a rejected request leaves nothing behind.
-        """
-        if self._closed:
-            raise ConflictError("the local executor is shut down")
-        registered = self.registry.get(workflow_id)
-        workflow = registered.workflow
-        try:
-            values = validate_inputs(workflow, inputs)
-        except InputValidationError as exc:
-            raise ValidationError(str(exc), fields=exc.errors) from None
-        if not workflow.steps:
-            raise ValidationError(f"workflow {workflow.name!r} has no step to run",
-                                  id=workflow_id)
-        step = workflow.steps[0]  # the local site runs the first step only
-        try:
-            arguments = render_arguments(list(step.arguments), values)
-            application = self._application(workflow, render_arguments(step.application,
-                                                                        values))
-        except ArgumentRenderError as exc:
-            raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None
-
+    def start(self, plan: ExecutionPlan, step: StepPlan, target: Target,
+              record: Record) -> Execution:
+        """Start the step's subprocess; an application not on this host is refused first."""
+        rendered, arguments = render_step(step.step, plan.values)
+        application = self._application(plan.workflow, rendered)
         with self._lock:  # a cancel must not slip in between create and start
-            execution = self.executions.create(workflow_id, values, LOCAL_SITE, credential_id,
-                                               login=login)
-            return self._start(execution, application, arguments)
+            return self._start(record(), application, arguments)
 
     def _start(self, execution: Execution, application: Path,
                arguments: list[str]) -> Execution:
@@ -273,33 +249,25 @@ class LocalExecutor:
 
     # ---- cancelling --------------------------------------------------------------------
 
-    def cancel(self, execution_id: str) -> Execution:
+    def cancel(self, execution: Execution) -> Execution:
         """Ask the run to stop: ``cancelling`` now, ``cancelled`` once its group is gone.
 
         SIGTERM first (Dask workers and the runner may clean up), SIGKILL to the
-        whole group after the grace period. Cancelling twice is harmless; a
-        finished execution is a ``ConflictError``.
+        whole group after the grace period.
         """
-        with self._lock:
-            execution = self.executions.get(execution_id)
-            if execution.finished:
-                raise ConflictError(f"execution {execution_id} is already "
-                                    f"{execution.state.value}", id=execution_id,
-                                    state=execution.state.value)
-            if execution.site != LOCAL_SITE:
-                raise ConflictError(f"execution {execution_id} runs on site "
-                                    f"{execution.site!r}, not on this host", id=execution_id)
+        with self._lock:  # the watcher may have finished it since: read it again
+            execution = self.executions.get_unfinished(execution.id)
             if execution.state == ExecutionState.CANCELLING:
                 return execution
-            run = self._runs.get(execution_id)
+            execution = self.executions.set_state(execution.id, ExecutionState.CANCELLING,
+                                                  "cancel requested")
+            run = self._runs.get(execution.id)
             if run is None:
                 process = live_process(execution.remote_job_id)
                 if process is not None:  # started by an earlier server: adopt to kill it
                     run = self._adopt(execution, process)
-            execution = self.executions.set_state(execution_id, ExecutionState.CANCELLING,
-                                                  "cancel requested")
             if run is None:  # nothing runs (never started or already gone)
-                return self.executions.set_state(execution_id, ExecutionState.CANCELLED,
+                return self.executions.set_state(execution.id, ExecutionState.CANCELLED,
                                                  "no process was running")
             self._terminate(run)
             return execution
@@ -319,46 +287,20 @@ class LocalExecutor:
 
     # ---- reading -----------------------------------------------------------------------
 
-    def _local(self, execution_id: str) -> Execution:
-        execution = self.executions.get(execution_id)
-        if execution.site != LOCAL_SITE:
-            raise NotFoundError(f"execution {execution_id} is not a local run",
-                                id=execution_id)
-        return execution
-
-    def logs(self, execution_id: str, offset: int = 0,
-             size: int | None = None) -> tuple[str, int]:
-        """Output from byte ``offset`` (at most ``size`` bytes) and the offset to ask next.
-
-        Incremental so a client polling a running execution only gets new output.
-        """
-        check_log_range(offset, size)
-        self._local(execution_id)
-        return read_text_chunk(self.runs_dir / execution_id / OUTPUT_LOG, offset, size)
-
-    def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
-        """The run's task events with ``seq > from_seq`` (complete lines only)."""
-        execution = self._local(execution_id)
-        if not execution.event_log:
-            return []
-        return read_events(execution.event_log, from_seq)
-
-    def wait(self, execution_id: str, timeout: float) -> Execution:
-        """The execution once finished, or as it is when ``timeout`` seconds have passed."""
-        return self.executions.wait(execution_id, timeout, _POLL)
+    def logs(self, execution: Execution, offset: int, size: int | None) -> tuple[str, int]:
+        """The run's stdout and stderr from byte ``offset`` (at most ``size`` bytes)."""
+        return read_text_chunk(self.runs_dir / execution.id / OUTPUT_LOG, offset, size)
 
     # ---- server life -------------------------------------------------------------------
 
-    def recover(self) -> None:
+    def recover(self, executions: Sequence[Execution]) -> None:
         """At start-up: settle the local executions an earlier server left unfinished.
 
         Their subprocess is no longer our child, so nobody would record its end. If
         it is gone, the execution failed ("the server restarted..."); if it still
         runs it is adopted and watched (polling), so it can still be cancelled.
         """
-        for execution in self.executions.running():
-            if execution.site != LOCAL_SITE:
-                continue
+        for execution in executions:
             with self._lock:
                 if execution.id in self._runs:
                     continue
@@ -377,18 +319,20 @@ class LocalExecutor:
                 except ConflictError:  # finished meanwhile by someone else
                     continue
 
-    def shutdown(self, timeout: float | None = None) -> None:
+    def shutdown(self, timeout: float | None = None, cancel: bool = True) -> None:
         """Cancel every run of this executor and wait for them (server shutdown).
 
         Local runs die with the server anyway; cancelling them records it honestly
-        instead of leaving them "running" for ``recover`` to fail.
+        instead of leaving them "running" for ``recover`` to fail. ``cancel=False``
+        (a script's client closing) leaves them running, for the next process to adopt.
         """
-        self._closed = True
+        if not cancel:
+            return
         with self._lock:
             runs = list(self._runs.values())
         for run in runs:
             with contextlib.suppress(ConflictError, NotFoundError):
-                self.cancel(run.execution_id)
+                self.cancel(self.executions.get(run.execution_id))
         limit = timeout if timeout is not None else 2 * self.grace_period + 5
         deadline = time.monotonic() + limit
         for run in runs:

@@ -1,55 +1,63 @@
-"""One executor interface for every site: ``local`` runs here, the others are deployed."""
+"""The only way to an executor: by the site a step runs on.
+
+``local`` runs here; every other site name is a configured site the remote executor
+deploys to. The local-or-remote choice is made here and nowhere else; a new kind of
+site (a scheduler on the server's own host, a read-only site an operator defines)
+gets its executor by adding a rule here.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
-from eflows_kernel.services.executions.store import Execution, ExecutionStore
+from eflows_kernel.services.errors import ConflictError, ValidationError
+from eflows_kernel.services.executions.executor import Executor
+from eflows_kernel.services.executions.store import Execution
 from eflows_kernel.services.sites.config import LOCAL_SITE
 
 
 class ExecutorRouter:
-    """Sends each call to the local or the remote executor, by the execution's site."""
+    """The executors of one process, found by site name."""
 
-    def __init__(self, executions: ExecutionStore, local: Any, remote: Any) -> None:
-        self.executions = executions
+    def __init__(self, local: Executor | None = None, remote: Executor | None = None) -> None:
         self.local = local
         self.remote = remote
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(local={self.local!r}, remote={self.remote!r})"
 
-    def _for(self, execution_id: str) -> Any:
-        site = self.executions.get(execution_id).site
+    @property
+    def executors(self) -> list[Executor]:
+        return [e for e in (self.local, self.remote) if e is not None]
+
+    def _find(self, site: str) -> Executor | None:
         return self.local if site == LOCAL_SITE else self.remote
 
-    def submit(self, workflow_id: str, inputs: dict[str, Any], site: str = LOCAL_SITE,
-               credential_id: str | None = None, login: str | None = None,
-               **answers: str | None) -> Execution:
-        """``answers``: ``password`` / ``one_time_code`` for a site login that asks."""
-        if site == LOCAL_SITE:
-            return self.local.submit(workflow_id, inputs, credential_id=credential_id,
-                                     login=login)
-        return self.remote.submit(workflow_id, inputs, site, credential_id=credential_id,
-                                  login=login, **answers)
+    def for_site(self, site: str) -> Executor:
+        """The executor of the site a user asked for (a ``ValidationError`` if none)."""
+        executor = self._find(site) if isinstance(site, str) and site else None
+        if executor is None:
+            message = f"no site named {site!r} can run executions here"
+            raise ValidationError(message, fields={"site": message})
+        return executor
 
-    def cancel(self, execution_id: str) -> Execution:
-        return self._for(execution_id).cancel(execution_id)
+    def for_execution(self, execution: Execution) -> Executor:
+        """The executor following ``execution`` (a ``ConflictError`` if none does here)."""
+        executor = self._find(execution.site)
+        if executor is None:
+            raise ConflictError(f"execution {execution.id} runs on site {execution.site!r}, "
+                                "which no executor of this process serves", id=execution.id)
+        return executor
 
-    def logs(self, execution_id: str, offset: int = 0,
-             size: int | None = None) -> tuple[str, int]:
-        return self._for(execution_id).logs(execution_id, offset=offset, size=size)
+    def recover(self, executions: Iterable[Execution]) -> None:
+        """Hand each unfinished execution to the executor of its site."""
+        unfinished = list(executions)
+        for executor in self.executors:
+            executor.recover([e for e in unfinished if self._find(e.site) is executor])
 
-    def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
-        return self._for(execution_id).events(execution_id, from_seq=from_seq)
+    def shutdown(self, timeout: float | None = None, cancel: bool = True) -> None:
+        for executor in self.executors:
+            executor.shutdown(timeout, cancel=cancel)
 
-    def wait(self, execution_id: str, timeout: float) -> Execution:
-        return self._for(execution_id).wait(execution_id, timeout)
 
-    def recover(self) -> None:
-        self.local.recover()
-        self.remote.recover()
-
-    def shutdown(self, timeout: float | None = None) -> None:
-        self.local.shutdown(timeout)
-        self.remote.shutdown(timeout)
+__all__ = ["ExecutorRouter"]

@@ -105,6 +105,12 @@ def _change(state: ExecutionState, detail: str | None) -> dict[str, Any]:
     return {"state": state.value, "at": utcnow().isoformat(), "detail": detail}
 
 
+def _check_unfinished(execution_id: str, state: ExecutionState) -> None:
+    if state.finished:
+        raise ConflictError(f"execution {execution_id} is already {state.value}",
+                            id=execution_id, state=state.value)
+
+
 class ExecutionStore:
     """Create, read, list and advance execution records."""
 
@@ -143,6 +149,13 @@ class ExecutionStore:
     def get(self, execution_id: str) -> Execution:
         with self.store.session(write=False) as session:
             return _model(self._row(session, execution_id))
+
+    def get_unfinished(self, execution_id: str) -> Execution:
+        """The execution if it has not finished; a finished one is final (``ConflictError``,
+        e.g. for a cancel that comes after the end)."""
+        execution = self.get(execution_id)
+        _check_unfinished(execution.id, execution.state)
+        return execution
 
     @staticmethod
     def _row(session: Any, execution_id: str) -> ExecutionRow:
@@ -194,10 +207,7 @@ class ExecutionStore:
         new = _state(state)
         with self.store.session() as session:
             row = self._row(session, execution_id)
-            current = ExecutionState(row.state)
-            if current.finished:
-                raise ConflictError(f"execution {execution_id} is already {current.value}",
-                                    id=execution_id, state=current.value)
+            _check_unfinished(execution_id, ExecutionState(row.state))
             row.state = new.value
             row.state_history = [*row.state_history, _change(new, detail)]
             if error is not None:

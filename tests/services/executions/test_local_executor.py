@@ -1,4 +1,7 @@
-"""The local executor: real ``eflows-run`` subprocesses with real Dask, on this host."""
+"""The local executor: real ``eflows-run`` subprocesses with real Dask, on this host.
+
+Driven through the executions service, as the REST API and the clients drive it.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ import pytest
 from eflows_kernel.services.errors import ConflictError, ValidationError
 from eflows_kernel.services.executions import ExecutionState, ExecutionStore
 from eflows_kernel.services.executions.local import RESTART_ERROR, LocalExecutor
+from eflows_kernel.services.executions.router import ExecutorRouter
+from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows.registry import WorkflowRegistry
 
@@ -72,10 +77,17 @@ def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
+def local_service(executions: ExecutionStore, registry: WorkflowRegistry, runs_dir: Path,
+                  **options: object) -> ExecutionsService:
+    """The executions service of a process whose only site is this host."""
+    local = LocalExecutor(executions, runs_dir, **options)  # type: ignore[arg-type]
+    return ExecutionsService(executions, registry, ExecutorRouter(local=local))
+
+
 @pytest.fixture
 def executor(executions: ExecutionStore, registry: WorkflowRegistry,
-             runs_dir: Path) -> Iterator[LocalExecutor]:
-    executor = LocalExecutor(executions, registry, runs_dir, workers=2, grace_period=3.0)
+             runs_dir: Path) -> Iterator[ExecutionsService]:
+    executor = local_service(executions, registry, runs_dir, workers=2, grace_period=3.0)
     yield executor
     executor.shutdown()
 
@@ -111,7 +123,7 @@ def _until(condition: Callable[[], object], timeout: float = TIMEOUT) -> None:
 
 
 def test_wordcount_runs_to_done(tmp_path: Path, registry: WorkflowRegistry,
-                                executor: LocalExecutor, runs_dir: Path) -> None:
+                                executor: ExecutionsService, runs_dir: Path) -> None:
     data = tmp_path / "in"
     data.mkdir()
     (data / "a.txt").write_text("the cat, the dog\n")
@@ -146,7 +158,7 @@ def test_wordcount_runs_to_done(tmp_path: Path, registry: WorkflowRegistry,
 
 
 def test_failing_app_records_the_error(registry: WorkflowRegistry,
-                                       executor: LocalExecutor) -> None:
+                                       executor: ExecutionsService) -> None:
     wf = registry.register_python_file(APPS / "failing_main.py")
     execution = executor.wait(executor.submit(wf.id, {}).id, TIMEOUT)
     assert execution.state == ExecutionState.FAILED
@@ -156,7 +168,7 @@ def test_failing_app_records_the_error(registry: WorkflowRegistry,
     assert executor.events(execution.id)[-1]["state"] == "failed"
 
 
-def test_bad_inputs_create_nothing(registry: WorkflowRegistry, executor: LocalExecutor,
+def test_bad_inputs_create_nothing(registry: WorkflowRegistry, executor: ExecutionsService,
                                    executions: ExecutionStore, runs_dir: Path) -> None:
     wf = registry.register_python_file(APPS / "wordcount.py", inputs=[
         {"name": "input_dir", "type": "path"}, {"name": "blocks", "type": "integer"}])
@@ -171,7 +183,7 @@ def test_bad_inputs_create_nothing(registry: WorkflowRegistry, executor: LocalEx
 
 
 def test_cancel_kills_the_process_group(tmp_path: Path, registry: WorkflowRegistry,
-                                        executor: LocalExecutor) -> None:
+                                        executor: ExecutionsService) -> None:
     wf = registry.register_python_file(_app(tmp_path, "spin.py", SPIN_APP))
     execution = executor.submit(wf.id, {})
     pgid = _pid(execution.remote_job_id)
@@ -201,7 +213,7 @@ def test_cancel_escalates_to_sigkill(tmp_path: Path, registry: WorkflowRegistry,
                "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                "print('ignoring SIGTERM', flush=True)\n"
                "while True:\n    time.sleep(0.1)\n")
-    executor = LocalExecutor(executions, registry, runs_dir, workers=1, grace_period=1.0)
+    executor = local_service(executions, registry, runs_dir, workers=1, grace_period=1.0)
     wf = registry.register_python_file(app)
     execution = executor.submit(wf.id, {})
     pgid = _pid(execution.remote_job_id)
@@ -215,7 +227,7 @@ def test_cancel_escalates_to_sigkill(tmp_path: Path, registry: WorkflowRegistry,
 
 
 def test_logs_are_incremental(tmp_path: Path, registry: WorkflowRegistry,
-                              executor: LocalExecutor) -> None:
+                              executor: ExecutionsService) -> None:
     wf = registry.register_python_file(_app(tmp_path, "echo.py", ECHO_APP),
                                        inputs=[{"name": "out", "type": "path"}])
     execution = executor.wait(executor.submit(wf.id, {"out": str(tmp_path / "a.json")}).id,
@@ -241,7 +253,7 @@ def test_logs_are_incremental(tmp_path: Path, registry: WorkflowRegistry,
 
 
 def test_inputs_are_arguments_never_shell(tmp_path: Path, registry: WorkflowRegistry,
-                                          executor: LocalExecutor) -> None:
+                                          executor: ExecutionsService) -> None:
     marker = tmp_path / "x"
     hostile = [f"; touch {marker}", f"$(touch {marker})", f"`touch {marker}`",
                f"'\"; touch {marker}; echo \"'", f"a\nb\ntouch {marker}", "${HOME} $$ $1"]
@@ -258,7 +270,7 @@ def test_inputs_are_arguments_never_shell(tmp_path: Path, registry: WorkflowRegi
 
 
 def test_recover_fails_stale_runs(tmp_path: Path, registry: WorkflowRegistry,
-                                  executions: ExecutionStore, executor: LocalExecutor) -> None:
+                                  executions: ExecutionStore, executor: ExecutionsService) -> None:
     wf = registry.register_python_file(_app(tmp_path, "spin.py", SPIN_APP))
     gone = subprocess.Popen(["true"])
     gone.wait()
@@ -293,7 +305,7 @@ def test_recover_fails_stale_runs(tmp_path: Path, registry: WorkflowRegistry,
 
 
 def test_shutdown_cancels_running(tmp_path: Path, registry: WorkflowRegistry,
-                                  executions: ExecutionStore, executor: LocalExecutor) -> None:
+                                  executions: ExecutionStore, executor: ExecutionsService) -> None:
     wf = registry.register_python_file(_app(tmp_path, "spin.py", SPIN_APP))
     execution = executor.submit(wf.id, {})
     pgid = _pid(execution.remote_job_id)
@@ -305,7 +317,7 @@ def test_shutdown_cancels_running(tmp_path: Path, registry: WorkflowRegistry,
         executor.submit(wf.id, {})
 
 
-def test_application_not_on_this_host(registry: WorkflowRegistry, executor: LocalExecutor,
+def test_application_not_on_this_host(registry: WorkflowRegistry, executor: ExecutionsService,
                                       executions: ExecutionStore) -> None:
     wf = registry.register_spec({"name": "remote", "steps": [
         {"name": "s", "application": "/nowhere/src/app.py"}]})

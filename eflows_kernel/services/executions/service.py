@@ -1,0 +1,189 @@
+"""The executions service: the whole lifecycle of every execution, in one place.
+
+The REST handlers, ``LocalClient`` and the CLI all come through here. A request is
+checked once (workflow, credential, site, inputs), planned once (``plan.py``),
+recorded, and its step handed to the executor of its site through the router; cancel,
+logs, events and re-attaching after a restart go the same way. Executors never see a
+request that this service has not checked, and never decide whether an execution
+may still be cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from eflows_kernel.events import read_events
+from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.executions.logs import check_log_range
+from eflows_kernel.services.executions.plan import plan_execution
+from eflows_kernel.services.executions.router import ExecutorRouter
+from eflows_kernel.services.executions.store import Execution, ExecutionStore
+from eflows_kernel.services.lifecycle import ExecutionState
+from eflows_kernel.services.sites.config import LOCAL_SITE
+from eflows_kernel.services.state import Page
+from eflows_kernel.services.workflows import WorkflowRegistry
+
+log = logging.getLogger(__name__)
+
+CredentialLookup = Callable[[str], object]  # raises NotFoundError for an unknown id
+
+
+class ExecutionsService:
+    """Submit, read, follow, cancel and re-attach executions of registered workflows.
+
+    ``executors``: the router, or a function making it on first use (making the
+    executors re-attaches to the runs an earlier process left, which reading records
+    does not need). ``credentials``: looks a credential id up; without it, ids are
+    recorded as given (unit tests of an executor).
+    """
+
+    def __init__(self, store: ExecutionStore, registry: WorkflowRegistry,
+                 executors: ExecutorRouter | Callable[[], ExecutorRouter],
+                 credentials: CredentialLookup | None = None) -> None:
+        self.store = store
+        self.registry = registry
+        self.credentials = credentials
+        self._make_router = (lambda: executors) if isinstance(executors, ExecutorRouter) \
+            else executors
+        self._router: ExecutorRouter | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.store!r})"
+
+    @property
+    def started(self) -> bool:
+        """The executors exist (they are made by the first call that needs them)."""
+        return self._router is not None
+
+    @property
+    def router(self) -> ExecutorRouter:
+        with self._lock:
+            if self._router is None:
+                router = self._make_router()
+                try:
+                    router.recover(self.store.running())
+                except Exception:  # a broken old run must not keep the services from starting
+                    log.exception("eflows: re-attaching to unfinished executions failed")
+                self._router = router
+            return self._router
+
+    # ---- submitting --------------------------------------------------------------------
+
+    def submit(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
+               site: str = LOCAL_SITE, credential_id: str | None = None,
+               login: str | None = None, *, password: str | None = None,
+               one_time_code: str | None = None) -> Execution:
+        """Check the request, record the execution and start its first step.
+
+        Everything that can be refused (unknown workflow: 404; unknown credential, a site
+        that cannot take it, bad inputs, an application that is not there: 400 naming
+        the field) is refused before the record is created, so a rejected request leaves
+        nothing behind. ``password`` / ``one_time_code``: for a site whose login asks;
+        they open the site's connection once and are never stored.
+        """
+        if self._closed:
+            raise ConflictError("the executions service is shut down")
+        registered = self.registry.get(workflow_id)
+        self._check_credential(credential_id)
+        answers = {k: v for k, v in (("password", password), ("otp", one_time_code)) if v}
+        executor = self.router.for_site(site)
+        target = executor.target(site, credential_id, login, answers)
+        plan = plan_execution(registered.id, registered.workflow, dict(inputs or {}),
+                              target.site)
+
+        def record() -> Execution:
+            return self.store.create(registered.id, plan.values, target.site, credential_id,
+                                     login=target.login)
+
+        return executor.start(plan, plan.entry, target, record)
+
+    def _check_credential(self, credential_id: str | None) -> None:
+        if credential_id is None or self.credentials is None:
+            return
+        try:
+            self.credentials(credential_id)
+        except NotFoundError:
+            message = f"no credential with id {credential_id!r}"
+            raise ValidationError(message, fields={"credential_id": message}) from None
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def get(self, execution_id: str) -> Execution:
+        return self.store.get(execution_id)
+
+    def list(self, state: ExecutionState | str | list[ExecutionState | str] | None = None,
+             workflow_id: str | None = None, site: str | None = None, limit: int = 50,
+             offset: int = 0) -> Page[Execution]:
+        return self.store.list(state=state, workflow_id=workflow_id, site=site, limit=limit,
+                               offset=offset)
+
+    def logs(self, execution_id: str, offset: int = 0,
+             size: int | None = None) -> tuple[str, int]:
+        """Output from byte ``offset`` (at most ``size`` bytes) and the offset to ask next.
+
+        Incremental so a client polling a running execution only gets new output; a
+        remote run's output comes from its site while it runs.
+        """
+        check_log_range(offset, size)
+        execution = self.store.get(execution_id)
+        return self.router.for_execution(execution).logs(execution, offset, size)
+
+    def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
+        """The execution's events with ``seq > from_seq`` (complete lines only)."""
+        execution = self.store.get(execution_id)
+        return read_events(execution.event_log, from_seq) if execution.event_log else []
+
+    def follow(self, execution_id: str, from_seq: int = 0,
+               interval: float = 0.3) -> Iterator[dict[str, Any]]:
+        """Every event after ``from_seq`` as it happens, until the execution has ended."""
+        last = from_seq
+        while True:
+            finished = self.store.get(execution_id).finished  # read before the events
+            events = self.events(execution_id, from_seq=last)
+            for event in events:
+                if isinstance(event.get("seq"), int):
+                    last = event["seq"]
+                yield event
+            if finished and not events:
+                return
+            if not events:
+                time.sleep(interval)
+
+    def wait(self, execution_id: str, timeout: float, interval: float = 0.1) -> Execution:
+        """The execution once finished, or as it is when ``timeout`` seconds have passed."""
+        return self.store.wait(execution_id, timeout, interval)
+
+    # ---- changing ----------------------------------------------------------------------
+
+    def cancel(self, execution_id: str) -> Execution:
+        """Ask the execution to stop: ``cancelling`` now, ``cancelled`` once it has.
+
+        Cancelling twice is harmless; a finished execution is a ``ConflictError``.
+        """
+        execution = self.store.get_unfinished(execution_id)
+        return self.router.for_execution(execution).cancel(execution)
+
+    # ---- process life ------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Hand every unfinished execution to its executor again (they are idempotent)."""
+        self.router.recover(self.store.running())
+
+    def shutdown(self, timeout: float | None = None, cancel: bool = True) -> None:
+        """This process stops; ``cancel=False`` leaves local runs for the next one too."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            router = self._router
+        if router is not None:
+            router.shutdown(timeout, cancel=cancel)
+
+
+__all__ = ["ExecutionsService"]

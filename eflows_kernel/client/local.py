@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from eflows_kernel.events import Follower
 from eflows_kernel.services.app import Services, ServicesConfig
 from eflows_kernel.services.credentials import CredentialInfo, CredentialVault
 from eflows_kernel.services.errors import NotFoundError, ValidationError
@@ -110,6 +111,11 @@ class LocalExecutions:
     def follow(self, execution_id: str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
         """Every event after ``from_seq`` as it happens, until the run has ended."""
         return self._service.follow(execution_id, from_seq, interval=self.poll_interval)
+
+    def follower(self, execution_id: str, from_seq: int = 0) -> Follower:
+        """A follower to poll (``poll()``, ``done``, ``latest``): it reads only what the
+        run's event log gained since the last poll."""
+        return self._service.follower(execution_id, from_seq)
 
 
 class LocalSites:

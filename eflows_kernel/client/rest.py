@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from eflows_kernel.client.errors import ClientError
+from eflows_kernel.events import Follower
 from eflows_kernel.services.credentials import CredentialInfo
 from eflows_kernel.services.errors import (
     ConflictError,
@@ -329,6 +330,12 @@ class RestExecutions(_Part):
                     yield event
                 return
 
+    def follower(self, execution_id: str, from_seq: int = 0) -> Follower:
+        """A follower to poll (``poll()``, ``done``, ``latest``), one request or two a poll
+        (for widgets polling on their own clock; ``follow`` streams instead)."""
+        self.get(execution_id)
+        return RestFollower(self, execution_id, from_seq)
+
     def _stream(self, execution_id: str, from_seq: int) -> Iterator[dict[str, Any]]:
         # The server sends a keep-alive comment every 15 s: a read timeout above it
         # means the connection is dead, not that the run is quiet.
@@ -347,6 +354,21 @@ class RestExecutions(_Part):
                     data.append(line[5:].lstrip(" "))
             if data:
                 yield json.loads("\n".join(data))
+
+
+class RestFollower(Follower):
+    """An execution's events over the REST API: its state, then the events after the last."""
+
+    def __init__(self, executions: RestExecutions, execution_id: str, from_seq: int) -> None:
+        super().__init__(from_seq)
+        self._executions = executions
+        self.execution_id = execution_id
+
+    def _state(self) -> Execution:
+        return self._executions.get(self.execution_id)
+
+    def _read(self) -> list[dict[str, Any]]:
+        return self._executions.events(self.execution_id, from_seq=self.last_seq)
 
 
 def site_from_dict(data: Mapping[str, Any]) -> Any:

@@ -1,10 +1,12 @@
 """The task-event stream: one versioned schema for everything that moves in a run.
 
-Producers (the engine, later the COMPSs monitor reader and remote jobs) emit events
-through an :class:`EventStream`; consumers (widgets, the REST stream, the CLI) either
-subscribe in-process or read the JSON-lines event log, resuming from a sequence number.
+Every producer (the engine, the COMPSs monitor reader, the deployer, which also copies
+a remote run's events into its local log) writes through an :class:`EventStream`, the
+one writer; consumers subscribe in-process, or follow the JSON-lines event log with a
+:class:`Follower`, resuming from a sequence number.
 """
 
+from eflows_kernel.events.follow import Follower
 from eflows_kernel.events.log import EVENT_LOG, EventLogReader, EventLogWriter, read_events
 from eflows_kernel.events.schema import (
     SCHEMA_VERSION,
@@ -26,6 +28,7 @@ __all__ = [
     "EventLogWriter",
     "EventStream",
     "EventType",
+    "Follower",
     "RunState",
     "Subscription",
     "TaskState",

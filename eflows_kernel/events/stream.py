@@ -1,8 +1,11 @@
-"""In-process event stream with gap-free sequence numbers.
+"""The one writer of a run's events: gap-free sequence numbers, one log, live listeners.
 
 Events come from several threads (the main program submitting tasks, Dask's event loop
-delivering worker reports), so numbering, history, the log file and listener calls all
-happen under one lock: every consumer sees the same order, and ``seq`` has no gap.
+delivering worker reports, a deployer's steps and the remote tail copying a run's
+events), so numbering, history, the log file and listener calls all happen under one
+lock: every consumer sees the same order, and ``seq`` has no gap. Events numbered
+elsewhere (by the run on a site, which continues the numbering of the deployer's own
+events) are appended with :meth:`EventStream.mirror`, so one log holds them all.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eflows_kernel.events.log import EventLogWriter
+from eflows_kernel.events.log import EventLogWriter, read_events
 from eflows_kernel.events.schema import SCHEMA_VERSION
 
 Listener = Callable[[dict[str, Any]], None]
@@ -59,6 +62,18 @@ class EventStream:
         self._writer = EventLogWriter(log_path) if log_path is not None else None
         self._listener_errors = 0
 
+    @classmethod
+    def resume(cls, run_id: str, log_path: str | Path,
+               history: int | None = 0) -> EventStream:
+        """A stream appending to an existing log: its numbering goes on after the last event.
+
+        ``history=0``: keep nothing in memory (a deployer's log is read from its file).
+        """
+        path = Path(log_path)
+        existing = read_events(path) if path.is_file() else []
+        last = int(existing[-1]["seq"]) if existing else 0
+        return cls(run_id, path, history, first_seq=last + 1)
+
     @property
     def log_path(self) -> Path | None:
         return self._writer.path if self._writer else None
@@ -78,12 +93,26 @@ class EventStream:
         with self._lock:
             event["seq"] = self._next_seq
             self._next_seq += 1
-            self._history.append(event)
-            if self._writer is not None:
-                self._writer.write(event)
-            for sub in tuple(self._subscriptions):  # a listener may subscribe another
-                self._deliver(sub, event)
+            self._publish(event)
         return event
+
+    def mirror(self, event: dict[str, Any]) -> bool:
+        """Append an event numbered elsewhere; False (and nothing written) if its ``seq``
+        is not past the last one here (seen already)."""
+        seq = int(event["seq"])
+        with self._lock:
+            if seq < self._next_seq:
+                return False
+            self._next_seq = seq + 1
+            self._publish(event)
+        return True
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        self._history.append(event)
+        if self._writer is not None:
+            self._writer.write(event)
+        for sub in tuple(self._subscriptions):  # a listener may subscribe another
+            self._deliver(sub, event)
 
     def _deliver(self, sub: Subscription, event: dict[str, Any]) -> None:
         try:

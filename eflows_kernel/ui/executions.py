@@ -50,6 +50,7 @@ class ExecutionDetail(widgets.VBox):
         self.execution: Any = None
         self.last_seq = 0
         self.log_offset = 0
+        self._events: Any = None  # the client's follower of this execution's events
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -107,9 +108,10 @@ class ExecutionDetail(widgets.VBox):
         """Read new events, log text and state once; True once the run is over and read."""
         with self._lock:
             try:
-                execution = self.client.executions.get(self.execution_id)
-                events = self.client.executions.events(self.execution_id,
-                                                       from_seq=self.last_seq)
+                if self._events is None:
+                    self._events = self.client.executions.follower(self.execution_id)
+                events = self._events.poll()
+                execution = self._events.latest
                 text, offset = self.client.executions.logs(self.execution_id,
                                                            self.log_offset)
             except Exception as exc:  # shown; tried again at the next poll

@@ -161,6 +161,7 @@ class DeployProgress(widgets.VBox):
         self.poll_interval = poll_interval
         self.model = ProgressModel()
         self.execution: Any = None
+        self._events: Any = None  # the client's follower of this execution's events
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -204,9 +205,10 @@ class DeployProgress(widgets.VBox):
         """Read new events and the state once, redraw; True when nothing more will come."""
         with self._lock:
             try:
-                execution = self.client.executions.get(self.execution_id)
-                events = self.client.executions.events(self.execution_id,
-                                                       from_seq=self.model.last_seq)
+                if self._events is None:
+                    self._events = self.client.executions.follower(self.execution_id)
+                events = self._events.poll()
+                execution = self._events.latest
             except Exception as exc:  # shown, and tried again at the next poll
                 self.message.error(error_message(exc))
                 return False

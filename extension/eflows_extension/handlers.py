@@ -25,7 +25,6 @@ from pydantic import ValidationError as PydanticValidationError
 from tornado.iostream import StreamClosedError
 
 from eflows_kernel.about import __version__
-from eflows_kernel.events import EventLogReader
 from eflows_kernel.services.app import Services
 from eflows_kernel.services.credentials import CredentialNotFound
 from eflows_kernel.services.errors import (
@@ -450,37 +449,24 @@ class ExecutionEventStreamHandler(EflowsAPIHandler):
                 from_seq = int(last)
             except ValueError:
                 raise bad_request({"Last-Event-ID": "must be an integer"}) from None
-        executions = self.eflows.executions
-        executions.get(execution_id)
+        follower = self.eflows.executions.follower(execution_id, from_seq)  # 404 first
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
         idle = 0.0
-        reader: EventLogReader | None = None
         try:
             while True:
-                execution = executions.get(execution_id)
-                finished = execution.finished
-                if reader is None and execution.event_log:
-                    # Keeps its byte offset: each poll reads only what was appended.
-                    reader = EventLogReader(execution.event_log, from_seq)
-                if reader is not None:
-                    events = await in_thread(reader.poll)
-                else:
-                    events = await in_thread(functools.partial(
-                        executions.events, execution_id, from_seq=from_seq))
+                events = await in_thread(follower.poll)  # only the bytes appended since
                 for event in events:
                     seq = event.get("seq")
                     head = f"id: {seq}\n" if seq is not None else ""
                     kind = event.get("type")
                     head += f"event: {kind}\n" if isinstance(kind, str) and kind else ""
                     self.write(f"{head}data: {json.dumps(event, default=str)}\n\n")
-                    if isinstance(seq, int):
-                        from_seq = seq
                 if events:
                     idle = 0.0
                     await self.flush()
-                elif finished:
+                elif follower.done:
                     break
                 else:
                     idle += self.poll_interval

@@ -71,7 +71,7 @@ class Finisher:
         final = dep.run_final or {}
         if cancelled_by_us and (job.state == "CANCELLED" or job.reason == FORGOTTEN):
             self._close_run(dep, "cancelled", job.reason or "cancelled")
-            dep.log.stage("cancel", "done", job.reason or "job cancelled")
+            pipeline.stage(dep.log, "cancel", "done", job.reason or "job cancelled")
             ex.set_state(dep, ExecutionState.CANCELLED,
                             job.reason or f"job {dep.job_id} cancelled")
         elif job.state == "COMPLETED" and final.get("state", "done") == "done":
@@ -141,8 +141,7 @@ class Finisher:
             text += f" (signal {job.signal})"
         return text
 
-    @staticmethod
-    def _close_run(dep: pipeline.Deployment, state: str, reason: str) -> None:
+    def _close_run(self, dep: pipeline.Deployment, state: str, reason: str) -> None:
         """Final events if the run could not write its own (killed, cancelled, timed out).
 
         Its unfinished tasks will never finish: they are closed as cancelled, so the
@@ -152,7 +151,7 @@ class Finisher:
             return
         dep.log.flush()
         last: dict[int, dict[str, Any]] = {}
-        for event in read_events(dep.log.path):
+        for event in read_events(self.control.runs_dir / dep.execution_id / EVENT_LOG):
             if event.get("type") == "task":
                 last[int(event["task"])] = event
         for task, event in sorted(last.items()):
@@ -184,7 +183,7 @@ class Finisher:
     def _stage_out(self, dep: pipeline.Deployment) -> dict[str, Any]:
         plan = dep.plan
         items = plan.stage_out if plan is not None else []
-        dep.log.stage("stage-out", "running" if items else "skipped",
+        pipeline.stage(dep.log, "stage-out", "running" if items else "skipped",
                       f"{len(items)} output(s)" if items else "no declared outputs")
         outputs: dict[str, Any] = {}
         local_dir = self.control.runs_dir / dep.execution_id / "outputs"
@@ -200,7 +199,7 @@ class Finisher:
                                   "bytes": result.bytes, "sha256": result.sha256,
                                   "cluster_path": remote}
         if items:
-            dep.log.stage("stage-out", "done", f"{len(items)} output(s)")
+            pipeline.stage(dep.log, "stage-out", "done", f"{len(items)} output(s)")
         return outputs
 
     @staticmethod

@@ -19,10 +19,9 @@ from typing import Any
 
 import paramiko
 
-from eflows_kernel.events import EVENT_LOG
+from eflows_kernel.events import EVENT_LOG, EventStream
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
-from eflows_kernel.services.deploy.run_log import RunLog
 from eflows_kernel.services.deploy.staging import DataPlan
 from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
 from eflows_kernel.services.hpc import ssh
@@ -57,7 +56,7 @@ class Deployment:
     plan: DataPlan | None
     arguments: list[str]
     application: tuple[str, str, str]  # (kind "local"/"cluster", path, path inside upload)
-    log: RunLog
+    log: EventStream  # the execution's one log: our stages, then the run's own events
     connection: PooledConnection
     tail_connection: PooledConnection
     run_dir: str = ""
@@ -97,6 +96,12 @@ def check_site(sites: SiteService, name: str, credential_id: str | None,
                    "site for that account")
         raise ValidationError(message, fields={"login": message})
     return site
+
+
+def stage(log: EventStream, name: str, state: str, detail: str | None = None,
+          **info: Any) -> dict[str, Any]:
+    """A ``stage`` event: a deployment step (connect, environment, stage-in...) moved on."""
+    return log.emit("stage", stage=name, state=state, detail=detail, info=info or None)
 
 
 def connect_message(site: Site, error: Exception) -> str:
@@ -140,7 +145,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     """Connect, environment, stage-in: the job request ready to submit."""
     runlog, site = dep.log, dep.site
     dep.stage = "connect"
-    runlog.stage("connect", "running",
+    stage(runlog, "connect", "running",
                  f"{site.config.login}@{site.config.host}:{site.config.port}")
     try:
         client = dep.connection.get()
@@ -152,23 +157,23 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     # to polling once a second for its whole life (GNU tail), which would be the latency.
     ssh.run(client, f"mkdir -p {shlex.quote(dep.run_dir)} && "
                     f"touch {shlex.quote(posixpath.join(dep.run_dir, EVENT_LOG))}", timeout=30)
-    runlog.stage("connect", "done", f"run directory {dep.run_dir}", run_dir=dep.run_dir)
+    stage(runlog, "connect", "done", f"run directory {dep.run_dir}", run_dir=dep.run_dir)
     _check_cancel(dep)
 
     dep.stage = "environment"
-    runlog.stage("environment", "running")
+    stage(runlog, "environment", "running")
     env = environments.prepare(
         client, site.config, workdir, dep.workflow.software,
         note=lambda message: runlog.emit("log", level="INFO", message=message,
                                          source="deployer"))
-    runlog.stage("environment", "done", env.detail, python=env.python, created=env.created)
+    stage(runlog, "environment", "done", env.detail, python=env.python, created=env.created)
     _check_cancel(dep)
 
     dep.stage = "stage-in"
-    runlog.stage("stage-in", "running")
+    stage(runlog, "stage-in", "running")
     application = _stage_application(dep, client)
     count = _stage_data(dep, client)
-    runlog.stage("stage-in", "done", f"{count} item(s) staged in", items=count)
+    stage(runlog, "stage-in", "done", f"{count} item(s) staged in", items=count)
     _check_cancel(dep)
     step = dep.step
     nodes = step.num_nodes if isinstance(step.num_nodes, int) else None
@@ -243,7 +248,7 @@ def submit(dep: Deployment, request: JobRequest) -> str:
     """Send the job; its events continue the log's numbering after two of ours."""
     runlog = dep.log
     dep.stage = "submit"
-    runlog.stage("submit", "running")
+    stage(runlog, "submit", "running")
     request = JobRequest(**{**request.__dict__, "first_seq": runlog.last_seq + 3})
     backend = backend_for(dep.site.config)
     name = job_name(dep.execution_id)
@@ -255,7 +260,7 @@ def submit(dep: Deployment, request: JobRequest) -> str:
     except ServiceError as error:
         raise StepFailed(f"the site refused the job: {error.message}") from None
     what = f"Slurm job {job_id}" if backend.kind == "slurm" else f"process {job_id}"
-    runlog.stage("submit", "done", what, job_id=job_id)
-    runlog.stage("queued", "running", f"{what} waits for resources")
+    stage(runlog, "submit", "done", what, job_id=job_id)
+    stage(runlog, "queued", "running", f"{what} waits for resources")
     dep.job_id = job_id
     return job_id

@@ -22,11 +22,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from eflows_kernel.events import EVENT_LOG
+from eflows_kernel.events import EVENT_LOG, EventStream
 from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.ownership import FollowedElsewhere, own
-from eflows_kernel.services.deploy.run_log import RunLog
 from eflows_kernel.services.deploy.runs import RemoteRuns
 from eflows_kernel.services.deploy.staging import DataPlan, application_source
 from eflows_kernel.services.deploy.staging import plan as plan_data
@@ -129,7 +128,7 @@ class RemoteExecutor:
         owner = own(self.runs_dir / execution.id)
         if owner is None:
             raise FollowedElsewhere(execution.id)
-        runlog = RunLog(self.runs_dir / execution.id / EVENT_LOG, execution.id)
+        runlog = EventStream.resume(execution.id, self.runs_dir / execution.id / EVENT_LOG)
         identity = (site.config.host, site.config.port, site.config.login,
                     site.host_key.fingerprint if site.host_key else None)
         connection = self.pool.connection(site.id, execution.credential_id, site.name,

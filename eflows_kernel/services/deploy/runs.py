@@ -87,7 +87,7 @@ class RemoteRuns:
         try:
             target(dep, *args)
         except pipeline.Cancelled:
-            dep.log.stage("cancel", "done", "cancelled before the job was submitted")
+            pipeline.stage(dep.log, "cancel", "done", "cancelled before the job was submitted")
             self.set_state(dep, ExecutionState.CANCELLED, "cancelled before submission")
             self.release(dep)
         except Exception as error:
@@ -102,7 +102,7 @@ class RemoteRuns:
                 message += (f"\n(job {dep.job_id} may still be running on site "
                             f"{dep.site.name!r}: it is no longer followed)")
             else:
-                dep.log.stage(dep.stage, "failed", message.splitlines()[0][:300])
+                pipeline.stage(dep.log, dep.stage, "failed", message.splitlines()[0][:300])
             self.set_state(dep, ExecutionState.FAILED, f"{dep.stage} failed", error=message)
             self.release(dep)
 

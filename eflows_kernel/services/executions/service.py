@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from eflows_kernel.events import read_events
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.executions.follow import ExecutionFollower
 from eflows_kernel.services.executions.logs import check_log_range
 from eflows_kernel.services.executions.plan import plan_execution
 from eflows_kernel.services.executions.router import ExecutorRouter
@@ -139,21 +139,15 @@ class ExecutionsService:
         execution = self.store.get(execution_id)
         return read_events(execution.event_log, from_seq) if execution.event_log else []
 
+    def follower(self, execution_id: str, from_seq: int = 0) -> ExecutionFollower:
+        """A follower of the execution's events after ``from_seq`` (404 if unknown)."""
+        self.store.get(execution_id)
+        return ExecutionFollower(self.store, execution_id, from_seq)
+
     def follow(self, execution_id: str, from_seq: int = 0,
                interval: float = 0.3) -> Iterator[dict[str, Any]]:
         """Every event after ``from_seq`` as it happens, until the execution has ended."""
-        last = from_seq
-        while True:
-            finished = self.store.get(execution_id).finished  # read before the events
-            events = self.events(execution_id, from_seq=last)
-            for event in events:
-                if isinstance(event.get("seq"), int):
-                    last = event["seq"]
-                yield event
-            if finished and not events:
-                return
-            if not events:
-                time.sleep(interval)
+        return self.follower(execution_id, from_seq).follow(interval)
 
     def wait(self, execution_id: str, timeout: float, interval: float = 0.1) -> Execution:
         """The execution once finished, or as it is when ``timeout`` seconds have passed."""

@@ -14,12 +14,13 @@ from typing import Any
 from eflows_kernel.client.config import Settings, config_path, resolve
 from eflows_kernel.client.errors import ClientError
 from eflows_kernel.client.local import LocalClient
+from eflows_kernel.client.protocol import Client
 from eflows_kernel.client.rest import EflowsClient, split_url
 
 
 def connect(url: str | None = None, token: str | None = None, *, local: bool | None = None,
             verify: bool = True, timeout: float = 30.0,
-            **local_options: Any) -> EflowsClient | LocalClient:
+            **local_options: Any) -> Client:
     """A client for the services: a server if one is configured, else in-process.
 
     ``local=True`` forces a ``LocalClient``; ``local=False`` refuses to fall back
@@ -36,5 +37,5 @@ def connect(url: str | None = None, token: str | None = None, *, local: bool | N
     return LocalClient(**local_options)
 
 
-__all__ = ["ClientError", "EflowsClient", "LocalClient", "Settings", "config_path", "connect",
-           "resolve", "split_url"]
+__all__ = ["Client", "ClientError", "EflowsClient", "LocalClient", "Settings", "config_path",
+           "connect", "resolve", "split_url"]

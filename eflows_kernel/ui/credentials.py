@@ -14,6 +14,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import LOCAL_SITE, MessageArea, esc, guarded
 
 _WIDE = widgets.Layout(width="520px")
@@ -41,7 +42,7 @@ def copy_button_html(text: str, label: str = "Copy") -> str:
 class CredentialsWidget(widgets.VBox):
     """Generate, import, list, inspect, authorize, revoke and delete credentials."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
         self.selected: Any = None
         # generate

@@ -14,6 +14,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from eflows_kernel.client.protocol import Client
 from eflows_kernel.services.workflows import InputValidationError
 from eflows_kernel.services.workflows.inputs import validate_inputs
 from eflows_kernel.ui.common import (
@@ -60,7 +61,7 @@ class DeployForm(widgets.VBox):
     labels; ``submit()`` is what the Deploy button does, callable from tests.
     """
 
-    def __init__(self, client: Any, workflow_id: str | None = None,
+    def __init__(self, client: Client, workflow_id: str | None = None,
                  on_deployed: Callable[[Any], None] | None = None,
                  poll_interval: float = 0.5) -> None:
         self.client = client

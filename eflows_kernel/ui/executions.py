@@ -15,6 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, error_message, esc, guarded
 from eflows_kernel.widgets.graph_view import TaskGraphView
 
@@ -41,7 +42,7 @@ class ExecutionDetail(widgets.VBox):
     arrives. ``on_rerun(execution)`` is told about a re-run.
     """
 
-    def __init__(self, client: Any, execution_id: str, poll_interval: float = 0.5,
+    def __init__(self, client: Client, execution_id: str, poll_interval: float = 0.5,
                  start: bool = True, on_rerun: Any = None, graph: bool = True) -> None:
         self.client = client
         self.execution_id = execution_id
@@ -174,7 +175,7 @@ class ExecutionDetail(widgets.VBox):
 class ExecutionsWidget(widgets.VBox):
     """Every execution, states updating live; selecting one opens its detail."""
 
-    def __init__(self, client: Any, poll_interval: float = 1.0, start: bool = True,
+    def __init__(self, client: Client, poll_interval: float = 1.0, start: bool = True,
                  detail_poll_interval: float = 0.5, limit: int = 100) -> None:
         self.client = client
         self.poll_interval = poll_interval

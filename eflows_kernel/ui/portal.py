@@ -11,6 +11,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, error_message
 from eflows_kernel.ui.credentials import CredentialsWidget
 from eflows_kernel.ui.deploy import DeployForm
@@ -28,7 +29,7 @@ class Portal(widgets.VBox):
     ``executions``); ``show(title)`` switches tabs.
     """
 
-    def __init__(self, client: Any = None, poll_interval: float = 1.0) -> None:
+    def __init__(self, client: Client | None = None, poll_interval: float = 1.0) -> None:
         self.message = MessageArea()
         if client is None:
             from eflows_kernel.client import connect

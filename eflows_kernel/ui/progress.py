@@ -15,6 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, error_message, esc, human_bytes
 
 # What the bars show, in order: (key, label). ``run`` is the "running" bar.
@@ -154,7 +155,7 @@ class DeployProgress(widgets.VBox):
     ``close()`` ends it. ``update()`` does one poll, for tests and manual refresh.
     """
 
-    def __init__(self, client: Any, execution_id: str, poll_interval: float = 0.5,
+    def __init__(self, client: Client, execution_id: str, poll_interval: float = 0.5,
                  start: bool = True) -> None:
         self.client = client
         self.execution_id = execution_id

@@ -13,6 +13,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import LOCAL_SITE, MessageArea, esc, guarded
 
 # The items of a CheckReport, in the order they are tried, with what they mean.
@@ -55,7 +56,7 @@ def check_report_html(report: Any) -> str:
 class SitesWidget(widgets.VBox):
     """List, add, edit and delete sites; scan and trust host keys; check connections."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
         self.selected: Any = None
         self.scanned: Any = None

@@ -13,6 +13,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, esc, guarded
 
 _WIDE = widgets.Layout(width="420px")
@@ -64,7 +65,7 @@ class WorkflowsWidget(widgets.VBox):
     deploy form on it).
     """
 
-    def __init__(self, client: Any, on_deploy: Callable[[str], None] | None = None) -> None:
+    def __init__(self, client: Client, on_deploy: Callable[[str], None] | None = None) -> None:
         self.client = client
         self.on_deploy = on_deploy
         self.selected: Any = None

@@ -1,0 +1,130 @@
+"""``eflows executions``: list, status, logs and cancel; following a run as it goes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from eflows_kernel.cli.output import EXIT_FAILED, EXIT_OK, Command, emit_json, table
+from eflows_kernel.client.protocol import Client
+
+
+def event_line(event: dict[str, Any], names: dict[int, str]) -> str | None:
+    kind = event.get("type")
+    seq = event.get("seq", "")
+    if kind == "task":
+        task = event.get("task")
+        if event.get("name") and isinstance(task, int):
+            names[task] = event["name"]
+        name = names.get(task, "?") if isinstance(task, int) else "?"
+        return f"{seq} task {task} {name} {event.get('state')}"
+    if kind == "run":
+        return f"{seq} run {event.get('state')}"
+    if kind == "log":
+        return f"{seq} log {str(event.get('text', event.get('message', ''))).rstrip()}"
+    if kind == "transfer":
+        return f"{seq} transfer {event.get('name', '')} {event.get('state', '')}".rstrip()
+    return None
+
+
+def follow_run(client: Client, execution_id: str, as_json: bool, events: bool = True) -> int:
+    """Stream events (one line each) then the logs; exit 0 done, 1 otherwise."""
+    names: dict[int, str] = {}
+    if events:
+        for event in client.executions.follow(execution_id):
+            if as_json:
+                print(json.dumps(event), flush=True)
+                continue
+            line = event_line(event, names)
+            if line:
+                print(line, flush=True)
+        execution = client.executions.get(execution_id)
+        text, _ = client.executions.logs(execution_id)
+        if not as_json and text:
+            print("--- logs ---")
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:  # logs --follow: the output as it comes
+        offset = 0
+        while True:
+            execution = client.executions.get(execution_id)
+            text, offset = client.executions.logs(execution_id, offset=offset)
+            if text:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            if execution.finished and not text:
+                break
+            if not text:
+                time.sleep(0.5)
+    state = execution.state.value
+    print(f"execution {execution_id}: {state}"
+          + (f" ({execution.error.splitlines()[0]})" if execution.error else ""),
+          file=sys.stderr)
+    return EXIT_OK if state == "done" else EXIT_FAILED
+
+
+def cmd_executions_list(client: Client, args: argparse.Namespace) -> int:
+    page = client.executions.list(state=args.state or None, workflow_id=args.workflow,
+                                  limit=args.limit, offset=args.offset)
+    if args.json:
+        emit_json({"items": page.items, "total": page.total})
+    else:
+        table([(e.id, e.workflow_id, e.site, e.state.value,
+                 e.created_at.isoformat(timespec="seconds")) for e in page.items],
+               ["id", "workflow", "site", "state", "created"])
+    return EXIT_OK
+
+
+def cmd_executions_status(client: Client, args: argparse.Namespace) -> int:
+    execution = client.executions.get(args.id)
+    if args.json:
+        emit_json(execution)
+    else:
+        print(f"id: {execution.id}")
+        print(f"workflow: {execution.workflow_id}")
+        print(f"site: {execution.site}")
+        print(f"state: {execution.state.value} ({execution.hpcwaas_status.value})")
+        print(f"inputs: {json.dumps(execution.inputs)}")
+        if execution.outputs:
+            print(f"outputs: {json.dumps(execution.outputs)}")
+        if execution.error:
+            print(f"error: {execution.error}")
+    return EXIT_OK
+
+
+def cmd_executions_logs(client: Client, args: argparse.Namespace) -> int:
+    if args.follow:
+        return follow_run(client, args.id, args.json, events=False)
+    text, next_offset = client.executions.logs(args.id)
+    if args.json:
+        emit_json({"id": args.id, "text": text, "next_offset": next_offset})
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_executions_cancel(client: Client, args: argparse.Namespace) -> int:
+    execution = client.executions.cancel(args.id)
+    if args.json:
+        emit_json(execution)
+    else:
+        print(f"{execution.id}: {execution.state.value}")
+    return EXIT_OK
+
+
+def register(groups: Any, command: Command) -> None:
+    """Add this group's commands to the ``eflows`` parser."""
+    exs = groups.add_parser("executions", help="executions").add_subparsers(
+        dest="command", metavar="ACTION", required=True)
+    p = command(exs, "list", cmd_executions_list, "list executions, newest first")
+    p.add_argument("--state", action="append", default=None)
+    p.add_argument("--workflow", default=None)
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0)
+    command(exs, "status", cmd_executions_status, "an execution's state").add_argument("id")
+    p = command(exs, "logs", cmd_executions_logs, "an execution's output")
+    p.add_argument("id")
+    p.add_argument("-f", "--follow", action="store_true", help="until the run ends")
+    command(exs, "cancel", cmd_executions_cancel, "cancel a running execution").add_argument("id")

@@ -1,0 +1,106 @@
+"""The client interface, once: what ``EflowsClient`` (REST) and ``LocalClient`` both offer.
+
+The CLI, the portal's widgets (``ui/``) and the kernel's magics type against
+:class:`Client`, so they work the same on a Jupyter server's services and on this
+process's. Results are the services' own models and errors the services' own classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from eflows_kernel.events.follow import Follower
+from eflows_kernel.services.credentials import CredentialInfo
+from eflows_kernel.services.executions import Execution
+from eflows_kernel.services.hpc.ssh import HostKey
+from eflows_kernel.services.sites import CheckReport, Site
+from eflows_kernel.services.state import Page
+from eflows_kernel.services.workflows import RegisteredWorkflow
+
+
+class WorkflowsAPI(Protocol):
+    def list(self, name: str | None = None, limit: int = 50,
+             offset: int = 0) -> Page[Any]:
+        """A page of workflow summaries (dicts: id, name, version, description, inputs)."""
+
+    def get(self, workflow_id: str) -> RegisteredWorkflow: ...
+    def register_spec(self, spec: Mapping[str, Any]) -> RegisteredWorkflow: ...
+    def register_python_file(self, path: str, **options: Any) -> RegisteredWorkflow: ...
+
+    def import_folder(self, path: str) -> dict[str, Any]:
+        """``{"registered": [summaries], "warnings": [...]}``."""
+
+    def delete(self, workflow_id: str) -> None: ...
+
+
+class CredentialsAPI(Protocol):
+    def generate(self, name: str, kind: str = "ed25519", bits: int | None = None,
+                 comment: str | None = None) -> CredentialInfo: ...
+    def import_key(self, name: str, private_key: str, passphrase: str | None = None,
+                   certificate: str | None = None,
+                   comment: str | None = None) -> CredentialInfo: ...
+    def list(self) -> list[CredentialInfo]: ...
+    def get(self, credential_id: str) -> CredentialInfo: ...
+    def delete(self, credential_id: str) -> None: ...
+
+
+class ExecutionsAPI(Protocol):
+    def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
+                site: str = "local", credential_id: str | None = None, *,
+                password: str | None = None,
+                one_time_code: str | None = None) -> Execution: ...
+    def get(self, execution_id: str) -> Execution: ...
+    def list(self, state: str | list[str] | None = None, workflow_id: str | None = None,
+             site: str | None = None, limit: int = 50,
+             offset: int = 0) -> Page[Execution]: ...
+    def cancel(self, execution_id: str) -> Execution: ...
+
+    def logs(self, execution_id: str, offset: int = 0,
+             size: int | None = None) -> tuple[str, int]:
+        """Output from byte ``offset`` and the offset to ask next."""
+
+    def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]: ...
+    def wait(self, execution_id: str, timeout: float) -> Execution: ...
+
+    def follow(self, execution_id: str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+        """Every event after ``from_seq`` as it happens, until the run has ended."""
+
+    def follower(self, execution_id: str, from_seq: int = 0) -> Follower:
+        """A follower to poll on one's own clock (``poll()``, ``done``, ``latest``)."""
+
+
+class SitesAPI(Protocol):
+    """A site is given by its id or by its name."""
+
+    def add(self, config: Mapping[str, Any]) -> Site: ...
+    def list(self) -> list[Site]: ...
+    def get(self, site: str) -> Site: ...
+    def update(self, site: str, config: Mapping[str, Any]) -> Site: ...
+    def delete(self, site: str) -> None: ...
+    def scan(self, site: str) -> HostKey: ...
+    def trust(self, site: str, fingerprint: str) -> Site: ...
+    def check(self, site: str, credential_id: str) -> CheckReport: ...
+    def authorize(self, site: str, credential_id: str, password: str | None = None,
+                  otp: str | None = None) -> dict[str, Any]: ...
+    def revoke(self, site: str, credential_id: str, password: str | None = None,
+               otp: str | None = None) -> dict[str, Any]: ...
+
+
+class Client(Protocol):
+    """The eflows services, wherever they live: a Jupyter server, or this process."""
+
+    workflows: WorkflowsAPI
+    credentials: CredentialsAPI
+    executions: ExecutionsAPI
+    sites: SitesAPI
+
+    @property
+    def url(self) -> str | None:
+        """The server's base URL; None for the services in this process."""
+
+    def status(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+__all__ = ["Client", "CredentialsAPI", "ExecutionsAPI", "SitesAPI", "WorkflowsAPI"]

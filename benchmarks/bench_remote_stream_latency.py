@@ -319,7 +319,7 @@ def main() -> None:
         raise SystemExit("run as root: it starts the test sshd and authorizes keys")
     subprocess.run(["bash", str(REPO / "tests/cluster/setup_sshd.sh")], check=True,
                    capture_output=True, timeout=600)
-    from eflows_extension.handlers import ExecutionEventStreamHandler
+    from eflows_extension.handlers.stream import ExecutionEventStreamHandler
 
     home = Path(pwd.getpwnam(LOGIN).pw_dir)
     connect = own_connection()

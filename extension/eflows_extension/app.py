@@ -15,9 +15,10 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Float, Int, Type, Unicode, default
 
-from eflows_extension import handlers as h
-from eflows_extension import handlers_hpcwaas as hw
-from eflows_extension import handlers_sites as hs
+from eflows_extension.handlers import hpcwaas as hw
+from eflows_extension.handlers import native as h
+from eflows_extension.handlers import sites as hs
+from eflows_extension.handlers.stream import ExecutionEventStreamHandler
 from eflows_kernel.services.app import Services, ServicesConfig, eflows_data_dir
 
 ID = r"(?P<{}>[^/]+)"
@@ -161,7 +162,7 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/executions/{EX}", h.ExecutionHandler),
             (rf"{API}/executions/{EX}/logs", h.ExecutionLogsHandler),
             (rf"{API}/executions/{EX}/events", h.ExecutionEventsHandler),
-            (rf"{API}/executions/{EX}/events/stream", h.ExecutionEventStreamHandler),
+            (rf"{API}/executions/{EX}/events/stream", ExecutionEventStreamHandler),
             (rf"{API}/sites", hs.SitesHandler),
             (rf"{API}/sites/{SITE}", hs.SiteHandler),
             (rf"{API}/sites/{SITE}/scan", hs.SiteScanHandler),

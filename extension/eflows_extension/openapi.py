@@ -9,15 +9,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from eflows_extension.handlers import (
+from eflows_extension.models import (
+    AuthorizeBody,
+    CheckBody,
     ExecuteBody,
     GenerateKeyBody,
+    HPCWaaSExecuteBody,
     ImportKeyBody,
     ImportWorkflowsBody,
+    SshKeyBody,
+    TrustBody,
 )
-from eflows_extension.handlers_hpcwaas import ExecuteBody as HPCWaaSExecuteBody
-from eflows_extension.handlers_hpcwaas import SshKeyBody
-from eflows_kernel.services.executions import ExecutionState
+from eflows_kernel.services.lifecycle import ExecutionState
+from eflows_kernel.services.sites import SiteConfig
 
 OBJ: dict[str, Any] = {"type": "object"}
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -192,9 +196,6 @@ def _inlined(model: Any) -> dict[str, Any]:
 
 
 def _site_paths() -> dict[str, Any]:
-    from eflows_extension.handlers_sites import AuthorizeBody, CheckBody, TrustBody
-    from eflows_kernel.services.sites import SiteConfig
-
     api, site = "/eflows/api/sites", _path_param("site_id")
     ssh_failed = {"502": ERROR, "409": ERROR, **NOT_FOUND}
     return {

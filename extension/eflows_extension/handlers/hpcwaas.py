@@ -13,20 +13,14 @@ import asyncio
 import re
 import time
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
 import tornado
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
-from pydantic import BaseModel, ConfigDict, Field
 
-from eflows_extension.handlers import (
-    LOCAL_SITE,
-    EflowsAPIHandler,
-    bad_request,
-    in_thread,
-    translated,
-)
+from eflows_extension.handlers.base import EflowsAPIHandler, bad_request, in_thread, translated
+from eflows_extension.models import HPCWaaSExecuteBody, SshKeyBody
 from eflows_kernel.services.errors import NotFoundError
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow
 
@@ -42,20 +36,6 @@ def _level(line: str) -> str:
         return "INFO"
     word = found.group(1)
     return {"WARN": "WARNING", "CRITICAL": "ERROR", "FATAL": "ERROR"}.get(word, word)
-
-
-class ExecuteBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # HPCWaaS clients may send more
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    site: str = Field(default=LOCAL_SITE, min_length=1, max_length=64,
-                      description="where to run (our addition: the HPCWaaS API has the "
-                                  "topology name the cluster); 'local' by default")
-
-
-class SshKeyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    kind: Literal["ed25519", "rsa"] = "ed25519"
 
 
 class HPCWaaSHandler(EflowsAPIHandler):
@@ -95,7 +75,7 @@ class HPCWaaSWorkflowHandler(HPCWaaSHandler):
     @authorized
     @translated
     def post(self, workflow_id: str) -> None:
-        body = self.parse(ExecuteBody, allow_empty=True)
+        body = self.parse(HPCWaaSExecuteBody, allow_empty=True)
         workflow = self.workflow(workflow_id)
         inputs = dict(body.inputs)
         declared = {i.name for i in workflow.workflow.inputs}

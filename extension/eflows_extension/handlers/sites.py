@@ -11,27 +11,10 @@ from typing import Any
 
 import tornado
 from jupyter_server.auth.decorator import authorized
-from pydantic import Field
 
-from eflows_extension.handlers import EflowsAPIHandler, _Body, in_thread, translated
+from eflows_extension.handlers.base import EflowsAPIHandler, in_thread, translated
+from eflows_extension.models import AuthorizeBody, CheckBody, TrustBody
 from eflows_kernel.services.sites import SiteConfig
-
-
-class TrustBody(_Body):
-    fingerprint: str = Field(min_length=8, max_length=200,
-                             description="the SHA256 fingerprint the user confirmed")
-
-
-class CheckBody(_Body):
-    credential_id: str = Field(min_length=1, max_length=200)
-
-
-class AuthorizeBody(_Body):
-    credential_id: str = Field(min_length=1, max_length=200)
-    password: str | None = Field(default=None, max_length=1024,
-                                 description="one-time use, never stored")
-    otp: str | None = Field(default=None, max_length=64,
-                            description="one-time code for keyboard-interactive prompts")
 
 
 class SitesHandler(EflowsAPIHandler):

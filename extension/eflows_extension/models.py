@@ -1,0 +1,85 @@
+"""The request bodies of every route, as pydantic models (the OpenAPI document's too).
+
+Unknown keys are refused (``extra="forbid"``), except in HPCWaaS bodies, whose clients
+may send more; a rejected value is never echoed back (a private key might be one).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from eflows_kernel.services.sites import LOCAL_SITE
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ImportWorkflowsBody(_Body):
+    path: str = Field(min_length=1, description="a folder of an eFlows4HPC workflow registry")
+
+
+class GenerateKeyBody(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["ed25519", "rsa"] = "ed25519"
+    bits: int | None = Field(default=None, ge=2048, le=8192,
+                             description="RSA only (default 4096)")
+    comment: str | None = Field(default=None, max_length=200)
+
+
+class ImportKeyBody(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    private_key: str = Field(min_length=1)
+    passphrase: str | None = None
+    certificate: str | None = None
+    comment: str | None = Field(default=None, max_length=200)
+
+
+class ExecuteBody(_Body):
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    site: str = Field(default=LOCAL_SITE, min_length=1)
+    credential_id: str | None = None
+    login: str | None = Field(default=None, min_length=1, max_length=200,
+                              description="the account on the site (default: the site's)")
+    password: str | None = Field(default=None, max_length=1024,
+                                 description="for a site login that asks for it: opens the "
+                                             "site's connection once, never stored")
+    otp: str | None = Field(default=None, max_length=64,
+                            description="one-time code for a site login that asks for one")
+
+
+# ---- sites ------------------------------------------------------------------------------
+
+class TrustBody(_Body):
+    fingerprint: str = Field(min_length=8, max_length=200,
+                             description="the SHA256 fingerprint the user confirmed")
+
+
+class CheckBody(_Body):
+    credential_id: str = Field(min_length=1, max_length=200)
+
+
+class AuthorizeBody(_Body):
+    credential_id: str = Field(min_length=1, max_length=200)
+    password: str | None = Field(default=None, max_length=1024,
+                                 description="one-time use, never stored")
+    otp: str | None = Field(default=None, max_length=64,
+                            description="one-time code for keyboard-interactive prompts")
+
+
+# ---- HPCWaaS ----------------------------------------------------------------------------
+
+class HPCWaaSExecuteBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # HPCWaaS clients may send more
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    site: str = Field(default=LOCAL_SITE, min_length=1, max_length=64,
+                      description="where to run (our addition: the HPCWaaS API has the "
+                                  "topology name the cluster); 'local' by default")
+
+
+class SshKeyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: Literal["ed25519", "rsa"] = "ed25519"

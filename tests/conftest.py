@@ -16,7 +16,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 APPS = REPO / "tests" / "apps"
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+# Shared fixtures live in plugins, never in test modules: pytest-jupyter's server, the real
+# test cluster (sshd + Slurm), and a Jupyter server with the extension on a fresh state.
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.plugins.cluster", "tests.plugins.server"]
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,7 @@ from playwright.sync_api import expect
 
 from eflows_kernel.client import EflowsClient
 from tests.browser import REPO, screenshot
-from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
-from tests.services.sshd_fixtures import SshdInfo, sshd  # noqa: F401 (fixture)
+from tests.plugins.cluster import SshdInfo
 
 LOGIN, PASSWORD = "eflows-ui", "eflows-test-pw"
 APPS = REPO / "tests" / "apps"
@@ -97,8 +96,8 @@ def open_execution(page: Any, execution_id: str) -> None:
 
 @pytest.mark.timeout(900)
 def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: Any,
-                                           tmp_path: Path, sshd: SshdInfo,  # noqa: F811
-                                           slurm_cluster: str) -> None:  # noqa: F811
+                                           tmp_path: Path, sshd: SshdInfo,
+                                           slurm_cluster: str) -> None:
     ui_home = Path(f"/home/{LOGIN}")
     shutil.rmtree(ui_home / ".ssh", ignore_errors=True)  # a fresh account: no key yet
     texts = tmp_path / "texts"

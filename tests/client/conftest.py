@@ -12,33 +12,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eflows_kernel.client import EflowsClient
-from tests.extension_fixtures import (  # noqa: F401 (fixtures)
-    EFLOWS_ENV_VARS,
-    _no_eflows_environment,
-    eflows_dir,
-    jp_server_config,
-    remote_cache,
-)
-from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures of the site tests)
-    clean_account,
-    sshd,
-)
-
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures"
-MINIMAL = FIXTURES / "workflow-registry" / "minimal_workflow"
-INCREMENT_CHAIN = REPO / "tests" / "apps" / "increment_chain.py"
-@dataclass
-class Server:
-    url: str
-    token: str
+from tests.client.helpers import REPO, Result, Server
+from tests.plugins.server import EFLOWS_ENV_VARS
 
 
 @pytest.fixture
@@ -51,18 +32,6 @@ def server(jp_serverapp: Any, http_server: Any, jp_http_port: int, jp_base_url: 
 @pytest.fixture
 def client(server: Server) -> EflowsClient:
     return EflowsClient(server.url, server.token, timeout=30)
-
-
-async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a blocking client call off the loop that serves the test server."""
-    return await asyncio.to_thread(function, *args, **kwargs)
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from eflows_kernel.cli import main
 from eflows_kernel.client import resolve
-from tests.client.conftest import INCREMENT_CHAIN, MINIMAL, Server
+from tests.client.helpers import INCREMENT_CHAIN, MINIMAL, Server
 
 
 async def test_import_then_show_the_inputs(cli: Any) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from eflows_kernel.client import ClientError, EflowsClient, LocalClient, connect, split_url
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
-from tests.client.conftest import INCREMENT_CHAIN, MINIMAL, Server, call
+from tests.client.helpers import INCREMENT_CHAIN, MINIMAL, Server, call
 
 SPEC = {"name": "spec-wf", "version": "1.0", "inputs": {"n": {"type": "integer"}},
         "steps": [{"name": "s", "application": "a.py", "arguments": ["${n}"]}]}

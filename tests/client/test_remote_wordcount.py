@@ -16,15 +16,14 @@ from typing import Any
 import pytest
 
 from eflows_kernel.client import EflowsClient
-from tests.client.conftest import Server, call
-from tests.deploy.conftest import (
+from tests.client.helpers import Server, call
+from tests.deploy.stack import (
     EXPECTED_COUNTS,
     seqs_are_gap_free,
     sleep_spec,
     wordcount_spec,
 )
-from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
-from tests.services.sshd_fixtures import SshdInfo
+from tests.plugins.cluster import SshdInfo
 
 
 @pytest.fixture
@@ -65,12 +64,12 @@ def _rest_journey(client: EflowsClient, account: SshdInfo, texts: Path) -> None:
 
 
 async def test_wordcount_through_the_rest_api(client: EflowsClient, clean_account: SshdInfo,
-                                             slurm_cluster: str, texts: Path) -> None:  # noqa: F811
+                                             slurm_cluster: str, texts: Path) -> None:
     await call(_rest_journey, client, clean_account, texts)
 
 
 async def test_wordcount_through_the_cli(cli: Any, client: EflowsClient,
-                                        clean_account: SshdInfo, slurm_cluster: str,  # noqa: F811
+                                        clean_account: SshdInfo, slurm_cluster: str,
                                         texts: Path, tmp_path: Path) -> None:
     credential = await call(_site_ready, client, clean_account)
     spec = tmp_path / "wordcount.json"
@@ -90,7 +89,7 @@ async def test_wordcount_through_the_cli(cli: Any, client: EflowsClient,
 
 
 async def test_a_password_login_through_the_api_and_the_cli(
-        cli: Any, client: EflowsClient, clean_account: SshdInfo, slurm_cluster: str,  # noqa: F811
+        cli: Any, client: EflowsClient, clean_account: SshdInfo, slurm_cluster: str,
         texts: Path, tmp_path: Path) -> None:
     """No key: the site's password opens the server's connection once (never stored)."""
     account = clean_account
@@ -148,5 +147,5 @@ def _hpcwaas_cancel(server: Server, client: EflowsClient, account: SshdInfo) -> 
 
 async def test_hpcwaas_cancel_of_a_remote_run(server: Server, client: EflowsClient,
                                              clean_account: SshdInfo,
-                                             slurm_cluster: str) -> None:  # noqa: F811
+                                             slurm_cluster: str) -> None:
     await call(_hpcwaas_cancel, server, client, clean_account)

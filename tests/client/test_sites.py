@@ -11,8 +11,8 @@ import pytest
 from eflows_kernel.client import EflowsClient, LocalClient
 from eflows_kernel.services.errors import ConflictError, NotFoundError
 from eflows_kernel.services.hpc.ssh import SSHError
-from tests.client.conftest import call
-from tests.services.sshd_fixtures import SshdInfo
+from tests.client.helpers import call
+from tests.plugins.cluster import SshdInfo
 
 
 def _config(sshd_info: SshdInfo, name: str = "loopback") -> dict[str, Any]:

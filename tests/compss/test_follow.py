@@ -14,7 +14,7 @@ import pytest
 
 from eflows_kernel.compss.follow import find_monitor_dir, follow
 from eflows_kernel.events import EventStream, read_events, validate_event
-from tests.compss.test_job import install_fake
+from tests.compss.fake_runtime import install_fake
 
 FAST = {**os.environ, "FAKE_COMPSS_TICK": "0.25", "FAKE_COMPSS_STEPS": "4"}
 

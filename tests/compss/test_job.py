@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from eflows_kernel.compss.job import EXIT_FILE, compss_job_lines
 from eflows_kernel.events import read_events, validate_event
 from eflows_kernel.services.deploy.jobs import JobRequest, job_script
+from tests.compss.fake_runtime import install_fake
 
 HERE = Path(__file__).resolve().parent
 GRAPHS = HERE.parents[0] / "fixtures" / "compss-graphs"
@@ -71,18 +71,6 @@ def test_job_script_dispatches_to_compss(tmp_path: Path) -> None:
     assert "eflows_kernel.engine.runner" not in script
     assert script.rstrip().endswith('exit "$status"')
     subprocess.run(["bash", "-n"], input=script, text=True, check=True)
-
-
-def install_fake(where: Path, name: str = "runcompss") -> Path:
-    where.mkdir(parents=True, exist_ok=True)
-    target = where / "fake_runcompss.py"
-    shutil.copy(HERE / "fake_runcompss.py", target)
-    shutil.copy(GRAPHS / "2_task_groups.dot", where / "complete_graph.dot")
-    target.chmod(0o755)
-    link = where / name
-    if name != target.name:
-        link.symlink_to(target)
-    return link
 
 
 @pytest.mark.parametrize(("name", "status"), [("runcompss", 0), ("runcompss-fail", 3)])

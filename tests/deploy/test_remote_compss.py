@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from eflows_kernel.events import validate_event
-from tests.deploy.conftest import APPS, Stack, seqs_are_gap_free
-from tests.services.sshd_fixtures import SshdInfo
+from tests.deploy.stack import APPS, Stack, seqs_are_gap_free
+from tests.plugins.cluster import SshdInfo
 
 HERE = Path(__file__).resolve().parent
 GRAPH = HERE.parent / "fixtures" / "compss-graphs" / "2_task_groups.dot"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.deploy.conftest import APPS, Stack
+from tests.deploy.stack import APPS, Stack
 
 
 def test_offline_site_bootstraps_from_an_uploaded_wheelhouse(stack: Stack,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from eflows_kernel.services.errors import ConflictError, ValidationError
-from tests.deploy.conftest import APPS, Stack, seqs_are_gap_free, sleep_spec, wordcount_spec
-from tests.services.sshd_fixtures import CLUSTER, seed_authorized_keys
+from tests.deploy.stack import APPS, Stack, seqs_are_gap_free, sleep_spec, wordcount_spec
+from tests.plugins.cluster import CLUSTER, seed_authorized_keys
 
 HOSTILE = ["; touch /tmp/eflows-pwned-1", "$(touch /tmp/eflows-pwned-2)",
            "`touch /tmp/eflows-pwned-3`", "it's \"quoted\" 'twice'",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eflows_kernel.services.errors import ValidationError
-from tests.deploy.conftest import APPS, Stack, seqs_are_gap_free
+from tests.deploy.stack import APPS, Stack, seqs_are_gap_free
 
 
 def _chain(stack: Stack) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.deploy.conftest import APPS, Stack, seqs_are_gap_free
+from tests.deploy.stack import APPS, Stack, seqs_are_gap_free
 
 
 def test_a_deployed_run_places_its_workers_as_slurm_jobs(stack: Stack) -> None:

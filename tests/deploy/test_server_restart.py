@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from eflows_kernel.client import EflowsClient
-from tests.deploy.conftest import seqs_are_gap_free, sleep_spec
-from tests.services.sshd_fixtures import SshdInfo
+from tests.deploy.stack import seqs_are_gap_free, sleep_spec
+from tests.plugins.cluster import SshdInfo
 
 
 def _free_port() -> int:

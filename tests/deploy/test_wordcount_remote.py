@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from eflows_kernel.events import validate_event
-from tests.deploy.conftest import (
+from tests.deploy.stack import (
     EXPECTED_COUNTS,
     Stack,
     seqs_are_gap_free,

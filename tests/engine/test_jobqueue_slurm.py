@@ -24,8 +24,6 @@ from eflows_kernel.engine.cluster import _slurm_options
 from eflows_kernel.engine.runner import _slurm_options as runner_slurm_options
 from eflows_kernel.engine.runner import build_parser
 from eflows_kernel.model.exceptions import EngineError
-from tests.services.hpc.test_slurm import slurm_cluster  # noqa: F401 (fixture)
-from tests.services.sshd_fixtures import sshd  # noqa: F401 (fixture slurm_cluster needs)
 
 LIVE_STATES = "PENDING,RUNNING,SUSPENDED,COMPLETING,CONFIGURING"
 
@@ -109,7 +107,7 @@ class QueueWatcher:
 
 
 @pytest.fixture
-def slurm_app(tmp_path: Path, slurm_cluster: str) -> Iterator[Path]:  # noqa: F811
+def slurm_app(tmp_path: Path, slurm_cluster: str) -> Iterator[Path]:
     (tmp_path / "slurm_helper.py").write_text(HELPER)
     app = tmp_path / "where.py"
     app.write_text(APP)

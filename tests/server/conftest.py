@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.extension_fixtures import (  # noqa: F401 (fixtures)
-    _no_eflows_environment,
-    eflows_dir,
-    jp_server_config,
-    remote_cache,
-)
-from tests.services.sshd_fixtures import (  # noqa: F401 (fixtures of the sites API tests)
-    clean_account,
-    sshd,
-)
-
-SERVER = Path(__file__).resolve().parent
-FIXTURES = SERVER.parent / "fixtures"
 
 
 class Api:

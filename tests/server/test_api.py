@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.server.conftest import FIXTURES
+from tests.server.specs import FIXTURES, hello_spec
 
 MINIMAL = FIXTURES / "workflow-registry" / "minimal_workflow"
 SPEC = {"name": "spec-wf", "version": "1.0", "inputs": {"n": {"type": "integer"}},
@@ -24,13 +24,6 @@ def _private_key_text(passphrase: bytes | None = None) -> str:
                   else serialization.NoEncryption())
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                              encryption).decode()
-
-
-def hello_spec(tmp_path: Path, name: str = "hello", code: str = "print('hello from eflows')",
-               **extra: Any) -> dict[str, Any]:
-    script = tmp_path / f"{name}.py"
-    script.write_text(code + "\n")
-    return {"name": name, "steps": [{"name": "main", "application": str(script)}], **extra}
 
 
 async def wait_finished(api: Any, execution_id: str, timeout: float = 90) -> dict[str, Any]:

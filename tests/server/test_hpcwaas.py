@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.server.conftest import FIXTURES
-from tests.server.test_api import hello_spec
+from tests.server.specs import FIXTURES, hello_spec
 
 HPCWAAS_STATUSES = {"RUNNING", "SUCCESS", "FAILED", "CANCELLING", "CANCELLED"}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.test_api import hello_spec
+from tests.server.specs import hello_spec
 
 schemathesis = pytest.importorskip("schemathesis")
 hypothesis = pytest.importorskip("hypothesis")

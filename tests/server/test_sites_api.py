@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.services.sshd_fixtures import SshdInfo
+from tests.plugins.cluster import SshdInfo
 
 
 def _site_body(sshd_info: SshdInfo, name: str = "loopback") -> dict:

@@ -25,7 +25,7 @@ from eflows_kernel.services.credentials import (
 )
 from eflows_kernel.services.state import StateStore
 from tests.services.credentials import test_vault, test_vault_revoke
-from tests.services.credentials.test_vault_support import (
+from tests.services.credentials.key_material import (
     PASSPHRASE,
     certificate_for,
     ed25519_key,

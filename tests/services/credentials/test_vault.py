@@ -23,7 +23,7 @@ from eflows_kernel.services.credentials import (
     MasterKeyError,
     VaultError,
 )
-from tests.services.credentials.test_vault_support import (
+from tests.services.credentials.key_material import (
     PASSPHRASE,
     SSH_KEYGEN,
     certificate_for,

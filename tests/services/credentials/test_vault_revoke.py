@@ -7,7 +7,7 @@ import os
 import pytest
 
 from eflows_kernel.services.credentials import CredentialVault, InMemoryCredentialRepository
-from tests.services.credentials.test_vault_support import ed25519_key, public_line, rsa_key
+from tests.services.credentials.key_material import ed25519_key, public_line, rsa_key
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 A writer process (run locally as root, the file chown'd to ``eflows``) plays the remote run:
 it appends events through the real EventLogWriter into the login's home while the tail
-follows the file over SSH. Needs root (sshd_fixtures) and fails, never skips, without it.
+follows the file over SSH. Needs root (tests/plugins/cluster.py) and fails, never skips, without it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from eflows_kernel.services.credentials import CredentialVault, InMemoryCredenti
 from eflows_kernel.services.hpc.remote_events import EventGapError, RemoteEventTail, RemoteTailError
 from eflows_kernel.services.hpc.ssh import AuthenticationFailed, SiteUnreachable
 from eflows_kernel.services.sites import InMemorySiteRepository, SiteService
-from tests.services.sshd_fixtures import CLUSTER, SshdInfo
+from tests.plugins.cluster import CLUSTER, SshdInfo
 
 # The remote run: ``count`` events from ``first`` at ``rate`` per second, then (optionally)
 # the final run event, written with the kernel's own writer (flush at least every 50 ms).

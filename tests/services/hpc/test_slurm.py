@@ -21,7 +21,7 @@ from eflows_kernel.services.credentials import CredentialVault, InMemoryCredenti
 from eflows_kernel.services.executions import ExecutionState
 from eflows_kernel.services.hpc import slurm
 from eflows_kernel.services.sites import InMemorySiteRepository, SiteService
-from tests.services.sshd_fixtures import CLUSTER, SshdInfo
+from tests.plugins.cluster import SshdInfo
 
 MARKER = Path("/tmp/pwned")
 HOSTILE = [
@@ -34,18 +34,6 @@ HOSTILE = [
     "--wrap=touch /tmp/pwned",
     "a b | touch /tmp/pwned &",
 ]
-
-
-@pytest.fixture(scope="session")
-def slurm_cluster(sshd: SshdInfo) -> str:
-    if os.geteuid() != 0:
-        pytest.fail("the Slurm tests start a real Slurm (tests/cluster/setup_slurm.sh) and need "
-                    "root; run them as root (as CI does)")
-    result = subprocess.run(["bash", str(CLUSTER / "setup_slurm.sh")], capture_output=True,
-                            text=True, timeout=600)
-    if result.returncode != 0:
-        pytest.fail(f"setup_slurm.sh failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from eflows_kernel.services.hpc.transfer import (
     stage_out,
     upload,
 )
-from tests.services.sshd_fixtures import HOST_KEY_DIR, SshdInfo
+from tests.plugins.cluster import HOST_KEY_DIR, SshdInfo
 
 
 @pytest.fixture

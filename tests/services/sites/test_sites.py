@@ -11,7 +11,7 @@ import pytest
 from eflows_kernel.services.credentials import CredentialVault
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.sites import FingerprintMismatch, Site, SiteService
-from tests.services.sshd_fixtures import SshdInfo, seed_authorized_keys
+from tests.plugins.cluster import SshdInfo, seed_authorized_keys
 
 
 def keyscan_fingerprint(sshd: SshdInfo) -> str:

@@ -1,7 +1,8 @@
-"""Fixtures around the real test sshd of tests/cluster (127.0.0.1:2222, login ``eflows``).
+"""Pytest plugin: the real test cluster of tests/cluster (sshd on 127.0.0.1:2222, Slurm).
 
-Imported by the site tests (not a conftest, so other service tests do not start sshd).
-The sshd runs as root; these tests need root to start it and to reset the login's
+Registered by the root conftest, so any test may ask for ``sshd``, ``clean_account``,
+``rotated_host_key`` or ``slurm_cluster``; nothing starts unless a test asks. The
+daemons run as root; these fixtures need root to start them and to reset the login's
 ``~/.ssh`` between tests, and they fail (never skip) without it so CI cannot go green blind.
 """
 
@@ -16,9 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from eflows_kernel.services.credentials import CredentialVault, InMemoryCredentialRepository
-from eflows_kernel.services.sites import InMemorySiteRepository, Site, SiteService
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "tests" / "cluster"
@@ -48,34 +46,24 @@ def sshd() -> SshdInfo:
     return SshdInfo("127.0.0.1", 2222, "eflows", password, home)
 
 
+@pytest.fixture(scope="session")
+def slurm_cluster(sshd: SshdInfo) -> str:
+    """The single-node Slurm of tests/cluster/setup_slurm.sh, reached through the sshd."""
+    if os.geteuid() != 0:
+        pytest.fail("the Slurm tests start a real Slurm (tests/cluster/setup_slurm.sh) and need "
+                    "root; run them as root (as CI does)")
+    result = subprocess.run(["bash", str(CLUSTER / "setup_slurm.sh")], capture_output=True,
+                            text=True, timeout=600)
+    if result.returncode != 0:
+        pytest.fail(f"setup_slurm.sh failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
 @pytest.fixture
 def clean_account(sshd: SshdInfo) -> SshdInfo:
     """The login with no ~/.ssh at all, as on a fresh cluster account."""
     shutil.rmtree(sshd.home / ".ssh", ignore_errors=True)
     return sshd
-
-
-@pytest.fixture
-def vault() -> CredentialVault:
-    return CredentialVault(InMemoryCredentialRepository(), master_key=os.urandom(32))
-
-
-@pytest.fixture
-def service(vault: CredentialVault) -> SiteService:
-    return SiteService(InMemorySiteRepository(), vault, timeout=10)
-
-
-@pytest.fixture
-def site(service: SiteService, clean_account: SshdInfo) -> Site:
-    """The test sshd as a site, host key not trusted yet."""
-    return service.add({"name": "loopback", "host": clean_account.host,
-                        "port": clean_account.port, "login": clean_account.login,
-                        "scheduler": "none", "python": {"mode": "bootstrap"}})
-
-
-@pytest.fixture
-def trusted_site(service: SiteService, site: Site) -> Site:
-    return service.trust(site.id, service.scan(site.id).fingerprint)
 
 
 @pytest.fixture

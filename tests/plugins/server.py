@@ -1,6 +1,8 @@
-"""Fixtures shared by the tests that start a real Jupyter server with the extension.
+"""Pytest plugin: a real Jupyter server with the extension, its state in a temporary folder.
 
-Imported by tests/server/conftest.py and tests/client/conftest.py.
+Registered by the root conftest: ``jp_server_config`` (pytest-jupyter's) enables the
+extension on a fresh state per test and a wheel cache for remote sites shared by the
+whole session; no ``EFLOWS_*`` variable of the caller's reaches a test, or outlives one.
 """
 
 from __future__ import annotations
@@ -32,13 +34,14 @@ def eflows_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def remote_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Wheels for remote sites, built once per session (each test has its own state)."""
+def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wheels and wheelhouses for remote sites, built once per session and shared by the
+    test servers and the deployment tests (each test has its own state)."""
     return tmp_path_factory.mktemp("eflows-remote-cache")
 
 
 @pytest.fixture
-def jp_server_config(eflows_dir: Path, remote_cache: Path) -> dict[str, Any]:
+def jp_server_config(eflows_dir: Path, wheel_cache: Path) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"eflows_extension": True}},
         "EflowsExtensionApp": {
@@ -46,7 +49,7 @@ def jp_server_config(eflows_dir: Path, remote_cache: Path) -> dict[str, Any]:
             "vault_key_file": str(eflows_dir / "vault.key"),
             "runs_dir": str(eflows_dir / "runs"),
             "local_workers": 1,
-            "remote_cache_dir": str(remote_cache),
+            "remote_cache_dir": str(wheel_cache),
             "job_poll_interval": 0.5,
         },
     }

@@ -11,7 +11,7 @@ from typing import Any
 from eflows_kernel.cli.executions import follow_run
 from eflows_kernel.cli.output import EXIT_OK, Command, UsageError, emit_json, parse_pairs, table
 from eflows_kernel.cli.prompts import site_secrets
-from eflows_kernel.client.protocol import Client
+from eflows_kernel.client.protocol import LOCAL_SITE, Client
 from eflows_kernel.services.workflows import RegisteredWorkflow
 
 
@@ -124,7 +124,7 @@ def cmd_workflows_trigger(client: Client, args: argparse.Namespace) -> int:
     inputs = parse_pairs(args.input, "input")
     answers: dict[str, str] = {}
     if args.password or args.password_stdin or args.otp:
-        if args.site == "local":
+        if args.site == LOCAL_SITE:
             raise UsageError("the local site needs no password or one-time code")
         password, otp = site_secrets(client.sites.get(args.site), args, required=False)
         answers = {k: v for k, v in (("password", password), ("one_time_code", otp)) if v}
@@ -161,7 +161,7 @@ def register(groups: Any, command: Command) -> None:
     p = command(wfs, "trigger", cmd_workflows_trigger, "start an execution; prints its id")
     p.add_argument("id")
     p.add_argument("-i", "--input", action="append", metavar="NAME=VALUE")
-    p.add_argument("--site", default="local")
+    p.add_argument("--site", default=LOCAL_SITE)
     p.add_argument("--credential", default=None, help="credential id (vault_id)")
     p.add_argument("--password", action="store_true",
                    help="the site's login asks a password: ask it (once for the server's "

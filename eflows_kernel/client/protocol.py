@@ -14,7 +14,7 @@ from eflows_kernel.events.follow import Follower
 from eflows_kernel.services.credentials import CredentialInfo
 from eflows_kernel.services.executions import Execution
 from eflows_kernel.services.hpc.ssh import HostKey
-from eflows_kernel.services.sites import CheckReport, Site
+from eflows_kernel.services.sites import LOCAL_SITE, CheckReport, Site
 from eflows_kernel.services.state import Page
 from eflows_kernel.services.workflows import RegisteredWorkflow
 
@@ -47,7 +47,7 @@ class CredentialsAPI(Protocol):
 
 class ExecutionsAPI(Protocol):
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
-                site: str = "local", credential_id: str | None = None, *,
+                site: str = LOCAL_SITE, credential_id: str | None = None, *,
                 password: str | None = None,
                 one_time_code: str | None = None) -> Execution: ...
     def get(self, execution_id: str) -> Execution: ...
@@ -103,4 +103,4 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["Client", "CredentialsAPI", "ExecutionsAPI", "SitesAPI", "WorkflowsAPI"]
+__all__ = ["LOCAL_SITE", "Client", "CredentialsAPI", "ExecutionsAPI", "SitesAPI", "WorkflowsAPI"]

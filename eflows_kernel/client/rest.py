@@ -31,6 +31,7 @@ from eflows_kernel.services.errors import (
     ValidationError,
 )
 from eflows_kernel.services.executions import Execution
+from eflows_kernel.services.sites import LOCAL_SITE
 from eflows_kernel.services.state import Page
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow
 
@@ -252,7 +253,7 @@ class RestExecutions(_Part):
     poll_interval = 0.5
 
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
-                site: str = "local", credential_id: str | None = None, *,
+                site: str = LOCAL_SITE, credential_id: str | None = None, *,
                 password: str | None = None, one_time_code: str | None = None) -> Execution:
         """``password`` / ``one_time_code``: for a site whose login asks (sent once, over
         the server's connection to the site; never stored)."""

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 import ipywidgets as widgets
 
 from eflows_kernel.client.errors import ClientError
+from eflows_kernel.client.protocol import LOCAL_SITE as LOCAL_SITE  # the widgets' own name
 from eflows_kernel.services.errors import ServiceError
 
 T = TypeVar("T")
-LOCAL_SITE = "local"
 _COLOURS = {"error": "#b00020", "info": "#1b5e20", "": "inherit"}
 
 

@@ -20,6 +20,7 @@ from eflows_extension.handlers import native as h
 from eflows_extension.handlers import sites as hs
 from eflows_extension.handlers.stream import ExecutionEventStreamHandler
 from eflows_kernel.services.app import Services, ServicesConfig, eflows_data_dir
+from eflows_kernel.services.sites import LOCAL_SITE
 
 ID = r"(?P<{}>[^/]+)"
 WF, EX, CRED = ID.format("workflow_id"), ID.format("execution_id"), ID.format("credential_id")
@@ -34,7 +35,7 @@ class EflowsExtensionApp(ExtensionApp):
     load_other_extensions = True
 
     default_engine = Unicode(
-        "local",
+        LOCAL_SITE,
         help="Where workflows run when no site is chosen: 'local' (a Dask cluster "
              "on the Jupyter host).",
     ).tag(config=True)

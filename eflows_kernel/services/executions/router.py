@@ -53,7 +53,9 @@ class ExecutorRouter:
         """Hand each unfinished execution to the executor of its site."""
         unfinished = list(executions)
         for executor in self.executors:
-            executor.recover([e for e in unfinished if self._find(e.site) is executor])
+            mine = [e for e in unfinished if self._find(e.site) is executor]
+            if mine:
+                executor.recover(mine)
 
     def shutdown(self, timeout: float | None = None, cancel: bool = True) -> None:
         for executor in self.executors:

@@ -11,7 +11,7 @@ from eflows_kernel.compss.commands import (
     render,
     runcompss_argv,
 )
-from eflows_kernel.compss.dot import CompssGraph, parse_compss_graph, read_compss_graph
+from eflows_kernel.compss.graph import CompssGraph, parse_compss_graph, read_compss_graph
 from eflows_kernel.compss.monitor import CompssMonitorReader, parse_compss_state
 
 __all__ = [

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eflows_kernel.compss.dot import CompssGraph, read_compss_graph
+from eflows_kernel.compss.graph import CompssGraph, read_compss_graph
 from eflows_kernel.events import EventStream
 
 __all__ = ["CompssMonitorReader", "CompssState", "parse_compss_state", "read_compss_state"]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from eflows_kernel.compss.dot import parse_compss_graph, parse_dot, read_compss_graph
+from eflows_kernel.compss.dot import parse_dot
+from eflows_kernel.compss.graph import parse_compss_graph, read_compss_graph
 
 GRAPHS = Path(__file__).resolve().parents[1] / "fixtures" / "compss-graphs"
 

@@ -1,7 +1,10 @@
 """Executions: every run of a registered workflow, its record, and the executors behind it.
 
-``store`` keeps the records (state history, job id, outputs, event log); ``local`` runs
-a workflow's step on this host; ``router`` finds the executor for a site.
+``service`` owns the lifecycle (submit, cancel, logs, events, re-attach) and is the one
+entry point; ``plan`` is what an execution runs (its steps); ``executor`` the protocol
+every executor speaks and ``router`` the way to the executor of a site; ``store`` keeps
+the records (state history, job id, outputs, event log); ``follow`` follows a run's
+events; ``local`` (with ``processes`` and ``logs``) runs a step on this host.
 """
 
 from eflows_kernel.services.executions.store import (

@@ -17,8 +17,7 @@ from eflows_kernel.events import Follower
 from eflows_kernel.services.app import Services, ServicesConfig
 from eflows_kernel.services.credentials import CredentialInfo, CredentialVault
 from eflows_kernel.services.errors import NotFoundError, ValidationError
-from eflows_kernel.services.executions import Execution
-from eflows_kernel.services.sites import LOCAL_SITE
+from eflows_kernel.services.executions import LOCAL_SITE, Execution
 from eflows_kernel.services.state import Page
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow, WorkflowRegistry
 

@@ -8,15 +8,18 @@ process's. Results are the services' own models and errors the services' own cla
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from eflows_kernel.events.follow import Follower
-from eflows_kernel.services.credentials import CredentialInfo
-from eflows_kernel.services.executions import Execution
-from eflows_kernel.services.hpc.ssh import HostKey
-from eflows_kernel.services.sites import LOCAL_SITE, CheckReport, Site
-from eflows_kernel.services.state import Page
-from eflows_kernel.services.workflows import RegisteredWorkflow
+from eflows_kernel.services.executions import LOCAL_SITE
+
+if TYPE_CHECKING:  # the models only name the results (importing them costs paramiko)
+    from eflows_kernel.events.follow import Follower
+    from eflows_kernel.services.credentials import CredentialInfo
+    from eflows_kernel.services.executions import Execution
+    from eflows_kernel.services.hpc.ssh import HostKey
+    from eflows_kernel.services.sites import CheckReport, Site
+    from eflows_kernel.services.state import Page
+    from eflows_kernel.services.workflows import RegisteredWorkflow
 
 
 class WorkflowsAPI(Protocol):

@@ -23,8 +23,7 @@ from eflows_kernel.client.transport import quote_segment as _q
 from eflows_kernel.events import Follower
 from eflows_kernel.services.credentials import CredentialInfo
 from eflows_kernel.services.errors import ValidationError
-from eflows_kernel.services.executions import Execution
-from eflows_kernel.services.sites import LOCAL_SITE
+from eflows_kernel.services.executions import LOCAL_SITE, Execution
 from eflows_kernel.services.state import Page
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow
 

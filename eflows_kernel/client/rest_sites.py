@@ -8,12 +8,16 @@ from typing import Any
 from eflows_kernel.client.transport import Transport
 from eflows_kernel.client.transport import quote_segment as _q
 from eflows_kernel.services.errors import NotFoundError, ValidationError
-from eflows_kernel.services.hpc.ssh import HostKey
-from eflows_kernel.services.sites import CheckReport, Site, SiteConfig
+
+# The site models are imported where they are made: they bring paramiko along, which a
+# client that never touches a site need not load.
 
 
 def site_from_dict(data: Mapping[str, Any]) -> Any:
     """A ``sites.Site`` from its JSON form (the REST API's site body)."""
+    from eflows_kernel.services.hpc.ssh import HostKey
+    from eflows_kernel.services.sites import Site, SiteConfig
+
     config = SiteConfig.model_validate({k: v for k, v in data.items()
                                         if k in SiteConfig.model_fields})
     key = data.get("host_key")
@@ -22,6 +26,8 @@ def site_from_dict(data: Mapping[str, Any]) -> Any:
 
 def check_report_from_dict(data: Mapping[str, Any]) -> Any:
     """A ``sites.CheckReport`` from its JSON form (``ok`` is derived from ``problems``)."""
+    from eflows_kernel.services.sites import CheckReport
+
     return CheckReport(reachable=bool(data.get("reachable")), host_key=data.get("host_key"),
                        presented_fingerprint=data.get("presented_fingerprint"),
                        authenticated=data.get("authenticated"),
@@ -68,6 +74,8 @@ class RestSites:
 
     def scan(self, site: str) -> Any:
         """The host key the site presents now (``HostKey``); stores nothing."""
+        from eflows_kernel.services.hpc.ssh import HostKey
+
         body = self._http.call("POST", f"sites/{_q(self._id(site))}/scan")
         return HostKey.from_dict(body)
 

@@ -23,7 +23,6 @@ from eflows_kernel.services.errors import (
     ServiceError,
     ValidationError,
 )
-from eflows_kernel.services.hpc.ssh import SSHError
 
 API_PATH = "eflows/api/"
 _UI_SEGMENTS = frozenset({"lab", "tree", "notebooks", "voila", "eflows", "doc", "edit"})
@@ -127,6 +126,8 @@ class Transport:
         if status in _ERRORS:
             return _ERRORS[status](message or f"HTTP {status}", **body)
         if status == 502 and message:  # the server is fine, the HPC site (SSH) failed
+            from eflows_kernel.services.hpc.ssh import SSHError  # (it brings paramiko)
+
             return SSHError(message, **body)
         if status in (401, 403):
             hint = "no token was given" if not self.token else "the token was refused"

@@ -13,25 +13,26 @@ runs an earlier process left unfinished).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_data_dir
 
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
-from eflows_kernel.services.deploy import RemoteExecutor
 from eflows_kernel.services.executions.executor import Executor
-from eflows_kernel.services.executions.local import LocalExecutor
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
-from eflows_kernel.services.sites import SiteService, SiteStore
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows import WorkflowRegistry
+
+if TYPE_CHECKING:
+    from eflows_kernel.services.sites import SiteService
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,12 @@ class ServicesConfig:
     vault_key_file: str | Path | None = None  # None: <data dir>/vault.key
     runs_dir: str | Path | None = None  # None: <data dir>/runs
     local_workers: int | None = None  # Dask workers of a local run; None: the runner's
-    local_executor_class: type[Executor] = LocalExecutor  # the "local" site's
-    remote_executor_class: type[Executor] = RemoteExecutor  # every configured site's
+    # The executor classes, or their import paths (imported when the executors are made,
+    # so importing the services does not import the whole remote stack).
+    local_executor_class: type[Executor] | str = \
+        "eflows_kernel.services.executions.local.LocalExecutor"  # the "local" site's
+    remote_executor_class: type[Executor] | str = \
+        "eflows_kernel.services.deploy.RemoteExecutor"  # every configured site's
     remote_wheel: str | None = None  # None: built from this installation's source tree
     remote_cache_dir: str | Path | None = None  # None: <runs dir>/../cache
     job_poll_interval: float = 2.0  # seconds between two polls of a site's scheduler
@@ -65,9 +70,21 @@ class ServicesConfig:
         return Path(self.runs_dir) if self.runs_dir else eflows_data_dir() / "runs"
 
     @property
+    def executor_classes(self) -> tuple[type[Executor], type[Executor]]:
+        """The local and the remote executor's classes (imported now if given by path)."""
+        return _class(self.local_executor_class), _class(self.remote_executor_class)
+
+    @property
     def cache_path(self) -> Path:
         return Path(self.remote_cache_dir) if self.remote_cache_dir else \
             self.runs_path.parent / "cache"
+
+
+def _class(value: type[Executor] | str) -> type[Executor]:
+    if not isinstance(value, str):
+        return value
+    module, _, name = value.rpartition(".")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
 class Services:
@@ -106,7 +123,9 @@ class Services:
     @property
     def site_service(self) -> SiteService:
         with self._lock:
-            if self._site_service is None:
+            if self._site_service is None:  # (imported here: sites bring paramiko along)
+                from eflows_kernel.services.sites import SiteService, SiteStore
+
                 self._site_service = SiteService(SiteStore(self.store), self.vault)
             return self._site_service
 
@@ -117,10 +136,11 @@ class Services:
     def _make_executors(self) -> ExecutorRouter:
         """One executor per kind of site; the executions service makes them on first use."""
         config = self.config
+        local_class, remote_class = config.executor_classes
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        local = config.local_executor_class(self.execution_store, self.runs_dir,
-                                            workers=config.local_workers)
-        remote = config.remote_executor_class(
+        local = local_class(self.execution_store, self.runs_dir,  # type: ignore[call-arg]
+                            workers=config.local_workers)
+        remote = remote_class(  # type: ignore[call-arg]
             self.execution_store, self.registry, self.site_service, self.runs_dir,
             cache_dir=config.cache_path, wheel=config.remote_wheel,
             poll_interval=config.job_poll_interval)

@@ -20,7 +20,7 @@ from eflows_extension.handlers import native as h
 from eflows_extension.handlers import sites as hs
 from eflows_extension.handlers.stream import ExecutionEventStreamHandler
 from eflows_kernel.services.app import Services, ServicesConfig, eflows_data_dir
-from eflows_kernel.services.sites import LOCAL_SITE
+from eflows_kernel.services.executions import LOCAL_SITE
 
 ID = r"(?P<{}>[^/]+)"
 WF, EX, CRED = ID.format("workflow_id"), ID.format("execution_id"), ID.format("credential_id")

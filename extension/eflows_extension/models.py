@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from eflows_kernel.services.sites import LOCAL_SITE
+from eflows_kernel.services.executions import LOCAL_SITE
 
 
 class _Body(BaseModel):

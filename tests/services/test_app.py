@@ -20,7 +20,7 @@ def test_defaults_live_in_the_jupyter_data_dir(monkeypatch: pytest.MonkeyPatch,
     assert config.cache_path == tmp_path / "data" / "eflows" / "cache"
     elsewhere = ServicesConfig(runs_dir=tmp_path / "r" / "runs", remote_cache_dir=None)
     assert elsewhere.cache_path == tmp_path / "r" / "cache"
-    assert config.local_executor_class is LocalExecutor
+    assert config.executor_classes[0] is LocalExecutor
 
 
 def test_what_has_side_effects_is_made_on_first_use(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ events; ``local`` (with ``processes`` and ``logs``) runs a step on this host.
 
 from eflows_kernel.services.executions.store import (
     HPCWAAS_STATUS,
+    LOCAL_SITE,
     Execution,
     ExecutionStore,
     HPCWaaSStatus,
@@ -19,6 +20,7 @@ from eflows_kernel.services.lifecycle import FINISHED, ExecutionState
 __all__ = [
     "FINISHED",
     "HPCWAAS_STATUS",
+    "LOCAL_SITE",
     "Execution",
     "ExecutionState",
     "ExecutionStore",

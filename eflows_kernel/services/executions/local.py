@@ -46,8 +46,12 @@ from eflows_kernel.services.executions.processes import (
     live_process,
     signal_group,
 )
-from eflows_kernel.services.executions.store import Execution, ExecutionState, ExecutionStore
-from eflows_kernel.services.sites.config import LOCAL_SITE
+from eflows_kernel.services.executions.store import (
+    LOCAL_SITE,
+    Execution,
+    ExecutionState,
+    ExecutionStore,
+)
 from eflows_kernel.services.workflows import Workflow
 
 log = logging.getLogger(__name__)

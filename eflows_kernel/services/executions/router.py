@@ -12,8 +12,7 @@ from collections.abc import Iterable
 
 from eflows_kernel.services.errors import ConflictError, ValidationError
 from eflows_kernel.services.executions.executor import Executor
-from eflows_kernel.services.executions.store import Execution
-from eflows_kernel.services.sites.config import LOCAL_SITE
+from eflows_kernel.services.executions.store import LOCAL_SITE, Execution
 
 
 class ExecutorRouter:

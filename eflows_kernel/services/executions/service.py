@@ -21,9 +21,8 @@ from eflows_kernel.services.executions.follow import ExecutionFollower
 from eflows_kernel.services.executions.logs import check_log_range
 from eflows_kernel.services.executions.plan import plan_execution
 from eflows_kernel.services.executions.router import ExecutorRouter
-from eflows_kernel.services.executions.store import Execution, ExecutionStore
+from eflows_kernel.services.executions.store import LOCAL_SITE, Execution, ExecutionStore
 from eflows_kernel.services.lifecycle import ExecutionState
-from eflows_kernel.services.sites.config import LOCAL_SITE
 from eflows_kernel.services.state import Page
 from eflows_kernel.services.workflows import WorkflowRegistry
 

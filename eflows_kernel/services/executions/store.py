@@ -24,6 +24,8 @@ from eflows_kernel.services.lifecycle import FINISHED, ExecutionState
 from eflows_kernel.services.state import Page, StateStore, check_page
 from eflows_kernel.services.state.tables import ExecutionRow, WorkflowRow, utcnow
 
+LOCAL_SITE = "local"  # this host: where an execution runs when no configured site is named
+
 
 class HPCWaaSStatus(str, Enum):
     """The statuses of the eFlows4HPC Execution API (``GET /executions/<id>``)."""

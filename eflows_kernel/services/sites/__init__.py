@@ -5,7 +5,6 @@ check it, authorize a key on it), ``store`` and ``repository`` where sites are k
 """
 
 from eflows_kernel.services.sites.config import (
-    LOCAL_SITE,
     CheckReport,
     FingerprintMismatch,
     PythonConfig,
@@ -21,7 +20,6 @@ from eflows_kernel.services.sites.store import SiteStore
 
 __all__ = [
     "AUTHORIZED_KEYS",
-    "LOCAL_SITE",
     "CheckReport",
     "FingerprintMismatch",
     "InMemorySiteRepository",

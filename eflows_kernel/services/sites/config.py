@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
 from eflows_kernel.services.hpc.ssh import HostKey
 
-LOCAL_SITE = "local"  # this host: where a run goes when no configured site is named
 _SAFE_TOKEN = r"^[A-Za-z0-9_.,:@+=-]+$"  # goes into sbatch arguments: no spaces, no quotes
 
 

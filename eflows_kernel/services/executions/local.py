@@ -1,6 +1,6 @@
 """Executions on the Jupyter host (the "local" site): one ``eflows-run`` subprocess each.
 
-The REST API's trigger/status/logs/cancel routes call this for the local site.
+The executions service hands it the steps that run on the local site (through the router).
 Every run gets its own folder ``<runs_dir>/<execution id>/`` holding the working
 directory of the application, ``output.log`` (stdout and stderr together, so a
 traceback appears where it happened) and ``events.jsonl`` (the task events the

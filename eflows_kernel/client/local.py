@@ -216,6 +216,19 @@ class LocalClient:
         return f"{type(self).__name__}({self.store!r})"
 
     @property
+    def runs_dir(self) -> Path:
+        """Where the runs' folders are (their logs, events and staged-out outputs)."""
+        return self.services.runs_dir
+
+    @property
+    def vault_key_file(self) -> Path:
+        return self.services.config.vault_key_path
+
+    @property
+    def workers(self) -> int | None:
+        return self.services.config.local_workers
+
+    @property
     def vault(self) -> CredentialVault:
         """Made on first use: it creates the master key file, which listing runs need not."""
         return self.services.vault

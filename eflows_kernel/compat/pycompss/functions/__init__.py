@@ -1,0 +1,1 @@
+"""pycompss.functions: PyCOMPSs' ready-made helpers (reductions, data generators, timing)."""

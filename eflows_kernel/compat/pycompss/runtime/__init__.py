@@ -1,0 +1,1 @@
+"""pycompss.runtime: the few names applications import from PyCOMPSs' runtime package."""

@@ -1,0 +1,1 @@
+"""pycompss.streams: distributed streams (see eflows_kernel.streams)."""

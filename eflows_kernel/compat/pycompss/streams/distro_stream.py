@@ -1,0 +1,16 @@
+from eflows_kernel.streams.distro import (
+    AT_LEAST_ONCE,
+    AT_MOST_ONCE,
+    FILE,
+    OBJECT,
+    POLLING_MSG,
+    PSCO,
+    BackendException,
+    DistroStream,
+    DistroStreamImpl,
+    FileDistroStream,
+    ObjectDistroStream,
+    PscoDistroStream,
+    RegistrationException,
+    str2bool,
+)

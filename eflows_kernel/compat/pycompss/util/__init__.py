@@ -1,0 +1,1 @@
+"""pycompss.util: the helpers applications call (context, exceptions, serialisation, typing)."""

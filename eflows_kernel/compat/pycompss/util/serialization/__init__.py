@@ -1,0 +1,1 @@
+"""pycompss.util.serialization."""

@@ -28,7 +28,7 @@ def start(live_graph: bool = True, **options: Any) -> Any:
     from eflows_kernel.compat import install_pycompss_shim
     from eflows_kernel.engine import ClusterConfig, Engine, EngineConfig
 
-    engine_keys = {"event_log", "run_id", "app", "record_args", "history"}
+    engine_keys = {"event_log", "run_id", "app", "record_args", "history", "checkpoint"}
     engine_options = {k: options.pop(k) for k in list(options) if k in engine_keys}
     install_pycompss_shim()
     engine = Engine(EngineConfig(cluster=ClusterConfig(**options), **engine_options)).start()

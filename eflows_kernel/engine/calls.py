@@ -13,6 +13,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from eflows_kernel.engine.batching import PendingTask
+from eflows_kernel.engine.checkpoint import restored_value
 from eflows_kernel.engine.data import TaskOutput
 from eflows_kernel.engine.state import TaskRecord
 from eflows_kernel.engine.submission import CallPlan
@@ -46,7 +47,8 @@ def submit_call(engine: Engine, definition: TaskDefinition, args: tuple[Any, ...
     workers: list[list[str] | None] = [None]
     if opts.is_replicated:
         workers = [[address] for address in engine.worker_addresses()] or [None]
-    result = _submit_plan(engine, definition, task_id, plan, resources, workers[0])
+    result = _submit_plan(engine, definition, task_id, plan, resources, workers[0],
+                          args=args, kwargs=kwargs)
     for replica_workers in workers[1:]:
         # Every worker runs it once; the first copy's outputs are the task's outputs.
         replica_id = next(engine._ids)
@@ -58,8 +60,12 @@ def submit_call(engine: Engine, definition: TaskDefinition, args: tuple[Any, ...
 
 def _submit_plan(engine: Engine, definition: TaskDefinition, task_id: int, plan: CallPlan,
                  resources: dict[str, float] | None, workers: list[str] | None,
-                 track_outputs: bool = True) -> Any:
+                 track_outputs: bool = True, args: tuple[Any, ...] = (),
+                 kwargs: dict[str, Any] | None = None) -> Any:
     graph = engine.graph
+    saving = engine.checkpoint.plan(definition, task_id, args, kwargs or {}) \
+        if engine.checkpoint is not None and track_outputs else None
+    restored = saving is not None and saving.restorable
     opts = definition.options
     on_failure = opts.on_failure
     if "on_failure" in plan.options:
@@ -69,7 +75,8 @@ def _submit_plan(engine: Engine, definition: TaskDefinition, task_id: int, plan:
     tuple_layout = bool(plan.updates) or n_returns > 1
     record = TaskRecord(task_id, definition.name, on_failure.value,
                         tuple(engine._group_stack),
-                        deps=tuple(sorted(plan.data_deps | plan.order_deps)))
+                        deps=() if restored else tuple(sorted(plan.data_deps
+                                                              | plan.order_deps)))
     first_event: dict[str, Any] = {"name": definition.name, "deps": list(record.deps)}
     if record.groups:
         first_event["groups"] = list(record.groups)
@@ -85,7 +92,17 @@ def _submit_plan(engine: Engine, definition: TaskDefinition, task_id: int, plan:
     outputs = [TaskOutput(task_id, definition.name, None, (i,) if tuple_layout else ())
                for i in range(n_returns)]
     versions = list(outputs)
-    if not record.finished:
+    restored_future = None
+    if restored:  # committed by an earlier run: its outputs come from the checkpoint
+        if plan.order_deps:
+            engine.batcher.flush()  # the tasks its files wait for must reach Dask
+        result = engine.checkpoint.restore(task_id, saving, plan.order_deps)
+        restored_future = engine.client.submit(
+            restored_value, result, pure=False,
+            key=f"{definition.name}-{task_id}-{engine.run_id}")
+        graph.report({"task": task_id, "state": "done", "restored": True})
+        pending = None
+    elif not record.finished:
         with graph.lock:
             order_records = [graph.tasks[d] for d in plan.order_deps]
         if any(r.future is None and not r.finished for r in order_records):
@@ -99,7 +116,9 @@ def _submit_plan(engine: Engine, definition: TaskDefinition, task_id: int, plan:
             on_failure=on_failure.value, defaults=defaults,
             max_attempts=RETRY_ATTEMPTS, time_out=opts.time_out,
             file_params=plan.file_params, arg_names=tuple(plan.arg_names),
-            in_group=bool(record.groups))
+            in_group=bool(record.groups),
+            checkpoint_dir=saving.record if saving is not None else None,
+            checkpoint_files=saving.files if saving is not None else ())
         pending = PendingTask(record, wire, plan.args, plan.kwargs, order_records,
                               key=f"{definition.name}-{task_id}-{engine.run_id}",
                               priority=1 if opts.priority else 0, resources=resources,
@@ -114,6 +133,9 @@ def _submit_plan(engine: Engine, definition: TaskDefinition, task_id: int, plan:
             engine.objects.written(obj, version)
         for obj in plan.deleted_objects:
             engine.objects.forget(obj)
+    if restored_future is not None:
+        for version in versions:
+            version.future = restored_future
     if pending is not None:
         engine.batcher.add(pending)
     engine.apply_cancellations()

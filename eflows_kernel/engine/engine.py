@@ -20,6 +20,8 @@ import cloudpickle
 from eflows_kernel.engine import portable, synchronisation
 from eflows_kernel.engine.batching import SubmitBatcher
 from eflows_kernel.engine.calls import submit_call
+from eflows_kernel.engine.checkpoint import CheckpointManager
+from eflows_kernel.engine.checkpoint_policy import CheckpointConfig
 from eflows_kernel.engine.cluster import (
     ClusterConfig,
     WorkerOffer,
@@ -29,8 +31,10 @@ from eflows_kernel.engine.cluster import (
 )
 from eflows_kernel.engine.current import current_engine, set_current_engine
 from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
+from eflows_kernel.engine.elastic import scale_workers
 from eflows_kernel.engine.state import RunGraph
 from eflows_kernel.engine.submission import CallAnalyser
+from eflows_kernel.engine.wall_clock import WallClock
 from eflows_kernel.engine.worker import execute_task, interrupt_tasks
 from eflows_kernel.events.schema import RunState
 from eflows_kernel.events.stream import EventStream
@@ -49,6 +53,7 @@ class EngineConfig:
     record_args: bool = True  # short repr of arguments in the first task event
     history: int | None = 1_000_000  # events kept in memory for late subscribers
     first_seq: int = 1  # a deployment numbers its own events before the run's
+    checkpoint: CheckpointConfig | None = None  # --checkpoint*: save and recover tasks
 
 
 class Engine:
@@ -73,6 +78,8 @@ class Engine:
         self.state = RunState.STARTING.value
         self._stopped = False
         self.lost_suspects: set[int] = set()
+        self.checkpoint: CheckpointManager | None = None
+        self.wall_clock: WallClock | None = None
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> Engine:
@@ -93,6 +100,10 @@ class Engine:
         jobs = worker_jobs(self.cluster)
         if jobs:  # scale-out: which batch jobs hold the workers
             info["worker_jobs"] = jobs
+        if self.config.checkpoint is not None:
+            self.checkpoint = CheckpointManager(self, self.config.checkpoint).start()
+            info["checkpoint"] = {"folder": self.checkpoint.folder,
+                                  "committed": len(self.checkpoint.committed)}
         self.events.emit("run", state=self.state, app=self.config.app, info=info)
         set_current_engine(self)
         atexit.register(self.stop)
@@ -111,6 +122,10 @@ class Engine:
             if error is None and self.graph.fatal is not None:
                 error = str(self.graph.fatal)
         self.state = state
+        if self.checkpoint is not None:
+            self.checkpoint.close()
+        if self.wall_clock is not None:
+            self.wall_clock.cancel()
         try:
             self.batcher.close()
             if self.client is not None:
@@ -249,6 +264,22 @@ class Engine:
 
     def forget_object(self, obj: Any) -> bool:
         return self.objects.forget(obj)
+
+    def snapshot(self) -> bool:
+        if self.checkpoint is None:
+            return False
+        self.checkpoint.snapshot()
+        return True
+
+    def set_wall_clock(self, seconds: float) -> WallClock:
+        """Stop the run ``seconds`` from now (replacing an earlier limit)."""
+        if self.wall_clock is not None:
+            self.wall_clock.cancel()
+        self.wall_clock = WallClock(self, seconds).start()
+        return self.wall_clock
+
+    def scale_workers(self, delta: int) -> bool:
+        return scale_workers(self.cluster, delta)
 
     def number_of_resources(self) -> int:
         if self.client is None:

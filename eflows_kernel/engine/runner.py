@@ -17,27 +17,18 @@ from typing import Any
 
 from eflows_kernel.compat import install_pycompss_shim, real_pycompss_available
 from eflows_kernel.engine.cluster import ClusterConfig
+from eflows_kernel.engine.elastic import keep_the_application_out_of_new_workers
 from eflows_kernel.engine.engine import Engine, EngineConfig
+from eflows_kernel.engine.runcompss_options import (
+    RuncompssOptionError,
+    add_runcompss_options,
+    apply_environment,
+    is_java_scheduler,
+    normalise_argv,
+    runcompss_settings,
+)
 from eflows_kernel.events.schema import RunState
 from eflows_kernel.model.exceptions import COMPSsException, EngineError, TaskFailedError
-
-# runcompss flags that may stand alone (``--debug``) or take a value (``--tracing=true``).
-_RUNCOMPSS_FLAGS = ("--debug", "-d", "--graph", "-g", "--summary", "--tracing", "-t",
-                    "--python_mpi_worker", "--keep_workingdir")
-
-
-def _flags_with_values(argv: Sequence[str]) -> list[str]:
-    """``--debug`` -> ``--debug=true`` (before the application only), so a flag never
-    takes the application's path as its value."""
-    out: list[str] = []
-    for index, arg in enumerate(argv):
-        if arg in _RUNCOMPSS_FLAGS:
-            out.append(f"{arg}=true")
-        elif not arg.startswith("-") and arg.endswith(".py"):
-            return out + list(argv[index:])
-        else:
-            out.append(arg)
-    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,32 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-pycompss-shim", action="store_true",
                      help="do not serve pycompss.* imports (the real PyCOMPSs is never "
                           "shadowed anyway)")
-    compss = parser.add_argument_group(
-        "runcompss options",
-        "Options of PyCOMPSs' runcompss that applications are launched with. "
-        "--pythonpath is honoured; the others configure the COMPSs runtime (its "
-        "logs, tracing, XML resources, JVM) and are accepted without effect here.")
-    compss.add_argument("--pythonpath", default=None, metavar="PATHS",
-                        help="extra import paths, ':'-separated, for the application and "
-                             "every worker")
-    compss.add_argument("--lang", default="python", choices=["python"],
-                        help="only Python applications run here")
-    for flag in _RUNCOMPSS_FLAGS:
-        compss.add_argument(flag, default=None, help=argparse.SUPPRESS)
-    for option in ("--project", "--resources", "--comm", "--python_interpreter",
-                   "--specific_log_dir", "--base_log_dir", "--log_dir", "--log_level",
-                   "--master_name", "--master_port", "--classpath", "--library_path",
-                   "--appdir", "--conn", "--scheduler_config_file", "--env_script",
-                   "--streaming", "--task_execution", "--storage_conf", "--storage_impl",
-                   "--persistent_worker_c", "--cpu_affinity", "--gpu_affinity",
-                   "--worker_working_dir", "--master_working_dir", "--uuid",
-                   "--python_propagate_virtual_environment", "--python_worker_cache",
-                   "--python_memory_profile", "--python_cache_profiler", "--monitoring",
-                   "-m", "--external_adaptation", "--input_profile", "--output_profile",
-                   "--trace_label", "--tracing_task_dependencies",
-                   "--enable_external_adaptation", "--jvm_workers_opts",
-                   "--jvm_master_opts"):
-        compss.add_argument(option, default=None, help=argparse.SUPPRESS)
+    add_runcompss_options(parser)
     parser.add_argument("app", help="the PyCOMPSs application (a .py file)")
     parser.add_argument("app_args", nargs=argparse.REMAINDER,
                         help="arguments given to the application")
@@ -147,13 +113,21 @@ def _slurm_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(_flags_with_values(sys.argv[1:] if argv is None
-                                                        else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(normalise_argv(argv))
     try:
         slurm_options = _slurm_options(args)
-    except ValueError as exc:
+        compss = runcompss_settings(args)
+    except (ValueError, RuncompssOptionError) as exc:
         print(f"eflows-run: {exc}", file=sys.stderr)
         return 2
+    if is_java_scheduler(args.scheduler):
+        compss.notes.append(f"--scheduler={args.scheduler} has no effect here: Dask "
+                            "schedules the tasks (--scheduler takes a Dask scheduler address)")
+        args.scheduler = None
+    for note in compss.notes:
+        print(f"eflows-run: {note}", file=sys.stderr)
+    apply_environment(compss)
     app = os.path.abspath(args.app)
     if not os.path.isfile(app):
         print(f"eflows-run: application file not found: {args.app}", file=sys.stderr)
@@ -162,20 +136,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("eflows-run: the real PyCOMPSs is installed; its modules are used as they are "
               "(use runcompss to run on the COMPSs runtime)", file=sys.stderr)
     app_dir = os.path.dirname(app)
-    extra_paths = [app_dir] + [os.path.abspath(p) for p in
-                               (args.pythonpath or "").split(os.pathsep) if p]
-    for path in reversed(extra_paths):
-        sys.path.insert(0, path)
+    sys.path.insert(0, app_dir)
+    for path in reversed(compss.python_paths):
+        sys.path.insert(1, path)
     config = EngineConfig(
         cluster=ClusterConfig(
             scheduler_address=args.scheduler, n_workers=args.workers,
             threads_per_worker=args.threads_per_worker, memory_limit=args.memory_limit,
-            extra_paths=extra_paths, pycompss_shim=not args.no_pycompss_shim,
+            extra_paths=[app_dir, *compss.python_paths],
+            pycompss_shim=not args.no_pycompss_shim,
             jobqueue="slurm" if args.slurm_workers else None,
             jobqueue_workers=args.slurm_workers or 1, jobqueue_options=slurm_options,
             min_workers=args.slurm_min_workers, jobqueue_wait=args.slurm_wait),
-        run_id=args.run_id, event_log=args.event_log, app=os.path.basename(app),
-        first_seq=args.first_seq)
+        run_id=args.run_id or compss.run_id, event_log=args.event_log,
+        app=os.path.basename(app), first_seq=args.first_seq, checkpoint=compss.checkpoint)
     engine = Engine(config)
     try:
         engine.start()
@@ -183,36 +157,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"eflows-run: {exc}", file=sys.stderr)
         engine.stop(RunState.FAILED.value, error=str(exc))
         return 1
+    if compss.wall_clock_limit:
+        engine.set_wall_clock(compss.wall_clock_limit)
+    keep_the_application_out_of_new_workers()
     sys.argv = [app, *args.app_args]
-    code, error = 0, None
+    code, error = _run_app(engine, app)
+    clock = engine.wall_clock  # also set by compss_set_wall_clock() in the application
+    if clock is not None and clock.expired:
+        engine.stop(RunState.CANCELLED.value, error=clock.reason)
+        return 0  # as runcompss: the run was stopped in a controlled way
+    engine.stop(RunState.DONE.value if code == 0 else RunState.FAILED.value, error=error)
+    return code
+
+
+def _run_app(engine: Engine, app: str) -> tuple[int, str | None]:
+    """Run the application's main program, then wait for its tasks: (exit code, error)."""
     try:
         runpy.run_path(app, run_name="__main__")
         engine.barrier()  # like compss_stop: the run ends when its tasks have
-    except TaskFailedError as exc:
-        code, error = 1, str(exc)
+    except BaseException as exc:
+        if _expired(engine):
+            return 0, None
+        code, error = _outcome(engine, app, exc)
+        if code != 0:
+            return code, error
+    try:
+        engine.barrier()
+    except BaseException as exc:
+        if _expired(engine):
+            return 0, None
+        return _outcome(engine, app, exc)
+    return 0, None
+
+
+def _expired(engine: Engine) -> bool:
+    return engine.wall_clock is not None and engine.wall_clock.expired
+
+
+def _outcome(engine: Engine, app: str, exc: BaseException) -> tuple[int, str | None]:
+    """Exit code and error of a main program that raised ``exc`` (printed for the user)."""
+    if isinstance(exc, TaskFailedError):
         print(f"eflows-run: {exc}", file=sys.stderr)
-    except COMPSsException as exc:
-        code, error = 1, f"COMPSsException: {exc}"
+        return 1, str(exc)
+    if isinstance(exc, COMPSsException):
         print(f"eflows-run: uncaught COMPSsException from a task group: {exc}",
               file=sys.stderr)
-    except SystemExit as exc:
+        return 1, f"COMPSsException: {exc}"
+    if isinstance(exc, SystemExit):
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if code:
-            error = f"the application exited with status {exc.code}"
-    except KeyboardInterrupt:
-        code, error = 130, "interrupted"
-        engine.stop(RunState.CANCELLED.value, error=error)
-    except BaseException as exc:
-        code, error = 1, f"{type(exc).__name__}: {exc}"
-        _print_app_traceback(exc, app)
-    if code == 0:
-        try:
-            engine.barrier()
-        except TaskFailedError as exc:
-            code, error = 1, str(exc)
-            print(f"eflows-run: {exc}", file=sys.stderr)
-    engine.stop(RunState.DONE.value if code == 0 else RunState.FAILED.value, error=error)
-    return code
+        return code, (f"the application exited with status {exc.code}" if code else None)
+    if isinstance(exc, KeyboardInterrupt):
+        engine.stop(RunState.CANCELLED.value, error="interrupted")
+        return 130, "interrupted"
+    _print_app_traceback(exc, app)
+    return 1, f"{type(exc).__name__}: {exc}"
 
 
 def _print_app_traceback(exc: BaseException, app: str) -> None:

@@ -126,7 +126,7 @@ class RunGraph:
                                  state=RUNNING, **common)
             elif state == DONE:
                 self._finish(record, DONE, ok=True, ts=msg.get("ended"), ended=msg.get("ended"),
-                             **common)
+                             restored=msg.get("restored"), **common)
             elif state == FAILED:
                 self._failed(record, msg, common)
 

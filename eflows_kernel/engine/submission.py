@@ -122,6 +122,8 @@ class CallAnalyser:
             plan.summary[pname] = _summarise(value)
         leaves: list[tuple[tuple[Any, ...], Any]] | None = None
         if spec.type is DataType.STREAM:
+            if spec.direction is Direction.OUT and hasattr(value, "register_writer"):
+                value.register_writer()  # the stream closes once every producer closed it
             encoded, depth = self._snapshot(pname, value), 0
         elif spec.is_path:
             encoded, depth = self._path(plan, pname, value, spec), 0

@@ -199,3 +199,6 @@ class WireTask:
     defaults: dict[str, Any] = field(default_factory=dict)
     max_attempts: int = 3
     time_out: float | None = None
+    # Checkpointing: where the worker saves the finished task, and the files it wrote.
+    checkpoint_dir: str | None = None
+    checkpoint_files: tuple[str, ...] = ()

@@ -20,6 +20,7 @@ from typing import Any
 
 import cloudpickle
 
+from eflows_kernel.engine.checkpoint_store import save_record
 from eflows_kernel.engine.wire import (
     MissingValue,
     Pickled,
@@ -192,6 +193,8 @@ def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str
                        f"{f' after {attempts} attempts' if attempts > 1 else ''}:\n{error}")
             cls = CancelSuccessors if wire.on_failure == "CANCEL_SUCCESSORS" else TaskFailedError
             raise cls(message, wire.task, wire.name, error) from None
+        if wire.checkpoint_dir:
+            save_record(wire.checkpoint_dir, wire.name, result, wire.checkpoint_files)
         report("done", attempt=attempt, started=started, ended=time.time())
         return result
     raise AssertionError("unreachable")  # pragma: no cover

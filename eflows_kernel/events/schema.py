@@ -74,6 +74,9 @@ class TaskEvent(_EventBase):
     reason: str | None = Field(None, description="Why a task was cancelled.")
     priority: bool | None = None
     constraints: dict[str, float] | None = Field(None, description="computing_units, memory_size")
+    restored: bool | None = Field(
+        None, description="For done: the outputs came from a checkpoint of an earlier run; "
+                          "the task did not run.")
 
 
 class RunEvent(_EventBase):

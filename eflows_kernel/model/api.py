@@ -124,14 +124,6 @@ def compss_stop(code: int = 0, _hard_stop: bool = False) -> None:
     compss_barrier()
 
 
-def compss_request_resources(num_resources: int, group_name: str | None = None) -> None:
-    """Kept for compatibility: the cluster's size is set when the engine starts."""
-
-
-def compss_free_resources(num_resources: int, group_name: str | None = None) -> None:
-    """Kept for compatibility: the cluster's size is set when the engine starts."""
-
-
 def compss_get_number_of_resources() -> int:
     engine = current_runtime()
     return 1 if engine is None else engine.number_of_resources()

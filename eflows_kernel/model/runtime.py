@@ -32,6 +32,14 @@ class Runtime(Protocol):
     def number_of_resources(self) -> int: ...
     def has_group(self, name: str) -> bool: ...
     def cancel_all(self, reason: str) -> None: ...
+    def snapshot(self) -> bool:
+        """Checkpoint the tasks called so far; False if the run has no checkpoint."""
+
+    def set_wall_clock(self, seconds: float) -> None:
+        """Stop the run ``seconds`` from now."""
+
+    def scale_workers(self, delta: int) -> bool:
+        """Add (or remove) workers; False if the cluster is not the runtime's own."""
 
 
 _current: Runtime | None = None

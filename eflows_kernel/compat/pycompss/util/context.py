@@ -26,9 +26,9 @@ def _in_worker() -> bool:
 def _where() -> str:
     if _in_worker():
         return WORKER
-    from eflows_kernel.engine.current import current_engine
+    from eflows_kernel.model.runtime import current_runtime
 
-    return MASTER if current_engine() is not None else OUT_OF_SCOPE
+    return MASTER if current_runtime() is not None else OUT_OF_SCOPE
 
 
 class Context:

@@ -1,0 +1,15 @@
+from eflows_kernel.model.data_transformation import (
+    COLLECTION_TO_DIRECTORY,
+    COLLECTION_TO_FILE,
+    COLLECTION_TO_OBJECT,
+    DIRECTORY_TO_OBJECT,
+    FILE_TO_COLLECTION,
+    FILE_TO_OBJECT,
+    OBJECT_TO_DIRECTORY,
+    OBJECT_TO_FILE,
+    DataTransformation,
+    DTObject,
+    data_transformation,
+    dt,
+    dto,
+)

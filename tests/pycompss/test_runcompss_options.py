@@ -1,0 +1,67 @@
+"""The runcompss options PyCOMPSs users pass: honoured, accepted with a note, or refused."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from eflows_kernel.engine.runcompss_options import is_java_scheduler, normalise_argv
+from tests.pycompss.conftest import app_path, assert_exit, read_events, result_of
+
+APP = app_path("runcompss_options_app", "runcompss_options_app.py")
+LIB = app_path("runcompss_options_app", "lib")
+
+
+@pytest.mark.slow
+def test_honoured_and_no_effect_options(
+        run_app: Callable[..., subprocess.CompletedProcess], tmp_path: Path) -> None:
+    script = tmp_path / "env.sh"
+    script.write_text("export EFLOWS_TEST_ENV_SCRIPT=\"set by the script\"\n")
+    proc = run_app(APP, extra=(
+        f"--pythonpath={LIB}", f"--env_script={script}", "--uuid=myrun",
+        "--event-log", "run.jsonl", "-g", "--tracing=true", "-m", "--summary", "-d",
+        "--lang=python", "--project=project.xml", "--log_level=debug",
+        "--scheduler=es.bsc.compss.scheduler.lookahead.locality.LocalityTS",
+        "--streaming=ALL", "--python_interpreter=python3"))
+    assert_exit(proc)
+    assert result_of(proc) == {"env": "set by the script", "name": "from lib"}
+    assert {e["run"] for e in read_events(tmp_path / "run.jsonl")} == {"myrun"}
+    for option in ("--graph", "--tracing", "--monitoring", "--summary", "--debug",
+                   "--project", "--log_level", "--scheduler", "--streaming",
+                   "--python_interpreter"):
+        assert f"eflows-run: {option}" in proc.stderr, option
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ("--num_nodes=2", "--slurm-workers"),
+    ("--exec_time=30", "enqueue_compss option"),
+    ("--storage_conf=storage.cfg", "no persistent storage"),
+    ("--lang=java", "runs Python applications"),
+    ("--task_execution=storage", "only|no persistent storage"),
+    ("--python_mpi_worker=true", "not MPI processes"),
+    ("--checkpoint=FT", "--checkpoint_folder"),
+    ("--wall_clock_limit=-1", ">= 0"),
+])
+def test_refused_options_say_why(option: str, message: str,
+                                 run_app: Callable[..., subprocess.CompletedProcess]) -> None:
+    proc = run_app(APP, extra=(option,), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert any(part in proc.stderr for part in message.split("|")), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_flags_before_the_application_only() -> None:
+    assert normalise_argv(["-g", "--graph", "-t", "app.py", "-g", "x"]) == \
+        ["--graph=true", "--graph=true", "--tracing=true", "app.py", "-g", "x"]
+    assert normalise_argv(["--workers", "2", "-m", "a.py"]) == \
+        ["--workers", "2", "--monitoring=true", "a.py"]
+
+
+def test_compss_scheduler_class_or_dask_address() -> None:
+    assert is_java_scheduler("es.bsc.compss.scheduler.lookahead.fifo.FifoTS")
+    for address in ("tcp://10.0.0.5:8786", "10.0.0.5:8786", "scheduler.json", None, "",
+                    "localhost"):
+        assert not is_java_scheduler(address), address

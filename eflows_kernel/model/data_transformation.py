@@ -26,6 +26,7 @@ from eflows_kernel.model.parameter import (
     FILE_IN,
     FILE_OUT,
 )
+from eflows_kernel.model.runtime import in_task_worker
 from eflows_kernel.model.task import task
 
 OBJECT_TO_FILE = 0
@@ -98,16 +99,6 @@ def _file_to_col(size: int) -> Any:
     return task(returns=size, target=FILE_IN)(body)
 
 
-def _in_worker() -> bool:
-    try:
-        from distributed import get_worker
-
-        get_worker()
-    except (ImportError, ValueError):
-        return False
-    return True
-
-
 class DTObject:
     """A transformation given at call time: ``task(A, dt=[dto("A", func, k=v)])``."""
 
@@ -138,7 +129,7 @@ class DataTransformation:
         @functools.wraps(user_function)
         def dt_f(*args: Any, **kwargs: Any) -> Any:
             values = list(args)
-            if not _in_worker():
+            if not in_task_worker():
                 self._apply_all(values, kwargs)
             return user_function(*values, **kwargs)
 

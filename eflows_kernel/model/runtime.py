@@ -51,6 +51,17 @@ def current_runtime() -> Runtime | None:
     return _current
 
 
+def in_task_worker() -> bool:
+    """Whether this code runs inside a task, on a Dask worker (PyCOMPSs' "worker")."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
 def set_current_runtime(runtime: Runtime | None) -> None:
     """Register (or, with None, unregister) the runtime of this process."""
     global _current

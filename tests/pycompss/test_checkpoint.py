@@ -49,84 +49,69 @@ def rerun(run_app: Callable[..., subprocess.CompletedProcess], tmp_path: Path):
     return run
 
 
-def test_snapshot_then_recovery(rerun, tmp_path: Path) -> None:
-    crashed = rerun("fail", "snapshot")
+def ran_to_the_end(proc: subprocess.CompletedProcess, tmp_path: Path) -> list[str]:
+    """Check a run that completes gives the full result; the task bodies it ran."""
+    assert_exit(proc)
+    assert result_of(proc) == FULL_RESULT
+    return sorted(runs(tmp_path))
+
+
+def crash_then_recover(rerun, tmp_path: Path, policy: tuple[str, ...],
+                       crash: str = "fail") -> list[str]:
+    """A run crashing after five tasks, then a complete rerun: the tasks it ran."""
+    crashed = rerun(crash, options=policy)
     assert_exit(crashed, 1)
     assert "the main program crashed" in crashed.stderr
     assert sorted(runs(tmp_path)) == sorted(ALL_TASKS[:5])
+    return ran_to_the_end(rerun("ok", options=policy), tmp_path)
 
+
+def test_snapshot_then_recovery(rerun, tmp_path: Path) -> None:
+    assert_exit(rerun("fail", "snapshot"), 1)
+    assert sorted(runs(tmp_path)) == sorted(ALL_TASKS[:5])
     recovered = rerun("ok", "snapshot", options=("--event-log", "run.jsonl"))
-    assert_exit(recovered)
-    assert result_of(recovered) == FULL_RESULT
     # Only the five tasks after the snapshot ran; the first five came from the checkpoint.
-    assert sorted(runs(tmp_path)) == sorted(ALL_TASKS[5:])
+    assert ran_to_the_end(recovered, tmp_path) == sorted(ALL_TASKS[5:])
     events = read_events(tmp_path / "run.jsonl")
     restored = sorted(e["task"] for e in events if e["type"] == "task" and e.get("restored"))
     assert restored == [1, 2, 3, 4, 5]
     started = [e for e in events if e["type"] == "run" and e["state"] == "running"]
     assert started[0]["info"]["checkpoint"]["committed"] == 5
-
     # The snapshot commits the tasks called before it, not the later ones.
-    again = rerun("ok", "snapshot")
-    assert_exit(again)
-    assert result_of(again) == FULL_RESULT
-    assert sorted(runs(tmp_path)) == sorted(ALL_TASKS[5:])
+    assert ran_to_the_end(rerun("ok", "snapshot"), tmp_path) == sorted(ALL_TASKS[5:])
 
 
 def test_finished_tasks_policy(rerun, tmp_path: Path) -> None:
     policy = ("--checkpoint=es.bsc.compss.checkpoint.policies.CheckpointPolicyFinishedTasks",
               "--checkpoint_params=finished.tasks:1")
-    assert_exit(rerun("fail", options=policy), 1)
-    runs(tmp_path)
-    recovered = rerun("ok", options=policy)
-    assert_exit(recovered)
-    assert result_of(recovered) == FULL_RESULT
-    assert sorted(runs(tmp_path)) == sorted(ALL_TASKS[5:])
+    assert crash_then_recover(rerun, tmp_path, policy) == sorted(ALL_TASKS[5:])
     # Every task is committed now: a third run runs none and still gets the results.
-    again = rerun("ok", options=policy)
-    assert_exit(again)
-    assert result_of(again) == FULL_RESULT
-    assert runs(tmp_path) == []
+    assert ran_to_the_end(rerun("ok", options=policy), tmp_path) == []
 
 
 def test_instantiated_group_policy_commits_whole_groups(rerun, tmp_path: Path) -> None:
     policy = ("--checkpoint_policy=CheckpointPolicyInstantiatedGroup",
               "--checkpoint_params=instantiated.group:2")
-    assert_exit(rerun("fail", options=policy), 1)
-    runs(tmp_path)
-    recovered = rerun("ok", options=policy)
-    assert_exit(recovered)
-    assert result_of(recovered) == FULL_RESULT
     # Groups {1,2} and {3,4} were complete; task 5's group was still open: it runs again.
-    assert sorted(runs(tmp_path)) == sorted([ALL_TASKS[4], *ALL_TASKS[5:]])
+    assert crash_then_recover(rerun, tmp_path, policy) == \
+        sorted([ALL_TASKS[4], *ALL_TASKS[5:]])
 
 
 def test_periodic_time_policy(rerun, tmp_path: Path) -> None:
     policy = ("--checkpoint=PT", "--checkpoint_params=period.time:1s")
-    assert_exit(rerun("fail-late", options=policy), 1)
-    runs(tmp_path)
-    recovered = rerun("ok", options=policy)
-    assert_exit(recovered)
-    assert result_of(recovered) == FULL_RESULT
-    assert sorted(runs(tmp_path)) == sorted(ALL_TASKS[5:])
+    assert crash_then_recover(rerun, tmp_path, policy, crash="fail-late") == \
+        sorted(ALL_TASKS[5:])
 
 
 def test_a_different_run_does_not_reuse_the_checkpoint(rerun, tmp_path: Path) -> None:
     policy = ("--checkpoint=FT", "--checkpoint_params=finished.tasks:1,"
               "avoid.checkpoint:[counters.square]")
-    assert_exit(rerun("fail", options=policy), 1)
-    runs(tmp_path)
     # avoid.checkpoint: square is never saved, so it runs again; the rest is restored.
-    recovered = rerun("ok", options=policy)
-    assert_exit(recovered)
-    assert result_of(recovered) == FULL_RESULT
-    assert sorted(runs(tmp_path)) == sorted(["square", *ALL_TASKS[5:]])
+    assert crash_then_recover(rerun, tmp_path, policy) == sorted(["square", *ALL_TASKS[5:]])
     # The task order changes at task 1: recovery stops there, every task runs.
     other = rerun("other", options=policy)
-    assert_exit(other)
-    assert result_of(other) == FULL_RESULT
-    assert sorted(runs(tmp_path)) == sorted(ALL_TASKS)
     assert "differs from the checkpoint" in other.stderr
+    assert ran_to_the_end(other, tmp_path) == sorted(ALL_TASKS)
     manifest = [json.loads(line)["task"] for line in
                 (tmp_path / "cp" / "checkpoint.jsonl").read_text().splitlines()]
     assert len(manifest) == len(set(manifest))

@@ -51,6 +51,11 @@ def default_hash(obj: Any) -> int:
     return hash(obj)
 
 
+def _sizes(total: int, parts: int) -> list[int]:
+    """``parts`` sizes adding up to ``total``, the first ones one larger (as PyCOMPSs)."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
 def _compose(first: Callable | None, then: Callable) -> Callable:
     if first is None:
         return then
@@ -74,11 +79,8 @@ class DDS:
         total = len(iterator)
         if not total:
             return self
-        sizes = [total // num_of_parts] * num_of_parts
-        for i in range(total % num_of_parts):
-            sizes[i] += 1
         start = 0
-        for size in sizes:
+        for size in _sizes(total, num_of_parts):
             end = start + size
             if isinstance(iterator, list):
                 self.partitions.append(DataLoader(iterator[start:end]))
@@ -115,11 +117,8 @@ class DDS:
         parts = total if num_of_parts < 0 else num_of_parts
         if not parts:
             return self
-        sizes = [total // parts] * parts
-        for i in range(total % parts):
-            sizes[i] += 1
         start = 0
-        for size in sizes:
+        for size in _sizes(total, parts):
             chosen = files[start:start + size]
             self.partitions.append(FilesLoader([os.path.join(dir_path, f) for f in chosen]))
             start += size

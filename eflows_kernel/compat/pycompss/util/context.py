@@ -8,26 +8,16 @@ module functions are offered, as applications use both.
 
 from __future__ import annotations
 
+from eflows_kernel.model.runtime import current_runtime, in_task_worker
+
 MASTER = "MASTER"
 WORKER = "WORKER"
 OUT_OF_SCOPE = "OUT_OF_SCOPE"
 
 
-def _in_worker() -> bool:
-    try:
-        from distributed import get_worker
-
-        get_worker()
-    except (ImportError, ValueError):
-        return False
-    return True
-
-
 def _where() -> str:
-    if _in_worker():
+    if in_task_worker():
         return WORKER
-    from eflows_kernel.model.runtime import current_runtime
-
     return MASTER if current_runtime() is not None else OUT_OF_SCOPE
 
 

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_engine_overhead import inc_task, total_task
 from distributed import LocalCluster
 
 from eflows_kernel.compat import install_pycompss_shim
@@ -26,18 +27,6 @@ from eflows_kernel.engine import ClusterConfig, Engine, EngineConfig
 from eflows_kernel.engine.checkpoint_policy import parse_checkpoint
 from eflows_kernel.model import compss_wait_on, task
 from eflows_kernel.model.parameter import STREAM_IN, STREAM_OUT
-
-
-def inc(x: int) -> int:
-    return x + 1
-
-
-def total(values: list[int]) -> int:
-    return sum(values)
-
-
-inc_task = task(returns=1)(inc)
-total_task = task(returns=1)(total)
 
 
 def producer(stream, count, pause):  # type: ignore[no-untyped-def]

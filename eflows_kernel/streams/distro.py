@@ -37,26 +37,27 @@ def str2bool(val: str) -> bool:
     return val.lower() in ("yes", "true", "t", "1")
 
 
-class RegistrationException(Exception):
+class _StreamException(Exception):
+    """PyCOMPSs' stream errors carry the server's error code and message."""
+
+    kind = ""
+
     def __init__(self, code: int | None = None, message: str | None = None) -> None:
         super().__init__()
         self.code = code
         self.message = message
 
     def __str__(self) -> str:
-        return (f"ERROR: Registration Exception.\n - Internal error code: {self.code}\n"
+        return (f"ERROR: {self.kind} Exception.\n - Internal error code: {self.code}\n"
                 f" - Internal error message: {self.message}")
 
 
-class BackendException(Exception):
-    def __init__(self, code: int | None = None, message: str | None = None) -> None:
-        super().__init__()
-        self.code = code
-        self.message = message
+class RegistrationException(_StreamException):
+    kind = "Registration"
 
-    def __str__(self) -> str:
-        return (f"ERROR: Backend Exception.\n - Internal error code: {self.code}\n"
-                f" - Internal error message: {self.message}")
+
+class BackendException(_StreamException):
+    kind = "Backend"
 
 
 def _call(action: str, error: type[Exception], wait: float = 0.0, **fields: Any) -> dict:

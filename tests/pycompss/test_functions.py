@@ -65,3 +65,15 @@ def test_profile_says_what_it_needs(pycompss_shim: None) -> None:
         from pycompss.functions.profile import profile
 
         assert profile()(lambda: 1)() == 1
+
+
+def test_the_names_of_older_releases(pycompss_shim: None) -> None:
+    from pycompss.functions.elapsedTime import timeit
+    from pycompss.functions.reduce import mergeNReduce, mergeReduce, simple_reduce
+
+    data = [1, 2, 3, 4, 5]
+    assert mergeReduce(lambda a, b: a + b, data) == 15
+    assert data == [1, 2, 3, 4, 5]  # 2.x reduced a copy
+    assert mergeNReduce(lambda a, b, c: a + b + c, list(range(7))) == [21]
+    assert simple_reduce(lambda a, b: a * b, [1, 2, 3, 4]) == 24
+    assert timeit()(lambda: 5)()[0] == 5

@@ -33,3 +33,33 @@ def merge_n_reduce(function: Callable[..., Any], arity: int, data: list) -> Any:
         data = data[arity:]
         data.append(function(*data_chunk))
     return data[0]
+
+
+def simple_reduce(function: Callable[..., Any], data: list) -> Any:
+    """Reduce ``data`` from left to right (one call after the other)."""
+    import functools
+
+    return functools.reduce(function, data)
+
+
+# -- the names of PyCOMPSs 1.x/2.x, still in older applications ------------------------
+def mergeReduce(function: Callable[..., Any], data: list) -> Any:
+    """``merge_reduce`` as PyCOMPSs 2.x had it: on a copy, the caller's list unchanged."""
+    return merge_reduce(function, list(data))
+
+
+def mergeNReduce(function: Callable[..., Any], data: list) -> list:
+    """Groups of as many items as ``function`` takes; returns the list left over."""
+    queue = deque(range(len(data)))
+    import inspect
+
+    arity = len(inspect.signature(function).parameters)
+    data = list(data)
+    while len(queue) >= arity:
+        indexes = [queue.popleft() for _ in range(arity)]
+        data[indexes[0]] = function(*[data[i] for i in indexes])
+        queue.append(indexes[0])
+    return [data[i] for i in queue]
+
+
+simpleReduce = simple_reduce

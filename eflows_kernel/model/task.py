@@ -184,6 +184,10 @@ class TaskDefinition:
             elif key in HINT_OPTIONS:
                 opts.hints[key] = value
             elif is_param_spec_value(value):
+                if self._spec(value, key) == IN:
+                    # PyCOMPSs ignores it (its own stream test declares one), and IN
+                    # for a parameter that does not exist can change nothing.
+                    continue
                 raise TaskDefinitionError(
                     f"task '{name}' declares a direction for '{key}', but {name}() has no "
                     f"parameter named '{key}' (parameters: {', '.join(params) or 'none'})")

@@ -110,3 +110,14 @@ def test_without_an_engine_streams_work_in_process(pycompss_shim: None, tmp_path
         FileDistroStream()
     with pytest.raises(RegistrationException, match="persistent storage"):
         PscoDistroStream()
+
+
+
+@pytest.mark.slow
+def test_stream_relay_app(run_app: Callable[..., subprocess.CompletedProcess]) -> None:
+    """Object streams in a unittest-style application with its tasks in a package."""
+    proc = run_app(app_path("stream_relay", "stream_relay.py"))
+    assert_exit(proc)
+    # 8 parcels of weight 1..8 (101..108 through the alias) in each of the four tests.
+    assert result_of(proc) == {"passed": True, "tests": 4, "seen": {
+        "faster": [8, 36], "slower": [8, 36], "per_object": [8, 36], "alias": [8, 836]}}

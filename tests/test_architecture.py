@@ -26,10 +26,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "eflows_kernel.about": set(),
     "eflows_kernel.model": set(),
     "eflows_kernel.events": set(),
-    "eflows_kernel.compat": {"eflows_kernel.model"},
+    "eflows_kernel.streams": {"eflows_kernel.model"},  # pycompss.streams on Dask
+    "eflows_kernel.compat": {"eflows_kernel.model", "eflows_kernel.streams"},
     "eflows_kernel.compss": {"eflows_kernel.events"},
     "eflows_kernel.engine": {"eflows_kernel.model", "eflows_kernel.events",
-                             "eflows_kernel.compat"},
+                             "eflows_kernel.compat", "eflows_kernel.streams"},
     "eflows_kernel.services": set(),  # the package's docstring
     "eflows_kernel.services.errors": set(),
     "eflows_kernel.services.lifecycle": set(),

@@ -1,6 +1,7 @@
 """Make ``import pycompss.api...`` work on our engine when PyCOMPSs is not installed.
 
-A meta-path finder aliases ``pycompss.*`` to ``eflows_kernel.compat.pycompss.*``. It
+A meta-path finder aliases ``pycompss.*`` to ``eflows_kernel.compat.pycompss.*`` (and
+``pycompss.interactive`` to ``eflows_kernel.kernel.ipycompss``). It
 is installed only by the runner, the kernel and worker setup, and only when the real
 PyCOMPSs cannot be found, so it never shadows a real installation.
 """
@@ -16,6 +17,9 @@ from types import ModuleType
 from typing import Any
 
 _PREFIX = "eflows_kernel.compat."
+# PyCOMPSs modules served by a layer above the programming model: ``pycompss.interactive``
+# starts the notebook's engine, so it lives with the kernel integration.
+_SERVED_ELSEWHERE = {"pycompss.interactive": "eflows_kernel.kernel.ipycompss"}
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -34,7 +38,7 @@ class _PyCOMPSsAliasFinder(importlib.abc.MetaPathFinder):
                   target: Any = None) -> importlib.machinery.ModuleSpec | None:
         if fullname != "pycompss" and not fullname.startswith("pycompss."):
             return None
-        target_name = _PREFIX + fullname
+        target_name = _SERVED_ELSEWHERE.get(fullname, _PREFIX + fullname)
         if importlib.util.find_spec(target_name) is None:
             return None
         return importlib.util.spec_from_loader(fullname, _AliasLoader(target_name),

@@ -16,6 +16,9 @@ from typing import Any, Protocol
 class Runtime(Protocol):
     """What the model asks of the runtime executing its tasks."""
 
+    run_id: str  # the run's id (stream aliases are unique per run)
+    client: Any  # its Dask client (pycompss.streams reach the stream server through it)
+
     def submit(self, definition: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one call of a task; returns its future outputs."""
 

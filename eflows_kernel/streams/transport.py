@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eflows_kernel.model.runtime import current_runtime
 from eflows_kernel.streams.server import HANDLER, StreamRegistry, StreamServer
 
 _LOCAL = StreamRegistry()
@@ -40,12 +41,16 @@ def _ensure_server(client: Any) -> None:
         _READY.add(id(client))
 
 
+def _runtime_client() -> Any:
+    """The Dask client of this process's runtime (the main program's), or None."""
+    runtime = current_runtime()
+    return getattr(runtime, "client", None) if runtime is not None else None
+
+
 def current_run() -> str | None:
     """The run a stream created here belongs to (aliases are unique per run)."""
-    from eflows_kernel.engine.current import current_engine
-
-    engine = current_engine()
-    return engine.run_id if engine is not None else None
+    runtime = current_runtime()
+    return getattr(runtime, "run_id", None) if runtime is not None else None
 
 
 def request(action: str, wait: float = 0.0, **fields: Any) -> dict[str, Any]:
@@ -68,12 +73,9 @@ def _send(action: str, fields: dict[str, Any], wait: float) -> dict[str, Any] | 
 
         rpc = getattr(worker.scheduler, HANDLER)
         return sync(worker.loop, rpc, action=action, fields=fields, wait=wait)
-    from eflows_kernel.engine.current import current_engine
-
-    engine = current_engine()
-    if engine is None or engine.client is None:
+    client = _runtime_client()
+    if client is None:
         return _LOCAL.handle(action, fields)
-    client = engine.client
     _ensure_server(client)
     rpc = getattr(client.scheduler, HANDLER)
     return client.sync(rpc, action=action, fields=fields, wait=wait)
@@ -86,11 +88,8 @@ def _register_from_anywhere() -> None:
 
         client = get_client()
     else:
-        from eflows_kernel.engine.current import current_engine
-
-        engine = current_engine()
-        if engine is None or engine.client is None:
+        client = _runtime_client()
+        if client is None:
             return
-        client = engine.client
     _READY.discard(id(client))
     _ensure_server(client)

@@ -7,26 +7,9 @@ a task call returns is such a future, whatever its declared return type.
 
 from __future__ import annotations
 
-from typing import Any
+from eflows_kernel.model.futures import Future
 
-
-class _FutureType(type):
-    """Makes the outputs of our tasks instances of PyCOMPSs' ``Future``."""
-
-    def __instancecheck__(cls, obj: Any) -> bool:
-        from eflows_kernel.engine.data import TaskOutput
-
-        return isinstance(obj, TaskOutput) or type.__instancecheck__(cls, obj)
-
-    def __subclasscheck__(cls, subclass: Any) -> bool:
-        from eflows_kernel.engine.data import TaskOutput
-
-        return (isinstance(subclass, type) and issubclass(subclass, TaskOutput)) or \
-            type.__subclasscheck__(cls, subclass)
-
-
-class Future(metaclass=_FutureType):
-    """The future object a task call returns (see the module docstring)."""
+__all__ = ["EmptyReturn", "FunctionType", "Future", "SupportedFunctionTypes"]
 
 
 class EmptyReturn:

@@ -84,8 +84,8 @@ def start(graph: bool = False, wcl: int = 0, checkpoint_policy: str = "",
 
 
 def _synchronise_user_namespace(shell: Any) -> None:
+    from eflows_kernel.compat.pycompss.api.api import compss_wait_on
     from eflows_kernel.compat.pycompss.runtime.management.classes import Future
-    from eflows_kernel.model.api import compss_wait_on
 
     engine = _engine()
     namespace = shell.user_ns

@@ -75,7 +75,8 @@ def wait_on(engine: Engine, *objs: Any) -> Any:
         seen.add(id(obj))
         version = engine.objects.current(obj)
         if isinstance(obj, TaskOutput):
-            leaves[id(obj)] = obj
+            # A future a later task updated (INOUT) stands for that task's version.
+            leaves[id(obj)] = version if version is not None else obj
             return
         if isinstance(obj, list | tuple):
             for item in obj:
@@ -100,7 +101,7 @@ def wait_on(engine: Engine, *objs: Any) -> Any:
         if id(obj) in updated:
             return updated[id(obj)]
         if isinstance(obj, TaskOutput):
-            return values[id(obj)]
+            return values[id(leaves[id(obj)])]
         if isinstance(obj, list):
             return [rebuild(item) for item in obj]
         if isinstance(obj, tuple):

@@ -265,6 +265,9 @@ class Engine:
     def forget_object(self, obj: Any) -> bool:
         return self.objects.forget(obj)
 
+    def tracks_object(self, obj: Any) -> bool:
+        return self.objects.current(obj) is not None
+
     def snapshot(self) -> bool:
         if self.checkpoint is None:
             return False

@@ -15,6 +15,7 @@ from inventory.counting import count_items, double, merge_into, restock, units
 from pycompss.api.api import compss_wait_on
 from pycompss.functions.map import map as compss_map
 from pycompss.functions.reduce import merge_reduce
+from pycompss.runtime.management.object_tracker import OT
 
 WAREHOUSES = [["bolt", "nut", "bolt"], ["nut", "gear"], ["bolt"]]
 SEEN = {}
@@ -36,6 +37,16 @@ class InventoryTest(unittest.TestCase):
         SEEN["units"] = compss_wait_on(units(total))
         self.assertEqual(SEEN["units"], 3 + 4 + 1)
         self.assertEqual(compss_wait_on(total), {"bolt": 2, "nut": 2, "gear": 4})
+
+    def test_the_object_tracker_sees_pending_objects(self):
+        shelf = {"bolt": 1}
+        restock(shelf, "nut", 2)
+        key = OT.get_object_id(shelf)
+        pending = key is not None and key in OT.pending_to_synchronize
+        shelf = compss_wait_on(shelf)
+        SEEN["tracker"] = [pending, OT.get_object_id(shelf), shelf]
+        self.assertEqual(SEEN["tracker"], [True, None, {"bolt": 1, "nut": 2}])
+        self.assertNotIn(key, OT.pending_to_synchronize)
 
     def test_functions_map_calls_the_task_per_item(self):
         doubled = compss_map(double, [1, 2, 3])

@@ -211,7 +211,7 @@ class DataTransformation:
                     "FILE_TO_COLLECTION needs size=<number of elements>")
             size = int(func_kwargs.pop("size"))
             outputs = _file_to_col(size)(value, function, **func_kwargs)
-            return list(outputs) if isinstance(outputs, tuple) else [outputs]
+            return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
         if kind == COLLECTION_TO_OBJECT:
             return col_to_obj(value, function, **func_kwargs)
         if kind == COLLECTION_TO_FILE:

@@ -28,7 +28,7 @@ def test_inventory_app(run_app: Callable[..., subprocess.CompletedProcess]) -> N
 @pytest.mark.slow
 def test_an_mpi_task_fails_naming_its_decorator(
         run_app: Callable[..., subprocess.CompletedProcess]) -> None:
-    proc = run_app("hpc_decorators_pending.py")
+    proc = run_app("failing_hpc_decorator.py")
     assert proc.returncode != 0, proc.stdout
     assert "prepared 2" in proc.stdout  # the application started and its tasks ran
     assert "simulated" not in proc.stdout

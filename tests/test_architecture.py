@@ -34,6 +34,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "eflows_kernel.services": set(),  # the package's docstring
     "eflows_kernel.services.errors": set(),
     "eflows_kernel.services.lifecycle": set(),
+    "eflows_kernel.services.log_query": {"eflows_kernel.services.errors"},
     "eflows_kernel.services.state": {"eflows_kernel.services.errors"},
     "eflows_kernel.services.workflows": {"eflows_kernel.services.errors",
                                          "eflows_kernel.services.state"},
@@ -47,8 +48,9 @@ MAY_IMPORT: dict[str, set[str]] = {
                                      "eflows_kernel.services.hpc"},
     "eflows_kernel.services.executions": {
         "eflows_kernel.about", "eflows_kernel.events", "eflows_kernel.services.errors",
-        "eflows_kernel.services.lifecycle", "eflows_kernel.services.state",
-        "eflows_kernel.services.workflows", "eflows_kernel.services.sites"},
+        "eflows_kernel.services.lifecycle", "eflows_kernel.services.log_query",
+        "eflows_kernel.services.state", "eflows_kernel.services.workflows",
+        "eflows_kernel.services.sites"},
     "eflows_kernel.services.deploy": {
         "eflows_kernel.about", "eflows_kernel.events", "eflows_kernel.compss",
         "eflows_kernel.services.errors", "eflows_kernel.services.lifecycle",
@@ -67,6 +69,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.services.sites", "eflows_kernel.services.executions",
         "eflows_kernel.services.app"},
     "eflows_kernel.cli": {"eflows_kernel.client", "eflows_kernel.services.errors",
+                          "eflows_kernel.services.log_query",
                           "eflows_kernel.services.sites", "eflows_kernel.services.workflows"},
     "eflows_kernel.widgets": {"eflows_kernel.events", "eflows_kernel.engine"},
     "eflows_kernel.ui": {"eflows_kernel.client", "eflows_kernel.widgets",
@@ -79,7 +82,8 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.kernel", "eflows_kernel.widgets", "eflows_kernel.ui"},
     "eflows_extension": {  # the server extension: HTTP over the composition root
         "eflows_kernel.about", "eflows_kernel.services.errors",
-        "eflows_kernel.services.lifecycle", "eflows_kernel.services.workflows",
+        "eflows_kernel.services.lifecycle", "eflows_kernel.services.log_query",
+        "eflows_kernel.services.workflows",
         "eflows_kernel.services.credentials", "eflows_kernel.services.sites",
         "eflows_kernel.services.executions", "eflows_kernel.services.app"},
 }

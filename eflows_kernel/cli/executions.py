@@ -10,6 +10,30 @@ from typing import Any
 
 from eflows_kernel.cli.output import EXIT_FAILED, EXIT_OK, Command, emit_json, table
 from eflows_kernel.client.protocol import Client
+from eflows_kernel.services.log_query import LEVELS, line_level, parse_levels
+
+
+class LevelFilter:
+    """The output lines of the levels asked for, as ``waas executions logs`` shows them.
+
+    Fed the output as it comes (a line may arrive in two reads): a line is judged once
+    it is whole, or when the run is over (``flush``).
+    """
+
+    def __init__(self, levels: frozenset[str] | None) -> None:
+        self.levels = levels
+        self._partial = ""
+
+    def feed(self, text: str) -> str:
+        if self.levels is None:
+            return text
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        return "".join(f"{line}\n" for line in lines if line_level(line) in self.levels)
+
+    def flush(self) -> str:
+        rest, self._partial = self._partial, ""
+        return self.feed(rest + "\n") if rest else ""
 
 
 def event_line(event: dict[str, Any], names: dict[int, str]) -> str | None:
@@ -30,7 +54,8 @@ def event_line(event: dict[str, Any], names: dict[int, str]) -> str | None:
     return None
 
 
-def follow_run(client: Client, execution_id: str, as_json: bool, events: bool = True) -> int:
+def follow_run(client: Client, execution_id: str, as_json: bool, events: bool = True,
+               levels: frozenset[str] | None = None) -> int:
     """Stream events (one line each) then the logs; exit 0 done, 1 otherwise."""
     names: dict[int, str] = {}
     if events:
@@ -48,13 +73,15 @@ def follow_run(client: Client, execution_id: str, as_json: bool, events: bool = 
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:  # logs --follow: the output as it comes
         offset = 0
+        shown = LevelFilter(levels)
         while True:
             execution = client.executions.get(execution_id)
             text, offset = client.executions.logs(execution_id, offset=offset)
             if text:
-                sys.stdout.write(text)
+                sys.stdout.write(shown.feed(text))
                 sys.stdout.flush()
             if execution.finished and not text:
+                sys.stdout.write(shown.flush())
                 break
             if not text:
                 time.sleep(0.5)
@@ -95,9 +122,12 @@ def cmd_executions_status(client: Client, args: argparse.Namespace) -> int:
 
 
 def cmd_executions_logs(client: Client, args: argparse.Namespace) -> int:
+    levels = None if args.levels is None else parse_levels(args.levels, "--levels")
     if args.follow:
-        return follow_run(client, args.id, args.json, events=False)
+        return follow_run(client, args.id, args.json, events=False, levels=levels)
     text, next_offset = client.executions.logs(args.id)
+    shown = LevelFilter(levels)
+    text = shown.feed(text) + shown.flush()
     if args.json:
         emit_json({"id": args.id, "text": text, "next_offset": next_offset})
     else:
@@ -127,4 +157,7 @@ def register(groups: Any, command: Command) -> None:
     p = command(exs, "logs", cmd_executions_logs, "an execution's output")
     p.add_argument("id")
     p.add_argument("-f", "--follow", action="store_true", help="until the run ends")
+    p.add_argument("-l", "--levels", default=None, metavar="LEVELS",
+                   help=f"only lines of these levels: names ({','.join(LEVELS)}) or the "
+                        "HPCWaaS bitmask (DEBUG=1 INFO=2 WARN=4 ERROR=8; 0 = INFO,WARN,ERROR)")
     command(exs, "cancel", cmd_executions_cancel, "cancel a running execution").add_argument("id")

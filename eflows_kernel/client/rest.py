@@ -34,7 +34,8 @@ def credential_info(data: Mapping[str, Any]) -> CredentialInfo:
                           public_key=data["public_key"], fingerprint=data["fingerprint"],
                           comment=data.get("comment") or "",
                           created_at=datetime.fromisoformat(data["created_at"]),
-                          has_certificate=bool(data.get("has_certificate")))
+                          has_certificate=bool(data.get("has_certificate")),
+                          metadata=dict(data.get("metadata") or {}))
 
 
 class _Part:

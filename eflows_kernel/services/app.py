@@ -25,6 +25,7 @@ from jupyter_core.paths import jupyter_data_dir
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.executions.executor import Executor
+from eflows_kernel.services.executions.log_entries import LogEntries
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
@@ -106,6 +107,7 @@ class Services:
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
                                             credentials=lambda cid: self.vault.get(cid))
+        self.log_entries = LogEntries(self.executions.logs, self.executions.get)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r}, runs_dir={str(self.runs_dir)!r})"

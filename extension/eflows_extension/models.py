@@ -27,6 +27,8 @@ class GenerateKeyBody(_Body):
     bits: int | None = Field(default=None, ge=2048, le=8192,
                              description="RSA only (default 4096)")
     comment: str | None = Field(default=None, max_length=200)
+    metadata: dict[str, Any] | None = Field(default=None,
+                                            description="notes kept and listed with the key")
 
 
 class ImportKeyBody(_Body):
@@ -81,5 +83,8 @@ class HPCWaaSExecuteBody(BaseModel):
 
 class SshKeyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="notes kept and listed with the key (HPCWaaS; "
+                                  "privateKey and publicKey are ignored)")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: Literal["ed25519", "rsa"] = "ed25519"

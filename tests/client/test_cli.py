@@ -131,3 +131,26 @@ def test_local_mode_without_a_server(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert main(["workflows", "list", "--json"]) == 0  # no server configured: local
     out = capsys.readouterr().out
     assert json.loads(out[out.index("{"):])["total"] == 2
+
+
+async def test_logs_by_level_as_names_or_the_hpcwaas_bitmask(cli: Any, tmp_path: Path) -> None:
+    app = tmp_path / "leveled.py"
+    app.write_text("print('plain')\nprint('DEBUG detail')\nprint('WARNING careful')\n"
+                   "print('ERROR broke')\n")
+    made = await cli("workflows", "register", str(app))
+    assert made.code == 0, made.err
+    wf_id = made.out.strip().rsplit(": ", 1)[1]
+    run = await cli("workflows", "trigger", wf_id)
+    execution_id = run.out.strip()
+    followed = await cli("executions", "logs", execution_id, "--follow", "--levels", "12")
+    assert followed.code == 0, followed.err
+    assert followed.out.splitlines() == ["WARNING careful", "ERROR broke"]
+    debug = await cli("executions", "logs", execution_id, "-l", "DEBUG,error")
+    assert debug.out.splitlines() == ["DEBUG detail", "ERROR broke"]
+    default = await cli("executions", "logs", execution_id, "--levels", "0")
+    assert "DEBUG detail" not in default.out and "plain" in default.out
+    everything = await cli("executions", "logs", execution_id)
+    assert "DEBUG detail" in everything.out  # no --levels: the whole output
+    bad = await cli("executions", "logs", execution_id, "--levels", "LOUD")
+    assert bad.code == 1 and "--levels" in bad.err and "LOUD" in bad.err
+    assert "Traceback" not in bad.err

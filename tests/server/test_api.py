@@ -121,7 +121,7 @@ async def test_generate_get_list_delete_credentials(api: Any, jp_base_url: str) 
     assert headers["Location"] == f"{jp_base_url}eflows/api/credentials/{cred}"
     assert body["public_key"].startswith("ssh-ed25519 ")
     assert set(body) == {"id", "name", "kind", "public_key", "fingerprint", "comment",
-                         "created_at", "has_certificate"}
+                         "created_at", "has_certificate", "metadata"}
     code, _, listing = await api("GET", "eflows/api/credentials")
     assert [c["id"] for c in listing["items"]] == [cred]
     code, _, one = await api("GET", f"eflows/api/credentials/{cred}")

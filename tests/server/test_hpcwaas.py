@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.server.specs import FIXTURES, hello_spec
 
@@ -133,3 +136,114 @@ async def test_vault_id_and_user_id_map_to_credential_and_login(api: Any, tmp_pa
     assert execution["credential_id"] == key["id"] and execution["login"] == "jdoe"
     assert "vault_id" not in execution["inputs"] and "user_id" not in execution["inputs"]
     await wait_status(api, body["id"])
+
+
+# ---- exactly as the published waas client (eflows4hpc/hpcwaas-api, api/*.go) speaks ----
+
+LEVELED = """print('plain output')
+print('DEBUG x=1')
+print('WARNING: careful')
+print('ERROR: it broke')
+print('done')"""
+WAAS_LOGS_QUERY = {"from": "0", "timeout": "1m0s", "size": "-1", "levels": "15"}
+
+
+async def _finished_run(api: Any, tmp_path: Path) -> str:
+    _, _, wf = await api("POST", "eflows/api/workflows", hello_spec(tmp_path, "leveled", LEVELED))
+    code, headers, body = await api("POST", f"eflows/hpcwaas/workflows/{wf['id']}",
+                                    {"inputs": {}})
+    assert code == 201, body
+    assert headers["Location"].endswith(f"/executions/{body['id']}")  # path.Base() of it
+    assert (await wait_status(api, body["id"]))["status"] == "SUCCESS"
+    return str(body["id"])
+
+
+async def test_logs_as_the_waas_client_asks(api: Any, tmp_path: Path) -> None:
+    ex = await _finished_run(api, tmp_path)
+    url = f"eflows/hpcwaas/executions/{ex}/logs"
+    code, _, body = await api("GET", url, params=WAAS_LOGS_QUERY)
+    assert code == 200, body
+    assert set(body) == {"logs", "total_results", "from", "next"}
+    contents = [e["content"] for e in body["logs"]]
+    assert contents[-5:] == ["plain output", "DEBUG x=1", "WARNING: careful",
+                             "ERROR: it broke", "done"]
+    assert [e["level"] for e in body["logs"][-5:]] == ["INFO", "DEBUG", "WARN", "ERROR", "INFO"]
+    assert body["from"] == 0 and body["total_results"] == len(body["logs"])
+    for entry in body["logs"]:
+        assert set(entry) == {"level", "timestamp", "content"}
+        assert datetime.fromisoformat(entry["timestamp"]).tzinfo is not None  # time.Time
+    total = body["total_results"]
+    # waas logs --follow: from += len(logs), same options (size=50, levels INFO|WARN|ERROR)
+    code, _, more = await api("GET", url, params={"from": str(total), "size": "50",
+                                                  "levels": "14"})
+    assert code == 200 and more["logs"] == [] and more["from"] == total  # finished: at once
+    code, _, default = await api("GET", url)  # every default: levels 0, size -1, from 0
+    assert "DEBUG x=1" not in [e["content"] for e in default["logs"]]
+    assert default["total_results"] == total - 1
+    code, _, page = await api("GET", url, params={"levels": "9"})  # DEBUG + ERROR
+    assert [e["content"] for e in page["logs"]] == ["DEBUG x=1", "ERROR: it broke"]
+    code, _, page = await api("GET", url, params={"from": "1", "size": "1", "levels": "15"})
+    assert [e["content"] for e in page["logs"]] == ["DEBUG x=1"]
+    assert page["from"] == 1 and page["next"] == 2 and page["total_results"] == total
+    code, _, names = await api("GET", url, params={"levels": "WARN,ERROR", "timeout": "0s"})
+    assert [e["content"] for e in names["logs"]] == ["WARNING: careful", "ERROR: it broke"]
+
+
+async def test_long_poll_waits_for_the_first_entry(api: Any, tmp_path: Path) -> None:
+    _, _, wf = await api("POST", "eflows/api/workflows", hello_spec(
+        tmp_path, "slow", "import time\ntime.sleep(2)\nprint('late line', flush=True)"))
+    _, _, body = await api("POST", f"eflows/hpcwaas/workflows/{wf['id']}", {"inputs": {}})
+    started = time.monotonic()
+    code, _, logs = await api("GET", f"eflows/hpcwaas/executions/{body['id']}/logs",
+                              params=WAAS_LOGS_QUERY, timeout=90)
+    assert code == 200 and logs["logs"], logs
+    assert time.monotonic() - started < 60  # answered when the output came, not at 1m
+    await wait_status(api, body["id"])
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"timeout": "1x"}, "timeout"), ({"timeout": "-1s"}, "timeout"),
+    ({"timeout": "2m"}, "timeout"), ({"levels": "16"}, "levels"),
+    ({"levels": "-1"}, "levels"), ({"size": "-2"}, "size"), ({"size": "0"}, "size"),
+    ({"from": "x"}, "from")])
+async def test_bad_logs_queries_name_the_parameter(api: Any, tmp_path: Path,
+                                                   params: dict[str, str], field: str) -> None:
+    _, _, wf = await api("POST", "eflows/api/workflows", hello_spec(tmp_path))
+    _, _, ex = await api("POST", f"eflows/hpcwaas/workflows/{wf['id']}", {"inputs": {}})
+    code, _, body = await api("GET", f"eflows/hpcwaas/executions/{ex['id']}/logs",
+                              params=params)
+    assert code == 400 and field in body["errors"], (params, body)
+    await wait_status(api, ex["id"])
+
+
+async def test_ssh_key_metadata_is_stored_and_listed(api: Any) -> None:
+    # waas ssh_keys key-gen -m project=climate: {"metadata": {...}}; no flag: {} (omitempty)
+    code, _, key = await api("POST", "eflows/hpcwaas/ssh_keys",
+                             {"metadata": {"project": "climate", "privateKey": "ignored"}})
+    assert code == 201 and set(key) == {"id", "public_key"}, key
+    code, _, plain = await api("POST", "eflows/hpcwaas/ssh_keys", {})
+    assert code == 201
+    _, _, listing = await api("GET", "eflows/api/credentials")
+    by_id = {c["id"]: c for c in listing["items"]}
+    assert by_id[key["id"]]["metadata"] == {"project": "climate"}
+    assert by_id[plain["id"]]["metadata"] == {}
+    _, _, one = await api("GET", f"eflows/api/credentials/{key['id']}")
+    assert one["metadata"] == {"project": "climate"}
+    code, _, body = await api("POST", "eflows/hpcwaas/ssh_keys",
+                              {"metadata": {"k": "-----BEGIN RSA PRIVATE KEY-----\nMIIE"}})
+    assert code == 400 and "metadata" in body["errors"] and "MIIE" not in str(body)
+    code, _, body = await api("POST", "eflows/hpcwaas/ssh_keys", {"metadata": "x"})
+    assert code == 400 and "metadata" in body["errors"]
+    code, _, native = await api("POST", "eflows/api/credentials",
+                                {"name": "noted", "metadata": {"a": "b"}})
+    assert code == 201 and native["metadata"] == {"a": "b"}
+
+
+async def test_bearer_token_as_hpcwaas_clients_send_it(api: Any, jp_serverapp: Any) -> None:
+    token = jp_serverapp.identity_provider.token
+    code, _, body = await api("GET", "eflows/hpcwaas/workflows",
+                              headers={"Authorization": f"Bearer {token}"})
+    assert code == 200 and body == {"workflows": []}
+    code, _, _ = await api("GET", "eflows/hpcwaas/workflows",
+                           headers={"Authorization": "Bearer not-the-token"})
+    assert code in (401, 403)

@@ -45,6 +45,7 @@ class CredentialRecord:
     nonce: bytes = field(default=b"", repr=False)
     ciphertext: bytes = field(default=b"", repr=False)
     format: int = RECORD_FORMAT
+    meta: dict[str, Any] = field(default_factory=dict)  # the owner's notes (HPCWaaS metadata)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: bytes as base64, the date as ISO 8601."""

@@ -25,7 +25,9 @@ def _row_values(record: CredentialRecord) -> dict[str, object]:
 
 
 def _record(row: CredentialRow) -> CredentialRecord:
-    return CredentialRecord(**{name: getattr(row, name) for name in _FIELDS})
+    values = {name: getattr(row, name) for name in _FIELDS}
+    values["meta"] = values["meta"] or {}  # NULL in rows from before schema 2
+    return CredentialRecord(**values)
 
 
 class SqlCredentialRepository:

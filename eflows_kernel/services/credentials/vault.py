@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,44 @@ def new_credential_id() -> str:
         credential_id = secrets.token_urlsafe(16)
         if credential_id[0].isalnum():
             return credential_id
+
+
 _NONCE_BYTES = 12
+# HPCWaaS keeps the key pair under these names beside the metadata: never metadata itself.
+RESERVED_METADATA = frozenset({"privateKey", "publicKey"})
+MAX_METADATA_KEYS = 32
+MAX_METADATA_BYTES = 4096
+
+
+def _bad_metadata(message: str) -> VaultError:
+    return VaultError(message, errors={"metadata": message})
+
+
+def check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The owner's notes on a key, as stored: a small JSON object of named values.
+
+    ``privateKey`` and ``publicKey`` are left out, as HPCWaaS does (they name its own
+    fields); a value that holds a private key is refused, since metadata is listed.
+    """
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise _bad_metadata("metadata must be a JSON object of names to values")
+    kept = {k: v for k, v in metadata.items() if k not in RESERVED_METADATA}
+    if len(kept) > MAX_METADATA_KEYS:
+        raise _bad_metadata(f"metadata has {len(kept)} entries (at most {MAX_METADATA_KEYS})")
+    for name in kept:
+        if not isinstance(name, str) or not 1 <= len(name) <= 64:
+            raise _bad_metadata("metadata names must be strings of 1 to 64 characters")
+    try:
+        text = json.dumps(kept)
+    except (TypeError, ValueError):
+        raise _bad_metadata("metadata values must be JSON (strings, numbers, lists...)") from None
+    if len(text.encode()) > MAX_METADATA_BYTES:
+        raise _bad_metadata(f"metadata is too large (at most {MAX_METADATA_BYTES} bytes as JSON)")
+    if "PRIVATE KEY" in text:
+        raise _bad_metadata("metadata must not hold a private key (it is listed with the key)")
+    return json.loads(text)  # a plain copy, detached from the caller's objects
 
 
 @dataclass(frozen=True)
@@ -59,13 +98,14 @@ class CredentialInfo:
     comment: str
     created_at: datetime
     has_certificate: bool
+    metadata: dict[str, Any] = field(default_factory=dict)  # the owner's notes
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for the REST API."""
         return {"id": self.id, "name": self.name, "kind": self.kind,
                 "public_key": self.public_key, "fingerprint": self.fingerprint,
                 "comment": self.comment, "created_at": self.created_at.isoformat(),
-                "has_certificate": self.has_certificate}
+                "has_certificate": self.has_certificate, "metadata": dict(self.metadata)}
 
 
 def _info(record: CredentialRecord) -> CredentialInfo:
@@ -73,7 +113,8 @@ def _info(record: CredentialRecord) -> CredentialInfo:
     return CredentialInfo(id=record.id, name=record.name, kind=record.kind, public_key=line,
                           fingerprint=record.fingerprint, comment=record.comment,
                           created_at=record.created_at,
-                          has_certificate=record.certificate is not None)
+                          has_certificate=record.certificate is not None,
+                          metadata=dict(record.meta))
 
 
 def _associated_data(credential_id: str) -> bytes:
@@ -104,15 +145,18 @@ class CredentialVault:
     # ---- creating ----------------------------------------------------------------------
 
     def generate(self, name: str, kind: str = "ed25519", bits: int | None = None,
-                 comment: str | None = None) -> CredentialInfo:
+                 comment: str | None = None,
+                 metadata: Mapping[str, Any] | None = None) -> CredentialInfo:
         """A new key pair (ed25519, or RSA of ``bits``, 4096 by default).
 
         ``comment`` defaults to ``name``; it only decorates the public key line.
+        ``metadata`` is the owner's notes, listed with the key (HPCWaaS clients send it).
         """
         name = keys.check_label(name, "name", required=True)
         comment = keys.check_label(name if comment is None else comment, "comment",
                                    required=False)
-        return self._store(name, comment, keys.generate_private_key(kind, bits), None)
+        meta = check_metadata(metadata)
+        return self._store(name, comment, keys.generate_private_key(kind, bits), None, meta)
 
     def import_key(self, name: str, private_key: str | bytes, passphrase: str | bytes | None = None,
                    certificate: str | None = None, comment: str | None = None) -> CredentialInfo:
@@ -131,7 +175,7 @@ class CredentialVault:
         return self._store(name, comment, key, cert)
 
     def _store(self, name: str, comment: str, key: keys.PrivateKey,
-               certificate: str | None) -> CredentialInfo:
+               certificate: str | None, meta: dict[str, Any] | None = None) -> CredentialInfo:
         credential_id = new_credential_id()
         public = keys.public_key_line(key)
         nonce = secrets.token_bytes(_NONCE_BYTES)
@@ -141,7 +185,7 @@ class CredentialVault:
             id=credential_id, name=name, kind=keys.key_kind(key), public_key=public,
             fingerprint=keys.fingerprint(public), comment=comment,
             created_at=datetime.now(timezone.utc), certificate=certificate,
-            key_id=self._key_id, nonce=nonce, ciphertext=ciphertext)
+            key_id=self._key_id, nonce=nonce, ciphertext=ciphertext, meta=meta or {})
         self.repository.add(record)
         return _info(record)
 

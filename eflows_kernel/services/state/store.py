@@ -31,9 +31,16 @@ from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.state.tables import Base, SchemaVersion, utcnow
 
 ENV_VAR = "EFLOWS_STATE_URL"
-CURRENT_VERSION = 1
+CURRENT_VERSION = 2
+
+
+def _credential_metadata(conn: Connection) -> None:
+    """Version 2: a credential keeps its owner's metadata (HPCWaaS ``POST /ssh_keys``)."""
+    conn.execute(text("ALTER TABLE credentials ADD COLUMN meta JSON"))
+
+
 # MIGRATIONS[n - 1] takes a database from version n to n + 1, inside the open transaction.
-MIGRATIONS: list[Callable[[Connection], None]] = []
+MIGRATIONS: list[Callable[[Connection], None]] = [_credential_metadata]
 BUSY_TIMEOUT_S = 30.0
 MAX_PAGE = 1000
 

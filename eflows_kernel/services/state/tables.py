@@ -105,6 +105,7 @@ class CredentialRow(Base):
     nonce: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     format: Mapped[int] = mapped_column(Integer)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)  # schema 2
 
 
 class SiteRow(Base):

@@ -10,8 +10,9 @@ A workflow's ``inputs.vault_id`` is our credential id; ``inputs.user_id`` the si
 from __future__ import annotations
 
 import asyncio
-import re
+import functools
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,21 +22,13 @@ from jupyter_server.utils import url_path_join
 
 from eflows_extension.handlers.base import EflowsAPIHandler, bad_request, in_thread, translated
 from eflows_extension.models import HPCWaaSExecuteBody, SshKeyBody
-from eflows_kernel.services.errors import NotFoundError
+from eflows_kernel.services.errors import NotFoundError, ValidationError
+from eflows_kernel.services.log_query import DEFAULT_LEVELS, parse_duration, parse_levels
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow
 
-MAX_LOG_TIMEOUT = 60.0
+DEFAULT_LOG_TIMEOUT = 60.0  # HPCWaaS' default, 1m
+MAX_LOG_TIMEOUT = 60.0  # the waas client's own HTTP timeout is one minute
 LOG_POLL_INTERVAL = 0.25
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-_LEVEL = re.compile(r"\b(DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\b")
-
-
-def _level(line: str) -> str:
-    found = _LEVEL.search(line[:80])
-    if not found:
-        return "INFO"
-    word = found.group(1)
-    return {"WARN": "WARNING", "CRITICAL": "ERROR", "FATAL": "ERROR"}.get(word, word)
 
 
 class HPCWaaSHandler(EflowsAPIHandler):
@@ -111,8 +104,14 @@ class HPCWaaSExecutionHandler(HPCWaaSHandler):
 
 
 class HPCWaaSLogsHandler(HPCWaaSHandler):
-    """``?from=<offset>&size=<bytes>&timeout=<s>&levels=INFO,ERROR``: waits up to ``timeout``
-    seconds for output past ``from`` (returns at once when there is some, or the run is over).
+    """``?from=0&timeout=1m0s&size=-1&levels=15``, as the ``waas`` client sends it.
+
+    ``from`` is an entry index, ``size`` a count (``-1``: all), ``timeout`` a Go duration
+    (or seconds) to wait for entries past ``from`` (answered at once when there are
+    some, or the run is over), ``levels`` a bitmask (``DEBUG=1 INFO=2 WARN=4 ERROR=8``,
+    ``0``: INFO+WARN+ERROR) or names. The body is ``{"logs": [{level, timestamp,
+    content}], "total_results", "from"}``, and ``next`` (our addition): the ``from`` to
+    ask next.
     """
 
     @tornado.web.authenticated
@@ -120,38 +119,35 @@ class HPCWaaSLogsHandler(HPCWaaSHandler):
     @translated
     async def get(self, execution_id: str) -> None:
         start = self.int_arg("from", 0)
-        size = self.int_arg("size", None, minimum=1)
-        timeout = self.get_query_argument("timeout", None)
-        try:
-            wait = float(timeout) if timeout not in (None, "") else 0.0
-        except ValueError:
-            wait = -1.0
-        if not 0 <= wait <= MAX_LOG_TIMEOUT or wait != wait:
-            raise bad_request({"timeout": f"must be a number of seconds from 0 to "
-                                          f"{MAX_LOG_TIMEOUT:g}"}, "invalid query")
-        raw_levels = self.get_query_argument("levels", None)
-        levels = None
-        if raw_levels:
-            levels = {lvl.strip().upper() for lvl in raw_levels.split(",") if lvl.strip()}
-            levels = {"WARNING" if lvl == "WARN" else lvl for lvl in levels}
-            unknown = sorted(levels - set(LEVELS))
-            if unknown:
-                raise bad_request({"levels": f"unknown level(s) {', '.join(unknown)[:80]} "
-                                             f"(use {', '.join(LEVELS)})"}, "invalid query")
+        size = self.int_arg("size", -1, minimum=-1)
+        if size == 0:
+            raise bad_request({"size": "must be -1 (every entry) or a positive count"},
+                              "invalid query")
+        wait = self.query_value("timeout", DEFAULT_LOG_TIMEOUT, parse_duration)
+        if not 0 <= wait <= MAX_LOG_TIMEOUT:
+            raise bad_request({"timeout": f"must be from 0 to {MAX_LOG_TIMEOUT:g} seconds "
+                                          "(e.g. 1m0s, 30s)"}, "invalid query")
+        levels = self.query_value("levels", None, parse_levels)
         assert start is not None
         deadline = time.monotonic() + wait
+        entries = self.eflows.log_entries
         while True:
-            text, next_offset = await self.read_logs(execution_id, start, size)
-            if text or time.monotonic() >= deadline or \
-                    self.eflows.executions.get(execution_id).finished:
+            page = await in_thread(entries.page, execution_id, start,
+                                   None if size == -1 else size, levels or DEFAULT_LEVELS)
+            if page.entries or page.finished or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(LOG_POLL_INTERVAL)
-        now = datetime.now(timezone.utc).isoformat()
-        entries = [{"timestamp": now, "level": _level(line), "content": line}
-                   for line in text.splitlines()]
-        if levels is not None:
-            entries = [e for e in entries if e["level"] in levels]
-        self.reply({"id": execution_id, "from": start, "next": next_offset, "logs": entries})
+        self.reply({**page.to_hpcwaas(), "next": start + len(page.entries)})
+
+    def query_value(self, name: str, default: Any, parse: Callable[[str, str], Any]) -> Any:
+        """A query argument read by ``parse``; its refusal a 400 naming the argument."""
+        value = self.get_query_argument(name, None)
+        if value is None or value == "":
+            return default
+        try:
+            return parse(value, name)
+        except ValidationError as exc:
+            raise bad_request({name: exc.message}, "invalid query") from None
 
 
 class HPCWaaSSshKeysHandler(HPCWaaSHandler):
@@ -161,6 +157,7 @@ class HPCWaaSSshKeysHandler(HPCWaaSHandler):
     async def post(self) -> None:
         body = self.parse(SshKeyBody, allow_empty=True)
         name = body.name or f"hpcwaas-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
-        info = await in_thread(self.eflows.vault.generate, name, body.kind)
+        info = await in_thread(functools.partial(self.eflows.vault.generate, name, body.kind,
+                                                 metadata=body.metadata))
         self.reply({"id": info.id, "public_key": info.public_key}, 201,
                    self.api_url("credentials", info.id))

@@ -6,6 +6,8 @@ and one service call: HTTP in, JSON out.
 
 from __future__ import annotations
 
+import functools
+
 import tornado
 from jupyter_server.auth.decorator import authorized
 
@@ -102,8 +104,9 @@ class CredentialsHandler(EflowsAPIHandler):
     @translated
     async def post(self) -> None:
         body = self.parse(GenerateKeyBody)
-        info = await in_thread(self.eflows.vault.generate, body.name, body.kind, body.bits,
-                               body.comment)
+        info = await in_thread(functools.partial(
+            self.eflows.vault.generate, body.name, body.kind, body.bits, body.comment,
+            metadata=body.metadata))
         self.reply(info.to_dict(), 201, self.api_url("credentials", info.id))
 
 

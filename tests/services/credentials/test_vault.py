@@ -431,3 +431,26 @@ def test_credential_ids_never_start_like_a_command_line_option():
 
     ids = [new_credential_id() for _ in range(2000)]
     assert all(i[0].isalnum() for i in ids) and len(set(ids)) == len(ids)
+
+
+def test_metadata_is_kept_and_listed_with_the_key(vault: CredentialVault) -> None:
+    info = vault.generate("hpcwaas", metadata={"project": "climate", "n": 3,
+                                                "privateKey": "x", "publicKey": "y"})
+    assert info.metadata == {"project": "climate", "n": 3}  # HPCWaaS' reserved names dropped
+    assert vault.get(info.id).metadata == {"project": "climate", "n": 3}
+    assert vault.list()[0].to_dict()["metadata"] == {"project": "climate", "n": 3}
+    assert vault.generate("plain").metadata == {}
+
+
+@pytest.mark.parametrize(("metadata", "message"), [
+    ("notes", "JSON object"), ({"": 1}, "1 to 64"), ({"x" * 65: 1}, "1 to 64"),
+    ({f"k{i}": i for i in range(33)}, "at most 32"), ({"k": "v" * 5000}, "too large"),
+    ({"k": object()}, "must be JSON"),
+    ({"key": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc"}, "must not hold a private key")])
+def test_bad_metadata_is_refused_naming_the_field(vault: CredentialVault, metadata: object,
+                                                  message: str) -> None:
+    with pytest.raises(VaultError, match=message) as caught:
+        vault.generate("k", metadata=metadata)  # type: ignore[arg-type]
+    assert "metadata" in caught.value.details["errors"]
+    assert "BEGIN OPENSSH" not in str(caught.value)
+    assert vault.list() == []

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, text
 
+from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.executions import ExecutionState, ExecutionStore
 from eflows_kernel.services.sites.store import SiteStore
 from eflows_kernel.services.state import SchemaVersionError, StateStore, store
@@ -28,7 +29,7 @@ def url_of(path: Path) -> str:
 def test_fresh_database_is_private_versioned_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "state.sqlite"
     with StateStore(url_of(path)) as state:
-        assert state.version() == store.CURRENT_VERSION == 1
+        assert state.version() == store.CURRENT_VERSION == 2
         with state.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -39,7 +40,7 @@ def test_fresh_database_is_private_versioned_and_in_wal_mode(tmp_path: Path) -> 
         for file in path.parent.iterdir():
             assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
     with StateStore(url_of(path)) as again:  # reopening changes nothing
-        assert again.version() == 1
+        assert again.version() == store.CURRENT_VERSION
         assert again.backups == []
 
 
@@ -67,7 +68,7 @@ def test_session_rolls_back_on_error(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError), state.session() as session:
             session.execute(text("DELETE FROM schema_version"))
             raise RuntimeError("boom")
-        assert state.version() == 1
+        assert state.version() == store.CURRENT_VERSION
         assert sites.list() == []
 
 
@@ -128,11 +129,12 @@ def test_migration_keeps_every_row_and_backs_the_file_up(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "state.sqlite"
     ids = _fill(url_of(path))
-    monkeypatch.setattr(store, "CURRENT_VERSION", 2)
-    monkeypatch.setattr(store, "MIGRATIONS", [_add_priority])
+    current = store.CURRENT_VERSION
+    monkeypatch.setattr(store, "CURRENT_VERSION", current + 1)
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, _add_priority])
     with StateStore(url_of(path)) as state:
-        assert state.version() == 2
-        assert state.backups == [tmp_path / "state.sqlite.bak-v1"]
+        assert state.version() == current + 1
+        assert state.backups == [tmp_path / f"state.sqlite.bak-v{current}"]
         execution = ExecutionStore(state).get(ids["execution"])
         assert execution.inputs == {"x": 1}
         assert [c.state for c in execution.state_history] == ["queued", "running"]
@@ -140,13 +142,13 @@ def test_migration_keeps_every_row_and_backs_the_file_up(
         assert SiteStore(state).get(ids["site"])["config"] == {"host": "login.example"}
         with state.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT priority FROM executions").scalar() == 5
-    backup = tmp_path / "state.sqlite.bak-v1"
+    backup = tmp_path / f"state.sqlite.bak-v{current}"
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     with sqlite3.connect(backup) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchone() == (1,)
+        assert conn.execute("SELECT version FROM schema_version").fetchone() == (current,)
         assert conn.execute("SELECT count(*) FROM executions").fetchone() == (1,)
     with StateStore(url_of(path)) as again:  # migrated once only
-        assert again.version() == 2
+        assert again.version() == current + 1
         assert again.backups == []
 
 
@@ -159,13 +161,14 @@ def test_failed_migration_changes_nothing(tmp_path: Path,
         _add_priority(conn)
         raise RuntimeError("migration bug")
 
-    monkeypatch.setattr(store, "CURRENT_VERSION", 2)
-    monkeypatch.setattr(store, "MIGRATIONS", [broken])
+    current = store.CURRENT_VERSION
+    monkeypatch.setattr(store, "CURRENT_VERSION", current + 1)
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, broken])
     with pytest.raises(RuntimeError, match="migration bug"):
         StateStore(url_of(path))
     monkeypatch.undo()
     with StateStore(url_of(path)) as state:
-        assert state.version() == 1
+        assert state.version() == current
         assert ExecutionStore(state).get(ids["execution"]).site == "hpc"
         with state.engine.connect() as conn:
             columns = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(executions)")]
@@ -204,3 +207,23 @@ def test_not_a_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SchemaVersionError, match="not a readable SQLite database"):
         StateStore(url_of(path))
     assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_version_1_database_gains_credential_metadata(tmp_path: Path) -> None:
+    """A database from before schema 2 (no credentials.meta) keeps its keys, with no notes."""
+    path = tmp_path / "state.sqlite"
+    with StateStore(url_of(path)) as state:
+        vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
+        kept = vault.generate("old key")
+    with sqlite3.connect(path) as conn:  # what version 1 wrote
+        conn.execute("ALTER TABLE credentials DROP COLUMN meta")
+        conn.execute("UPDATE schema_version SET version = 1")
+    conn.close()
+    with StateStore(url_of(path)) as state:
+        assert state.version() == store.CURRENT_VERSION
+        assert state.backups == [tmp_path / "state.sqlite.bak-v1"]
+        vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
+        assert vault.get(kept.id).metadata == {}
+        noted = vault.generate("new key", metadata={"project": "climate"})
+        assert vault.get(noted.id).metadata == {"project": "climate"}
+        assert vault.private_key_for_use(kept.id) is not None

@@ -19,7 +19,8 @@ from eflows_kernel.services.sites import SiteService
 from eflows_kernel.services.sites.store import SiteStore
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows.registry import WorkflowRegistry
-from tests.deploy.stack import RemoteServer, Stack
+from tests.deploy.servers import Server
+from tests.deploy.stack import RemoteServer, Stack, local_site_config
 from tests.plugins.cluster import SshdInfo
 
 
@@ -48,6 +49,36 @@ def stack(tmp_path: Path, clean_account: SshdInfo, slurm_cluster: str,
         store.close()
 
 
+@pytest.fixture(scope="session")
+def local_site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The work directory of the local site (this host), shared by the session's tests."""
+    return tmp_path_factory.mktemp("local-site")
+
+
+@pytest.fixture
+def local_stack(tmp_path: Path, sshd: SshdInfo, slurm_cluster: str, wheel_cache: Path,
+                local_site_dir: Path) -> Iterator[Stack]:
+    """The deployment stack with one site, ``centre``: this host's own Slurm, no SSH.
+
+    The server's Python (this virtualenv, which has the package) is the site's, as on a
+    centre's login node where the server runs; no key, no host key.
+    """
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    registry = WorkflowRegistry(store)
+    executions = ExecutionStore(store)
+    vault = CredentialVault(SqlCredentialRepository(store), master_key=os.urandom(32))
+    sites = SiteService(SiteStore(store), vault, timeout=10)
+    executor = RemoteServer(executions, registry, vault, sites, tmp_path / "runs", wheel_cache)
+    site = sites.add(local_site_config(local_site_dir))
+    result = Stack(store, registry, executions, vault, sites, executor, tmp_path / "runs",
+                   wheel_cache, site, "", sshd)
+    try:
+        yield result
+    finally:
+        result.executor.shutdown()
+        store.close()
+
+
 @pytest.fixture
 def text_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "texts"
@@ -57,3 +88,11 @@ def text_folder(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def servers(tmp_path: Path, wheel_cache: Path) -> Iterator[tuple[Server, Server]]:
+    first, second = Server(tmp_path, wheel_cache), Server(tmp_path, wheel_cache)
+    try:
+        yield first, second
+    finally:
+        first.kill()
+        second.kill()

@@ -6,6 +6,7 @@ The fixtures that build it are in ``conftest.py``.
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,13 @@ def sleep_spec() -> dict[str, Any]:
                         "required": False}],
             "steps": [{"name": "sleep", "application": str(APPS / "parallel_sleep.py"),
                        "arguments": ["${n}", "${seconds}"]}]}
+
+
+def local_site_config(workdir: Path, **config: Any) -> dict[str, Any]:
+    """This host's Slurm as a site: sbatch, squeue and files here, the server's Python."""
+    return {"name": "centre", "connection": "local", "scheduler": "slurm",
+            "workdir": str(workdir), "python": {"mode": "existing", "path": sys.executable},
+            **config}
 
 
 def seqs_are_gap_free(events: list[dict[str, Any]]) -> None:

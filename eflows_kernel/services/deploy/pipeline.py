@@ -83,7 +83,9 @@ def check_site(sites: SiteService, name: str, credential_id: str | None,
     except NotFoundError:
         raise ValidationError(f"no site named {name!r}",
                               fields={"site": f"no site named {name!r}"}) from None
-    if site.host_key is None:
+    if site.config.is_local:  # this host: no host key, no credential, the server's login
+        credential_id, interactive = None, True
+    elif site.host_key is None:
         message = (f"the host key of site {name!r} is not trusted yet: scan the site and "
                    "confirm its fingerprint first")
         raise ValidationError(message, fields={"site": message})

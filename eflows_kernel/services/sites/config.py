@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.hpc.local_shell import local_login
 from eflows_kernel.services.hpc.ssh import HostKey
 
+LOCAL_HOST = "localhost"  # what a local site's host reads as (it is never connected to)
 _SAFE_TOKEN = r"^[A-Za-z0-9_.,:@+=-]+$"  # goes into sbatch arguments: no spaces, no quotes
 
 
@@ -44,10 +46,18 @@ class PythonConfig(BaseModel):
 
 
 class SiteConfig(BaseModel):
-    """What a user says about a site; everything it lacks (the host key) is learned by trust."""
+    """What a user says about a site; everything it lacks (the host key) is learned by trust.
+
+    ``connection: local`` is the host this server runs on (a login node, a batchspawner
+    job): commands and files are local, there is no host key and no credential, and the
+    login is the server's own account (``host`` and ``login`` may be left out).
+    """
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    connection: Literal["ssh", "local"] = Field(
+        "ssh", description="ssh: log in to host:port; local: the server's own host, "
+        "its sbatch and filesystem, as the server's account")
     host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.:%-]+$")
     port: int = Field(22, ge=1, le=65535)
     login: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
@@ -69,6 +79,17 @@ class SiteConfig(BaseModel):
         "(benchmarks/bench_stage_in.py measures it)")
     workdir: str = Field("~/eflows", min_length=1, max_length=4096, pattern=r"^[^\x00\n\r]+$")
     python: PythonConfig = Field(default_factory=PythonConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("connection") == "local":
+            data = {"host": LOCAL_HOST, "login": local_login(), **data}
+        return data
+
+    @property
+    def is_local(self) -> bool:
+        return self.connection == "local"
 
     @field_validator("workdir")
     @classmethod

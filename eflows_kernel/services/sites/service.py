@@ -22,6 +22,7 @@ from eflows_kernel.services.credentials import CredentialVault
 from eflows_kernel.services.credentials.keys import authorized_key_blob
 from eflows_kernel.services.errors import NotFoundError
 from eflows_kernel.services.hpc import ssh
+from eflows_kernel.services.hpc.local_shell import LocalShell, local_login
 from eflows_kernel.services.hpc.ssh import HostKey
 from eflows_kernel.services.sites.config import (
     CheckReport,
@@ -118,14 +119,28 @@ class SiteService:
 
     # ---- host key ----------------------------------------------------------------------
 
+    @staticmethod
+    def _no_host_key(site: Site) -> None:
+        if site.config.is_local:
+            raise SiteError(f"site {site.name!r} is this host (connection local): it has no "
+                            "host key to scan or trust")
+
+    @staticmethod
+    def _no_keys(site: Site) -> None:
+        if site.config.is_local:  # (it would change the server account's authorized_keys)
+            raise SiteError(f"site {site.name!r} is this host (connection local): it needs no "
+                            "key, so none is authorized or revoked there")
+
     def scan(self, site_id: str) -> HostKey:
         """The host key the site presents now, to show the user. Stores nothing."""
         site = self.get(site_id)
+        self._no_host_key(site)
         return ssh.fetch_host_key(site.config.host, site.config.port, self.timeout)
 
     def trust(self, site_id: str, fingerprint: str) -> Site:
         """Pin the host key, only if the site presents the key the user confirmed."""
         site = self.get(site_id)
+        self._no_host_key(site)
         presented = ssh.fetch_host_key(site.config.host, site.config.port, self.timeout)
         if fingerprint.strip() != presented.fingerprint:
             raise FingerprintMismatch(
@@ -144,8 +159,11 @@ class SiteService:
     def connect(self, site_id: str, credential_id: str | None = None, *,
                 password: str | None = None,
                 otp: Callable[[str], str] | None = None) -> paramiko.SSHClient:
-        """An authenticated connection to the site, pinned to its trusted host key."""
+        """An authenticated connection to the site, pinned to its trusted host key (a local
+        site's "connection" is this host's own shell, as the server's account)."""
         site = self.get(site_id)
+        if site.config.is_local:
+            return local_shell(site)  # type: ignore[return-value]
         key = cert = None
         if credential_id is not None:
             key = self.vault.private_key_for_use(credential_id)
@@ -159,6 +177,16 @@ class SiteService:
         site = self.get(site_id)
         cfg = site.config
         report = CheckReport()
+        if cfg.is_local:
+            try:
+                client = local_shell(site)
+            except ssh.AuthenticationFailed as error:
+                report.problems["authenticated"] = str(error)
+                return report
+            report.reachable, report.host_key, report.authenticated = True, "ok", True
+            with client:
+                self._check_remote(client, cfg, report)  # type: ignore[arg-type]
+            return report
         try:
             presented = ssh.fetch_host_key(cfg.host, cfg.port, self.timeout)
         except ssh.SiteUnreachable as error:
@@ -225,6 +253,7 @@ class SiteService:
 
         Returns ``{"added": bool}`` (False: the key was there already).
         """
+        self._no_keys(self.get(site_id))
         if password is None and otp is None:
             raise SiteError("authorizing a key needs the site password or a one-time code")
         line = self.vault.authorized_keys_line(credential_id)
@@ -264,6 +293,7 @@ class SiteService:
         Returns ``{"removed": bool}``.
         """
         site = self.get(site_id)
+        self._no_keys(site)
         use_key = password is None and otp is None
         with self.connect(site.id, credential_id if use_key else None, password=password,
                           otp=otp) as client, client.open_sftp() as sftp:
@@ -284,6 +314,16 @@ class SiteService:
         log.info("site %s: credential %s %s", site.name, credential_id,
                  "revoked" if removed else "was not authorized")
         return {"removed": removed}
+
+
+def local_shell(site: Site) -> LocalShell:
+    """This host's shell for a local site, if the site's login is the server's account."""
+    if site.config.login != local_login():
+        raise ssh.AuthenticationFailed(
+            f"site {site.name!r} is this host (connection local), where the server runs as "
+            f"{local_login()!r}, not {site.config.login!r}: a local site runs as the server's "
+            "own account")
+    return LocalShell()
 
 
 def _read_text(sftp: paramiko.SFTPClient, path: str) -> str:

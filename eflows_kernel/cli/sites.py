@@ -11,11 +11,24 @@ from eflows_kernel.client.protocol import Client
 from eflows_kernel.services.sites import CheckReport, Site
 
 
+def _address(site: Site) -> str:
+    cfg = site.config
+    if cfg.is_local:
+        return f"{cfg.login}@this host (local)"
+    return f"{cfg.login}@{cfg.host}:{cfg.port}"
+
+
+def _whose(site: Site) -> str:
+    """Who set the site up: the centre's operator (read-only) or the user."""
+    return "centre (read-only)" if site.operator else "you"
+
+
 def _show_site(site: Site) -> None:
     cfg = site.config
     print(f"id: {site.id}")
     print(f"name: {cfg.name}")
-    print(f"address: {cfg.login}@{cfg.host}:{cfg.port}")
+    print(f"set by: {_whose(site)}")
+    print(f"address: {_address(site)}")
     print(f"scheduler: {cfg.scheduler}")
     for name in ("partition", "qos", "account"):
         if getattr(cfg, name):
@@ -44,9 +57,10 @@ def cmd_sites_list(client: Client, args: argparse.Namespace) -> int:
     if args.json:
         emit_json(sites)
     else:
-        table([(s.id, s.name, f"{s.config.login}@{s.config.host}:{s.config.port}",
-                 s.config.scheduler, s.host_key.fingerprint if s.host_key else "(not trusted)")
-                for s in sites], ["id", "name", "address", "scheduler", "host key"])
+        table([(s.id, s.name, _address(s), s.config.scheduler,
+                 "-" if s.config.is_local else
+                 s.host_key.fingerprint if s.host_key else "(not trusted)", _whose(s))
+                for s in sites], ["id", "name", "address", "scheduler", "host key", "set by"])
     return EXIT_OK
 
 

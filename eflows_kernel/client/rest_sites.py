@@ -21,7 +21,8 @@ def site_from_dict(data: Mapping[str, Any]) -> Any:
     config = SiteConfig.model_validate({k: v for k, v in data.items()
                                         if k in SiteConfig.model_fields})
     key = data.get("host_key")
-    return Site(id=data["id"], config=config, host_key=HostKey.from_dict(key) if key else None)
+    return Site(id=data["id"], config=config, host_key=HostKey.from_dict(key) if key else None,
+                operator=bool(data.get("operator")))
 
 
 def check_report_from_dict(data: Mapping[str, Any]) -> Any:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +62,10 @@ class ServicesConfig:
     remote_wheel: str | None = None  # None: built from this installation's source tree
     remote_cache_dir: str | Path | None = None  # None: <runs dir>/../cache
     job_poll_interval: float = 2.0  # seconds between two polls of a site's scheduler
+    # The centre's sites (services/sites/operator.py): shown to every user, read-only,
+    # with the login made for ``hub_user`` (None: $JUPYTERHUB_USER, else this account).
+    operator_sites: tuple[Mapping[str, Any], ...] = ()
+    hub_user: str | None = None
 
     @property
     def vault_key_path(self) -> Path:
@@ -127,9 +133,24 @@ class Services:
         with self._lock:
             if self._site_service is None:  # (imported here: sites bring paramiko along)
                 from eflows_kernel.services.sites import SiteService, SiteStore
+                from eflows_kernel.services.sites.operator import (
+                    LayeredSiteRepository,
+                    operator_records,
+                )
 
-                self._site_service = SiteService(SiteStore(self.store), self.vault)
+                repository: Any = SiteStore(self.store)
+                if self.config.operator_sites:
+                    operator = operator_records(self.config.operator_sites, self.hub_user)
+                    repository = LayeredSiteRepository(operator, repository)
+                self._site_service = SiteService(repository, self.vault)
             return self._site_service
+
+    @property
+    def hub_user(self) -> str:
+        """Whose server this is: the hub user, else the account it runs as."""
+        import getpass
+
+        return self.config.hub_user or os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
     @property
     def executor_started(self) -> bool:
@@ -153,6 +174,8 @@ class Services:
     def start(self) -> None:
         """A server starting: the vault is ready, and runs left unfinished are re-attached."""
         self.vault  # noqa: B018 - a bad master key shows at start, not at the first request
+        if self.config.operator_sites:
+            self.site_service  # noqa: B018 - an operator's mistake shows at start too
         if self.execution_store.running():
             self.executions.router  # noqa: B018 - making the executors re-attaches
 

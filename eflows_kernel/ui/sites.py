@@ -115,7 +115,9 @@ class SitesWidget(widgets.VBox):
         if ok and sites is not None:
             current = self.listing.value
             options = [(f"{s.name} — {s.config.login}@{s.config.host}"
-                        + ("" if s.host_key else " (host key not trusted)"), s.name)
+                        + (" (centre, read-only)" if s.operator else "")
+                        + ("" if s.host_key or s.config.is_local
+                           else " (host key not trusted)"), s.name)
                        for s in sites if s.name != LOCAL_SITE]
             self.listing.options = options
             if current in {v for _l, v in options}:

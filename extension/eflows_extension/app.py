@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from jupyter_core.paths import ENV_CONFIG_PATH, SYSTEM_CONFIG_PATH
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, Type, Unicode, default
+from traitlets import Dict, Float, Int, List, Type, Unicode, default
 
 from eflows_extension.handlers import hpcwaas as hw
 from eflows_extension.handlers import native as h
@@ -21,6 +22,7 @@ from eflows_extension.handlers import sites as hs
 from eflows_extension.handlers.stream import ExecutionEventStreamHandler
 from eflows_kernel.services.app import Services, ServicesConfig, eflows_data_dir
 from eflows_kernel.services.executions import LOCAL_SITE
+from eflows_kernel.services.sites.operator import SITES_FILE, load_sites_files
 
 ID = r"(?P<{}>[^/]+)"
 WF, EX, CRED = ID.format("workflow_id"), ID.format("execution_id"), ID.format("credential_id")
@@ -90,6 +92,24 @@ class EflowsExtensionApp(ExtensionApp):
         help="Seconds between two polls of a site's scheduler (one squeue for all its runs).",
     ).tag(config=True)
 
+    sites = List(
+        Dict(), help="The centre's sites, shown to every user read-only: each a site's "
+        "settings (name, host, port, scheduler, partition, qos, account, python, "
+        "workdir, connection) plus host_key (pinned by the operator: a known_hosts-style "
+        "line) and login_template ('{user}' is the hub user; the default). See "
+        "docs/hpc-centre.md.",
+    ).tag(config=True)
+
+    sites_files = List(
+        Unicode(), help="YAML files with more of the centre's sites ('sites: [...]'); "
+        f"by default {SITES_FILE} in the system and environment Jupyter config "
+        "directories (never the user's own).",
+    ).tag(config=True)
+
+    @default("sites_files")
+    def _default_sites_files(self) -> list[str]:
+        return [os.path.join(d, SITES_FILE) for d in [*ENV_CONFIG_PATH, *SYSTEM_CONFIG_PATH]]
+
     @default("remote_cache_dir")
     def _default_remote_cache_dir(self) -> str:
         return str(eflows_data_dir() / "cache")
@@ -110,7 +130,8 @@ class EflowsExtensionApp(ExtensionApp):
             local_executor_class=self.executor_class,
             remote_executor_class=self.remote_executor_class,
             remote_wheel=self.remote_wheel, remote_cache_dir=self.remote_cache_dir,
-            job_poll_interval=self.job_poll_interval)
+            job_poll_interval=self.job_poll_interval,
+            operator_sites=(*self.sites, *load_sites_files(self.sites_files)))
 
     def initialize_settings(self) -> None:
         services = Services(self.services_config())

@@ -103,11 +103,12 @@ class SiteConfig(BaseModel):
 
 @dataclass(frozen=True)
 class Site:
-    """A stored site: its config and the host key the user trusted (None: not yet)."""
+    """A stored site: its config and the host key the user (or the operator) trusted."""
 
     id: str
     config: SiteConfig
     host_key: HostKey | None
+    operator: bool = False  # set by the centre's operator: read-only for users
 
     @property
     def name(self) -> str:
@@ -115,7 +116,8 @@ class Site:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, **self.config.model_dump(),
-                "host_key": None if self.host_key is None else self.host_key.to_dict()}
+                "host_key": None if self.host_key is None else self.host_key.to_dict(),
+                "operator": self.operator}
 
 
 @dataclass

@@ -69,12 +69,15 @@ class SiteService:
     def _site(record: dict[str, Any]) -> Site:
         key = record.get("host_key")
         return Site(id=record["id"], config=SiteConfig.model_validate(record["config"]),
-                    host_key=None if not key else HostKey.from_dict(key))
+                    host_key=None if not key else HostKey.from_dict(key),
+                    operator=bool(record.get("operator")))
 
     def add(self, config: SiteConfig | dict[str, Any]) -> Site:
         site = self._validate(config)
-        if self._find(self.repository.get_by_name, site.name) is not None:
-            raise SiteExists(f"a site named {site.name!r} exists already")
+        existing = self._find(self.repository.get_by_name, site.name)
+        if existing is not None:
+            whose = " (set by the centre's operator)" if existing.get("operator") else ""
+            raise SiteExists(f"a site named {site.name!r} exists already{whose}")
         return self._site(self.repository.add(site.name, site.model_dump()))
 
     def _find(self, lookup: Callable[[str], dict[str, Any] | None],

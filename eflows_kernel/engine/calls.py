@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from eflows_kernel.engine.batching import PendingTask
 from eflows_kernel.engine.checkpoint import restored_value
 from eflows_kernel.engine.data import TaskOutput
+from eflows_kernel.engine.launch.plan import LaunchPlan, event_fields
 from eflows_kernel.engine.state import TaskRecord
 from eflows_kernel.engine.submission import CallPlan
 from eflows_kernel.engine.wire import PRIMITIVES, WireTask
@@ -37,8 +38,8 @@ def submit_call(engine: Engine, definition: TaskDefinition, args: tuple[Any, ...
     task_id = next(engine._ids)
     plan = engine._analyser.analyse(definition, task_id, args, dict(kwargs))
     try:
-        resources = engine._resources(definition.name, plan.computing_units,
-                                      plan.memory_size)
+        resources, launch = engine.task_resources(definition, plan.computing_units,
+                                                  plan.memory_size)
     except EngineError:
         alternative = _fitting_alternative(engine, definition, plan)
         if alternative is None:
@@ -48,20 +49,21 @@ def submit_call(engine: Engine, definition: TaskDefinition, args: tuple[Any, ...
     if opts.is_replicated:
         workers = [[address] for address in engine.worker_addresses()] or [None]
     result = _submit_plan(engine, definition, task_id, plan, resources, workers[0],
-                          args=args, kwargs=kwargs)
+                          args=args, kwargs=kwargs, launch=launch)
     for replica_workers in workers[1:]:
         # Every worker runs it once; the first copy's outputs are the task's outputs.
         replica_id = next(engine._ids)
         replica = engine._analyser.analyse(definition, replica_id, args, dict(kwargs))
         _submit_plan(engine, definition, replica_id, replica, resources, replica_workers,
-                     track_outputs=False)
+                     track_outputs=False, launch=launch)
     return result
 
 
 def _submit_plan(engine: Engine, definition: TaskDefinition, task_id: int, plan: CallPlan,
                  resources: dict[str, float] | None, workers: list[str] | None,
                  track_outputs: bool = True, args: tuple[Any, ...] = (),
-                 kwargs: dict[str, Any] | None = None) -> Any:
+                 kwargs: dict[str, Any] | None = None,
+                 launch: LaunchPlan | None = None) -> Any:
     graph = engine.graph
     saving = engine.checkpoint.plan(definition, task_id, args, kwargs or {}) \
         if engine.checkpoint is not None and track_outputs else None
@@ -87,6 +89,8 @@ def _submit_plan(engine: Engine, definition: TaskDefinition, task_id: int, plan:
     if resources:
         first_event["constraints"] = {"computing_units": plan.computing_units,
                                       "memory_size": plan.memory_size or 0}
+    if launch is not None:  # task type, processes, nodes of @binary/@mpi... tasks
+        first_event.update(event_fields(definition.hpc, launch))
     graph.add(record, first_event)
 
     outputs = [TaskOutput(task_id, definition.name, None, (i,) if tuple_layout else ())
@@ -118,7 +122,7 @@ def _submit_plan(engine: Engine, definition: TaskDefinition, task_id: int, plan:
             file_params=plan.file_params, arg_names=tuple(plan.arg_names),
             in_group=bool(record.groups),
             checkpoint_dir=saving.record if saving is not None else None,
-            checkpoint_files=saving.files if saving is not None else ())
+            checkpoint_files=saving.files if saving is not None else (), hpc=launch)
         pending = PendingTask(record, wire, plan.args, plan.kwargs, order_records,
                               key=f"{definition.name}-{task_id}-{engine.run_id}",
                               priority=1 if opts.priority else 0, resources=resources,

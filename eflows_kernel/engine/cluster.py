@@ -53,6 +53,9 @@ class ClusterConfig:
     jobqueue_options: dict[str, Any] = field(default_factory=dict)
     min_workers: int | None = None  # connected before the run starts; default: all
     jobqueue_wait: float = 300.0  # seconds for min_workers to connect
+    # More resources every worker declares, e.g. {"GPU": 1} for
+    # @constraint(processors=[{"processorType": "GPU", "computingUnits": 1}]).
+    worker_resources: dict[str, float] = field(default_factory=dict)
 
 
 class WorkerSetup(WorkerPlugin):
@@ -92,6 +95,9 @@ class WorkerSetup(WorkerPlugin):
             REPORTS.flush(self._worker)
 
     def teardown(self, worker: Any) -> None:
+        from eflows_kernel.engine.launch import kill_all
+
+        kill_all()  # programs of HPC tasks still running: no orphan outlives its worker
         flusher = getattr(self, "_flusher", None)
         if flusher is not None:
             flusher.stop()
@@ -130,6 +136,10 @@ class WorkerOffer:
     declares_cpu: bool
     declares_memory: bool
     multi_threaded: bool
+    # Each worker's resources (CPU = its threads when it declares none), for tasks that
+    # hold several workers (MPI, @multinode), and the largest of every other resource.
+    capacities: list[dict[str, float]] = field(default_factory=list)
+    max_other: dict[str, float] = field(default_factory=dict)
 
 
 def start_cluster(config: ClusterConfig) -> tuple[Client, Any]:
@@ -156,7 +166,8 @@ def start_cluster(config: ClusterConfig) -> tuple[Client, Any]:
             processes=True,
             memory_limit=config.memory_limit,
             dashboard_address=":0",
-            resources={"CPU": config.threads_per_worker, "MEMORY": per_worker_gb},
+            resources={"CPU": config.threads_per_worker, "MEMORY": per_worker_gb,
+                       **config.worker_resources},
         )
         client = Client(cluster)
     client.register_plugin(WorkerSetup(config.extra_paths, config.pycompss_shim))
@@ -167,9 +178,16 @@ def worker_offer(client: Client) -> WorkerOffer:
     workers = client.scheduler_info(n_workers=-1).get("workers", {})
     max_cpu = max_mem = 0.0
     declares_cpu = declares_mem = multi = False
+    capacities: list[dict[str, float]] = []
+    max_other: dict[str, float] = {}
     for info in workers.values():
         resources = info.get("resources") or {}
         threads = info.get("nthreads", 1)
+        capacities.append({"CPU": float(threads), **{k: float(v) for k, v in
+                                                     resources.items()}})
+        for name, amount in resources.items():
+            if name not in ("CPU", "MEMORY"):
+                max_other[name] = max(max_other.get(name, 0.0), float(amount))
         multi = multi or threads > 1
         if "CPU" in resources:
             declares_cpu = True
@@ -181,7 +199,8 @@ def worker_offer(client: Client) -> WorkerOffer:
             max_mem = max(max_mem, float(resources["MEMORY"]))
         else:
             max_mem = max(max_mem, (info.get("memory_limit") or 0) / 1e9)
-    return WorkerOffer(max_cpu, max_mem, declares_cpu, declares_mem, multi)
+    return WorkerOffer(max_cpu, max_mem, declares_cpu, declares_mem, multi, capacities,
+                       max_other)
 
 
 def _total_memory_bytes() -> int:
@@ -218,7 +237,7 @@ def _start_jobqueue_cluster(config: ClusterConfig) -> tuple[Client, Any]:
     except ImportError:
         raise EngineError("scale-out on Slurm needs dask-jobqueue "
                           "(pip install 'dask-jobqueue>=0.8')") from None
-    options = _slurm_options(config.jobqueue_options)
+    options = _slurm_options(config.jobqueue_options, config.worker_resources)
     processes = int(options["processes"])
     wanted = config.jobqueue_workers * processes
     min_workers = wanted if config.min_workers is None else config.min_workers
@@ -245,7 +264,8 @@ def _start_jobqueue_cluster(config: ClusterConfig) -> tuple[Client, Any]:
     return client, cluster
 
 
-def _slurm_options(user: dict[str, Any]) -> dict[str, Any]:
+def _slurm_options(user: dict[str, Any],
+                   extra_resources: dict[str, float] | None = None) -> dict[str, Any]:
     """SLURMCluster's keyword arguments: our defaults, the user's options, and what the
     engine needs of every worker (``CPU``/``MEMORY`` resources for ``@constraint``)."""
     options = {**JOBQUEUE_DEFAULTS, **user}
@@ -272,6 +292,8 @@ def _slurm_options(user: dict[str, Any]) -> dict[str, Any]:
     except ValueError as exc:
         raise EngineError(f"invalid worker job memory {options['memory']!r}: {exc}") from None
     resources = f"CPU={cores // processes},MEMORY={round(memory / processes / 1e9, 3)}"
+    for name, amount in (extra_resources or {}).items():
+        resources += f",{name}={amount:g}"
     # One argument with commas: dask-jobqueue does not quote the worker command line.
     options["worker_extra_args"] = [*list(options.get("worker_extra_args") or []),
                                     "--resources", resources]

@@ -32,6 +32,7 @@ from eflows_kernel.engine.cluster import (
 from eflows_kernel.engine.current import current_engine, set_current_engine
 from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
 from eflows_kernel.engine.elastic import scale_workers
+from eflows_kernel.engine.launch.plan import LaunchPlan, hpc_plan
 from eflows_kernel.engine.state import RunGraph
 from eflows_kernel.engine.submission import CallAnalyser
 from eflows_kernel.engine.wall_clock import WallClock
@@ -39,6 +40,7 @@ from eflows_kernel.engine.worker import execute_task, interrupt_tasks
 from eflows_kernel.events.schema import RunState
 from eflows_kernel.events.stream import EventStream
 from eflows_kernel.model.exceptions import EngineError
+from eflows_kernel.model.hpc.processors import processor_requests
 from eflows_kernel.model.task import TaskDefinition
 
 
@@ -179,6 +181,43 @@ class Engine:
             payload = cloudpickle.dumps(definition)
             self._payloads[definition.uid] = payload
         return payload
+
+    def task_resources(self, definition: TaskDefinition, computing_units: int,
+                       memory_size: float | None
+                       ) -> tuple[dict[str, float] | None, LaunchPlan | None]:
+        """The Dask resources of one call, and the launch plan of an HPC task (the
+        nodes and cores it holds, engine/launch/plan.py)."""
+        offer = self._offer
+        if offer is None:
+            return None, None
+        name = definition.name
+        constraints = getattr(definition.options, "constraints", None) or {}
+        cpus, others = processor_requests(constraints, name)
+        if cpus and not {"computing_units", "computingUnits"} & set(constraints):
+            computing_units = cpus  # @constraint(processors=[{"processorType": "CPU"...}])
+        if any(amount > offer.max_other.get(k, 0.0) for k, amount in others.items()):
+            offer = self._offer = worker_offer(self.client)  # workers may have joined
+        for resource, amount in others.items():
+            if amount > offer.max_other.get(resource, 0.0):
+                declared = offer.max_other.get(resource)
+                has = (f"no worker declares {resource}" if declared is None
+                       else f"the largest worker has {resource}={declared:g}")
+                raise EngineError(
+                    f"task '{name}' asks for {resource}={amount:g} (@constraint "
+                    f"processors), but {has}; start workers declaring it (eflows-run "
+                    f"--worker-resources {resource}={amount:g}, or the site's "
+                    "worker_resources)")
+        spec = getattr(definition, "hpc", None)
+        if spec is not None:
+            try:
+                launch = hpc_plan(name, spec, computing_units, memory_size, others, offer)
+            except EngineError:
+                offer = self._offer = worker_offer(self.client)  # workers may have joined
+                launch = hpc_plan(name, spec, computing_units, memory_size, others, offer)
+            return launch.leader_resources() or None, launch
+        resources = self._resources(name, computing_units, memory_size) or {}
+        resources.update(others)
+        return resources or None, None
 
     def _resources(self, name: str, computing_units: int,
                    memory_size: float | None) -> dict[str, float] | None:

@@ -118,6 +118,7 @@ class RunGraph:
             state = msg["state"]
             common = {"attempt": msg.get("attempt"), "worker": msg.get("worker"),
                       "started": msg.get("started")}
+            common.update(msg.get("hpc") or {})  # HPC tasks: hosts, command, exit_value
             record.attempt = msg.get("attempt") or record.attempt
             if state == RUNNING:
                 record.state = RUNNING

@@ -202,3 +202,4 @@ class WireTask:
     # Checkpointing: where the worker saves the finished task, and the files it wrote.
     checkpoint_dir: str | None = None
     checkpoint_files: tuple[str, ...] = ()
+    hpc: Any = None  # an HPC task's LaunchPlan (engine/launch/plan.py): nodes, cores

@@ -21,6 +21,7 @@ from typing import Any
 import cloudpickle
 
 from eflows_kernel.engine.checkpoint_store import save_record
+from eflows_kernel.engine.launch import hold_nodes, run_hpc_task
 from eflows_kernel.engine.wire import (
     MissingValue,
     Pickled,
@@ -147,7 +148,8 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
         if partial is not None:
             raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled: "
                                   f"{partial.message}")
-        return _attempts(definition, wire, args, kwargs, report)
+        with hold_nodes(wire) as nodes:  # an MPI/@multinode task's other nodes
+            return _attempts(definition, wire, args, kwargs, report, nodes)
     except TaskInterrupted:
         raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled "
                               "while running") from None
@@ -159,18 +161,21 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
 
 
 def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str, Any],
-              report: Any) -> Any:
+              report: Any, nodes: Any = None) -> Any:
     attempts = max(1, wire.max_attempts if wire.on_failure == "RETRY" else 1)
+    hosts = {"hosts": [node.host for node in nodes]} if nodes else {}
     for attempt in range(1, attempts + 1):
         started = time.time()
-        report("running", attempt=attempt, started=started)
+        report("running", attempt=attempt, started=started, hpc=hosts or None)
         decoded: list[Any] = []
+        details: dict[str, Any] = {}  # what an HPC task ran: command line, exit value
         try:
-            result = _run_once(definition, wire, args, kwargs, decoded)
+            result = _run_once(definition, wire, args, kwargs, decoded, nodes, details)
         except COMPSsException as exc:
             error = _format_error(exc)
             report("failed", attempt=attempt, started=started, ended=time.time(),
-                   error=error, final=True, compss_exception=exc.message or str(exc))
+                   error=error, final=True, compss_exception=exc.message or str(exc),
+                   hpc=details or None)
             if not wire.in_group:
                 raise GroupException(f"task '{wire.name}' (#{wire.task}) raised "
                                      f"COMPSsException: {exc.message or exc}",
@@ -184,7 +189,7 @@ def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str
             error = _format_error(exc)
             final = attempt == attempts
             report("failed", attempt=attempt, started=started, ended=time.time(),
-                   error=error, final=final)
+                   error=error, final=final, hpc=details or None)
             if not final:
                 continue
             if wire.on_failure == "IGNORE":
@@ -195,7 +200,8 @@ def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str
             raise cls(message, wire.task, wire.name, error) from None
         if wire.checkpoint_dir:
             save_record(wire.checkpoint_dir, wire.name, result, wire.checkpoint_files)
-        report("done", attempt=attempt, started=started, ended=time.time())
+        report("done", attempt=attempt, started=started, ended=time.time(),
+               hpc=details or None)
         return result
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -210,7 +216,8 @@ def _format_error(exc: BaseException) -> str:
 
 
 def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
-              wire_kwargs: dict[str, Any], decoded: list[Any] | None = None) -> Any:
+              wire_kwargs: dict[str, Any], decoded: list[Any] | None = None,
+              nodes: Any = None, details: dict[str, Any] | None = None) -> Any:
     # Every task works on its own copy of values other tasks produced, as on COMPSs
     # where each task deserialises its inputs: a task that modifies an input (even
     # one declared IN) cannot change what other tasks or the main program see.
@@ -220,7 +227,7 @@ def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
               for name, value in wire_kwargs.items()}
     if decoded is not None:
         decoded[:] = [args, kwargs]
-    returned = run_body(definition, wire, args, kwargs)
+    returned = run_body(definition, wire, args, kwargs, nodes, details)
     if not wire.tuple_layout:
         return returned if wire.n_returns else None
 
@@ -240,12 +247,18 @@ def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
 
 
 def run_body(definition: Any, wire: WireTask, args: list[Any],
-             kwargs: dict[str, Any]) -> Any:
+             kwargs: dict[str, Any], nodes: Any = None,
+             details: dict[str, Any] | None = None) -> Any:
     """Run the task's body: its function, or its launcher (``@binary``, ``@mpi``...).
 
     The one place where a task body runs; decorators that run a program set
-    ``definition.launcher`` (see model/task.py) and get the decoded arguments.
+    ``definition.launcher`` (see model/task.py) and get the decoded arguments. The
+    HPC task types (``definition.hpc``, engine/launch) also get the nodes the task
+    holds, and record what they ran in ``details``.
     """
+    if getattr(definition, "hpc", None) is not None:
+        return run_hpc_task(definition, wire, args, kwargs, nodes,
+                            {} if details is None else details)
     launcher = getattr(definition, "launcher", None)
     if launcher is not None:
         return launcher(definition, args, kwargs)

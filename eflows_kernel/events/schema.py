@@ -77,6 +77,18 @@ class TaskEvent(_EventBase):
     restored: bool | None = Field(
         None, description="For done: the outputs came from a checkpoint of an earlier run; "
                           "the task did not run.")
+    # HPC task types (@binary, @mpi, @mpmd_mpi, @multinode, @container): docs/events.md
+    task_type: str | None = Field(
+        None, description="First event: binary, mpi, python_mpi, mpmd_mpi, multinode, or "
+        "python (a Python body with a container, prolog or epilog); absent for plain tasks.")
+    processes: int | None = Field(None, ge=1, description="First event: MPI processes.")
+    nodes: int | None = Field(None, ge=1, description="First event: nodes (slots) asked for.")
+    container: dict[str, str] | None = Field(None, description="First event: engine, image.")
+    hosts: list[str] | None = Field(
+        None, description="running: the node of each worker the attempt holds.")
+    command: list[str] | None = Field(
+        None, description="done/failed: the command line the attempt ran (launcher first).")
+    exit_value: int | None = Field(None, description="done/failed: its exit value.")
 
 
 class RunEvent(_EventBase):

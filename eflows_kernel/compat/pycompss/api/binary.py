@@ -1,4 +1,4 @@
-"""pycompss.api.binary: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.binary on eflows_kernel (model/hpc)."""
+from eflows_kernel.model.hpc.decorators import binary
 
-binary = unavailable_decorator("binary")
+Binary = binary

@@ -1,4 +1,4 @@
-"""pycompss.api.container: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.container on eflows_kernel (model/hpc)."""
+from eflows_kernel.model.hpc.decorators import container
 
-container = unavailable_decorator("container")
+Container = container

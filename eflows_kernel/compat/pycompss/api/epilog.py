@@ -1,4 +1,4 @@
-"""pycompss.api.epilog: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.epilog on eflows_kernel (model/hpc)."""
+from eflows_kernel.model.hpc.decorators import epilog
 
-epilog = unavailable_decorator("epilog")
+Epilog = epilog

@@ -1,4 +1,5 @@
-"""pycompss.api.mpi: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.mpi on eflows_kernel (model/hpc)."""
+from eflows_kernel.model.hpc.decorators import mpi
 
-mpi = unavailable_decorator("mpi")
+Mpi = mpi
+MPI = mpi

@@ -1,4 +1,5 @@
-"""pycompss.api.mpmd_mpi: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.mpmd_mpi on eflows_kernel (model/hpc)."""
+from eflows_kernel.model.hpc.decorators import mpmd_mpi
 
-mpmd_mpi = unavailable_decorator("mpmd_mpi")
+MPMDMPI = mpmd_mpi
+MpmdMpi = mpmd_mpi

@@ -1,4 +1,5 @@
-"""pycompss.api.multinode: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.multinode on eflows_kernel (model/hpc)."""
+from eflows_kernel.model.hpc.decorators import multinode
 
-multinode = unavailable_decorator("multinode")
+MultiNode = multinode
+Multinode = multinode

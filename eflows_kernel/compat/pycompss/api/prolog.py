@@ -1,4 +1,4 @@
-"""pycompss.api.prolog: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.prolog on eflows_kernel (model/hpc)."""
+from eflows_kernel.model.hpc.decorators import prolog
 
-prolog = unavailable_decorator("prolog")
+Prolog = prolog

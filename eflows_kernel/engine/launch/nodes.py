@@ -1,0 +1,150 @@
+"""Holding several nodes for one task: the leader and its holder tasks.
+
+A task whose slots do not fit on one worker (an MPI task of more processes than a
+worker has cores, a @multinode task) starts as one Dask task, the *leader*, holding
+the slots of its own worker. Before its attempts start, the leader holds the other
+slots with *holder* tasks pinned to chosen workers, each holding those slots'
+resources and reporting its node; once all are there, the program starts on all
+those nodes; when the task ends, the holders return and their cores are free again.
+
+Two leaders each holding part of what the other waits for would wait forever, so
+only one leader at a time places holders (a cluster-wide ``distributed.Lock``). A
+leader that finds the lock taken gives its own cores back at once (``Reschedule``:
+Dask runs it again later), so the one placing its holders only ever waits for cores
+held by tasks that are running and will end. A holder whose leader's worker is gone
+returns by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from eflows_kernel.engine.launch.mpi import Node
+from eflows_kernel.engine.launch.plan import LaunchPlan, slots_fitting
+from eflows_kernel.model.exceptions import EngineError
+
+LOCK_NAME = "eflows-hpc-nodes"
+LOCK_WAIT = 0.25  # s a leader waits for the placement lock before giving its cores back
+HOLDER_PRIORITY = 1_000_000  # holders go before the ordinary tasks queued on a worker
+
+
+def node_name() -> str:
+    """This worker's node as the launchers name it (Slurm's node name in a job)."""
+    return os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+
+
+@contextlib.contextmanager
+def hold_nodes(wire: Any) -> Iterator[list[Node] | None]:
+    """The nodes the task holds for its duration (None for an ordinary task)."""
+    plan: LaunchPlan | None = getattr(wire, "hpc", None)
+    if plan is None:
+        yield None
+        return
+    shape = plan.shape
+    own = Node(node_name(), plan.leader_slots * shape.slot_processes,
+               plan.leader_slots * shape.slot_cores, _own_address())
+    if plan.remaining_slots <= 0:
+        yield [own]
+        return
+    from distributed import Event, Lock, Queue, Reschedule, get_client
+
+    client = get_client()
+    lock = Lock(LOCK_NAME)
+    if not lock.acquire(timeout=LOCK_WAIT):
+        raise Reschedule()  # another task is placing its holders: let it have our cores
+    gang = uuid.uuid4().hex[:12]
+    release = Event(f"{LOCK_NAME}-{gang}", client=client)
+    futures: list[Any] = []
+    try:
+        try:
+            targets = _targets(client, plan, own.worker, wire.name)
+            queue = Queue(f"{LOCK_NAME}-{gang}", client=client)
+            for index, (worker, slots) in enumerate(targets):
+                futures.append(client.submit(
+                    hold_slots, gang, own.worker, slots, key=(
+                        f"{wire.name}-node{index + 1}-{wire.task}-{wire.run}-{gang}"),
+                    workers=[worker], allow_other_workers=False, pure=False,
+                    priority=HOLDER_PRIORITY,
+                    resources={k: v * slots for k, v in plan.slot_resources.items()}))
+            nodes = [own, *_gather(queue, futures, shape)]
+        finally:
+            lock.release()
+        yield nodes
+    finally:
+        with contextlib.suppress(Exception):
+            release.set()
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
+
+
+def _own_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return ""
+
+
+def _targets(client: Any, plan: LaunchPlan, own: str, name: str) -> list[tuple[str, int]]:
+    """(worker, slots) for the slots beyond the leader's: its own worker first when it
+    has room, then the least busy workers."""
+    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    candidates = []
+    for address, info in workers.items():
+        fit = slots_fitting(dict(info.get("resources") or {}), plan.slot_resources)
+        if address == own:
+            fit = 0 if plan.shape.distinct_nodes else fit - plan.leader_slots
+        elif plan.shape.distinct_nodes:
+            fit = min(fit, 1)
+        if fit > 0:
+            busy = (info.get("metrics") or {}).get("executing", 0)
+            candidates.append((address != own, busy, address, fit))
+    candidates.sort()
+    wanted = plan.remaining_slots
+    targets = []
+    for _, _, address, fit in candidates:
+        take = min(fit, wanted)
+        targets.append((address, take))
+        wanted -= take
+        if not wanted:
+            return targets
+    raise EngineError(f"task '{name}': {plan.remaining_slots} more slot(s) of "
+                      f"{plan.slot_resources} are needed beyond this worker, but the "
+                      "workers connected now cannot hold them (a worker left?)")
+
+
+def _gather(queue: Any, futures: list[Any], shape: Any) -> list[Node]:
+    """The holders' nodes, as they start; waits in short steps (interruptible)."""
+    nodes: list[Node] = []
+    while len(nodes) < len(futures):
+        try:
+            item = queue.get(timeout=0.5)
+        except TimeoutError:
+            for future in futures:
+                if future.status in ("error", "cancelled", "lost"):
+                    raise EngineError(f"a node holder of the task ended before the task "
+                                      f"started ({future.status})") from None
+            continue
+        slots = int(item["slots"])
+        nodes.append(Node(item["host"], slots * shape.slot_processes,
+                          slots * shape.slot_cores, item["worker"]))
+    return nodes
+
+
+def hold_slots(gang: str, leader: str, slots: int) -> None:
+    """A holder: tell the leader where it is, then hold its cores until released."""
+    from distributed import Event, Queue, get_client, get_worker
+
+    client = get_client()
+    Queue(f"{LOCK_NAME}-{gang}", client=client).put(
+        {"host": node_name(), "worker": get_worker().address, "slots": slots})
+    release = Event(f"{LOCK_NAME}-{gang}", client=client)
+    while not release.wait(timeout=1.0):
+        if leader not in client.scheduler_info(n_workers=-1).get("workers", {}):
+            return  # the leader's worker died: nobody will release us

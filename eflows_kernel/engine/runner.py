@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="memory per local worker, e.g. 2GB (default: shared equally)")
     cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
                          help="use an existing Dask scheduler instead of a local cluster")
+    cluster.add_argument("--worker-resources", default=None, metavar="NAME=N[,NAME=N]",
+                         help="more resources every worker declares, e.g. GPU=1 for tasks "
+                              "with @constraint(processors=[{'processorType': 'GPU', "
+                              "'computingUnits': 1}])")
     slurm = parser.add_argument_group(
         "scale-out on Slurm",
         "With --slurm-workers the scheduler runs in this process and each worker is a Slurm "
@@ -112,6 +116,24 @@ def _slurm_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def parse_resources(text: str | None) -> dict[str, float]:
+    """``GPU=1,FPGA=2`` as a dict; names are case-sensitive Dask resource names."""
+    resources: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition("=")
+        try:
+            amount = float(value)
+        except ValueError:
+            amount = -1.0
+        if not sep or not name.strip() or amount <= 0:
+            raise ValueError(f"--worker-resources expects NAME=N with N > 0 (e.g. GPU=1), "
+                             f"got {item.strip()!r}")
+        resources[name.strip()] = amount
+    return resources
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(normalise_argv(argv))
@@ -128,6 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in compss.notes:
         print(f"eflows-run: {note}", file=sys.stderr)
     apply_environment(compss)
+    try:
+        worker_resources = parse_resources(args.worker_resources)
+    except ValueError as exc:
+        print(f"eflows-run: {exc}", file=sys.stderr)
+        return 2
     app = os.path.abspath(args.app)
     if not os.path.isfile(app):
         print(f"eflows-run: application file not found: {args.app}", file=sys.stderr)
@@ -147,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             pycompss_shim=not args.no_pycompss_shim,
             jobqueue="slurm" if args.slurm_workers else None,
             jobqueue_workers=args.slurm_workers or 1, jobqueue_options=slurm_options,
-            min_workers=args.slurm_min_workers, jobqueue_wait=args.slurm_wait),
+            min_workers=args.slurm_min_workers, jobqueue_wait=args.slurm_wait,
+            worker_resources=worker_resources),
         run_id=args.run_id or compss.run_id, event_log=args.event_log,
         app=os.path.basename(app), first_seq=args.first_seq, checkpoint=compss.checkpoint)
     engine = Engine(config)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,7 @@ class ProgramArguments:
         if template is None:
             return list(self.positional)
         out: list[str] = []
-        for token in template.split():
+        for token in _split(template):
             whole = _REFERENCE.fullmatch(token)
             if whole and whole.group(1) in self.by_name:
                 out.extend(self.by_name[whole.group(1)])
@@ -51,6 +52,15 @@ class ProgramArguments:
         return _REFERENCE.sub(
             lambda m: " ".join(self.by_name[m.group(1)]) if m.group(1) in self.by_name
             else m.group(0), text)
+
+
+def _split(template: str) -> list[str]:
+    """COMPSs splits the template at spaces; quotes group words here as in a shell
+    (``-c "ls {{d}}"``), and a lone quote is just a character."""
+    try:
+        return shlex.split(template)
+    except ValueError:
+        return template.split()
 
 
 def named_parameters(definition: Any, args: list[Any],

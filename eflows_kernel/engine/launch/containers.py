@@ -100,8 +100,8 @@ def container_command(spec: ContainerSpec, argv: list[str], *, cwd: str,
 
 
 def _unique_dirs(paths: Iterable[str]) -> list[str]:
-    """Existing directories, without those already inside another one of the list."""
-    dirs = sorted({os.path.realpath(p) for p in paths if p and os.path.isdir(p)})
+    """The directories, without those already inside another one of the list."""
+    dirs = sorted({os.path.realpath(p) for p in paths if p})
     out: list[str] = []
     for path in dirs:
         if not any(path == kept or path.startswith(kept.rstrip("/") + "/") for kept in out):

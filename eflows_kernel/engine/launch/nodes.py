@@ -51,7 +51,7 @@ def hold_nodes(wire: Any) -> Iterator[list[Node] | None]:
     if plan.remaining_slots <= 0:
         yield [own]
         return
-    from distributed import Event, Lock, Queue, Reschedule, get_client
+    from distributed import Event, Lock, Reschedule, get_client
 
     client = get_client()
     lock = Lock(LOCK_NAME)
@@ -63,15 +63,14 @@ def hold_nodes(wire: Any) -> Iterator[list[Node] | None]:
     try:
         try:
             targets = _targets(client, plan, own.worker, wire.name)
-            queue = Queue(f"{LOCK_NAME}-{gang}", client=client)
             for index, (worker, slots) in enumerate(targets):
                 futures.append(client.submit(
-                    hold_slots, gang, own.worker, slots, key=(
+                    hold_slots, gang, index, own.worker, slots, key=(
                         f"{wire.name}-node{index + 1}-{wire.task}-{wire.run}-{gang}"),
                     workers=[worker], allow_other_workers=False, pure=False,
                     priority=HOLDER_PRIORITY,
                     resources={k: v * slots for k, v in plan.slot_resources.items()}))
-            nodes = [own, *_gather(queue, futures, shape)]
+            nodes = [own, *_gather(client, gang, futures, shape)]
         finally:
             lock.release()
         yield nodes
@@ -119,31 +118,37 @@ def _targets(client: Any, plan: LaunchPlan, own: str, name: str) -> list[tuple[s
                       "workers connected now cannot hold them (a worker left?)")
 
 
-def _gather(queue: Any, futures: list[Any], shape: Any) -> list[Node]:
+def _gather(client: Any, gang: str, futures: list[Any], shape: Any) -> list[Node]:
     """The holders' nodes, as they start; waits in short steps (interruptible)."""
+    from distributed import Event, Variable
+
     nodes: list[Node] = []
-    while len(nodes) < len(futures):
-        try:
-            item = queue.get(timeout=0.5)
-        except TimeoutError:
-            for future in futures:
-                if future.status in ("error", "cancelled", "lost"):
-                    raise EngineError(f"a node holder of the task ended before the task "
-                                      f"started ({future.status})") from None
-            continue
+    for index, future in enumerate(futures):
+        name = f"{LOCK_NAME}-{gang}-{index}"
+        ready = Event(name, client=client)
+        while not ready.wait(timeout=0.5):
+            if future.status in ("error", "cancelled", "lost"):
+                raise EngineError(f"a node holder of the task ended before the task "
+                                  f"started ({future.status})")
+        variable = Variable(name, client=client)
+        item = variable.get()
+        variable.delete()
+        ready.clear()  # nobody waits on it any more: the scheduler forgets it
         slots = int(item["slots"])
         nodes.append(Node(item["host"], slots * shape.slot_processes,
                           slots * shape.slot_cores, item["worker"]))
     return nodes
 
 
-def hold_slots(gang: str, leader: str, slots: int) -> None:
+def hold_slots(gang: str, index: int, leader: str, slots: int) -> None:
     """A holder: tell the leader where it is, then hold its cores until released."""
-    from distributed import Event, Queue, get_client, get_worker
+    from distributed import Event, Variable, get_client, get_worker
 
     client = get_client()
-    Queue(f"{LOCK_NAME}-{gang}", client=client).put(
+    name = f"{LOCK_NAME}-{gang}-{index}"
+    Variable(name, client=client).set(
         {"host": node_name(), "worker": get_worker().address, "slots": slots})
+    Event(name, client=client).set()
     release = Event(f"{LOCK_NAME}-{gang}", client=client)
     while not release.wait(timeout=1.0):
         if leader not in client.scheduler_info(n_workers=-1).get("workers", {}):

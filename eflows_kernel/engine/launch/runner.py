@@ -166,14 +166,15 @@ class Attempt:
             return None
         return exit_value if count == 1 else tuple([exit_value] * count)
 
-    def _in_container(self, argv: list[str], cwd: str, env: dict[str, str]) -> list[str]:
+    def _in_container(self, argv: list[str], cwd: str, env: dict[str, str],
+                      python: bool = False) -> list[str]:
         container = self.spec.container
         if container is None:
             return argv
         image = os.path.expanduser(os.path.expandvars(container.image))
         spec = type(container)(container.engine, image, container.options)
         options = shlex.split(self.parameters.substitute(container.options or ""))
-        binds = [cwd, *self._file_dirs(), *_host_paths()]
+        binds = [cwd, *self._file_dirs(), *(_host_paths() if python else ())]
         passed = [name for name in env if name.startswith("COMPSS_")] + [
             "OMP_NUM_THREADS", "EFLOWS_HOST_PATHS"]
         return containers.container_command(
@@ -207,7 +208,8 @@ class Attempt:
             python = sys.executable
         else:
             env["EFLOWS_HOST_PATHS"] = os.pathsep.join(paths)
-        argv = self._in_container([python, CHILD_MAIN, str(payload)], os.getcwd(), env)
+        argv = self._in_container([python, CHILD_MAIN, str(payload)], os.getcwd(), env,
+                                  python=True)
         workdir = os.getcwd()
         if mode == "mpi":
             command = mpi.launch_command(

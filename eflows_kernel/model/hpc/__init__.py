@@ -9,7 +9,8 @@ from eflows_kernel.model.hpc.decorators import (
     multinode,
     prolog,
 )
+from eflows_kernel.model.hpc.software import software
 from eflows_kernel.model.hpc.spec import HpcTask, TaskKind
 
 __all__ = ["HpcTask", "TaskKind", "binary", "container", "epilog", "mpi", "mpmd_mpi",
-           "multinode", "prolog"]
+           "multinode", "prolog", "software"]

@@ -1,4 +1,4 @@
-"""pycompss.api.software: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.software on eflows_kernel (model/hpc)."""
+from eflows_kernel.model.hpc.software import software
 
-software = unavailable_decorator("software")
+Software = software

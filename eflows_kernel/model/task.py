@@ -225,6 +225,10 @@ class TaskDefinition:
             for option in CALL_OPTIONS:
                 if option not in self.signature.parameters:
                     kwargs.pop(option, None)
+            if getattr(self, "hpc", None) is not None:  # @binary, @mpi...: run it here
+                from eflows_kernel.model.hpc.spec import run_in_place
+
+                return run_in_place(self, args, kwargs)
             return self.func(*args, **kwargs)
         return engine.submit(self, args, kwargs)
 

@@ -178,3 +178,25 @@ def check_flag(value: Any, what: str, task: str) -> bool | str:
         return value
     raise TaskDefinitionError(f"task '{task}': {what}={value!r} must be a boolean or the "
                               "name of an environment variable holding one")
+
+
+# -- without a runtime ---------------------------------------------------------------------
+# A plain ``python app.py`` has no engine; PyCOMPSs then runs a binary or MPI task's
+# program in place. The launchers belong to the engine, which registers them here when
+# it is imported (the pycompss.api modules of these decorators import it).
+
+_IN_PLACE: Any = None
+
+
+def set_in_place_runner(runner: Any) -> None:
+    global _IN_PLACE
+    _IN_PLACE = runner
+
+
+def run_in_place(definition: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if _IN_PLACE is None:
+        raise TaskDefinitionError(
+            f"task '{definition.name}' runs a program ({definition.hpc.kind.value}), which "
+            "needs the launchers of eflows_kernel.engine: start an engine "
+            "(eflows_kernel.start()) or import it through pycompss.api")
+    return _IN_PLACE(definition, args, kwargs)

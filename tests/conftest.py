@@ -17,8 +17,10 @@ REPO = Path(__file__).resolve().parent.parent
 APPS = REPO / "tests" / "apps"
 
 # Shared fixtures live in plugins, never in test modules: pytest-jupyter's server, the real
-# test cluster (sshd + Slurm), and a Jupyter server with the extension on a fresh state.
-pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.plugins.cluster", "tests.plugins.server"]
+# test cluster (sshd + Slurm), the multi-node Slurm cluster, and a Jupyter server with the
+# extension on a fresh state.
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.plugins.cluster",
+                  "tests.plugins.multinode_cluster", "tests.plugins.server"]
 
 
 @pytest.fixture(scope="session")

@@ -56,6 +56,8 @@ class ClusterConfig:
     # More resources every worker declares, e.g. {"GPU": 1} for
     # @constraint(processors=[{"processorType": "GPU", "computingUnits": 1}]).
     worker_resources: dict[str, float] = field(default_factory=dict)
+    # Inside a Slurm job of several nodes: one worker per node of it (engine/allocation.py).
+    slurm_allocation: bool = False
 
 
 class WorkerSetup(WorkerPlugin):
@@ -147,6 +149,13 @@ def start_cluster(config: ClusterConfig) -> tuple[Client, Any]:
     joined an existing scheduler), with every worker set up by ``WorkerSetup``."""
     if config.jobqueue and not config.scheduler_address:
         return _start_jobqueue_cluster(config)
+    if config.slurm_allocation and not config.scheduler_address:
+        from eflows_kernel.engine.allocation import start_allocation_cluster
+
+        cluster: Any = start_allocation_cluster(config.worker_resources)
+        client = Client(cluster.scheduler)
+        client.register_plugin(WorkerSetup(config.extra_paths, config.pycompss_shim))
+        return client, cluster
     if config.scheduler_address:
         try:
             client = Client(config.scheduler_address, timeout="20s")
@@ -278,7 +287,7 @@ def _slurm_options(user: dict[str, Any],
         # Workers on compute nodes must reach the scheduler: listen on this host's
         # address rather than dask-jobqueue's default (all interfaces, advertised as
         # whichever one it guesses).
-        scheduler_options.setdefault("host", host or _own_address())
+        scheduler_options.setdefault("host", host or own_address())
     options["scheduler_options"] = scheduler_options
     options.setdefault("log_directory", os.path.abspath("eflows-worker-logs"))
     options.setdefault("python", sys.executable)
@@ -300,7 +309,8 @@ def _slurm_options(user: dict[str, Any],
     return options
 
 
-def _own_address() -> str:
+def own_address() -> str:
+    """This host's address as other nodes reach it (its name resolved)."""
     try:
         return socket.gethostbyname(socket.gethostname())
     except OSError:

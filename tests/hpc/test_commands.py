@@ -142,7 +142,7 @@ def test_srun_places_each_rank_and_needs_an_allocation(tmp_path: Path) -> None:
            "SLURMD_NODENAME": "n1"}
     argv = launch_command("srun", [], NODES, [Program(("./sim",), 4)], 2, tmp_path, env)
     assert argv == ["srun", "--overlap", "--distribution=arbitrary", "-n", "4",
-                    "--nodelist", "n1,n2", "--cpus-per-task=2", "./sim"]
+                    "--nodes=2", "--cpus-per-task=2", "./sim"]
     assert (tmp_path / "slurm_hostfile").read_text() == "n1\nn1\nn2\nn2\n"
     # The allocation as seen by the launch: the task's nodes only, overlapping steps.
     assert env["SLURM_NODELIST"] == env["SLURM_JOB_NODELIST"] == "n1,n2"

@@ -143,10 +143,9 @@ def _srun(runner: str, flags: list[str], nodes: list[Node], programs: list[Progr
     hostfile = sandbox / "slurm_hostfile"
     hostfile.write_text("".join(f"{host}\n" for host, n in host_counts(nodes)
                                 for _ in range(n)))
-    env["SLURM_HOSTFILE"] = str(hostfile)
+    env["SLURM_HOSTFILE"] = str(hostfile)  # one line per rank: its node, in rank order
     argv = [runner, "--overlap", "--distribution=arbitrary", "-n", str(total),
-            "--nodelist", ",".join(host for host, _ in host_counts(nodes)),
-            f"--cpus-per-task={threads}", *flags]
+            f"--nodes={len(host_counts(nodes))}", f"--cpus-per-task={threads}", *flags]
     if len(programs) == 1:
         return argv + list(programs[0].argv)
     conf = sandbox / "multi_prog.conf"

@@ -114,17 +114,17 @@ def test_missing_engine_is_a_clear_error() -> None:
 NODES = [Node("n1", 2, 2), Node("n2", 2, 2)]
 
 
-def test_open_mpi_command_and_hostfile(tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_mpi_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COMPSS_MPIRUN_TYPE", "ompi")
     env = {"PYTHONPATH": "/app", "OMP_NUM_THREADS": "1"}
     argv = launch_command("mpirun", ["--map-by", "core"], NODES,
                           [Program(("./sim", "-i", "x"), 4)], 1, tmp_path, env)
-    assert argv[:6] == ["mpirun", "--hostfile", str(tmp_path / "hostfile"), "--bind-to",
-                        "none", "-x"]
+    assert argv[:6] == ["mpirun", "--host", "n1:2,n2:2", "--bind-to", "none", "-x"]
     assert argv[-7:] == ["-n", "4", "--map-by", "core", "./sim", "-i", "x"]
     assert "PYTHONPATH" in argv  # exported to ranks on the other host
-    assert (tmp_path / "hostfile").read_text() == "n1 slots=2\nn2 slots=2\n"
+    one_host = launch_command("mpirun", [], [Node("n1", 2, 2)], [Program(("a",), 2)], 1,
+                              tmp_path, {"OMP_NUM_THREADS": "1"})
+    assert one_host == ["mpirun", "--host", "n1:2", "--bind-to", "none", "-n", "2", "a"]
 
 
 def test_mpich_hydra_command_and_mpmd(tmp_path: Path,
@@ -132,9 +132,7 @@ def test_mpich_hydra_command_and_mpmd(tmp_path: Path,
     monkeypatch.setenv("COMPSS_MPIRUN_TYPE", "impi")
     argv = launch_command("mpirun", [], [Node("n1", 3, 3)],
                           [Program(("a",), 1), Program(("b", "x"), 2)], 1, tmp_path, {})
-    assert argv == ["mpirun", "-f", str(tmp_path / "hostfile"), "-n", "1", "a", ":",
-                    "-n", "2", "b", "x"]
-    assert (tmp_path / "hostfile").read_text() == "n1:3\n"
+    assert argv == ["mpirun", "-hosts", "n1:3", "-n", "1", "a", ":", "-n", "2", "b", "x"]
 
 
 def test_srun_places_each_rank_and_needs_an_allocation(tmp_path: Path) -> None:

@@ -75,10 +75,12 @@ def hold_nodes(wire: Any) -> Iterator[list[Node] | None]:
             lock.release()
         yield nodes
     finally:
+        # Without waiting for the answers: the task's result is not held back by them.
         with contextlib.suppress(Exception):
-            release.set()
-        with contextlib.suppress(Exception):
-            client.cancel(futures)
+            client.loop.add_callback(client.scheduler.event_set, name=release.name)
+        if futures:
+            with contextlib.suppress(Exception):
+                client.loop.add_callback(client._cancel, futures)
 
 
 def _own_address() -> str:
@@ -132,8 +134,9 @@ def _gather(client: Any, gang: str, futures: list[Any], shape: Any) -> list[Node
                                   f"started ({future.status})")
         variable = Variable(name, client=client)
         item = variable.get()
+        # The scheduler forgets both (nobody waits on them any more), in the background.
         variable.delete()
-        ready.clear()  # nobody waits on it any more: the scheduler forgets it
+        client.loop.add_callback(client.scheduler.event_clear, name=name)
         slots = int(item["slots"])
         nodes.append(Node(item["host"], slots * shape.slot_processes,
                           slots * shape.slot_cores, item["worker"]))

@@ -127,10 +127,12 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
     for _ in range(5):
         try:
             if proc.returncode is None:
-                kill_group(proc.pid)
+                kill_group(proc.pid)  # the whole session, ranks in their own groups too
                 proc.wait()
-            # What outlived the program in its session goes too (a rank left behind).
-            _signal_session(proc.pid, signal.SIGKILL)
+            else:
+                # The program ended by itself (an mpirun has reaped its ranks): what it
+                # left in its process group goes, at the cost of one system call.
+                _signal_group(proc.pid, signal.SIGKILL)
             break
         except BaseException as exc:  # re-raised below, after the cleanup
             interrupted = interrupted or exc

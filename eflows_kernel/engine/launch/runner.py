@@ -79,7 +79,7 @@ class Attempt:
 
     @contextlib.contextmanager
     def sandbox(self) -> Iterator[Path]:
-        """A fresh directory for the attempt (hostfile, payload, default working dir),
+        """A fresh directory for the attempt (srun's placement, payload, default working dir),
         on the shared file system when the task spans several hosts; removed after."""
         root = os.environ.get("EFLOWS_SANDBOX_DIR") or (
             os.path.join(os.getcwd(), ".eflows-sandbox") if self.spans_hosts

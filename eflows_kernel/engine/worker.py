@@ -211,7 +211,8 @@ def _format_error(exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc}"
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     # Drop our own frames: the user wants to see their task's traceback.
-    keep = [lines[0]] + [ln for ln in lines[1:] if "eflows_kernel/engine" not in ln]
+    keep = [lines[0]] + [ln for ln in lines[1:] if not (
+        ln.startswith('  File "') and "eflows_kernel/engine" in ln)]  # frames, not the message
     return "".join(keep).rstrip()
 
 

@@ -46,7 +46,8 @@ def main(payload_path: str) -> int:
                    for kind, key in payload.get("updates", ())}
         outcome = (True, value, written, "")
     except BaseException as exc:  # the task's failure is reported, not fatal here
-        outcome = (False, exc, {}, traceback.format_exc())
+        tb = exc.__traceback__.tb_next if exc.__traceback__ else None  # the task's frames
+        outcome = (False, exc, {}, "".join(traceback.format_exception(type(exc), exc, tb)))
     try:
         data = cloudpickle.dumps(outcome)
     except Exception as exc:  # an unpicklable result or exception: say what it was

@@ -1,0 +1,68 @@
+"""HPC tasks on the session's Dask cluster (2 workers of 1 core), in-process engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from eflows_kernel.model import compss_wait_on, task
+from eflows_kernel.model.exceptions import EngineError, TaskFailedError
+from eflows_kernel.model.hpc import container, mpi, multinode
+from eflows_kernel.model.parameter import INOUT
+from tests.conftest import task_events
+
+
+@mpi(runner="mpirun", processes=2)
+@task(returns=1)
+def rank_fails(message):
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.rank == 1:
+        raise ValueError(message)
+    return MPI.COMM_WORLD.rank
+
+
+@mpi(runner="mpirun", processes=2)
+@task(box=INOUT)
+def rank_zero_writes(box):
+    from mpi4py import MPI
+
+    box.append(f"rank {MPI.COMM_WORLD.rank}")
+
+
+@multinode(computing_nodes=3)
+@task()
+def three_nodes():
+    pass
+
+
+@container(engine="SINGULARITY", image="/nonexistent/app.sif")
+@task(returns=1)
+def in_missing_engine():
+    return 1
+
+
+def test_a_failing_rank_fails_the_task_with_its_traceback(engine) -> None:
+    with pytest.raises(TaskFailedError) as info:
+        compss_wait_on(rank_fails("rank one says no"))
+    text = str(info.value)
+    assert "raised ValueError on MPI rank 1" in text and "rank one says no" in text
+    assert "rank_fails" in text  # the user's frame is in the traceback
+
+
+def test_inout_of_a_python_mpi_task_is_rank_zeros(engine) -> None:
+    box: list[str] = []
+    rank_zero_writes(box)
+    assert compss_wait_on(box) == ["rank 0"]
+    events = task_events(engine)
+    running = [e for e in events if e["state"] == "running"]
+    assert len(running[0]["hosts"]) == 2  # it held both workers
+
+
+def test_more_nodes_than_workers_is_an_error_at_call_time(engine) -> None:
+    with pytest.raises(EngineError, match="needs 3 nodes"):
+        three_nodes()
+
+
+def test_a_container_engine_that_is_not_installed_says_so(engine) -> None:
+    with pytest.raises(TaskFailedError, match="container engine SINGULARITY is not installed"):
+        compss_wait_on(in_missing_engine())

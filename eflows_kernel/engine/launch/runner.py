@@ -15,7 +15,6 @@ import shutil
 import sys
 import sysconfig
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -83,10 +82,11 @@ class Attempt:
         on the shared file system when the task spans several hosts; removed after."""
         root = os.environ.get("EFLOWS_SANDBOX_DIR") or (
             os.path.join(os.getcwd(), ".eflows-sandbox") if self.spans_hosts
-            else os.path.join(tempfile.gettempdir(), "eflows-sandbox"))
+            else tempfile.gettempdir())
+        os.makedirs(root, exist_ok=True)
         tag = f"{getattr(self.wire, 'run', 'local')}-{getattr(self.wire, 'task', 0)}"
-        path = Path(root) / f"{tag}-{uuid.uuid4().hex[:8]}"
-        path.mkdir(parents=True, exist_ok=False)
+        # Unique and the user's own (mode 700), wherever several users share the root.
+        path = Path(tempfile.mkdtemp(prefix=f"eflows-{tag}-", dir=root))
         try:
             yield path
         finally:

@@ -37,6 +37,7 @@ class JobRequest:
     first_seq: int
     workers: int = 1
     nodes: int | None = None
+    cores_per_node: int | None = None  # --cpus-per-task (default: workers)
     time_limit: str | None = None
     qos: str | None = None
     runtime: str = "eflows"  # or "compss": the site's COMPSs runtime runs the application
@@ -55,8 +56,10 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
              f"cd {q(request.run_dir)} || exit 1", "export PYTHONUNBUFFERED=1"]
     if request.runtime == "compss":
         return "\n".join(lines + compss_job_lines(request)) + "\n"
-    runner = [request.python, "-m", "eflows_kernel.engine.runner",
-              "--workers", str(request.workers), "--threads-per-worker", "1",
+    # Several nodes: one worker per node (--slurm-allocation in runner_options).
+    cluster = [] if "--slurm-allocation" in request.runner_options else [
+        "--workers", str(request.workers), "--threads-per-worker", "1"]
+    runner = [request.python, "-m", "eflows_kernel.engine.runner", *cluster,
               "--event-log", posixpath.join(request.run_dir, EVENT_LOG),
               "--run-id", request.run_id, "--first-seq", str(request.first_seq),
               *request.runner_options, request.application, *request.arguments]
@@ -83,7 +86,7 @@ class SlurmJobs:
             partition=self.site.partition, qos=request.qos or self.site.qos,
             account=self.site.account, nodes=request.nodes,
             time_limit=request.time_limit or self.site.time_limit,
-            cpus_per_task=request.workers,
+            cpus_per_task=request.cores_per_node or request.workers,
             output=posixpath.join(request.run_dir, OUTPUT_LOG), script_name=SCRIPT_NAME)
 
     @staticmethod

@@ -20,6 +20,7 @@ from typing import Any
 import paramiko
 
 from eflows_kernel.events import EVENT_LOG, EventStream
+from eflows_kernel.services.deploy.allocation import allocation_for
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
 from eflows_kernel.services.deploy.staging import DataPlan
@@ -178,8 +179,11 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     stage(runlog, "stage-in", "done", f"{count} item(s) staged in", items=count)
     _check_cancel(dep)
     step = dep.step
-    nodes = step.num_nodes if isinstance(step.num_nodes, int) else None
-    workers, options = max(1, int(step.options.get("workers") or DEFAULT_WORKERS)), []
+    # Nodes and cores from the step and the tasks' declared needs (MPI processes...).
+    allocation = allocation_for(step, dep.application, site.config.scheduler,
+                                DEFAULT_WORKERS)
+    nodes, workers = allocation.nodes, allocation.workers
+    options = list(allocation.runner_options)
     slurm_workers = int(step.options.get("slurm_workers") or 0)
     if slurm_workers > 0 and site.config.scheduler == "slurm":
         # Scale-out: the workers are Slurm jobs of their own; the run's job only holds
@@ -195,6 +199,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     return JobRequest(run_dir=dep.run_dir, python=env.python, application=application,
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
                       workers=workers, nodes=nodes, qos=step.qos,
+                      cores_per_node=allocation.cores_per_node,
                       runtime=site.config.runtime, runcompss=site.config.runcompss,
                       runner_options=options)
 

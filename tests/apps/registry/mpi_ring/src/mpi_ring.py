@@ -35,8 +35,10 @@ def summarise(log, exit_value, result):
         lines = handle.read().splitlines()
     token = next(int(line.split()[1]) for line in lines if line.startswith("token "))
     ranks = sorted(line for line in lines if line.startswith("rank "))
+    hosts = sorted({line.rsplit(" on ", 1)[1] for line in ranks})
     with open(result, "w") as handle:
-        json.dump({"token": token, "ranks": len(ranks), "exit_value": exit_value}, handle)
+        json.dump({"token": token, "ranks": len(ranks), "hosts": hosts,
+                   "exit_value": exit_value}, handle)
 
 
 def main():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from eflows_kernel.model import compss_wait_on, task
@@ -66,3 +68,23 @@ def test_more_nodes_than_workers_is_an_error_at_call_time(engine) -> None:
 def test_a_container_engine_that_is_not_installed_says_so(engine) -> None:
     with pytest.raises(TaskFailedError, match="container engine SINGULARITY is not installed"):
         compss_wait_on(in_missing_engine())
+
+
+@mpi(binary="sh", runner="mpirun", processes=2, args="-c {{script}}")
+@task(returns=int)
+def both_cores(script):
+    pass
+
+
+def test_tasks_each_holding_every_core_never_wait_on_each_other(engine) -> None:
+    """Four 2-process tasks on 2 one-core workers: each needs both workers; placing one
+    at a time (the others give their core back and are run again) means no deadlock."""
+    started = [both_cores("sleep 0.5") for _ in range(4)]
+    assert compss_wait_on(started) == [0, 0, 0, 0]
+    intervals = []
+    for event in task_events(engine):
+        if event["state"] == "done":
+            intervals.append((event["started"], event["ended"]))
+    intervals.sort()
+    for (_, end), (start, _) in itertools.pairwise(intervals):
+        assert start >= end - 0.05  # one at a time: each held both cores

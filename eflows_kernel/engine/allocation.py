@@ -65,7 +65,7 @@ def start_allocation_cluster(extra_resources: dict[str, float]) -> AllocationClu
                           "it runs in, but SLURM_JOB_ID is not set (not inside sbatch/salloc)")
     from distributed import Client, LocalCluster
 
-    from eflows_kernel.engine.cluster import own_address
+    from eflows_kernel.engine.jobqueue import own_address
 
     scheduler = LocalCluster(n_workers=0, host=own_address(), dashboard_address=":0")
     nodes = allocation_nodes()

@@ -22,16 +22,11 @@ from eflows_kernel.engine.batching import SubmitBatcher
 from eflows_kernel.engine.calls import submit_call
 from eflows_kernel.engine.checkpoint import CheckpointManager
 from eflows_kernel.engine.checkpoint_policy import CheckpointConfig
-from eflows_kernel.engine.cluster import (
-    ClusterConfig,
-    WorkerOffer,
-    start_cluster,
-    worker_jobs,
-    worker_offer,
-)
+from eflows_kernel.engine.cluster import ClusterConfig, WorkerOffer, start_cluster, worker_offer
 from eflows_kernel.engine.current import current_engine, set_current_engine
 from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
 from eflows_kernel.engine.elastic import scale_workers
+from eflows_kernel.engine.jobqueue import worker_jobs
 from eflows_kernel.engine.launch.plan import LaunchPlan, hpc_plan
 from eflows_kernel.engine.state import RunGraph
 from eflows_kernel.engine.submission import CallAnalyser

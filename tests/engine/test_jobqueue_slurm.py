@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from eflows_kernel.engine.cluster import _slurm_options
+from eflows_kernel.engine.jobqueue import _slurm_options
 from eflows_kernel.engine.runner import _slurm_options as runner_slurm_options
 from eflows_kernel.engine.runner import build_parser
 from eflows_kernel.model.exceptions import EngineError

@@ -41,3 +41,9 @@ def test_a_site_without_scheduler_runs_on_its_login_node() -> None:
     app = ("local", str(APPS / "hpc_accounting.py"), "")
     allocation = allocation_for(step(num_nodes=2), app, "none", 2)
     assert (allocation.nodes, allocation.workers, allocation.runner_options) == (None, 4, ())
+
+
+def test_a_site_declares_the_gpus_of_its_workers() -> None:
+    app = ("local", str(APPS / "hpc_gpu.py"), "")
+    allocation = allocation_for(step(), app, "slurm", 2, {"GPU": 4})
+    assert allocation.runner_options == ("--worker-resources", "GPU=4")

@@ -26,8 +26,21 @@ class Allocation:
 
 
 def allocation_for(step: Any, application: tuple[str, str, str], scheduler: str,
-                   default_workers: int) -> Allocation:
-    """``application`` is the staging source (kind, local path, path inside it)."""
+                   default_workers: int,
+                   worker_resources: dict[str, float] | None = None) -> Allocation:
+    """``application`` is the staging source (kind, local path, path inside it);
+    ``worker_resources`` what the site's workers declare beside cores (GPUs...)."""
+    extra: tuple[str, ...] = ()
+    if worker_resources:
+        extra = ("--worker-resources",
+                 ",".join(f"{name}={amount:g}" for name, amount in worker_resources.items()))
+    allocation = _allocation(step, application, scheduler, default_workers)
+    return Allocation(allocation.nodes, allocation.cores_per_node, allocation.workers,
+                      allocation.runner_options + extra)
+
+
+def _allocation(step: Any, application: tuple[str, str, str], scheduler: str,
+                default_workers: int) -> Allocation:
     kind, path, _inside = application
     need = declared_requirements(Path(path)) if kind != "cluster" else Requirements()
     asked = step.num_nodes if isinstance(step.num_nodes, int) else None

@@ -181,7 +181,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     step = dep.step
     # Nodes and cores from the step and the tasks' declared needs (MPI processes...).
     allocation = allocation_for(step, dep.application, site.config.scheduler,
-                                DEFAULT_WORKERS)
+                                DEFAULT_WORKERS, site.config.worker_resources)
     nodes, workers = allocation.nodes, allocation.workers
     options = list(allocation.runner_options)
     slurm_workers = int(step.options.get("slurm_workers") or 0)

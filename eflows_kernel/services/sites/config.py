@@ -7,7 +7,7 @@ Pure data and validation (pydantic): the service (``service.py``) and the storag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -79,6 +79,12 @@ class SiteConfig(BaseModel):
         "(benchmarks/bench_stage_in.py measures it)")
     workdir: str = Field("~/eflows", min_length=1, max_length=4096, pattern=r"^[^\x00\n\r]+$")
     python: PythonConfig = Field(default_factory=PythonConfig)
+    worker_resources: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")],
+                           Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict, max_length=16,
+        description="more resources each Dask worker of a run declares per node, e.g. "
+        "{\"GPU\": 4}: tasks with @constraint(processors=[{\"processorType\": \"GPU\", "
+        "...}]) only run where one is free")
 
     @model_validator(mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """An eFlows4HPC-registry-style step with @binary and @mpi tasks, deployed to the real Slurm.
 
-The step folder (tests/apps/registry/mpi_ring: src/, eflows4hpc.yaml, workflow.yaml)
+The step folder (tests/apps/hpc/registry/mpi_ring: src/, eflows4hpc.yaml, workflow.yaml)
 is registered as a workflow; the deployer sizes the job from what its tasks declare
 (an @mpi task of 2 processes: 2 cores), the site compiles the MPI program (@binary
 mpicc), runs it on 2 ranks (@mpi, the site's mpirun) and the result comes back.
@@ -14,7 +14,7 @@ from pathlib import Path
 from eflows_kernel.events import validate_event
 from tests.deploy.conftest import Stack, seqs_are_gap_free
 
-REGISTRY_STEP = Path(__file__).resolve().parents[1] / "apps" / "registry" / "mpi_ring"
+REGISTRY_STEP = Path(__file__).resolve().parents[1] / "apps" / "hpc" / "registry" / "mpi_ring"
 
 
 def test_mpi_step_runs_on_slurm_through_the_deployer(stack: Stack) -> None:

@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import APPS
+from tests.hpc import HPC_APPS
 
 IMAGE_MARKER = "inside the eflows test image"
 
 
 @pytest.fixture(scope="session")
 def mpi_hello(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``tests/apps/mpi_hello.c`` compiled with mpicc."""
+    """``tests/apps/hpc/mpi_hello.c`` compiled with mpicc."""
     if shutil.which("mpicc") is None:
         pytest.fail("mpicc is missing: run scripts/install-system-packages.sh (libopenmpi-dev)")
     binary = tmp_path_factory.mktemp("mpi") / "mpi_hello"
-    subprocess.run(["mpicc", "-O2", "-o", str(binary), str(APPS / "mpi_hello.c")],
+    subprocess.run(["mpicc", "-O2", "-o", str(binary), str(HPC_APPS / "mpi_hello.c")],
                    check=True)
     return binary
 

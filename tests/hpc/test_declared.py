@@ -6,13 +6,14 @@ from pathlib import Path
 
 from eflows_kernel.model.hpc.declared import Requirements, declared_requirements
 from tests.conftest import APPS
+from tests.hpc import HPC_APPS
 
 
 def test_requirements_of_the_test_applications() -> None:
     # hpc_mpi.py: processes=6 (6 cores), ppn=2 x computing_units=2 (4 cores on one node),
     # scale_by_cu with computing_units=4 (4 cores on one node), @multinode(2).
-    assert declared_requirements(APPS / "hpc_mpi.py") == Requirements(6, 4, 2)
-    assert declared_requirements(APPS / "hpc_accounting.py") == Requirements(4, 1, 1)
+    assert declared_requirements(HPC_APPS / "hpc_mpi.py") == Requirements(6, 4, 2)
+    assert declared_requirements(HPC_APPS / "hpc_accounting.py") == Requirements(4, 1, 1)
     assert declared_requirements(APPS / "wordcount.py") == Requirements(1, 1, 1)
 
 

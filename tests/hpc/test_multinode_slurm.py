@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import APPS, REPO
+from tests.conftest import REPO
+from tests.hpc import HPC_APPS
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,7 @@ def test_mpi_tasks_span_the_nodes_of_the_allocation(multinode_cluster, mpi_hello
 #SBATCH --output={tmp_path}/job.out
 cd {tmp_path}
 export PYTHONPATH={REPO}
-exec {runner} --slurm-allocation --event-log {log} {APPS / 'hpc_nodes.py'} {mpi_hello} \
+exec {runner} --slurm-allocation --event-log {log} {HPC_APPS / 'hpc_nodes.py'} {mpi_hello} \
     {2 * cluster.cores_per_node}
 """
     job = cluster.sbatch(script, tmp_path)

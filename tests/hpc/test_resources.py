@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from eflows_kernel.model.exceptions import EngineError
+from tests.hpc import HPC_APPS
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,7 @@ def _result(proc: subprocess.CompletedProcess) -> dict:
 
 
 def test_mpi_task_and_ordinary_tasks_never_oversubscribe(run_app, tmp_path: Path) -> None:
-    result = _result(run_app("hpc_accounting.py", str(tmp_path / "work"),
+    result = _result(run_app(str(HPC_APPS / "hpc_accounting.py"), str(tmp_path / "work"),
                              extra=("--threads-per-worker", "2")))
     assert result["exit"] == 0 and result["mpi_processes"] == 4
     mpi_start, mpi_end = result["mpi"]
@@ -46,16 +47,16 @@ def test_a_failed_run_leaves_no_mpi_rank_nor_program(run_app, no_leftover) -> No
     marker = "47.3125"  # sleep's argument: unique in the process table
     no_leftover(f"sleep {marker}")
     started = time.monotonic()
-    proc = run_app("hpc_cancel.py", marker, workers=4)
+    proc = run_app(str(HPC_APPS / "hpc_cancel.py"), marker, workers=4)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "the analysis failed" in proc.stderr
     assert time.monotonic() - started < 40  # the programs were stopped, not waited for
 
 
 def test_gpu_task_runs_where_workers_declare_a_gpu(run_app) -> None:
-    assert _result(run_app("hpc_gpu.py", extra=("--worker-resources", "GPU=1"))) == {
-        "values": [0, 2, 4]}
-    proc = run_app("hpc_gpu.py")
+    gpu = run_app(str(HPC_APPS / "hpc_gpu.py"), extra=("--worker-resources", "GPU=1"))
+    assert _result(gpu) == {"values": [0, 2, 4]}
+    proc = run_app(str(HPC_APPS / "hpc_gpu.py"))
     assert proc.returncode == 1
     assert "asks for GPU=1" in proc.stderr and "--worker-resources GPU=1" in proc.stderr
 

@@ -1,6 +1,6 @@
 """Each HPC task type end to end through ``eflows-run``, with real programs.
 
-The applications are in tests/apps/ (hpc_*.py); their expected values are PyCOMPSs'
+The applications are in tests/apps/hpc/; their expected values are PyCOMPSs'
 (those of its own test applications where they exist).
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from eflows_kernel.events import validate_event
+from tests.hpc import HPC_APPS
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,7 @@ def task_events(path: Path) -> dict[str, list[dict[str, Any]]]:
 
 def test_binary_tasks(run_app, tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
-    proc = run_app("hpc_binary.py", str(tmp_path / "work"),
+    proc = run_app(str(HPC_APPS / "hpc_binary.py"), str(tmp_path / "work"),
                    extra=("--threads-per-worker", "2", "--event-log", str(log)))
     result = result_of(proc)
     infile = str(tmp_path / "work" / "infile.txt")
@@ -72,7 +73,7 @@ def test_binary_tasks(run_app, tmp_path: Path) -> None:
 
 def test_mpi_mpmd_and_multinode_tasks(run_app, tmp_path: Path, mpi_hello: Path) -> None:
     log = tmp_path / "events.jsonl"
-    proc = run_app("hpc_mpi.py", str(tmp_path / "work"), str(mpi_hello),
+    proc = run_app(str(HPC_APPS / "hpc_mpi.py"), str(tmp_path / "work"), str(mpi_hello),
                    extra=("--threads-per-worker", "4", "--event-log", str(log)),
                    timeout=300)
     result = result_of(proc)
@@ -113,7 +114,7 @@ def test_mpi_mpmd_and_multinode_tasks(run_app, tmp_path: Path, mpi_hello: Path) 
 def test_container_tasks_run_in_a_local_image(run_app, tmp_path: Path,
                                               python_image: Path) -> None:
     log = tmp_path / "events.jsonl"
-    proc = run_app("hpc_container.py", "CHARLIECLOUD", str(python_image),
+    proc = run_app(str(HPC_APPS / "hpc_container.py"), "CHARLIECLOUD", str(python_image),
                    str(tmp_path / "work"), extra=("--event-log", str(log)))
     result = result_of(proc)
     # The Python body ran with the image's Python and saw the image's files, and the
@@ -134,7 +135,7 @@ def test_software_tasks_from_json_descriptions(run_app, tmp_path: Path, mpi_hell
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MPI_HELLO", str(mpi_hello))
     monkeypatch.setenv("COUNT_CUS", "2")
-    proc = run_app("hpc_software.py", str(tmp_path / "work"),
+    proc = run_app(str(HPC_APPS / "hpc_software.py"), str(tmp_path / "work"),
                    extra=("--threads-per-worker", "2"))
     result = result_of(proc)
     assert result["hello_exit"] == 0

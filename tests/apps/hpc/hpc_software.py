@@ -1,4 +1,4 @@
-"""@software tasks described by eFlows4HPC's JSON files (tests/apps/software/).
+"""@software tasks described by eFlows4HPC's JSON files (tests/apps/hpc/software/).
 
     MPI_HELLO=<mpi_hello binary> COUNT_CUS=2 \\
         eflows-run --workers 2 --threads-per-worker 2 hpc_software.py <work dir>

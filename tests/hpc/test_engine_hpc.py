@@ -7,8 +7,8 @@ import itertools
 import pytest
 
 from eflows_kernel.model import compss_wait_on, task
-from eflows_kernel.model.exceptions import EngineError, TaskFailedError
-from eflows_kernel.model.hpc import container, mpi, multinode
+from eflows_kernel.model.exceptions import EngineError, TaskDefinitionError, TaskFailedError
+from eflows_kernel.model.hpc import compss, container, http, mpi, multinode, ompss
 from eflows_kernel.model.parameter import INOUT
 from tests.conftest import task_events
 
@@ -88,3 +88,35 @@ def test_tasks_each_holding_every_core_never_wait_on_each_other(engine) -> None:
     intervals.sort()
     for (_, end), (start, _) in itertools.pairwise(intervals):
         assert start >= end - 0.05  # one at a time: each held both cores
+
+
+@ompss(binary="sh", working_dir=".")
+@task(returns=int)
+def ompss_program(flag, script):
+    pass
+
+
+@compss(runcompss="runcompss", app_name="nested.py", computing_nodes=2)
+@task(returns=1)
+def nested_app():
+    pass
+
+
+@http(service_name="svc", resource="r", request="GET")
+@task(returns=1)
+def service_call():
+    pass
+
+
+def test_ompss_tasks_run_their_program_as_binary_tasks(engine) -> None:
+    assert compss_wait_on(ompss_program("-c", "exit 0")) == 0
+    with pytest.raises(TaskFailedError, match="exited with value 3: sh -c .exit 3."):
+        compss_wait_on(ompss_program("-c", "exit 3"))  # fail_by_exit_value: True
+
+
+def test_nested_runtimes_are_refused_when_called_not_when_defined(engine) -> None:
+    with pytest.raises(TaskDefinitionError, match=r"@compss \(a nested COMPSs application\) "
+                                                  r"is not supported"):
+        nested_app()
+    with pytest.raises(TaskDefinitionError, match="@http"):
+        service_call()

@@ -1,5 +1,7 @@
-"""PyCOMPSs' HPC task decorators: @binary, @mpi, @mpmd_mpi, @multinode, @container,
-@prolog and @epilog, with PyCOMPSs' parameters (``pycompss/api/*.py``).
+"""PyCOMPSs' HPC task decorators: @binary, @ompss, @mpi, @mpmd_mpi, @multinode,
+@container, @prolog and @epilog, with PyCOMPSs' parameters (``pycompss/api/*.py``);
+@compss, @decaf, @opencl, @julia and @http are accepted on a definition and refused
+when the task is called.
 
 They go above ``@task`` (and under ``@constraint``), in any order among themselves,
 and only record what they were told on the definition (``definition.hpc``); the
@@ -82,6 +84,20 @@ def binary(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
         if options.get("engine") or options.get("image"):  # deprecated spelling
             spec.container = _container_spec(options.get("engine", "DOCKER"),
                                              options.get("image"), None, "@binary")
+
+    return _decorator(apply)
+
+
+def ompss(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    """``@ompss(binary="app.bin", working_dir=..., fail_by_exit_value=...)``: an OmpSs
+    executable, run as a @binary program (COMPSs' OmpSs invoker runs it so too)."""
+    _no_positional("@ompss", args)
+    options = _checked("@ompss", kwargs, {"binary", "working_dir", "fail_by_exit_value"},
+                       ("binary",), {"workingDir": "working_dir"})
+
+    def apply(definition: Any) -> None:
+        spec = set_kind(definition, TaskKind.BINARY, "@ompss")
+        _program(spec, options, "@ompss", definition.name)
 
     return _decorator(apply)
 
@@ -271,6 +287,30 @@ def _exec_decorator(label: str, default_fail: bool) -> Callable[..., Any]:
 
 prolog = _exec_decorator("@prolog", True)
 epilog = _exec_decorator("@epilog", False)
+
+
+def _refused_decorator(label: str, what: str) -> Callable[..., Any]:
+    def decorator(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        def apply(definition: Any) -> None:
+            spec = hpc_of(definition)
+            spec.decorators = (*spec.decorators, label)
+            spec.refused = (f"{label} ({what}) is not supported: there is no COMPSs "
+                            "runtime or toolchain for it here; use @binary, @mpi or "
+                            "@container for the program it runs")
+
+        return _decorator(apply)
+
+    decorator.__name__ = label[1:]
+    decorator.__doc__ = (f"PyCOMPSs ``{label}``: {what}. Accepted on a definition (so "
+                         "an application defining it imports), refused when called.")
+    return decorator
+
+
+compss = _refused_decorator("@compss", "a nested COMPSs application")
+decaf = _refused_decorator("@decaf", "a Decaf dataflow")
+opencl = _refused_decorator("@opencl", "an OpenCL kernel")
+julia = _refused_decorator("@julia", "a Julia script run by COMPSs")
+http = _refused_decorator("@http", "a call of an HTTP service")
 
 
 def _no_positional(decorator: str, args: tuple[Any, ...]) -> None:

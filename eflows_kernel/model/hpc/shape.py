@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eflows_kernel.model.exceptions import TaskArgumentError
+from eflows_kernel.model.exceptions import TaskArgumentError, TaskDefinitionError
 from eflows_kernel.model.hpc.spec import HpcTask, TaskKind, resolve_int
 
 
@@ -39,6 +39,8 @@ class TaskShape:
 
 def task_shape(spec: HpcTask | None, computing_units: int, task: str) -> TaskShape:
     """The task's shape for one call (environment variables in the spec read now)."""
+    if spec is not None and spec.refused:
+        raise TaskDefinitionError(f"task '{task}': {spec.refused}")
     cu = max(1, int(computing_units))
     if spec is None or spec.kind in (TaskKind.PYTHON, TaskKind.BINARY):
         kind = spec.kind if spec is not None else TaskKind.PYTHON

@@ -90,6 +90,7 @@ class HpcTask:
     prolog: ExecSpec | None = None
     epilog: ExecSpec | None = None
     decorators: tuple[str, ...] = ()  # which ones set this up, for error messages
+    refused: str | None = None  # @compss, @decaf...: why calling the task is an error
 
     @property
     def runs_program(self) -> bool:

@@ -1,4 +1,6 @@
-"""pycompss.api.compss: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.compss on eflows_kernel (model/hpc)."""
+"""pycompss.api.compss: accepted on a definition, refused when the task is called."""
 
-compss = unavailable_decorator("compss")
+from eflows_kernel.model.hpc.decorators import compss
+
+COMPSs = compss

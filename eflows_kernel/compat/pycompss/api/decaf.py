@@ -1,4 +1,6 @@
-"""pycompss.api.decaf: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.decaf on eflows_kernel (model/hpc)."""
+"""pycompss.api.decaf: accepted on a definition, refused when the task is called."""
 
-decaf = unavailable_decorator("decaf")
+from eflows_kernel.model.hpc.decorators import decaf
+
+Decaf = decaf

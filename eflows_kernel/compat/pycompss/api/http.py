@@ -1,4 +1,6 @@
-"""pycompss.api.http: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.http on eflows_kernel (model/hpc)."""
+"""pycompss.api.http: accepted on a definition, refused when the task is called."""
 
-http = unavailable_decorator("http")
+from eflows_kernel.model.hpc.decorators import http
+
+HTTP = http

@@ -1,4 +1,6 @@
-"""pycompss.api.julia: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.julia on eflows_kernel (model/hpc)."""
+"""pycompss.api.julia: accepted on a definition, refused when the task is called."""
 
-julia = unavailable_decorator("julia")
+from eflows_kernel.model.hpc.decorators import julia
+
+Julia = julia

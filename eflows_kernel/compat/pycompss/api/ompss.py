@@ -1,4 +1,5 @@
-"""pycompss.api.ompss: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.ompss on eflows_kernel (model/hpc)."""
+from eflows_kernel.model.hpc.decorators import ompss
 
-ompss = unavailable_decorator("ompss")
+OmpSs = ompss
+OMPSs = ompss

@@ -1,4 +1,6 @@
-"""pycompss.api.opencl: accepted; its task fails when it runs (model/unavailable.py)."""
-from eflows_kernel.model.unavailable import unavailable_decorator
+"""pycompss.api.opencl on eflows_kernel (model/hpc)."""
+"""pycompss.api.opencl: accepted on a definition, refused when the task is called."""
 
-opencl = unavailable_decorator("opencl")
+from eflows_kernel.model.hpc.decorators import opencl
+
+OpenCL = opencl

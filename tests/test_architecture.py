@@ -51,8 +51,9 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.services.lifecycle", "eflows_kernel.services.log_query",
         "eflows_kernel.services.state", "eflows_kernel.services.workflows",
         "eflows_kernel.services.sites"},
-    "eflows_kernel.services.deploy": {
+    "eflows_kernel.services.deploy": {  # the model: what an application's tasks declare
         "eflows_kernel.about", "eflows_kernel.events", "eflows_kernel.compss",
+        "eflows_kernel.model",
         "eflows_kernel.services.errors", "eflows_kernel.services.lifecycle",
         "eflows_kernel.services.state", "eflows_kernel.services.workflows",
         "eflows_kernel.services.hpc", "eflows_kernel.services.sites",

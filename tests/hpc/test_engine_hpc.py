@@ -110,7 +110,7 @@ def service_call():
 
 def test_ompss_tasks_run_their_program_as_binary_tasks(engine) -> None:
     assert compss_wait_on(ompss_program("-c", "exit 0")) == 0
-    with pytest.raises(TaskFailedError, match="exited with value 3: sh -c .exit 3."):
+    with pytest.raises(TaskFailedError, match=r"exited with value 3: sh -c .exit 3."):
         compss_wait_on(ompss_program("-c", "exit 3"))  # fail_by_exit_value: True
 
 

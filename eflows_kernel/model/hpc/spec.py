@@ -184,7 +184,8 @@ def check_flag(value: Any, what: str, task: str) -> bool | str:
 # -- without a runtime ---------------------------------------------------------------------
 # A plain ``python app.py`` has no engine; PyCOMPSs then runs a binary or MPI task's
 # program in place. The launchers belong to the engine, which registers them here when
-# it is imported (the pycompss.api modules of these decorators import it).
+# it is imported: the runner, the kernel and every worker import it, so a task called
+# there without a running engine (a nested call inside a task) still finds them.
 
 _IN_PLACE: Any = None
 
@@ -198,6 +199,7 @@ def run_in_place(definition: Any, args: tuple[Any, ...], kwargs: dict[str, Any])
     if _IN_PLACE is None:
         raise TaskDefinitionError(
             f"task '{definition.name}' runs a program ({definition.hpc.kind.value}), which "
-            "needs the launchers of eflows_kernel.engine: start an engine "
-            "(eflows_kernel.start()) or import it through pycompss.api")
+            "needs the launchers of eflows_kernel.engine: run the application with "
+            "eflows-run, start an engine (eflows_kernel.start()) or import "
+            "eflows_kernel.engine first")
     return _IN_PLACE(definition, args, kwargs)

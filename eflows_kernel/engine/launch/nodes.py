@@ -94,22 +94,27 @@ def _own_address() -> str:
 
 def _targets(client: Any, plan: LaunchPlan, own: str, name: str) -> list[tuple[str, int]]:
     """(worker, slots) for the slots beyond the leader's: its own worker first when it
-    has room, then the least busy workers."""
-    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    has room, then workers whose cores are free now, then the least busy ones.
+
+    What is free comes from the scheduler's own accounting (resources in use by the
+    tasks running there), not from the workers' heartbeat metrics: those lag behind,
+    and a holder sent to a worker whose cores a long task holds waits for that task."""
+    workers = client.run_on_scheduler(_worker_load)
     candidates = []
-    for address, info in workers.items():
-        fit = slots_fitting(dict(info.get("resources") or {}), plan.slot_resources)
+    for address, load in workers.items():
+        fit = slots_fitting(load["resources"], plan.slot_resources)
+        free = slots_fitting(load["free"], plan.slot_resources)
         if address == own:
             fit = 0 if plan.shape.distinct_nodes else fit - plan.leader_slots
+            free = min(free, fit)
         elif plan.shape.distinct_nodes:
-            fit = min(fit, 1)
+            fit, free = min(fit, 1), min(free, 1)
         if fit > 0:
-            busy = (info.get("metrics") or {}).get("executing", 0)
-            candidates.append((address != own, busy, address, fit))
+            candidates.append((address != own, -free, load["processing"], address, fit))
     candidates.sort()
     wanted = plan.remaining_slots
     targets = []
-    for _, _, address, fit in candidates:
+    for *_, address, fit in candidates:
         take = min(fit, wanted)
         targets.append((address, take))
         wanted -= take
@@ -118,6 +123,15 @@ def _targets(client: Any, plan: LaunchPlan, own: str, name: str) -> list[tuple[s
     raise EngineError(f"task '{name}': {plan.remaining_slots} more slot(s) of "
                       f"{plan.slot_resources} are needed beyond this worker, but the "
                       "workers connected now cannot hold them (a worker left?)")
+
+
+def _worker_load(dask_scheduler: Any) -> dict[str, dict[str, Any]]:
+    """Run on the scheduler: each worker's resources, those not in use, its task count."""
+    return {address: {"resources": dict(ws.resources),
+                      "free": {key: amount - ws.used_resources.get(key, 0)
+                               for key, amount in ws.resources.items()},
+                      "processing": len(ws.processing)}
+            for address, ws in dask_scheduler.workers.items()}
 
 
 def _gather(client: Any, gang: str, futures: list[Any], shape: Any) -> list[Node]:

@@ -3,9 +3,12 @@
     eflows-run --workers 3 hpc_cancel.py <marker seconds>
 
 ``sleep <marker seconds>`` is the program: a test looks for it in the process table
-once the run has ended, and finds none.
+once the run has ended, and finds none. The failing task waits until the program runs
+three times (two MPI ranks and the plain program), so the run fails with all of them
+running, however slowly the machine starts them.
 """
 
+import os
 import sys
 import time
 
@@ -29,14 +32,27 @@ def helper(seconds):
     pass
 
 
+def _programs_running(seconds):
+    found = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                found += cmdline.read().split(b"\0")[:2] == [b"sleep", seconds.encode()]
+        except OSError:
+            continue
+    return found
+
+
 @task()
-def failing():
-    time.sleep(3)  # long enough for the programs to be running
-    raise ValueError("the analysis failed")
+def failing(seconds):
+    deadline = time.monotonic() + 60
+    while _programs_running(seconds) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    raise ValueError(f"the analysis failed ({_programs_running(seconds)} programs running)")
 
 
 if __name__ == "__main__":
     simulation(SECONDS)
     helper(SECONDS)
-    failing()
+    failing(SECONDS)
     compss_barrier()

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from eflows_kernel.events import validate_event
-from tests.deploy.conftest import Stack, seqs_are_gap_free
+from tests.deploy.stack import Stack, seqs_are_gap_free
 
 REGISTRY_STEP = Path(__file__).resolve().parents[1] / "apps" / "hpc" / "registry" / "mpi_ring"
 

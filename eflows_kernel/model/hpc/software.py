@@ -11,7 +11,9 @@ Both spellings PyCOMPSs reads are understood::
     {"type": "binary", "properties": {"binary": "grep", "params": "{{word}} {{f}}"}, ...}
 
 ``type`` is ``task`` (the Python body), ``binary``, ``mpi``, ``mpmd_mpi``,
-``multinode`` or ``workflow`` (the function is not a task at all). With
+``multinode``, ``workflow`` (the function is not a task at all), or ``http`` and
+``compss``, which PyCOMPSs also reads: like their decorators here, those import and
+are refused when the task is called. With
 ``parameters`` the decorator needs no ``@task`` under it; without, it goes above one.
 Each part is handed to the decorator of the same name, so it means exactly what that
 decorator means.
@@ -34,6 +36,7 @@ from eflows_kernel.model.task import TaskDefinition, task
 _KINDS: dict[str, Callable[..., Any] | None] = {
     "task": None, "binary": decorators.binary, "mpi": decorators.mpi,
     "mpmd_mpi": decorators.mpmd_mpi, "multinode": decorators.multinode,
+    "http": decorators.http, "compss": decorators.compss,
 }
 _ENV = re.compile(r"^\$\{?(\w+)\}?$")
 

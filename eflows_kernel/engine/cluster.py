@@ -72,8 +72,10 @@ class WorkerSetup(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         from eflows_kernel.engine import portable
+        from eflows_kernel.engine.launch import kill_all_on_sigterm
 
         portable.install()  # open streams in task arguments travel by reference
+        kill_all_on_sigterm()  # a worker told to stop ends its HPC tasks' programs
         for path in reversed(self.paths):
             if path not in sys.path:
                 sys.path.insert(0, path)

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-from eflows_kernel.model.exceptions import TaskTimeoutError
+from eflows_kernel.model.exceptions import EngineError, TaskTimeoutError
 
 # How long a group gets between SIGTERM and SIGKILL (mpirun forwards SIGTERM to ranks).
 TERM_GRACE = 3.0
@@ -31,6 +31,7 @@ _TAIL_LINES = 20
 
 _LIVE: dict[int, str] = {}  # pgid -> command, of the groups this process started
 _LIVE_LOCK = threading.Lock()
+_STOPPING = threading.Event()  # this worker was told to stop: start no more programs
 
 
 @dataclass
@@ -61,6 +62,8 @@ def run_process(argv: list[str], *, cwd: str, env: dict[str, str],
                        if redirects.stdout else None)
         stderr: Any = (files.enter_context(open(redirects.stderr, "ab"))
                        if redirects.stderr else subprocess.PIPE)
+        if _STOPPING.is_set():
+            raise _stopping(name)
         try:
             proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin, stdout=stdout,
                                     stderr=stderr, start_new_session=True)
@@ -72,7 +75,13 @@ def run_process(argv: list[str], *, cwd: str, env: dict[str, str],
             raise PermissionError(f"task '{name}': cannot run {argv[0]!r}: "
                                   f"{exc.strerror}") from None
         with _LIVE_LOCK:
-            _LIVE[proc.pid] = " ".join(argv)
+            stopping = _STOPPING.is_set()  # kill_all took its list while we started it
+            if not stopping:
+                _LIVE[proc.pid] = " ".join(argv)
+        if stopping:
+            kill_group(proc.pid, grace=0)
+            proc.wait()
+            raise _stopping(name)
         tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         copier = None
         if proc.stderr is not None:  # shown as it comes, its end kept for the error
@@ -88,6 +97,11 @@ def run_process(argv: list[str], *, cwd: str, env: dict[str, str],
         if redirects.stderr:
             tail.extend(_file_tail(redirects.stderr))
         return ProcessResult(proc.returncode, "".join(tail).rstrip())
+
+
+def _stopping(name: str) -> EngineError:
+    return EngineError(f"task '{name}': its worker is stopping (the run was cancelled or "
+                       "its job ended); the program was not started")
 
 
 def _wait(proc: subprocess.Popen[bytes], time_out: float | None, name: str) -> None:
@@ -225,11 +239,52 @@ def kill_group(sid: int, grace: float = TERM_GRACE) -> None:
     _signal_session(sid, signal.SIGKILL)
 
 
-def kill_all() -> int:
-    """Kill every program group this process started that is still running."""
-    with _LIVE_LOCK:
-        groups = list(_LIVE)
+def kill_all(grace: float = 1.0, *, for_good: bool = False) -> int:
+    """Kill every program session this process started that still runs: SIGTERM to all
+    at once, SIGKILL to what is left after one shared ``grace``. ``for_good``: none
+    starts after (the worker is going away; a retry landing here meanwhile must not
+    start a program that would outlive it)."""
+    if for_good:
+        _STOPPING.set()
+    if not _LIVE_LOCK.acquire(timeout=1.0):  # from a signal handler: never hang on it
+        return 0
+    try:
+        sessions = list(_LIVE)
         _LIVE.clear()
-    for pgid in groups:
-        kill_group(pgid, grace=1.0)
-    return len(groups)
+    finally:
+        _LIVE_LOCK.release()
+    for sid in sessions:
+        _signal_group(sid, signal.SIGTERM)
+        _signal_session(sid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_session(sid) for sid in sessions):
+        time.sleep(0.05)
+    for sid in sessions:
+        _signal_session(sid, signal.SIGKILL)
+    return len(sessions)
+
+
+def kill_all_on_sigterm() -> None:
+    """Let a SIGTERM of this worker process end its programs first.
+
+    The programs run in sessions of their own (so one task's cancel reaches all its
+    ranks), outside the process group a local run leads: the local executor's SIGTERM
+    of that group, or a Slurm job's end, reaches the worker but not them, and a worker
+    dying of SIGTERM's default action would leave them running. Installed from the
+    worker's main thread (signal handlers can only be set there)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if getattr(previous, "kills_programs", False):
+        return
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        kill_all(for_good=True)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:  # the default action: die of it, as before
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    on_sigterm.kills_programs = True  # type: ignore[attr-defined]
+    signal.signal(signal.SIGTERM, on_sigterm)

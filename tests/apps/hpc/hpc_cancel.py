@@ -1,11 +1,12 @@
 """An MPI task (and a plain program) still running when the run fails.
 
-    eflows-run --workers 3 hpc_cancel.py <marker seconds>
+    eflows-run --workers 4 hpc_cancel.py <marker seconds> [until-cancelled]
 
 ``sleep <marker seconds>`` is the program: a test looks for it in the process table
 once the run has ended, and finds none. The failing task waits until the program runs
 three times (two MPI ranks and the plain program), so the run fails with all of them
-running, however slowly the machine starts them.
+running, however slowly the machine starts them. With ``until-cancelled`` there is no
+failing task: the run goes on until it is cancelled (signalled, or its Slurm job ended).
 """
 
 import os
@@ -54,5 +55,6 @@ def failing(seconds):
 if __name__ == "__main__":
     simulation(SECONDS)
     helper(SECONDS)
-    failing(SECONDS)
+    if sys.argv[2:] != ["until-cancelled"]:
+        failing(SECONDS)
     compss_barrier()

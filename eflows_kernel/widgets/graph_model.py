@@ -41,13 +41,6 @@ class TaskInfo:
     args: dict[str, str] | None = None
     groups: tuple[str, ...] = ()
     reason: str | None = None
-    # HPC task types (docs/events.md): the type, MPI processes/nodes, where, what ran.
-    task_type: str | None = None
-    processes: int | None = None
-    nodes: int | None = None
-    hosts: list[str] | None = None
-    command: list[str] | None = None
-    exit_value: int | None = None
 
     @property
     def duration(self) -> float | None:
@@ -63,14 +56,6 @@ class TaskInfo:
             lines.append(f"duration: {self.duration:.3f} s")
         if self.worker:
             lines.append(f"worker: {self.worker}")
-        if self.task_type:
-            shape = (f", {self.processes} processes on {self.nodes} node(s)"
-                     if self.processes else "")
-            lines.append(f"type: {self.task_type}{shape}")
-        if self.hosts:
-            lines.append(f"hosts: {', '.join(self.hosts)}")
-        if self.exit_value is not None:
-            lines.append(f"exit value: {self.exit_value}")
         if self.error:
             lines.append(f"error: {first_line(self.error)}")
         if self.reason:
@@ -195,8 +180,7 @@ class RunGraphModel:
             self._set_state(info, state)
         if "attempt" in event:
             info.attempt = event["attempt"]
-        for key in ("worker", "started", "ended", "error", "reason", "task_type", "processes",
-                    "nodes", "hosts", "command", "exit_value"):
+        for key in ("worker", "started", "ended", "error", "reason"):
             if key in event:
                 setattr(info, key, event[key])
         if state == "running" and info.worker and info.started is not None:

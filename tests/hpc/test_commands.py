@@ -265,21 +265,3 @@ def test_decorators_stack_in_any_order() -> None:
         assert definition.hpc.binary == "b" and definition.hpc.container.engine == "DOCKER"
         assert definition.hpc.prolog.fail_by_exit_value is True  # PyCOMPSs' defaults
         assert definition.hpc.epilog.fail_by_exit_value is False
-
-
-def test_the_graph_keeps_what_hpc_task_events_say() -> None:
-    from eflows_kernel.widgets.graph_model import RunGraphModel
-
-    model = RunGraphModel()
-    model.apply({"type": "task", "task": 1, "state": "ready", "name": "sim", "deps": [],
-                 "task_type": "mpi", "processes": 4, "nodes": 2})
-    model.apply({"type": "task", "task": 1, "state": "running", "attempt": 1, "worker": "w",
-                 "started": 1.0, "hosts": ["n1", "n2"]})
-    model.apply({"type": "task", "task": 1, "state": "done", "attempt": 1, "worker": "w",
-                 "started": 1.0, "ended": 2.0, "command": ["mpirun", "-n", "4", "sim"],
-                 "exit_value": 0})
-    info = model.tasks[1]
-    assert (info.task_type, info.processes, info.nodes) == ("mpi", 4, 2)
-    assert info.command == ["mpirun", "-n", "4", "sim"] and info.exit_value == 0
-    assert "type: mpi, 4 processes on 2 node(s)" in info.hover()
-    assert "hosts: n1, n2" in info.hover() and "exit value: 0" in info.hover()

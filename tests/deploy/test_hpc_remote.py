@@ -52,13 +52,13 @@ def test_mpi_step_spans_the_nodes_of_the_multinode_cluster(
     import os
     import shutil
 
-    from eflows_kernel.services.deploy import RemoteExecutor
+    from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
     from eflows_kernel.services.executions import ExecutionStore
-    from eflows_kernel.services.registry import WorkflowRegistry
-    from eflows_kernel.services.site_store import SiteStore
     from eflows_kernel.services.sites import SiteService
-    from eflows_kernel.services.state import SqlCredentialRepository, StateStore
-    from eflows_kernel.services.vault import CredentialVault
+    from eflows_kernel.services.sites.store import SiteStore
+    from eflows_kernel.services.state import StateStore
+    from eflows_kernel.services.workflows.registry import WorkflowRegistry
+    from tests.deploy.stack import RemoteServer
 
     folder = tmp_path / "mpi_ring"
     shutil.copytree(REGISTRY_STEP, folder)
@@ -70,8 +70,9 @@ def test_mpi_step_spans_the_nodes_of_the_multinode_cluster(
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     vault = CredentialVault(SqlCredentialRepository(store), master_key=os.urandom(32))
     sites = SiteService(SiteStore(store), vault, timeout=10)
-    executor = RemoteExecutor(ExecutionStore(store), WorkflowRegistry(store), sites,
-                              tmp_path / "runs", cache_dir=wheel_cache, poll_interval=0.5)
+    registry = WorkflowRegistry(store)
+    executor = RemoteServer(ExecutionStore(store), registry, vault, sites, tmp_path / "runs",
+                            wheel_cache)
     try:
         site = sites.add({"name": "multi", "host": cluster.host, "port": cluster.port,
                           "login": cluster.login, "scheduler": "slurm",
@@ -80,7 +81,7 @@ def test_mpi_step_spans_the_nodes_of_the_multinode_cluster(
         sites.trust(site.id, sites.scan(site.id).fingerprint)
         credential = vault.generate("multi-tests").id
         sites.authorize(site.id, credential, password=cluster.password)
-        workflow = WorkflowRegistry(store).register_folder(folder)
+        workflow = registry.register_folder(folder)
         execution = executor.submit(workflow.id, {"token": 1}, "multi",
                                     credential_id=credential)
         done = executor.wait(execution.id, 900)

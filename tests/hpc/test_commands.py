@@ -51,6 +51,11 @@ def test_docker_command_binds_the_working_dir_and_passes_the_environment() -> No
     assert argv == ["docker", "run", "-i", "--rm", "-v", f"{WD}:{WD}", "-w", WD,
                     "--env", "OMP_NUM_THREADS=4", "--env", "COMPSS_NUM_NODES=1",
                     "--gpus", "all", "compss/compss", "grep", "-c", "x", "/d/f"]
+    podman = container_command(spec("PODMAN", "app"), ["run.sh"], cwd=WD, binds=[],
+                               env=env, passed=["SECRET_NOT_PASSED"], options=[],
+                               executable="podman")
+    assert podman == ["podman", "run", "-i", "--rm", "-v", f"{WD}:{WD}", "-w", WD, "app",
+                      "run.sh"]  # only the variables the program needs go in
 
 
 def test_singularity_and_apptainer_commands() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import runpy
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -192,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.set_wall_clock(compss.wall_clock_limit)
     keep_the_application_out_of_new_workers()
     sys.argv = [app, *args.app_args]
+    signal.signal(signal.SIGTERM, _terminated)
     code, error = _run_app(engine, app)
     clock = engine.wall_clock  # also set by compss_set_wall_clock() in the application
     if clock is not None and clock.expired:
@@ -240,8 +242,22 @@ def _outcome(engine: Engine, app: str, exc: BaseException) -> tuple[int, str | N
     if isinstance(exc, KeyboardInterrupt):
         engine.stop(RunState.CANCELLED.value, error="interrupted")
         return 130, "interrupted"
+    if isinstance(exc, Terminated):
+        engine.stop(RunState.CANCELLED.value, error="cancelled (SIGTERM)")
+        return 143, "cancelled (SIGTERM)"
     _print_app_traceback(exc, app)
     return 1, f"{type(exc).__name__}: {exc}"
+
+
+class Terminated(BaseException):
+    """The runner got SIGTERM (a cancel): the run stops as cancelled."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    # Not SIGTERM's default (dying at once): the workers, signalled with us, end their
+    # programs first, and a worker whose parent is gone exits before it can.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second one must not cut the stop
+    raise Terminated()
 
 
 def _print_app_traceback(exc: BaseException, app: str) -> None:

@@ -1,10 +1,9 @@
-"""PyCOMPSs' decorators for HPC task types that do not run here yet (issue 13).
+"""PyCOMPSs' task decorators that do not run here: ``@IO`` (I/O tasks).
 
-``@binary``, ``@mpi``, ``@container``... make a task run a program instead of its
-Python body. Applications that use them must still import and start (their other
-tasks run), so each decorator is accepted where PyCOMPSs accepts it, above or below
-``@task``, and the task fails when it runs with a message naming the decorator. The
-real implementations plug into the same place: ``TaskDefinition.launcher``.
+Applications that use one must still import and start (their other tasks run), so it
+is accepted where PyCOMPSs accepts it, above or below ``@task``, and the task fails
+when it runs with a message naming the decorator. (The HPC task types, ``@binary``,
+``@mpi``..., run: ``model/hpc``.)
 """
 
 from __future__ import annotations
@@ -15,9 +14,7 @@ from typing import Any
 from eflows_kernel.model.exceptions import TaskDefinitionError
 from eflows_kernel.model.task import TaskDefinition, apply_to_definition
 
-HPC_DECORATORS = ("binary", "mpi", "mpmd_mpi", "multinode", "container", "software",
-                  "prolog", "epilog", "compss", "decaf", "ompss", "opencl", "julia",
-                  "http", "IO")
+HPC_DECORATORS = ("IO",)
 
 
 class UnavailableLauncher:
@@ -29,11 +26,10 @@ class UnavailableLauncher:
     def __call__(self, definition: TaskDefinition, args: list[Any],
                  kwargs: dict[str, Any]) -> Any:
         raise TaskDefinitionError(
-            f"task '{definition.name}' is decorated with @{self.decorator}, which runs a "
-            "program on the PyCOMPSs runtime; eflows-run cannot run @"
-            f"{self.decorator} tasks yet (HPC task types, issue 13). Run this application "
-            "with runcompss, or make the task a plain @task that starts the program "
-            "(subprocess)")
+            f"task '{definition.name}' is decorated with @{self.decorator}, which needs "
+            "the PyCOMPSs runtime; eflows-run cannot run @"
+            f"{self.decorator} tasks. Run this application with runcompss, or make the "
+            "task a plain @task")
 
 
 def unavailable_decorator(name: str) -> Callable[..., Any]:
@@ -52,5 +48,5 @@ def unavailable_decorator(name: str) -> Callable[..., Any]:
         return wrap
 
     decorator.__name__ = decorator.__qualname__ = name
-    decorator.__doc__ = f"PyCOMPSs' @{name}: accepted; its task fails when run (issue 13)."
+    decorator.__doc__ = f"PyCOMPSs' @{name}: accepted; its task fails when run."
     return decorator

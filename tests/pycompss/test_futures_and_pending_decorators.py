@@ -1,5 +1,5 @@
-"""Futures updated in place (INOUT), pycompss.functions.map, and the HPC decorators
-that import but do not run yet (issue 13)."""
+"""Futures updated in place (INOUT), pycompss.functions.map, and the task-type
+decorators importing and stacking as in PyCOMPSs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.conftest import APPS
 from tests.pycompss.conftest import app_path, assert_exit, result_of
 
 
@@ -26,17 +27,27 @@ def test_inventory_app(run_app: Callable[..., subprocess.CompletedProcess]) -> N
 
 
 @pytest.mark.slow
-def test_an_mpi_task_fails_naming_its_decorator(
+def test_a_registry_style_mpi_task_runs(
         run_app: Callable[..., subprocess.CompletedProcess]) -> None:
-    proc = run_app("failing_hpc_decorator.py")
-    assert proc.returncode != 0, proc.stdout
-    assert "prepared 2" in proc.stdout  # the application started and its tasks ran
-    assert "simulated" not in proc.stdout
-    assert "task 'simulate' is decorated with @mpi" in proc.stderr, proc.stderr
-    assert "issue 13" in proc.stderr
+    proc = run_app(str(APPS / "hpc" / "hpc_registry_style.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "prepared 2" in proc.stdout  # the plain task
+    assert "simulated 0" in proc.stdout  # the @mpi task: /bin/true's exit value
 
 
-def test_every_hpc_decorator_imports_and_stacks_with_task(pycompss_shim: None) -> None:
+HPC_DECORATOR_OPTIONS = {
+    "binary": {"binary": "prog"}, "mpi": {"binary": "prog", "runner": "mpirun",
+                                          "processes": 2},
+    "mpmd_mpi": {"runner": "mpirun", "programs": [{"binary": "a", "processes": 2}]},
+    "multinode": {"computing_nodes": 2}, "container": {"engine": "DOCKER", "image": "i"},
+    "prolog": {"binary": "mkdir"}, "epilog": {"binary": "rm"}, "ompss": {"binary": "prog"},
+    "compss": {"app_name": "a.py"}, "decaf": {"df_script": "d.py"},
+    "opencl": {"kernel": "k.cl"}, "julia": {"script": "s.jl"},
+    "http": {"service_name": "s", "resource": "r", "request": "GET"},
+}
+
+
+def test_every_task_type_decorator_imports_and_stacks_with_task(pycompss_shim: None) -> None:
     import importlib
 
     from pycompss.api.task import task
@@ -44,21 +55,30 @@ def test_every_hpc_decorator_imports_and_stacks_with_task(pycompss_shim: None) -
     from eflows_kernel.model.task import as_definition
     from eflows_kernel.model.unavailable import HPC_DECORATORS, UnavailableLauncher
 
-    for name in HPC_DECORATORS:
+    for name, options in HPC_DECORATOR_OPTIONS.items():
         decorator = getattr(importlib.import_module(f"pycompss.api.{name}"), name)
 
-        @decorator(binary="prog", processes=2)
+        @decorator(**options)
         @task(returns=1)
         def below(x):
             return x
 
         @task(returns=1)
-        @decorator
+        @decorator(**options)
         def above(x):
             return x
 
         for decorated in (below, above):
-            launcher = as_definition(decorated).launcher
-            assert isinstance(launcher, UnavailableLauncher), name
-            with pytest.raises(Exception, match=f"decorated with @{name}"):
-                launcher(as_definition(decorated), [1], {})
+            assert getattr(as_definition(decorated), "hpc", None) is not None, name
+    for name in HPC_DECORATORS:  # accepted, failing when run
+        decorator = getattr(importlib.import_module(f"pycompss.api.{name}"), name)
+
+        @task(returns=1)
+        @decorator
+        def io_task(x):
+            return x
+
+        launcher = as_definition(io_task).launcher
+        assert isinstance(launcher, UnavailableLauncher), name
+        with pytest.raises(Exception, match=f"decorated with @{name}"):
+            launcher(as_definition(io_task), [1], {})

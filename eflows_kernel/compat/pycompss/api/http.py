@@ -1,4 +1,3 @@
-"""pycompss.api.http on eflows_kernel (model/hpc)."""
 """pycompss.api.http: accepted on a definition, refused when the task is called."""
 
 from eflows_kernel.model.hpc.decorators import http

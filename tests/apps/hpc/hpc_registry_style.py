@@ -1,7 +1,7 @@
 """An application with @mpi and @binary tasks (eFlows4HPC registry style).
 
-It imports and its plain tasks run; the @mpi task fails when it runs, with a message
-naming the decorator (HPC task types are issue 13).
+It imports, its plain task runs, and its @mpi task runs ``/bin/true`` on two ranks
+(the exit value is its result).
 """
 
 from pycompss.api.api import compss_wait_on

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eflows_kernel.engine.attempt_details import DETAIL_FIELDS
 from eflows_kernel.events.schema import TaskState
 from eflows_kernel.events.stream import EventStream
 from eflows_kernel.model.exceptions import COMPSsException, TaskFailedError
@@ -118,6 +119,7 @@ class RunGraph:
             state = msg["state"]
             common = {"attempt": msg.get("attempt"), "worker": msg.get("worker"),
                       "started": msg.get("started")}
+            common.update((key, msg[key]) for key in DETAIL_FIELDS if key in msg)
             record.attempt = msg.get("attempt") or record.attempt
             if state == RUNNING:
                 record.state = RUNNING

@@ -20,6 +20,7 @@ from typing import Any
 
 import cloudpickle
 
+from eflows_kernel.engine.attempt_details import captured_output, worker_name, worker_usage
 from eflows_kernel.engine.checkpoint_store import save_record
 from eflows_kernel.engine.wire import (
     MissingValue,
@@ -147,7 +148,7 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
         if partial is not None:
             raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled: "
                                   f"{partial.message}")
-        return _attempts(definition, wire, args, kwargs, report)
+        return _attempts(definition, wire, args, kwargs, report, worker)
     except TaskInterrupted:
         raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled "
                               "while running") from None
@@ -159,18 +160,23 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
 
 
 def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str, Any],
-              report: Any) -> Any:
+              report: Any, worker: Any = None) -> Any:
     attempts = max(1, wire.max_attempts if wire.on_failure == "RETRY" else 1)
+    name = worker_name(worker) if worker is not None else None
     for attempt in range(1, attempts + 1):
         started = time.time()
-        report("running", attempt=attempt, started=started)
+        report("running", attempt=attempt, started=started, worker_name=name)
         decoded: list[Any] = []
+        output = None
         try:
-            result = _run_once(definition, wire, args, kwargs, decoded)
+            with captured_output() as output:
+                result = _run_once(definition, wire, args, kwargs, decoded)
         except COMPSsException as exc:
             error = _format_error(exc)
-            report("failed", attempt=attempt, started=started, ended=time.time(),
-                   error=error, final=True, compss_exception=exc.message or str(exc))
+            ended = time.time()
+            report("failed", attempt=attempt, started=started, ended=ended,
+                   error=error, final=True, compss_exception=exc.message or str(exc),
+                   **_details(output, worker, started, ended))
             if not wire.in_group:
                 raise GroupException(f"task '{wire.name}' (#{wire.task}) raised "
                                      f"COMPSsException: {exc.message or exc}",
@@ -183,8 +189,9 @@ def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str
         except (Exception, SystemExit) as exc:
             error = _format_error(exc)
             final = attempt == attempts
-            report("failed", attempt=attempt, started=started, ended=time.time(),
-                   error=error, final=final)
+            ended = time.time()
+            report("failed", attempt=attempt, started=started, ended=ended,
+                   error=error, final=final, **_details(output, worker, started, ended))
             if not final:
                 continue
             if wire.on_failure == "IGNORE":
@@ -195,9 +202,19 @@ def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str
             raise cls(message, wire.task, wire.name, error) from None
         if wire.checkpoint_dir:
             save_record(wire.checkpoint_dir, wire.name, result, wire.checkpoint_files)
-        report("done", attempt=attempt, started=started, ended=time.time())
+        ended = time.time()
+        report("done", attempt=attempt, started=started, ended=ended,
+               **_details(output, worker, started, ended))
         return result
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _details(output: Any, worker: Any, started: float, ended: float) -> dict[str, Any]:
+    """What the attempt printed, and the worker's CPU and memory while it ran."""
+    fields: dict[str, Any] = output.fields() if output is not None else {}
+    if worker is not None:
+        fields["usage"] = worker_usage(worker, started, ended)
+    return fields
 
 
 def _format_error(exc: BaseException) -> str:

@@ -143,6 +143,15 @@ class Engine:
                              counts=self.graph.counts())
             self.events.close()
 
+    def new_run(self, reason: str = "a new run was started") -> str:
+        """End this run (kept: its events and log) and go on with a new one on the same
+        cluster, e.g. after a task failure stopped it; returns the old run's id."""
+        from eflows_kernel.engine.scope import start_new_run
+
+        if self._stopped:
+            raise EngineError(f"the engine of run {self.run_id} is stopped; start a new one")
+        return start_new_run(self, reason)
+
     def __enter__(self) -> Engine:
         return self.start()
 

@@ -163,10 +163,8 @@ class RunGraph:
             return
         self._cancel_successors(record)
         if policy != "CANCEL_SUCCESSORS":
-            self.stop_run(TaskFailedError(
-                f"task '{record.name}' (#{record.id}) failed and its on_failure is "
-                f"{policy}, so the run stops.\n{error or ''}".rstrip(),
-                record.id, record.name, error or ""))
+            self.stop_run(TaskFailedError(fatal_failure_message(record, policy, error),
+                                          record.id, record.name, error or ""))
 
     def _finish(self, record: TaskRecord, state: str, ok: bool, ts: float | None = None,
                 **fields: Any) -> None:
@@ -280,3 +278,13 @@ class RunGraph:
             for record in self.tasks.values():
                 counts[record.state] = counts.get(record.state, 0) + 1
             return counts
+
+
+def fatal_failure_message(record: TaskRecord, policy: str, error: str | None) -> str:
+    """What happened (how often the task failed, under which policy) and what to do."""
+    times = f" {record.attempt} times" if record.attempt > 1 else ""
+    default = ", the default" if policy == "RETRY" else ""
+    return (f"task '{record.name}' (#{record.id}) failed{times} (on_failure={policy}{default}); "
+            "the workflow stopped. Fix the task and run it again, or let the workflow go on "
+            "without its result: @task(on_failure='IGNORE'), or 'CANCEL_SUCCESSORS' to "
+            f"skip only what depends on it.\n{error or ''}").rstrip()

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from eflows_kernel.client import EflowsClient
-from tests.browser import REPO, screenshot
+from tests.browser import REPO, screenshot, wait_for_graph
 from tests.plugins.cluster import SshdInfo
 
 LOGIN, PASSWORD = "eflows-ui", "eflows-test-pw"
@@ -29,7 +29,6 @@ APPS = REPO / "tests" / "apps"
 DEPLOY_TIMEOUT_MS = 420_000  # the first run bootstraps a venv on the site (20-40 s) + Slurm
 EXPECTED_COUNTS = {"the": 4, "quick": 1, "brown": 1, "fox": 2, "jumps": 1, "over": 1,
                    "lazy": 1, "dog": 2, "sleeps": 1, "runs": 1}
-DONE = "rgb(44, 160, 44)"  # STATE_COLOURS["done"]
 
 
 def wordcount_spec() -> str:
@@ -179,11 +178,8 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     # 7. The execution: graph all green, logs with the result, the output brought back.
     tab(page, "Executions").click()
     open_execution(page, run.id)
-    page.wait_for_function(
-        """() => { const p = Array.from(document.querySelectorAll(
-                     '.js-plotly-plot g.trace.scatter path.point')).map(x => x.style.fill);
-                   return p.length >= 4 && p.every(c => c === 'rgb(44, 160, 44)'); }""",
-        timeout=60_000)
+    graph = wait_for_graph(page, status="done", min_total=4, timeout=60_000)
+    assert graph["counts"][3] == graph["total"]  # every task done
     page.wait_for_function("""() => Array.from(document.querySelectorAll('textarea'))
         .some(t => t.value.includes('RESULT'))""", timeout=60_000)
     expect(page.locator("li:visible", has_text="counts").first).to_be_visible()

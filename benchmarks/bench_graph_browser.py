@@ -160,7 +160,7 @@ print("BENCH " + json.dumps({{"last_event": last, "events": len(events), "t0": t
 class Lab:
     """A ``jupyter lab`` (eFlows kernel, ``workers`` local workers) and a Chromium page."""
 
-    def __init__(self, root: Path, workers: int) -> None:
+    def __init__(self, root: Path, workers: int, code: Path | None = None) -> None:
         self.root = root
         base = root / "_jupyter"
         base.mkdir(parents=True)
@@ -173,6 +173,8 @@ class Lab:
                                  "JUPYTER_DATA_DIR": str(base / "data"), "EFLOWS_STATE_URL": "",
                                  "EFLOWS_VAULT_KEY": "",
                                  "EFLOWS_CONFIG": str(base / "no-config.toml")})
+        if code is not None:  # another version of the package (e.g. main's), for "before"
+            env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
         cmd = [str(VENV_BIN / "jupyter"), "lab", "--no-browser", f"--port={port}",
                "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}",
@@ -187,11 +189,11 @@ class Lab:
 
 
 @contextmanager
-def lab_page(workers: int) -> Iterator[tuple[Lab, Any, Any]]:
+def lab_page(workers: int, code: Path | None = None) -> Iterator[tuple[Lab, Any, Any]]:
     from playwright.sync_api import sync_playwright
 
     root = Path(tempfile.mkdtemp(prefix="eflows-bench-graph-"))
-    lab = Lab(root, workers)
+    lab = Lab(root, workers, code)
     lab.server.start(90)
     try:
         with sync_playwright() as playwright:
@@ -267,10 +269,10 @@ def count_lag(log: Path, shown: list[list[float]]) -> tuple[float, float]:
     return lags[-1], lags[int(0.99 * (len(lags) - 1))]
 
 
-def fanout(n: int, workers: int, widget: bool) -> dict[str, Any]:
+def fanout(n: int, workers: int, widget: bool, code: Path | None = None) -> dict[str, Any]:
     disable = "" if widget else (
         "from eflows_kernel.kernel.integration import disable\ndisable()  # the graph closed")
-    with lab_page(workers) as (lab, page, _cdp):
+    with lab_page(workers, code) as (lab, page, _cdp):
         run_notebook(lab, page, [FANOUT_CELL.format(n=n, disable=disable)])
         result = cell_result(page, timeout=1800)
         time.sleep(1.5)  # the last redraws
@@ -281,57 +283,49 @@ def fanout(n: int, workers: int, widget: bool) -> dict[str, Any]:
                "gap99_ms": gap99, "ws_closed": len(bench["closes"]),
                "server_ws_errors": lab.server_errors(), "lag_s": float("nan"),
                "lag99_s": float("nan")}
-        if widget:
+        if widget and bench["counts"]:  # (a widget that publishes its counts)
             row["lag_s"], row["lag99_s"] = count_lag(Path(result["log"]), bench["counts"])
-            shown = page.evaluate("JSON.parse(document.querySelector('.eflows-graph')"
-                                  ".dataset.counts)")
-            row["widget_finished"] = shown[3] + shown[4] + shown[5]
+            row["widget_finished"] = bench["counts"][-1][1]
         return row
 
 
+# Three seconds of panning or zooming, one step per frame: by calling the view
+# (``zoom``/``pan``: what drawing costs), or by dispatching the DOM events a mouse sends
+# (``wheel``/``drag``: through the widget's own handlers and redraw scheduling), or
+# nothing (``idle``: the page's own frame rate). Frames per second = redraws / time.
 FPS_LOOP = """async (mode) => {
   const g = document.querySelector('.eflows-graph').eflowsGraph;
   const dag = g.dag;
+  const el = dag.root;
   dag.fit(false);
-  const frames = [];
+  el.focus();
+  const box = el.getBoundingClientRect();
+  const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
+  const pointer = (type, x) => el.dispatchEvent(new PointerEvent(type, {
+    bubbles: true, clientX: x, clientY: cy, button: 0, pointerId: 1, isPrimary: true}));
   const draws0 = dag.frames;
+  let frames = 0;
   const t0 = performance.now();
+  if (mode === 'drag') { el.setPointerCapture = () => {}; pointer('pointerdown', cx); }
   await new Promise((resolve) => {
     const step = (t) => {
-      frames.push(t);
-      const k = frames.length;
-      if (mode === 'idle') { /* the page's own frame rate, nothing drawn */ }
-      else if (mode === 'zoom') dag.zoom(k % 120 < 60 ? 1.04 : 1 / 1.04, dag.w / 2, dag.h / 2);
-      else dag.pan(k % 120 < 60 ? 6 : -6, 0);
-      if (mode !== 'idle') dag.draw();
+      frames += 1;
+      const forward = frames % 120 < 60;
+      if (mode === 'zoom') { dag.zoom(forward ? 1.04 : 1 / 1.04); dag.draw(); }
+      else if (mode === 'pan') { dag.pan(forward ? 6 : -6, 0); dag.draw(); }
+      else if (mode === 'wheel') el.dispatchEvent(new WheelEvent('wheel', {
+        bubbles: true, cancelable: true, clientX: cx, clientY: cy, deltaY: forward ? -40 : 40}));
+      else if (mode === 'drag') pointer('pointermove', cx + (forward ? 1 : -1) * (frames % 60) * 6);
       if (t - t0 < 3000) requestAnimationFrame(step); else resolve();
     };
     requestAnimationFrame(step);
   });
+  if (mode === 'drag') pointer('pointerup', cx);
+  await new Promise((r) => requestAnimationFrame(() => r()));
   const ms = performance.now() - t0;
-  return {fps: 1000 * (frames.length - 1) / ms, draws: dag.frames - draws0,
-          drawMs: dag.lastDrawMs};
+  const draws = dag.frames - draws0;
+  return {fps: 1000 * (mode === 'idle' ? frames : draws) / ms, drawMs: dag.lastDrawMs};
 }"""
-
-
-def input_fps(page: Any) -> float:
-    """Frames per second while Playwright wheels and drags over the graph."""
-    box = page.locator(".eflows-dag").first.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.locator(".eflows-dag").first.focus()
-    before = page.evaluate("document.querySelector('.eflows-graph').eflowsGraph.dag.frames")
-    started = time.perf_counter()
-    page.mouse.move(cx, cy)
-    for i in range(40):
-        page.mouse.wheel(0, -120 if i < 20 else 120)
-    page.mouse.down()
-    for i in range(60):
-        page.mouse.move(cx + (i % 30) * 8 - 120, cy)
-    page.mouse.up()
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
-    elapsed = time.perf_counter() - started
-    after = page.evaluate("document.querySelector('.eflows-graph').eflowsGraph.dag.frames")
-    return (after - before) / elapsed
 
 
 def dag(n: int, workers: int, seconds: float) -> dict[str, Any]:
@@ -347,16 +341,14 @@ def dag(n: int, workers: int, seconds: float) -> dict[str, Any]:
         done_at = next(t for t, status, total in bench["status"]
                        if status == "done" and total == n)
         fitted = page.evaluate("document.querySelector('.eflows-graph').eflowsGraph.dag.lastDrawMs")
-        idle = page.evaluate(FPS_LOOP, "idle")
-        zoom = page.evaluate(FPS_LOOP, "zoom")
-        pan = page.evaluate(FPS_LOOP, "pan")
-        by_input = input_fps(page)
+        fps = {mode: page.evaluate(FPS_LOOP, mode)["fps"]
+               for mode in ("idle", "zoom", "pan", "wheel", "drag")}
         cdp.send("Performance.enable")
         metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
         mode = page.evaluate("document.querySelector('.eflows-graph').dataset.mode")
         return {"tasks": n, "events": result["events"], "mode": mode,
                 "first_render_s": done_at - result["last_event"], "fit_draw_ms": fitted,
-                "idle_fps": idle["fps"], "zoom_fps": zoom["fps"], "pan_fps": pan["fps"], "input_fps": by_input,
+                **{f"{mode}_fps": value for mode, value in fps.items()},
                 "heap_mb": metrics.get("JSHeapUsedSize", float("nan")) / 1e6,
                 "gaps_ms": longest_gap_ms(bench["frames"], result["t0"], done_at)[0]}
 
@@ -369,10 +361,17 @@ def main() -> int:
     parser.add_argument("--dag-seconds", type=float, default=20.0,
                         help="how long the synthetic run takes to write its events")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--before", type=Path, default=None, metavar="DIR",
+                        help="also run the fan-out with the live graph of the eflows_kernel "
+                             "package in DIR (e.g. `git archive main | tar -x -C DIR`)")
     args = parser.parse_args()
     if args.scenario in ("fanout", "all"):
         rows = [fanout(args.tasks, args.workers, widget=False),
                 fanout(args.tasks, args.workers, widget=True)]
+        if args.before is not None:
+            before = fanout(args.tasks, args.workers, widget=True, code=args.before)
+            before["view"] = "before: graph"
+            rows.append(before)
         print(f"\nfan-out/fan-in in JupyterLab + Chromium, {args.workers} workers "
               f"(targets: gap <= {TARGET_GAP_MS} ms, lag <= {TARGET_LAG_S} s, no lost "
               "connection)")
@@ -382,7 +381,7 @@ def main() -> int:
             print(f"{r['view']:<14}{r['tasks']:>7}{r['submit_s']:>10.1f}{r['run_s']:>8.1f}"
                   f"{r['gap_ms']:>12.0f}{r['gap99_ms']:>9.0f}{r['ws_closed']:>11}"
                   f"{r['server_ws_errors']:>12}{r['lag_s']:>8.2f}{r['lag99_s']:>9.2f}")
-        base, live = rows
+        base, live = rows[:2]
         print(f"live / closed: run {live['run_s'] / base['run_s']:.2f}x, submit "
               f"{live['submit_s'] / base['submit_s']:.2f}x, max gap "
               f"{live['gap_ms'] / base['gap_ms']:.2f}x; widget shows "
@@ -392,12 +391,11 @@ def main() -> int:
         print(f"\nfull DAG, {r['tasks']} tasks ({r['events']} events in {args.dag_seconds:g} s),"
               f" view mode {r['mode']} (targets: first render <= {TARGET_FIRST_RENDER_S} s, "
               f">= {TARGET_FPS} fps)")
-        print(f"{'first render s':>15}{'fit draw ms':>12}{'idle fps':>10}{'zoom fps':>10}{'pan fps':>9}"
-              f"{'input fps':>11}{'heap MB':>9}{'max gap ms':>12}")
-        print(f"{r['first_render_s']:>15.2f}{r['fit_draw_ms']:>12.1f}{r['idle_fps']:>10.1f}"
-              f"{r['zoom_fps']:>10.1f}"
-              f"{r['pan_fps']:>9.1f}{r['input_fps']:>11.1f}{r['heap_mb']:>9.1f}"
-              f"{r['gaps_ms']:>12.0f}")
+        print(f"{'first render s':>15}{'fit draw ms':>12}{'idle fps':>9}{'zoom fps':>9}"
+              f"{'pan fps':>8}{'wheel fps':>10}{'drag fps':>9}{'heap MB':>9}{'max gap ms':>11}")
+        print(f"{r['first_render_s']:>15.2f}{r['fit_draw_ms']:>12.1f}{r['idle_fps']:>9.1f}"
+              f"{r['zoom_fps']:>9.1f}{r['pan_fps']:>8.1f}{r['wheel_fps']:>10.1f}"
+              f"{r['drag_fps']:>9.1f}{r['heap_mb']:>9.1f}{r['gaps_ms']:>11.0f}")
     return 0
 
 

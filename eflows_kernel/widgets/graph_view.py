@@ -31,7 +31,8 @@ from eflows_kernel.widgets.graph_wire import WireEncoder, task_details
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: Front-end sources, concatenated in this order into one ES module.
-SCRIPTS = ("theme.js", "store.js", "dag_paint.js", "dag.js", "timeline.js", "panels.js", "widget.js")
+SCRIPTS = ("theme.js", "store.js", "dag_paint.js", "dag.js", "timeline.js", "panels.js",
+           "widget.js")
 #: First keyframe after one second, then ever more rarely (a front end that got one
 #: follows with deltas), and never more than ~2% of the time spent building them.
 KEYFRAME_FIRST, KEYFRAME_MAX = 1.0, 30.0
@@ -42,7 +43,13 @@ def front_end_module() -> str:
 
 
 class TaskGraphView(anywidget.AnyWidget):
-    """Live view of one run's tasks. Create with ``for_engine``, ``follow`` or ``replay``."""
+    """Live view of one run's tasks. Create with ``for_engine``, ``follow`` or ``replay``.
+
+    ``max_nodes``: above it the graph opens grouped by function (the user can still show
+    every task); ``height``: the DAG's height at most, in pixels (small graphs take less);
+    ``timeline_limit`` is accepted for compatibility and ignored (the timeline keeps every
+    attempt and shows a window of them when zoomed).
+    """
 
     _esm = front_end_module()
     _css = (STATIC / "graph.css").read_text(encoding="utf-8")

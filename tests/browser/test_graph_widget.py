@@ -128,7 +128,7 @@ def test_graph_in_jupyterlab_dark_theme_with_keyboard_search_and_hostile_names(
     root.locator(".eflows-functions button.eflows-link", has_text="gather").click()
     assert graphs(page)[0]["mode"] == "tasks"
     expect(root.locator(".eflows-crumb")).to_have_text("gather: 1 tasks")
-    root.get_by_role("button", name="‹ All functions").click()
+    root.get_by_role("button", name="All functions").click()
     assert graphs(page)[0]["mode"] == "functions"
     root.scroll_into_view_if_needed()
     screenshot(page, "graph-widget-dark")

@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -122,8 +123,8 @@ def test_usage_without_a_monitor_and_names_without_one():
         name = 3
 
         class monitor:  # noqa: N801 - stands for Dask's SystemMonitor
-            quantities = {"time": [1.0, 2.0, 3.0], "cpu": [10.0, 90.0, 50.0],
-                          "memory": [1e8, 3e8, 2e8]}
+            quantities: ClassVar[dict[str, list[float]]] = {
+                "time": [1.0, 2.0, 3.0], "cpu": [10.0, 90.0, 50.0], "memory": [1e8, 3e8, 2e8]}
 
     assert worker_name(Monitored()).endswith("/3")
     assert worker_usage(Monitored(), 1.5, 3.0) == {"cpu_mean": 70.0, "cpu_max": 90.0,

@@ -52,7 +52,7 @@ def error_text(content: dict[str, Any]) -> str:
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     cwd = tmp_path_factory.mktemp("recovery")
     logs = tmp_path_factory.mktemp("recovery-runs")
-    with kernel("eflows", cwd, EFLOWS_WORKERS="1", EFLOWS_EVENT_LOG_DIR=str(logs)) as (km, c):
+    with kernel("eflows", cwd, EFLOWS_WORKERS="1", EFLOWS_EVENT_LOG_DIR=str(logs)) as (_km, c):
         c.logs = logs
         run_cell(c, TASKS)
         yield c

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import comm
 import pytest
@@ -38,7 +38,7 @@ def total(values: list[int]) -> int:
 class RecordingComm(BaseComm):
     """A comm that keeps what a widget publishes, as the kernel would send it."""
 
-    sent: list[tuple[dict[str, Any], list[bytes]]] = []
+    sent: ClassVar[list[tuple[dict[str, Any], list[bytes]]]] = []
 
     def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
                     buffers: Any = None, **keys: Any) -> None:

@@ -116,13 +116,34 @@ class DagPainter {
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     const withId = sx >= 60;
+    const room = Math.max(16, sx - 6);
     const n = Math.min(count, LABELS);
     for (let k = 0; k < n; k++) {
       const i = d.visible[k];
       const name = s.functionName(i);
-      const label = withId ? `#${id[i]} ${name}` : name;
-      ctx.fillText(label, x[i] * sx + tx, layer[i] * sy + ty + size.h / 2 + 3, Math.max(20, sx * 0.95));
+      const label = this.fitText(ctx, withId ? `#${id[i]} ${name}` : name, room);
+      ctx.fillText(label, x[i] * sx + tx, layer[i] * sy + ty + size.h / 2 + 3);
     }
+  }
+
+  // ``text`` cut to ``room`` pixels with an ellipsis (measured once per text and width).
+  fitText(ctx, text, room) {
+    const key = `${Math.round(room)}|${ctx.font}|${text}`;
+    const cache = this.fitted || (this.fitted = new Map());
+    let out = cache.get(key);
+    if (out !== undefined) return out;
+    out = text;
+    if (ctx.measureText(text).width > room) {
+      let lo = 0; let hi = text.length;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (ctx.measureText(`${text.slice(0, mid)}\u2026`).width <= room) lo = mid; else hi = mid - 1;
+      }
+      out = lo ? `${text.slice(0, lo)}\u2026` : "";
+    }
+    if (cache.size > 20000) cache.clear();
+    cache.set(key, out);
+    return out;
   }
 
   drawEdges() {
@@ -232,7 +253,7 @@ class DagPainter {
       ctx.textAlign = "left";
       ctx.textBaseline = "middle";
       ctx.font = `bold 12px ${th.font}`;
-      ctx.fillText(f.name, left + 24, top + 14, BOX_W - 30);
+      ctx.fillText(this.fitText(ctx, f.name, BOX_W - 30), left + 24, top + 14);
       ctx.font = `11px ${th.font}`;
       const done = f.counts[3]; const failed = f.counts[4];
       ctx.fillText(`${fmtInt(done + failed + f.counts[5])}/${fmtInt(f.total)}`

@@ -17,6 +17,7 @@ end applies a message when ``base <= its seq < seq``.
 from __future__ import annotations
 
 import math
+import shlex
 import time
 from array import array
 from typing import Any
@@ -183,6 +184,19 @@ class WireEncoder:
         return pushed
 
 
+def _as_text(key: str, value: Any) -> str | int | float:
+    """A field the model does not know, readable: a command line as the shell has it,
+    other lists comma-separated, mappings as key=value."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | list | dict):
+        return repr(value)
+    if isinstance(value, list):
+        items = [str(item) for item in value]
+        return shlex.join(items) if key == "command" else ", ".join(items)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return value
+
+
 def task_details(model: RunGraphModel, task_id: int) -> dict[str, Any]:
     """Everything known of one task, for its details panel (JSON-ready, asked on click).
 
@@ -199,8 +213,7 @@ def task_details(model: RunGraphModel, task_id: int) -> dict[str, Any]:
             "deps": list(info.deps[:100]), "n_deps": len(info.deps),
             "groups": list(info.groups), "args": info.args or {}, "reason": info.reason,
             "on_failure": info.on_failure, "error": info.error, "attempts": attempts,
-            "extra": {str(k): v if isinstance(v, int | float | str) else repr(v)
-                      for k, v in (info.extra or {}).items()},
+            "extra": {str(k): _as_text(k, v) for k, v in (info.extra or {}).items()},
             "function": stats.summary(model.last_ts)}
 
 

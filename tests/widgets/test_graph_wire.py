@@ -97,7 +97,8 @@ def test_task_details_have_attempts_output_usage_and_unknown_fields():
     model.apply(ev.run(1, worker_name="cn1/0"))
     model.apply(ev.end(1, "failed", final=False, error="E1", stderr="warn\n"))
     model.apply(ev.run(1, attempt=2))
-    model.apply(ev.end(1, attempt=2, stdout="ok\n", command="srun ./sim", exit_value=0,
+    model.apply(ev.end(1, attempt=2, stdout="ok\n", command=["srun", "./sim", "a b"],
+                       exit_value=0, hosts=["cn1", "cn2"], container={"engine": "docker"},
                        usage={"cpu_mean": 50.0, "cpu_max": 80.0, "memory_max": 2e8,
                               "samples": 3.0}))
     details = task_details(model, 1)
@@ -106,5 +107,6 @@ def test_task_details_have_attempts_output_usage_and_unknown_fields():
     assert details["attempts"][0]["stderr"] == "warn\n"
     assert details["attempts"][1]["stdout"] == "ok\n"
     assert details["attempts"][1]["usage"]["memory_max"] == 2e8
-    assert details["extra"] == {"command": "srun ./sim", "exit_value": 0}
+    assert details["extra"] == {"command": "srun ./sim 'a b'", "exit_value": 0,
+                                "hosts": "cn1, cn2", "container": "engine=docker"}
     assert details["function"]["name"] == "sim"

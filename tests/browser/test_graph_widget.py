@@ -109,6 +109,12 @@ def test_graph_in_jupyterlab_dark_theme_with_keyboard_search_and_hostile_names(
     assert "tcp://" not in worker and "/" in worker  # host/worker
     page.keyboard.press("Escape")
     expect(details).to_be_hidden()
+    # The graph's keys are not JupyterLab's: "0 0" fits the graph, it does not offer to
+    # restart the kernel.
+    page.keyboard.press("0")
+    page.keyboard.press("0")
+    page.wait_for_timeout(500)
+    assert page.locator(".jp-Dialog").count() == 0
 
     # Search and the "failed only" filter say how many tasks they keep.
     search = root.locator(".eflows-search")

@@ -10,6 +10,8 @@ class DagCanvas {
     this.root.tabIndex = 0;
     this.root.setAttribute("role", "application");
     this.root.setAttribute("aria-roledescription", "task graph");
+    // Keys pressed here are the graph's, not JupyterLab's notebook shortcuts ("0 0"!).
+    this.root.setAttribute("data-lm-suppress-shortcuts", "true");
     this.edgeCanvas = document.createElement("canvas");
     this.nodeCanvas = document.createElement("canvas");
     for (const c of [this.edgeCanvas, this.nodeCanvas]) {
@@ -347,6 +349,7 @@ class DagCanvas {
     const action = actions[e.key];
     if (!action || e.altKey || e.ctrlKey || e.metaKey) return;
     e.preventDefault();
+    e.stopPropagation();
     action();
     this.request();
   }

@@ -44,6 +44,7 @@ class TimelineCanvas {
     this.area.tabIndex = 0;
     this.area.setAttribute("role", "application");
     this.area.setAttribute("aria-roledescription", "timeline");
+    this.area.setAttribute("data-lm-suppress-shortcuts", "true");
     this.area.setAttribute("aria-describedby", this.caption.id);
     this.canvas = document.createElement("canvas");
     this.canvas.setAttribute("aria-hidden", "true");
@@ -259,6 +260,7 @@ class TimelineCanvas {
       const action = actions[e.key];
       if (!action || e.altKey || e.ctrlKey || e.metaKey) return;
       e.preventDefault();
+      e.stopPropagation();
       action();
       this.request();
     });

@@ -60,7 +60,7 @@ class GraphWidget {
       hint: (text) => this.toolbar.flash(text),
     };
     this.timeline.callbacks = {
-      select: (i) => { this.dag.selected = i; this.select(i); },
+      select: (i) => this.select(i),
       hover: (i, x, y) => this.hoverTimeline(i, x, y),
       hint: (text) => this.toolbar.flash(text),
     };
@@ -233,7 +233,7 @@ class GraphWidget {
 
   select(i, ask = true) {
     const store = this.store;
-    this.dag.selected = i;
+    if (this.dag.mode === "tasks") this.dag.selected = i; // (grouped: selection is a function)
     this.dag.request();
     if (i < 0 || i >= store.n) {
       this.details.hide();

@@ -27,13 +27,17 @@ def test_quickstart_graph_shows_tasks_turning_done_in_voila(voila_server, page, 
     assert page.evaluate(LAYERS) == [0, 1, 2, 3]
     # The failed task of section 3 shows in its own graph, and its details (opened
     # from code in section 4) show the error.
-    expect(page.locator(".eflows-graph")).to_have_count(4, timeout=60_000)
+    expect(page.locator(".eflows-graph")).to_have_count(6, timeout=60_000)
     failed = wait_for_graph(page, 1, min_total=3, done=2)
     assert failed["counts"][4] == 1 and failed["status"] == "done"  # IGNORE: the run goes on
     details = page.locator(".eflows-details:visible", has_text="ValueError: negative input: -1")
     expect(details.first).to_be_visible()
     replayed = wait_for_graph(page, 3, min_total=18)
     assert replayed["counts"][3] == 17 and replayed["counts"][4] == 1
+    # Section 6: a task failing for good stops its run (its graph says so), and the next
+    # cell's run is done.
+    assert wait_for_graph(page, 4, status="failed")["counts"][4] == 1
+    assert wait_for_graph(page, 5, status="done", done=1)["total"] == 1
     page.set_viewport_size({"width": 1400, "height": 3400})  # the whole notebook
     path = screenshot(page, "quickstart-voila")
     docs = REPO / "docs" / "screenshots"

@@ -269,23 +269,39 @@ class GraphWidget {
   }
 }
 
+// Deltas that came before the state they apply to (a snapshot still on its way: widget
+// state updates are applied asynchronously, custom messages at once) wait here.
+const WAITING_DELTAS = 64;
+
 export default {
   initialize({ model }) {
     const store = storeFor(model);
+    const waiting = [];
     let asked = 0;
     const ask = () => { // a missed message: the kernel sends a snapshot when it is free
       if (performance.now() - asked < 2000) return;
       asked = performance.now();
       model.send({ type: "hello", seq: store.seq });
     };
+    const apply = (meta, data) => {
+      let result;
+      try {
+        result = store.accept(meta, data);
+      } catch (error) {
+        console.error("eFlows graph: cannot apply a message from the kernel", error);
+        return "gap";
+      }
+      if (result === "applied" && meta.kind === "snapshot") {
+        waiting.sort((a, b) => a[0].seq - b[0].seq);
+        for (const [m, d] of waiting.splice(0)) {
+          if (store.accept(m, d) === "gap") waiting.push([m, d]);
+        }
+      }
+      return result;
+    };
     const fromState = () => {
       const meta = model.get("_snapshot_meta");
-      if (!meta || !meta.kind) return;
-      try {
-        store.accept(meta, model.get("_snapshot_data"));
-      } catch (error) {
-        console.error("eFlows graph: cannot read the stored snapshot", error);
-      }
+      if (meta && meta.kind) apply(meta, model.get("_snapshot_data"));
     };
     fromState();
     model.on("change:_snapshot_data", fromState); // meta changes with it (hold_sync)
@@ -294,14 +310,12 @@ export default {
         store.setDetails(msg.details);
         return;
       }
-      let result;
-      try {
-        result = store.accept(msg, buffers && buffers[0]);
-      } catch (error) {
-        console.error("eFlows graph: cannot apply a message", error);
-        result = "gap";
+      const data = buffers && buffers[0];
+      if (apply(msg, data) === "gap") {
+        waiting.push([msg, data]);
+        if (waiting.length > WAITING_DELTAS) waiting.shift();
+        ask();
       }
-      if (result === "gap") ask();
     });
     ask();
     return () => STORES.delete(model.get("_uid"));

@@ -110,7 +110,7 @@ def leaf(i):
 def part(*values):
     return sum(values)
 
-t0 = time.time()
+t0, cpu0 = time.time(), time.process_time()
 leaves = [leaf(i) for i in range({n})]
 parts = [part(*leaves[i:i + 100]) for i in range(0, len(leaves), 100)]
 total = part(*parts)
@@ -118,7 +118,8 @@ t1 = time.time()
 result = compss_wait_on(total)
 t2 = time.time()
 print("BENCH " + json.dumps({{"submit": t1 - t0, "run": t2 - t0, "t0": t0, "t2": t2,
-      "result": result, "log": str(eflows_kernel.current_engine().events.log_path)}}))
+      "kernel_cpu": time.process_time() - cpu0, "result": result,
+      "log": str(eflows_kernel.current_engine().events.log_path)}}))
 """
 
 DAG_CELL = """
@@ -221,6 +222,13 @@ def lab_page(workers: int, code: Path | None = None) -> Iterator[tuple[Lab, Any,
         lab.server.stop()
 
 
+def busy_seconds(cdp: Any) -> float:
+    """Time the page's main thread has spent on tasks so far (Chrome's TaskDuration)."""
+    cdp.send("Performance.enable")
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return metrics.get("TaskDuration", float("nan"))
+
+
 def run_notebook(lab: Lab, page: Any, cells: list[str], name: str = "bench.ipynb") -> None:
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "eflows", "display_name": "eFlows4HPC (Python 3)",
@@ -272,9 +280,11 @@ def count_lag(log: Path, shown: list[list[float]]) -> tuple[float, float]:
 def fanout(n: int, workers: int, widget: bool, code: Path | None = None) -> dict[str, Any]:
     disable = "" if widget else (
         "from eflows_kernel.kernel.integration import disable\ndisable()  # the graph closed")
-    with lab_page(workers, code) as (lab, page, _cdp):
+    with lab_page(workers, code) as (lab, page, cdp):
         run_notebook(lab, page, [FANOUT_CELL.format(n=n, disable=disable)])
+        busy = busy_seconds(cdp)
         result = cell_result(page, timeout=1800)
+        busy = busy_seconds(cdp) - busy
         time.sleep(1.5)  # the last redraws
         bench = page.evaluate("window.__bench")
         gap, gap99 = longest_gap_ms(bench["frames"], result["t0"], result["t2"])
@@ -282,6 +292,7 @@ def fanout(n: int, workers: int, widget: bool, code: Path | None = None) -> dict
                "submit_s": result["submit"], "run_s": result["run"], "gap_ms": gap,
                "gap99_ms": gap99, "ws_closed": len(bench["closes"]),
                "server_ws_errors": lab.server_errors(), "lag_s": float("nan"),
+               "kernel_cpu_s": result["kernel_cpu"], "browser_busy_s": busy,
                "lag99_s": float("nan")}
         if widget and bench["counts"]:  # (a widget that publishes its counts)
             row["lag_s"], row["lag99_s"] = count_lag(Path(result["log"]), bench["counts"])
@@ -376,11 +387,13 @@ def main() -> int:
               f"(targets: gap <= {TARGET_GAP_MS} ms, lag <= {TARGET_LAG_S} s, no lost "
               "connection)")
         print(f"{'view':<14}{'tasks':>7}{'submit s':>10}{'run s':>8}{'max gap ms':>12}"
-              f"{'p99 gap':>9}{'ws closed':>11}{'srv errors':>12}{'lag s':>8}{'p99 lag':>9}")
+              f"{'p99 gap':>9}{'ws closed':>11}{'srv errors':>12}{'lag s':>8}{'p99 lag':>9}"
+              f"{'kernel cpu s':>14}{'page busy s':>13}")
         for r in rows:
             print(f"{r['view']:<14}{r['tasks']:>7}{r['submit_s']:>10.1f}{r['run_s']:>8.1f}"
                   f"{r['gap_ms']:>12.0f}{r['gap99_ms']:>9.0f}{r['ws_closed']:>11}"
-                  f"{r['server_ws_errors']:>12}{r['lag_s']:>8.2f}{r['lag99_s']:>9.2f}")
+                  f"{r['server_ws_errors']:>12}{r['lag_s']:>8.2f}{r['lag99_s']:>9.2f}"
+                  f"{r['kernel_cpu_s']:>14.1f}{r['browser_busy_s']:>13.1f}")
         base, live = rows[:2]
         print(f"live / closed: run {live['run_s'] / base['run_s']:.2f}x, submit "
               f"{live['submit_s'] / base['submit_s']:.2f}x, max gap "

@@ -34,8 +34,10 @@ STATIC = Path(__file__).resolve().parent / "static"
 SCRIPTS = ("theme.js", "store.js", "dag_paint.js", "dag.js", "timeline.js", "panels.js",
            "widget.js")
 #: First keyframe after one second, then ever more rarely (a front end that got one
-#: follows with deltas), and never more than ~2% of the time spent building them.
+#: follows with deltas), never more than ~2% of the time spent building them nor
+#: KEYFRAME_BYTES_PER_S of traffic.
 KEYFRAME_FIRST, KEYFRAME_MAX = 1.0, 30.0
+KEYFRAME_BYTES_PER_S = 100_000
 
 
 def front_end_module() -> str:
@@ -186,7 +188,8 @@ class TaskGraphView(anywidget.AnyWidget):
         self._keyframe_seq = self.encoder.seq
         cost = time.perf_counter() - started
         self._keyframe_interval = min(KEYFRAME_MAX, max(2 * self._keyframe_interval,
-                                                        50 * cost))
+                                                        50 * cost,
+                                                        len(data) / KEYFRAME_BYTES_PER_S))
         self._next_keyframe = now + self._keyframe_interval
 
     # -- front end requests (answered when the kernel is idle) ---------------------------

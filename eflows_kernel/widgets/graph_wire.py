@@ -9,9 +9,11 @@ reads it without copying). Names (functions, workers) and the run's header go be
 it as JSON. Times are seconds from ``origin`` as float32 (a millisecond at ten hours).
 
 Messages are *deltas* (what changed since message ``base``) or *snapshots* (all of
-it). Rows carry absolute indices and edges come only with the task they lead to, so
-applying a delta over a snapshot that already holds part of it is harmless: the front
-end applies a message when ``base <= its seq < seq``.
+it, as of the last delta: the encoder keeps every row it sent in typed arrays, so a
+snapshot of 100,000 tasks is packed in milliseconds). Rows carry absolute indices and
+edges come only with the task they lead to, so applying a delta over a snapshot that
+already holds part of it is harmless: the front end applies a delta when
+``base <= its seq < seq``.
 """
 
 from __future__ import annotations
@@ -45,18 +47,45 @@ def _tail(text: str | None, limit: int) -> str | None:
     return text if len(text) <= limit else "[...]\n" + text[-limit:]
 
 
-def pack(columns: dict[str, tuple[str, list[Any]]]) -> tuple[dict[str, list[Any]], bytes]:
-    """Columns as one buffer: ``({name: [dtype, offset, length]}, bytes)``."""
+def pack(columns: dict[str, tuple[str, Any]]) -> tuple[dict[str, list[Any]], bytes]:
+    """Columns (lists or arrays) as one buffer: ``({name: [dtype, offset, length]}, bytes)``."""
     layout: dict[str, list[Any]] = {}
     parts: list[bytes] = []
     offset = 0
     for name, (code, values) in columns.items():
-        data = array(code, values).tobytes()
+        data = (values if isinstance(values, array) else array(code, values)).tobytes()
         layout[name] = [_DTYPES[code], offset, len(values)]
         padding = -len(data) % 8
         parts.append(data + b"\0" * padding)
         offset += len(data) + padding
     return layout, b"".join(parts)
+
+
+class _Table:
+    """Every row sent so far, column by column: a snapshot packs it at C speed."""
+
+    def __init__(self, prefix: str, spec: tuple[tuple[str, str], ...]) -> None:
+        self.names = [f"{prefix}{name}" for name, _ in spec]
+        self.codes = [code for _, code in spec]
+        self.columns = [array(code) for code in self.codes]
+
+    def put(self, index: int, row: tuple[Any, ...]) -> None:
+        for column, value in zip(self.columns, row, strict=True):
+            if index < len(column):
+                column[index] = value
+            else:
+                column.append(value)
+
+    def message_columns(self, rows: list[tuple[Any, ...]]) -> dict[str, tuple[str, Any]]:
+        """Columns of just ``rows`` (a delta)."""
+        values: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else \
+            [[] for _ in self.names]
+        return {name: (code, column) for name, code, column in
+                zip(self.names, self.codes, values, strict=True)}
+
+    def all_columns(self) -> dict[str, tuple[str, Any]]:
+        return {name: (code, column) for name, code, column in
+                zip(self.names, self.codes, self.columns, strict=True)}
 
 
 class WireEncoder:
@@ -67,6 +96,9 @@ class WireEncoder:
         self.seq = 0
         self.origin: float | None = None
         self._failures_pushed: set[int] = set()
+        self._tasks = _Table("task_", TASK_COLUMNS)
+        self._attempts = _Table("attempt_", ATTEMPT_COLUMNS)
+        self._edges = _Table("edge_", EDGE_COLUMNS)
 
     # -- messages ---------------------------------------------------------------------
     def delta(self, now: float | None = None) -> tuple[dict[str, Any], bytes] | None:
@@ -74,29 +106,37 @@ class WireEncoder:
         model = self.model
         if not model.has_changes:
             return None
-        new, changed, attempts = model.take_changes()
-        new_set = set(new)
-        ids = new + sorted(changed - new_set, key=lambda t: model.tasks[t].index)
-        self.seq += 1
-        return self._message("delta", self.seq - 1, ids, new,
-                             [model.attempts[i] for i in sorted(attempts)], now)
-
-    def snapshot(self, now: float | None = None) -> tuple[dict[str, Any], bytes]:
-        """Everything, as of the last delta (or later: see the module docstring)."""
-        model = self.model
-        return self._message("snapshot", None, list(model.order), list(model.order),
-                             list(model.attempts), now)
-
-    def _message(self, kind: str, base: int | None, ids: list[int], new: list[int],
-                 attempts: list[Any], now: float | None) -> tuple[dict[str, Any], bytes]:
-        model = self.model
         if self.origin is None:
             self.origin = model.first_ts or model.last_ts
-        columns = self._task_columns([model.tasks[t] for t in ids])
-        columns.update(self._attempt_columns(attempts))
-        columns.update(self._edge_columns(new))
+        new, changed, attempts = model.take_changes()
+        new_set = set(new)
+        infos = [model.tasks[t] for t in new]
+        infos += sorted((model.tasks[t] for t in changed - new_set), key=lambda i: i.index)
+        task_rows = [self._task_row(info) for info in infos]
+        attempt_rows = [self._attempt_row(model.attempts[i]) for i in sorted(attempts)]
+        edge_rows = [(dep.index, info.index) for dep, info in model.edges(new)]
+        for table, rows in ((self._tasks, task_rows), (self._attempts, attempt_rows)):
+            for row in rows:
+                table.put(row[0], row)
+        for row in edge_rows:
+            self._edges.put(len(self._edges.columns[0]), row)
+        columns = {**self._tasks.message_columns(task_rows),
+                   **self._attempts.message_columns(attempt_rows),
+                   **self._edges.message_columns(edge_rows)}
+        self.seq += 1
+        failed = [info for info in infos if info.state == "failed"]
+        return self._message("delta", self.seq - 1, columns, failed, now)
+
+    def snapshot(self, now: float | None = None) -> tuple[dict[str, Any], bytes]:
+        """Everything, as of the last delta."""
+        columns = {**self._tasks.all_columns(), **self._attempts.all_columns(),
+                   **self._edges.all_columns()}
+        return self._message("snapshot", None, columns, self.model.failed_tasks(), now)
+
+    def _message(self, kind: str, base: int | None, columns: dict[str, tuple[str, Any]],
+                 failed: list[TaskInfo], now: float | None) -> tuple[dict[str, Any], bytes]:
+        model = self.model
         layout, data = pack(columns)
-        failed = [model.tasks[t] for t in ids if model.tasks[t].state == "failed"]
         meta = {"kind": kind, "seq": self.seq, "base": base, "columns": layout,
                 "origin": self.origin, "header": self.header(now),
                 "functions": [f.summary(self._now(now)) for f in model.functions.values()],
@@ -128,43 +168,19 @@ class WireEncoder:
             return math.nan
         return value - self.origin
 
-    def _task_columns(self, infos: list[TaskInfo]) -> dict[str, tuple[str, list[Any]]]:
+    def _task_row(self, info: TaskInfo) -> tuple[Any, ...]:
         model = self.model
-        functions = model.functions
-        workers = model.workers
-        values: dict[str, list[Any]] = {name: [] for name, _ in TASK_COLUMNS}
-        for info in infos:
-            values["index"].append(info.index)
-            values["id"].append(info.id)
-            values["layer"].append(info.layer)
-            values["x"].append(info.x)
-            values["fn"].append(functions[info.name].index)
-            values["state"].append(STATE_CODES[info.state])
-            values["attempt"].append(min(info.attempt, 255))
-            values["worker"].append(workers.get(info.worker, -1) if info.worker else -1)
-            values["started"].append(self._rel(info.started))
-            values["ended"].append(self._rel(info.ended))
-        return {f"task_{name}": (code, values[name]) for name, code in TASK_COLUMNS}
+        return (info.index, info.id, info.layer, info.x, model.functions[info.name].index,
+                STATE_CODES[info.state], min(info.attempt, 255),
+                model.workers.get(info.worker, -1) if info.worker else -1,
+                self._rel(info.started), self._rel(info.ended))
 
-    def _attempt_columns(self, attempts: list[Any]) -> dict[str, tuple[str, list[Any]]]:
+    def _attempt_row(self, attempt: Any) -> tuple[Any, ...]:
         model = self.model
-        values: dict[str, list[Any]] = {name: [] for name, _ in ATTEMPT_COLUMNS}
-        for attempt in attempts:
-            values["index"].append(attempt.index)
-            values["task"].append(model.tasks[attempt.task].index)
-            values["worker"].append(model.workers.get(attempt.worker, -1))
-            values["started"].append(self._rel(attempt.started))
-            values["ended"].append(self._rel(attempt.ended))
-            values["state"].append(STATE_CODES.get(attempt.state, STATE_CODES["cancelled"]))
-        return {f"attempt_{name}": (code, values[name]) for name, code in ATTEMPT_COLUMNS}
-
-    def _edge_columns(self, new: list[int]) -> dict[str, tuple[str, list[Any]]]:
-        sources: list[int] = []
-        targets: list[int] = []
-        for dep, info in self.model.edges(new):
-            sources.append(dep.index)
-            targets.append(info.index)
-        return {"edge_source": ("i", sources), "edge_target": ("i", targets)}
+        return (attempt.index, model.tasks[attempt.task].index,
+                model.workers.get(attempt.worker, -1), self._rel(attempt.started),
+                self._rel(attempt.ended),
+                STATE_CODES.get(attempt.state, STATE_CODES["cancelled"]))
 
     def _failures(self, failed: list[TaskInfo]) -> dict[str, dict[str, Any]]:
         """Error and output of failed tasks, unasked: a click while the kernel runs a

@@ -80,6 +80,7 @@ window.__bench = {frames: [], closes: [], counts: [], recording: false, status: 
   const watch = () => {
     const g = document.querySelector('.eflows-graph');
     if (!g) { setTimeout(watch, 50); return; }
+    g.scrollIntoView({block: 'start'});  // as someone watching it (off screen, it rests)
     new MutationObserver(() => {
       const c = JSON.parse(g.dataset.counts || '[0,0,0,0,0,0]');
       const b = window.__bench;
@@ -308,6 +309,7 @@ FPS_LOOP = """async (mode) => {
   const g = document.querySelector('.eflows-graph').eflowsGraph;
   const dag = g.dag;
   const el = dag.root;
+  el.scrollIntoView({block: 'start'});
   dag.fit(false);
   el.focus();
   const box = el.getBoundingClientRect();

@@ -380,12 +380,19 @@ class DagCanvas {
     this.request();
   }
 
+  // Redraw at the next frame; off screen (scrolled away), only once it is back.
   request() {
     if (this.pending) return;
+    if (this.hidden) { this.stale = true; return; }
     this.pending = true;
     requestAnimationFrame(() => {
       this.pending = false;
       this.draw();
     });
+  }
+
+  setVisible(visible) {
+    this.hidden = !visible;
+    if (visible && this.stale) { this.stale = false; this.request(); }
   }
 }

@@ -54,6 +54,7 @@ class TimelineCanvas {
     this.window = null; // [from, to] in seconds since the origin, or null: the whole run
     this.w = 0; this.h = 0; this.dpr = 1;
     this.theme = null;
+    this.lastDrawMs = 0;
     this.callbacks = { select: () => {}, hover: () => {}, hint: () => {} };
     this.bind();
   }
@@ -99,6 +100,12 @@ class TimelineCanvas {
 
   draw() {
     if (!this.theme || !this.w) return;
+    const started = performance.now();
+    this.drawBars();
+    this.lastDrawMs = performance.now() - started;
+  }
+
+  drawBars() {
     const s = this.store;
     const th = this.theme;
     const ctx = this.ctx;
@@ -266,9 +273,15 @@ class TimelineCanvas {
     });
   }
 
-  request() {
+  request() { // as DagCanvas.request: nothing is drawn off screen
     if (this.pending) return;
+    if (this.hidden) { this.stale = true; return; }
     this.pending = true;
     requestAnimationFrame(() => { this.pending = false; this.draw(); });
+  }
+
+  setVisible(visible) {
+    this.hidden = !visible;
+    if (visible && this.stale) { this.stale = false; this.request(); }
   }
 }

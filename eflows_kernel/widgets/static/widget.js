@@ -69,6 +69,14 @@ class GraphWidget {
     model.on("change:selected", this.onSelected);
     this.resizer = new ResizeObserver(() => this.layout());
     this.resizer.observe(el);
+    this.visibility = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const part = entry.target === this.dag.root ? this.dag : this.timeline;
+        part.setVisible(entry.isIntersecting);
+      }
+    });
+    this.visibility.observe(this.dag.root);
+    this.visibility.observe(this.timeline.area);
     this.themer = new MutationObserver(() => this.applyTheme());
     this.themer.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name", "class"] });
     this.ticker = setInterval(() => this.tick(), 500);
@@ -84,6 +92,7 @@ class GraphWidget {
     this.unsubscribe();
     this.model.off("change:selected", this.onSelected);
     this.resizer.disconnect();
+    this.visibility.disconnect();
     this.themer.disconnect();
     clearInterval(this.ticker);
     clearTimeout(this.tableTimer);
@@ -147,8 +156,10 @@ class GraphWidget {
       if (this.details.index >= 0) this.details.show(this.store, this.details.index, false);
       return;
     }
-    const now = performance.now();
-    const wait = Math.max(0, (this.lastData || 0) + DATA_REDRAW_MS - now);
+    // At most ~8 redraws a second, fewer when drawing is slow: data never takes more
+    // than a quarter of the page's time.
+    const every = Math.max(DATA_REDRAW_MS, 4 * (this.dag.lastDrawMs + this.timeline.lastDrawMs));
+    const wait = Math.max(0, (this.lastData || 0) + every - performance.now());
     if (this.dataTimer) return;
     this.dataTimer = setTimeout(() => {
       this.dataTimer = null;

@@ -20,10 +20,10 @@ import types
 from pathlib import Path
 from typing import Any
 
-import eflows_kernel
 from eflows_kernel.model.exceptions import COMPSsException, TaskCancelledError, TaskFailedError
 
-_LIBRARY = str(Path(eflows_kernel.__file__).resolve().parent)
+# The package's own folder (kernel/ is one level below it): frames from there are folded.
+_LIBRARY = str(Path(__file__).resolve().parent.parent)
 HANDLED = (TaskFailedError, TaskCancelledError, COMPSsException)
 
 

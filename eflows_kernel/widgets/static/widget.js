@@ -288,7 +288,7 @@ export default {
   initialize({ model }) {
     const store = storeFor(model);
     const waiting = [];
-    let asked = 0;
+    let asked = -Infinity; // (performance.now() starts at 0 with the page)
     const ask = () => { // a missed message: the kernel sends a snapshot when it is free
       if (performance.now() - asked < 2000) return;
       asked = performance.now();

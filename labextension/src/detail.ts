@@ -35,7 +35,7 @@ export class ExecutionDetail extends Widget {
   ) {
     super();
     this.execution = execution;
-    this.id = `eflows-execution-${execution.id}`;
+    this.id = `eflows-detail-${execution.id}`;
     this.addClass('eflows-detail');
     this.title.label = `Run ${execution.id.slice(0, 8)}`;
     this.title.caption = `eFlows execution ${execution.id}`;

@@ -44,7 +44,12 @@ export function stateBadge(state: string): HTMLElement {
     `${STATE_ICONS[state] ?? ''} ${state}`);
 }
 
+/** The time of day for today's dates, else the date: short enough for a side panel. */
 export function shortTime(iso: string): string {
   const date = new Date(iso);
-  return isNaN(date.getTime()) ? iso : date.toLocaleString();
+  if (isNaN(date.getTime())) {
+    return iso;
+  }
+  const today = new Date().toDateString() === date.toDateString();
+  return today ? date.toLocaleTimeString() : date.toLocaleDateString();
 }

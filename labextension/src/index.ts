@@ -83,7 +83,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       if (!widget || widget.isDisposed) {
         const content = new ExecutionDetail(api, execution, view);
         widget = new MainAreaWidget({ content });
-        widget.id = content.id;
+        widget.id = `eflows-execution-${execution.id}`;
         widget.title.icon = eflowsIcon;
         details.set(execution.id, widget);
         app.shell.add(widget, 'main');

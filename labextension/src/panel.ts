@@ -58,31 +58,28 @@ export class EflowsPanel extends Widget {
         'appear here live.'));
       return section;
     }
-    const table = h('table', { class: 'eflows-table' },
-      h('thead', {}, h('tr', {}, ...['State', 'Workflow', 'Site', 'Progress', ''].map(
-        text => h('th', {}, text)))));
-    const body = h('tbody');
+    const list = h('ul', { class: 'eflows-runs' });
     for (const execution of model.executions) {
       const progress = model.progress.get(execution.id);
       const [done, total] = progress ? progress.counts : [0, 0];
       const bar = h('progress', { class: 'eflows-progress', max: String(Math.max(total, 1)),
         value: String(execution.state === 'done' ? Math.max(total, 1) : done) });
       const summary = progress?.summary() ?? '';
-      const actions = h('td', { class: 'eflows-actions' },
-        button('Graph', 'Open the task graph', () => this.openDetail(execution, 'graph')),
-        button('Logs', 'Open the log', () => this.openDetail(execution, 'logs')),
-        button('Outputs', 'Show the outputs', () => this.openDetail(execution, 'outputs')));
-      body.append(h('tr', { 'data-execution': execution.id,
+      list.append(h('li', { class: 'eflows-run', 'data-execution': execution.id,
                             title: `${execution.id} · started ${shortTime(execution.created_at)}` },
-        h('td', {}, stateBadge(execution.state)),
-        h('td', { class: 'eflows-ellipsis' }, model.workflowName(execution)),
-        h('td', { class: 'eflows-ellipsis' }, execution.site),
-        h('td', {}, execution.finished && !progress ? '' : bar,
+        h('div', { class: 'eflows-run-line' },
+          stateBadge(execution.state),
+          h('span', { class: 'eflows-run-workflow eflows-ellipsis' }, model.workflowName(execution)),
+          h('span', { class: 'eflows-run-site eflows-ellipsis' }, execution.site)),
+        execution.finished && !progress ? null : h('div', { class: 'eflows-run-line' }, bar,
           h('span', { class: 'eflows-progress-text' }, summary)),
-        actions));
+        h('div', { class: 'eflows-run-line eflows-actions' },
+          h('span', { class: 'eflows-run-time' }, shortTime(execution.created_at)),
+          button('Graph', 'Open the task graph', () => this.openDetail(execution, 'graph')),
+          button('Logs', 'Open the log', () => this.openDetail(execution, 'logs')),
+          button('Outputs', 'Show the outputs', () => this.openDetail(execution, 'outputs')))));
     }
-    table.append(body);
-    section.append(table);
+    section.append(list);
     return section;
   }
 

@@ -70,7 +70,9 @@ class WorkflowsWidget(widgets.VBox):
         self.on_deploy = on_deploy
         self.selected: Any = None
         self.listing = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="320px"))
-        self.details = widgets.HTML("<i>Select a workflow.</i>")
+        self.details = widgets.HTML("<i>Select a workflow.</i>",
+                                    layout=widgets.Layout(flex="1 1 320px", min_width="0",
+                                                          overflow="auto"))
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.deploy_button = widgets.Button(description="Deploy…", icon="rocket",
                                             disabled=True)
@@ -78,15 +80,18 @@ class WorkflowsWidget(widgets.VBox):
                                             button_style="danger", disabled=True)
         self.folder_path = widgets.Text(placeholder="path/to/workflow-registry/<workflow>",
                                         description="Folder", layout=_WIDE)
-        self.import_button = widgets.Button(description="Import folder", icon="download")
+        self.import_button = widgets.Button(description="Import folder", icon="download",
+                                            layout=widgets.Layout(width="auto"))
         self.python_path = widgets.Text(placeholder="path/to/app.py", description="Python file",
                                         layout=_WIDE)
         self.python_name = widgets.Text(placeholder="(file name)", description="Name")
-        self.register_button = widgets.Button(description="Register file", icon="plus")
+        self.register_button = widgets.Button(description="Register file", icon="plus",
+                                              layout=widgets.Layout(width="auto"))
         self.spec_text = widgets.Textarea(
             placeholder="name: wordcount\ninputs: [...]\nsteps: [...]\ndata_movements: [...]",
             description="Spec", layout=widgets.Layout(width="520px", height="160px"))
-        self.spec_button = widgets.Button(description="Register spec", icon="plus")
+        self.spec_button = widgets.Button(description="Register spec", icon="plus",
+                                          layout=widgets.Layout(width="auto"))
         self.message = MessageArea()
         self.listing.observe(lambda c: self.show(c["new"]), names="value")
         self.refresh_button.on_click(lambda _b: self.refresh())
@@ -119,6 +124,9 @@ class WorkflowsWidget(widgets.VBox):
         self.listing.options = options
         if current in {v for _l, v in options}:
             self.listing.value = current
+        if not options:
+            self.details.value = ("<i>No workflow yet: import an eFlows4HPC workflow-registry "
+                                  "folder, register a PyCOMPSs file or a spec below.</i>")
 
     def show(self, workflow_id: str | None) -> None:
         """Show the details of ``workflow_id`` (None: nothing selected)."""

@@ -35,7 +35,8 @@ class ConnectSiteWidget(widgets.VBox):
         self.scanned: Any = None
         self.report: Any = None
         self.credential_choice = widgets.Dropdown(description="Credential", style=_LABEL,
-                                                  layout=_FIELD)
+                                                  layout=widgets.Layout(width="520px",
+                                                                        max_width="100%"))
         self.key_name = widgets.Text(description="New key name", placeholder="e.g. hpc-key",
                                      style=_LABEL, layout=_FIELD)
         self.fields: dict[str, widgets.ValueWidget] = {

@@ -60,11 +60,13 @@ class CredentialsWidget(widgets.VBox):
         self.imp_passphrase = widgets.Password(description="Passphrase")
         self.import_button = widgets.Button(description="Import", icon="upload")
         # listing and details
-        self.listing = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="420px"))
+        # wide enough for "name — kind — SHA256:<43 characters>"
+        self.listing = widgets.Select(options=[], rows=8, layout=widgets.Layout(
+            width="100%", max_width="760px"))
         self.public_key = widgets.Textarea(description="Public key", disabled=True,
-                                           layout=_WIDE)
+                                           layout=_WIDE, style=_LABEL)
         self.authorized_line = widgets.Textarea(description="authorized_keys", disabled=True,
-                                                layout=_WIDE)
+                                                layout=_WIDE, style=_LABEL)
         self.copy_public = widgets.HTML()
         self.copy_line = widgets.HTML()
         self.details = widgets.HTML()

@@ -111,7 +111,8 @@ class SitesWidget(widgets.VBox):
             description="Yes, the administrators confirmed the new key", icon="exclamation",
             button_style="danger", layout=widgets.Layout(display="none", width="auto"))
         self.moved_note = widgets.HTML()
-        self.credential_picker = widgets.Dropdown(description="Credential", options=[])
+        self.credential_picker = widgets.Dropdown(description="Credential", options=[],
+                                                  layout=widgets.Layout(width="420px"))
         self.check_button = widgets.Button(description="Check connection", icon="stethoscope",
                                            disabled=True)
         self.check_result = widgets.HTML()
@@ -148,8 +149,8 @@ class SitesWidget(widgets.VBox):
         ok, sites = guarded(self.message, self.client.sites.list)
         if ok and sites is not None:
             current = self.listing.value
-            options = [(f"{s.name} — {s.config.login}@{s.config.host}"
-                        + (" (centre, read-only)" if s.operator else "")
+            # the name (and whether the key is trusted); the address is in the summary
+            options = [(s.name + (" (centre, read-only)" if s.operator else "")
                         + ("" if s.host_key or s.config.is_local
                            else " (host key not trusted)"), s.name)
                        for s in sites if s.name != LOCAL_SITE]
@@ -189,7 +190,9 @@ class SitesWidget(widgets.VBox):
             value = getattr(config, key)
             widget.value = value if value is not None else ""
         key = site.host_key
-        self.summary.value = (f"<b>{esc(site.name)}</b><br>host key: "
+        self.summary.value = (f"<b>{esc(site.name)}</b><br>"
+                              f"{esc(config.login)}@{esc(config.host)}:{config.port}"
+                              "<br>host key: "
                               + (f"<code>{esc(key.fingerprint)}</code>" if key else
                                  "<span style='color:#e65100'>not trusted yet: scan it</span>"))
         self.moved_note.value = ""

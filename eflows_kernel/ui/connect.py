@@ -37,7 +37,7 @@ class ConnectSiteWidget(widgets.VBox):
         self.credential_choice = widgets.Dropdown(description="Credential", style=_LABEL,
                                                   layout=widgets.Layout(width="520px",
                                                                         max_width="100%"))
-        self.key_name = widgets.Text(description="New key name", placeholder="e.g. hpc-key",
+        self.key_name = widgets.Text(description="New key name", placeholder="e.g. mn5-key",
                                      style=_LABEL, layout=_FIELD)
         self.fields: dict[str, widgets.ValueWidget] = {
             "name": widgets.Text(description="Site name", placeholder="e.g. mn5",

@@ -21,7 +21,16 @@ from eflows_kernel.ui.sites import check_report_html, host_key_html
 
 NEW_KEY = "__new__"
 _LABEL = {"description_width": "110px"}
-_FIELD = widgets.Layout(width="360px")
+
+
+def _field() -> widgets.Layout:
+    """A fresh layout per widget: a shared Layout would hide them all with any one."""
+    return widgets.Layout(width="360px")
+
+
+def _button() -> widgets.Layout:
+    return widgets.Layout(width="max-content")  # not stretched across the whole box
+
 STEPS = ("Credential and site", "Host key", "Authorize and check")
 
 
@@ -38,23 +47,22 @@ class ConnectSiteWidget(widgets.VBox):
                                                   layout=widgets.Layout(width="520px",
                                                                         max_width="100%"))
         self.key_name = widgets.Text(description="New key name", placeholder="e.g. mn5-key",
-                                     style=_LABEL, layout=_FIELD)
+                                     style=_LABEL, layout=_field())
         self.fields: dict[str, widgets.ValueWidget] = {
             "name": widgets.Text(description="Site name", placeholder="e.g. mn5",
-                                 style=_LABEL, layout=_FIELD),
+                                 style=_LABEL, layout=_field()),
             "host": widgets.Text(description="Host", placeholder="login.hpc.example.org",
-                                 style=_LABEL, layout=_FIELD),
+                                 style=_LABEL, layout=_field()),
             "port": widgets.BoundedIntText(value=22, min=1, max=65535, description="Port",
-                                           style=_LABEL, layout=_FIELD),
+                                           style=_LABEL, layout=_field()),
             "login": widgets.Text(description="Login", placeholder="your account there",
-                                  style=_LABEL, layout=_FIELD),
+                                  style=_LABEL, layout=_field()),
             "scheduler": widgets.Dropdown(options=["slurm", "none"], value="slurm",
                                           description="Scheduler", style=_LABEL,
-                                          layout=_FIELD),
+                                          layout=_field()),
         }
         self.connect_button = widgets.Button(description="Connect", icon="plug",
-                                             button_style="primary",
-                                             layout=widgets.Layout(width="auto"))
+                                             button_style="primary", layout=_button())
         self.host_key = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.trust_button = widgets.Button(description="Trust this key", icon="check",
                                            button_style="warning",
@@ -63,12 +71,12 @@ class ConnectSiteWidget(widgets.VBox):
             description="Yes, the administrators confirmed the new key", icon="exclamation",
             button_style="danger", layout=widgets.Layout(width="auto", display="none"))
         self.password = widgets.Password(description="Site password", style=_LABEL,
-                                         layout=_FIELD, placeholder="used once, never stored")
-        self.otp = widgets.Password(description="One-time code", style=_LABEL, layout=_FIELD,
+                                         layout=_field(), placeholder="used once, never stored")
+        self.otp = widgets.Password(description="One-time code", style=_LABEL, layout=_field(),
                                     placeholder="if the site asks for one")
         self.authorize_button = widgets.Button(description="Authorize and check",
                                                icon="unlock", button_style="primary",
-                                               layout=widgets.Layout(width="auto"))
+                                               layout=_button())
         self.result = widgets.HTML()
         self.messages = [MessageArea() for _step in STEPS]
         self.titles = [widgets.HTML() for _step in STEPS]

@@ -92,6 +92,9 @@ def test_an_already_authorized_key_needs_two_clicks(client: LocalClient,
     fake.authorized.add(key.id)
     widget.refresh()
     assert widget.credential_choice.value == key.id  # the only key is preselected
+    assert widget.key_name.layout.display == "none"  # no new key to name...
+    assert all(w.layout.display != "none" for w in widget.fields.values())  # ...the rest shows
+    assert widget.password.layout.display != "none"
     widget.connect()
     report = widget.trust()
     assert report is not None and report.ok and widget.auth_box.layout.display == "none"

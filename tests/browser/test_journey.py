@@ -166,7 +166,7 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     # 4. Valid values: deployed to Slurm; the stage bars and the state reach done.
     page.get_by_placeholder("a path").fill(str(texts))
     clicks.click(button(page, "Deploy"))
-    expect(page.get_by_text("started on cluster")).to_be_visible()
+    expect(page.get_by_text("started on cluster")).to_be_visible(timeout=60_000)
     expect(page.locator(".widget-html:visible", has_text="Execution ").filter(
         has_text="done").first).to_be_visible(timeout=DEPLOY_TIMEOUT_MS)
     first_run_clicks = clicks.count
@@ -195,7 +195,7 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     expect(page.get_by_text("Registered sleeper 0.1.0.")).to_be_visible()
     clicks.click(button(page, "Deploy…"))
     clicks.click(button(page, "Deploy"))
-    expect(page.get_by_text("started on cluster")).to_be_visible()
+    expect(page.get_by_text("started on cluster")).to_be_visible(timeout=60_000)
     sleeper = next(e for e in api.executions.list().items if e.id != run.id)
     clicks.click(tab(page, "Executions"))
     open_execution(page, sleeper.id, clicks)

@@ -75,7 +75,7 @@ def test_deploy_locally_reaches_done_with_task_counts(client: LocalClient) -> No
     assert started == [execution] and execution.inputs == {"length": 4}
     progress = form.progress
     assert progress is not None and progress in form.progress_box.children
-    assert progress.wait(9.0), progress.model
+    assert progress.wait(60.0), progress.model
     assert progress.model.execution_state == "done", progress.execution.error
     assert progress.labels["run"].value == "5/5 tasks"
     assert progress.bars["run"].value == 1.0 and progress.bars["run"].bar_style == "success"

@@ -59,7 +59,7 @@ def test_cancel_and_rerun(client: LocalClient, spin_app: Path) -> None:
         assert detail is not None and not detail.cancel_button.disabled
         eventually(lambda: "spinning" in detail.logs.value)
         assert detail.cancel() is not None, detail.message.text
-        final = client.executions.wait(execution.id, 8)
+        final = client.executions.wait(execution.id, 60)
         assert final.state.value == "cancelled"
         eventually(lambda: detail.execution.state.value == "cancelled")
         assert detail.cancel() is None and "already" in detail.message.text
@@ -68,7 +68,7 @@ def test_cancel_and_rerun(client: LocalClient, spin_app: Path) -> None:
         assert again.workflow_id == wf.id and again.inputs == execution.inputs
         assert widget.table.selected == again.id and widget.detail.execution_id == again.id
         client.executions.cancel(again.id)
-        client.executions.wait(again.id, 8)
+        client.executions.wait(again.id, 60)
     finally:
         widget.close()
 

@@ -18,6 +18,7 @@ from traitlets import Dict, Float, Int, List, Type, Unicode, default
 
 from eflows_extension.handlers import hpcwaas as hw
 from eflows_extension.handlers import native as h
+from eflows_extension.handlers import runs as hr
 from eflows_extension.handlers import sites as hs
 from eflows_extension.handlers.stream import ExecutionEventStreamHandler
 from eflows_kernel.services.app import Services, ServicesConfig, eflows_data_dir
@@ -185,6 +186,11 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/executions/{EX}/logs", h.ExecutionLogsHandler),
             (rf"{API}/executions/{EX}/events", h.ExecutionEventsHandler),
             (rf"{API}/executions/{EX}/events/stream", ExecutionEventStreamHandler),
+            (rf"{API}/executions/{EX}/record", hr.RunRecordHandler),
+            (rf"{API}/executions/{EX}/archive", hr.RunArchiveHandler),
+            (rf"{API}/executions/{EX}/files", hr.RunFilesHandler),
+            (rf"{API}/executions/{EX}/files/(?P<path>.+)", hr.RunFileHandler),
+            (rf"{API}/executions/{EX}/preview", hr.RunPreviewHandler),
             (rf"{API}/sites", hs.SitesHandler),
             (rf"{API}/sites/{SITE}", hs.SiteHandler),
             (rf"{API}/sites/{SITE}/scan", hs.SiteScanHandler),

@@ -175,7 +175,7 @@ def _paths() -> dict[str, Any]:
                 "type": "object", "required": ["id", "public_key"], "properties": {
                     "id": {"type": "string"}, "public_key": {"type": "string"}}})},
             body=_body(_schema(SshKeyBody), required=False), tag="hpcwaas")},
-    } | _site_paths()
+    } | _site_paths() | _run_paths()
 
 
 def _inlined(model: Any) -> dict[str, Any]:
@@ -225,6 +225,39 @@ def _site_paths() -> dict[str, Any]:
             "Remove exactly that credential's key from authorized_keys",
             {"200": _json(OBJ), **ssh_failed}, params=[site],
             body=_body(_schema(AuthorizeBody)))},
+    }
+
+
+def _run_paths() -> dict[str, Any]:
+    api = "/eflows/api/executions/{execution_id}"
+    files = {"type": "object", "required": ["items", "outputs"], "properties": {
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "path": {"type": "string"}, "bytes": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["text", "csv", "image", "binary"]},
+            "url": {"type": "string"}, "lab_url": {"type": "string"}}}},
+        "outputs": OBJ}}
+    path_query = _query("path", {"type": "string"}, "the file's path in the run folder")
+    busy = {"409": ERROR, **NOT_FOUND}
+    return {
+        f"{api}/record": {"delete": _op(
+            "Forget a finished execution (record and run folder)",
+            {"204": {"description": "removed"}, **busy}, params=[EX])},
+        f"{api}/archive": {"post": _op(
+            "Archive a finished execution (record + folder as a .tar.gz), then forget it",
+            {"201": _json(OBJ), **busy}, params=[EX])},
+        f"{api}/files": {"get": _op(
+            "The run folder's files and the outputs, with download and JupyterLab links",
+            {"200": _json(files), **NOT_FOUND}, params=[EX])},
+        f"{api}/files/{{path}}": {"get": _op(
+            "Download a file of the run folder (?inline=1 to show it)",
+            {"200": {"description": "the file", "content": {
+                "application/octet-stream": {"schema": {"type": "string",
+                                                        "format": "binary"}}}},
+             **NOT_FOUND}, params=[EX, _path_param("path"),
+                                   _query("inline", {"type": "string", "enum": ["1"]})])},
+        f"{api}/preview": {"get": _op(
+            "The beginning of a text or CSV file, or an image's type",
+            {"200": _json(OBJ), **NOT_FOUND}, params=[EX, path_query])},
     }
 
 

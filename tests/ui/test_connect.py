@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from eflows_kernel.client import LocalClient
-from eflows_kernel.services.sites import CheckReport
 from eflows_kernel.services.hpc.ssh import HostKey, SiteUnreachable
+from eflows_kernel.services.sites import CheckReport
 from eflows_kernel.ui.connect import NEW_KEY, ConnectSiteWidget
 
 KEY = HostKey.from_line(Ed25519PrivateKey.generate().public_key().public_bytes(

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from eflows_kernel.client.errors import ClientError
+from eflows_kernel.client.rest_runs import RestRuns
 from eflows_kernel.client.rest_sites import RestSites
 from eflows_kernel.client.transport import Transport, split_url
 from eflows_kernel.client.transport import quote_segment as _q
@@ -263,6 +264,7 @@ class EflowsClient:
         self.credentials = RestCredentials(self._http)
         self.executions = RestExecutions(self._http)
         self.sites = RestSites(self._http)
+        self.runs = RestRuns(self._http)
 
     @property
     def url(self) -> str:

@@ -154,6 +154,20 @@ class RunFiles:
         except (ValueError, OSError):
             return None
 
+    def outputs(self, execution_id: str) -> dict[str, dict[str, Any]]:
+        """The execution's named outputs; ``in_folder`` (the path in the run folder) for
+        those staged into it, so they can be opened like any file of the run."""
+        execution = self.store.get(execution_id)
+        outputs: dict[str, dict[str, Any]] = {}
+        for name, value in execution.outputs.items():
+            entry = dict(value) if isinstance(value, dict) else {"value": value}
+            local = entry.get("path")
+            relative = self.relative(execution_id, local) if isinstance(local, str) else None
+            if relative is not None:
+                entry["in_folder"] = relative
+            outputs[name] = entry
+        return outputs
+
     def preview(self, execution_id: str, path: str, limit: int = PREVIEW_BYTES) -> Preview:
         """The beginning of a text or CSV file, or what an image is (it is downloaded)."""
         full = self.resolve(execution_id, path)

@@ -53,17 +53,11 @@ class RunFilesHandler(RunFilesBase):
     @translated
     def get(self, execution_id: str) -> None:
         files = self.eflows.run_files
-        execution = self.eflows.executions.get(execution_id)
         items = [{**f.to_dict(), **self.links(execution_id, f.path)}
                  for f in files.list(execution_id)]
-        outputs: dict[str, Any] = {}
-        for name, value in execution.outputs.items():
-            entry = dict(value) if isinstance(value, dict) else {"value": value}
-            local = entry.get("path")
-            relative = files.relative(execution_id, local) if isinstance(local, str) else None
-            if relative is not None:
-                entry.update(path=relative, **self.links(execution_id, relative))
-            outputs[name] = entry
+        outputs = {name: {**entry, **self.links(execution_id, entry["in_folder"])}
+                   if "in_folder" in entry else entry
+                   for name, entry in files.outputs(execution_id).items()}
         self.reply({"id": execution_id, "items": items, "outputs": outputs})
 
 

@@ -194,6 +194,28 @@ class DeployForm(widgets.VBox):
         self.message.clear()
         self._forget_last_run()
 
+    def prefill(self, execution: Any) -> None:
+        """The form as ``execution`` was deployed (workflow, inputs, site, credential), to
+        change what needs changing and deploy again."""
+        self.select_workflow(execution.workflow_id)
+        if self.workflow is None or self.workflow.id != execution.workflow_id:
+            return  # the workflow is gone: select_workflow said so
+        for name, value in execution.inputs.items():
+            widget = self.fields.get(name)
+            if widget is None:
+                continue
+            if isinstance(widget, widgets.Checkbox):
+                widget.value = bool(value)
+            elif isinstance(widget, widgets.Textarea) and not isinstance(value, str):
+                widget.value = json.dumps(value)
+            else:
+                widget.value = "" if value is None else str(value)
+        if execution.site in self.site_picker.options:
+            self.site_picker.value = execution.site
+        if execution.credential_id in {v for _l, v in self.credential_picker.options}:
+            self.credential_picker.value = execution.credential_id
+        self.message.info(f"The inputs of {execution.id}: change them and deploy again.")
+
     def _forget_last_run(self) -> None:
         """Each attempt's result replaces the previous one: no stale run above a new try."""
         if self.progress is not None:

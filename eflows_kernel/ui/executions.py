@@ -19,6 +19,8 @@ from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, error_message, esc, guarded
 from eflows_kernel.ui.errors import error_html
 from eflows_kernel.ui.jobs_table import STATE_ICON, JobsTable
+from eflows_kernel.ui.run_actions import RemoveRunButtons
+from eflows_kernel.ui.run_files import RunFilesView
 from eflows_kernel.widgets.graph_view import TaskGraphView
 
 LOG_LIMIT = 200_000  # characters kept in the log view (the tail)
@@ -30,15 +32,19 @@ class ExecutionDetail(widgets.VBox):
 
     ``poll()`` reads what is new once (events, log bytes, state); a background thread
     calls it every ``poll_interval`` seconds until the run has ended and nothing new
-    arrives. ``on_rerun(execution)`` is told about a re-run.
+    arrives. ``on_rerun(execution)`` is told about a re-run, ``on_edit(execution)`` asked
+    to edit this run's inputs before running again (the portal opens its deploy form),
+    ``on_removed(id)`` told the run was archived or deleted.
     """
 
     def __init__(self, client: Client, execution_id: str, poll_interval: float = 0.5,
-                 start: bool = True, on_rerun: Any = None, graph: bool = True) -> None:
+                 start: bool = True, on_rerun: Any = None, graph: bool = True,
+                 on_edit: Any = None, on_removed: Any = None) -> None:
         self.client = client
         self.execution_id = execution_id
         self.poll_interval = poll_interval
         self.on_rerun = on_rerun
+        self.on_edit = on_edit
         self.execution: Any = None
         self.last_seq = 0
         self.log_offset = 0
@@ -52,7 +58,8 @@ class ExecutionDetail(widgets.VBox):
             self.graph.start()
         self.logs = widgets.Textarea(disabled=True, layout=widgets.Layout(
             width="100%", height="240px"))
-        self.outputs = widgets.HTML()
+        self.files = RunFilesView(client, execution_id)
+        self.outputs = self.files.outputs
         self.error = widgets.HTML()
         self.cancel_button = widgets.Button(description="Cancel", icon="stop",
                                             button_style="danger")
@@ -64,20 +71,26 @@ class ExecutionDetail(widgets.VBox):
             layout=widgets.Layout(width="auto", display="none"))
         self.keep_button = widgets.Button(description="Keep it running",
                                           layout=widgets.Layout(width="auto", display="none"))
+        self.edit_button = widgets.Button(
+            description="Edit inputs and re-run", icon="pencil",
+            layout=widgets.Layout(width="auto", display=None if on_edit else "none"))
         self.message = MessageArea()
+        self.remove = RemoveRunButtons(client, execution_id, self.message, on_removed)
+        self.edit_button.on_click(lambda _b: self.edit())
         self.cancel_button.on_click(lambda _b: self.ask_cancel())
         self.confirm_cancel_button.on_click(lambda _b: self.cancel())
         self.keep_button.on_click(lambda _b: self._hide_confirm())
         self.rerun_button.on_click(lambda _b: self.rerun())
         parts: list[widgets.Widget] = [
             self.header, widgets.HBox([self.cancel_button, self.confirm_cancel_button,
-                                       self.keep_button, self.rerun_button],
+                                       self.keep_button, self.rerun_button,
+                                       self.edit_button, self.remove],
                                       layout=widgets.Layout(flex_flow="row wrap")),
             self.message, self.error]
         if self.graph is not None:
             parts.append(self.graph)
         parts += [widgets.HTML("<b>Log</b>"), self.logs, widgets.HTML("<b>Outputs</b>"),
-                  self.outputs]
+                  self.files]
         super().__init__(parts)
         self.poll()
         if start:
@@ -146,12 +159,9 @@ class ExecutionDetail(widgets.VBox):
             if self.message.text == CANCEL_REQUESTED:  # the request is answered by the state
                 self.message.clear()
         self.error.value = error_html(execution.error)
-        outputs = execution.outputs or {}
-        empty = ("<i>This run produced no declared outputs.</i>" if execution.finished
-                 else "<i>Outputs appear here when the run has finished.</i>")
-        self.outputs.value = empty if not outputs else "<ul>" + "".join(
-            f"<li><code>{esc(k)}</code>: {esc(json.dumps(v, default=str))}</li>"
-            for k, v in outputs.items()) + "</ul>"
+        self.remove.show_for(execution)
+        if execution.finished and not self.files.loaded:
+            self.files.load(finished=True)  # once: a finished run's folder stays as it is
 
     def ask_cancel(self) -> None:
         """The Cancel button: ask for a confirmation first."""
@@ -193,12 +203,22 @@ class ExecutionDetail(widgets.VBox):
         return new
 
 
+    def edit(self) -> Any:
+        """Hand this run to ``on_edit`` to change its inputs before running it again."""
+        if self.execution is None or self.on_edit is None:
+            return None
+        self.on_edit(self.execution)
+        return self.execution
+
+
 class ExecutionsWidget(widgets.VBox):
     """Every execution, states updating live; selecting one opens its detail."""
 
     def __init__(self, client: Client, poll_interval: float = 1.0, start: bool = True,
-                 detail_poll_interval: float = 0.5, limit: int = 100) -> None:
+                 detail_poll_interval: float = 0.5, limit: int = 100,
+                 on_edit: Any = None) -> None:
         self.client = client
+        self.on_edit = on_edit  # (execution) -> None: edit a run's inputs and run again
         self.poll_interval = poll_interval
         self.detail_poll_interval = detail_poll_interval
         self.limit = limit
@@ -297,7 +317,8 @@ class ExecutionsWidget(widgets.VBox):
             return self.detail
         self.detail = ExecutionDetail(self.client, execution_id,
                                       poll_interval=self.detail_poll_interval,
-                                      on_rerun=self._on_rerun)
+                                      on_rerun=self._on_rerun, on_edit=self.on_edit,
+                                      on_removed=self._on_removed)
         self.detail_box.children = [self.detail]
         return self.detail
 
@@ -306,6 +327,11 @@ class ExecutionsWidget(widgets.VBox):
         if execution_id not in self.table.ids:
             self.refresh()
         return self.open_execution(execution_id)
+
+    def _on_removed(self, execution_id: str) -> None:
+        self.open_execution(None)
+        self.refresh()
+        self.message.info(f"Removed {execution_id} from the list.")
 
     def _on_rerun(self, execution: Any) -> None:
         self.refresh()

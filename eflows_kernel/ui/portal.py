@@ -55,7 +55,8 @@ class Portal(widgets.VBox):
         self.sites = SitesWidget(client)
         self.workflows = WorkflowsWidget(client, on_deploy=self.deploy_workflow)
         self.deploy = DeployForm(client, on_deployed=self._deployed, memory=memory)
-        self.executions = ExecutionsWidget(client, poll_interval=poll_interval, start=False)
+        self.executions = ExecutionsWidget(client, poll_interval=poll_interval, start=False,
+                                           on_edit=self.edit_and_rerun)
         self.tabs = widgets.Tab(children=[self.connect, self.credentials, self.sites,
                                           self.workflows, self.deploy, self.executions])
         self.tabs.titles = TITLES
@@ -88,6 +89,12 @@ class Portal(widgets.VBox):
         """Open the deploy form on ``workflow_id`` (the Workflows tab's Deploy button)."""
         self.deploy.refresh()
         self.deploy.select_workflow(workflow_id)
+        self.show("Deploy")
+
+    def edit_and_rerun(self, execution: Any) -> None:
+        """Open the deploy form filled with ``execution``'s workflow, inputs, site and key."""
+        self.deploy.refresh()
+        self.deploy.prefill(execution)
         self.show("Deploy")
 
     def _deployed(self, _execution: Any) -> None:

@@ -194,6 +194,8 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     clicks.click(button(page, "Register spec"))
     expect(page.get_by_text("Registered sleeper 0.1.0.")).to_be_visible()
     clicks.click(button(page, "Deploy…"))
+    # The form first: until the tab has switched, "Deploy" would match "Deploy…" again.
+    expect(field(page, "Workflow").locator("option:checked")).to_have_text("sleeper 0.1.0")
     clicks.click(button(page, "Deploy"))
     expect(page.get_by_text("started on cluster")).to_be_visible(timeout=60_000)
     sleeper = next(e for e in api.executions.list().items if e.id != run.id)

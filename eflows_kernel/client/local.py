@@ -21,6 +21,7 @@ from eflows_kernel.services.errors import NotFoundError, ValidationError
 from eflows_kernel.services.executions import LOCAL_SITE, Execution
 from eflows_kernel.services.state import Page
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow, WorkflowRegistry
+from eflows_kernel.services.workflows.spec_schema import workflow_spec_schema
 
 
 class LocalWorkflows:
@@ -48,6 +49,9 @@ class LocalWorkflows:
 
     def delete(self, workflow_id: str) -> None:
         self._registry.delete(workflow_id)
+
+    def spec_schema(self) -> dict[str, Any]:
+        return workflow_spec_schema()
 
 
 class LocalCredentials:

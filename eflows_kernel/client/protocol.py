@@ -37,6 +37,9 @@ class WorkflowsAPI(Protocol):
 
     def delete(self, workflow_id: str) -> None: ...
 
+    def spec_schema(self) -> dict[str, Any]:
+        """The JSON Schema of a workflow spec (what ``register_spec`` accepts)."""
+
 
 class CredentialsAPI(Protocol):
     def generate(self, name: str, kind: str = "ed25519", bits: int | None = None,

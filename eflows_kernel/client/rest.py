@@ -93,6 +93,9 @@ class RestWorkflows(_Part):
     def delete(self, workflow_id: str) -> None:
         self._http.call("DELETE", f"workflows/{_q(workflow_id)}")
 
+    def spec_schema(self) -> dict[str, Any]:
+        return dict(self._http.call("GET", "schemas/workflow-spec"))
+
 
 class RestCredentials(_Part):
     """``CredentialVault`` over REST (private keys go in, never come out)."""

@@ -174,6 +174,7 @@ class EflowsExtensionApp(ExtensionApp):
         return [
             (rf"{API}/status", h.StatusHandler),
             (rf"{API}/openapi.json", h.OpenAPIHandler),
+            (rf"{API}/schemas/workflow-spec", h.WorkflowSpecSchemaHandler),
             (rf"{API}/workflows", h.WorkflowsHandler),
             (rf"{API}/workflows/import", h.WorkflowImportHandler),
             (rf"{API}/workflows/{WF}", h.WorkflowHandler),

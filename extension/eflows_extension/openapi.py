@@ -89,6 +89,9 @@ def _paths() -> dict[str, Any]:
     return {
         f"{api}/status": {"get": _op("Version and configuration", {"200": _json(OBJ)})},
         f"{api}/openapi.json": {"get": _op("This document", {"200": _json(OBJ)})},
+        f"{api}/schemas/workflow-spec": {"get": _op(
+            "The JSON Schema of a workflow spec (what POST /workflows accepts)",
+            {"200": _json(OBJ)})},
         f"{api}/workflows": {
             "get": _op("List registered workflows", {"200": _json(LIST)},
                        params=[*PAGE, _query("name", {"type": "string"})]),

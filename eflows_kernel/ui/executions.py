@@ -228,6 +228,7 @@ class ExecutionsWidget(widgets.VBox):
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
         self._names: dict[str, str | None] = {}
+        self._limits: dict[str, str | None] = {}
         self.table = JobsTable(on_open=self.open_execution)
         self.table.add_class("eflows-executions")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
@@ -287,12 +288,22 @@ class ExecutionsWidget(widgets.VBox):
             self.executions = list(page.items)
             for execution in self.executions:
                 self._workflow_name(execution.workflow_id)
-            self.table.update(self.executions, self._names.get)
+            self.table.update(self.executions, self._names.get, self._site_limit)
             if self.detail is not None and self.detail.execution_id not in \
                     {e.id for e in self.executions}:
                 self.open_execution(None)
             if self.message.kind == "error":
                 self.message.clear()
+
+    def _site_limit(self, site: str) -> str | None:
+        """The time limit a site submits with, asked once per site (the Walltime column)."""
+        if site not in self._limits:
+            try:
+                self._limits[site] = None if site == "local" else \
+                    self.client.sites.get(site).config.time_limit
+            except Exception:  # removed since: no limit to show
+                self._limits[site] = None
+        return self._limits[site]
 
     # -- one execution ------------------------------------------------------------------
     def _workflow_name(self, workflow_id: str) -> str | None:

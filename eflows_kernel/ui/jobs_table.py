@@ -61,22 +61,33 @@ def human_duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def walltime(execution: Any) -> str | None:
-    """The run's time limit where it is known (the inputs or the record name one)."""
+def walltime(execution: Any, site_limit: str | None = None) -> str | None:
+    """The run's time limit where it is known (the inputs or the record name one, else
+    the limit its site submits with)."""
     for source in (getattr(execution, "walltime", None),
-                   (execution.inputs or {}).get("walltime")):
+                   (execution.inputs or {}).get("walltime"), site_limit):
         if source:
             return str(source)
     return None
 
 
-def make_row(execution: Any, workflow_name: str | None, now: datetime) -> Row:
+def state_text(execution: Any) -> str:
+    """The state, and where a batch job is: 'submitted' with a job id is Slurm's queue."""
+    state = execution.state.value
+    text = f"{STATE_ICON.get(state, '')} {state}"
+    if execution.remote_job_id and state == "submitted":
+        return f"{text} (in queue)"
+    return text
+
+
+def make_row(execution: Any, workflow_name: str | None, now: datetime,
+             site_limit: str | None = None) -> Row:
     state = execution.state.value
     duration = _duration(execution, now)
     name = workflow_name or execution.workflow_id
     job = execution.remote_job_id or ""
-    limit = walltime(execution) or ""
-    cells = (f"{STATE_ICON.get(state, '')} {state}", name, execution.site,
+    limit = walltime(execution, site_limit) or ""
+    cells = (state_text(execution), name, execution.site,
              f"{execution.created_at:%Y-%m-%d %H:%M:%S}", human_duration(duration), job,
              limit)
     return Row(execution.id, cells, (state, name.lower(), execution.site,
@@ -85,8 +96,10 @@ def make_row(execution: Any, workflow_name: str | None, now: datetime) -> Row:
 
 def table_rows(executions: Iterable[Any], names: Callable[[str], str | None],
                sort: str = "start", descending: bool = True, state: str = "all",
-               text: str = "", now: datetime | None = None) -> list[Row]:
-    """The rows to show: filtered by ``state`` ("active": not finished) and ``text``."""
+               text: str = "", now: datetime | None = None,
+               limits: Callable[[str], str | None] | None = None) -> list[Row]:
+    """The rows to show: filtered by ``state`` ("active": not finished) and ``text``;
+    ``limits(site)`` is a site's time limit (the walltime of runs that name none)."""
     now = now or datetime.now(timezone.utc)
     needle = text.strip().lower()
     rows = []
@@ -95,7 +108,8 @@ def table_rows(executions: Iterable[Any], names: Callable[[str], str | None],
         if (state == "active" and execution.finished) or (state not in ("all", "active") and \
                 value != state):
             continue
-        row = make_row(execution, names(execution.workflow_id), now)
+        row = make_row(execution, names(execution.workflow_id), now,
+                       limits(execution.site) if limits is not None else None)
         if needle and not any(needle in cell.lower() for cell in (*row.cells[1:3], row.id)):
             continue
         rows.append(row)
@@ -114,6 +128,7 @@ class JobsTable(widgets.VBox):
         self.selected: str | None = None
         self._executions: list[Any] = []
         self._names: Callable[[str], str | None] = lambda _id: None
+        self._limits: Callable[[str], str | None] | None = None
         self._drawn: list[tuple[Row, bool]] | None = None
         self.state_filter = widgets.Dropdown(options=STATE_FILTERS, value="all",
                                              description="State",
@@ -149,8 +164,9 @@ class JobsTable(widgets.VBox):
         row = next(r for r in self.rows if r.id == execution_id)
         return "  ".join(row.cells)
 
-    def update(self, executions: list[Any], names: Callable[[str], str | None]) -> None:
-        self._executions, self._names = executions, names
+    def update(self, executions: list[Any], names: Callable[[str], str | None],
+               limits: Callable[[str], str | None] | None = None) -> None:
+        self._executions, self._names, self._limits = executions, names, limits
         self.redraw()
 
     def sort_by(self, key: str) -> None:
@@ -168,7 +184,8 @@ class JobsTable(widgets.VBox):
 
     def redraw(self) -> None:
         self.rows = table_rows(self._executions, self._names, self.sort, self.descending,
-                               self.state_filter.value, self.text_filter.value)
+                               self.state_filter.value, self.text_filter.value,
+                               limits=self._limits)
         shown = [(row, row.id == self.selected) for row in self.rows[:PAGE]]
         if shown == self._drawn:
             return

@@ -107,3 +107,32 @@ def test_jobs_table_sorts_and_filters() -> None:
     assert [r.id for r in table_rows(runs, names, state="active", now=now)] == ["b"]
     assert [r.id for r in table_rows(runs, names, state="failed", now=now)] == ["c"]
     assert [r.id for r in table_rows(runs, names, text="CLUS", now=now)] == ["b", "c"]
+
+
+def test_jobs_table_shows_the_slurm_queue_and_the_sites_walltime(client: LocalClient) -> None:
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from eflows_kernel.ui.jobs_table import table_rows
+
+    now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    queued = SimpleNamespace(id="q", state=SimpleNamespace(value="submitted"), finished=False,
+                             created_at=now, updated_at=now, workflow_id="w", site="cluster",
+                             remote_job_id="77", inputs={})
+    local = SimpleNamespace(id="l", state=SimpleNamespace(value="submitted"), finished=False,
+                            created_at=now, updated_at=now, workflow_id="w", site="local",
+                            remote_job_id=None, inputs={})
+    limits = {"cluster": "02:00:00"}.get
+    rows = {r.id: r.cells for r in table_rows([queued, local], lambda _w: "wc", now=now,
+                                              limits=limits)}
+    assert rows["q"][0].endswith("submitted (in queue)") and rows["q"][-1] == "02:00:00"
+    assert rows["l"][0].endswith("submitted") and rows["l"][-1] == ""
+    # The widget asks each site its limit once (a configured site's time_limit).
+    client.sites.add({"name": "cluster", "host": "127.0.0.1", "port": 2222, "login": "u",
+                      "time_limit": "01:30:00"})
+    widget = ExecutionsWidget(client, start=False)
+    try:
+        assert widget._site_limit("cluster") == "01:30:00"
+        assert widget._site_limit("local") is None and widget._site_limit("gone") is None
+    finally:
+        widget.close()

@@ -164,9 +164,11 @@ def cmd_executions_archive(client: Client, args: argparse.Namespace) -> int:
 
 def cmd_executions_files(client: Client, args: argparse.Namespace) -> int:
     if args.get:
-        print(client.runs.download(args.id, args.get, args.to))
+        get = client.runs.site_download if args.site else client.runs.download
+        print(get(args.id, args.get, args.to))
         return EXIT_OK
-    listing = client.runs.files(args.id)
+    listing = {"items": client.runs.site_files(args.id)} if args.site \
+        else client.runs.files(args.id)
     if args.json:
         emit_json(listing)
     else:
@@ -200,3 +202,5 @@ def register(groups: Any, command: Command) -> None:
     p.add_argument("id")
     p.add_argument("--get", metavar="PATH", default=None, help="download this file")
     p.add_argument("--to", default=".", help="where --get writes (a file or folder)")
+    p.add_argument("--site", action="store_true",
+                   help="the run's folder on its site (a remote run), not the local copy")

@@ -33,6 +33,19 @@ class LocalRuns:
         shutil.copyfile(source, where)
         return where
 
+    def site_files(self, execution_id: str) -> list[dict[str, Any]]:
+        return [f.to_dict() for f in self._services.site_run_files.list(execution_id)]
+
+    def site_download(self, execution_id: str, path: str, target: str | Path) -> Path:
+        where = Path(target)
+        with self._services.site_run_files.open(execution_id, path) as remote:
+            if where.is_dir():
+                where = where / remote.name
+            with open(where, "wb") as out:
+                for chunk in remote.chunks:
+                    out.write(chunk)
+        return where
+
     def delete(self, execution_id: str) -> None:
         self._services.housekeeping.delete(execution_id)
 

@@ -91,6 +91,11 @@ class RunsAPI(Protocol):
     def delete(self, execution_id: str) -> None: ...
     def archive(self, execution_id: str) -> str: ...
 
+    def site_files(self, execution_id: str) -> list[dict[str, Any]]:
+        """A remote run's folder on its site: ``[{path, bytes, kind, ...}]``."""
+
+    def site_download(self, execution_id: str, path: str, target: str | Path) -> Path: ...
+
 
 class SitesAPI(Protocol):
     """A site is given by its id or by its name."""

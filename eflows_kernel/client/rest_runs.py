@@ -26,12 +26,20 @@ class RestRuns:
 
     def download(self, execution_id: str, path: str, target: str | Path) -> Path:
         """The file ``path`` of the run folder, written to ``target`` (a file or folder)."""
+        return self._fetch(f"executions/{_q(execution_id)}/files", path, target)
+
+    def site_files(self, execution_id: str) -> list[dict[str, Any]]:
+        return list(self._http.call("GET", f"executions/{_q(execution_id)}/site-files")["items"])
+
+    def site_download(self, execution_id: str, path: str, target: str | Path) -> Path:
+        return self._fetch(f"executions/{_q(execution_id)}/site-files", path, target)
+
+    def _fetch(self, route: str, path: str, target: str | Path) -> Path:
         where = Path(target)
         if where.is_dir():
             where = where / Path(path).name
         segments = "/".join(_q(part) for part in path.split("/"))
-        with self._http.open("GET", f"executions/{_q(execution_id)}/files/{segments}") as answer, \
-                open(where, "wb") as out:
+        with self._http.open("GET", f"{route}/{segments}") as answer, open(where, "wb") as out:
             shutil.copyfileobj(answer, out)
         return where
 

@@ -37,6 +37,7 @@ from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows import WorkflowRegistry
 
 if TYPE_CHECKING:
+    from eflows_kernel.services.deploy.site_run_files import SiteRunFiles
     from eflows_kernel.services.sites import SiteService
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class Services:
         self.runs_dir = self.config.runs_path
         self._vault: CredentialVault | None = None
         self._site_service: SiteService | None = None
+        self._site_run_files: SiteRunFiles | None = None
         self._lock = threading.RLock()
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
@@ -163,6 +165,16 @@ class Services:
         import getpass
 
         return self.config.hub_user or os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+
+    @property
+    def site_run_files(self) -> SiteRunFiles:
+        """A remote run's folder on its site (made on first use: it needs the sites)."""
+        with self._lock:
+            if self._site_run_files is None:
+                from eflows_kernel.services.deploy.site_run_files import SiteRunFiles
+
+                self._site_run_files = SiteRunFiles(self.execution_store, self.site_service)
+            return self._site_run_files
 
     @property
     def executor_started(self) -> bool:

@@ -160,6 +160,7 @@ class ExecutionDetail(widgets.VBox):
                 self.message.clear()
         self.error.value = error_html(execution.error)
         self.remove.show_for(execution)
+        self.files.offer_site(execution.site)
         if execution.finished and not self.files.loaded:
             self.files.load(finished=True)  # once: a finished run's folder stays as it is
 

@@ -99,7 +99,26 @@ class RunFilesView(widgets.VBox):
         self.files_box = widgets.VBox([widgets.HTML("<b>Run folder</b>"), self.files,
                                        self.picker, self.preview],
                                       layout=widgets.Layout(display="none"))
-        super().__init__([self.outputs, self.message, self.files_box])
+        # A remote run also has its folder on the site (job script, COMPSs logs...).
+        self.site_button = widgets.Button(description="Browse the run folder on the site",
+                                          icon="folder-open",
+                                          layout=widgets.Layout(width="auto", display="none"))
+        self.site_files = widgets.HTML()
+        self.site_button.on_click(lambda _b: self.load_site())
+        super().__init__([self.outputs, self.message, self.files_box, self.site_button,
+                          self.site_files])
+
+    def offer_site(self, site: str | None) -> None:
+        """Offer the site's run folder for a run that ran on one (not ``local``)."""
+        self.site_button.layout.display = None if site and site != "local" else "none"
+
+    def load_site(self) -> list[dict[str, Any]] | None:
+        """List the run folder on the site (with download links through a server)."""
+        ok, items = guarded(self.message, self.client.runs.site_files, self.execution_id)
+        if not ok or items is None:
+            return None
+        self.site_files.value = "<b>On the site</b>" + files_html(items)
+        return items
 
     def load(self, finished: bool) -> None:
         """Read the outputs and the folder once (again when asked)."""

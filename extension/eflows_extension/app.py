@@ -192,6 +192,8 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/executions/{EX}/files", hr.RunFilesHandler),
             (rf"{API}/executions/{EX}/files/(?P<path>.+)", hr.RunFileHandler),
             (rf"{API}/executions/{EX}/preview", hr.RunPreviewHandler),
+            (rf"{API}/executions/{EX}/site-files", hr.SiteRunFilesHandler),
+            (rf"{API}/executions/{EX}/site-files/(?P<path>.+)", hr.SiteRunFileHandler),
             (rf"{API}/sites", hs.SitesHandler),
             (rf"{API}/sites/{SITE}", hs.SiteHandler),
             (rf"{API}/sites/{SITE}/scan", hs.SiteScanHandler),

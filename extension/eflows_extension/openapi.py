@@ -258,6 +258,15 @@ def _run_paths() -> dict[str, Any]:
                                                         "format": "binary"}}}},
              **NOT_FOUND}, params=[EX, _path_param("path"),
                                    _query("inline", {"type": "string", "enum": ["1"]})])},
+        f"{api}/site-files": {"get": _op(
+            "A remote run's folder on its site (over SFTP, with the run's credential)",
+            {"200": _json(OBJ), **busy, "502": ERROR}, params=[EX])},
+        f"{api}/site-files/{{path}}": {"get": _op(
+            "Download a file of the run's folder on its site",
+            {"200": {"description": "the file", "content": {
+                "application/octet-stream": {"schema": {"type": "string",
+                                                        "format": "binary"}}}},
+             **busy, "502": ERROR}, params=[EX, _path_param("path")])},
         f"{api}/preview": {"get": _op(
             "The beginning of a text or CSV file, or an image's type",
             {"200": _json(OBJ), **NOT_FOUND}, params=[EX, path_query])},

@@ -35,6 +35,12 @@ def _check_runs(client: Any, tmp_path: Path) -> None:
         assert "leaves the run folder" in str(exc)
     else:
         raise AssertionError("a path out of the run folder was served")
+    try:
+        client.runs.site_files(run)
+    except ValidationError as exc:
+        assert "ran on this host" in str(exc)
+    else:
+        raise AssertionError("a local run was given a site folder")
     archive = client.runs.archive(run)
     assert archive.endswith(f"{run}.tar.gz") and Path(archive).is_file()
     try:

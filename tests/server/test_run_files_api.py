@@ -127,3 +127,11 @@ async def test_an_unfinished_run_is_not_removed(api: Any, tmp_path: Path) -> Non
         code, _, body = await api(method, f"eflows/api/executions/{run}/{route}")
         assert code == 409 and "cancel it first" in body["message"], body
     await api("DELETE", f"eflows/api/executions/{run}")  # cancel
+
+
+async def test_a_local_run_has_no_site_folder(api: Any, tmp_path: Path) -> None:
+    run = await _finished_run(api, tmp_path)
+    code, _, body = await api("GET", f"eflows/api/executions/{run}/site-files")
+    assert code == 400 and "ran on this host" in body["message"], body
+    code, _, body = await api("GET", f"eflows/api/executions/{run}/site-files/x.txt")
+    assert code == 400, body

@@ -116,3 +116,17 @@ def test_edit_inputs_and_run_again(client: LocalClient, tmp_path: Path) -> None:
         assert "n = 7" in client.executions.logs(again.id)[0]
     finally:
         portal.close()
+
+
+def test_the_site_folder_is_offered_for_remote_runs_only(client: LocalClient,
+                                                          tmp_path: Path) -> None:
+    run = _done(client, _writer(client, tmp_path))
+    detail = ExecutionDetail(client, run, start=False, graph=False)
+    try:
+        assert detail.files.site_button.layout.display == "none"  # a local run
+        detail.files.offer_site("cluster")
+        assert detail.files.site_button.layout.display is None
+        assert detail.files.load_site() is None and "ran on this host" in \
+            detail.files.message.text
+    finally:
+        detail.close()

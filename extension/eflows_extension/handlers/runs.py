@@ -17,7 +17,12 @@ import tornado
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_escape, url_path_join
 
-from eflows_extension.handlers.base import EflowsAPIHandler, execution_json, translated
+from eflows_extension.handlers.base import (
+    EflowsAPIHandler,
+    execution_json,
+    in_thread,
+    translated,
+)
 from eflows_kernel.services.executions.run_files import media_type
 
 CHUNK = 256 * 1024
@@ -90,6 +95,40 @@ class RunPreviewHandler(RunFilesBase):
         self.reply({**preview.to_dict(), **self.links(execution_id, preview.path)})
 
 
+class SiteRunFilesHandler(EflowsAPIHandler):
+    """A remote run's folder on its site (SFTP with the run's credential)."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def get(self, execution_id: str) -> None:
+        files = await in_thread(self.eflows.site_run_files.list, execution_id)
+        self.reply({"id": execution_id, "items": [
+            {**f.to_dict(), "url": self.api_url("executions", execution_id, "site-files",
+                                                url_escape(f.path))} for f in files]})
+
+
+class SiteRunFileHandler(EflowsAPIHandler):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def get(self, execution_id: str, path: str) -> None:
+        opened = self.eflows.site_run_files.open(execution_id, path)
+        remote = await in_thread(opened.__enter__)
+        try:
+            self.set_header("Content-Type", media_type(remote.name))
+            self.set_header("X-Content-Type-Options", "nosniff")
+            self.set_header("Content-Security-Policy", "sandbox")
+            self.set_header("Content-Disposition",
+                            f"attachment; filename*=UTF-8''{quote(remote.name, safe='')}")
+            while (chunk := await in_thread(next, remote.chunks, None)) is not None:
+                self.write(chunk)
+                await self.flush()
+        finally:
+            await in_thread(opened.__exit__, None, None, None)
+        self.finish()
+
+
 class RunRecordHandler(EflowsAPIHandler):
     """``DELETE``: forget a finished run (``DELETE /executions/<id>`` cancels it)."""
 
@@ -113,4 +152,4 @@ class RunArchiveHandler(EflowsAPIHandler):
 
 
 __all__ = ["RunArchiveHandler", "RunFileHandler", "RunFilesHandler", "RunPreviewHandler",
-           "RunRecordHandler"]
+           "RunRecordHandler", "SiteRunFileHandler", "SiteRunFilesHandler"]

@@ -27,8 +27,8 @@ from jupyter_core.paths import jupyter_data_dir
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.executions.executor import Executor
-from eflows_kernel.services.executions.log_entries import LogEntries
 from eflows_kernel.services.executions.housekeeping import RunHousekeeping
+from eflows_kernel.services.executions.log_entries import LogEntries
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.run_files import RunFiles
 from eflows_kernel.services.executions.service import ExecutionsService

@@ -1,15 +1,18 @@
-"""Task-graph widget: cost of live updates for 1,000 / 10,000 / 100,000-task runs.
+"""Task-graph widget, kernel side: cost of live updates for 1,000 / 10,000 / 100,000 tasks.
 
 Synthetic event streams (a fan-out of ``make`` tasks, one ``process`` task each, a
 ``merge`` tree) are fed at 5,000 events/s; the view is refreshed every 0.1 s as its
-refresher thread does (here called directly, so the times are the kernel's work only).
-Widget messages are counted with a comm that serialises them as Jupyter would.
+refresher thread does (here called directly, so the times are the kernel's work only:
+applying the events and packing the binary delta, and now and then the snapshot kept
+for late front ends). Widget messages are counted with a comm that serialises them as
+Jupyter would (JSON plus binary buffers).
 
-Measured side by side, in one run, with a naive baseline: one trace for all nodes whose
-arrays are re-sent whole at each update (what a straightforward FigureWidget does).
+Measured side by side, in one run, with a naive baseline: one plotly trace for all
+nodes whose arrays are re-sent whole at each update (what a straightforward
+FigureWidget does). What the browser does with it: bench_graph_browser.py.
 
 Targets (issue #3): <= 50 ms per update at 10,000 tasks, first full figure <= 1 s at
-10,000 tasks, 100,000 tasks stay interactive (aggregated mode).
+10,000 tasks, 100,000 tasks stay interactive.
 
     .venv/bin/python benchmarks/bench_graph_widget.py [--sizes 1000 10000 100000]
 """
@@ -26,10 +29,11 @@ from typing import Any
 import comm
 from comm.base_comm import BaseComm
 
-from eflows_kernel.widgets.graph_model import STATE_COLOURS
 from eflows_kernel.widgets.graph_view import TaskGraphView
 
 EVENTS_PER_SECOND = 5_000
+COLOURS = {"pending": "#bdbdbd", "ready": "#64b5f6", "running": "#f57c00", "done": "#388e3c",
+           "failed": "#d32f2f", "cancelled": "#616161"}
 REFRESH = 0.1
 
 
@@ -45,8 +49,6 @@ class CountingComm(BaseComm):
         CountingComm.bytes += len(json.dumps(data, default=str))
         CountingComm.bytes += sum(len(memoryview(b).cast("B")) for b in buffers or ())
 
-
-comm.create_comm = CountingComm  # widgets created from now on talk through it
 
 
 def synthetic_run(n: int) -> list[dict[str, Any]]:
@@ -89,7 +91,8 @@ def synthetic_run(n: int) -> list[dict[str, Any]]:
              deps=d, args={"x": str(t)})
     for t in deps:
         worker = f"tcp://10.0.0.{t % 8}:40000"
-        emit(type="task", task=t, state="running", attempt=1, worker=worker, started=now)
+        emit(type="task", task=t, state="running", attempt=1, worker=worker, started=now,
+             worker_name=f"node{t % 8}/0")
         if t % 997 == 0:
             emit(type="task", task=t, state="failed", attempt=1, worker=worker,
                  started=now, ended=now + 0.01, final=True, on_failure="IGNORE",
@@ -131,7 +134,7 @@ class NaiveView:
         with self.fig.batch_update():
             trace.x = [self.pos[t][0] for t in ids]
             trace.y = [self.pos[t][1] for t in ids]
-            trace.marker.color = [STATE_COLOURS[self.state[t]] for t in ids]
+            trace.marker.color = [COLOURS[self.state[t]] for t in ids]
             trace.hovertext = [f"#{t} {self.state[t]}" for t in ids]
 
 
@@ -156,8 +159,7 @@ def measure(kind: str, n: int, events: list[dict[str, Any]], **options: Any) -> 
         updates.append(time.perf_counter() - tick)
     seconds = len(updates) * REFRESH
     return {
-        "view": kind + (" (full DAG)" if options.get("max_nodes", 5000) >= n and
-                        kind == "eflows" else " (by function)" if kind == "eflows" else ""),
+        "view": kind,
         "tasks": n,
         "first": first_figure,
         "median": statistics.median(updates),
@@ -173,12 +175,11 @@ def main() -> int:
     parser.add_argument("--naive-up-to", type=int, default=10_000,
                         help="largest size the naive baseline is run at")
     args = parser.parse_args()
+    comm.create_comm = CountingComm  # widgets created from now on talk through it
     rows = []
     for n in args.sizes:
         events = synthetic_run(n)
         rows.append(measure("eflows", n, events))
-        if 5000 < n <= 10_000:  # the default switches to by-function above 5,000 tasks
-            rows.append(measure("eflows", n, events, max_nodes=n))
         if n <= args.naive_up_to:
             rows.append(measure("naive", n, events))
     print(f"\nevents fed at {EVENTS_PER_SECOND}/s, one update every {REFRESH} s; "

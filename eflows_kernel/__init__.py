@@ -63,6 +63,28 @@ def portal(client: Any = None) -> Any:
     return Portal(client)
 
 
+def reset() -> Any:
+    """Go on with a new run on the current engine (same workers), e.g. after a task
+    failure stopped the run: every wait of the old run raised that failure.
+
+    The old run keeps its graphs and its event log; its done tasks' outputs can still be
+    used. The eFlows kernel (and IPython after :func:`start`) does this by itself after
+    the cell that met the failure. Returns the engine.
+    """
+    from eflows_kernel.engine import current_engine
+    from eflows_kernel.kernel.integration import active
+
+    engine = current_engine()
+    if engine is None:
+        raise RuntimeError("no engine is running: use the eFlows4HPC kernel, or call "
+                           "eflows_kernel.start() first")
+    engine.new_run()
+    graphs = active()
+    if graphs is not None and graphs.engine is engine:
+        graphs.attach(engine)
+    return engine
+
+
 def stop() -> None:
     """Wait for the current engine's tasks, then stop it (and its live task graphs)."""
     from eflows_kernel.engine import current_engine

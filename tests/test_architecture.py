@@ -77,6 +77,8 @@ MAY_IMPORT: dict[str, set[str]] = {
                          "eflows_kernel.services.errors", "eflows_kernel.services.workflows"},
     "eflows_kernel.kernel": {"eflows_kernel.about", "eflows_kernel.compat",
                              "eflows_kernel.engine", "eflows_kernel.widgets",
+                             # the task errors a cell's failure display recognises
+                             "eflows_kernel.model",
                              "eflows_kernel.client", "eflows_kernel.ui", "eflows_kernel"},
     "eflows_kernel": {  # the package's facade: start(), stop(), portal(), live_view()
         "eflows_kernel.about", "eflows_kernel.compat", "eflows_kernel.engine",

@@ -1,4 +1,4 @@
-"""``eflows executions``: list, status, logs and cancel; following a run as it goes."""
+"""``eflows executions``: list, status, logs, cancel, files; delete or archive finished runs."""
 
 from __future__ import annotations
 
@@ -144,6 +144,39 @@ def cmd_executions_cancel(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_executions_delete(client: Client, args: argparse.Namespace) -> int:
+    client.runs.delete(args.id)
+    if args.json:
+        emit_json({"id": args.id, "deleted": True})
+    else:
+        print(f"{args.id}: deleted")
+    return EXIT_OK
+
+
+def cmd_executions_archive(client: Client, args: argparse.Namespace) -> int:
+    archive = client.runs.archive(args.id)
+    if args.json:
+        emit_json({"id": args.id, "archive": archive})
+    else:
+        print(f"{args.id}: archived to {archive}")
+    return EXIT_OK
+
+
+def cmd_executions_files(client: Client, args: argparse.Namespace) -> int:
+    if args.get:
+        get = client.runs.site_download if args.site else client.runs.download
+        print(get(args.id, args.get, args.to))
+        return EXIT_OK
+    listing = {"items": client.runs.site_files(args.id)} if args.site \
+        else client.runs.files(args.id)
+    if args.json:
+        emit_json(listing)
+    else:
+        table([(f["path"], f["bytes"], f["kind"]) for f in listing["items"]],
+              ["path", "bytes", "kind"])
+    return EXIT_OK
+
+
 def register(groups: Any, command: Command) -> None:
     """Add this group's commands to the ``eflows`` parser."""
     exs = groups.add_parser("executions", help="executions").add_subparsers(
@@ -161,3 +194,13 @@ def register(groups: Any, command: Command) -> None:
                    help=f"only lines of these levels: names ({','.join(LEVELS)}) or the "
                         "HPCWaaS bitmask (DEBUG=1 INFO=2 WARN=4 ERROR=8; 0 = INFO,WARN,ERROR)")
     command(exs, "cancel", cmd_executions_cancel, "cancel a running execution").add_argument("id")
+    command(exs, "delete", cmd_executions_delete,
+            "forget a finished execution (record and run folder)").add_argument("id")
+    command(exs, "archive", cmd_executions_archive,
+            "keep a finished execution as a .tar.gz, then forget it").add_argument("id")
+    p = command(exs, "files", cmd_executions_files, "the files of an execution's folder")
+    p.add_argument("id")
+    p.add_argument("--get", metavar="PATH", default=None, help="download this file")
+    p.add_argument("--to", default=".", help="where --get writes (a file or folder)")
+    p.add_argument("--site", action="store_true",
+                   help="the run's folder on its site (a remote run), not the local copy")

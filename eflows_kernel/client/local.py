@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from eflows_kernel.client.local_runs import LocalRuns
 from eflows_kernel.events import Follower
 from eflows_kernel.services.app import Services, ServicesConfig
 from eflows_kernel.services.credentials import CredentialInfo, CredentialVault
@@ -20,6 +21,7 @@ from eflows_kernel.services.errors import NotFoundError, ValidationError
 from eflows_kernel.services.executions import LOCAL_SITE, Execution
 from eflows_kernel.services.state import Page
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow, WorkflowRegistry
+from eflows_kernel.services.workflows.spec_schema import workflow_spec_schema
 
 
 class LocalWorkflows:
@@ -47,6 +49,9 @@ class LocalWorkflows:
 
     def delete(self, workflow_id: str) -> None:
         self._registry.delete(workflow_id)
+
+    def spec_schema(self) -> dict[str, Any]:
+        return workflow_spec_schema()
 
 
 class LocalCredentials:
@@ -211,6 +216,7 @@ class LocalClient:
         self.credentials = LocalCredentials(_LazyVault(self))  # type: ignore[arg-type]
         self.executions = LocalExecutions(self)
         self.sites = LocalSites(self)
+        self.runs = LocalRuns(self.services)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r})"

@@ -8,6 +8,7 @@ process's. Results are the services' own models and errors the services' own cla
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from eflows_kernel.services.executions import LOCAL_SITE
@@ -35,6 +36,9 @@ class WorkflowsAPI(Protocol):
         """``{"registered": [summaries], "warnings": [...]}``."""
 
     def delete(self, workflow_id: str) -> None: ...
+
+    def spec_schema(self) -> dict[str, Any]:
+        """The JSON Schema of a workflow spec (what ``register_spec`` accepts)."""
 
 
 class CredentialsAPI(Protocol):
@@ -73,6 +77,26 @@ class ExecutionsAPI(Protocol):
         """A follower to poll on one's own clock (``poll()``, ``done``, ``latest``)."""
 
 
+class RunsAPI(Protocol):
+    """A run's folder (its files, previews, downloads) and removing finished runs.
+
+    ``files`` answers ``{"items": [{path, bytes, kind, ...}], "outputs": {name: {...}}}``;
+    over REST each entry has a download ``url`` and, under the server's root, a
+    ``lab_url`` opening it in JupyterLab; in-process it has its ``local_path``.
+    """
+
+    def files(self, execution_id: str) -> dict[str, Any]: ...
+    def preview(self, execution_id: str, path: str) -> dict[str, Any]: ...
+    def download(self, execution_id: str, path: str, target: str | Path) -> Path: ...
+    def delete(self, execution_id: str) -> None: ...
+    def archive(self, execution_id: str) -> str: ...
+
+    def site_files(self, execution_id: str) -> list[dict[str, Any]]:
+        """A remote run's folder on its site: ``[{path, bytes, kind, ...}]``."""
+
+    def site_download(self, execution_id: str, path: str, target: str | Path) -> Path: ...
+
+
 class SitesAPI(Protocol):
     """A site is given by its id or by its name."""
 
@@ -97,6 +121,7 @@ class Client(Protocol):
     credentials: CredentialsAPI
     executions: ExecutionsAPI
     sites: SitesAPI
+    runs: RunsAPI
 
     @property
     def url(self) -> str | None:
@@ -106,4 +131,5 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["LOCAL_SITE", "Client", "CredentialsAPI", "ExecutionsAPI", "SitesAPI", "WorkflowsAPI"]
+__all__ = ["LOCAL_SITE", "Client", "CredentialsAPI", "ExecutionsAPI", "RunsAPI", "SitesAPI",
+           "WorkflowsAPI"]

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from eflows_kernel.client.errors import ClientError
+from eflows_kernel.client.rest_runs import RestRuns
 from eflows_kernel.client.rest_sites import RestSites
 from eflows_kernel.client.transport import Transport, split_url
 from eflows_kernel.client.transport import quote_segment as _q
@@ -91,6 +92,9 @@ class RestWorkflows(_Part):
 
     def delete(self, workflow_id: str) -> None:
         self._http.call("DELETE", f"workflows/{_q(workflow_id)}")
+
+    def spec_schema(self) -> dict[str, Any]:
+        return dict(self._http.call("GET", "schemas/workflow-spec"))
 
 
 class RestCredentials(_Part):
@@ -263,6 +267,7 @@ class EflowsClient:
         self.credentials = RestCredentials(self._http)
         self.executions = RestExecutions(self._http)
         self.sites = RestSites(self._http)
+        self.runs = RestRuns(self._http)
 
     @property
     def url(self) -> str:

@@ -132,13 +132,26 @@ class Engine:
                     # Tasks cancelled before they reported running may run still.
                     self.client.run(interrupt_tasks, self.run_id, None, on_error="return")
                 self.client.unsubscribe_topic(self._topic)
-                self.client.close()
-            if self.cluster is not None:
-                self.cluster.close()
         finally:
+            # The run's end is recorded before the cluster is released: closing Dask can
+            # take seconds on a loaded machine, and a kernel that is shut down may be
+            # killed meanwhile (jupyter_client waits 5 s); the log must still say "done".
             self.events.emit("run", state=state, app=self.config.app, error=error,
                              counts=self.graph.counts())
             self.events.close()
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def new_run(self, reason: str = "a new run was started") -> str:
+        """End this run (kept: its events and log) and go on with a new one on the same
+        cluster, e.g. after a task failure stopped it; returns the old run's id."""
+        from eflows_kernel.engine.scope import start_new_run
+
+        if self._stopped:
+            raise EngineError(f"the engine of run {self.run_id} is stopped; start a new one")
+        return start_new_run(self, reason)
 
     def __enter__(self) -> Engine:
         return self.start()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eflows_kernel.engine.attempt_details import DETAIL_FIELDS
 from eflows_kernel.events.schema import TaskState
 from eflows_kernel.events.stream import EventStream
 from eflows_kernel.model.exceptions import COMPSsException, TaskFailedError
@@ -119,6 +120,7 @@ class RunGraph:
             common = {"attempt": msg.get("attempt"), "worker": msg.get("worker"),
                       "started": msg.get("started")}
             common.update(msg.get("hpc") or {})  # HPC tasks: hosts, command, exit_value
+            common.update((key, msg[key]) for key in DETAIL_FIELDS if key in msg)
             record.attempt = msg.get("attempt") or record.attempt
             if state == RUNNING:
                 record.state = RUNNING
@@ -162,10 +164,8 @@ class RunGraph:
             return
         self._cancel_successors(record)
         if policy != "CANCEL_SUCCESSORS":
-            self.stop_run(TaskFailedError(
-                f"task '{record.name}' (#{record.id}) failed and its on_failure is "
-                f"{policy}, so the run stops.\n{error or ''}".rstrip(),
-                record.id, record.name, error or ""))
+            self.stop_run(TaskFailedError(fatal_failure_message(record, policy, error),
+                                          record.id, record.name, error or ""))
 
     def _finish(self, record: TaskRecord, state: str, ok: bool, ts: float | None = None,
                 **fields: Any) -> None:
@@ -279,3 +279,13 @@ class RunGraph:
             for record in self.tasks.values():
                 counts[record.state] = counts.get(record.state, 0) + 1
             return counts
+
+
+def fatal_failure_message(record: TaskRecord, policy: str, error: str | None) -> str:
+    """What happened (how often the task failed, under which policy) and what to do."""
+    times = f" {record.attempt} times" if record.attempt > 1 else ""
+    default = ", the default" if policy == "RETRY" else ""
+    return (f"task '{record.name}' (#{record.id}) failed{times} (on_failure={policy}{default}); "
+            "the workflow stopped. Fix the task and run it again, or let the workflow go on "
+            "without its result: @task(on_failure='IGNORE'), or 'CANCEL_SUCCESSORS' to "
+            f"skip only what depends on it.\n{error or ''}").rstrip()

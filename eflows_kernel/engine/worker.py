@@ -20,6 +20,7 @@ from typing import Any
 
 import cloudpickle
 
+from eflows_kernel.engine.attempt_details import captured_output, worker_name, worker_usage
 from eflows_kernel.engine.checkpoint_store import save_record
 from eflows_kernel.engine.launch import hold_nodes, run_hpc_task
 from eflows_kernel.engine.wire import (
@@ -149,7 +150,7 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
             raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled: "
                                   f"{partial.message}")
         with hold_nodes(wire) as nodes:  # an MPI/@multinode task's other nodes
-            return _attempts(definition, wire, args, kwargs, report, nodes)
+            return _attempts(definition, wire, args, kwargs, report, worker, nodes)
     except TaskInterrupted:
         raise TaskInterrupted(f"task '{wire.name}' (#{wire.task}) was cancelled "
                               "while running") from None
@@ -161,21 +162,26 @@ def execute_task(wire: WireTask, args: list[Any], kwargs: dict[str, Any],
 
 
 def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str, Any],
-              report: Any, nodes: Any = None) -> Any:
+              report: Any, worker: Any = None, nodes: Any = None) -> Any:
     attempts = max(1, wire.max_attempts if wire.on_failure == "RETRY" else 1)
+    name = worker_name(worker) if worker is not None else None
     hosts = {"hosts": [node.host for node in nodes]} if nodes else {}
     for attempt in range(1, attempts + 1):
         started = time.time()
-        report("running", attempt=attempt, started=started, hpc=hosts or None)
+        report("running", attempt=attempt, started=started, worker_name=name,
+               hpc=hosts or None)
         decoded: list[Any] = []
         details: dict[str, Any] = {}  # what an HPC task ran: command line, exit value
+        output = None
         try:
-            result = _run_once(definition, wire, args, kwargs, decoded, nodes, details)
+            with captured_output() as output:
+                result = _run_once(definition, wire, args, kwargs, decoded, nodes, details)
         except COMPSsException as exc:
             error = _format_error(exc)
-            report("failed", attempt=attempt, started=started, ended=time.time(),
+            ended = time.time()
+            report("failed", attempt=attempt, started=started, ended=ended,
                    error=error, final=True, compss_exception=exc.message or str(exc),
-                   hpc=details or None)
+                   hpc=details or None, **_details(output, worker, started, ended))
             if not wire.in_group:
                 raise GroupException(f"task '{wire.name}' (#{wire.task}) raised "
                                      f"COMPSsException: {exc.message or exc}",
@@ -188,8 +194,10 @@ def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str
         except (Exception, SystemExit) as exc:
             error = _format_error(exc)
             final = attempt == attempts
-            report("failed", attempt=attempt, started=started, ended=time.time(),
-                   error=error, final=final, hpc=details or None)
+            ended = time.time()
+            report("failed", attempt=attempt, started=started, ended=ended,
+                   error=error, final=final, hpc=details or None,
+                   **_details(output, worker, started, ended))
             if not final:
                 continue
             if wire.on_failure == "IGNORE":
@@ -200,10 +208,19 @@ def _attempts(definition: Any, wire: WireTask, args: list[Any], kwargs: dict[str
             raise cls(message, wire.task, wire.name, error) from None
         if wire.checkpoint_dir:
             save_record(wire.checkpoint_dir, wire.name, result, wire.checkpoint_files)
-        report("done", attempt=attempt, started=started, ended=time.time(),
-               hpc=details or None)
+        ended = time.time()
+        report("done", attempt=attempt, started=started, ended=ended,
+               hpc=details or None, **_details(output, worker, started, ended))
         return result
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _details(output: Any, worker: Any, started: float, ended: float) -> dict[str, Any]:
+    """What the attempt printed, and the worker's CPU and memory while it ran."""
+    fields: dict[str, Any] = output.fields() if output is not None else {}
+    if worker is not None:
+        fields["usage"] = worker_usage(worker, started, ended)
+    return fields
 
 
 def _format_error(exc: BaseException) -> str:

@@ -64,6 +64,7 @@ class TaskEvent(_EventBase):
     args: dict[str, str] | None = Field(None, description="Short repr of each argument.")
     attempt: int | None = Field(None, ge=1, description="Attempt number (running/failed/done).")
     worker: str | None = Field(None, description="Worker address that ran the attempt.")
+    worker_name: str | None = Field(None, description="The worker as host/name (running).")
     started: float | None = Field(None, description="Attempt start (unix time).")
     ended: float | None = Field(None, description="Attempt end (unix time).")
     error: str | None = Field(None, description="Error text with traceback (failed).")
@@ -72,6 +73,11 @@ class TaskEvent(_EventBase):
     )
     on_failure: str | None = Field(None, description="RETRY, FAIL, IGNORE or CANCEL_SUCCESSORS.")
     reason: str | None = Field(None, description="Why a task was cancelled.")
+    stdout: str | None = Field(None, description="What the attempt printed (the end of it).")
+    stderr: str | None = Field(None, description="What the attempt wrote to stderr (the end).")
+    usage: dict[str, float] | None = Field(
+        None, description="Worker process CPU (cpu_mean, cpu_max: % of a core) and memory "
+        "(memory_max: bytes) during the attempt, from Dask's system monitor; samples.")
     priority: bool | None = None
     constraints: dict[str, float] | None = Field(None, description="computing_units, memory_size")
     restored: bool | None = Field(

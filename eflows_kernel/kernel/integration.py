@@ -7,6 +7,10 @@ a ``name``) is emitted in the thread that calls the task, during the call, so th
 task a cell submits displays ``live_view(engine, first_task=<its id>)`` right there,
 once per cell. Cells that submit no task show nothing.
 
+After a task failure stopped the run, the cell that meets it shows it once and the
+engine goes on with a new run (:mod:`eflows_kernel.kernel.recovery`), so the next
+cell works without a restart.
+
 Interrupting a Jupyter kernel sends SIGINT to its whole process group, which holds the
 local Dask worker processes: :func:`protect_workers_from_interrupts` makes those
 workers ignore it, so an interrupt stops the cell, not the cluster.
@@ -32,6 +36,7 @@ class CellGraphs:
     def __init__(self, shell: Any) -> None:
         self.shell = shell
         self.engine: Any = None
+        self._stream: Any = None  # the engine's event stream followed (one per run)
         self.last_view: Any = None  # the widget shown last, and its first task
         self.last_first_task: int | None = None
         self._subscription: Any = None
@@ -47,19 +52,26 @@ class CellGraphs:
     # -- IPython callbacks ----------------------------------------------------------------
     def register(self) -> None:
         if not self._registered:
+            from eflows_kernel.kernel.recovery import install_error_display
+
             self.shell.events.register("pre_run_cell", self.pre_run_cell)
             self.shell.events.register("post_run_cell", self.post_run_cell)
+            install_error_display(self.shell)
             self._registered = True
 
     def unregister(self) -> None:
         if self._registered:
+            from eflows_kernel.kernel.recovery import uninstall_error_display
+
             self._registered = False
+            uninstall_error_display(self.shell)
             for event, callback in (("pre_run_cell", self.pre_run_cell),
                                     ("post_run_cell", self.post_run_cell)):
                 with contextlib.suppress(ValueError):
                     self.shell.events.unregister(event, callback)
 
     def pre_run_cell(self, info: Any = None) -> None:
+        self._recover()  # a failure while no cell was waiting: reported, then a new run
         with self._lock:
             self._in_cell = True
             self._displayed = False
@@ -73,18 +85,35 @@ class CellGraphs:
             last_task = self._last_task
         if shown_this_cell and self.last_view is not None:
             self.last_view.seal(last_task)  # later cells' tasks go to their own graphs
+        self._recover(getattr(result, "error_in_exec", None))
+
+    def _recover(self, error_shown: BaseException | None = None) -> None:
+        """A new run if a task failure stopped the engine's (see recovery.py)."""
+        engine = self.engine
+        if engine is None or engine.graph.fatal is None:
+            return
+        from eflows_kernel.kernel.recovery import recover
+
+        try:
+            if recover(engine, error_shown) is not None:
+                self.attach(engine)
+        except Exception as exc:  # never break the cell; say what to do instead
+            print(f"eFlows: could not start a new run ({type(exc).__name__}: {exc}); "
+                  "restart the kernel to go on", file=sys.stderr)
 
     # -- engine -----------------------------------------------------------------------------
     def attach(self, engine: Any) -> None:
         """Follow ``engine``'s run (replacing the engine followed so far)."""
-        if engine is self.engine and self._subscription is not None:
+        if (engine is self.engine and engine.events is self._stream
+                and self._subscription is not None):
             return
         self.detach()
         with self._lock:
             self.engine = engine
+            self._stream = engine.events
             self._last_task = 0
             self._cell_first = None  # the history replayed below is no cell's tasks
-        subscription = engine.events.subscribe(self._on_event, from_seq=0)
+        subscription = self._stream.subscribe(self._on_event, from_seq=0)
         with self._lock:
             self._subscription = subscription
             if self._in_cell:
@@ -96,6 +125,7 @@ class CellGraphs:
         if subscription is not None:
             subscription.close()
         self.engine = None
+        self._stream = None
 
     def close(self) -> None:
         self.unregister()

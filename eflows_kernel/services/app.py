@@ -27,14 +27,17 @@ from jupyter_core.paths import jupyter_data_dir
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.executions.executor import Executor
+from eflows_kernel.services.executions.housekeeping import RunHousekeeping
 from eflows_kernel.services.executions.log_entries import LogEntries
 from eflows_kernel.services.executions.router import ExecutorRouter
+from eflows_kernel.services.executions.run_files import RunFiles
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows import WorkflowRegistry
 
 if TYPE_CHECKING:
+    from eflows_kernel.services.deploy.site_run_files import SiteRunFiles
     from eflows_kernel.services.sites import SiteService
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class ServicesConfig:
     state_url: str | None = None  # None: $EFLOWS_STATE_URL, else <data dir>/state.sqlite
     vault_key_file: str | Path | None = None  # None: <data dir>/vault.key
     runs_dir: str | Path | None = None  # None: <data dir>/runs
+    archive_dir: str | Path | None = None  # None: <runs dir>/../archive
     local_workers: int | None = None  # Dask workers of a local run; None: the runner's
     # The executor classes, or their import paths (imported when the executors are made,
     # so importing the services does not import the whole remote stack).
@@ -82,6 +86,11 @@ class ServicesConfig:
         return _class(self.local_executor_class), _class(self.remote_executor_class)
 
     @property
+    def archive_path(self) -> Path:
+        return Path(self.archive_dir) if self.archive_dir else \
+            self.runs_path.parent / "archive"
+
+    @property
     def cache_path(self) -> Path:
         return Path(self.remote_cache_dir) if self.remote_cache_dir else \
             self.runs_path.parent / "cache"
@@ -98,7 +107,8 @@ class Services:
     """The state store, registry, executions, vault, sites and executors of one process.
 
     ``executions`` is the lifecycle of every run (the one entry point to the executors);
-    ``execution_store`` the records it keeps.
+    ``execution_store`` the records it keeps; ``run_files`` the files of each run's
+    folder, ``housekeeping`` removes (or archives) finished runs.
     """
 
     def __init__(self, config: ServicesConfig | None = None) -> None:
@@ -109,11 +119,15 @@ class Services:
         self.runs_dir = self.config.runs_path
         self._vault: CredentialVault | None = None
         self._site_service: SiteService | None = None
+        self._site_run_files: SiteRunFiles | None = None
         self._lock = threading.RLock()
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
                                             credentials=lambda cid: self.vault.get(cid))
         self.log_entries = LogEntries(self.executions.logs, self.executions.get)
+        self.run_files = RunFiles(self.execution_store, self.runs_dir)
+        self.housekeeping = RunHousekeeping(self.execution_store, self.runs_dir,
+                                            self.config.archive_path)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r}, runs_dir={str(self.runs_dir)!r})"
@@ -151,6 +165,16 @@ class Services:
         import getpass
 
         return self.config.hub_user or os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+
+    @property
+    def site_run_files(self) -> SiteRunFiles:
+        """A remote run's folder on its site (made on first use: it needs the sites)."""
+        with self._lock:
+            if self._site_run_files is None:
+                from eflows_kernel.services.deploy.site_run_files import SiteRunFiles
+
+                self._site_run_files = SiteRunFiles(self.execution_store, self.site_service)
+            return self._site_run_files
 
     @property
     def executor_started(self) -> bool:

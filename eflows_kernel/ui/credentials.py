@@ -18,6 +18,7 @@ from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import LOCAL_SITE, MessageArea, esc, guarded
 
 _WIDE = widgets.Layout(width="520px")
+_LABEL = {"description_width": "110px"}  # "One-time code" in full, not "One-time …"
 AUTHORIZED_KEYS_TAG = "eflows"  # as the vault writes it (vault.AUTHORIZED_KEYS_TAG)
 
 
@@ -59,11 +60,13 @@ class CredentialsWidget(widgets.VBox):
         self.imp_passphrase = widgets.Password(description="Passphrase")
         self.import_button = widgets.Button(description="Import", icon="upload")
         # listing and details
-        self.listing = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="420px"))
+        # wide enough for "name — kind — SHA256:<43 characters>"
+        self.listing = widgets.Select(options=[], rows=8, layout=widgets.Layout(
+            width="100%", max_width="760px"))
         self.public_key = widgets.Textarea(description="Public key", disabled=True,
-                                           layout=_WIDE)
+                                           layout=_WIDE, style=_LABEL)
         self.authorized_line = widgets.Textarea(description="authorized_keys", disabled=True,
-                                                layout=_WIDE)
+                                                layout=_WIDE, style=_LABEL)
         self.copy_public = widgets.HTML()
         self.copy_line = widgets.HTML()
         self.details = widgets.HTML()
@@ -71,12 +74,14 @@ class CredentialsWidget(widgets.VBox):
                                             button_style="danger", disabled=True)
         # a site
         self.site_picker = widgets.Dropdown(description="Site", options=[])
-        self.password = widgets.Password(description="Password")
-        self.otp = widgets.Password(description="One-time code")
+        self.password = widgets.Password(description="Password", style=_LABEL)
+        self.otp = widgets.Password(description="One-time code", style=_LABEL)
         self.authorize_button = widgets.Button(description="Authorize on site",
-                                               icon="unlock", disabled=True)
+                                               icon="unlock", disabled=True,
+                                               layout=widgets.Layout(width="auto"))
         self.revoke_button = widgets.Button(description="Revoke on site", icon="lock",
-                                            disabled=True)
+                                            disabled=True, layout=widgets.Layout(width="auto"))
+        self.empty = widgets.HTML()
         self.message = MessageArea()
 
         self.generate_button.on_click(lambda _b: self.generate())
@@ -91,12 +96,13 @@ class CredentialsWidget(widgets.VBox):
             widgets.HTML("<b>Import a private key</b> (kept encrypted in the vault)"),
             self.imp_name, self.imp_key, widgets.HBox([self.imp_passphrase,
                                                        self.import_button]),
-            widgets.HTML("<b>Credentials</b>"), self.listing, self.details,
+            widgets.HTML("<b>Credentials</b>"), self.empty, self.listing, self.details,
             widgets.HBox([self.public_key, self.copy_public]),
             widgets.HBox([self.authorized_line, self.copy_line]), self.delete_button,
             widgets.HTML("<b>Install on a site</b> (the password and code are used once, "
                          "never stored)"),
-            widgets.HBox([self.site_picker, self.password, self.otp]),
+            widgets.HBox([self.site_picker, self.password, self.otp],
+                         layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([self.authorize_button, self.revoke_button]), self.message])
         self.refresh()
 
@@ -110,6 +116,9 @@ class CredentialsWidget(widgets.VBox):
             self.listing.options = options
             if current in {v for _l, v in options}:
                 self.listing.value = current
+            self.empty.value = "" if options else (
+                "<i>No credential yet: generate a key above (kept encrypted in the vault; only "
+                "its public half is shown) or import one you already use.</i>")
         ok, sites = guarded(self.message, self.client.sites.list)
         if ok and sites is not None:
             names = [s.name for s in sites if s.name != LOCAL_SITE]

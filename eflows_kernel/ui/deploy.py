@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -25,9 +26,12 @@ from eflows_kernel.ui.common import (
     field_errors,
     guarded,
 )
+from eflows_kernel.ui.memory import Choices
 from eflows_kernel.ui.progress import DeployProgress
 
 _WIDE = widgets.Layout(width="420px")
+# Room for the longest label ("One-time code"): ipywidgets' default cuts it at 80 px.
+_LABEL = {"description_width": "110px"}
 
 
 def input_widget(item: Any) -> widgets.ValueWidget:
@@ -63,8 +67,9 @@ class DeployForm(widgets.VBox):
 
     def __init__(self, client: Client, workflow_id: str | None = None,
                  on_deployed: Callable[[Any], None] | None = None,
-                 poll_interval: float = 0.5) -> None:
+                 poll_interval: float = 0.5, memory: Path | None = None) -> None:
         self.client = client
+        self.choices = Choices(memory)
         self.on_deployed = on_deployed
         self.poll_interval = poll_interval
         self.workflow: Any = None
@@ -73,20 +78,25 @@ class DeployForm(widgets.VBox):
         self.progress: DeployProgress | None = None
         self.last_execution: Any = None
         self.workflow_picker = widgets.Dropdown(description="Workflow", options=[],
-                                                layout=_WIDE)
-        self.site_picker = widgets.Dropdown(description="Site", options=[LOCAL_SITE])
+                                                layout=_WIDE, style=_LABEL)
+        self.site_picker = widgets.Dropdown(description="Site", options=[LOCAL_SITE],
+                                            style=_LABEL, layout=_WIDE)
         self.credential_picker = widgets.Dropdown(description="Credential",
-                                                  options=[("(none)", None)])
+                                                  options=[("(none)", None)], style=_LABEL,
+                                                  layout=_WIDE)
         self.site_error = widgets.HTML()
         # For a site whose login asks (no key, or key + code): sent once, then cleared.
         self.site_password = widgets.Password(description="Site password",
-                                              placeholder="only if the login asks")
+                                              placeholder="only if the login asks",
+                                              style=_LABEL)
         self.one_time_code = widgets.Password(description="One-time code",
-                                              placeholder="only if the login asks")
+                                              placeholder="only if the login asks",
+                                              style=_LABEL)
         self.description = widgets.HTML()
         self.inputs_box = widgets.VBox()
         self.deploy_button = widgets.Button(description="Deploy", button_style="primary",
-                                            icon="rocket")
+                                            icon="rocket", disabled=True,
+                                            tooltip="Choose a workflow first")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.message = MessageArea()
         self.progress_box = widgets.VBox()
@@ -95,8 +105,10 @@ class DeployForm(widgets.VBox):
         self.workflow_picker.observe(self._on_pick, names="value")
         super().__init__([
             widgets.HBox([self.workflow_picker, self.refresh_button]), self.description,
-            self.inputs_box, widgets.HBox([self.site_picker, self.site_error]),
-            self.credential_picker, widgets.HBox([self.site_password, self.one_time_code]),
+            self.inputs_box, widgets.HBox([self.site_picker, self.site_error],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            self.credential_picker, widgets.HBox([self.site_password, self.one_time_code],
+                                                 layout=widgets.Layout(flex_flow="row wrap")),
             self.deploy_button, self.message, self.progress_box])
         self.refresh()
         if workflow_id is not None:
@@ -115,20 +127,38 @@ class DeployForm(widgets.VBox):
         ok, sites = guarded(self.message, self.client.sites.list)
         if ok and sites is not None:
             current = self.site_picker.value
-            names = [LOCAL_SITE, *[s.name for s in sites if s.name != LOCAL_SITE]]
+            remote = [s.name for s in sites if s.name != LOCAL_SITE]
+            names = [LOCAL_SITE, *remote]
             self.site_picker.options = names
-            self.site_picker.value = current if current in names else LOCAL_SITE
+            self.site_picker.value = self._preselect(current, names, remote, "site")
         ok, credentials = guarded(self.message, self.client.credentials.list)
         if ok and credentials is not None:
             current = self.credential_picker.value
+            ids = [c.id for c in credentials]
             options = [("(none)", None), *[(f"{c.name} ({c.fingerprint[:20]}…)", c.id)
                                             for c in credentials]]
             self.credential_picker.options = options
-            if current in {v for _l, v in options}:
-                self.credential_picker.value = current
+            self.credential_picker.value = self._preselect(current, [None, *ids], ids,
+                                                           "credential_id")
+
+    def _preselect(self, current: Any, offered: list[Any], own: list[Any], key: str) -> Any:
+        """Keep the current choice; else the one remembered; else the only one there is."""
+        if current in offered and (current is not None and current != LOCAL_SITE):
+            return current
+        remembered = self.choices.get(key)
+        if remembered is not None and remembered in offered:
+            return remembered
+        if len(own) == 1:
+            return own[0]
+        return current if current in offered else offered[0] if offered else None
 
     def _on_pick(self, change: dict[str, Any]) -> None:
-        if change["new"] is not None and (self.workflow is None
+        if change["new"] is None:
+            self.workflow = None
+            self.deploy_button.disabled = True
+            self.inputs_box.children = []
+            self.description.value = ""
+        elif change["new"] is not None and (self.workflow is None
                                           or self.workflow.id != change["new"]):
             self.select_workflow(change["new"])
 
@@ -159,7 +189,39 @@ class DeployForm(widgets.VBox):
             if registered.description else ""
         if not rows:
             self.inputs_box.children = [widgets.HTML("<i>This workflow has no inputs.</i>")]
+        self.deploy_button.disabled = False
+        self.deploy_button.tooltip = ""
         self.message.clear()
+        self._forget_last_run()
+
+    def prefill(self, execution: Any) -> None:
+        """The form as ``execution`` was deployed (workflow, inputs, site, credential), to
+        change what needs changing and deploy again."""
+        self.select_workflow(execution.workflow_id)
+        if self.workflow is None or self.workflow.id != execution.workflow_id:
+            return  # the workflow is gone: select_workflow said so
+        for name, value in execution.inputs.items():
+            widget = self.fields.get(name)
+            if widget is None:
+                continue
+            if isinstance(widget, widgets.Checkbox):
+                widget.value = bool(value)
+            elif isinstance(widget, widgets.Textarea) and not isinstance(value, str):
+                widget.value = json.dumps(value)
+            else:
+                widget.value = "" if value is None else str(value)
+        if execution.site in self.site_picker.options:
+            self.site_picker.value = execution.site
+        if execution.credential_id in {v for _l, v in self.credential_picker.options}:
+            self.credential_picker.value = execution.credential_id
+        self.message.info(f"The inputs of {execution.id}: change them and deploy again.")
+
+    def _forget_last_run(self) -> None:
+        """Each attempt's result replaces the previous one: no stale run above a new try."""
+        if self.progress is not None:
+            self.progress.stop()
+        self.progress = None
+        self.progress_box.children = []
 
     # -- submitting ---------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -195,6 +257,7 @@ class DeployForm(widgets.VBox):
 
     def submit(self) -> Any:
         """Validate, then trigger the execution; the new execution or None (nothing sent)."""
+        self._forget_last_run()
         values = self.validate()
         if values is None or self.workflow is None:
             return None
@@ -212,9 +275,8 @@ class DeployForm(widgets.VBox):
             self.message.error(error_message(exc))
             return None
         self.last_execution = execution
+        self.choices.remember(site=execution.site, credential_id=execution.credential_id)
         self.message.info(f"Execution {execution.id} started on {execution.site}.")
-        if self.progress is not None:
-            self.progress.stop()
         self.progress = DeployProgress(self.client, execution.id,
                                        poll_interval=self.poll_interval)
         self.progress_box.children = [self.progress]

@@ -17,21 +17,14 @@ import ipywidgets as widgets
 
 from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, error_message, esc, guarded
+from eflows_kernel.ui.errors import error_html
+from eflows_kernel.ui.jobs_table import STATE_ICON, JobsTable
+from eflows_kernel.ui.run_actions import RemoveRunButtons
+from eflows_kernel.ui.run_files import RunFilesView
 from eflows_kernel.widgets.graph_view import TaskGraphView
 
-# Symbols every font has (DejaVu): emoji render as empty boxes on many HPC desktops.
-_STATE_ICON = {"queued": "…", "staging-in": "⇡", "submitted": "…", "running": "▶",
-               "staging-out": "⇣", "done": "✔", "failed": "✘", "cancelling": "■",
-               "cancelled": "■"}
 LOG_LIMIT = 200_000  # characters kept in the log view (the tail)
-
-
-def execution_label(execution: Any, workflow_name: str | None = None) -> str:
-    """One line of the list: state, start time, workflow, site, id."""
-    state = execution.state.value
-    name = f"  {workflow_name}" if workflow_name else ""
-    return (f"{_STATE_ICON.get(state, '')} {state:<11} {execution.created_at:%Y-%m-%d %H:%M:%S}"
-            f"{name}  {execution.site}  {execution.id}")
+CANCEL_REQUESTED = "Cancel requested."
 
 
 class ExecutionDetail(widgets.VBox):
@@ -39,15 +32,19 @@ class ExecutionDetail(widgets.VBox):
 
     ``poll()`` reads what is new once (events, log bytes, state); a background thread
     calls it every ``poll_interval`` seconds until the run has ended and nothing new
-    arrives. ``on_rerun(execution)`` is told about a re-run.
+    arrives. ``on_rerun(execution)`` is told about a re-run, ``on_edit(execution)`` asked
+    to edit this run's inputs before running again (the portal opens its deploy form),
+    ``on_removed(id)`` told the run was archived or deleted.
     """
 
     def __init__(self, client: Client, execution_id: str, poll_interval: float = 0.5,
-                 start: bool = True, on_rerun: Any = None, graph: bool = True) -> None:
+                 start: bool = True, on_rerun: Any = None, graph: bool = True,
+                 on_edit: Any = None, on_removed: Any = None) -> None:
         self.client = client
         self.execution_id = execution_id
         self.poll_interval = poll_interval
         self.on_rerun = on_rerun
+        self.on_edit = on_edit
         self.execution: Any = None
         self.last_seq = 0
         self.log_offset = 0
@@ -61,22 +58,39 @@ class ExecutionDetail(widgets.VBox):
             self.graph.start()
         self.logs = widgets.Textarea(disabled=True, layout=widgets.Layout(
             width="100%", height="240px"))
-        self.outputs = widgets.HTML()
+        self.files = RunFilesView(client, execution_id)
+        self.outputs = self.files.outputs
         self.error = widgets.HTML()
         self.cancel_button = widgets.Button(description="Cancel", icon="stop",
                                             button_style="danger")
         self.rerun_button = widgets.Button(description="Re-run with same inputs",
-                                           icon="repeat")
+                                           icon="repeat", layout=widgets.Layout(width="auto"))
+        # Cancelling stops work that may have queued for hours: asked once more.
+        self.confirm_cancel_button = widgets.Button(
+            description="Yes, cancel this run", button_style="danger",
+            layout=widgets.Layout(width="auto", display="none"))
+        self.keep_button = widgets.Button(description="Keep it running",
+                                          layout=widgets.Layout(width="auto", display="none"))
+        self.edit_button = widgets.Button(
+            description="Edit inputs and re-run", icon="pencil",
+            layout=widgets.Layout(width="auto", display=None if on_edit else "none"))
         self.message = MessageArea()
-        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.remove = RemoveRunButtons(client, execution_id, self.message, on_removed)
+        self.edit_button.on_click(lambda _b: self.edit())
+        self.cancel_button.on_click(lambda _b: self.ask_cancel())
+        self.confirm_cancel_button.on_click(lambda _b: self.cancel())
+        self.keep_button.on_click(lambda _b: self._hide_confirm())
         self.rerun_button.on_click(lambda _b: self.rerun())
         parts: list[widgets.Widget] = [
-            self.header, widgets.HBox([self.cancel_button, self.rerun_button]),
+            self.header, widgets.HBox([self.cancel_button, self.confirm_cancel_button,
+                                       self.keep_button, self.rerun_button,
+                                       self.edit_button, self.remove],
+                                      layout=widgets.Layout(flex_flow="row wrap")),
             self.message, self.error]
         if self.graph is not None:
             parts.append(self.graph)
         parts += [widgets.HTML("<b>Log</b>"), self.logs, widgets.HTML("<b>Outputs</b>"),
-                  self.outputs]
+                  self.files]
         super().__init__(parts)
         self.poll()
         if start:
@@ -134,27 +148,45 @@ class ExecutionDetail(widgets.VBox):
         execution = self.execution
         state = execution.state.value
         self.header.value = (
-            f"<b>{esc(execution.id)}</b> — {_STATE_ICON.get(state, '')} <b>{esc(state)}</b> "
+            f"<b>{esc(execution.id)}</b> — {STATE_ICON.get(state, '')} <b>{esc(state)}</b> "
             f"on {esc(execution.site)}"
             + (f" (job {esc(execution.remote_job_id)})" if execution.remote_job_id else "")
             + f"<br><small>workflow {esc(execution.workflow_id)} · inputs "
             f"<code>{esc(json.dumps(execution.inputs, default=str))}</code></small>")
         self.cancel_button.disabled = execution.finished or state == "cancelling"
-        self.error.value = (f"<pre style='color:#b00020;white-space:pre-wrap'>"
-                            f"{esc(execution.error)}</pre>") if execution.error else ""
-        outputs = execution.outputs or {}
-        self.outputs.value = "<i>none yet</i>" if not outputs else "<ul>" + "".join(
-            f"<li><code>{esc(k)}</code>: {esc(json.dumps(v, default=str))}</li>"
-            for k, v in outputs.items()) + "</ul>"
+        if execution.finished:
+            self._hide_confirm()
+            if self.message.text == CANCEL_REQUESTED:  # the request is answered by the state
+                self.message.clear()
+        self.error.value = error_html(execution.error)
+        self.remove.show_for(execution)
+        self.files.offer_site(execution.site)
+        if execution.finished and not self.files.loaded:
+            self.files.load(finished=True)  # once: a finished run's folder stays as it is
+
+    def ask_cancel(self) -> None:
+        """The Cancel button: ask for a confirmation first."""
+        self.confirm_cancel_button.layout.display = None
+        self.keep_button.layout.display = None
+        self.cancel_button.layout.display = "none"
+        self.message.info("Cancel this run? Its work so far is lost.")
+
+    def _hide_confirm(self) -> None:
+        self.confirm_cancel_button.layout.display = "none"
+        self.keep_button.layout.display = "none"
+        self.cancel_button.layout.display = None
+        if self.message.text.startswith("Cancel this run?"):
+            self.message.clear()
 
     def cancel(self) -> Any:
-        """Ask the run to stop; the updated execution or None (error shown)."""
+        """Ask the run to stop (confirmed); the updated execution or None (error shown)."""
+        self._hide_confirm()
         ok, execution = guarded(self.message, self.client.executions.cancel,
                                 self.execution_id)
         if ok and execution is not None:
             self.execution = execution
+            self.message.info(CANCEL_REQUESTED)
             self._render()
-            self.message.info("Cancel requested.")
         return execution if ok else None
 
     def rerun(self) -> Any:
@@ -172,12 +204,22 @@ class ExecutionDetail(widgets.VBox):
         return new
 
 
+    def edit(self) -> Any:
+        """Hand this run to ``on_edit`` to change its inputs before running it again."""
+        if self.execution is None or self.on_edit is None:
+            return None
+        self.on_edit(self.execution)
+        return self.execution
+
+
 class ExecutionsWidget(widgets.VBox):
     """Every execution, states updating live; selecting one opens its detail."""
 
     def __init__(self, client: Client, poll_interval: float = 1.0, start: bool = True,
-                 detail_poll_interval: float = 0.5, limit: int = 100) -> None:
+                 detail_poll_interval: float = 0.5, limit: int = 100,
+                 on_edit: Any = None) -> None:
         self.client = client
+        self.on_edit = on_edit  # (execution) -> None: edit a run's inputs and run again
         self.poll_interval = poll_interval
         self.detail_poll_interval = detail_poll_interval
         self.limit = limit
@@ -186,11 +228,10 @@ class ExecutionsWidget(widgets.VBox):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
-        self._redrawing = False
         self._names: dict[str, str | None] = {}
-        self.listing = widgets.Select(options=[], rows=10, layout=widgets.Layout(
-            width="100%"))
-        self.listing.add_class("eflows-executions")
+        self._limits: dict[str, str | None] = {}
+        self.table = JobsTable(on_open=self.open_execution)
+        self.table.add_class("eflows-executions")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.live = widgets.ToggleButton(value=False, description="Live", icon="eye",
                                          tooltip="Update the list every second")
@@ -198,8 +239,7 @@ class ExecutionsWidget(widgets.VBox):
         self.detail_box = widgets.VBox()
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.live.observe(lambda c: self.start() if c["new"] else self.stop(), names="value")
-        self.listing.observe(self._on_select, names="value")
-        super().__init__([widgets.HBox([self.refresh_button, self.live]), self.listing,
+        super().__init__([widgets.HBox([self.refresh_button, self.live]), self.table,
                           self.message, self.detail_box])
         self.refresh()
         if start:
@@ -241,27 +281,30 @@ class ExecutionsWidget(widgets.VBox):
             self.refresh()
 
     def refresh(self) -> None:
-        """Read the list once and redraw it, keeping the selection."""
+        """Read the list once and redraw the table, keeping the selection."""
         with self._refresh_lock:
             ok, page = guarded(self.message, self.client.executions.list, limit=self.limit)
             if not ok or page is None:
                 return
             self.executions = list(page.items)
-            options = [(execution_label(e, self._workflow_name(e.workflow_id)), e.id)
-                       for e in self.executions]
-            if options != list(self.listing.options):
-                current = self.listing.value
-                self._redrawing = True  # new labels, same selection: keep the detail open
-                try:
-                    self.listing.options = options
-                    ids = {v for _l, v in options}
-                    self.listing.value = current if current in ids else None
-                finally:
-                    self._redrawing = False
-                if current is not None and self.listing.value is None:
-                    self.open_execution(None)
+            for execution in self.executions:
+                self._workflow_name(execution.workflow_id)
+            self.table.update(self.executions, self._names.get, self._site_limit)
+            if self.detail is not None and self.detail.execution_id not in \
+                    {e.id for e in self.executions}:
+                self.open_execution(None)
             if self.message.kind == "error":
                 self.message.clear()
+
+    def _site_limit(self, site: str) -> str | None:
+        """The time limit a site submits with, asked once per site (the Walltime column)."""
+        if site not in self._limits:
+            try:
+                self._limits[site] = None if site == "local" else \
+                    self.client.sites.get(site).config.time_limit
+            except Exception:  # removed since: no limit to show
+                self._limits[site] = None
+        return self._limits[site]
 
     # -- one execution ------------------------------------------------------------------
     def _workflow_name(self, workflow_id: str) -> str | None:
@@ -273,10 +316,6 @@ class ExecutionsWidget(widgets.VBox):
                 self._names[workflow_id] = None
         return self._names[workflow_id]
 
-    def _on_select(self, change: dict[str, Any]) -> None:
-        if not self._redrawing:
-            self.open_execution(change["new"])
-
     def open_execution(self, execution_id: str | None) -> ExecutionDetail | None:
         """Show the detail of ``execution_id`` (None closes it)."""
         if self.detail is not None and (execution_id is None
@@ -284,20 +323,27 @@ class ExecutionsWidget(widgets.VBox):
             self.detail.close()
             self.detail = None
             self.detail_box.children = []
+        self.table.selected = execution_id
+        self.table.redraw()
         if execution_id is None or self.detail is not None:
             return self.detail
         self.detail = ExecutionDetail(self.client, execution_id,
                                       poll_interval=self.detail_poll_interval,
-                                      on_rerun=self._on_rerun)
+                                      on_rerun=self._on_rerun, on_edit=self.on_edit,
+                                      on_removed=self._on_removed)
         self.detail_box.children = [self.detail]
         return self.detail
 
     def select(self, execution_id: str) -> ExecutionDetail | None:
         """Select one execution in the list (refreshing it if needed) and open it."""
-        if execution_id not in {v for _l, v in self.listing.options}:
+        if execution_id not in self.table.ids:
             self.refresh()
-        self.listing.value = execution_id
-        return self.detail
+        return self.open_execution(execution_id)
+
+    def _on_removed(self, execution_id: str) -> None:
+        self.open_execution(None)
+        self.refresh()
+        self.message.info(f"Removed {execution_id} from the list.")
 
     def _on_rerun(self, execution: Any) -> None:
         self.refresh()

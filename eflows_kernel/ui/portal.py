@@ -1,4 +1,4 @@
-"""The portal: credentials, sites, workflows, deploy and executions in one tabbed widget.
+"""The portal: a guided first connection, credentials, sites, workflows, deploy, executions.
 
 One client is shared by every tab; switching to a tab reloads what it lists (so a
 key generated in one tab is offered in the next), and the executions list only
@@ -7,19 +7,21 @@ polls while its tab is shown, so a portal left open costs nothing.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
 from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, error_message
+from eflows_kernel.ui.connect import ConnectSiteWidget
 from eflows_kernel.ui.credentials import CredentialsWidget
 from eflows_kernel.ui.deploy import DeployForm
 from eflows_kernel.ui.executions import ExecutionsWidget
 from eflows_kernel.ui.sites import SitesWidget
 from eflows_kernel.ui.workflows import WorkflowsWidget
 
-TITLES = ("Credentials", "Sites", "Workflows", "Deploy", "Executions")
+TITLES = ("Connect", "Credentials", "Sites", "Workflows", "Deploy", "Executions")
 
 
 class Portal(widgets.VBox):
@@ -29,9 +31,13 @@ class Portal(widgets.VBox):
     ``executions``); ``show(title)`` switches tabs.
     """
 
-    def __init__(self, client: Client | None = None, poll_interval: float = 1.0) -> None:
+    def __init__(self, client: Client | None = None, poll_interval: float = 1.0,
+                 memory: Path | None = None) -> None:
         self.message = MessageArea()
         if client is None:
+            from eflows_kernel.ui.memory import default_path
+
+            memory = memory or default_path()  # a person's portal: remember their choices
             from eflows_kernel.client import connect
 
             try:
@@ -44,13 +50,15 @@ class Portal(widgets.VBox):
                 self.tabs = None
                 return
         self.client = client
+        self.connect = ConnectSiteWidget(client)
         self.credentials = CredentialsWidget(client)
         self.sites = SitesWidget(client)
         self.workflows = WorkflowsWidget(client, on_deploy=self.deploy_workflow)
-        self.deploy = DeployForm(client, on_deployed=self._deployed)
-        self.executions = ExecutionsWidget(client, poll_interval=poll_interval, start=False)
-        self.tabs = widgets.Tab(children=[self.credentials, self.sites, self.workflows,
-                                          self.deploy, self.executions])
+        self.deploy = DeployForm(client, on_deployed=self._deployed, memory=memory)
+        self.executions = ExecutionsWidget(client, poll_interval=poll_interval, start=False,
+                                           on_edit=self.edit_and_rerun)
+        self.tabs = widgets.Tab(children=[self.connect, self.credentials, self.sites,
+                                          self.workflows, self.deploy, self.executions])
         self.tabs.titles = TITLES
         self.tabs.observe(self._on_tab, names="selected_index")
         where = getattr(client, "url", None) or "this process (no Jupyter server)"
@@ -81,6 +89,12 @@ class Portal(widgets.VBox):
         """Open the deploy form on ``workflow_id`` (the Workflows tab's Deploy button)."""
         self.deploy.refresh()
         self.deploy.select_workflow(workflow_id)
+        self.show("Deploy")
+
+    def edit_and_rerun(self, execution: Any) -> None:
+        """Open the deploy form filled with ``execution``'s workflow, inputs, site and key."""
+        self.deploy.refresh()
+        self.deploy.prefill(execution)
         self.show("Deploy")
 
     def _deployed(self, _execution: Any) -> None:

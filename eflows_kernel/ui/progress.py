@@ -17,6 +17,7 @@ import ipywidgets as widgets
 
 from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, error_message, esc, human_bytes
+from eflows_kernel.ui.errors import error_html
 
 # What the bars show, in order: (key, label). ``run`` is the "running" bar.
 STAGES: tuple[tuple[str, str], ...] = (
@@ -240,7 +241,7 @@ class DeployProgress(widgets.VBox):
         self.state_label.value = (
             f"<b>Execution {esc(self.execution_id)}</b>: "
             f"<span style='color:{colour}'>{esc(state)}</span>"
-            + (f"<div style='color:#b00020'>{esc(error)}</div>" if error else ""))
+            + error_html(error))
         for key, _title in STAGES:
             view = self.model.stage(key)
             self.bars[key].value = view.fraction

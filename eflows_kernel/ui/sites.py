@@ -41,6 +41,26 @@ def check_items(report: Any) -> list[tuple[str, str, str]]:
     return items
 
 
+def verify_hint(config: Any) -> str:
+    """How to check a fingerprint from a trusted machine (never by trusting this one)."""
+    port = "" if getattr(config, "port", 22) == 22 else f"-p {config.port} "
+    return (f"<small>How to verify it: compare with the fingerprint your centre publishes, "
+            f"or run <code>ssh-keyscan {port}{esc(config.host)} | ssh-keygen -lf -</code> "
+            "on a machine you trust, or ask the site's administrators.</small>")
+
+
+def host_key_html(key: Any, pinned: Any, config: Any) -> str:
+    """The scanned key: new (how to verify it) or CHANGED (both fingerprints)."""
+    shown = f"<code>{esc(key.type)} {esc(key.fingerprint)}</code>"
+    if pinned is None:
+        return f"New host key: {shown}<br>{verify_hint(config)}"
+    return ("<div style='color:#b00020'><b>⚠ The host key CHANGED.</b><br>"
+            f"Trusted before: <code>{esc(pinned.fingerprint)}</code><br>"
+            f"Presented now: {shown}<br>Someone may be between you and the site. Trust the "
+            "new key only if the site's administrators confirm the change.</div>"
+            + verify_hint(config))
+
+
 def check_report_html(report: Any) -> str:
     """The check result, one line per item, problems spelled out."""
     icons = {"ok": "✔", "problem": "✘", "not tried": "·"}
@@ -81,11 +101,18 @@ class SitesWidget(widgets.VBox):
                                             button_style="danger", disabled=True)
         self.scan_button = widgets.Button(description="Scan host key", icon="search",
                                           disabled=True)
-        self.fingerprint = widgets.HTML()
+        self.fingerprint = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.trust_button = widgets.Button(description="Trust this fingerprint",
                                            icon="check", button_style="warning",
-                                           layout=widgets.Layout(display="none"))
-        self.credential_picker = widgets.Dropdown(description="Credential", options=[])
+                                           layout=widgets.Layout(display="none", width="auto"))
+        # A changed key is either a reinstalled site or someone in between: the trust of a
+        # changed key takes a second, explicit click.
+        self.confirm_change_button = widgets.Button(
+            description="Yes, the administrators confirmed the new key", icon="exclamation",
+            button_style="danger", layout=widgets.Layout(display="none", width="auto"))
+        self.moved_note = widgets.HTML()
+        self.credential_picker = widgets.Dropdown(description="Credential", options=[],
+                                                  layout=widgets.Layout(width="420px"))
         self.check_button = widgets.Button(description="Check connection", icon="stethoscope",
                                            disabled=True)
         self.check_result = widgets.HTML()
@@ -96,13 +123,21 @@ class SitesWidget(widgets.VBox):
         self.delete_button.on_click(lambda _b: self.delete())
         self.scan_button.on_click(lambda _b: self.scan())
         self.trust_button.on_click(lambda _b: self.trust())
+        self.confirm_change_button.on_click(lambda _b: self.trust(confirmed=True))
+        for key in ("host", "port"):
+            self.form[key].observe(lambda _c: self._note_move(), names="value")
         self.check_button.on_click(lambda _b: self.check())
         super().__init__([
-            widgets.HBox([widgets.VBox([self.listing, self.summary]),
-                          widgets.VBox([*self.form.values(), widgets.HBox(
-                              [self.new_button, self.save_button, self.delete_button])])]),
+            widgets.HBox([widgets.VBox([self.listing, self.summary],
+                                       layout=widgets.Layout(width="340px")),
+                          widgets.VBox([*self.form.values(), self.moved_note, widgets.HBox(
+                              [self.new_button, self.save_button, self.delete_button])])],
+                         layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HTML("<b>Host key</b>"),
-            widgets.HBox([self.scan_button, self.fingerprint, self.trust_button]),
+            # one below the other: a fingerprint appearing never pushes the buttons sideways
+            self.scan_button, self.fingerprint,
+            widgets.HBox([self.trust_button, self.confirm_change_button],
+                         layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HTML("<b>Connection</b>"),
             widgets.HBox([self.credential_picker, self.check_button]), self.check_result,
             self.message])
@@ -114,14 +149,18 @@ class SitesWidget(widgets.VBox):
         ok, sites = guarded(self.message, self.client.sites.list)
         if ok and sites is not None:
             current = self.listing.value
-            options = [(f"{s.name} — {s.config.login}@{s.config.host}"
-                        + (" (centre, read-only)" if s.operator else "")
+            # the name (and whether the key is trusted); the address is in the summary
+            options = [(s.name + (" (centre, read-only)" if s.operator else "")
                         + ("" if s.host_key or s.config.is_local
                            else " (host key not trusted)"), s.name)
                        for s in sites if s.name != LOCAL_SITE]
             self.listing.options = options
             if current in {v for _l, v in options}:
                 self.listing.value = current
+            if not options and self.selected is None:
+                self.summary.value = ("<i>No site yet: fill the form (name, host, login) and "
+                                      "click <b>Add site</b>, or use the <b>Connect</b> tab "
+                                      "for a guided first connection.</i>")
         ok, credentials = guarded(self.message, self.client.credentials.list)
         if ok and credentials is not None:
             current = self.credential_picker.value
@@ -151,9 +190,25 @@ class SitesWidget(widgets.VBox):
             value = getattr(config, key)
             widget.value = value if value is not None else ""
         key = site.host_key
-        self.summary.value = (f"<b>{esc(site.name)}</b><br>host key: "
+        self.summary.value = (f"<b>{esc(site.name)}</b><br>"
+                              f"{esc(config.login)}@{esc(config.host)}:{config.port}"
+                              "<br>host key: "
                               + (f"<code>{esc(key.fingerprint)}</code>" if key else
                                  "<span style='color:#e65100'>not trusted yet: scan it</span>"))
+        self.moved_note.value = ""
+
+    def _note_move(self) -> None:
+        """Editing the address of a trusted site: say the key must be verified again."""
+        site = self.selected
+        if site is None:
+            self.moved_note.value = ""
+            return
+        moved = (str(self.form["host"].value).strip(), self.form["port"].value) != \
+            (site.config.host, site.config.port)
+        self.moved_note.value = (
+            "<span style='color:#e65100'>⚠ Another host or port: once saved, the trusted "
+            "host key is forgotten and the new address's key must be scanned and verified "
+            "again.</span>") if moved and site.host_key is not None else ""
 
     def new(self) -> None:
         """Empty the form for a new site."""
@@ -189,9 +244,15 @@ class SitesWidget(widgets.VBox):
             verb = "Saved"
         if not ok or site is None:
             return None
-        self.message.info(f"{verb} {site.name}.")
+        forgot = self.selected is not None and self.selected.host_key is not None and \
+            site.host_key is None
         self.refresh()
-        self.listing.value = site.name
+        if self.listing.value == site.name:
+            self.show(site.name)  # the summary must not keep a key the save forgot
+        else:
+            self.listing.value = site.name
+        self.message.info(f"{verb} {site.name}." + (
+            " Its address changed: scan and verify its host key again." if forgot else ""))
         return site
 
     def delete(self) -> None:
@@ -206,6 +267,7 @@ class SitesWidget(widgets.VBox):
     # -- host key -----------------------------------------------------------------------
     def _hide_trust(self) -> None:
         self.trust_button.layout.display = "none"
+        self.confirm_change_button.layout.display = "none"
         self.fingerprint.value = ""
 
     def scan(self) -> Any:
@@ -224,21 +286,31 @@ class SitesWidget(widgets.VBox):
                                       "— already trusted")
             self.message.info("The site presents the trusted host key.")
             return key
-        warning = "" if pinned is None else (
-            "<br><b style='color:#b00020'>This is NOT the key trusted before "
-            f"({esc(pinned.fingerprint)}). Trust it only if the site's administrators "
-            "confirm the change.</b>")
-        self.fingerprint.value = (f"<code>{esc(key.type)} {esc(key.fingerprint)}</code><br>"
-                                  "<small>Compare it with the fingerprint the site publishes "
-                                  f"before trusting it.</small>{warning}")
+        self.fingerprint.value = host_key_html(key, pinned, self.selected.config)
+        if pinned is None:
+            self.trust_button.description = "Trust this fingerprint"
+            self.message.clear()
+        else:
+            self.trust_button.description = "Trust the new key…"
+            self.message.error(f"The host key of {self.selected.name} CHANGED.")
         self.trust_button.layout.display = None
-        self.message.clear()
         return key
 
-    def trust(self) -> Any:
-        """Pin exactly the fingerprint that was shown (refused if the site changed since)."""
+    def trust(self, confirmed: bool = False) -> Any:
+        """Pin exactly the fingerprint that was shown (refused if the site changed since).
+
+        A key replacing a trusted one needs ``confirmed`` (the second button) as well.
+        """
         if self.selected is None or self.scanned is None:
             self.message.error("Scan the host key first.")
+            return None
+        pinned = self.selected.host_key
+        if pinned is not None and pinned.fingerprint != self.scanned.fingerprint and \
+                not confirmed:
+            self.confirm_change_button.layout.display = None
+            self.trust_button.layout.display = "none"
+            self.message.error("Trust the new key only if the site's administrators confirmed "
+                               "the change (or you reinstalled the site yourself).")
             return None
         ok, site = guarded(self.message, self.client.sites.trust, self.selected.id,
                            self.scanned.fingerprint)

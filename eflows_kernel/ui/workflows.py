@@ -15,6 +15,7 @@ import ipywidgets as widgets
 
 from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, esc, guarded
+from eflows_kernel.ui.input_editor import InputEditor
 
 _WIDE = widgets.Layout(width="420px")
 
@@ -70,7 +71,9 @@ class WorkflowsWidget(widgets.VBox):
         self.on_deploy = on_deploy
         self.selected: Any = None
         self.listing = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="320px"))
-        self.details = widgets.HTML("<i>Select a workflow.</i>")
+        self.details = widgets.HTML("<i>Select a workflow.</i>",
+                                    layout=widgets.Layout(flex="1 1 320px", min_width="0",
+                                                          overflow="auto"))
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.deploy_button = widgets.Button(description="Deploy…", icon="rocket",
                                             disabled=True)
@@ -78,15 +81,22 @@ class WorkflowsWidget(widgets.VBox):
                                             button_style="danger", disabled=True)
         self.folder_path = widgets.Text(placeholder="path/to/workflow-registry/<workflow>",
                                         description="Folder", layout=_WIDE)
-        self.import_button = widgets.Button(description="Import folder", icon="download")
+        self.import_button = widgets.Button(description="Import folder", icon="download",
+                                            layout=widgets.Layout(width="auto"))
         self.python_path = widgets.Text(placeholder="path/to/app.py", description="Python file",
                                         layout=_WIDE)
         self.python_name = widgets.Text(placeholder="(file name)", description="Name")
-        self.register_button = widgets.Button(description="Register file", icon="plus")
+        self.register_button = widgets.Button(description="Register file", icon="plus",
+                                              layout=widgets.Layout(width="auto"))
         self.spec_text = widgets.Textarea(
             placeholder="name: wordcount\ninputs: [...]\nsteps: [...]\ndata_movements: [...]",
             description="Spec", layout=widgets.Layout(width="520px", height="160px"))
-        self.spec_button = widgets.Button(description="Register spec", icon="plus")
+        self.spec_button = widgets.Button(description="Register spec", icon="plus",
+                                          layout=widgets.Layout(width="auto"))
+        self.input_editor = InputEditor()
+        self.spec_problems = widgets.HTML()
+        self._schema: dict[str, Any] | None = None
+        self.spec_text.observe(lambda c: self.check_spec(c["new"]), names="value")
         self.message = MessageArea()
         self.listing.observe(lambda c: self.show(c["new"]), names="value")
         self.refresh_button.on_click(lambda _b: self.refresh())
@@ -103,9 +113,12 @@ class WorkflowsWidget(widgets.VBox):
             widgets.HBox([self.folder_path, self.import_button]),
             widgets.HTML("<b>Register a PyCOMPSs application file</b>"),
             widgets.HBox([self.python_path, self.python_name, self.register_button]),
+            widgets.HTML("<small>Its inputs are read from its <code>argparse</code> "
+                         "definition; a file without one can declare them here:</small>"),
+            self.input_editor,
             widgets.HTML("<b>Register a workflow spec</b> (YAML or JSON: inputs, steps, "
                          "data movements)"),
-            widgets.HBox([self.spec_text, self.spec_button]),
+            widgets.HBox([self.spec_text, self.spec_button]), self.spec_problems,
             self.message])
         self.refresh()
 
@@ -119,6 +132,9 @@ class WorkflowsWidget(widgets.VBox):
         self.listing.options = options
         if current in {v for _l, v in options}:
             self.listing.value = current
+        if not options:
+            self.details.value = ("<i>No workflow yet: import an eFlows4HPC workflow-registry "
+                                  "folder, register a PyCOMPSs file or a spec below.</i>")
 
     def show(self, workflow_id: str | None) -> None:
         """Show the details of ``workflow_id`` (None: nothing selected)."""
@@ -168,15 +184,45 @@ class WorkflowsWidget(widgets.VBox):
         if not path:
             self.message.error("Give the path of a Python file.")
             return None
-        options = {"name": name} if name else {}
+        options: dict[str, Any] = {"name": name} if name else {}
+        declared = self.input_editor.inputs()
+        if declared is not None:
+            options["inputs"] = declared
         ok, registered = guarded(self.message, self.client.workflows.register_python_file,
                                  path, **options)
         if not ok or registered is None:
             return None
-        self.message.info(f"Registered {registered.name} {registered.version}.")
+        self.input_editor.clear()
+        count = len(registered.workflow.inputs)
+        self.message.info(f"Registered {registered.name} {registered.version} "
+                          f"({count} input{'s' if count != 1 else ''}).")
         self.refresh()
         self.select(registered.id)
         return str(registered.id)
+
+    def check_spec(self, text: str) -> list[str]:
+        """Validate the spec being typed against the API's JSON schema; problems shown."""
+        import yaml
+
+        from eflows_kernel.services.workflows.spec_schema import spec_problems
+
+        if not text.strip():
+            self.spec_problems.value = ""
+            return []
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problems = [f"not valid YAML/JSON{where}: {getattr(exc, 'problem', exc)}"]
+        else:
+            if self._schema is None:
+                _ok, self._schema = guarded(self.message, self.client.workflows.spec_schema)
+            problems = spec_problems(spec, self._schema) if self._schema else []
+        self.spec_problems.value = "" if not problems else (
+            "<ul class='eflows-spec-problems' style='color:#b00020;margin:2px 0'>"
+            + "".join(f"<li>{esc(p)}</li>" for p in problems[:8]) + "</ul>")
+        return problems
 
     def register_spec(self, text: str | None = None) -> str | None:
         """Register a workflow spec given as YAML or JSON; its id, or None (error shown).

@@ -1,4 +1,4 @@
-"""Widgets (ipywidgets + plotly) that work in JupyterLab, Notebook 7 and Voila."""
+"""The task-graph widget (anywidget, canvas) that works in JupyterLab, Notebook 7 and Voila."""
 
 from __future__ import annotations
 

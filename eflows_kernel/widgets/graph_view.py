@@ -1,124 +1,85 @@
-"""The live task-graph view: a DAG, a per-worker timeline, counts and task details.
+"""The live task-graph view: a canvas widget (anywidget) fed by compact binary messages.
 
 Any event source feeds it (``feed`` is thread-safe): an engine in this process, a
 run's event log being written elsewhere, or a finished log to replay. Events only
-update the model; a refresher thread redraws at most ``1 / refresh_interval`` times a
-second, sending only what changed (nodes are drawn in chunks of 1,000, so a state
-change re-sends one chunk, not the graph). Above ``max_nodes`` tasks the DAG switches
-to one node per task function, so 100,000-task runs stay readable and responsive.
+update the model (:mod:`graph_model`); a refresher thread sends what changed at most
+``1 / refresh_interval`` times a second as one small binary delta
+(:mod:`graph_wire`), so the kernel's traffic depends on how often the browser can
+redraw, not on how many events arrive. The browser draws the whole DAG on a canvas
+(100,000 tasks stay pannable), or one node per function above ``max_nodes`` tasks.
+
+Late front ends (a reloaded page, Voilà) start from ``_snapshot_*``, a snapshot kept
+in the widget's state and refreshed now and then (more rarely as it grows); a front
+end that missed a delta asks for a snapshot (answered once the kernel is idle). The
+front-end code is shipped in the package (``static/``): login nodes are offline.
 """
 
 from __future__ import annotations
 
-import copy
-import html
 import threading
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
-import plotly.graph_objects as go
+import anywidget
+import traitlets
 
-from eflows_kernel.widgets.graph_model import (
-    STATE_COLOURS,
-    STATES,
-    RunGraphModel,
-    TaskInfo,
-    first_line,
-)
+from eflows_kernel.widgets.graph_model import RUN_ENDED, RunGraphModel, TaskInfo
+from eflows_kernel.widgets.graph_wire import WireEncoder, task_details
 
-CHUNK = 1000
-_RUN_ENDED = ("done", "failed", "cancelled")
+STATIC = Path(__file__).resolve().parent / "static"
+#: Front-end sources, concatenated in this order into one ES module.
+SCRIPTS = ("theme.js", "store.js", "dag_paint.js", "dag.js", "timeline.js", "panels.js",
+           "widget.js")
+#: First keyframe after one second, then ever more rarely (a front end that got one
+#: follows with deltas), never more than ~2% of the time spent building them nor
+#: KEYFRAME_BYTES_PER_S of traffic.
+KEYFRAME_FIRST, KEYFRAME_MAX = 1.0, 30.0
+KEYFRAME_BYTES_PER_S = 100_000
 
 
-class FigureWidget(go.FigureWidget):
-    """A FigureWidget whose full state is current whenever a front end asks for it.
+def front_end_module() -> str:
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in SCRIPTS)
 
-    Plotly sends changes as one-off messages and refreshes the figure's full state
-    only when the figure itself is displayed, not inside a box. A front end that
-    loads the widget state later (Voila, a reloaded JupyterLab page) would get the
-    figure as it was when created: empty. Refreshing the state on full-state
-    requests fixes that without re-sending the figure at every update.
+
+class TaskGraphView(anywidget.AnyWidget):
+    """Live view of one run's tasks. Create with ``for_engine``, ``follow`` or ``replay``.
+
+    ``max_nodes``: above it the graph opens grouped by function (the user can still show
+    every task); ``height``: the DAG's height at most, in pixels (small graphs take less);
+    ``timeline_limit`` is accepted for compatibility and ignored (the timeline keeps every
+    attempt and shows a window of them when zoomed).
     """
 
-    def get_state(self, key: Any = None, drop_defaults: bool = False) -> Any:
-        if key is None and getattr(self, "_data", None) is not None:
-            # Set without notifying: this is the state being read, not a change to send.
-            self._trait_values["_widget_data"] = copy.deepcopy(self._data)
-            self._trait_values["_widget_layout"] = copy.deepcopy(self._layout_obj._props)
-        return super().get_state(key, drop_defaults)
-
-
-class _Chunk:
-    """Up to CHUNK tasks drawn as one node trace plus one edge trace."""
-
-    def __init__(self, nodes: Any, edges: Any) -> None:
-        self.nodes = nodes
-        self.edges = edges
-        self.ids: list[int] = []
-        self.x: list[float] = []
-        self.y: list[float] = []
-        self.colours: list[str] = []
-        self.hover: list[str] = []
-        self.edge_x: list[float | None] = []
-        self.edge_y: list[float | None] = []
-
-
-class TaskGraphView(widgets.VBox):
-    """Live view of one run's tasks. Create with ``for_engine``, ``follow`` or ``replay``."""
+    _esm = front_end_module()
+    _css = (STATIC / "graph.css").read_text(encoding="utf-8")
+    _uid = traitlets.Unicode().tag(sync=True)  # finds the front end's store
+    _snapshot_meta = traitlets.Dict().tag(sync=True)
+    _snapshot_data = traitlets.Bytes(b"").tag(sync=True)
+    height = traitlets.Int(420).tag(sync=True)
+    max_nodes = traitlets.Int(5000).tag(sync=True)
+    selected = traitlets.Int(0).tag(sync=True)  # task id shown in the details panel
 
     def __init__(self, first_task: int | None = None, max_nodes: int = 5000,
-                 refresh_interval: float = 0.1, timeline_limit: int = 2000,
-                 height: int = 640) -> None:
-        self.model = RunGraphModel(first_task, timeline_limit)
-        self.max_nodes = max_nodes
+                 refresh_interval: float = 0.25, timeline_limit: int | None = None,
+                 height: int = 420) -> None:
+        super().__init__(height=height, max_nodes=max_nodes, _uid=uuid.uuid4().hex)
+        self.model = RunGraphModel(first_task)
+        self.encoder = WireEncoder(self.model)
         self.refresh_interval = refresh_interval
         self._pending: deque[dict[str, Any]] = deque()
-        self._render_lock = threading.Lock()
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._subscription: Any = None
-        self._chunks: list[_Chunk] = []
-        self._chunk_of_trace: dict[int, int] = {}
-        self._aggregated = False
-        self._aggregate_traces: tuple[Any, Any] | None = None
-        self._timeline_rendered_at = 0.0
-        self.renders = 0
-
-        self._header = widgets.HTML()
-        self._progress = widgets.IntProgress(value=0, min=0, max=1, bar_style="info",
-                                             layout=widgets.Layout(width="260px"))
-        # One figure holds the DAG (top) and the per-worker timeline (bottom): every
-        # FigureWidget ships plotly.js (~5 MB) to the browser, so one per view.
-        self.graph = FigureWidget(layout=go.Layout(
-            height=height, margin={"l": 10, "r": 10, "t": 30, "b": 30},
-            xaxis={"visible": False, "domain": [0, 1]},
-            yaxis={"visible": False, "domain": [0.3, 1]},
-            xaxis2={"anchor": "y2", "title": {"text": "seconds since the first task started",
-                                              "standoff": 2}},
-            yaxis2={"anchor": "x2", "domain": [0, 0.2], "automargin": True},
-            plot_bgcolor="white", hovermode="closest", showlegend=True, barmode="overlay",
-            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
-            annotations=[{"text": "<b>Timeline</b> (one row per worker)", "xref": "paper",
-                          "yref": "paper", "x": 0, "y": 0.235, "showarrow": False,
-                          "xanchor": "left"}],
-            uirevision="keep"))
-        for state in ("done", "failed", "running"):  # timeline bars, one trace per state
-            self.graph.add_bar(x=[], y=[], base=[], orientation="h", name=state,
-                               marker={"color": STATE_COLOURS[state]}, hovertext=[],
-                               hoverinfo="text", xaxis="x2", yaxis="y2", showlegend=False)
-        for state in STATES:  # legend entries: one per state, with no points
-            self.graph.add_scatter(x=[None], y=[None], mode="markers", name=state,
-                                   marker={"color": STATE_COLOURS[state], "size": 10},
-                                   hoverinfo="skip")
-        self.timeline_traces = self.graph.data[:3]
-        self._fixed_traces = len(self.graph.data)
-        self.details = widgets.HTML("<i>Click a task to see its details.</i>")
-        super().__init__([widgets.HBox([self._header, self._progress]), self.graph,
-                          self.details])
-        self._render_header()
+        self._keyframe_seq = -1
+        self._keyframe_interval = KEYFRAME_FIRST
+        self._next_keyframe = time.monotonic() + KEYFRAME_FIRST
+        self.renders = 0  # deltas sent
+        self.bytes_sent = 0
+        self.on_msg(self._on_front_end_message)
 
     # -- sources ------------------------------------------------------------------------
     @classmethod
@@ -132,13 +93,13 @@ class TaskGraphView(widgets.VBox):
 
     @classmethod
     def replay(cls, path: str | Path, **options: Any) -> TaskGraphView:
-        """The final picture of a finished run, from its event log file."""
+        """The picture of a run as its event log file has it (final, if it finished)."""
         from eflows_kernel.events import read_events
 
         view = cls(**options)
         for event in read_events(path):
             view.model.apply(event)
-        view.render()
+        view.refresh(keyframe=True)
         return view
 
     @classmethod
@@ -171,7 +132,9 @@ class TaskGraphView(widgets.VBox):
     def seal(self, last_task: int) -> None:
         """Show no task after ``last_task`` (the kernel seals a cell's view when it ends);
         the view stops following the run once its tasks have finished."""
-        self.model.last_task = last_task
+        with self._lock:
+            self.model.last_task = last_task
+            self.model.header_changed = True
 
     def stop(self) -> None:
         """Stop following the source (the view keeps what it shows)."""
@@ -187,209 +150,100 @@ class TaskGraphView(widgets.VBox):
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.refresh_interval):
             model = self.model
-            if self._pending:
-                self.refresh()
-            elif model.run_state in _RUN_ENDED or (
-                    model.last_task is not None and model.finished == model.total):
+            ended = model.run_state in RUN_ENDED or (
+                model.last_task is not None and model.finished == model.total
+                and not self._pending)
+            self.refresh(keyframe=ended)
+            if ended:
                 self.stop()  # nothing more will change here
-            elif self.model.timeline_changed or self.model.counts["running"]:
-                self._render_timeline()  # running bars grow
 
-    def refresh(self) -> None:
-        """Apply the events received so far and redraw what changed."""
-        pending = self._pending
-        apply = self.model.apply
-        while pending:
-            apply(pending.popleft())
-        self.render()
+    def refresh(self, keyframe: bool = False) -> None:
+        """Apply the events received so far and send what changed to the front ends;
+        with ``keyframe`` (or when one is due) also refresh the stored snapshot."""
+        with self._lock:
+            pending = self._pending
+            apply = self.model.apply
+            while pending:
+                apply(pending.popleft())
+            message = self.encoder.delta()
+            if message is not None:
+                meta, data = message
+                self.send({"type": "delta", **meta}, [data])
+                self.renders += 1
+                self.bytes_sent += len(data)
+            now = time.monotonic()
+            if (keyframe or now >= self._next_keyframe) and \
+                    self._keyframe_seq != self.encoder.seq:
+                self._keyframe(now)
 
-    # -- rendering ----------------------------------------------------------------------
-    def render(self) -> None:
-        with self._render_lock:
-            self.renders += 1
-            model = self.model
-            header = model.header_changed
-            new, changed = model.take_changes()
-            if not self._aggregated and model.total > self.max_nodes:
-                self._switch_to_aggregated()
-            if self._aggregated:
-                self._render_aggregated()
-            elif new or changed:
-                self._render_tasks(new, changed)
-            if header or new or changed:
-                self._render_header()
-            self._render_timeline()
+    def _keyframe(self, now: float) -> None:
+        started = time.perf_counter()
+        meta, data = self.encoder.snapshot()
+        if self.selected in self.model.tasks:  # opened from code: shown on (re)load
+            meta["selected"] = task_details(self.model, self.selected)
+        with self.hold_sync():
+            self._snapshot_meta = meta
+            self._snapshot_data = data
+        self.bytes_sent += len(data)
+        self._keyframe_seq = self.encoder.seq
+        cost = time.perf_counter() - started
+        self._keyframe_interval = min(KEYFRAME_MAX, max(2 * self._keyframe_interval,
+                                                        50 * cost,
+                                                        len(data) / KEYFRAME_BYTES_PER_S))
+        self._next_keyframe = now + self._keyframe_interval
 
-    def _render_header(self) -> None:
-        model = self.model
-        run = f"run {model.run_id} {model.run_state}" if model.run_id else "waiting for tasks"
-        counts = " ".join(
-            f'<span style="color:{STATE_COLOURS[s]}">&#9679;</span> {s} {model.counts[s]}'
-            for s in STATES)
-        mode = " (grouped by function)" if self._aggregated else ""
-        self._header.value = (f"<b>{html.escape(run)}</b>: {model.total} tasks{mode} "
-                              f"&nbsp; {counts}")
-        self._progress.max = max(1, model.total)
-        self._progress.value = model.finished
-        self._progress.bar_style = ("danger" if model.counts["failed"] else
-                                    "success" if model.finished == model.total else "info")
+    # -- front end requests (answered when the kernel is idle) ---------------------------
+    def _on_front_end_message(self, _widget: Any, content: dict[str, Any],
+                              _buffers: list[Any]) -> None:
+        kind = content.get("type")
+        if kind == "hello":
+            self._send_snapshot()
+        elif kind == "details":
+            task = self._task_at(content.get("index"))
+            if task is not None:
+                self._send_details(task.id)
 
-    def _render_tasks(self, new: list[int], changed: set[int]) -> None:
-        model = self.model
-        touched: set[int] = set()
-        for task_id in new:
-            info = model.tasks[task_id]
-            chunk = self._chunk(info.index // CHUNK)
-            chunk.ids.append(task_id)
-            chunk.x.append(info.x)
-            chunk.y.append(-info.layer)
-            chunk.colours.append(STATE_COLOURS[info.state])
-            chunk.hover.append(info.hover())
-            for dep in model.edges([task_id]):
-                chunk.edge_x += [dep[0].x, info.x, None]
-                chunk.edge_y += [-dep[0].layer, -info.layer, None]
-            touched.add(info.index // CHUNK)
-        new_set = set(new)
-        for task_id in changed - new_set:
-            info = model.tasks.get(task_id)
-            if info is None:
-                continue
-            index = info.index // CHUNK
-            chunk = self._chunks[index]
-            position = info.index - index * CHUNK
-            chunk.colours[position] = STATE_COLOURS[info.state]
-            chunk.hover[position] = info.hover()
-            touched.add(index)
-        with self.graph.batch_update():
-            for index in touched:
-                chunk = self._chunks[index]
-                nodes = chunk.nodes
-                if len(nodes.x or ()) != len(chunk.x):
-                    nodes.x, nodes.y = chunk.x, chunk.y
-                    chunk.edges.x, chunk.edges.y = chunk.edge_x, chunk.edge_y
-                nodes.marker.color = chunk.colours
-                nodes.hovertext = chunk.hover
+    def _task_at(self, index: Any) -> TaskInfo | None:
+        order = self.model.order
+        if isinstance(index, int) and 0 <= index < len(order):
+            return self.model.tasks[order[index]]
+        return None
 
-    def _chunk(self, index: int) -> _Chunk:
-        while len(self._chunks) <= index:
-            self.graph.add_scatter(x=[], y=[], mode="lines", hoverinfo="skip",
-                                   line={"color": "#b0b0b0", "width": 1}, showlegend=False)
-            self.graph.add_scatter(x=[], y=[], mode="markers", hoverinfo="text",
-                                   marker={"size": 11, "line": {"width": 0.5,
-                                                                "color": "#555"}},
-                                   showlegend=False)
-            edges, nodes = self.graph.data[-2], self.graph.data[-1]
-            nodes.on_click(self._on_click)
-            self._chunk_of_trace[id(nodes)] = len(self._chunks)
-            self._chunks.append(_Chunk(nodes, edges))
-        return self._chunks[index]
+    def _send_snapshot(self) -> None:
+        with self._lock:
+            self.refresh()
+            meta, data = self.encoder.snapshot()
+            self.send({"type": "snapshot", **meta}, [data])
+            self.bytes_sent += len(data)
 
-    def _switch_to_aggregated(self) -> None:
-        """Replace the per-task drawing with one node per function, never blanking."""
-        self._aggregated = True
-        self.graph.add_scatter(x=[], y=[], mode="lines", hoverinfo="skip", showlegend=False,
-                               line={"color": "#b0b0b0", "width": 2})
-        self.graph.add_scatter(x=[], y=[], mode="markers+text", hoverinfo="text",
-                               textposition="bottom center", showlegend=False,
-                               marker={"line": {"width": 1, "color": "#555"}})
-        edges, nodes = self.graph.data[-2], self.graph.data[-1]
-        nodes.on_click(self._on_click)
-        self._aggregate_traces = (edges, nodes)
-        self._render_aggregated()
-        self.graph.data = (*self.graph.data[:self._fixed_traces], edges, nodes)
-        self._chunks.clear()
+    def _send_details(self, task_id: int) -> None:
+        with self._lock:
+            details = task_details(self.model, task_id)
+        self.send({"type": "details", "details": details})
 
-    def _render_aggregated(self) -> None:
-        assert self._aggregate_traces is not None
-        edges, nodes = self._aggregate_traces
-        functions = list(self.model.functions.values())
-        edge_x: list[float | None] = []
-        edge_y: list[float | None] = []
-        for stats in functions:
-            for dep in stats.deps:
-                source = self.model.functions[dep]
-                edge_x += [source.x, stats.x, None]
-                edge_y += [-source.layer, -stats.layer, None]
-        with self.graph.batch_update():
-            nodes.x = [f.x for f in functions]
-            nodes.y = [-f.layer for f in functions]
-            nodes.text = [f"{f.name} {f.finished}/{f.total}" for f in functions]
-            nodes.hovertext = [f.hover() for f in functions]
-            nodes.marker.color = [STATE_COLOURS[f.state()] for f in functions]
-            nodes.marker.size = [min(60, 14 + 4 * f.total ** 0.3) for f in functions]
-            edges.x, edges.y = edge_x, edge_y
-
-    def _render_timeline(self) -> None:
-        model = self.model
-        if not model.timeline_changed and not model.counts["running"]:
-            return
-        now = time.monotonic()
-        if now - self._timeline_rendered_at < 0.5:  # a secondary view: 2 redraws/s
-            return
-        self._timeline_rendered_at = now
-        model.timeline_changed = False
-        attempts = list(model.attempts)
-        if not attempts:
-            return
-        origin = min(a.started for a in attempts)
-        wall = time.time()
-        bars: dict[str, tuple[list[Any], ...]] = {s: ([], [], [], []) for s in
-                                                   ("done", "failed", "running")}
-        for attempt in attempts:
-            x, y, base, text = bars.get(attempt.state, bars["done"])
-            end = attempt.ended if attempt.ended is not None else wall
-            x.append(max(end - attempt.started, 1e-3))
-            y.append(attempt.worker)
-            base.append(attempt.started - origin)
-            text.append(f"#{attempt.task} {attempt.name}: {end - attempt.started:.3f} s")
-        with self.graph.batch_update():
-            for trace in self.timeline_traces:
-                x, y, base, text = bars[trace.name]
-                trace.x, trace.y, trace.base, trace.hovertext = x, y, base, text
-
-    # -- details ------------------------------------------------------------------------
-    def _on_click(self, trace: Any, points: Any, _state: Any) -> None:
-        if not points.point_inds:
-            return
-        index = points.point_inds[0]
-        if self._aggregated:
-            functions = list(self.model.functions.values())
-            if index < len(functions):
-                self.show_function(functions[index].name)
-            return
-        chunk = self._chunks[self._chunk_of_trace[id(trace)]]
-        if index < len(chunk.ids):
-            self.show_task(chunk.ids[index])
-
+    # -- from code ----------------------------------------------------------------------
     def show_task(self, task_id: int) -> TaskInfo:
-        """Show one task's details below the graph (also what a click does)."""
-        info = self.model.tasks[task_id]
-        rows = [("state", info.state), ("attempt", info.attempt or ""),
-                ("worker", info.worker or ""),
-                ("duration", f"{info.duration:.3f} s" if info.duration is not None else ""),
-                ("depends on", ", ".join(f"#{d}" for d in info.deps) or "nothing"),
-                ("groups", ", ".join(info.groups)), ("cancelled because", info.reason or "")]
-        rows += [(f"argument {k}", v) for k, v in (info.args or {}).items()]
-        table = "".join(f"<tr><td><b>{html.escape(str(k))}</b></td>"
-                        f"<td><code>{html.escape(str(v))}</code></td></tr>"
-                        for k, v in rows if v != "")
-        error = (f"<pre style='color:#a00;white-space:pre-wrap'>{html.escape(info.error)}"
-                 "</pre>" if info.error else "")
-        self.details.value = (f"<h4>Task #{info.id} {html.escape(info.name)}</h4>"
-                              f"<table>{table}</table>{error}")
+        """Open one task's details under the graph (also what a click does)."""
+        with self._lock:
+            self.refresh()
+            info = self.model.tasks[task_id]
+            details = task_details(self.model, task_id)
+            self.selected = task_id
+            self.send({"type": "details", "details": details})
+            self._keyframe(time.monotonic())
         return info
 
-    def show_function(self, name: str) -> None:
-        stats = self.model.functions[name]
-        failed = [t for t in self.model.tasks.values() if t.name == name and t.error][-5:]
-        errors = "".join(f"<li>#{t.id}: <code>{html.escape(first_line(t.error or ''))}"
-                         "</code></li>" for t in failed)
-        self.details.value = (f"<h4>{html.escape(name)}</h4><p>{stats.hover()}</p>"
-                              + (f"<p>Last errors:</p><ul>{errors}</ul>" if errors else ""))
+    def task_details(self, task_id: int) -> dict[str, Any]:
+        """What the details panel shows of a task: attempts, output, usage, command."""
+        with self._lock:
+            return task_details(self.model, task_id)
+
+    def failed_tasks(self) -> list[TaskInfo]:
+        return self.model.failed_tasks()
 
     def __repr__(self) -> str:
         # Stable on purpose: notebooks are checked against their saved text outputs.
         return "<eFlows task graph>"
 
-    def failed_tasks(self) -> list[TaskInfo]:
-        return [t for t in self.model.tasks.values() if t.state == "failed"]
+
+__all__ = ["TaskGraphView", "front_end_module"]

@@ -18,6 +18,7 @@ from traitlets import Dict, Float, Int, List, Type, Unicode, default
 
 from eflows_extension.handlers import hpcwaas as hw
 from eflows_extension.handlers import native as h
+from eflows_extension.handlers import runs as hr
 from eflows_extension.handlers import sites as hs
 from eflows_extension.handlers.stream import ExecutionEventStreamHandler
 from eflows_kernel.services.app import Services, ServicesConfig, eflows_data_dir
@@ -173,6 +174,7 @@ class EflowsExtensionApp(ExtensionApp):
         return [
             (rf"{API}/status", h.StatusHandler),
             (rf"{API}/openapi.json", h.OpenAPIHandler),
+            (rf"{API}/schemas/workflow-spec", h.WorkflowSpecSchemaHandler),
             (rf"{API}/workflows", h.WorkflowsHandler),
             (rf"{API}/workflows/import", h.WorkflowImportHandler),
             (rf"{API}/workflows/{WF}", h.WorkflowHandler),
@@ -185,6 +187,13 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/executions/{EX}/logs", h.ExecutionLogsHandler),
             (rf"{API}/executions/{EX}/events", h.ExecutionEventsHandler),
             (rf"{API}/executions/{EX}/events/stream", ExecutionEventStreamHandler),
+            (rf"{API}/executions/{EX}/record", hr.RunRecordHandler),
+            (rf"{API}/executions/{EX}/archive", hr.RunArchiveHandler),
+            (rf"{API}/executions/{EX}/files", hr.RunFilesHandler),
+            (rf"{API}/executions/{EX}/files/(?P<path>.+)", hr.RunFileHandler),
+            (rf"{API}/executions/{EX}/preview", hr.RunPreviewHandler),
+            (rf"{API}/executions/{EX}/site-files", hr.SiteRunFilesHandler),
+            (rf"{API}/executions/{EX}/site-files/(?P<path>.+)", hr.SiteRunFileHandler),
             (rf"{API}/sites", hs.SitesHandler),
             (rf"{API}/sites/{SITE}", hs.SiteHandler),
             (rf"{API}/sites/{SITE}/scan", hs.SiteScanHandler),

@@ -89,6 +89,9 @@ def _paths() -> dict[str, Any]:
     return {
         f"{api}/status": {"get": _op("Version and configuration", {"200": _json(OBJ)})},
         f"{api}/openapi.json": {"get": _op("This document", {"200": _json(OBJ)})},
+        f"{api}/schemas/workflow-spec": {"get": _op(
+            "The JSON Schema of a workflow spec (what POST /workflows accepts)",
+            {"200": _json(OBJ)})},
         f"{api}/workflows": {
             "get": _op("List registered workflows", {"200": _json(LIST)},
                        params=[*PAGE, _query("name", {"type": "string"})]),
@@ -175,7 +178,7 @@ def _paths() -> dict[str, Any]:
                 "type": "object", "required": ["id", "public_key"], "properties": {
                     "id": {"type": "string"}, "public_key": {"type": "string"}}})},
             body=_body(_schema(SshKeyBody), required=False), tag="hpcwaas")},
-    } | _site_paths()
+    } | _site_paths() | _run_paths()
 
 
 def _inlined(model: Any) -> dict[str, Any]:
@@ -225,6 +228,48 @@ def _site_paths() -> dict[str, Any]:
             "Remove exactly that credential's key from authorized_keys",
             {"200": _json(OBJ), **ssh_failed}, params=[site],
             body=_body(_schema(AuthorizeBody)))},
+    }
+
+
+def _run_paths() -> dict[str, Any]:
+    api = "/eflows/api/executions/{execution_id}"
+    files = {"type": "object", "required": ["items", "outputs"], "properties": {
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "path": {"type": "string"}, "bytes": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["text", "csv", "image", "binary"]},
+            "url": {"type": "string"}, "lab_url": {"type": "string"}}}},
+        "outputs": OBJ}}
+    path_query = _query("path", {"type": "string"}, "the file's path in the run folder")
+    busy = {"409": ERROR, **NOT_FOUND}
+    return {
+        f"{api}/record": {"delete": _op(
+            "Forget a finished execution (record and run folder)",
+            {"204": {"description": "removed"}, **busy}, params=[EX])},
+        f"{api}/archive": {"post": _op(
+            "Archive a finished execution (record + folder as a .tar.gz), then forget it",
+            {"201": _json(OBJ), **busy}, params=[EX])},
+        f"{api}/files": {"get": _op(
+            "The run folder's files and the outputs, with download and JupyterLab links",
+            {"200": _json(files), **NOT_FOUND}, params=[EX])},
+        f"{api}/files/{{path}}": {"get": _op(
+            "Download a file of the run folder (?inline=1 to show it)",
+            {"200": {"description": "the file", "content": {
+                "application/octet-stream": {"schema": {"type": "string",
+                                                        "format": "binary"}}}},
+             **NOT_FOUND}, params=[EX, _path_param("path"),
+                                   _query("inline", {"type": "string", "enum": ["1"]})])},
+        f"{api}/site-files": {"get": _op(
+            "A remote run's folder on its site (over SFTP, with the run's credential)",
+            {"200": _json(OBJ), **busy, "502": ERROR}, params=[EX])},
+        f"{api}/site-files/{{path}}": {"get": _op(
+            "Download a file of the run's folder on its site",
+            {"200": {"description": "the file", "content": {
+                "application/octet-stream": {"schema": {"type": "string",
+                                                        "format": "binary"}}}},
+             **busy, "502": ERROR}, params=[EX, _path_param("path")])},
+        f"{api}/preview": {"get": _op(
+            "The beginning of a text or CSV file, or an image's type",
+            {"200": _json(OBJ), **NOT_FOUND}, params=[EX, path_query])},
     }
 
 

@@ -21,6 +21,35 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:150]
 
 
+# The task-graph widget publishes its state on its element (data-status, data-total,
+# data-counts: tasks per state in the order pending, ready, running, done, failed,
+# cancelled); its canvas has no DOM nodes to inspect.
+GRAPH_STATES = ("pending", "ready", "running", "done", "failed", "cancelled")
+
+
+def graphs(page: Any) -> list[dict[str, Any]]:
+    """Status, total and per-state counts of every task graph on the page, in order."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.eflows-graph'))
+        .map(g => ({status: g.dataset.status, total: Number(g.dataset.total || 0),
+                    counts: JSON.parse(g.dataset.counts || '[0,0,0,0,0,0]'),
+                    mode: g.dataset.mode, theme: g.dataset.theme}))""")
+
+
+def wait_for_graph(page: Any, index: int = 0, timeout: float = 60_000, *,
+                   status: str | None = None, done: int | None = None,
+                   min_total: int = 1) -> dict[str, Any]:
+    """Wait until graph ``index`` has ``min_total`` tasks (and ``status`` / ``done``)."""
+    page.wait_for_function(
+        """([index, status, done, minTotal]) => {
+             const g = document.querySelectorAll('.eflows-graph')[index];
+             if (!g || Number(g.dataset.total || 0) < minTotal) return false;
+             const counts = JSON.parse(g.dataset.counts || '[0,0,0,0,0,0]');
+             return (status === null || g.dataset.status === status)
+                 && (done === null || counts[3] === done); }""",
+        arg=[index, status, done, min_total], timeout=timeout)
+    return graphs(page)[index]
+
+
 def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     """Save a PNG of ``page`` to ``<repo>/test-artifacts/<name>.png`` and return its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

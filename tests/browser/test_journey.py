@@ -4,7 +4,8 @@ A Jupyter server with the eflows extension renders ``notebooks/portal.ipynb`` at
 ``/voila/render/portal.ipynb``; its kernel gets ``$EFLOWS_URL``/``$EFLOWS_TOKEN`` from
 the server, so every click goes browser → kernel → REST API → services → sshd/Slurm.
 Only the portal's widgets are used; the REST API is read (never written) to check that
-a refused form created nothing.
+a refused form created nothing. Clicks are counted: the guided Connect tab takes 3, the
+whole first journey (connect, register, a refused then a good deploy) 8.
 
 The site is the session's real sshd (127.0.0.1:2222) and single-node Slurm, with the
 ``eflows-ui`` login (the service tests wipe ``~eflows/.ssh`` concurrently).
@@ -21,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from eflows_kernel.client import EflowsClient
-from tests.browser import REPO, screenshot
+from tests.browser import REPO, screenshot, wait_for_graph
 from tests.plugins.cluster import SshdInfo
 
 LOGIN, PASSWORD = "eflows-ui", "eflows-test-pw"
@@ -29,7 +30,6 @@ APPS = REPO / "tests" / "apps"
 DEPLOY_TIMEOUT_MS = 420_000  # the first run bootstraps a venv on the site (20-40 s) + Slurm
 EXPECTED_COUNTS = {"the": 4, "quick": 1, "brown": 1, "fox": 2, "jumps": 1, "over": 1,
                    "lazy": 1, "dog": 2, "sleeps": 1, "runs": 1}
-DONE = "rgb(44, 160, 44)"  # STATE_COLOURS["done"]
 
 
 def wordcount_spec() -> str:
@@ -80,18 +80,22 @@ def choose(page: Any, label: str, text: str) -> None:
     select.select_option(label=match)
 
 
-def open_execution(page: Any, execution_id: str) -> None:
-    """Select ``execution_id`` in the Executions list (options are labels, not ids)."""
-    option = page.locator(".eflows-executions select option", has_text=execution_id).first
-    for _attempt in range(10):  # the label holds the state, which changes while polling
-        option.wait_for(state="attached")
-        try:
-            page.locator(".eflows-executions select").first.select_option(
-                label=option.text_content(), timeout=3_000)
-            return
-        except Exception:  # relabelled between reading and selecting: read it again
-            continue
-    raise AssertionError(f"could not select {execution_id} in the executions list")
+class Clicks:
+    """Counts what the person does (clicks and choices; typing in a field is not counted)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def click(self, locator: Any) -> None:
+        self.count += 1
+        locator.click()
+
+
+def open_execution(page: Any, execution_id: str, clicks: Clicks) -> None:
+    """Open ``execution_id`` from the Executions table (its row's Open button)."""
+    row = page.locator(".widget-hbox:visible").filter(
+        has=page.locator(f".eflows-job-row[data-execution='{execution_id}']")).first
+    clicks.click(row.get_by_role("button", name="Open"))
 
 
 @pytest.mark.timeout(900)
@@ -116,74 +120,67 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     page.goto(server.at("voila/render/portal.ipynb"))
     expect(tab(page, "Executions")).to_be_visible(timeout=120_000)
     expect(page.get_by_text(f"services: {server.url}")).to_be_visible()
+    clicks = Clicks()
 
-    # 1. A credential.
-    field(page, "Name").fill("journey-key")
-    button(page, "Generate").click()
-    expect(page.get_by_text("Generated journey-key (SHA256:")).to_be_visible()
-
-    # 2. The site: add it, scan its host key (fingerprint shown), trust it.
-    tab(page, "Sites").click()
-    field(page, "Name").fill("cluster")
+    # 1. Connect a site (the first tab): a new key, the site, its host key, the password.
+    field(page, "Site name").fill("cluster")
     field(page, "Host").fill(sshd.host)
     field(page, "Port").fill(str(sshd.port))
     field(page, "Port").press("Enter")
     field(page, "Login").fill(LOGIN)
-    button(page, "Add site").click()
-    expect(page.get_by_text("Added cluster.")).to_be_visible()
-    button(page, "Scan host key").click()
-    expect(page.get_by_text("Compare it with the fingerprint")).to_be_visible()
+    clicks.click(button(page, "Connect"))
+    expect(page.get_by_text("New host key:")).to_be_visible()
+    expect(page.get_by_text("How to verify it")).to_be_visible()
     shown = page.locator("code:visible", has_text="SHA256:").first.inner_text()
     screenshot(page, "journey-1-scan")
-    button(page, "Trust this fingerprint").click()
-    expect(page.get_by_text(f"Trusted {shown.split()[-1]} for cluster.")).to_be_visible()
-
-    # 3. Authorize the key on the site with the account's password (used once).
-    tab(page, "Credentials").click()
-    choose(page, "Site", "cluster")
-    field(page, "Password").fill(PASSWORD)
-    button(page, "Authorize on site").click()
-    expect(page.get_by_text("journey-key is authorized on cluster")).to_be_visible()
+    clicks.click(button(page, "Trust this key"))
+    expect(page.get_by_text(f"Trusted {shown.split()[-1]}.")).to_be_visible()
+    expect(page.get_by_text("The key is not accepted by the site yet")).to_be_visible()
+    field(page, "Site password").fill(PASSWORD)
+    clicks.click(button(page, "Authorize and check"))
+    expect(page.get_by_text("The site is ready.")).to_be_visible(timeout=120_000)
     assert "eflows:" in (ui_home / ".ssh" / "authorized_keys").read_text()
+    assert [c.name for c in api.credentials.list()] == ["cluster-key"]
+    connect_clicks = clicks.count
+    screenshot(page, "journey-1b-connected")
 
-    # 4. Register the word count (a spec: inputs and the result staged out).
-    tab(page, "Workflows").click()
+    # 2. Register the word count (a spec: inputs and the result staged out).
+    clicks.click(tab(page, "Workflows"))
     field(page, "Spec").fill(wordcount_spec())
-    button(page, "Register spec").click()
+    clicks.click(button(page, "Register spec"))
     expect(page.get_by_text("Registered wordcount 0.1.0.")).to_be_visible()
     screenshot(page, "journey-2-workflow")
-    button(page, "Deploy…").click()
+    clicks.click(button(page, "Deploy…"))
 
-    # 5. The deploy form: a bad value is refused at its field, nothing is created.
+    # 3. The deploy form: the only site and key preselected; a bad value is refused at
+    # its field, nothing is created.
     expect(page.get_by_text("texts", exact=False).first).to_be_visible()
-    choose(page, "Site", "cluster")
-    choose(page, "Credential", "journey-key")
-    button(page, "Deploy").click()
+    assert field(page, "Site").input_value() == "cluster"
+    assert "cluster-key" in field(page, "Credential").locator("option:checked").inner_text()
+    clicks.click(button(page, "Deploy"))
     expect(page.get_by_text("input 'texts' is required")).to_be_visible()
     expect(page.get_by_text("input(s) need attention")).to_be_visible()
     assert api.executions.list().total == 0
     screenshot(page, "journey-3-field-error")
 
-    # 6. Valid values: deployed to Slurm; the stage bars and the state reach done.
+    # 4. Valid values: deployed to Slurm; the stage bars and the state reach done.
     page.get_by_placeholder("a path").fill(str(texts))
-    button(page, "Deploy").click()
-    expect(page.get_by_text("started on cluster")).to_be_visible()
+    clicks.click(button(page, "Deploy"))
+    expect(page.get_by_text("started on cluster")).to_be_visible(timeout=60_000)
     expect(page.locator(".widget-html:visible", has_text="Execution ").filter(
         has_text="done").first).to_be_visible(timeout=DEPLOY_TIMEOUT_MS)
+    first_run_clicks = clicks.count
     run = api.executions.list().items[0]
     assert run.state.value == "done", run.error
     bars = page.locator(".widget-hprogress:visible .progress-bar")
     assert bars.count() >= 5
     screenshot(page, "journey-4-deploy-done")
 
-    # 7. The execution: graph all green, logs with the result, the output brought back.
-    tab(page, "Executions").click()
-    open_execution(page, run.id)
-    page.wait_for_function(
-        """() => { const p = Array.from(document.querySelectorAll(
-                     '.js-plotly-plot g.trace.scatter path.point')).map(x => x.style.fill);
-                   return p.length >= 4 && p.every(c => c === 'rgb(44, 160, 44)'); }""",
-        timeout=60_000)
+    # 5. The execution: graph all green, logs with the result, the output brought back.
+    clicks.click(tab(page, "Executions"))
+    open_execution(page, run.id, clicks)
+    graph = wait_for_graph(page, status="done", min_total=4, timeout=60_000)
+    assert graph["counts"][3] == graph["total"]  # every task done
     page.wait_for_function("""() => Array.from(document.querySelectorAll('textarea'))
         .some(t => t.value.includes('RESULT'))""", timeout=60_000)
     expect(page.locator("li:visible", has_text="counts").first).to_be_visible()
@@ -191,28 +188,34 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     assert json.loads(Path(outputs["counts"]["path"]).read_text()) == EXPECTED_COUNTS
     screenshot(page, "journey-5-graph-logs-outputs")
 
-    # 8. A long run, cancelled from its execution page.
-    tab(page, "Workflows").click()
+    # 6. A long run, cancelled (and confirmed) from its execution page.
+    clicks.click(tab(page, "Workflows"))
     field(page, "Spec").fill(sleep_spec())
-    button(page, "Register spec").click()
+    clicks.click(button(page, "Register spec"))
     expect(page.get_by_text("Registered sleeper 0.1.0.")).to_be_visible()
-    button(page, "Deploy…").click()
-    choose(page, "Site", "cluster")
-    choose(page, "Credential", "journey-key")
-    button(page, "Deploy").click()
-    expect(page.get_by_text("started on cluster")).to_be_visible()
+    clicks.click(button(page, "Deploy…"))
+    # The form first: until the tab has switched, "Deploy" would match "Deploy…" again.
+    expect(field(page, "Workflow").locator("option:checked")).to_have_text("sleeper 0.1.0")
+    clicks.click(button(page, "Deploy"))
+    expect(page.get_by_text("started on cluster")).to_be_visible(timeout=60_000)
     sleeper = next(e for e in api.executions.list().items if e.id != run.id)
-    tab(page, "Executions").click()
-    open_execution(page, sleeper.id)
+    clicks.click(tab(page, "Executions"))
+    open_execution(page, sleeper.id, clicks)
     expect(page.locator(".widget-html:visible", has_text=sleeper.id).filter(
         has_text="running").first).to_be_visible(timeout=DEPLOY_TIMEOUT_MS)
-    button(page, "Cancel").click()
-    expect(page.get_by_text("Cancel requested.")).to_be_visible()
+    clicks.click(button(page, "Cancel"))
+    expect(page.get_by_text("Cancel this run?")).to_be_visible()
+    assert api.executions.get(sleeper.id).state.value == "running"  # asked, not done yet
+    clicks.click(button(page, "Yes, cancel this run"))
     expect(page.locator(".widget-html:visible", has_text=sleeper.id).filter(
         has_text="cancelled").first).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Cancel requested.")).to_have_count(0, timeout=30_000)
     # The page shows the execution's state as read through the same REST API.
     assert api.executions.wait(sleeper.id, timeout=120).state.value == "cancelled"
     screenshot(page, "journey-6-cancelled")
+    print(f"journey clicks: connect {connect_clicks}, first deploy done {first_run_clicks}, "
+          f"whole journey {clicks.count}")
+    assert connect_clicks <= 5 and first_run_clicks <= 10
 
     docs = REPO / "docs" / "screenshots"
     docs.mkdir(exist_ok=True)
@@ -220,6 +223,7 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     for source, target in (("journey-4-deploy-done", "deploy-progress-done"),
                            ("journey-5-graph-logs-outputs", "execution-graph-done"),
                            ("journey-6-cancelled", "execution-cancelled"),
-                           ("journey-1-scan", "site-scan")):
+                           ("journey-1-scan", "site-scan"),
+                           ("journey-1b-connected", "site-connected")):
         shutil.copy(artifacts / f"{source}.png", docs / f"{target}.png")
     api.close()

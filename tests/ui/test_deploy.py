@@ -75,7 +75,7 @@ def test_deploy_locally_reaches_done_with_task_counts(client: LocalClient) -> No
     assert started == [execution] and execution.inputs == {"length": 4}
     progress = form.progress
     assert progress is not None and progress in form.progress_box.children
-    assert progress.wait(9.0), progress.model
+    assert progress.wait(60.0), progress.model
     assert progress.model.execution_state == "done", progress.execution.error
     assert progress.labels["run"].value == "5/5 tasks"
     assert progress.bars["run"].value == 1.0 and progress.bars["run"].bar_style == "success"
@@ -106,3 +106,48 @@ def test_site_password_is_sent_once_and_cleared(client: LocalClient) -> None:
     assert form.site_password.value == "" and form.one_time_code.value == ""
     assert "s3cret-pw" not in form.message.value and "needs no password" in \
         form.site_error.value
+
+
+def test_deploy_is_disabled_without_a_workflow_and_preselects_the_only_choices(
+        client: LocalClient, tmp_path) -> None:
+    form = DeployForm(client)
+    assert form.deploy_button.disabled and form.workflow is None
+    key = client.credentials.generate("only-key")
+    client.sites.add({"name": "cluster", "host": "127.0.0.1", "port": 2222, "login": "u"})
+    wf = client.workflows.register_spec(SPEC)
+    form.refresh()
+    assert form.site_picker.value == "cluster" and form.credential_picker.value == key.id
+    form.select_workflow(wf.id)
+    assert not form.deploy_button.disabled
+    form.workflow_picker.value = None
+    assert form.deploy_button.disabled
+
+
+def test_the_last_site_and_credential_are_remembered(client: LocalClient, tmp_path) -> None:
+    memory = tmp_path / "choices.json"
+    keys = [client.credentials.generate(f"key-{i}") for i in range(2)]
+    wf = client.workflows.register_python_file(str(INCREMENT_CHAIN))
+    form = DeployForm(client, wf.id, memory=memory)
+    assert form.site_picker.value == "local" and form.credential_picker.value is None
+    form.credential_picker.value = keys[1].id
+    execution = form.submit()
+    assert execution is not None
+    form.close()
+    again = DeployForm(client, memory=memory)
+    assert again.site_picker.value == "local" and again.credential_picker.value == keys[1].id
+    client.executions.wait(execution.id, 60)
+    again.close()
+
+
+def test_a_refusal_replaces_the_previous_runs_progress(client: LocalClient) -> None:
+    wf = client.workflows.register_python_file(str(INCREMENT_CHAIN))
+    form = DeployForm(client, wf.id, poll_interval=0.1)
+    first = form.submit()
+    assert first is not None and form.progress_box.children
+    form.site_picker.options = ["local", "nowhere"]
+    form.site_picker.value = "nowhere"
+    assert form.submit() is None
+    assert form.progress_box.children == () and form.progress is None
+    assert form.message.kind == "error" and "nowhere" in form.message.text
+    client.executions.wait(first.id, 60)
+    form.close()

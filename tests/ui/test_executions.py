@@ -18,14 +18,14 @@ def _chain(client: LocalClient) -> str:
 def test_list_updates_live_and_detail_follows_the_run(client: LocalClient) -> None:
     widget = ExecutionsWidget(client, poll_interval=0.1, detail_poll_interval=0.1)
     try:
-        assert widget.running and widget.live.value and widget.listing.options == ()
+        assert widget.running and widget.live.value and widget.table.ids == []
         execution = client.executions.trigger(_chain(client), {"length": 3})
-        eventually(lambda: [v for _l, v in widget.listing.options] == [execution.id])
+        eventually(lambda: widget.table.ids == [execution.id])
         detail = widget.select(execution.id)
         assert isinstance(detail, ExecutionDetail) and detail in widget.detail_box.children
-        eventually(lambda: "done" in widget.listing.options[0][0])
+        eventually(lambda: "done" in widget.table.row_text(execution.id))
         name = client.workflows.get(execution.workflow_id).workflow.name
-        assert f"  {name}  local  {execution.id}" in widget.listing.options[0][0]
+        assert f"done  {name}  local  " in widget.table.row_text(execution.id)
         eventually(lambda: detail.execution.finished and "RESULT" in detail.logs.value)
         assert detail.execution.state.value == "done", detail.execution.error
         assert detail.cancel_button.disabled
@@ -59,16 +59,16 @@ def test_cancel_and_rerun(client: LocalClient, spin_app: Path) -> None:
         assert detail is not None and not detail.cancel_button.disabled
         eventually(lambda: "spinning" in detail.logs.value)
         assert detail.cancel() is not None, detail.message.text
-        final = client.executions.wait(execution.id, 8)
+        final = client.executions.wait(execution.id, 60)
         assert final.state.value == "cancelled"
         eventually(lambda: detail.execution.state.value == "cancelled")
         assert detail.cancel() is None and "already" in detail.message.text
         again = detail.rerun()
         assert again is not None and again.id != execution.id
         assert again.workflow_id == wf.id and again.inputs == execution.inputs
-        assert widget.listing.value == again.id and widget.detail.execution_id == again.id
+        assert widget.table.selected == again.id and widget.detail.execution_id == again.id
         client.executions.cancel(again.id)
-        client.executions.wait(again.id, 8)
+        client.executions.wait(again.id, 60)
     finally:
         widget.close()
 
@@ -77,3 +77,62 @@ def test_unknown_execution_shows_the_error(client: LocalClient) -> None:
     detail = ExecutionDetail(client, "nope", start=False, graph=False)
     assert detail.message.kind == "error" and "nope" in detail.message.text
     assert detail.rerun() is None
+
+
+def test_jobs_table_sorts_and_filters() -> None:
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from eflows_kernel.ui.jobs_table import table_rows
+
+    now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+
+    def run(i: str, state: str, minutes: int, site: str, finished: bool) -> SimpleNamespace:
+        start = now - timedelta(minutes=minutes)
+        return SimpleNamespace(id=i, state=SimpleNamespace(value=state), finished=finished,
+                               created_at=start, updated_at=start + timedelta(seconds=30),
+                               workflow_id="wf-" + i, site=site, remote_job_id="4" + i,
+                               inputs={"walltime": "00:10:00"} if i == "b" else {})
+
+    runs = [run("a", "done", 30, "local", True), run("b", "running", 5, "cluster", False),
+            run("c", "failed", 60, "cluster", True)]
+    names = {"wf-a": "wordcount", "wf-b": "sleeper", "wf-c": "kmeans"}.get
+    rows = table_rows(runs, names, now=now)
+    assert [r.id for r in rows] == ["b", "a", "c"]  # newest first
+    start = f"{runs[1].created_at:%Y-%m-%d %H:%M:%S}"
+    assert rows[0].cells == ("▶ running", "sleeper", "cluster", start, "5 min 0 s", "4b",
+                             "00:10:00")
+    assert [r.id for r in table_rows(runs, names, sort="workflow", descending=False,
+                                     now=now)] == ["c", "b", "a"]
+    assert [r.id for r in table_rows(runs, names, state="active", now=now)] == ["b"]
+    assert [r.id for r in table_rows(runs, names, state="failed", now=now)] == ["c"]
+    assert [r.id for r in table_rows(runs, names, text="CLUS", now=now)] == ["b", "c"]
+
+
+def test_jobs_table_shows_the_slurm_queue_and_the_sites_walltime(client: LocalClient) -> None:
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from eflows_kernel.ui.jobs_table import table_rows
+
+    now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    queued = SimpleNamespace(id="q", state=SimpleNamespace(value="submitted"), finished=False,
+                             created_at=now, updated_at=now, workflow_id="w", site="cluster",
+                             remote_job_id="77", inputs={})
+    local = SimpleNamespace(id="l", state=SimpleNamespace(value="submitted"), finished=False,
+                            created_at=now, updated_at=now, workflow_id="w", site="local",
+                            remote_job_id=None, inputs={})
+    limits = {"cluster": "02:00:00"}.get
+    rows = {r.id: r.cells for r in table_rows([queued, local], lambda _w: "wc", now=now,
+                                              limits=limits)}
+    assert rows["q"][0].endswith("submitted (in queue)") and rows["q"][-1] == "02:00:00"
+    assert rows["l"][0].endswith("submitted") and rows["l"][-1] == ""
+    # The widget asks each site its limit once (a configured site's time_limit).
+    client.sites.add({"name": "cluster", "host": "127.0.0.1", "port": 2222, "login": "u",
+                      "time_limit": "01:30:00"})
+    widget = ExecutionsWidget(client, start=False)
+    try:
+        assert widget._site_limit("cluster") == "01:30:00"
+        assert widget._site_limit("local") is None and widget._site_limit("gone") is None
+    finally:
+        widget.close()

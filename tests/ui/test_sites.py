@@ -125,3 +125,39 @@ def test_check_with_host_key_changed_and_unreachable(client: LocalClient,
     fake.report = None
     assert widget.check() is None
     assert widget.message.kind == "error" and "timed out" in widget.message.text
+
+
+def test_a_changed_key_shows_both_fingerprints_and_needs_a_second_confirmation(
+        client: LocalClient, monkeypatch: Any) -> None:
+    widget, fake = _site_widget(client, monkeypatch)
+    old = HostKey.from_line(Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode())
+    client.sites.real._service.repository.update(client.sites.get("hpc").id,
+                                                 host_key=old.to_dict())
+    widget.show("hpc")
+    widget.scan()
+    html = widget.fingerprint.value
+    assert "CHANGED" in html and old.fingerprint in html and KEY.fingerprint in html
+    assert "not trusted yet" not in html and "ssh-keyscan" in html
+    assert widget.trust() is None and fake.trusted == []  # first click: asked again
+    assert widget.confirm_change_button.layout.display != "none"
+    assert widget.trust_button.layout.display == "none"
+    assert widget.trust(confirmed=True) is not None
+    assert fake.trusted == [KEY.fingerprint]
+    assert client.sites.get("hpc").host_key.fingerprint == KEY.fingerprint
+
+
+def test_editing_host_or_port_of_a_trusted_site_says_the_key_must_be_verified_again(
+        client: LocalClient, monkeypatch: Any) -> None:
+    widget, _fake = _site_widget(client, monkeypatch)
+    widget.scan()
+    widget.trust()
+    assert widget.moved_note.value == ""
+    widget.form["port"].value = 2222
+    assert "verified" in widget.moved_note.value
+    widget.form["port"].value = 22
+    assert widget.moved_note.value == ""
+    widget.form["host"].value = "other.example.org"
+    assert "verified" in widget.moved_note.value
+    widget.save()
+    assert "not trusted yet" in widget.summary.value and widget.moved_note.value == ""

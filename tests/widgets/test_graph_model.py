@@ -1,10 +1,10 @@
-"""The graph model: layout that never moves, counts, aggregates, timeline attempts."""
+"""The graph model: layout that never moves, counts, attempts, one status for the view."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from eflows_kernel.widgets.graph_model import RunGraphModel, first_line
+from eflows_kernel.widgets.graph_model import RunGraphModel, first_line, worker_label
 
 
 class Stream:
@@ -20,6 +20,17 @@ class Stream:
     def submit(self, task: int, name: str, deps: list[int] | None = None) -> dict[str, Any]:
         return self(type="task", task=task, state="pending" if deps else "ready", name=name,
                     deps=deps or [])
+
+    def run(self, task: int, worker: str = "tcp://127.0.0.1:4000", attempt: int = 1,
+            started: float = 1.0, **fields: Any) -> dict[str, Any]:
+        return self(type="task", task=task, state="running", attempt=attempt, worker=worker,
+                    started=started, **fields)
+
+    def end(self, task: int, state: str = "done", worker: str = "tcp://127.0.0.1:4000",
+            attempt: int = 1, started: float = 1.0, ended: float = 2.0,
+            **fields: Any) -> dict[str, Any]:
+        return self(type="task", task=task, state=state, attempt=attempt, worker=worker,
+                    started=started, ended=ended, **fields)
 
 
 def test_layers_follow_dependencies_and_positions_never_move():
@@ -43,12 +54,10 @@ def test_counts_and_function_aggregates_follow_state_changes():
     model.apply(ev.submit(2, "load"))
     model.apply(ev.submit(3, "merge", [1, 2]))
     for task in (1, 2):
-        model.apply(ev(type="task", task=task, state="running", attempt=1, worker="w1",
-                       started=1.0))
-    model.apply(ev(type="task", task=1, state="done", attempt=1, worker="w1", started=1.0,
-                   ended=2.0))
-    model.apply(ev(type="task", task=2, state="failed", attempt=1, worker="w1", started=1.0,
-                   ended=2.5, final=True, error="Traceback\n  ...\nValueError: bad\n"))
+        model.apply(ev.run(task, worker_name="node1/0"))
+    model.apply(ev.end(1, ended=2.0))
+    model.apply(ev.end(2, "failed", ended=2.5, final=True, on_failure="FAIL",
+                       error="Traceback\n  ...\nValueError: bad\n"))
     model.apply(ev(type="task", task=3, state="cancelled", reason="task #2 failed"))
     assert model.counts == {"pending": 0, "ready": 0, "running": 0, "done": 1,
                             "failed": 1, "cancelled": 1}
@@ -57,24 +66,91 @@ def test_counts_and_function_aggregates_follow_state_changes():
     assert load.counts["done"] == 1 and load.counts["failed"] == 1
     assert load.state() == "failed" and merge.state() == "cancelled"
     assert merge.deps == {"load"} and merge.layer == load.layer + 1
-    hover = model.tasks[2].hover()
-    assert "load" in hover and "failed" in hover and "attempt: 1" in hover
-    assert "duration: 1.500 s" in hover and "worker: w1" in hover
-    assert "ValueError: bad" in hover and "Traceback" not in hover
+    assert load.mean_duration == 1.0  # the failed attempt does not count
+    assert model.tasks[2].worker == "node1/0"  # host/worker, not the address
+    assert list(model.workers) == ["node1/0"]
+    assert model.status() == "failed"
 
 
-def test_timeline_records_each_attempt():
+def test_each_attempt_is_kept_with_its_error_output_and_usage():
     ev, model = Stream(), RunGraphModel()
     model.apply(ev.submit(1, "flaky"))
-    model.apply(ev(type="task", task=1, state="running", attempt=1, worker="w1", started=1.0))
-    model.apply(ev(type="task", task=1, state="failed", attempt=1, worker="w1", started=1.0,
-                   ended=2.0, final=False, error="E"))
-    model.apply(ev(type="task", task=1, state="running", attempt=2, worker="w2", started=3.0))
-    model.apply(ev(type="task", task=1, state="done", attempt=2, worker="w2", started=3.0,
-                   ended=4.0))
-    attempts = [(a.worker, a.started, a.ended, a.state) for a in model.attempts]
-    assert attempts == [("w1", 1.0, 2.0, "failed"), ("w2", 3.0, 4.0, "done")]
+    model.apply(ev.run(1, worker="tcp://10.0.0.1:1", worker_name="a/0", started=1.0))
+    model.apply(ev.end(1, "failed", worker="tcp://10.0.0.1:1", started=1.0, ended=2.0,
+                       final=False, error="ValueError: first", stderr="oops\n"))
+    model.apply(ev.run(1, worker="tcp://10.0.0.2:1", attempt=2, started=3.0))
+    model.apply(ev.end(1, worker="tcp://10.0.0.2:1", attempt=2, started=3.0, ended=4.0,
+                       stdout="42\n", usage={"cpu_mean": 90.0, "cpu_max": 99.0,
+                                             "memory_max": 1e8, "samples": 2.0}))
+    attempts = [(a.number, a.worker, a.started, a.ended, a.state, a.error)
+                for a in model.task_attempts(model.tasks[1])]
+    assert attempts == [(1, "a/0", 1.0, 2.0, "failed", "ValueError: first"),
+                        (2, "10.0.0.2:1", 3.0, 4.0, "done", None)]
+    first, second = model.task_attempts(model.tasks[1])
+    assert first.stderr == "oops\n" and second.stdout == "42\n"
+    assert second.usage["cpu_mean"] == 90.0
     assert model.tasks[1].attempt == 2 and model.tasks[1].state == "done"
+    assert model.status() == "done"
+
+
+def test_a_cancelled_run_looks_cancelled_everywhere():
+    """Tasks still pending or running when the run ends are cancelled, and their
+    timeline bars end: nothing stays orange or blue in a run that is over."""
+    ev, model = Stream(), RunGraphModel()
+    for task in (1, 2, 3):
+        model.apply(ev.submit(task, "work"))
+    model.apply(ev.run(1))
+    model.apply(ev(type="task", task=2, state="cancelled", reason="cancelled by the user"))
+    model.apply(ev(type="run", state="cancelled"))
+    assert model.counts["cancelled"] == 3 and model.counts["done"] == 0
+    assert model.status() == "cancelled"
+    assert [(a.state, a.ended) for a in model.attempts] == [("cancelled", ev.seq + 100.0)]
+    assert "the run ended" in (model.tasks[3].reason or "")
+
+
+def test_status_follows_tasks_until_the_run_says_otherwise():
+    ev, model = Stream(), RunGraphModel()
+    assert model.status() == "waiting"
+    model.apply(ev.submit(1, "a"))
+    model.apply(ev.submit(2, "a"))
+    assert model.status() == "running"
+    model.apply(ev.end(1))
+    model.apply(ev.end(2, "failed", final=True, on_failure="IGNORE", error="E"))
+    assert model.status() == "done"  # an ignored failure is no failure of the whole
+    model.apply(ev(type="run", state="failed", error="task 'x' failed"))
+    assert model.status() == "failed" and model.run_error == "task 'x' failed"
+
+
+def test_replay_of_a_finished_run_shows_its_final_state():
+    ev, model = Stream(), RunGraphModel()
+    model.apply(ev(type="run", state="running"))
+    model.apply(ev.submit(1, "a"))
+    model.apply(ev.end(1))
+    model.apply(ev(type="run", state="done", counts={"done": 1}))
+    assert model.run_state == "done" and model.status() == "done"
+
+
+def test_eta_and_mean_come_from_the_rate_tasks_finish_at():
+    ev, model = Stream(), RunGraphModel()
+    for task in range(1, 11):
+        model.apply(ev.submit(task, "step"))
+    for task in range(1, 5):  # 4 tasks finished in the first 4 seconds
+        model.apply(ev.run(task, started=float(task - 1)))
+        model.apply(ev.end(task, started=float(task - 1), ended=float(task)))
+    stats = model.functions["step"]
+    assert stats.mean_duration == 1.0
+    assert stats.eta(now=4.0) == 6.0  # 6 left at one a second
+    assert model.eta(now=4.0) == 6.0
+    assert stats.summary(4.0)["eta"] == 6.0
+
+
+def test_fields_the_model_does_not_know_are_kept_for_the_details():
+    """A binary or MPI task's command line and exit value are shown when present."""
+    ev, model = Stream(), RunGraphModel()
+    model.apply(ev.submit(1, "simulate"))
+    model.apply(ev.end(1, "failed", final=True, command="mpirun -n 4 ./sim", exit_value=3,
+                       error="exit 3"))
+    assert model.tasks[1].extra == {"command": "mpirun -n 4 ./sim", "exit_value": 3}
 
 
 def test_first_task_filter_and_joining_mid_run():
@@ -89,14 +165,16 @@ def test_first_task_filter_and_joining_mid_run():
 def test_changes_are_handed_out_once():
     ev, model = Stream(), RunGraphModel()
     model.apply(ev.submit(1, "a"))
-    new, changed = model.take_changes()
-    assert new == [1] and changed == {1}
-    assert model.take_changes() == ([], set())
-    model.apply(ev(type="task", task=1, state="running"))
-    assert model.take_changes() == ([], {1})
+    new, changed, attempts = model.take_changes()
+    assert new == [1] and changed == {1} and attempts == set()
+    assert model.take_changes() == ([], set(), set())
+    assert not model.has_changes
+    model.apply(ev.run(1))
+    assert model.take_changes() == ([], {1}, {0})
 
 
-def test_first_line_of_an_error_is_the_exception_line():
+def test_first_line_of_an_error_and_worker_labels():
     assert first_line("Traceback (most recent call last):\n  File x\nKeyError: 'k'\n") == \
         "KeyError: 'k'"
     assert first_line("") == ""
+    assert worker_label("tcp://127.0.0.1:39685") == "127.0.0.1:39685"

@@ -1,25 +1,31 @@
-"""The live graph view on a real engine run, its coalescing, aggregation and replay."""
+"""The live graph view on real engine runs: what it sends, how often, and its details."""
 
 from __future__ import annotations
 
+import sys
 import time
-from types import SimpleNamespace
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import comm
+import pytest
+from comm.base_comm import BaseComm
 
 from eflows_kernel.model import compss_barrier, compss_wait_on, task
-from eflows_kernel.widgets.graph_model import STATE_COLOURS
 from eflows_kernel.widgets.graph_view import TaskGraphView
 from tests.widgets.test_graph_model import Stream
 
 
 @task(returns=1)
 def square(x: int) -> int:
+    print(f"squaring {x}")
     return x * x
 
 
 @task(returns=1, on_failure="IGNORE")
 def fragile(x: int) -> int:
     if x == 3:
+        print("about to fail", file=sys.stderr)
         raise ValueError(f"three is not allowed (got {x})")
     return x
 
@@ -29,6 +35,29 @@ def total(values: list[int]) -> int:
     return sum(values)
 
 
+class RecordingComm(BaseComm):
+    """A comm that keeps what a widget publishes, as the kernel would send it."""
+
+    sent: ClassVar[list[tuple[dict[str, Any], list[bytes]]]] = []
+
+    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
+                    buffers: Any = None, **keys: Any) -> None:
+        if msg_type == "comm_msg":
+            RecordingComm.sent.append((data, list(buffers or ())))
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[dict[str, Any], list[bytes]]]]:
+    RecordingComm.sent = []
+    monkeypatch.setattr(comm, "create_comm", RecordingComm)
+    yield RecordingComm.sent
+
+
+def custom(sent: list[tuple[dict[str, Any], list[bytes]]], kind: str) -> list[dict[str, Any]]:
+    return [data["content"] for data, _ in sent
+            if data.get("method") == "custom" and data["content"].get("type") == kind]
+
+
 def wait_until(predicate: Any, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -36,101 +65,93 @@ def wait_until(predicate: Any, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
-def node_colours(view: TaskGraphView) -> dict[int, str]:
-    colours = {}
-    for chunk in view._chunks:
-        for task_id, colour in zip(chunk.ids, chunk.nodes.marker.color or (), strict=False):
-            colours[task_id] = colour
-    return colours
-
-
-def test_live_view_of_an_engine_run_turns_done(engine):
+def test_live_view_of_an_engine_run_turns_done(engine, sent):
     view = TaskGraphView.for_engine(engine)
     outs = [square(i) for i in range(6)]
     assert compss_wait_on(total(outs)) == sum(i * i for i in range(6))
     compss_barrier()
     wait_until(lambda: view.model.counts["done"] == 7 and not view._pending)
     view.refresh()
-    colours = node_colours(view)
-    assert colours == dict.fromkeys(range(1, 8), STATE_COLOURS["done"])
     assert view.model.tasks[7].layer == 1  # total() drawn below the squares
-    assert view._progress.value == view._progress.max == 7
-    assert "done 7" in view._header.value
-    chunk = view._chunks[0]
-    hover = chunk.nodes.hovertext[6]
-    assert "total" in hover and "worker: tcp://" in hover and "duration:" in hover
-    assert len(chunk.edges.x) == 6 * 3  # one segment per dependency
+    deltas = custom(sent, "delta")
+    assert deltas and [d["base"] for d in deltas] == [d["seq"] - 1 for d in deltas]
+    last = deltas[-1]["header"]
+    assert last["counts"][3] == 7 and last["finished"] == last["total"] == 7
+    assert last["status"] == "done"
+    host = view.model.tasks[1].worker
+    assert host and "/" in host and not host.startswith("tcp://")  # host/worker
+    details = view.task_details(1)
+    assert details["attempts"][0]["stdout"] == "squaring 0\n"
+    assert details["attempts"][0]["usage"]["memory_max"] > 0
     view.stop()
 
 
-def test_clicking_a_failed_task_shows_its_error_and_arguments(engine):
+def test_a_failed_task_brings_its_error_and_output(engine, sent):
     view = TaskGraphView.for_engine(engine)
-    outs = [fragile(i) for i in range(5)]
-    compss_wait_on(outs)
+    compss_wait_on([fragile(i) for i in range(5)])
     wait_until(lambda: view.model.finished == 5 and not view._pending)
     view.refresh()
     failed = view.failed_tasks()
     assert [t.id for t in failed] == [4]
-    assert "three is not allowed" in view._chunks[0].nodes.hovertext[3]
-    trace = view._chunks[0].nodes
-    view._on_click(trace, SimpleNamespace(point_inds=[3]), None)
-    assert "Task #4 fragile" in view.details.value
-    assert "ValueError: three is not allowed (got 3)" in view.details.value
-    assert "raise ValueError" in view.details.value  # the full traceback
-    assert "argument x" in view.details.value
+    pushed = {}
+    for delta in custom(sent, "delta"):
+        pushed.update(delta["failures"])
+    index = str(view.model.tasks[4].index)
+    assert "ValueError: three is not allowed (got 3)" in pushed[index]["error"]
+    assert "raise ValueError" in pushed[index]["error"]  # the whole traceback
+    assert pushed[index]["stderr"] == "about to fail\n"
+    info = view.show_task(4)
+    assert info.id == 4 and view.selected == 4
+    shown = custom(sent, "details")[-1]["details"]
+    assert shown["args"] == {"x": "3"} and shown["on_failure"] == "IGNORE"
+    assert view._snapshot_meta["selected"]["id"] == 4  # a reloaded page opens it too
     view.stop()
 
 
-def test_updates_are_coalesced_to_at_most_ten_a_second():
+def test_updates_are_coalesced_to_the_refresh_rate(sent):
     view = TaskGraphView(refresh_interval=0.1)
     ev = Stream()
     view.start()
     started = time.monotonic()
     for task_id in range(1, 3001):  # a burst of events, far faster than redraws
         view.feed(ev.submit(task_id, "burst"))
-        view.feed(ev(type="task", task=task_id, state="done", attempt=1, worker="w",
-                     started=1.0, ended=2.0))
+        view.feed(ev.end(task_id))
     wait_until(lambda: view.model.counts["done"] == 3000 and not view._pending)
+    time.sleep(0.3)
     elapsed = time.monotonic() - started
     assert view.renders <= elapsed / 0.1 + 2
+    assert len(custom(sent, "delta")) == view.renders
     view.stop()
 
 
-def test_large_runs_switch_to_one_node_per_function_without_blanking():
-    view = TaskGraphView(max_nodes=100)
+def test_late_front_ends_start_from_a_snapshot_or_ask_for_one(sent):
+    view = TaskGraphView()
     ev = Stream()
-    for task_id in range(1, 81):
-        view.feed(ev.submit(task_id, "map"))
-    view.refresh()
-    assert not view._aggregated and len(view._chunks) == 1
-    for task_id in range(81, 301):
-        view.feed(ev.submit(task_id, "reduce" if task_id > 200 else "map",
-                            [task_id - 100] if task_id > 200 else None))
-    view.refresh()
-    assert view._aggregated
-    nodes = view.graph.data[-1]
-    assert list(nodes.text) == ["map 0/200", "reduce 0/100"]
-    assert len(view.graph.data) == 3 + 6 + 2  # timeline, legend, edges + function nodes
-    for task_id in range(1, 301):
-        view.feed(ev(type="task", task=task_id, state="done"))
-    view.refresh()
-    assert list(view.graph.data[-1].text) == ["map 200/200", "reduce 100/100"]
-    assert list(view.graph.data[-1].marker.color) == [STATE_COLOURS["done"]] * 2
-    view._on_click(nodes, SimpleNamespace(point_inds=[1]), None)
-    assert "reduce" in view.details.value and "100/100 finished" in view.details.value
+    for task_id in range(1, 11):
+        view.feed(ev.submit(task_id, "t"))
+    view.refresh(keyframe=True)
+    assert view._snapshot_meta["kind"] == "snapshot"
+    assert view._snapshot_meta["seq"] == view.encoder.seq == 1
+    assert view._snapshot_meta["header"]["total"] == 10
+    view._on_front_end_message(view, {"type": "hello", "seq": 0}, [])
+    (snapshot,) = custom(sent, "snapshot")
+    assert snapshot["seq"] == 1 and snapshot["header"]["total"] == 10
+    view._on_front_end_message(view, {"type": "details", "index": 2}, [])
+    assert custom(sent, "details")[-1]["details"]["id"] == 3
+    view._on_front_end_message(view, {"type": "details", "index": 99}, [])  # ignored
+    assert len(custom(sent, "details")) == 1
 
 
-def test_replay_from_an_event_log(engine):
+def test_replay_from_an_event_log_shows_the_final_state(engine):
     outs = [fragile(i) for i in range(4)]
     compss_wait_on(outs)
     engine.stop()
     view = TaskGraphView.replay(engine.events.log_path)
-    assert view.model.run_state == "done"
+    assert view.model.run_state == "done" and view.model.status() == "done"
     assert view.model.counts["done"] == 3 and view.model.counts["failed"] == 1
-    colours = node_colours(view)
-    assert colours[4] == STATE_COLOURS["failed"]
-    assert view._progress.value == 4
-    assert len(view.timeline_traces[0].x) == 3  # done attempts on the timeline
+    header = view._snapshot_meta["header"]
+    assert header["status"] == "done" and header["finished"] == 4
+    assert len(view.model.attempts) == 4
 
 
 def test_follow_a_log_that_is_being_written(engine):
@@ -138,7 +159,8 @@ def test_follow_a_log_that_is_being_written(engine):
     compss_wait_on([square(i) for i in range(3)])
     engine.stop()
     wait_until(lambda: view.model.run_state == "done" and view.model.counts["done"] == 3)
-    view.stop()
+    wait_until(lambda: view._stop.is_set())
+    assert view._snapshot_meta["header"]["status"] == "done"  # the final picture stored
 
 
 def test_a_sealed_view_shows_only_its_cells_tasks_then_stops_following():
@@ -150,6 +172,16 @@ def test_a_sealed_view_shows_only_its_cells_tasks_then_stops_following():
     view.seal(4)  # the cell that submitted tasks 3 and 4 has ended
     view.feed(ev.submit(5, "cell3"))
     for task_id in (3, 4):
-        view.feed(ev(type="task", task=task_id, state="done"))
+        view.feed(ev.end(task_id))
     wait_until(lambda: view._stop.is_set())
     assert view.model.order == [3, 4] and view.model.counts["done"] == 2
+    assert view._snapshot_meta["header"]["sealed"] is True
+
+
+def test_the_front_end_is_shipped_in_the_package():
+    """Login nodes are offline: no CDN, the module is the package's own files."""
+    source = TaskGraphView._esm
+    assert "export default" in source and "class DagCanvas" in source
+    assert "http://" not in source.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in source
+    assert repr(TaskGraphView()) == "<eFlows task graph>"

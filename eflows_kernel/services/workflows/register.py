@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from eflows_kernel.services.workflows.argparse_inputs import parse_argparse_inputs
 from eflows_kernel.services.workflows.errors import WorkflowImportError
 from eflows_kernel.services.workflows.inputs import references_in
 from eflows_kernel.services.workflows.model import (
@@ -122,9 +123,11 @@ def workflow_from_python_file(
 ) -> Workflow:
     """A one-step workflow running a single PyCOMPSs application file.
 
-    Arguments default to one ``${input}`` per declared input, in order, which is how
-    most scripts read ``sys.argv``. The description defaults to the module
-    docstring. Extra keyword arguments are ``Step`` fields (``num_nodes``, ``qos``...).
+    Without ``inputs`` and ``arguments``, a file with an ``argparse`` definition declares
+    its own (read from the source, never run: ``argparse_inputs``). Arguments default to
+    one ``${input}`` per declared input, in order, which is how most scripts read
+    ``sys.argv``. The description defaults to the module docstring. Extra keyword
+    arguments are ``Step`` fields (``num_nodes``, ``qos``...).
     """
     file = Path(path)
     if not file.is_file():
@@ -132,6 +135,10 @@ def workflow_from_python_file(
     if file.suffix != ".py":
         raise WorkflowImportError("a PyCOMPSs application must be a .py file", file)
     doc = _module_docstring(file)
+    if inputs is None and arguments is None:
+        parsed = parse_argparse_inputs(file.read_text(encoding="utf-8"))  # (it parsed above)
+        if parsed is not None:
+            inputs, arguments = parsed.inputs, parsed.arguments
     input_list = _normalise_inputs(inputs)
     unknown = set(step_options) - _STEP_KEYS
     if unknown:

@@ -26,6 +26,7 @@ from eflows_extension.models import (
 )
 from eflows_extension.openapi import openapi_document
 from eflows_kernel.about import __version__
+from eflows_kernel.services.workflows.spec_schema import workflow_spec_schema
 
 
 class StatusHandler(EflowsAPIHandler):
@@ -63,6 +64,14 @@ class WorkflowsHandler(EflowsAPIHandler):
         registered = self.eflows.registry.register_spec(spec)
         self.reply(registered.model_dump(mode="json"), 201,
                    self.api_url("workflows", registered.id))
+
+
+class WorkflowSpecSchemaHandler(EflowsAPIHandler):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def get(self) -> None:
+        self.reply(workflow_spec_schema())
 
 
 class WorkflowImportHandler(EflowsAPIHandler):

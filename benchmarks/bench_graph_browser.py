@@ -1,0 +1,418 @@
+"""The live task graph in a real browser: JupyterLab, the eFlows kernel, headless Chromium.
+
+Two measurements (issue #16), each in a fresh ``jupyter lab`` (2 local workers) driven by
+Playwright with Debian's /usr/bin/chromium (flags of tests/browser/conftest.py):
+
+``fanout``  a cell submits a 20,000-task fan-out/fan-in (N leaves, a ``part`` per 100 of
+            them, one ``total``) and waits for it; run twice, with the live graph (the
+            widget under the cell) and with it closed (``integration.disable()``), side
+            by side. Reported: submission and run time (from the cell), the longest gap
+            between two ``requestAnimationFrame`` callbacks during the run, whether the
+            kernel's WebSocket closed (and the server's WebSocket errors), and how far the
+            widget's finished count lagged behind the engine's (for the k-th finished
+            task: when the widget first showed k, minus the time in its event).
+``dag``     a 100,000-task run is shown as a full DAG: a cell writes a synthetic event
+            log at a run's pace while ``TaskGraphView.follow`` shows it. Reported: time
+            from the run's last event to the browser showing the final picture, frames
+            per second while panning and zooming (driven by the page's own animation
+            loop, and by Playwright wheel/drag input), the JS heap.
+
+    .venv/bin/python benchmarks/bench_graph_browser.py [--scenario fanout|dag|all]
+        [--tasks 20000] [--dag-tasks 100000] [--dag-seconds 20] [--workers 2]
+
+Not part of the test suite (it takes minutes and owns the machine's two cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.browser.conftest import (  # noqa: E402 - the tests' own launch settings
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VENV_BIN,
+    _Server,
+    _server_env,
+    free_port,
+)
+
+TARGET_GAP_MS = 250
+TARGET_LAG_S = 1.0
+TARGET_FIRST_RENDER_S = 2.0
+TARGET_FPS = 30
+
+# Before any page script: a frame-gap recorder (started on demand), WebSocket closes,
+# and the finished count of the first graph each time it changes.
+INSTRUMENT = """
+window.__bench = {frames: [], closes: [], counts: [], recording: false, status: []};
+(function () {
+  const Original = window.WebSocket;
+  function Tracked(...args) {
+    const ws = new Original(...args);
+    ws.addEventListener('close', (e) => window.__bench.closes.push(
+      {t: Date.now(), code: e.code, url: String(args[0])}));
+    return ws;
+  }
+  Tracked.prototype = Original.prototype;
+  Object.assign(Tracked, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+  window.WebSocket = Tracked;
+  const tick = (t) => {
+    if (window.__bench.recording) window.__bench.frames.push(performance.timeOrigin + t);
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  const watch = () => {
+    const g = document.querySelector('.eflows-graph');
+    if (!g) { setTimeout(watch, 50); return; }
+    g.scrollIntoView({block: 'start'});  // as someone watching it (off screen, it rests)
+    new MutationObserver(() => {
+      const c = JSON.parse(g.dataset.counts || '[0,0,0,0,0,0]');
+      const b = window.__bench;
+      const finished = c[3] + c[4] + c[5];
+      if (!b.counts.length || b.counts[b.counts.length - 1][1] !== finished) {
+        b.counts.push([Date.now() / 1000, finished]);
+      }
+      if (!b.status.length || b.status[b.status.length - 1][1] !== g.dataset.status) {
+        b.status.push([Date.now() / 1000, g.dataset.status, Number(g.dataset.total)]);
+      }
+    }).observe(g, {attributes: true});
+  };
+  watch();
+})();
+"""
+
+FANOUT_CELL = """
+import json, time
+from pycompss.api.task import task
+from pycompss.api.api import compss_wait_on
+import eflows_kernel
+{disable}
+@task(returns=1)
+def leaf(i):
+    return i
+
+@task(returns=1)
+def part(*values):
+    return sum(values)
+
+t0, cpu0 = time.time(), time.process_time()
+leaves = [leaf(i) for i in range({n})]
+parts = [part(*leaves[i:i + 100]) for i in range(0, len(leaves), 100)]
+total = part(*parts)
+t1 = time.time()
+result = compss_wait_on(total)
+t2 = time.time()
+print("BENCH " + json.dumps({{"submit": t1 - t0, "run": t2 - t0, "t0": t0, "t2": t2,
+      "kernel_cpu": time.process_time() - cpu0, "result": result,
+      "log": str(eflows_kernel.current_engine().events.log_path)}}))
+"""
+
+DAG_CELL = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, {benchmarks!r})
+from bench_graph_widget import synthetic_run
+from eflows_kernel.widgets.graph_view import TaskGraphView
+
+events = synthetic_run({n})
+path = Path("dag.jsonl")
+path.write_text("")
+view = TaskGraphView.follow(path, max_nodes={n} + 1)
+display(view)
+per_second = len(events) / {seconds}
+started_at = {{}}
+t0 = time.time()
+with path.open("a") as log:
+    for i, event in enumerate(events):
+        now = time.time()
+        event["ts"] = now
+        if event["type"] == "task" and event["state"] == "running":
+            started_at[event["task"]] = now
+            event["started"] = now
+        elif "ended" in event:
+            event["started"] = started_at.get(event["task"], now)
+            event["ended"] = now
+        log.write(json.dumps(event) + "\\n")
+        if i % 2000 == 0:
+            log.flush()
+            ahead = t0 + i / per_second - time.time()
+            if ahead > 0:
+                time.sleep(ahead)
+last = time.time()
+print("BENCH " + json.dumps({{"last_event": last, "events": len(events), "t0": t0}}))
+"""
+
+
+class Lab:
+    """A ``jupyter lab`` (eFlows kernel, ``workers`` local workers) and a Chromium page."""
+
+    def __init__(self, root: Path, workers: int, code: Path | None = None) -> None:
+        self.root = root
+        base = root / "_jupyter"
+        base.mkdir(parents=True)
+        self.token = secrets.token_hex(16)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/"
+        # Jupyter and eFlows state of their own (no user's database, vault or runs).
+        env = _server_env(base, {"EFLOWS_WORKERS": str(workers),
+                                 "EFLOWS_EVENT_LOG_DIR": str(root / "runs"),
+                                 "JUPYTER_DATA_DIR": str(base / "data"), "EFLOWS_STATE_URL": "",
+                                 "EFLOWS_VAULT_KEY": "",
+                                 "EFLOWS_CONFIG": str(base / "no-config.toml")})
+        if code is not None:  # another version of the package (e.g. main's), for "before"
+            env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
+        cmd = [str(VENV_BIN / "jupyter"), "lab", "--no-browser", f"--port={port}",
+               "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
+               f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               *(["--allow-root"] if os.geteuid() == 0 else [])]
+        self.server = _Server("jupyter lab", cmd, cwd=root, env=env, log=base / "server.log",
+                              probe_url=f"{self.url}api")
+
+    def server_errors(self) -> int:
+        text = self.server.log.read_text(errors="replace")
+        return len(re.findall(r"WebSocketClosedError|ping timeout|Connection lost", text))
+
+
+@contextmanager
+def lab_page(workers: int, code: Path | None = None) -> Iterator[tuple[Lab, Any, Any]]:
+    from playwright.sync_api import sync_playwright
+
+    root = Path(tempfile.mkdtemp(prefix="eflows-bench-graph-"))
+    lab = Lab(root, workers, code)
+    lab.server.start(90)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                                 args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(600_000)
+            page.add_init_script(INSTRUMENT)
+            try:
+                yield lab, page, page.context.new_cdp_session(page)
+            except BaseException:
+                artifacts = REPO / "test-artifacts"
+                artifacts.mkdir(exist_ok=True)
+                page.screenshot(path=str(artifacts / "bench-graph-browser-failed.png"))
+                print("graphs:", page.evaluate("""() => Array.from(document.querySelectorAll(
+                    '.eflows-graph')).map(g => ({...g.dataset}))"""), file=sys.stderr)
+                outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+                print("cell outputs:\n" + "\n".join(o[-2000:] for o in outputs),
+                      file=sys.stderr)
+                print(f"server log: {lab.server.log_tail(30)}", file=sys.stderr)
+                raise
+            finally:
+                browser.close()
+    finally:
+        lab.server.stop()
+
+
+def busy_seconds(cdp: Any) -> float:
+    """Time the page's main thread has spent on tasks so far (Chrome's TaskDuration)."""
+    cdp.send("Performance.enable")
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return metrics.get("TaskDuration", float("nan"))
+
+
+def run_notebook(lab: Lab, page: Any, cells: list[str], name: str = "bench.ipynb") -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "eflows", "display_name": "eFlows4HPC (Python 3)",
+                                       "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(notebook, lab.root / name)
+    page.goto(f"{lab.url}lab/tree/{name}?token={lab.token}")
+    page.get_by_text("eFlows4HPC (Python 3) | Idle").first.wait_for(timeout=180_000)
+    page.evaluate("window.__bench.recording = true")
+    page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+
+
+def cell_result(page: Any, timeout: float) -> dict[str, Any]:
+    """The JSON a benchmark cell prints after ``BENCH``."""
+    text = page.locator(".jp-OutputArea-output", has_text=re.compile("^BENCH ", re.M)).last
+    text.wait_for(timeout=timeout * 1000)
+    line = next(ln for ln in text.inner_text().splitlines() if ln.startswith("BENCH "))
+    return json.loads(line[len("BENCH "):])
+
+
+def longest_gap_ms(frames: list[float], start: float, end: float) -> tuple[float, float]:
+    """Longest and 99th-percentile gap (ms) between frames inside [start, end] (unix s)."""
+    inside = [f for f in frames if start * 1000 <= f <= end * 1000]
+    gaps = sorted(b - a for a, b in itertools.pairwise(inside))
+    if not gaps:
+        return float("nan"), float("nan")
+    return gaps[-1], gaps[int(0.99 * (len(gaps) - 1))]
+
+
+def count_lag(log: Path, shown: list[list[float]]) -> tuple[float, float]:
+    """Max and 99th-percentile lag (s) of the widget's finished count behind the engine's."""
+    finished = sorted(e["ts"] for e in map(json.loads, log.read_text().splitlines())
+                      if e.get("type") == "task" and (e["state"] in ("done", "cancelled") or (
+                          e["state"] == "failed" and e.get("final"))))
+    lags = []
+    position = 0
+    for k, ts in enumerate(finished, start=1):
+        while position < len(shown) and shown[position][1] < k:
+            position += 1
+        if position == len(shown):
+            lags.append(float("inf"))
+            continue
+        lags.append(max(0.0, shown[position][0] - ts))
+    lags.sort()
+    return lags[-1], lags[int(0.99 * (len(lags) - 1))]
+
+
+def fanout(n: int, workers: int, widget: bool, code: Path | None = None) -> dict[str, Any]:
+    disable = "" if widget else (
+        "from eflows_kernel.kernel.integration import disable\ndisable()  # the graph closed")
+    with lab_page(workers, code) as (lab, page, cdp):
+        run_notebook(lab, page, [FANOUT_CELL.format(n=n, disable=disable)])
+        busy = busy_seconds(cdp)
+        result = cell_result(page, timeout=1800)
+        busy = busy_seconds(cdp) - busy
+        time.sleep(1.5)  # the last redraws
+        bench = page.evaluate("window.__bench")
+        gap, gap99 = longest_gap_ms(bench["frames"], result["t0"], result["t2"])
+        row = {"view": "live graph" if widget else "graph closed", "tasks": n + n // 100 + 1,
+               "submit_s": result["submit"], "run_s": result["run"], "gap_ms": gap,
+               "gap99_ms": gap99, "ws_closed": len(bench["closes"]),
+               "server_ws_errors": lab.server_errors(), "lag_s": float("nan"),
+               "kernel_cpu_s": result["kernel_cpu"], "browser_busy_s": busy,
+               "lag99_s": float("nan")}
+        if widget and bench["counts"]:  # (a widget that publishes its counts)
+            row["lag_s"], row["lag99_s"] = count_lag(Path(result["log"]), bench["counts"])
+            row["widget_finished"] = bench["counts"][-1][1]
+        return row
+
+
+# Three seconds of panning or zooming, one step per frame: by calling the view
+# (``zoom``/``pan``: what drawing costs), or by dispatching the DOM events a mouse sends
+# (``wheel``/``drag``: through the widget's own handlers and redraw scheduling), or
+# nothing (``idle``: the page's own frame rate). Frames per second = redraws / time.
+FPS_LOOP = """async (mode) => {
+  const g = document.querySelector('.eflows-graph').eflowsGraph;
+  const dag = g.dag;
+  const el = dag.root;
+  el.scrollIntoView({block: 'start'});
+  dag.fit(false);
+  el.focus();
+  const box = el.getBoundingClientRect();
+  const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
+  const pointer = (type, x) => el.dispatchEvent(new PointerEvent(type, {
+    bubbles: true, clientX: x, clientY: cy, button: 0, pointerId: 1, isPrimary: true}));
+  const draws0 = dag.frames;
+  let frames = 0;
+  const t0 = performance.now();
+  if (mode === 'drag') { el.setPointerCapture = () => {}; pointer('pointerdown', cx); }
+  await new Promise((resolve) => {
+    const step = (t) => {
+      frames += 1;
+      const forward = frames % 120 < 60;
+      if (mode === 'zoom') { dag.zoom(forward ? 1.04 : 1 / 1.04); dag.draw(); }
+      else if (mode === 'pan') { dag.pan(forward ? 6 : -6, 0); dag.draw(); }
+      else if (mode === 'wheel') el.dispatchEvent(new WheelEvent('wheel', {
+        bubbles: true, cancelable: true, clientX: cx, clientY: cy, deltaY: forward ? -40 : 40}));
+      else if (mode === 'drag') pointer('pointermove', cx + (forward ? 1 : -1) * (frames % 60) * 6);
+      if (t - t0 < 3000) requestAnimationFrame(step); else resolve();
+    };
+    requestAnimationFrame(step);
+  });
+  if (mode === 'drag') pointer('pointerup', cx);
+  await new Promise((r) => requestAnimationFrame(() => r()));
+  const ms = performance.now() - t0;
+  const draws = dag.frames - draws0;
+  return {fps: 1000 * (mode === 'idle' ? frames : draws) / ms, drawMs: dag.lastDrawMs};
+}"""
+
+
+def dag(n: int, workers: int, seconds: float) -> dict[str, Any]:
+    with lab_page(workers) as (lab, page, cdp):
+        run_notebook(lab, page, [DAG_CELL.format(n=n, seconds=seconds,
+                                                 benchmarks=str(REPO / "benchmarks"))])
+        result = cell_result(page, timeout=seconds * 5 + 120)
+        page.wait_for_function(f"""() => {{ const g = document.querySelector('.eflows-graph');
+            return g && g.dataset.status === 'done' && g.dataset.total === '{n}'; }}""",
+                               timeout=120_000)
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+        bench = page.evaluate("window.__bench")
+        done_at = next(t for t, status, total in bench["status"]
+                       if status == "done" and total == n)
+        fitted = page.evaluate("document.querySelector('.eflows-graph').eflowsGraph.dag.lastDrawMs")
+        fps = {mode: page.evaluate(FPS_LOOP, mode)["fps"]
+               for mode in ("idle", "zoom", "pan", "wheel", "drag")}
+        cdp.send("Performance.enable")
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        mode = page.evaluate("document.querySelector('.eflows-graph').dataset.mode")
+        return {"tasks": n, "events": result["events"], "mode": mode,
+                "first_render_s": done_at - result["last_event"], "fit_draw_ms": fitted,
+                **{f"{mode}_fps": value for mode, value in fps.items()},
+                "heap_mb": metrics.get("JSHeapUsedSize", float("nan")) / 1e6,
+                "gaps_ms": longest_gap_ms(bench["frames"], result["t0"], done_at)[0]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=["fanout", "dag", "all"], default="all")
+    parser.add_argument("--tasks", type=int, default=20_000, help="fan-out leaves")
+    parser.add_argument("--dag-tasks", type=int, default=100_000)
+    parser.add_argument("--dag-seconds", type=float, default=20.0,
+                        help="how long the synthetic run takes to write its events")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--before", type=Path, default=None, metavar="DIR",
+                        help="also run the fan-out with the live graph of the eflows_kernel "
+                             "package in DIR (e.g. `git archive main | tar -x -C DIR`)")
+    args = parser.parse_args()
+    if args.scenario in ("fanout", "all"):
+        rows = [fanout(args.tasks, args.workers, widget=False),
+                fanout(args.tasks, args.workers, widget=True)]
+        if args.before is not None:
+            before = fanout(args.tasks, args.workers, widget=True, code=args.before)
+            before["view"] = "before: graph"
+            rows.append(before)
+        print(f"\nfan-out/fan-in in JupyterLab + Chromium, {args.workers} workers "
+              f"(targets: gap <= {TARGET_GAP_MS} ms, lag <= {TARGET_LAG_S} s, no lost "
+              "connection)")
+        print(f"{'view':<14}{'tasks':>7}{'submit s':>10}{'run s':>8}{'max gap ms':>12}"
+              f"{'p99 gap':>9}{'ws closed':>11}{'srv errors':>12}{'lag s':>8}{'p99 lag':>9}"
+              f"{'kernel cpu s':>14}{'page busy s':>13}")
+        for r in rows:
+            print(f"{r['view']:<14}{r['tasks']:>7}{r['submit_s']:>10.1f}{r['run_s']:>8.1f}"
+                  f"{r['gap_ms']:>12.0f}{r['gap99_ms']:>9.0f}{r['ws_closed']:>11}"
+                  f"{r['server_ws_errors']:>12}{r['lag_s']:>8.2f}{r['lag99_s']:>9.2f}"
+                  f"{r['kernel_cpu_s']:>14.1f}{r['browser_busy_s']:>13.1f}")
+        base, live = rows[:2]
+        print(f"live / closed: run {live['run_s'] / base['run_s']:.2f}x, submit "
+              f"{live['submit_s'] / base['submit_s']:.2f}x, max gap "
+              f"{live['gap_ms'] / base['gap_ms']:.2f}x; widget shows "
+              f"{live.get('widget_finished')} finished")
+    if args.scenario in ("dag", "all"):
+        r = dag(args.dag_tasks, args.workers, args.dag_seconds)
+        print(f"\nfull DAG, {r['tasks']} tasks ({r['events']} events in {args.dag_seconds:g} s),"
+              f" view mode {r['mode']} (targets: first render <= {TARGET_FIRST_RENDER_S} s, "
+              f">= {TARGET_FPS} fps)")
+        print(f"{'first render s':>15}{'fit draw ms':>12}{'idle fps':>9}{'zoom fps':>9}"
+              f"{'pan fps':>8}{'wheel fps':>10}{'drag fps':>9}{'heap MB':>9}{'max gap ms':>11}")
+        print(f"{r['first_render_s']:>15.2f}{r['fit_draw_ms']:>12.1f}{r['idle_fps']:>9.1f}"
+              f"{r['zoom_fps']:>9.1f}{r['pan_fps']:>8.1f}{r['wheel_fps']:>10.1f}"
+              f"{r['drag_fps']:>9.1f}{r['heap_mb']:>9.1f}{r['gaps_ms']:>11.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""``EflowsClient.runs``: a run's folder (files, preview, download) and removing runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from eflows_kernel.client.transport import Transport
+from eflows_kernel.client.transport import quote_segment as _q
+
+
+class RestRuns:
+    """The run folders of a server's executions; results are the API's JSON bodies."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._http = transport
+
+    def files(self, execution_id: str) -> dict[str, Any]:
+        """``{"items": [{path, bytes, kind, url, lab_url?}], "outputs": {...}}``."""
+        return dict(self._http.call("GET", f"executions/{_q(execution_id)}/files"))
+
+    def preview(self, execution_id: str, path: str) -> dict[str, Any]:
+        return dict(self._http.call("GET", f"executions/{_q(execution_id)}/preview",
+                                    params={"path": path}))
+
+    def download(self, execution_id: str, path: str, target: str | Path) -> Path:
+        """The file ``path`` of the run folder, written to ``target`` (a file or folder)."""
+        return self._fetch(f"executions/{_q(execution_id)}/files", path, target)
+
+    def site_files(self, execution_id: str) -> list[dict[str, Any]]:
+        return list(self._http.call("GET", f"executions/{_q(execution_id)}/site-files")["items"])
+
+    def site_download(self, execution_id: str, path: str, target: str | Path) -> Path:
+        return self._fetch(f"executions/{_q(execution_id)}/site-files", path, target)
+
+    def _fetch(self, route: str, path: str, target: str | Path) -> Path:
+        where = Path(target)
+        if where.is_dir():
+            where = where / Path(path).name
+        segments = "/".join(_q(part) for part in path.split("/"))
+        with self._http.open("GET", f"{route}/{segments}") as answer, open(where, "wb") as out:
+            shutil.copyfileobj(answer, out)
+        return where
+
+    def delete(self, execution_id: str) -> None:
+        """Forget a finished run (its record and folder); 409 while it runs."""
+        self._http.call("DELETE", f"executions/{_q(execution_id)}/record")
+
+    def archive(self, execution_id: str) -> str:
+        """Archive a finished run (on the server), then forget it: the archive's path."""
+        return str(self._http.call("POST", f"executions/{_q(execution_id)}/archive")["archive"])
+
+
+__all__ = ["RestRuns"]

@@ -1,0 +1,155 @@
+"""A run's folder over HTTP (files, preview, authenticated download) and removing a run.
+
+Files are named by their path inside the run folder; ``RunFiles`` refuses any path
+that leaves it. Each file gets a download URL on this server (authenticated like every
+route: a browser's session cookie does for a link) and, when it lies under the server's
+root directory, the JupyterLab URL that opens it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import tornado
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_escape, url_path_join
+
+from eflows_extension.handlers.base import (
+    EflowsAPIHandler,
+    execution_json,
+    in_thread,
+    translated,
+)
+from eflows_kernel.services.executions.run_files import media_type
+
+CHUNK = 256 * 1024
+
+
+class RunFilesBase(EflowsAPIHandler):
+    def lab_url(self, path: Path) -> str | None:
+        """JupyterLab's URL of ``path`` if the server's root holds it, else None."""
+        root = self.settings.get("server_root_dir")
+        if not root:
+            return None
+        try:
+            relative = path.resolve().relative_to(Path(os.path.expanduser(root)).resolve())
+        except (ValueError, OSError):
+            return None
+        return url_path_join(self.base_url, "lab", "tree", url_escape(relative.as_posix()))
+
+    def file_url(self, execution_id: str, relative: str) -> str:
+        return self.api_url("executions", execution_id, "files", url_escape(relative))
+
+    def links(self, execution_id: str, relative: str) -> dict[str, Any]:
+        full = self.eflows.run_files.folder(execution_id) / relative
+        links = {"url": self.file_url(execution_id, relative)}
+        lab = self.lab_url(full)
+        if lab:
+            links["lab_url"] = lab
+        return links
+
+
+class RunFilesHandler(RunFilesBase):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def get(self, execution_id: str) -> None:
+        files = self.eflows.run_files
+        items = [{**f.to_dict(), **self.links(execution_id, f.path)}
+                 for f in files.list(execution_id)]
+        outputs = {name: {**entry, **self.links(execution_id, entry["in_folder"])}
+                   if "in_folder" in entry else entry
+                   for name, entry in files.outputs(execution_id).items()}
+        self.reply({"id": execution_id, "items": items, "outputs": outputs})
+
+
+class RunFileHandler(RunFilesBase):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def get(self, execution_id: str, path: str) -> None:
+        full = self.eflows.run_files.resolve(execution_id, path)  # (tornado unquoted it)
+        self.set_header("Content-Type", media_type(full.name))
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "sandbox")  # an SVG or HTML runs nothing
+        disposition = "inline" if self.get_query_argument("inline", "") == "1" else "attachment"
+        self.set_header("Content-Disposition",
+                        f"{disposition}; filename*=UTF-8''{quote(full.name, safe='')}")
+        with open(full, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                self.write(chunk)
+                await self.flush()
+        self.finish()
+
+
+class RunPreviewHandler(RunFilesBase):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def get(self, execution_id: str) -> None:
+        path = self.get_query_argument("path", "")
+        preview = self.eflows.run_files.preview(execution_id, path)
+        self.reply({**preview.to_dict(), **self.links(execution_id, preview.path)})
+
+
+class SiteRunFilesHandler(EflowsAPIHandler):
+    """A remote run's folder on its site (SFTP with the run's credential)."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def get(self, execution_id: str) -> None:
+        files = await in_thread(self.eflows.site_run_files.list, execution_id)
+        self.reply({"id": execution_id, "items": [
+            {**f.to_dict(), "url": self.api_url("executions", execution_id, "site-files",
+                                                url_escape(f.path))} for f in files]})
+
+
+class SiteRunFileHandler(EflowsAPIHandler):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def get(self, execution_id: str, path: str) -> None:
+        opened = self.eflows.site_run_files.open(execution_id, path)
+        remote = await in_thread(opened.__enter__)
+        try:
+            self.set_header("Content-Type", media_type(remote.name))
+            self.set_header("X-Content-Type-Options", "nosniff")
+            self.set_header("Content-Security-Policy", "sandbox")
+            self.set_header("Content-Disposition",
+                            f"attachment; filename*=UTF-8''{quote(remote.name, safe='')}")
+            while (chunk := await in_thread(next, remote.chunks, None)) is not None:
+                self.write(chunk)
+                await self.flush()
+        finally:
+            await in_thread(opened.__exit__, None, None, None)
+        self.finish()
+
+
+class RunRecordHandler(EflowsAPIHandler):
+    """``DELETE``: forget a finished run (``DELETE /executions/<id>`` cancels it)."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def delete(self, execution_id: str) -> None:
+        self.eflows.housekeeping.delete(execution_id)
+        self.set_status(204)
+        self.finish()
+
+
+class RunArchiveHandler(EflowsAPIHandler):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def post(self, execution_id: str) -> None:
+        execution = self.eflows.executions.get(execution_id)
+        archive = self.eflows.housekeeping.archive(execution_id)
+        self.reply({"execution": execution_json(execution), "archive": str(archive)}, 201)
+
+
+__all__ = ["RunArchiveHandler", "RunFileHandler", "RunFilesHandler", "RunPreviewHandler",
+           "RunRecordHandler", "SiteRunFileHandler", "SiteRunFilesHandler"]

@@ -8,26 +8,16 @@ JSON-serialisable with ``model_dump(mode="json")`` because persistence stores th
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+from eflows_kernel.services.paths import check_name
 
 InputType = Literal["string", "integer", "float", "boolean", "path", "list", "map"]
 INPUT_TYPES: tuple[str, ...] = ("string", "integer", "float", "boolean", "path", "list", "map")
 
 MovementKind = Literal["local", "http", "cluster", "dls", "webdav", "image"]
-
-
-def check_name(value: str, what: str = "name") -> str:
-    """Reject names that would break URLs, file names or ``${name}`` references."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must not be empty")
-    if not NAME_PATTERN.match(value):
-        raise ValueError(f"{what} {value!r} may only contain letters, digits, '_', '.' and '-'")
-    return value
 
 
 class _Model(BaseModel):

@@ -40,3 +40,37 @@ async def test_names_that_are_no_safe_file_name_are_refused(api: Any, tmp_path: 
     code, _, page = await api("GET", "eflows/api/workflows")
     assert code == 200 and page["total"] == 0
 
+
+@pytest.mark.parametrize("default", ["NaN", "Infinity", "-Infinity"])
+async def test_a_nan_default_is_refused_not_stored_as_null(api: Any, tmp_path: Path,
+                                                           default: str) -> None:
+    raw = ('{"name": "nan", "steps": [{"name": "s", "application": "a.py"}], '
+           f'"inputs": [{{"name": "x", "type": "float", "default": {default}}}]}}')
+    code, _, body = await api("POST", "eflows/api/workflows", raw=raw)
+    assert code == 400 and "not a JSON number" in body["message"], body
+    spec = hello_spec(tmp_path, inputs=[{"name": "x", "type": "list", "default": _nested(40)}])
+    code, _, body = await api("POST", "eflows/api/workflows", spec)
+    assert code == 400 and "nested" in body["message"], body
+
+
+async def test_hostile_input_values_are_refused_by_field(api: Any, tmp_path: Path) -> None:
+    _, _, wf = await api("POST", "eflows/api/workflows", hello_spec(
+        tmp_path, inputs={"items": {"type": "list"}, "n": {"type": "integer"},
+                          "f": {"type": "path"}, "x": {"type": "float"}}))
+    url = f"eflows/api/workflows/{wf['id']}/executions"
+    good = {"items": [1], "n": 1, "f": str(tmp_path), "x": 1.5}
+    for name, value in (("items", _nested(DEEP)), ("items", "[" * 5000 + "]" * 5000),
+                        ("n", 10 ** 40), ("n", "9" * 5000), ("f", "a\0b"), ("x", "nan"),
+                        ("x", "inf"), ("items", ["ok", "a\0b"])):
+        code, _, body = await api("POST", url, {"inputs": {**good, name: value}, "site": "local"})
+        assert code == 400, (name, body)
+        assert f"inputs.{name}" in body["errors"], (name, body)
+    for raw in ('{"inputs": {"n": ' + "9" * 5000 + "}}",
+                '{"inputs": {"x": NaN}}',
+                '{"inputs": ' + "[" * 10_000 + "]" * 10_000 + "}",
+                '{"inputs": {"f": "a\\u0000b"}}'):
+        code, _, body = await api("POST", url, raw=raw)
+        assert code == 400, (raw[:40], body)
+        assert body["errors"], body
+    code, _, page = await api("GET", "eflows/api/executions")
+    assert code == 200 and page["total"] == 0  # nothing stored, nothing stuck in queued

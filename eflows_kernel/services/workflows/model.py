@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from eflows_kernel.services.bounds import TooStrange, check_value
 from eflows_kernel.services.paths import check_name
 
 InputType = Literal["string", "integer", "float", "boolean", "path", "list", "map"]
@@ -45,6 +46,14 @@ class WorkflowInput(_Model):
     @classmethod
     def _name(cls, value: str) -> str:
         return check_name(value, "input name")
+
+    @field_validator("default")
+    @classmethod
+    def _default(cls, value: Any) -> Any:
+        try:  # NaN once became null silently; a huge or deep default broke listings
+            return check_value(value, "the default")
+        except TooStrange as exc:
+            raise ValueError(str(exc)) from None
 
 
 class ContainerBuild(_Model):

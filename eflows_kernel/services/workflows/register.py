@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from eflows_kernel.services.bounds import TooStrange, check_value
 from eflows_kernel.services.paths import name_from
 from eflows_kernel.services.workflows.argparse_inputs import parse_argparse_inputs
 from eflows_kernel.services.workflows.errors import WorkflowImportError
@@ -86,6 +87,10 @@ def workflow_from_spec(spec: Mapping[str, Any], *, where: str | Path | None = No
     if not isinstance(spec, Mapping):
         raise WorkflowImportError(f"a workflow spec must be a mapping, got {type(spec).__name__}",
                                   where)
+    try:
+        check_value(spec, "the workflow spec", json_only=False)
+    except TooStrange as exc:
+        raise WorkflowImportError(str(exc), where) from None
     data = dict(spec)
     data["inputs"] = _normalise_inputs(data.get("inputs"))
     data["source"] = dict(source or {"kind": "spec"})

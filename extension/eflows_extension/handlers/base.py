@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from eflows_kernel.services.app import Services
+from eflows_kernel.services.bounds import TooStrange, parse_json
 from eflows_kernel.services.credentials import CredentialNotFound
 from eflows_kernel.services.errors import ServiceError, ValidationError
 from eflows_kernel.services.executions import Execution
@@ -124,12 +125,14 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
                 return {}
             raise bad_request({"body": "a JSON object is required"})
         try:
-            data = json.loads(raw)
+            data = parse_json(raw)
         except json.JSONDecodeError as exc:
             raise bad_request({"body": f"not valid JSON ({exc.msg} at line {exc.lineno} "
                                        f"column {exc.colno})"}) from None
         except UnicodeDecodeError:
             raise bad_request({"body": "not valid UTF-8 JSON"}) from None
+        except TooStrange as exc:
+            raise bad_request({exc.field(): str(exc)}) from None
         if not isinstance(data, dict):
             raise bad_request({"body": f"a JSON object is required, got {type(data).__name__}"})
         return data

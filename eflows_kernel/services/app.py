@@ -26,6 +26,8 @@ from jupyter_core.paths import jupyter_data_dir
 
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
+from eflows_kernel.services.credentials.errors import MasterKeyError
+from eflows_kernel.services.credentials.master_key import replace_key_file
 from eflows_kernel.services.executions.executor import Executor
 from eflows_kernel.services.executions.housekeeping import RunHousekeeping
 from eflows_kernel.services.executions.log_entries import LogEntries
@@ -158,6 +160,20 @@ class Services:
                     repository = LayeredSiteRepository(operator, repository)
                 self._site_service = SiteService(repository, self.vault)
             return self._site_service
+
+    def rotate_master_key(self) -> tuple[int, str]:
+        """Re-encrypt every credential under a new master key: (count, what to tell the
+        operator). Only for a key kept in a file; one given in ``$EFLOWS_VAULT_KEY`` is
+        the operator's to change (the error says how)."""
+        vault = self.vault
+        if not vault.key_source.startswith("file"):
+            raise MasterKeyError(f"the master key comes from the {vault.key_source}, not a "
+                                 "file: rotate it where it is kept (the new key must be set "
+                                 "and the records re-encrypted together)")
+        count, old = replace_key_file(self.config.vault_key_path, vault.rotate_master_key)
+        return count, (f"re-encrypted {count} credential(s); the new master key is in "
+                       f"{self.config.vault_key_path}, the old one in {old}: back the new "
+                       "one up, then delete the old one")
 
     @property
     def hub_user(self) -> str:

@@ -135,11 +135,29 @@ class EflowsExtensionApp(ExtensionApp):
             operator_sites=(*self.sites, *load_sites_files(self.sites_files)))
 
     def initialize_settings(self) -> None:
-        services = Services(self.services_config())
+        """Build the services; if the installation is broken (an empty or newer state
+        database, a bad or missing vault key), the routes still exist and answer 503 with
+        the reason (``handlers/base.py``) rather than the extension vanishing into 404s."""
+        try:
+            services = Services(self.services_config())
+        except Exception as exc:
+            self._unavailable(exc)
+            return
         self.settings["eflows"] = services
         self.log.info("eflows: state in %s", services.store)
-        services.start()
+        try:
+            services.start()
+        except Exception as exc:
+            self.settings.pop("eflows")
+            services.close()
+            self._unavailable(exc)
+            return
         self.advertise_to_kernels()
+
+    def _unavailable(self, exc: Exception) -> None:
+        reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        self.settings["eflows_unavailable"] = reason
+        self.log.error("eflows: the services cannot start: %s", reason)
 
     def advertise_to_kernels(self) -> None:
         """Export ``EFLOWS_URL``/``EFLOWS_TOKEN`` so kernels find this server unaided.

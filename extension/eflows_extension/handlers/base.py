@@ -89,7 +89,13 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
 
     @property
     def eflows(self) -> Services:
-        return self.settings["eflows"]
+        services = self.settings.get("eflows")
+        if services is None:  # the installation is broken: say why, as JSON
+            reason = self.settings.get("eflows_unavailable", "the services are not running")
+            raise ApiError(503, {"message": f"eflows is not available: {reason}. Fix it, "
+                                            "then restart the Jupyter server",
+                                 "reason": reason})
+        return services
 
     # ---- responses ---------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_core.paths import jupyter_data_dir
+from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir
 
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
@@ -36,6 +36,7 @@ from eflows_kernel.services.executions.run_files import RunFiles
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.state.store import default_url, sqlite_file
 from eflows_kernel.services.workflows import WorkflowRegistry
 
 if TYPE_CHECKING:
@@ -81,6 +82,19 @@ class ServicesConfig:
     @property
     def runs_path(self) -> Path:
         return Path(self.runs_dir) if self.runs_dir else eflows_data_dir() / "runs"
+
+    @property
+    def protected_paths(self) -> tuple[Path, ...]:
+        """What is never uploaded to a site, whoever names it: the Jupyter data and config
+        dirs (the vault key, the state database, the runs), the vault key and the state
+        database where they were put instead, and the account's ``~/.ssh``."""
+        paths = [Path(jupyter_data_dir()), Path(jupyter_config_dir()), self.vault_key_path,
+                 self.runs_path, Path.home() / ".ssh"]
+        database = sqlite_file(self.state_url or default_url())
+        if database is not None:  # and the journal files beside it
+            paths += [database.with_name(database.name + end) for end in ("", "-wal", "-shm",
+                                                                         "-journal")]
+        return tuple(paths)
 
     @property
     def executor_classes(self) -> tuple[type[Executor], type[Executor]]:
@@ -206,7 +220,7 @@ class Services:
         remote = remote_class(  # type: ignore[call-arg]
             self.execution_store, self.registry, self.site_service, self.runs_dir,
             cache_dir=config.cache_path, wheel=config.remote_wheel,
-            poll_interval=config.job_poll_interval)
+            poll_interval=config.job_poll_interval, protected=config.protected_paths)
         return ExecutorRouter(local, remote)
 
     # ---- life --------------------------------------------------------------------------

@@ -157,7 +157,8 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     dep.run_dir = posixpath.join(workdir, "runs", dep.execution_id)
     # The event log exists before the job does: ``tail -F`` on a missing file falls back
     # to polling once a second for its whole life (GNU tail), which would be the latency.
-    ssh.run(client, f"mkdir -p {shlex.quote(dep.run_dir)} && "
+    # umask 077: the run's folders (and runs/ itself, when new) are the login's alone
+    ssh.run(client, f"umask 077 && mkdir -p {shlex.quote(dep.run_dir)} && "
                     f"touch {shlex.quote(posixpath.join(dep.run_dir, EVENT_LOG))}", timeout=30)
     stage(runlog, "connect", "done", f"run directory {dep.run_dir}", run_dir=dep.run_dir)
     _check_cancel(dep)

@@ -55,8 +55,10 @@ class RemoteExecutor:
 
     def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
                  sites: SiteService, runs_dir: Path, cache_dir: Path | None = None,
-                 wheel: str | None = None, poll_interval: float = 2.0) -> None:
+                 wheel: str | None = None, poll_interval: float = 2.0,
+                 protected: Sequence[Path] = ()) -> None:
         self.executions = executions
+        self.protected = tuple(Path(p) for p in protected)  # never uploaded (staging.py)
         self.registry = registry  # to plan again what a restarted server re-attaches to
         self.sites = sites
         self.runs_dir = Path(runs_dir)
@@ -116,10 +118,11 @@ class RemoteExecutor:
         """The data to move, the arguments as the application sees them on the site, and
         where the application comes from. A run submitted already (re-attached after a
         restart) is not checked against local files again: they may be gone by now."""
-        data = plan_data(workflow, values, check_local=not submitted)
+        data = plan_data(workflow, values, check_local=not submitted,
+                         protected=self.protected)
         rendered, arguments = render_step(step, values, data.values)
-        application = ("cluster", "", "") if submitted else application_source(workflow,
-                                                                               rendered)
+        application = ("cluster", "", "") if submitted else application_source(
+            workflow, rendered, self.protected)
         return data, arguments, application
 
     def _deployment(self, execution: Execution, site: Site, workflow: Workflow, step: Step,

@@ -19,6 +19,7 @@ import paramiko
 from eflows_kernel.events import EventStream
 from eflows_kernel.services.hpc.transfer._common import (
     PART,
+    PRIVATE,
     ChecksumMismatch,
     Progress,
     TransferError,
@@ -87,7 +88,7 @@ def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
         else:
             fetch = f"wget -q -c -O {q(part)} -i -"
             stdin = url + "\n"
-        remote(client, f"mkdir -p -- {q(remote_dir or '.')} && {fetch}",
+        remote(client, f"{PRIVATE}mkdir -p -- {q(remote_dir or '.')} && {fetch}",
                stdin=stdin.encode(), timeout=3600)
         got = remote_sha256(client, [part]).get(part, "")
         if sha256 is not None and got != sha256.lower():
@@ -129,7 +130,7 @@ def stage_in_cluster_path(client: paramiko.SSHClient, remote_src: str, remote_di
     progress = Progress(events, remote_src, "in", None)
     progress.start()
     try:
-        remote(client, f"mkdir -p -- {q(remote_dir or '.')} && rm -rf -- {q(part)} && "
+        remote(client, f"{PRIVATE}mkdir -p -- {q(remote_dir or '.')} && rm -rf -- {q(part)} && "
                        f"cp -r -- {q(remote_src)} {q(part)}", timeout=3600)
         listing = remote(client, f"if [ -d {q(part)} ]; then cd -- {q(part)} && "
                                  "find . -type f -print0; fi")

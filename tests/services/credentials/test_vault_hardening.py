@@ -34,7 +34,7 @@ def test_a_lost_key_file_is_not_silently_regenerated(tmp_path: Path) -> None:
     vault.generate("a")
     vault.generate("b")
     (tmp_path / "vault.key").unlink()
-    with pytest.raises(MasterKeyError, match="missing, but 2 credential.*Restore the file"):
+    with pytest.raises(MasterKeyError, match=r"missing, but 2 credential.*Restore the file"):
         CredentialVault(SqlCredentialRepository(store), key_file=tmp_path / "vault.key")
     assert not (tmp_path / "vault.key").exists()
     store.close()

@@ -236,7 +236,7 @@ def test_an_empty_database_file_is_refused_not_taken_for_a_new_one(tmp_path: Pat
     path = tmp_path / "state.sqlite"
     path.write_bytes(b"")
     os.utime(path, (0, 0))  # emptied a while ago, not being created right now
-    with pytest.raises(SchemaVersionError, match="empty file.*nothing was written"):
+    with pytest.raises(SchemaVersionError, match=r"empty file.*nothing was written"):
         StateStore(url_of(path))
     assert path.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == \
         ["state.sqlite"]

@@ -74,3 +74,33 @@ async def test_hostile_input_values_are_refused_by_field(api: Any, tmp_path: Pat
         assert body["errors"], body
     code, _, page = await api("GET", "eflows/api/executions")
     assert code == 200 and page["total"] == 0  # nothing stored, nothing stuck in queued
+
+
+async def test_slow_work_does_not_block_the_server(api: Any) -> None:
+    """A key whose passphrase takes seconds to derive (the sender picks the KDF rounds)
+    once froze every other request; now the server answers meanwhile."""
+    import asyncio
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    slow = serialization.PrivateFormat.OpenSSH.encryption_builder().kdf_rounds(100) \
+        .build(b"pw")
+    text = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, slow).decode()
+    done: list[str] = []
+
+    async def import_key() -> None:
+        code, _, body = await api("POST", "eflows/api/credentials/import",
+                                  {"name": "slow", "private_key": text, "passphrase": "pw"})
+        assert code == 201, body
+        done.append("import")
+
+    async def status() -> None:
+        await asyncio.sleep(0.3)  # the import is deriving its key by now
+        code, _, _ = await api("GET", "eflows/api/status")
+        assert code == 200
+        done.append("status")
+
+    await asyncio.gather(import_key(), status())
+    assert done == ["status", "import"]

@@ -181,20 +181,23 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
         except CredentialNotFound:
             raise bad_request({field: f"no credential with id {credential_id!r}"}) from None
 
-    def start_execution(self, workflow_id: str, inputs: dict[str, Any], site: str,
-                        credential_id: str | None, login: str | None = None,
-                        password: str | None = None, otp: str | None = None,
-                        field_names: Mapping[str, str] | None = None) -> Execution:
+    async def start_execution(self, workflow_id: str, inputs: dict[str, Any], site: str,
+                              credential_id: str | None, login: str | None = None,
+                              password: str | None = None, otp: str | None = None,
+                              field_names: Mapping[str, str] | None = None) -> Execution:
         """Submit a run of a registered workflow on ``site`` ("local" or a configured site).
+
+        Off the event loop: checking the inputs stats local files, and starting a run
+        opens its folder and may wait for the site's connection.
 
         A refusal names each faulty field in ``errors`` as this API spells it: inputs as
         ``inputs.<name>``, the others as in the body (``field_names`` renames them, for
         APIs that carry the credential or login elsewhere).
         """
         try:
-            return self.eflows.executions.submit(workflow_id, inputs, site, credential_id,
-                                                 login=login, password=password,
-                                                 one_time_code=otp)
+            return await in_thread(functools.partial(
+                self.eflows.executions.submit, workflow_id, inputs, site, credential_id,
+                login=login, password=password, one_time_code=otp))
         except ValidationError as exc:
             fields = exc.details.get("fields")
             if isinstance(fields, dict) and fields:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from eflows_kernel.services.paths import name_from
+from eflows_kernel.services.paths import is_under, name_from
 from eflows_kernel.services.workflows.errors import WorkflowImportError
 from eflows_kernel.services.workflows.inputs import references_in
 from eflows_kernel.services.workflows.model import (
@@ -277,6 +277,10 @@ def import_registry_folder(path: str | Path) -> list[Workflow]:
             if file.name == SOFTWARE_FILE or file in seen_yaml:
                 continue
             seen_yaml.append(file)
+            if not is_under(file, folder):  # a link planted in the folder, to elsewhere
+                extras.append((root, file, "a link to a file outside the imported folder; "
+                                           "not read"))
+                continue
             data = load_yaml(file)
             if isinstance(data, dict) and "topology_template" in data:
                 workflows.append((root, file, _topology_from_data(file, data, None)))

@@ -38,7 +38,9 @@ from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     DataMovement,
     Workflow,
+    local_application,
     render_arguments,
+    source_root,
 )
 
 CLUSTER_PREFIX = "cluster:"
@@ -85,16 +87,6 @@ class _Refused(ValueError):
     """Internal: a local source that must not be uploaded (the message says why)."""
 
 
-def workflow_folder(workflow: Workflow) -> Path | None:
-    """The folder the workflow came from (its registry folder, or its Python file's)."""
-    source = workflow.source
-    if source.get("folder"):
-        return Path(source["folder"])
-    if source.get("file"):
-        return Path(source["file"]).parent
-    return None
-
-
 def check_uploadable(path: Path, protected: Sequence[Path]) -> Path:
     """``path`` resolved, unless it is, or holds, something that never leaves this machine."""
     resolved = path.resolve()
@@ -108,7 +100,7 @@ def check_uploadable(path: Path, protected: Sequence[Path]) -> Path:
 
 def _workflow_path(workflow: Workflow, value: str, what: str) -> Path:
     """A path the workflow chose: relative to its own folder, and staying in it."""
-    folder = workflow_folder(workflow)
+    folder = source_root(workflow)
     if folder is None or value.startswith("~"):
         raise _Refused(f"{what} {value!r} comes from the workflow, not from you, and the "
                        "workflow has no folder it could be in; give the path yourself to "
@@ -219,27 +211,22 @@ def application_source(workflow: Workflow, application: str,
                        protected: Sequence[Path] = ()) -> tuple[str, str, str]:
     """Where the step's application comes from: (kind, path to upload, path inside it).
 
-    An imported workflow's application is in its folder (or is a path on the site); only
-    a workflow the user wrote themself (a spec) may name any file of theirs, and even then
-    nothing protected.
+    What may be uploaded is what ``workflows.local_application`` allows (an imported
+    workflow's own folder; any file of the user's for a spec they wrote), never
+    anything protected; an absolute path that is not here is a path on the site.
     """
-    path = Path(application)
-    source = workflow.source
+    found = local_application(workflow, application)
+    folder = workflow.source.get("folder")
     try:
-        if source.get("folder"):
-            folder = Path(source["folder"])
-            inside = application.lstrip("/")
-            if (folder / inside).is_file() and is_under(folder / inside, folder):
-                return "local", str(check_uploadable(folder, protected)), inside
-        elif source.get("file") and (Path(source["file"]).parent / application).is_file():
-            return "local", str(check_uploadable(Path(source["file"]).parent / application,
-                                                 protected)), ""
-        elif path.is_absolute() and path.is_file():
-            return "local", str(check_uploadable(path, protected)), ""
+        if found is not None and folder:
+            return ("local", str(check_uploadable(Path(folder), protected)),
+                    found.relative_to(Path(folder).resolve()).as_posix())
+        if found is not None:
+            return "local", str(check_uploadable(found, protected)), ""
     except _Refused as exc:
         raise ValidationError(f"the application of workflow {workflow.name!r}: {exc}",
                               application=str(exc)) from None
-    if path.is_absolute():
+    if Path(application).is_absolute():
         return "cluster", application, ""  # e.g. a TOSCA registry naming a path on the site
     raise ValidationError(f"the application {application!r} of workflow {workflow.name!r} "
                           "is not on this machine", application=application)

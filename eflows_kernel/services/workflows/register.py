@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from eflows_kernel.services.bounds import TooStrange, check_value
-from eflows_kernel.services.paths import name_from
+from eflows_kernel.services.paths import is_under, name_from
 from eflows_kernel.services.workflows.argparse_inputs import parse_argparse_inputs
 from eflows_kernel.services.workflows.errors import WorkflowImportError
 from eflows_kernel.services.workflows.inputs import references_in
@@ -205,7 +205,8 @@ def workflow_from_folder(path: str | Path) -> Workflow:
     if "steps" not in spec:
         step = {k: spec.pop(k) for k in list(spec) if k in _STEP_KEYS and k != "name"}
         if "application" in step:
-            if not (folder / str(step["application"])).is_file():
+            inside = folder / str(step["application"])
+            if not inside.is_file() or not is_under(inside, folder):
                 raise WorkflowImportError(
                     f"application '{step['application']}' does not exist in the folder",
                     description_file)

@@ -73,6 +73,7 @@ class ServicesConfig:
     # with the login made for ``hub_user`` (None: $JUPYTERHUB_USER, else this account).
     operator_sites: tuple[Mapping[str, Any], ...] = ()
     hub_user: str | None = None
+    allow_private_urls: bool = False  # stage-in URLs may name loopback/private hosts
 
     @property
     def vault_key_path(self) -> Path:
@@ -220,7 +221,8 @@ class Services:
         remote = remote_class(  # type: ignore[call-arg]
             self.execution_store, self.registry, self.site_service, self.runs_dir,
             cache_dir=config.cache_path, wheel=config.remote_wheel,
-            poll_interval=config.job_poll_interval, protected=config.protected_paths)
+            poll_interval=config.job_poll_interval, protected=config.protected_paths,
+            allow_private_urls=config.allow_private_urls)
         return ExecutorRouter(local, remote)
 
     # ---- life --------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import urllib.parse
 from typing import Any
 
 MAX_DEPTH = 32  # lists and maps inside each other
@@ -18,6 +20,30 @@ MAX_ITEMS = 100_000  # values in one input, all levels together
 MAX_TEXT = 1 << 20  # characters of one string
 MAX_INT_DIGITS = 30  # an integer input is a count or a size, not a number theory problem
 MAX_BODY = 16 << 20  # bytes of one JSON request body
+
+
+_SECRET_PARAM = re.compile(r"token|secret|passw|pwd|signature|^sig$|api[_-]?key|^key$|"
+                           r"credential|session|auth", re.IGNORECASE)
+
+
+def secret_in_url(value: str) -> str | None:
+    """What in the http(s) URL ``value`` looks like a secret (None if nothing does).
+
+    Why here: an input is stored with its execution and served back by the API, so a
+    password or a token in a URL would be kept and shown in clear.
+    """
+    if not value.startswith(("http://", "https://")):
+        return None
+    try:
+        parts = urllib.parse.urlsplit(value)
+        if parts.username is not None or parts.password is not None:
+            return "a user name or password (user:password@)"
+    except ValueError:
+        return None
+    for name, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+        if _SECRET_PARAM.search(name):
+            return f"what looks like a secret ({name}=...)"
+    return None
 
 
 class TooStrange(ValueError):

@@ -61,10 +61,13 @@ async def test_hostile_input_values_are_refused_by_field(api: Any, tmp_path: Pat
     good = {"items": [1], "n": 1, "f": str(tmp_path), "x": 1.5}
     for name, value in (("items", _nested(DEEP)), ("items", "[" * 5000 + "]" * 5000),
                         ("n", 10 ** 40), ("n", "9" * 5000), ("f", "a\0b"), ("x", "nan"),
-                        ("x", "inf"), ("items", ["ok", "a\0b"])):
+                        ("x", "inf"), ("items", ["ok", "a\0b"]),
+                        ("f", "https://user:s3cret@example.org/data"),
+                        ("f", "https://example.org/data?access_token=s3cret")):
         code, _, body = await api("POST", url, {"inputs": {**good, name: value}, "site": "local"})
         assert code == 400, (name, body)
         assert f"inputs.{name}" in body["errors"], (name, body)
+        assert "s3cret" not in str(body)
     for raw in ('{"inputs": {"n": ' + "9" * 5000 + "}}",
                 '{"inputs": {"x": NaN}}',
                 '{"inputs": ' + "[" * 10_000 + "]" * 10_000 + "}",

@@ -27,7 +27,12 @@ from eflows_kernel.services.errors import NotFoundError, ServiceError, Validatio
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.connections import PooledConnection
 from eflows_kernel.services.hpc.remote_events import RemoteEventTail
-from eflows_kernel.services.hpc.transfer import stage_in, stage_in_cluster_path, stage_in_url
+from eflows_kernel.services.hpc.transfer import (
+    UrlPolicy,
+    stage_in,
+    stage_in_cluster_path,
+    stage_in_url,
+)
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.workflows import Step, Workflow
 
@@ -70,6 +75,7 @@ class Deployment:
     tail: RemoteEventTail | None = None
     stage: str = "connect"
     thread: threading.Thread | None = None
+    url_policy: UrlPolicy | None = None  # what stage-in URLs (and their redirects) may be
 
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,
@@ -235,7 +241,7 @@ def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
                 stage_in(client, item.source, target, dep.log, connect=parallel,
                          streams=streams)
             elif item.kind == "http":
-                stage_in_url(client, item.source, target, dep.log)
+                stage_in_url(client, item.source, target, dep.log, policy=dep.url_policy)
             else:
                 source = item.source if item.source.startswith("/") else posixpath.join(
                     dep.run_dir, item.source)

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from eflows_kernel.services.errors import ValidationError
-from eflows_kernel.services.hpc.transfer import TransferError, url_file_name
+from eflows_kernel.services.errors import ServiceError, ValidationError
+from eflows_kernel.services.hpc.transfer import UrlPolicy, url_file_name
 from eflows_kernel.services.paths import UnsafePath, is_under, within
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
@@ -117,13 +117,14 @@ def _workflow_path(workflow: Workflow, value: str, what: str) -> Path:
 
 
 def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
-         protected: Sequence[Path] = ()) -> DataPlan:
+         protected: Sequence[Path] = (), url_policy: UrlPolicy | None = None) -> DataPlan:
     """The transfers of one execution, with local sources checked now.
 
     ``check_local=False`` re-plans a run that was submitted already (after a server
     restart, for its stage-out): its inputs were checked then and may be gone now.
     A value equal to the input's declared default is the workflow's choice, not the
-    user's (see the module's docstring); ``protected`` are never uploaded.
+    user's (see the module's docstring); ``protected`` are never uploaded; URLs are
+    checked against ``url_policy`` (no secrets in them, no private hosts).
     """
     stage_in: list[StageIn] = []
     stage_out: list[StageOut] = []
@@ -139,7 +140,9 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
         if _is_url(value):
             try:
                 name = url_file_name(value)
-            except TransferError as exc:
+                if url_policy is not None and check_local:
+                    url_policy.check(value)
+            except ServiceError as exc:
                 problems[declared.name] = exc.message
                 continue
             stage_in.append(StageIn(declared.name, "http", value, target))
@@ -182,6 +185,12 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
             stage_out.append(StageOut(movement.name, source, movement.kind == "cluster"))
             continue
         target_dir = target or "inputs"
+        if movement.kind == "http" and url_policy is not None and check_local:
+            try:
+                url_policy.check(source)
+            except ServiceError as exc:
+                problems[movement.name] = exc.message
+                continue
         if movement.kind == "local":
             try:
                 source = str(_movement_source(workflow, source, given, protected,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, overload
 
-from eflows_kernel.services.bounds import TooStrange, check_value, parse_json
+from eflows_kernel.services.bounds import TooStrange, check_value, parse_json, secret_in_url
 from eflows_kernel.services.workflows.errors import ArgumentRenderError, InputValidationError
 from eflows_kernel.services.workflows.model import Workflow, WorkflowInput
 
@@ -74,6 +74,11 @@ def _coerce_string(value: Any, kind: str) -> str:
     if isinstance(value, str):
         if kind == "path" and not value.strip():
             raise _Invalid("must be a non-empty path")
+        secret = secret_in_url(value) if kind == "path" else None
+        if secret is not None:
+            raise _Invalid(f"is a URL carrying {secret}; it would be stored with the "
+                           "execution in clear: use a public link, or copy the data to the "
+                           "site and give cluster:/path")
         return value
     if isinstance(value, bool | int | float):
         return str(value)

@@ -85,3 +85,43 @@ def test_rotating_the_master_key_re_encrypts_every_record(tmp_path: Path) -> Non
     with pytest.raises(MasterKeyError, match="another master key"):
         stale.private_key_for_use(ids[0])
     store.close()
+
+
+def test_a_key_with_a_costly_passphrase_is_refused_before_deriving_it() -> None:
+    """The sender picks the bcrypt rounds; a million would hold a server thread for hours."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from eflows_kernel.services.credentials import InMemoryCredentialRepository
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    vault = CredentialVault(InMemoryCredentialRepository(), master_key=b"k" * 32)
+    for rounds, accepted in ((16, True), (1_000_000, False)):
+        # Encrypting with a million rounds would itself take hours: patch the count in.
+        encryption = serialization.PrivateFormat.OpenSSH.encryption_builder() \
+            .kdf_rounds(16).build(b"pw")
+        text = key.private_bytes(serialization.Encoding.PEM,
+                                 serialization.PrivateFormat.OpenSSH, encryption)
+        if not accepted:
+            text = _with_rounds(text, rounds)
+        if accepted:
+            assert vault.import_key("ok", text, "pw").kind == "ed25519"
+        else:
+            with pytest.raises(VaultError, match="1000000 bcrypt rounds"):
+                vault.import_key("slow", text, "pw")
+
+
+def _with_rounds(pem: bytes, rounds: int) -> bytes:
+    import base64
+
+    lines = pem.strip().splitlines()
+    blob = bytearray(base64.b64decode(b"".join(lines[1:-1])))
+    at = len(b"openssh-key-v1\0")
+    for _ in range(2):  # past the cipher and KDF names
+        at += 4 + int.from_bytes(blob[at:at + 4], "big")
+    salt = int.from_bytes(blob[at + 4:at + 8], "big")
+    where = at + 8 + salt
+    blob[where:where + 4] = rounds.to_bytes(4, "big")
+    body = base64.b64encode(bytes(blob))
+    return b"\n".join([lines[0], *[body[i:i + 70] for i in range(0, len(body), 70)],
+                       lines[-1]]) + b"\n"

@@ -35,6 +35,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "eflows_kernel.services.errors": set(),
     "eflows_kernel.services.lifecycle": set(),
     "eflows_kernel.services.log_query": {"eflows_kernel.services.errors"},
+    "eflows_kernel.services.paths": set(),  # the one safe-name and one safe-path rule
+    "eflows_kernel.services.bounds": set(),  # how big and deep an outside value may be
     "eflows_kernel.services.state": {"eflows_kernel.services.errors"},
     "eflows_kernel.services.workflows": {"eflows_kernel.services.errors",
                                          "eflows_kernel.services.state"},
@@ -90,6 +92,13 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.services.credentials", "eflows_kernel.services.sites",
         "eflows_kernel.services.executions", "eflows_kernel.services.app"},
 }
+# The safe-name, safe-path and bounded-value rules are at the bottom, beside the errors:
+# every area that names or writes files, or takes values from outside, uses them.
+_RULES = {"eflows_kernel.services.paths", "eflows_kernel.services.bounds"}
+for _area in ("workflows", "hpc", "sites", "executions", "deploy", "app"):
+    MAY_IMPORT[f"eflows_kernel.services.{_area}"] |= _RULES
+MAY_IMPORT["eflows_kernel.client"] |= _RULES
+MAY_IMPORT["eflows_extension"] |= _RULES
 # The one pair of areas allowed to import each other: the Jupyter kernel starts its engine
 # through the public eflows_kernel.start(), whose IPython integration lives in kernel/.
 # (No module cycle comes of it: test_no_import_cycle holds for every module.)

@@ -85,6 +85,22 @@ def cmd_keys_revoke(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_keys_rotate_master_key(client: Client, args: argparse.Namespace) -> int:
+    """Re-encrypt the vault under a new master key: on the server's host, not over REST
+    (the key file is the host's; sending a master key over HTTP would defeat it)."""
+    services = getattr(client, "services", None)
+    if services is None:
+        raise UsageError("rotate-master-key works on the vault of this host: run it without "
+                         "--url, as the account the Jupyter server runs as, with the server "
+                         "stopped")
+    count, message = services.rotate_master_key()
+    if args.json:
+        emit_json({"reencrypted": count})
+    else:
+        print(message)
+    return EXIT_OK
+
+
 def register(groups: Any, command: Command) -> None:
     """Add this group's commands to the ``eflows`` parser."""
     keys = groups.add_parser("ssh-keys", help="SSH credentials in the vault").add_subparsers(
@@ -96,6 +112,8 @@ def register(groups: Any, command: Command) -> None:
     p.add_argument("--comment", default=None)
     command(keys, "list", cmd_keys_list, "list the credentials (public parts only)")
     command(keys, "delete", cmd_keys_delete, "delete a credential").add_argument("id")
+    command(keys, "rotate-master-key", cmd_keys_rotate_master_key,
+            "re-encrypt every credential under a new vault master key (this host only)")
     p = command(keys, "authorize", cmd_keys_authorize,
                 "install the public key on a site (--site; asks the site password), "
                 "or print its authorized_keys line")

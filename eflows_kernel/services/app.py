@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_core.paths import jupyter_data_dir
+from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir
 
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
+from eflows_kernel.services.credentials.errors import MasterKeyError
+from eflows_kernel.services.credentials.master_key import replace_key_file
 from eflows_kernel.services.executions.executor import Executor
 from eflows_kernel.services.executions.housekeeping import RunHousekeeping
 from eflows_kernel.services.executions.log_entries import LogEntries
@@ -34,6 +36,7 @@ from eflows_kernel.services.executions.run_files import RunFiles
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.state.store import default_url, sqlite_file
 from eflows_kernel.services.workflows import WorkflowRegistry
 
 if TYPE_CHECKING:
@@ -70,6 +73,7 @@ class ServicesConfig:
     # with the login made for ``hub_user`` (None: $JUPYTERHUB_USER, else this account).
     operator_sites: tuple[Mapping[str, Any], ...] = ()
     hub_user: str | None = None
+    allow_private_urls: bool = False  # stage-in URLs may name loopback/private hosts
 
     @property
     def vault_key_path(self) -> Path:
@@ -79,6 +83,19 @@ class ServicesConfig:
     @property
     def runs_path(self) -> Path:
         return Path(self.runs_dir) if self.runs_dir else eflows_data_dir() / "runs"
+
+    @property
+    def protected_paths(self) -> tuple[Path, ...]:
+        """What is never uploaded to a site, whoever names it: the Jupyter data and config
+        dirs (the vault key, the state database, the runs), the vault key and the state
+        database where they were put instead, and the account's ``~/.ssh``."""
+        paths = [Path(jupyter_data_dir()), Path(jupyter_config_dir()), self.vault_key_path,
+                 self.runs_path, Path.home() / ".ssh"]
+        database = sqlite_file(self.state_url or default_url())
+        if database is not None:  # and the journal files beside it
+            paths += [database.with_name(database.name + end) for end in ("", "-wal", "-shm",
+                                                                         "-journal")]
+        return tuple(paths)
 
     @property
     def executor_classes(self) -> tuple[type[Executor], type[Executor]]:
@@ -159,6 +176,20 @@ class Services:
                 self._site_service = SiteService(repository, self.vault)
             return self._site_service
 
+    def rotate_master_key(self) -> tuple[int, str]:
+        """Re-encrypt every credential under a new master key: (count, what to tell the
+        operator). Only for a key kept in a file; one given in ``$EFLOWS_VAULT_KEY`` is
+        the operator's to change (the error says how)."""
+        vault = self.vault
+        if not vault.key_source.startswith("file"):
+            raise MasterKeyError(f"the master key comes from the {vault.key_source}, not a "
+                                 "file: rotate it where it is kept (the new key must be set "
+                                 "and the records re-encrypted together)")
+        count, old = replace_key_file(self.config.vault_key_path, vault.rotate_master_key)
+        return count, (f"re-encrypted {count} credential(s); the new master key is in "
+                       f"{self.config.vault_key_path}, the old one in {old}: back the new "
+                       "one up, then delete the old one")
+
     @property
     def hub_user(self) -> str:
         """Whose server this is: the hub user, else the account it runs as."""
@@ -190,7 +221,8 @@ class Services:
         remote = remote_class(  # type: ignore[call-arg]
             self.execution_store, self.registry, self.site_service, self.runs_dir,
             cache_dir=config.cache_path, wheel=config.remote_wheel,
-            poll_interval=config.job_poll_interval)
+            poll_interval=config.job_poll_interval, protected=config.protected_paths,
+            allow_private_urls=config.allow_private_urls)
         return ExecutorRouter(local, remote)
 
     # ---- life --------------------------------------------------------------------------

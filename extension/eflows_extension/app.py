@@ -14,7 +14,7 @@ from typing import Any
 
 from jupyter_core.paths import ENV_CONFIG_PATH, SYSTEM_CONFIG_PATH
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Float, Int, List, Type, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Type, Unicode, default
 
 from eflows_extension.handlers import hpcwaas as hw
 from eflows_extension.handlers import native as h
@@ -111,6 +111,13 @@ class EflowsExtensionApp(ExtensionApp):
     def _default_sites_files(self) -> list[str]:
         return [os.path.join(d, SITES_FILE) for d in [*ENV_CONFIG_PATH, *SYSTEM_CONFIG_PATH]]
 
+    allow_private_urls = Bool(
+        False,
+        help="Let stage-in URLs name loopback, link-local and private addresses (a data "
+             "server on the site's own network). Off: the site would fetch them from inside "
+             "its network, metadata services included.",
+    ).tag(config=True)
+
     @default("remote_cache_dir")
     def _default_remote_cache_dir(self) -> str:
         return str(eflows_data_dir() / "cache")
@@ -132,14 +139,33 @@ class EflowsExtensionApp(ExtensionApp):
             remote_executor_class=self.remote_executor_class,
             remote_wheel=self.remote_wheel, remote_cache_dir=self.remote_cache_dir,
             job_poll_interval=self.job_poll_interval,
-            operator_sites=(*self.sites, *load_sites_files(self.sites_files)))
+            operator_sites=(*self.sites, *load_sites_files(self.sites_files)),
+            allow_private_urls=self.allow_private_urls)
 
     def initialize_settings(self) -> None:
-        services = Services(self.services_config())
+        """Build the services; if the installation is broken (an empty or newer state
+        database, a bad or missing vault key), the routes still exist and answer 503 with
+        the reason (``handlers/base.py``) rather than the extension vanishing into 404s."""
+        try:
+            services = Services(self.services_config())
+        except Exception as exc:
+            self._unavailable(exc)
+            return
         self.settings["eflows"] = services
         self.log.info("eflows: state in %s", services.store)
-        services.start()
+        try:
+            services.start()
+        except Exception as exc:
+            self.settings.pop("eflows")
+            services.close()
+            self._unavailable(exc)
+            return
         self.advertise_to_kernels()
+
+    def _unavailable(self, exc: Exception) -> None:
+        reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        self.settings["eflows_unavailable"] = reason
+        self.log.error("eflows: the services cannot start: %s", reason)
 
     def advertise_to_kernels(self) -> None:
         """Export ``EFLOWS_URL``/``EFLOWS_TOKEN`` so kernels find this server unaided.

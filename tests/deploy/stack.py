@@ -34,9 +34,9 @@ class RemoteServer(ExecutionsService):
 
     def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
                  vault: CredentialVault, sites: SiteService, runs_dir: Path,
-                 cache: Path) -> None:
+                 cache: Path, protected: tuple[Path, ...] = ()) -> None:
         self.remote = RemoteExecutor(executions, registry, sites, runs_dir, cache_dir=cache,
-                                     poll_interval=0.5)
+                                     poll_interval=0.5, protected=protected)
         super().__init__(executions, registry, ExecutorRouter(remote=self.remote),
                          credentials=vault.get)
 

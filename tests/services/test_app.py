@@ -47,3 +47,20 @@ def test_what_has_side_effects_is_made_on_first_use(tmp_path: Path) -> None:
         assert restarted.executions.get(stale.id).error == RESTART_ERROR
     finally:
         restarted.close()
+
+
+def test_the_remote_executor_never_uploads_the_servers_own_secrets(tmp_path: Path) -> None:
+    """The composition root hands the deployer every path that must never leave: the
+    vault key and state database where the operator put them, and the Jupyter dirs."""
+    config = ServicesConfig(state_url=f"sqlite:///{tmp_path / 'db' / 'state.sqlite'}",
+                            vault_key_file=tmp_path / "keys" / "vault.key",
+                            runs_dir=tmp_path / "runs", allow_private_urls=True)
+    services = Services(config)
+    try:
+        remote = services.executions.router.remote
+        assert {tmp_path / "keys" / "vault.key", tmp_path / "db" / "state.sqlite",
+                tmp_path / "db" / "state.sqlite-wal", tmp_path / "runs",
+                eflows_data_dir().parent, Path.home() / ".ssh"} <= set(remote.protected)
+        assert remote.url_policy.allow_private
+    finally:
+        services.close()

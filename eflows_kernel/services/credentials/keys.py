@@ -7,6 +7,7 @@ each rule (what counts as the same key, what a fingerprint is) lives in one plac
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 from typing import Literal
 
@@ -66,6 +67,42 @@ def _as_bytes(value: str | bytes) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
+MAX_KDF_ROUNDS = 512  # ssh-keygen's default is 16; each round costs ~20 ms here
+
+
+def _check_kdf_rounds(raw: bytes) -> None:
+    """Refuse an OpenSSH key whose bcrypt rounds would take minutes to derive.
+
+    The rounds are the sender's choice and decrypting costs the server's CPU, so a key
+    with a million rounds is a denial of service, not a stronger key.
+    """
+    body = b"".join(line.strip() for line in raw.splitlines()[1:-1])
+    try:
+        blob = base64.b64decode(body)
+    except (binascii.Error, ValueError):
+        return  # not ours to judge: the loader reports a malformed key
+    magic = b"openssh-key-v1\0"
+    if not blob.startswith(magic):
+        return
+    at = len(magic)
+    fields = []
+    for _ in range(3):  # cipher name, KDF name, KDF options
+        if at + 4 > len(blob):
+            return
+        size = int.from_bytes(blob[at:at + 4], "big")
+        fields.append(blob[at + 4:at + 4 + size])
+        at += 4 + size
+    _cipher, kdf, options = fields
+    if kdf != b"bcrypt" or len(options) < 4:
+        return
+    salt_size = int.from_bytes(options[:4], "big")
+    rounds = int.from_bytes(options[4 + salt_size:8 + salt_size], "big")
+    if rounds > MAX_KDF_ROUNDS:
+        raise VaultError(f"the key's passphrase uses {rounds} bcrypt rounds; at most "
+                         f"{MAX_KDF_ROUNDS} are accepted (re-encrypt it with: ssh-keygen -p "
+                         "-a 100 -f KEYFILE)")
+
+
 def load_private_key(data: str | bytes, passphrase: str | bytes | None = None) -> PrivateKey:
     """Parse an OpenSSH or PEM private key, possibly passphrase-protected.
 
@@ -77,6 +114,7 @@ def load_private_key(data: str | bytes, passphrase: str | bytes | None = None) -
     text = raw[:100].decode("ascii", errors="replace")
     password = _as_bytes(passphrase) if passphrase not in (None, "", b"") else None
     if text.startswith(_OPENSSH_HEADER):
+        _check_kdf_rounds(raw)
         loader = serialization.load_ssh_private_key
     elif text.startswith("-----BEGIN") and "PRIVATE KEY-----" in text:
         loader = serialization.load_pem_private_key

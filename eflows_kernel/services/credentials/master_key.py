@@ -12,6 +12,7 @@ import binascii
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from eflows_kernel.services.credentials.errors import MasterKeyError
@@ -56,10 +57,22 @@ def _check_key_file(path: Path, info: os.stat_result) -> None:
                              f"(uid {info.st_uid}); it must be owned by uid {os.geteuid()}")
 
 
-def read_or_create_key_file(path: str | Path) -> bytes:
-    """The key stored in ``path``, creating the file (and its directory, 0700) if missing."""
+def read_or_create_key_file(path: str | Path, stored: Callable[[], int] | None = None) -> bytes:
+    """The key stored in ``path``, creating the file (and its directory, 0700) if missing.
+
+    Not if ``stored()`` says records encrypted under a key exist already: a new key would
+    leave every one of them undecryptable, found out only when a run needs its key.
+    """
     path = Path(path)
     if not path.exists():
+        count = stored() if stored is not None else 0
+        if count:
+            raise MasterKeyError(
+                f"vault key file {path} is missing, but {count} credential(s) encrypted with "
+                "it are stored; no new key was made and nothing was changed. Restore the "
+                f"file from a backup (mode 600), or give the key in {ENV_VAR}. If the key is "
+                "lost for good, those credentials are too: point the server at a new state "
+                "database (or delete the credential rows) and generate new keys")
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -78,7 +91,8 @@ def read_or_create_key_file(path: str | Path) -> bytes:
 
 
 def resolve_master_key(master_key: bytes | None = None, key_file: str | Path | None = None,
-                       environ: dict[str, str] | None = None) -> tuple[bytes, str]:
+                       environ: dict[str, str] | None = None,
+                       stored: Callable[[], int] | None = None) -> tuple[bytes, str]:
     """The master key and where it came from: argument, then environment, then key file.
 
     Configuration wins over the file so that a deployment can inject the key
@@ -92,6 +106,34 @@ def resolve_master_key(master_key: bytes | None = None, key_file: str | Path | N
     if env.get(ENV_VAR):
         return decode_master_key(env[ENV_VAR], ENV_VAR), "environment"
     if key_file is not None:
-        return read_or_create_key_file(key_file), f"file {key_file}"
+        return read_or_create_key_file(key_file, stored), f"file {key_file}"
     raise MasterKeyError(f"the vault has no master key: set {ENV_VAR} "
                          f"(make one with: {_GENERATE_HINT}) or give a key file")
+
+
+def replace_key_file(path: str | Path, rotate: Callable[[bytes], int]) -> tuple[int, Path]:
+    """A new master key in ``path``: ``rotate(new key)`` re-encrypts the records with it.
+
+    The new key is written beside the file first (``<name>.new``, 0600), so it exists
+    on disk before any record depends on it; once every record is re-encrypted it takes
+    the file's name and the old key stays as ``<name>.old`` (delete it once the new one
+    is backed up). Returns the number of records and the old key's file.
+    """
+    path = Path(path)
+    pending, old = path.with_name(path.name + ".new"), path.with_name(path.name + ".old")
+    key = new_master_key()
+    try:
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise MasterKeyError(f"{pending} exists: an earlier rotation was interrupted. Its "
+                             "records may use that key already; keep both files, and ask "
+                             "for help before removing either") from None
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    count = rotate(decode_master_key(key, str(pending)))
+    if path.exists():
+        os.replace(path, old)
+    os.replace(pending, path)
+    return count, old

@@ -21,7 +21,10 @@ from typing import Any, Protocol
 
 from eflows_kernel.services.credentials.errors import VaultError
 
-RECORD_FORMAT = 1  # bump if the encryption scheme or the record layout changes
+RECORD_FORMAT = 2  # bump if the encryption scheme or the record layout changes
+# 1: the ciphertext's associated data was the record id only; 2: every public field
+# (vault.py: _associated_data). Records of format 1 are still read, and re-sealed as 2
+# by a change of certificate or a master key rotation.
 
 
 @dataclass(frozen=True)

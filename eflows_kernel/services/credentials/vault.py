@@ -15,7 +15,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from eflows_kernel.services.credentials import keys
 from eflows_kernel.services.credentials.errors import CredentialNotFound, MasterKeyError, VaultError
-from eflows_kernel.services.credentials.master_key import resolve_master_key
+from eflows_kernel.services.credentials.master_key import KEY_BYTES, resolve_master_key
 from eflows_kernel.services.credentials.repository import (
     RECORD_FORMAT,
     CredentialRecord,
@@ -117,9 +117,29 @@ def _info(record: CredentialRecord) -> CredentialInfo:
                           metadata=dict(record.meta))
 
 
-def _associated_data(credential_id: str) -> bytes:
-    # The id is authenticated with the ciphertext: pasted into another record, it fails.
-    return f"eflows-vault/{RECORD_FORMAT}/{credential_id}".encode()
+def _associated_data(record: CredentialRecord) -> bytes:
+    """What the ciphertext is bound to: every public field of its record.
+
+    Why all of them: the public key, fingerprint and certificate are what a user checks
+    before authorizing a key on a cluster; someone who can write the database could
+    otherwise swap the public half shown while the private half stays another one.
+    """
+    if record.format == 1:  # the id only (records written before format 2)
+        return f"eflows-vault/1/{record.id}".encode()
+    created = record.created_at
+    if created.tzinfo is not None:  # SQLite gives it back naive (UTC)
+        created = created.astimezone(timezone.utc).replace(tzinfo=None)
+    bound = {"id": record.id, "name": record.name, "kind": record.kind,
+             "public_key": record.public_key, "fingerprint": record.fingerprint,
+             "comment": record.comment, "created_at": created.isoformat(),
+             "certificate": record.certificate, "key_id": record.key_id,
+             "format": record.format}
+    return f"eflows-vault/{record.format}\n".encode() + json.dumps(
+        bound, sort_keys=True).encode()
+
+
+def _key_id(key: bytes) -> str:
+    return hmac.new(key, b"eflows-vault key id", hashlib.sha256).hexdigest()[:16]
 
 
 class CredentialVault:
@@ -131,16 +151,22 @@ class CredentialVault:
 
     def __init__(self, repository: CredentialRepository, master_key: bytes | None = None,
                  key_file: Path | None = None) -> None:
-        key, self._key_source = resolve_master_key(master_key, key_file)
+        key, self._key_source = resolve_master_key(master_key, key_file,
+                                                   stored=lambda: len(repository.list()))
         self._aead = AESGCM(key)
         # Names the master key in each record without revealing it (see CredentialRecord).
-        self._key_id = hmac.new(key, b"eflows-vault key id", hashlib.sha256).hexdigest()[:16]
+        self._key_id = _key_id(key)
         del key
         self.repository = repository
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(repository={self.repository!r}, "
                 f"master key from {self._key_source})")
+
+    @property
+    def key_source(self) -> str:
+        """Where the master key came from: "argument", "environment" or "file <path>"."""
+        return self._key_source
 
     # ---- creating ----------------------------------------------------------------------
 
@@ -176,18 +202,24 @@ class CredentialVault:
 
     def _store(self, name: str, comment: str, key: keys.PrivateKey,
                certificate: str | None, meta: dict[str, Any] | None = None) -> CredentialInfo:
-        credential_id = new_credential_id()
         public = keys.public_key_line(key)
-        nonce = secrets.token_bytes(_NONCE_BYTES)
-        ciphertext = self._aead.encrypt(nonce, keys.private_bytes(key),
-                                        _associated_data(credential_id))
-        record = CredentialRecord(
-            id=credential_id, name=name, kind=keys.key_kind(key), public_key=public,
+        record = self._sealed(CredentialRecord(
+            id=new_credential_id(), name=name, kind=keys.key_kind(key), public_key=public,
             fingerprint=keys.fingerprint(public), comment=comment,
             created_at=datetime.now(timezone.utc), certificate=certificate,
-            key_id=self._key_id, nonce=nonce, ciphertext=ciphertext, meta=meta or {})
+            meta=meta or {}),
+            keys.private_bytes(key))
         self.repository.add(record)
         return _info(record)
+
+    def _sealed(self, record: CredentialRecord, der: bytes,
+                aead: AESGCM | None = None, key_id: str | None = None) -> CredentialRecord:
+        """``record`` (public fields as given) with ``der`` encrypted under the master key
+        (or ``aead``), in the current format, bound to those fields."""
+        record = replace(record, key_id=key_id or self._key_id, format=RECORD_FORMAT,
+                         nonce=secrets.token_bytes(_NONCE_BYTES), ciphertext=b"")
+        return replace(record, ciphertext=(aead or self._aead).encrypt(
+            record.nonce, der, _associated_data(record)))
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -229,10 +261,12 @@ class CredentialVault:
 
     def private_key_for_use(self, credential_id: str) -> keys.PrivateKey:
         """The decrypted private key object (for paramiko), never written anywhere."""
-        record = self._record(credential_id)
+        return keys.load_private_bytes(self._decrypted(self._record(credential_id)))
+
+    def _decrypted(self, record: CredentialRecord) -> bytes:
         try:
-            der = self._aead.decrypt(record.nonce, record.ciphertext,
-                                     _associated_data(record.id))
+            return self._aead.decrypt(record.nonce, record.ciphertext,
+                                      _associated_data(record))
         except InvalidTag:
             if record.key_id and record.key_id != self._key_id:
                 raise MasterKeyError(
@@ -240,19 +274,37 @@ class CredentialVault:
                     "than the one this vault was started with") from None
             raise VaultError(f"credential {record.id!r} cannot be decrypted: its stored "
                              "record was altered or copied from another record") from None
-        return keys.load_private_bytes(der)
 
     # ---- changing ----------------------------------------------------------------------
 
     def attach_certificate(self, credential_id: str, certificate: str | None) -> CredentialInfo:
         """Set (or with None, remove) the OpenSSH certificate of a credential, e.g. renewed."""
         record = self._record(credential_id)
+        der = self._decrypted(record)
         cert = None
         if certificate is not None:
-            cert = keys.check_certificate(certificate, self.private_key_for_use(record.id))
-        updated = record.with_certificate(cert)
+            cert = keys.check_certificate(certificate, keys.load_private_bytes(der))
+        updated = self._sealed(record.with_certificate(cert), der)  # the certificate is bound
         self.repository.update(updated)
         return _info(updated)
+
+    def rotate_master_key(self, new_key: bytes) -> int:
+        """Re-encrypt every record under ``new_key``; from now on this vault uses it.
+
+        Every record is decrypted first, so one that cannot be (altered, another key)
+        stops the rotation before anything was rewritten. Returns how many were.
+        Writing the new key where the next start finds it is the caller's part
+        (``master_key.rotate_key_file``), after this returned.
+        """
+        if not isinstance(new_key, bytes) or len(new_key) != KEY_BYTES:
+            raise MasterKeyError(f"the new master key must be {KEY_BYTES} bytes")
+        records = [(record, self._decrypted(record)) for record in self.repository.list()]
+        aead = AESGCM(new_key)
+        key_id = _key_id(new_key)
+        for record, der in records:
+            self.repository.update(self._sealed(record, der, aead, key_id))
+        self._aead, self._key_id = aead, key_id
+        return len(records)
 
     def delete(self, credential_id: str) -> None:
         """Forget a credential. Remove its line from the clusters too (:meth:`revoke_line`)."""

@@ -25,6 +25,7 @@ from eflows_kernel.services.executions.logs import OUTPUT_LOG, log_tail
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.hpc import slurm
 from eflows_kernel.services.hpc.transfer import TransferError, TransferResult, stage_out
+from eflows_kernel.services.paths import UnsafePath, within
 
 log = logging.getLogger(__name__)
 
@@ -186,14 +187,17 @@ class Finisher:
         pipeline.stage(dep.log, "stage-out", "running" if items else "skipped",
                       f"{len(items)} output(s)" if items else "no declared outputs")
         outputs: dict[str, Any] = {}
-        local_dir = self.control.runs_dir / dep.execution_id / "outputs"
         for item in items:
             remote = item.source if item.source.startswith("/") else posixpath.join(
                 dep.run_dir, item.source)
             if item.keep_on_cluster:
                 outputs[item.name] = {"cluster_path": remote}
                 continue
-            target = local_dir / item.name  # two outputs may share a file name
+            # two outputs may share a file name; a name can never climb out of outputs/
+            try:
+                target = within(self.control.runs_dir, dep.execution_id, "outputs", item.name)
+            except UnsafePath as error:
+                raise pipeline.StepFailed(f"output {item.name!r}: {error}") from None
             result = self._stage_out_one(dep, item.name, remote, target)
             outputs[item.name] = {"path": str(target / result.name),
                                   "bytes": result.bytes, "sha256": result.sha256,

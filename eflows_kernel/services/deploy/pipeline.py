@@ -28,7 +28,12 @@ from eflows_kernel.services.errors import NotFoundError, ServiceError, Validatio
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.connections import PooledConnection
 from eflows_kernel.services.hpc.remote_events import RemoteEventTail
-from eflows_kernel.services.hpc.transfer import stage_in, stage_in_cluster_path, stage_in_url
+from eflows_kernel.services.hpc.transfer import (
+    UrlPolicy,
+    stage_in,
+    stage_in_cluster_path,
+    stage_in_url,
+)
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.workflows import Step, Workflow
 
@@ -71,6 +76,7 @@ class Deployment:
     tail: RemoteEventTail | None = None
     stage: str = "connect"
     thread: threading.Thread | None = None
+    url_policy: UrlPolicy | None = None  # what stage-in URLs (and their redirects) may be
 
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,
@@ -158,7 +164,8 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     dep.run_dir = posixpath.join(workdir, "runs", dep.execution_id)
     # The event log exists before the job does: ``tail -F`` on a missing file falls back
     # to polling once a second for its whole life (GNU tail), which would be the latency.
-    ssh.run(client, f"mkdir -p {shlex.quote(dep.run_dir)} && "
+    # umask 077: the run's folders (and runs/ itself, when new) are the login's alone
+    ssh.run(client, f"umask 077 && mkdir -p {shlex.quote(dep.run_dir)} && "
                     f"touch {shlex.quote(posixpath.join(dep.run_dir, EVENT_LOG))}", timeout=30)
     stage(runlog, "connect", "done", f"run directory {dep.run_dir}", run_dir=dep.run_dir)
     _check_cancel(dep)
@@ -239,7 +246,7 @@ def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
                 stage_in(client, item.source, target, dep.log, connect=parallel,
                          streams=streams)
             elif item.kind == "http":
-                stage_in_url(client, item.source, target, dep.log)
+                stage_in_url(client, item.source, target, dep.log, policy=dep.url_policy)
             else:
                 source = item.source if item.source.startswith("/") else posixpath.join(
                     dep.run_dir, item.source)

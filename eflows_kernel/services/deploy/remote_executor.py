@@ -41,6 +41,7 @@ from eflows_kernel.services.executions.plan import (
 from eflows_kernel.services.executions.store import Execution, ExecutionStore
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.connections import ConnectionPool
+from eflows_kernel.services.hpc.transfer import UrlPolicy
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.workflows import Step, Workflow, WorkflowRegistry
@@ -55,8 +56,12 @@ class RemoteExecutor:
 
     def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
                  sites: SiteService, runs_dir: Path, cache_dir: Path | None = None,
-                 wheel: str | None = None, poll_interval: float = 2.0) -> None:
+                 wheel: str | None = None, poll_interval: float = 2.0,
+                 protected: Sequence[Path] = (), allow_private_urls: bool = False) -> None:
         self.executions = executions
+        self.protected = tuple(Path(p) for p in protected)  # never uploaded (staging.py)
+        # what stage-in URLs may name (hpc/transfer/url_policy.py)
+        self.url_policy = UrlPolicy(allow_private=allow_private_urls)
         self.registry = registry  # to plan again what a restarted server re-attaches to
         self.sites = sites
         self.runs_dir = Path(runs_dir)
@@ -116,10 +121,11 @@ class RemoteExecutor:
         """The data to move, the arguments as the application sees them on the site, and
         where the application comes from. A run submitted already (re-attached after a
         restart) is not checked against local files again: they may be gone by now."""
-        data = plan_data(workflow, values, check_local=not submitted)
+        data = plan_data(workflow, values, check_local=not submitted,
+                         protected=self.protected, url_policy=self.url_policy)
         rendered, arguments = render_step(step, values, data.values)
-        application = ("cluster", "", "") if submitted else application_source(workflow,
-                                                                               rendered)
+        application = ("cluster", "", "") if submitted else application_source(
+            workflow, rendered, self.protected)
         return data, arguments, application
 
     def _deployment(self, execution: Execution, site: Site, workflow: Workflow, step: Step,
@@ -140,7 +146,7 @@ class RemoteExecutor:
         dep = pipeline.Deployment(
             execution.id, site, execution.credential_id, workflow, step, data, arguments,
             application, runlog, connection, tails, job_id=execution.remote_job_id,
-            owner=owner)
+            owner=owner, url_policy=self.url_policy)
         self.runs.add(dep)
         return dep
 

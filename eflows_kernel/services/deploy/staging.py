@@ -10,24 +10,37 @@ Stage-in comes from two places: the workflow's declared ``in`` data movements, a
 
 Everything that can be checked on this side (a missing local file, an unsupported kind
 of movement) is checked when the execution is requested, so a bad request creates
-nothing. Stage-out comes from the ``out`` movements: a path in the run directory
-brought back to ``<run folder>/outputs`` here (or recorded as a cluster path).
+nothing.
+
+Only what the user named for this run leaves this machine: a workflow (imported from a
+registry we do not control) chooses its defaults and its movements' sources, so a
+default path and a local movement source must stay inside the workflow's own folder
+(or inside a path the user gave); a path the user gives explicitly is theirs to choose.
+Nothing under a protected path (the Jupyter data dir with the vault key and the state
+database, ``~/.ssh``...) is ever uploaded, whoever names it.
+
+Stage-out comes from the ``out`` movements: a path in the run directory brought back to
+``<run folder>/outputs`` here (or recorded as a cluster path).
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from eflows_kernel.services.errors import ValidationError
-from eflows_kernel.services.hpc.transfer import TransferError, url_file_name
+from eflows_kernel.services.errors import ServiceError, ValidationError
+from eflows_kernel.services.hpc.transfer import UrlPolicy, url_file_name
+from eflows_kernel.services.paths import UnsafePath, is_under, within
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     DataMovement,
     Workflow,
+    local_application,
     render_arguments,
+    source_root,
 )
 
 CLUSTER_PREFIX = "cluster:"
@@ -70,17 +83,55 @@ def _render(movement: DataMovement, template: str, values: dict[str, Any]) -> st
                               fields={movement.name: str(exc)}) from None
 
 
-def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -> DataPlan:
+class _Refused(ValueError):
+    """Internal: a local source that must not be uploaded (the message says why)."""
+
+
+def check_uploadable(path: Path, protected: Sequence[Path]) -> Path:
+    """``path`` resolved, unless it is, or holds, something that never leaves this machine."""
+    resolved = path.resolve()
+    for root in protected:
+        if is_under(resolved, root) or (resolved.is_dir() and is_under(root, resolved)):
+            raise _Refused(f"{path} is or holds the server's private data ({root}: the "
+                           "vault key, the state database, SSH keys or the runs); it is "
+                           "never uploaded")
+    return resolved
+
+
+def _workflow_path(workflow: Workflow, value: str, what: str) -> Path:
+    """A path the workflow chose: relative to its own folder, and staying in it."""
+    folder = source_root(workflow)
+    if folder is None or value.startswith("~"):
+        raise _Refused(f"{what} {value!r} comes from the workflow, not from you, and the "
+                       "workflow has no folder it could be in; give the path yourself to "
+                       "upload it")
+    try:
+        if Path(value).is_absolute():
+            if not is_under(value, folder):
+                raise UnsafePath(value)
+            return Path(value).resolve()
+        return within(folder, value)
+    except UnsafePath:
+        raise _Refused(f"{what} {value!r} comes from the workflow and is outside its folder "
+                       f"{folder}; give the path yourself to upload it") from None
+
+
+def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
+         protected: Sequence[Path] = (), url_policy: UrlPolicy | None = None) -> DataPlan:
     """The transfers of one execution, with local sources checked now.
 
     ``check_local=False`` re-plans a run that was submitted already (after a server
     restart, for its stage-out): its inputs were checked then and may be gone now.
+    A value equal to the input's declared default is the workflow's choice, not the
+    user's (see the module's docstring); ``protected`` are never uploaded; URLs are
+    checked against ``url_policy`` (no secrets in them, no private hosts).
     """
     stage_in: list[StageIn] = []
     stage_out: list[StageOut] = []
     cluster_paths: list[tuple[str, str]] = []
     remote_values = dict(values)
     problems: dict[str, str] = {}
+    given: list[Path] = []  # the local paths the user named for this run
     for declared in workflow.inputs:
         value = values.get(declared.name)
         if declared.type != "path" or not isinstance(value, str) or not value:
@@ -89,7 +140,9 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -
         if _is_url(value):
             try:
                 name = url_file_name(value)
-            except TransferError as exc:
+                if url_policy is not None and check_local:
+                    url_policy.check(value)
+            except ServiceError as exc:
                 problems[declared.name] = exc.message
                 continue
             stage_in.append(StageIn(declared.name, "http", value, target))
@@ -102,15 +155,22 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -
             cluster_paths.append((declared.name, path))
             remote_values[declared.name] = path
         else:
-            local = Path(value).expanduser()
-            if check_local and not local.exists():
-                problems[declared.name] = (
-                    f"{value} does not exist on this machine; give an existing file or "
-                    "folder to upload, an http(s):// URL, or cluster:/path for data already "
-                    "on the site")
+            try:
+                local = _workflow_path(workflow, value, "the default path") \
+                    if value == declared.default else Path(value).expanduser()
+                if check_local and not local.exists():
+                    raise _Refused(
+                        f"{value} does not exist on this machine; give an existing file or "
+                        "folder to upload, an http(s):// URL, or cluster:/path for data "
+                        "already on the site")
+                local = check_uploadable(local, protected)
+            except _Refused as exc:
+                problems[declared.name] = str(exc)
                 continue
-            stage_in.append(StageIn(declared.name, "local", str(local.resolve()), target))
-            remote_values[declared.name] = posixpath.join(target, local.resolve().name)
+            if value != declared.default:
+                given.append(local)
+            stage_in.append(StageIn(declared.name, "local", str(local), target))
+            remote_values[declared.name] = posixpath.join(target, local.name)
     for movement in workflow.data_movements:
         supported = SUPPORTED_IN if movement.direction == "in" else SUPPORTED_OUT
         if movement.kind not in supported:
@@ -125,11 +185,19 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -
             stage_out.append(StageOut(movement.name, source, movement.kind == "cluster"))
             continue
         target_dir = target or "inputs"
-        if check_local and movement.kind == "local" and not Path(source).expanduser().exists():
-            problems[movement.name] = f"stage-in source {source} does not exist on this machine"
-            continue
+        if movement.kind == "http" and url_policy is not None and check_local:
+            try:
+                url_policy.check(source)
+            except ServiceError as exc:
+                problems[movement.name] = exc.message
+                continue
         if movement.kind == "local":
-            source = str(Path(source).expanduser().resolve())
+            try:
+                source = str(_movement_source(workflow, source, given, protected,
+                                              check_local))
+            except _Refused as exc:
+                problems[movement.name] = str(exc)
+                continue
         stage_in.append(StageIn(movement.name, movement.kind, source, target_dir))  # type: ignore[arg-type]
     if problems:
         raise ValidationError("some data cannot be staged: " + "; ".join(
@@ -137,19 +205,37 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -
     return DataPlan(stage_in, stage_out, remote_values, cluster_paths)
 
 
-def application_source(workflow: Workflow, application: str) -> tuple[str, str, str]:
-    """Where the step's application comes from: (kind, path to upload, path inside it)."""
-    path = Path(application)
-    source = workflow.source
-    if source.get("folder"):
-        folder = Path(source["folder"])
-        if (folder / application.lstrip("/")).is_file():
-            return "local", str(folder), application.lstrip("/")
-    if path.is_absolute() and path.is_file():
-        return "local", str(path), ""
-    if source.get("file") and (Path(source["file"]).parent / application).is_file():
-        return "local", str(Path(source["file"]).parent / application), ""
-    if path.is_absolute():
+def _movement_source(workflow: Workflow, source: str, given: Sequence[Path],
+                     protected: Sequence[Path], check_local: bool) -> Path:
+    """A local movement's source: in a path the user gave, else in the workflow's folder."""
+    local = Path(source).expanduser()
+    if not any(is_under(local, path) for path in given):
+        local = _workflow_path(workflow, source, "the stage-in source")
+    if check_local and not local.exists():
+        raise _Refused(f"stage-in source {source} does not exist on this machine")
+    return check_uploadable(local, protected)
+
+
+def application_source(workflow: Workflow, application: str,
+                       protected: Sequence[Path] = ()) -> tuple[str, str, str]:
+    """Where the step's application comes from: (kind, path to upload, path inside it).
+
+    What may be uploaded is what ``workflows.local_application`` allows (an imported
+    workflow's own folder; any file of the user's for a spec they wrote), never
+    anything protected; an absolute path that is not here is a path on the site.
+    """
+    found = local_application(workflow, application)
+    folder = workflow.source.get("folder")
+    try:
+        if found is not None and folder:
+            return ("local", str(check_uploadable(Path(folder), protected)),
+                    found.relative_to(Path(folder).resolve()).as_posix())
+        if found is not None:
+            return "local", str(check_uploadable(found, protected)), ""
+    except _Refused as exc:
+        raise ValidationError(f"the application of workflow {workflow.name!r}: {exc}",
+                              application=str(exc)) from None
+    if Path(application).is_absolute():
         return "cluster", application, ""  # e.g. a TOSCA registry naming a path on the site
     raise ValidationError(f"the application {application!r} of workflow {workflow.name!r} "
                           "is not on this machine", application=application)

@@ -52,7 +52,7 @@ from eflows_kernel.services.executions.store import (
     ExecutionState,
     ExecutionStore,
 )
-from eflows_kernel.services.workflows import Workflow
+from eflows_kernel.services.workflows import Workflow, local_application
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +152,12 @@ class LocalExecutor:
         Python-file registrations store an absolute path; folders (and TOSCA
         registries) store it relative to the folder, as on the cluster.
         """
-        path = Path(application)
-        candidates = [path] if path.is_absolute() else []
-        source = workflow.source
-        if source.get("folder"):
-            candidates.append(Path(source["folder"]) / application.lstrip("/"))
-        if source.get("file"):
-            candidates.append(Path(source["file"]).parent / application.lstrip("/"))
-        for candidate in candidates:
-            if candidate.is_file():
-                return candidate.resolve()
+        found = local_application(workflow, application)
+        if found is not None:
+            return found
         raise ValidationError(f"the application {application!r} of workflow "
-                              f"{workflow.name!r} is not on this host",
+                              f"{workflow.name!r} is not on this host (a workflow that came "
+                              "from a folder or a file runs only what is inside it)",
                               application=application)
 
     @staticmethod

@@ -174,7 +174,7 @@ def _makedirs(sftp: paramiko.SFTPClient, path: str) -> None:
         try:
             sftp.stat(current)
         except FileNotFoundError:
-            sftp.mkdir(current, 0o755)
+            sftp.mkdir(current, 0o700)  # a run's folders are the login's alone
 
 
 def submit(client: paramiko.SSHClient, script_text: str, workdir: str, job_name: str, *,

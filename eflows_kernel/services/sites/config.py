@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
 from eflows_kernel.services.hpc.local_shell import local_login
 from eflows_kernel.services.hpc.ssh import HostKey
+from eflows_kernel.services.paths import NAME_REGEX
 
 LOCAL_HOST = "localhost"  # what a local site's host reads as (it is never connected to)
 _SAFE_TOKEN = r"^[A-Za-z0-9_.,:@+=-]+$"  # goes into sbatch arguments: no spaces, no quotes
@@ -54,7 +55,7 @@ class SiteConfig(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=64, pattern=NAME_REGEX)
     connection: Literal["ssh", "local"] = Field(
         "ssh", description="ssh: log in to host:port; local: the server's own host, "
         "its sbatch and filesystem, as the server's account")

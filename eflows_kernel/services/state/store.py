@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,7 +78,8 @@ def default_url() -> str:
     return f"sqlite:///{Path(jupyter_data_dir()) / 'eflows' / 'state.sqlite'}"
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite ``url`` (None for memory, URIs and other databases)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return None
@@ -94,10 +96,47 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+CREATING_S = 5.0  # how long a just-created empty file is taken for one being set up
+
+
+def _create_new_file(path: Path) -> bool:
+    """Create the database file 0600 if there is none: True if this call created it.
+
+    Another process creating it at the same moment is given a few seconds to write its
+    schema, so the file is never mistaken for an empty one left behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise SchemaVersionError(f"{path}: cannot create the state database "
+                                 f"({exc.strerror})") from None
+    os.close(fd)
+    return True
+
+
 def _peek_version(path: Path) -> int | None:
-    """The version of an existing SQLite file, read-only: a refused file stays untouched."""
-    if not path.exists() or path.stat().st_size == 0:
-        return None
+    """The version of an existing SQLite file, read-only: a refused file stays untouched.
+
+    An empty file is refused, not taken for a new database: a state file does not become
+    empty by itself (a full disk, a bad restore, a truncation), and a new database over
+    it would silently drop every workflow, execution, credential and site.
+    """
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise SchemaVersionError(f"{path}: the state database cannot be read and written by "
+                                 "this user; fix its owner or mode (chmod 600), or point the "
+                                 "state URL elsewhere. Nothing was changed")
+    info = path.stat()
+    while info.st_size == 0 and time.time() - info.st_mtime < CREATING_S:
+        time.sleep(0.1)  # another process just created it: its schema is on the way
+        info = path.stat()
+    if info.st_size == 0:
+        raise SchemaVersionError(
+            f"{path}: the state database is an empty file, so everything it held is gone "
+            "from it; nothing was written. Restore it from a backup (or a .bak-v* copy "
+            "beside it), or remove the empty file to start with a new database")
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
                            timeout=BUSY_TIMEOUT_S)
     try:
@@ -148,13 +187,12 @@ class StateStore:
 
     def __init__(self, url: str | None = None, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.url = url or default_url()
-        self.path = _sqlite_file(self.url)
+        self.path = sqlite_file(self.url)
         self.backups: list[Path] = []  # files written by migrations during this open
-        if self.path is not None:
+        if self.path is not None and not _create_new_file(self.path):
             found = _peek_version(self.path)
             if found is not None and found > CURRENT_VERSION:
                 raise _too_new(found, str(self.path))
-            _create_private_file(self.path)
         self.engine = self._make_engine(busy_timeout)
         self._write_engine = (self.engine.execution_options(sqlite_begin="IMMEDIATE")
                               if self.is_sqlite else self.engine)

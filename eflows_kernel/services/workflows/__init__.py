@@ -5,6 +5,7 @@ specs, PyCOMPSs files and eFlows4HPC registry folders (TOSCA), input checking. T
 registry stores ``Workflow.model_dump(mode="json")`` in the state database.
 """
 
+from eflows_kernel.services.workflows.application import local_application, source_root
 from eflows_kernel.services.workflows.errors import (
     ArgumentRenderError,
     InputValidationError,
@@ -54,8 +55,10 @@ __all__ = [
     "find_references",
     "import_registry_folder",
     "import_topology",
+    "local_application",
     "parse_software_file",
     "render_arguments",
+    "source_root",
     "validate_inputs",
     "workflow_from_folder",
     "workflow_from_python_file",

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, overload
 
+from eflows_kernel.services.bounds import TooStrange, check_value, parse_json, secret_in_url
 from eflows_kernel.services.workflows.errors import ArgumentRenderError, InputValidationError
 from eflows_kernel.services.workflows.model import Workflow, WorkflowInput
 
@@ -73,6 +74,11 @@ def _coerce_string(value: Any, kind: str) -> str:
     if isinstance(value, str):
         if kind == "path" and not value.strip():
             raise _Invalid("must be a non-empty path")
+        secret = secret_in_url(value) if kind == "path" else None
+        if secret is not None:
+            raise _Invalid(f"is a URL carrying {secret}; it would be stored with the "
+                           "execution in clear: use a public link, or copy the data to the "
+                           "site and give cluster:/path")
         return value
     if isinstance(value, bool | int | float):
         return str(value)
@@ -86,7 +92,7 @@ def _coerce_list(value: Any) -> list[Any]:
         text = value.strip()
         if text.startswith("["):
             try:
-                parsed = json.loads(text)
+                parsed = parse_json(text, "list")
             except json.JSONDecodeError as exc:
                 raise _Invalid(f"must be a list, got invalid JSON {value!r} ({exc.msg})") from None
             if isinstance(parsed, list):
@@ -101,7 +107,7 @@ def _coerce_map(value: Any) -> dict[str, Any]:
         return dict(value)
     if isinstance(value, str):
         try:
-            parsed = json.loads(value)
+            parsed = parse_json(value, "map")
         except json.JSONDecodeError:
             parsed = None
         if isinstance(parsed, dict):
@@ -110,11 +116,20 @@ def _coerce_map(value: Any) -> dict[str, Any]:
 
 
 def coerce_value(declared: WorkflowInput, value: Any) -> Any:
-    """``value`` converted to the input's declared type (ValueError naming the input)."""
+    """``value`` converted to the input's declared type (ValueError naming the input).
+
+    Before and after conversion (a string may hold JSON) it must be within the bounds of
+    ``services/bounds.py``: no NaN, NUL byte, huge integer or deep nesting is stored.
+    """
+    what = f"input '{declared.name}'"
     try:
-        return _coerce(declared.type, value)
+        return check_value(_coerce(declared.type, check_value(value, what)), what)
     except _Invalid as exc:
-        raise ValueError(f"input '{declared.name}' {exc}") from None
+        raise ValueError(f"{what} {exc}") from None
+    except TooStrange as exc:
+        raise ValueError(str(exc)) from None
+    except RecursionError:  # json.loads of a string nested past the parser's limit
+        raise ValueError(f"{what} is nested too deep") from None
 
 
 def _coerce(kind: str, value: Any) -> Any:

@@ -8,26 +8,17 @@ JSON-serialisable with ``model_dump(mode="json")`` because persistence stores th
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+from eflows_kernel.services.bounds import TooStrange, check_value
+from eflows_kernel.services.paths import check_name
 
 InputType = Literal["string", "integer", "float", "boolean", "path", "list", "map"]
 INPUT_TYPES: tuple[str, ...] = ("string", "integer", "float", "boolean", "path", "list", "map")
 
 MovementKind = Literal["local", "http", "cluster", "dls", "webdav", "image"]
-
-
-def check_name(value: str, what: str = "name") -> str:
-    """Reject names that would break URLs, file names or ``${name}`` references."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must not be empty")
-    if not NAME_PATTERN.match(value):
-        raise ValueError(f"{what} {value!r} may only contain letters, digits, '_', '.' and '-'")
-    return value
 
 
 class _Model(BaseModel):
@@ -55,6 +46,14 @@ class WorkflowInput(_Model):
     @classmethod
     def _name(cls, value: str) -> str:
         return check_name(value, "input name")
+
+    @field_validator("default")
+    @classmethod
+    def _default(cls, value: Any) -> Any:
+        try:  # NaN once became null silently; a huge or deep default broke listings
+            return check_value(value, "the default")
+        except TooStrange as exc:
+            raise ValueError(str(exc)) from None
 
 
 class ContainerBuild(_Model):

@@ -8,13 +8,14 @@ folder with ``src/``, or a dict built in a notebook. Each becomes the same
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from eflows_kernel.services.bounds import TooStrange, check_value
+from eflows_kernel.services.paths import is_under, name_from
 from eflows_kernel.services.workflows.argparse_inputs import parse_argparse_inputs
 from eflows_kernel.services.workflows.errors import WorkflowImportError
 from eflows_kernel.services.workflows.inputs import references_in
@@ -33,10 +34,6 @@ from eflows_kernel.services.workflows.software import (
 
 DESCRIPTION_FILE = "workflow.yaml"
 _STEP_KEYS = frozenset(Step.model_fields)
-
-
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "workflow"
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -77,19 +74,26 @@ def _check_declared(workflow: Workflow, where: str | None) -> None:
         raise WorkflowImportError("; ".join(problems), where)
 
 
-def workflow_from_spec(spec: Mapping[str, Any], *, where: str | Path | None = None) -> Workflow:
+def workflow_from_spec(spec: Mapping[str, Any], *, where: str | Path | None = None,
+                       source: Mapping[str, Any] | None = None) -> Workflow:
     """A workflow from a plain dict (written in a notebook, or read from ``workflow.yaml``).
 
     The dict has the ``Workflow`` fields; ``inputs`` may also be a ``{name: {...}}``
     mapping. Raises ``WorkflowImportError`` listing every invalid field, and when a
-    template references an input that is not declared.
+    template references an input that is not declared. Where it came from (``source``)
+    is said by the importer, never by the spec: the folder it names is what may be
+    uploaded, and the folder a workflow's default paths must stay in.
     """
     if not isinstance(spec, Mapping):
         raise WorkflowImportError(f"a workflow spec must be a mapping, got {type(spec).__name__}",
                                   where)
+    try:
+        check_value(spec, "the workflow spec", json_only=False)
+    except TooStrange as exc:
+        raise WorkflowImportError(str(exc), where) from None
     data = dict(spec)
     data["inputs"] = _normalise_inputs(data.get("inputs"))
-    data.setdefault("source", {"kind": "spec"})
+    data["source"] = dict(source or {"kind": "spec"})
     try:
         workflow = Workflow.model_validate(data)
     except ValidationError as exc:
@@ -145,7 +149,7 @@ def workflow_from_python_file(
         raise WorkflowImportError(f"unknown step option(s): {', '.join(sorted(unknown))}", file)
     if arguments is None:
         arguments = ["${" + str(i["name"]) + "}" for i in input_list]
-    step_name = _safe_name(file.stem)
+    step_name = name_from(file.stem)
     return workflow_from_spec({
         "name": name or step_name, "version": version,
         "description": description if description is not None else doc,
@@ -153,8 +157,7 @@ def workflow_from_python_file(
         "steps": [{"name": step_name, "application": str(file.resolve()),
                    "arguments": list(arguments), **step_options}],
         "software": software or SoftwareNeeds(),
-        "source": {"kind": "python_file", "file": str(file.resolve())},
-    }, where=file)
+    }, where=file, source={"kind": "python_file", "file": str(file.resolve())})
 
 
 def _entry_point(folder: Path) -> Path:
@@ -202,7 +205,8 @@ def workflow_from_folder(path: str | Path) -> Workflow:
     if "steps" not in spec:
         step = {k: spec.pop(k) for k in list(spec) if k in _STEP_KEYS and k != "name"}
         if "application" in step:
-            if not (folder / str(step["application"])).is_file():
+            inside = folder / str(step["application"])
+            if not inside.is_file() or not is_under(inside, folder):
                 raise WorkflowImportError(
                     f"application '{step['application']}' does not exist in the folder",
                     description_file)
@@ -213,11 +217,10 @@ def workflow_from_folder(path: str | Path) -> Workflow:
         if "arguments" not in step:
             step["arguments"] = ["${" + str(i["name"]) + "}"
                                  for i in _normalise_inputs(spec.get("inputs"))]
-        step["name"] = _safe_name(application.stem)
+        step["name"] = name_from(application.stem)
         spec["steps"] = [step]
-    spec.setdefault("name", _safe_name(folder.name))
+    spec.setdefault("name", name_from(folder.name))
     spec.setdefault("software", software.model_dump())
-    spec.setdefault("source", {"kind": "folder", "folder": str(folder)})
     spec.setdefault("warnings", [w.model_dump() for w in warnings])
     return workflow_from_spec(spec, where=description_file if description_file.is_file()
-                              else folder)
+                              else folder, source={"kind": "folder", "folder": str(folder)})

@@ -12,20 +12,38 @@ from typing import Any
 
 import yaml
 
+from eflows_kernel.services.bounds import TooStrange, check_value
 from eflows_kernel.services.workflows.errors import WorkflowImportError
 from eflows_kernel.services.workflows.model import SoftwareNeeds, WorkflowWarning
 
 SOFTWARE_FILE = "eflows4hpc.yaml"
 
 
+MAX_YAML_BYTES = 4 << 20  # a workflow description is text a person wrote
+
+
 def load_yaml(path: Path) -> Any:
-    """Parsed YAML of ``path``; a ``WorkflowImportError`` naming file and line otherwise."""
+    """Parsed YAML of ``path``; a ``WorkflowImportError`` naming file and line otherwise.
+
+    Bounded (a registry folder is not ours): the file's size, and what its aliases
+    expand to (``bounds.check_value``), so a small file cannot become gigabytes.
+    """
     try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise WorkflowImportError(f"the file is {size} bytes; a workflow description "
+                                      f"may be at most {MAX_YAML_BYTES}", path)
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise WorkflowImportError(f"cannot read file ({exc.strerror or exc})", path) from None
+    except UnicodeDecodeError:
+        raise WorkflowImportError("not UTF-8 text", path) from None
     try:
-        return yaml.safe_load(text)
+        return check_value(yaml.safe_load(text), "the file", json_only=False)
+    except TooStrange as exc:
+        raise WorkflowImportError(str(exc), path) from None
+    except RecursionError:
+        raise WorkflowImportError("nested too deep", path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -10,10 +10,10 @@ becomes a ``WorkflowWarning`` naming the file and the node/field.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
+from eflows_kernel.services.paths import is_under, name_from
 from eflows_kernel.services.workflows.errors import WorkflowImportError
 from eflows_kernel.services.workflows.inputs import references_in
 from eflows_kernel.services.workflows.model import (
@@ -42,10 +42,6 @@ def _is_yaml(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in (".yml", ".yaml")
 
 
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "workflow"
-
-
 def _tosca_dir(file: Path) -> Path | None:
     for parent in file.parents:
         if parent.name == "tosca":
@@ -58,9 +54,9 @@ def _derive_name(file: Path, data: dict[str, Any]) -> str:
     tosca = _tosca_dir(file)
     if tosca is not None:
         sub = file.parent.relative_to(tosca).parts
-        return _safe_name(".".join([tosca.parent.name, *sub]))
+        return name_from(".".join([tosca.parent.name, *sub]))
     template = (data.get("metadata") or {}).get("template_name")
-    return _safe_name(str(template) if template else file.stem)
+    return name_from(str(template) if template else file.stem)
 
 
 def _parse_inputs(section: Any, where: str, file: Path,
@@ -281,6 +277,10 @@ def import_registry_folder(path: str | Path) -> list[Workflow]:
             if file.name == SOFTWARE_FILE or file in seen_yaml:
                 continue
             seen_yaml.append(file)
+            if not is_under(file, folder):  # a link planted in the folder, to elsewhere
+                extras.append((root, file, "a link to a file outside the imported folder; "
+                                           "not read"))
+                continue
             data = load_yaml(file)
             if isinstance(data, dict) and "topology_template" in data:
                 workflows.append((root, file, _topology_from_data(file, data, None)))

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from eflows_kernel.services.app import Services
+from eflows_kernel.services.bounds import TooStrange, parse_json
 from eflows_kernel.services.credentials import CredentialNotFound
 from eflows_kernel.services.errors import ServiceError, ValidationError
 from eflows_kernel.services.executions import Execution
@@ -88,7 +89,13 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
 
     @property
     def eflows(self) -> Services:
-        return self.settings["eflows"]
+        services = self.settings.get("eflows")
+        if services is None:  # the installation is broken: say why, as JSON
+            reason = self.settings.get("eflows_unavailable", "the services are not running")
+            raise ApiError(503, {"message": f"eflows is not available: {reason}. Fix it, "
+                                            "then restart the Jupyter server",
+                                 "reason": reason})
+        return services
 
     # ---- responses ---------------------------------------------------------------------
 
@@ -124,12 +131,14 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
                 return {}
             raise bad_request({"body": "a JSON object is required"})
         try:
-            data = json.loads(raw)
+            data = parse_json(raw)
         except json.JSONDecodeError as exc:
             raise bad_request({"body": f"not valid JSON ({exc.msg} at line {exc.lineno} "
                                        f"column {exc.colno})"}) from None
         except UnicodeDecodeError:
             raise bad_request({"body": "not valid UTF-8 JSON"}) from None
+        except TooStrange as exc:
+            raise bad_request({exc.field(): str(exc)}) from None
         if not isinstance(data, dict):
             raise bad_request({"body": f"a JSON object is required, got {type(data).__name__}"})
         return data
@@ -172,20 +181,23 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
         except CredentialNotFound:
             raise bad_request({field: f"no credential with id {credential_id!r}"}) from None
 
-    def start_execution(self, workflow_id: str, inputs: dict[str, Any], site: str,
-                        credential_id: str | None, login: str | None = None,
-                        password: str | None = None, otp: str | None = None,
-                        field_names: Mapping[str, str] | None = None) -> Execution:
+    async def start_execution(self, workflow_id: str, inputs: dict[str, Any], site: str,
+                              credential_id: str | None, login: str | None = None,
+                              password: str | None = None, otp: str | None = None,
+                              field_names: Mapping[str, str] | None = None) -> Execution:
         """Submit a run of a registered workflow on ``site`` ("local" or a configured site).
+
+        Off the event loop: checking the inputs stats local files, and starting a run
+        opens its folder and may wait for the site's connection.
 
         A refusal names each faulty field in ``errors`` as this API spells it: inputs as
         ``inputs.<name>``, the others as in the body (``field_names`` renames them, for
         APIs that carry the credential or login elsewhere).
         """
         try:
-            return self.eflows.executions.submit(workflow_id, inputs, site, credential_id,
-                                                 login=login, password=password,
-                                                 one_time_code=otp)
+            return await in_thread(functools.partial(
+                self.eflows.executions.submit, workflow_id, inputs, site, credential_id,
+                login=login, password=password, one_time_code=otp))
         except ValidationError as exc:
             fields = exc.details.get("fields")
             if isinstance(fields, dict) and fields:

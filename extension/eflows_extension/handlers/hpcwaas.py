@@ -67,7 +67,7 @@ class HPCWaaSWorkflowHandler(HPCWaaSHandler):
     @tornado.web.authenticated
     @authorized
     @translated
-    def post(self, workflow_id: str) -> None:
+    async def post(self, workflow_id: str) -> None:
         body = self.parse(HPCWaaSExecuteBody, allow_empty=True)
         workflow = self.workflow(workflow_id)
         inputs = dict(body.inputs)
@@ -82,7 +82,7 @@ class HPCWaaSWorkflowHandler(HPCWaaSHandler):
         for name in ("vault_id", "user_id"):
             if name not in declared:
                 inputs.pop(name, None)
-        execution = self.start_execution(
+        execution = await self.start_execution(
             workflow.id, inputs, body.site, vault_id, login=user_id,
             field_names={"credential_id": "inputs.vault_id", "login": "inputs.user_id"})
         self.reply({"id": execution.id, "status": execution.hpcwaas_status.value}, 201,

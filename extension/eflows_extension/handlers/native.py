@@ -55,13 +55,13 @@ class WorkflowsHandler(EflowsAPIHandler):
     @tornado.web.authenticated
     @authorized
     @translated
-    def post(self) -> None:
+    async def post(self) -> None:
         spec = self.json_body()
         if not isinstance(spec.get("inputs", []), list | dict | None):
             # (workflow_from_spec raises TypeError on this one instead of its own error)
             raise bad_request({"inputs": "must be a list of inputs or a mapping of name to "
                                          "input"}, "invalid workflow spec")
-        registered = self.eflows.registry.register_spec(spec)
+        registered = await in_thread(self.eflows.registry.register_spec, spec)
         self.reply(registered.model_dump(mode="json"), 201,
                    self.api_url("workflows", registered.id))
 
@@ -78,9 +78,9 @@ class WorkflowImportHandler(EflowsAPIHandler):
     @tornado.web.authenticated
     @authorized
     @translated
-    def post(self) -> None:
-        body = self.parse(ImportWorkflowsBody)
-        report = self.eflows.registry.import_registry_folder(body.path)
+    async def post(self) -> None:
+        body = self.parse(ImportWorkflowsBody)  # a folder scan and YAML: off the event loop
+        report = await in_thread(self.eflows.registry.import_registry_folder, body.path)
         self.reply({"registered": [w.summary() for w in report.registered],
                     "warnings": report.warnings}, 201 if report.registered else 200)
 
@@ -123,10 +123,10 @@ class CredentialImportHandler(EflowsAPIHandler):
     @tornado.web.authenticated
     @authorized
     @translated
-    def post(self) -> None:
-        body = self.parse(ImportKeyBody)
-        info = self.eflows.vault.import_key(body.name, body.private_key, body.passphrase,
-                                            body.certificate, body.comment)
+    async def post(self) -> None:
+        body = self.parse(ImportKeyBody)  # a passphrase's KDF rounds are the sender's choice
+        info = await in_thread(self.eflows.vault.import_key, body.name, body.private_key,
+                               body.passphrase, body.certificate, body.comment)
         self.reply(info.to_dict(), 201, self.api_url("credentials", info.id))
 
 
@@ -150,9 +150,9 @@ class WorkflowExecutionsHandler(EflowsAPIHandler):
     @tornado.web.authenticated
     @authorized
     @translated
-    def post(self, workflow_id: str) -> None:
+    async def post(self, workflow_id: str) -> None:
         body = self.parse(ExecuteBody)
-        execution = self.start_execution(workflow_id, body.inputs, body.site,
+        execution = await self.start_execution(workflow_id, body.inputs, body.site,
                                          body.credential_id, login=body.login,
                                          password=body.password, otp=body.otp)
         self.reply(execution_json(execution), 201, self.api_url("executions", execution.id))

@@ -324,3 +324,28 @@ def test_application_not_on_this_host(registry: WorkflowRegistry, executor: Exec
     with pytest.raises(ValidationError, match="not on this host"):
         executor.submit(wf.id, {})
     assert executions.list().total == 0
+
+
+@pytest.mark.parametrize("application", ["/etc/hostname", "../outside.py",
+                                         "src/../../outside.py"])
+def test_an_imported_workflow_runs_only_what_is_in_its_folder(
+        executor: ExecutionsService, registry: WorkflowRegistry, tmp_path: Path,
+        application: str) -> None:
+    """Any file of the server once ran as the application (its SyntaxError showed a line
+    of /etc/shadow); a workflow from a folder now runs only a file inside that folder."""
+    from eflows_kernel.services.workflows import Step, Workflow, workflow_from_folder
+    from eflows_kernel.services.workflows.errors import WorkflowImportError
+
+    folder = tmp_path / "imported"
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "main.py").write_text(ECHO_APP)
+    (tmp_path / "outside.py").write_text("this is not the workflow's = python\n")
+    workflow = Workflow(name="imported", steps=[Step(name="s", application=application)],
+                        source={"kind": "folder", "folder": str(folder)})
+    registered = registry.register(workflow)
+    with pytest.raises(ValidationError, match="runs only what is inside it"):
+        executor.submit(registered.id, {}, "local")
+    assert executor.list().total == 0
+    (folder / "workflow.yaml").write_text(f"name: imported\napplication: {application}\n")
+    with pytest.raises(WorkflowImportError, match="does not exist in the folder"):
+        workflow_from_folder(folder)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -227,3 +228,15 @@ def test_version_1_database_gains_credential_metadata(tmp_path: Path) -> None:
         noted = vault.generate("new key", metadata={"project": "climate"})
         assert vault.get(noted.id).metadata == {"project": "climate"}
         assert vault.private_key_for_use(kept.id) is not None
+
+
+def test_an_empty_database_file_is_refused_not_taken_for_a_new_one(tmp_path: Path) -> None:
+    """A truncated state file once became a new, empty database: every workflow,
+    execution, credential and site gone without a word, new writes accepted over it."""
+    path = tmp_path / "state.sqlite"
+    path.write_bytes(b"")
+    os.utime(path, (0, 0))  # emptied a while ago, not being created right now
+    with pytest.raises(SchemaVersionError, match=r"empty file.*nothing was written"):
+        StateStore(url_of(path))
+    assert path.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == \
+        ["state.sqlite"]

@@ -148,3 +148,26 @@ def test_model_name_rules() -> None:
         Workflow(name="w", inputs=[WorkflowInput(name="a"), WorkflowInput(name="a")])
     with pytest.raises(KeyError, match="no input 'zz'"):
         Workflow(name="w").input("zz")
+
+
+def test_a_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
+    """A few hundred bytes whose aliases name one list a billion times once became
+    megabytes stored (and exhausted memory once written out)."""
+    from eflows_kernel.services.workflows import WorkflowImportError, workflow_from_folder
+
+    folder = tmp_path / "bomb"
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "main.py").write_text("print('hi')\n")
+    levels = ["&a [x, x, x, x, x, x, x, x, x]"]
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"&{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    lines = ["name: bomb", "inputs:", "  - name: x", "    type: list", "    required: false",
+             "    default: [" + ", ".join(levels) + "]"]
+    text = "\n".join(lines) + "\n"
+    assert len(text) < 800
+    (folder / "workflow.yaml").write_text(text)
+    with pytest.raises(WorkflowImportError, match="more than 100000 values"):
+        workflow_from_folder(folder)
+    (folder / "workflow.yaml").write_text("name: big\ndescription: '" + "x" * (5 << 20) + "'\n")
+    with pytest.raises(WorkflowImportError, match="at most"):
+        workflow_from_folder(folder)

@@ -332,3 +332,22 @@ topology_template:
     wf = import_topology(tmp_path / "t.yml")
     assert wf.steps == []
     assert any("Job.properties.application.command" in m for m in _messages(wf))
+
+
+def test_a_yml_linking_outside_the_imported_folder_is_not_read(tmp_path: Path) -> None:
+    """A registry folder we do not control may hold a link to any file of this host."""
+    folder = tmp_path / "registry" / "wf"
+    shutil.copytree(REGISTRY / "minimal_workflow" / "tosca" / "classic",
+                    folder / "tosca" / "classic")
+    outside = tmp_path / "private"
+    outside.mkdir()
+    secret = outside / "types.yaml"
+    text = (folder / "tosca" / "classic" / "types.yaml").read_text()
+    secret.write_text(text.replace('description: ""', 'description: "leaked-from-outside"'))
+    (folder / "tosca" / "other").mkdir()
+    (folder / "tosca" / "other" / "types.yaml").symlink_to(secret)
+    workflows = import_registry_folder(folder)
+    assert len(workflows) == 1
+    dumped = str([w.model_dump(mode="json") for w in workflows])
+    assert "leaked-from-outside" not in dumped
+    assert any("outside the imported folder" in w.message for w in workflows[0].warnings)

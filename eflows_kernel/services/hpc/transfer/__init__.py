@@ -18,11 +18,14 @@ from eflows_kernel.services.hpc.transfer.remote_sources import (
     url_file_name,
 )
 from eflows_kernel.services.hpc.transfer.upload import stage_in
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy, UrlRefused
 
 __all__ = [
     "ChecksumMismatch",
     "TransferError",
     "TransferResult",
+    "UrlPolicy",
+    "UrlRefused",
     "prefer_fast_cipher",
     "stage_in",
     "stage_in_cluster_path",

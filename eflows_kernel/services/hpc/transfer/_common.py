@@ -1,8 +1,10 @@
 """Pieces shared by every direction of transfer: remote commands, hashing, progress.
 
 Remote paths only ever reach a shell through :func:`shlex.quote`, so a file called
-``$(touch x); rm -rf ~`` is just a strange name. Everything lands under ``<name>.part`` first
-and is renamed only after its sha256 matched, so the final name never holds a partial file.
+``$(touch x); rm -rf ~`` is just a strange name. Everything lands under ``<name>.part``
+first and is renamed only after its sha256 matched, so the final name never holds a
+partial file. What is created on the site is created private (:data:`PRIVATE`) and given
+the local file's mode only once complete.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from eflows_kernel.services.errors import ServiceError
 CHUNK = 1 << 20  # 1 MiB: large sends keep paramiko's per-call overhead small
 PART = ".part"
 FAST_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+# Prefix of every remote command that creates files or folders: what we put on a site is
+# readable by the login alone until it is given the mode it had here (0600 stays 0600).
+PRIVATE = "umask 077 && "
 
 
 class TransferError(ServiceError):

@@ -3,7 +3,9 @@
 A file streams over one exec channel and resumes from a matching ``.part``. A folder
 streams as one tar over one channel into ``<name>.part/``, and every file in it is then
 checked against the sha256 the cluster computed before sending; only a folder that
-matches entirely is renamed to its final name.
+matches entirely is renamed to its final name; the archive is unpacked by ``untar``,
+which refuses anything that would land outside that folder, and a folder that fails
+is removed whole.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import hashlib
 import os
 import posixpath
 import shutil
-import tarfile
 from pathlib import Path
 
 import paramiko
@@ -32,6 +33,8 @@ from eflows_kernel.services.hpc.transfer._common import (
     remote_sha256,
     remote_size,
 )
+from eflows_kernel.services.hpc.transfer.untar import MAX_MEMBERS, Listed, UnsafeArchive, unpack
+from eflows_kernel.services.paths import UnsafePath, check_component, within
 
 
 def stage_out(client: paramiko.SSHClient, remote_path: str, local_dir: str | os.PathLike[str],
@@ -52,10 +55,10 @@ def stage_out(client: paramiko.SSHClient, remote_path: str, local_dir: str | os.
         raise TransferError(f"nothing to stage out: {remote_path} is neither a file nor a "
                             "folder on the cluster")
     expected = remote_sha256(client, [remote_path]).get(remote_path)
-    name = posixpath.basename(remote_path.rstrip("/"))
+    name = _local_name(remote_path)
     target = Path(local_dir)
     target.mkdir(parents=True, exist_ok=True)
-    final, part = target / name, target / (name + PART)
+    final, part = within(target, name), within(target, name + PART)
     offset = 0
     if resume and part.is_file() and 0 < part.stat().st_size <= size:
         have = part.stat().st_size
@@ -97,19 +100,22 @@ def _is_remote_dir(client: paramiko.SSHClient, path: str) -> bool:
     return remote(client, f"if [ -d {q(path)} ]; then echo d; fi").strip() == b"d"
 
 
-def _remote_manifest(client: paramiko.SSHClient, folder: str) -> tuple[dict[str, str], int]:
-    """{relative path: sha256} of every file under ``folder``, and their total size."""
+def _remote_manifest(client: paramiko.SSHClient, folder: str) -> dict[str, Listed]:
+    """{relative path: size and sha256} of every file under ``folder``."""
     listing = remote(client, f"cd {q(folder)} && find . -type f -printf '%s\\0%P\\0'")
     fields = listing.split(b"\0")
-    sizes = {fields[i + 1].decode(): int(fields[i]) for i in range(0, len(fields) - 1, 2)}
+    if len(fields) // 2 > MAX_MEMBERS:
+        raise UnsafeArchive(f"{folder} holds more than {MAX_MEMBERS} files")
+    sizes = {fields[i + 1].decode(errors="surrogateescape"): int(fields[i])
+             for i in range(0, len(fields) - 1, 2)}
     sums = remote_sha256(client, [posixpath.join(folder, name) for name in sizes])
     prefix = folder.rstrip("/") + "/"
-    manifest = {path[len(prefix):]: digest for path, digest in sums.items()}
-    missing = set(sizes) - set(manifest)
+    digests = {path[len(prefix):]: digest for path, digest in sums.items()}
+    missing = set(sizes) - set(digests)
     if missing:
         raise TransferError(f"cannot read {len(missing)} file(s) of {folder} on the cluster, "
                             f"e.g. {sorted(missing)[0]}")
-    return manifest, sum(sizes.values())
+    return {name: Listed(size, digests[name]) for name, size in sizes.items()}
 
 
 class _CountingReader:
@@ -124,13 +130,19 @@ class _CountingReader:
         return data
 
 
+def folder_command(folder: str) -> str:
+    """What the site runs to send ``folder``; a seam for the tests of a hostile site."""
+    return f"tar -cf - -C {q(folder)} ."
+
+
 def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
                       events: EventStream | None) -> TransferResult:
     folder = folder.rstrip("/") or "/"
-    name = posixpath.basename(folder)
-    manifest, total = _remote_manifest(client, folder)
+    name = _local_name(folder)
+    listed = _remote_manifest(client, folder)
+    total = sum(item.size for item in listed.values())
     local_dir.mkdir(parents=True, exist_ok=True)
-    final, part = local_dir / name, local_dir / (name + PART)
+    final, part = within(local_dir, name), within(local_dir, name + PART)
     if part.exists():
         shutil.rmtree(part)  # a folder is not resumed: it is sent again whole
     progress = Progress(events, name, "out", total)
@@ -138,25 +150,24 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
     try:
         channel = client.get_transport().open_session(  # type: ignore[union-attr]
             window_size=32 << 20, max_packet_size=1 << 18)
-        channel.exec_command(f"tar -cf - -C {q(folder)} .")
-        with tarfile.open(fileobj=_CountingReader(channel, progress),  # type: ignore[arg-type]
-                          mode="r|") as archive:
-            archive.extractall(part, filter="data")  # no absolute paths, links out, devices
+        channel.exec_command(folder_command(folder))
+        received = unpack(_CountingReader(channel, progress), part,  # type: ignore[arg-type]
+                          listed)
         status = channel.recv_exit_status()
         channel.close()
+        manifest = {rel: item.sha256 for rel, item in listed.items()}
         if status != 0:
             raise TransferError(f"reading {folder} on the cluster failed ({status})")
-        received = {str(p.relative_to(part)): file_sha256(p)
-                    for p in part.rglob("*") if p.is_file()}
         if received != manifest:
             wrong = sorted(set(received) ^ set(manifest) |
                            {k for k in received if received.get(k) != manifest.get(k)})
             raise ChecksumMismatch(f"{folder}: {len(wrong)} file(s) differ from the cluster's "
-                                   f"(e.g. {wrong[0]}); kept as {part}")
+                                   f"(e.g. {wrong[0]}); nothing was kept")
         if final.exists():
             shutil.rmtree(final) if final.is_dir() else final.unlink()
         os.replace(part, final)
     except BaseException as error:
+        shutil.rmtree(part, ignore_errors=True)  # never a half folder
         progress.fail(error)
         raise
     progress.done = total
@@ -164,3 +175,13 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
     digest = hashlib.sha256("".join(f"{manifest[k]}  {k}\n" for k in sorted(manifest))
                             .encode()).hexdigest()
     return TransferResult(name, total, digest)
+
+
+def _local_name(remote_path: str) -> str:
+    """The name a staged-out file or folder gets here: the last part of its remote path."""
+    name = posixpath.basename(posixpath.normpath(remote_path))
+    try:
+        return check_component(name, "the staged-out name")
+    except UnsafePath as error:
+        raise TransferError(f"cannot stage out {remote_path}: {error}; name a file or a "
+                            "folder below the run directory") from None

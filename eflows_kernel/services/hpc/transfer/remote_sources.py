@@ -12,13 +12,14 @@ import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import paramiko
 
 from eflows_kernel.events import EventStream
 from eflows_kernel.services.hpc.transfer._common import (
     PART,
+    PRIVATE,
     ChecksumMismatch,
     Progress,
     TransferError,
@@ -29,6 +30,7 @@ from eflows_kernel.services.hpc.transfer._common import (
     remote_sha256,
 )
 from eflows_kernel.services.hpc.transfer.upload import stage_in
+from eflows_kernel.services.hpc.transfer.url_policy import MAX_REDIRECTS, UrlPolicy, UrlRefused
 
 
 def url_file_name(url: str) -> str:
@@ -60,19 +62,24 @@ def public_url(url: str) -> str:
 
 def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
                  events: EventStream | None = None, *, sha256: str | None = None,
-                 via: Literal["auto", "cluster", "local"] = "auto") -> TransferResult:
+                 via: Literal["auto", "cluster", "local"] = "auto",
+                 policy: UrlPolicy | None = None) -> TransferResult:
     """Fetch ``url`` into ``remote_dir/<last path segment>``; check ``sha256`` if given.
 
     ``via="auto"`` uses the cluster's curl/wget (resuming a ``.part``), else the local side.
+    With a ``policy`` (``url_policy.py``) the URL and every redirect hop are checked
+    against it before anything is fetched from there.
     """
     name = url_file_name(url)
+    if policy is not None:
+        policy.check(url)
     tool = ""
     if via != "local":
         tool = remote(client, "command -v curl || command -v wget || true").decode().strip()
         if not tool and via == "cluster":
             raise TransferError("the cluster has neither curl nor wget")
     if not tool:
-        return _via_local(client, url, name, remote_dir, events, sha256)
+        return _via_local(client, url, name, remote_dir, events, sha256, policy)
     final = join(remote_dir, name)
     part = final + PART
     shown = public_url(url)
@@ -82,12 +89,16 @@ def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
         # The URL goes on stdin, not the command line: a token in it would show in `ps`
         # on a shared login node.
         if tool.endswith("curl"):
-            fetch = f"curl -fsSL --proto =http,https -C - -o {q(part)} -K -"
-            stdin = ('url = "' + url.replace("\\", "\\\\").replace('"', '\\"') + '"\n')
+            follow = "-L" if policy is None else "-L --max-redirs 0"  # hops: _final_url
+            if policy is not None:
+                url = _final_url(client, url, policy)
+            fetch = f"curl -fsS {follow} --proto =http,https -C - -o {q(part)} -K -"
+            stdin = _curl_config(url)
         else:
-            fetch = f"wget -q -c -O {q(part)} -i -"
+            follow = "" if policy is None else " --max-redirect=0"
+            fetch = f"wget -q -c{follow} -O {q(part)} -i -"
             stdin = url + "\n"
-        remote(client, f"mkdir -p -- {q(remote_dir or '.')} && {fetch}",
+        remote(client, f"{PRIVATE}mkdir -p -- {q(remote_dir or '.')} && {fetch}",
                stdin=stdin.encode(), timeout=3600)
         got = remote_sha256(client, [part]).get(part, "")
         if sha256 is not None and got != sha256.lower():
@@ -103,11 +114,41 @@ def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
     return TransferResult(name, size, got)
 
 
+def _curl_config(url: str) -> str:
+    return 'url = "' + url.replace("\\", "\\\\").replace('"', '\\"') + '"\n'
+
+
+def _final_url(client: paramiko.SSHClient, url: str, policy: UrlPolicy) -> str:
+    """Where ``url`` ends after its redirects, each hop checked by ``policy``, asked of the
+    site one hop at a time (one byte requested, so a big file is not fetched to probe)."""
+    for hops in range(MAX_REDIRECTS + 1):
+        location = remote(client, "curl -sS -o /dev/null -r 0-0 --max-time 60 --proto "
+                                  "=http,https -w '%{redirect_url}' -K -",
+                          stdin=_curl_config(url).encode()).decode().strip()
+        if not location:
+            return url
+        url = policy.check_redirect(url, location, hops)
+    raise UrlRefused(f"more than {MAX_REDIRECTS} redirects")
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    def __init__(self, policy: UrlPolicy) -> None:
+        self.policy, self.hops = policy, 0
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> Any:
+        self.policy.check_redirect(req.full_url, newurl, self.hops)
+        self.hops += 1
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _via_local(client: paramiko.SSHClient, url: str, name: str, remote_dir: str,
-               events: EventStream | None, sha256: str | None) -> TransferResult:
+               events: EventStream | None, sha256: str | None,
+               policy: UrlPolicy | None = None) -> TransferResult:
+    opener = urllib.request.build_opener(*([_CheckedRedirects(policy)] if policy else []))
     with tempfile.TemporaryDirectory(prefix="eflows-url-") as tmp:
         path = Path(tmp) / name
-        with urllib.request.urlopen(url, timeout=60) as response, path.open("wb") as f:
+        with opener.open(url, timeout=60) as response, path.open("wb") as f:
             shutil.copyfileobj(response, f, 1 << 20)
         result = stage_in(client, path, remote_dir, events)[0]
     if sha256 is not None and result.sha256 != sha256.lower():
@@ -129,7 +170,7 @@ def stage_in_cluster_path(client: paramiko.SSHClient, remote_src: str, remote_di
     progress = Progress(events, remote_src, "in", None)
     progress.start()
     try:
-        remote(client, f"mkdir -p -- {q(remote_dir or '.')} && rm -rf -- {q(part)} && "
+        remote(client, f"{PRIVATE}mkdir -p -- {q(remote_dir or '.')} && rm -rf -- {q(part)} && "
                        f"cp -r -- {q(remote_src)} {q(part)}", timeout=3600)
         listing = remote(client, f"if [ -d {q(part)} ]; then cd -- {q(part)} && "
                                  "find . -type f -print0; fi")

@@ -29,6 +29,7 @@ from eflows_kernel.events import EventStream
 from eflows_kernel.services.hpc.transfer._common import (
     CHUNK,
     PART,
+    PRIVATE,
     ChecksumMismatch,
     Progress,
     TransferError,
@@ -87,8 +88,10 @@ def stage_in(client: paramiko.SSHClient, source: str | os.PathLike[str], remote_
     return [_upload_file(client, src, remote_dir, events, resume)]
 
 
-def _verify_and_rename(client: paramiko.SSHClient, part: str, final: str, digest: str) -> None:
-    """One round trip: hash the remote .part, compare, rename atomically (same directory).
+def _verify_and_rename(client: paramiko.SSHClient, part: str, final: str, digest: str,
+                       mode: int) -> None:
+    """One round trip: hash the remote .part, compare, give it the local ``mode``, rename
+    atomically (same directory).
 
     It re-reads the .part rather than hashing the stream on the way in, so a file changed
     after writing is caught too. openssl first: coreutils' sha256sum took 0.55 s for 200 MB
@@ -97,7 +100,7 @@ def _verify_and_rename(client: paramiko.SSHClient, part: str, final: str, digest
     script = (f"h=$(if command -v openssl >/dev/null; then openssl dgst -sha256 -r; "
               f"else sha256sum; fi < {q(part)}) || exit 2; "
               f'[ "${{h%% *}}" = {digest} ] || {{ echo "remote sha256 ${{h%% *}}" >&2; exit 3; }}; '
-              f"mv -f -- {q(part)} {q(final)}")
+              f"chmod {mode & 0o777:o} -- {q(part)} && mv -f -- {q(part)} {q(final)}")
     try:
         remote(client, script)
     except TransferError as error:
@@ -142,7 +145,7 @@ def _upload_file_parallel(client: paramiko.SSHClient, src: Path, remote_dir: str
     extra: list[paramiko.SSHClient] = []
     errors: list[BaseException] = []
     try:
-        remote(client, f"mkdir -p -- {q(remote_dir or '.')} && : >> {q(part)} && "
+        remote(client, f"{PRIVATE}mkdir -p -- {q(remote_dir or '.')} && : >> {q(part)} && "
                        f"truncate -s {offset} -- {q(part)}")
         # Pieces handed out to whichever connection is free: the extra connections log in
         # (and re-key to AES-GCM) in their own threads while the first one already sends.
@@ -179,7 +182,7 @@ def _upload_file_parallel(client: paramiko.SSHClient, src: Path, remote_dir: str
         if errors:
             raise errors[0]
         _after_upload(client, part)
-        _verify_and_rename(client, part, final, digest[0])
+        _verify_and_rename(client, part, final, digest[0], src.stat().st_mode)
     except BaseException as error:
         progress.fail(error)
         raise
@@ -205,7 +208,8 @@ def _upload_file(client: paramiko.SSHClient, src: Path, remote_dir: str,
         hasher.start()
         channel = client.get_transport().open_session()  # type: ignore[union-attr]
         redirect = ">>" if offset else ">"
-        channel.exec_command(f"mkdir -p -- {q(remote_dir or '.')} && cat {redirect} {q(part)}")
+        channel.exec_command(f"{PRIVATE}mkdir -p -- {q(remote_dir or '.')} && "
+                             f"cat {redirect} {q(part)}")
         with src.open("rb") as f:
             f.seek(offset)
             while block := f.read(CHUNK):
@@ -214,7 +218,7 @@ def _upload_file(client: paramiko.SSHClient, src: Path, remote_dir: str,
         hasher.join()
         _finish_writing(channel, f"writing {part}")
         _after_upload(client, part)
-        _verify_and_rename(client, part, final, digest[0])
+        _verify_and_rename(client, part, final, digest[0], src.stat().st_mode)
     except BaseException as error:
         progress.fail(error)
         raise
@@ -279,7 +283,9 @@ def _upload_folder(client: paramiko.SSHClient, src: Path, remote_dir: str,
     hashes = dict(already)
     try:
         channel = client.get_transport().open_session()  # type: ignore[union-attr]
-        channel.exec_command(f"mkdir -p -- {q(part)} && tar -x -f - -C {q(part)}")
+        # -p: the modes of the archive (those of the files here), not the site's umask
+        channel.exec_command(f"{PRIVATE}mkdir -p -- {q(part)} && "
+                             f"tar -x -p --no-same-owner -f - -C {q(part)}")
         with tarfile.open(fileobj=_ChannelWriter(channel), mode="w|", bufsize=CHUNK,
                           format=tarfile.PAX_FORMAT) as tar:
             tar.copybufsize = CHUNK

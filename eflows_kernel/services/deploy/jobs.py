@@ -10,8 +10,8 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import paramiko
 
@@ -23,6 +23,7 @@ from eflows_kernel.services.sites import SiteConfig
 
 SCRIPT_NAME = "job.sh"
 _PID_JOB = re.compile(r"^pid:([0-9]+)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class JobRequest:
     runtime: str = "eflows"  # or "compss": the site's COMPSs runtime runs the application
     runcompss: str = "runcompss"
     runner_options: Sequence[str] = ()  # more runner options (e.g. --slurm-workers N)
+    env: Mapping[str, str] = field(default_factory=dict)  # the step's environment variables
 
 
 def job_script(request: JobRequest, direct: bool = False) -> str:
@@ -53,6 +55,8 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     q = shlex.quote
     lines = ["#!/bin/bash", "# written by eflows4hpc-jupyter: one run of a registered workflow",
              f"cd {q(request.run_dir)} || exit 1", "export PYTHONUNBUFFERED=1"]
+    lines += [f"export {name}={q(value)}" for name, value in request.env.items()
+              if _ENV_NAME.match(name)]
     if request.runtime == "compss":
         return "\n".join(lines + compss_job_lines(request)) + "\n"
     runner = [request.python, "-m", "eflows_kernel.engine.runner",

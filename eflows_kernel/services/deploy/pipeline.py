@@ -195,6 +195,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     return JobRequest(run_dir=dep.run_dir, python=env.python, application=application,
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
                       workers=workers, nodes=nodes, qos=step.qos,
+                      time_limit=step.time_limit, env=dict(step.env),
                       runtime=site.config.runtime, runcompss=site.config.runcompss,
                       runner_options=options)
 

@@ -17,6 +17,7 @@ brought back to ``<run folder>/outputs`` here (or recorded as a cluster path).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -70,11 +71,13 @@ def _render(movement: DataMovement, template: str, values: dict[str, Any]) -> st
                               fields={movement.name: str(exc)}) from None
 
 
-def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -> DataPlan:
+def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
+         movements: Collection[str] | None = None) -> DataPlan:
     """The transfers of one execution, with local sources checked now.
 
     ``check_local=False`` re-plans a run that was submitted already (after a server
     restart, for its stage-out): its inputs were checked then and may be gone now.
+    ``movements``: the data movements this step of a step graph does (None: all).
     """
     stage_in: list[StageIn] = []
     stage_out: list[StageOut] = []
@@ -112,6 +115,8 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True) -
             stage_in.append(StageIn(declared.name, "local", str(local.resolve()), target))
             remote_values[declared.name] = posixpath.join(target, local.resolve().name)
     for movement in workflow.data_movements:
+        if movements is not None and movement.name not in movements:
+            continue
         supported = SUPPORTED_IN if movement.direction == "in" else SUPPORTED_OUT
         if movement.kind not in supported:
             problems[movement.name] = (

@@ -28,10 +28,11 @@ def test_inputs_are_checked_and_typed_once() -> None:
     assert set(refused.value.details["fields"]) == {"n", "zz"}
 
 
-def test_the_plan_holds_the_first_step_on_the_requested_site() -> None:
+def test_the_plan_holds_every_step_on_the_requested_site() -> None:
     plan = plan_execution("wf-id", workflow_from_spec(SPEC), {"n": 1}, "cluster")
-    assert [(s.name, s.site, s.depends_on) for s in plan.steps] == [("first", "cluster", ())]
-    assert plan.entry is plan.steps[0]
+    assert [(s.name, s.site, s.depends_on) for s in plan.steps] == [
+        ("first", "cluster", ()), ("second", "cluster", ("first",))]
+    assert plan.entry is plan.steps[0] and plan.is_graph
 
 
 def test_a_workflow_without_steps_cannot_run() -> None:

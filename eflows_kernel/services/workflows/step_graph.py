@@ -38,10 +38,11 @@ def check_step_graph(workflow: Workflow) -> dict[str, str]:
     """Unknown names in ``depends_on`` and rings of waiting, by field path."""
     edges = _edges(workflow)
     problems: dict[str, str] = {}
+    # An environment or an image build (TOSCA requirements) is there before any step.
+    before = set(workflow.environments) | {c.name for c in workflow.software.containers}
     for kind, items in (("steps", workflow.steps), ("data_movements", workflow.data_movements)):
         for item in items:
-            unknown = [d for d in item.depends_on if d not in edges
-                       and d not in workflow.environments]
+            unknown = [d for d in item.depends_on if d not in edges and d not in before]
             if unknown:
                 problems[f"{kind}.{item.name}.depends_on"] = (
                     f"{', '.join(map(repr, unknown))}: no step or data movement of that name")
@@ -94,8 +95,7 @@ def step_dependencies(workflow: Workflow) -> dict[str, tuple[str, ...]]:
     return result
 
 
-def _entry_and_final(workflow: Workflow,
-                     deps: dict[str, tuple[str, ...]]) -> tuple[list[str], list[str]]:
+def _entry_and_final(deps: dict[str, tuple[str, ...]]) -> tuple[list[str], list[str]]:
     waited_for = {d for ds in deps.values() for d in ds}
     entry = [s for s, ds in deps.items() if not ds]
     final = [s for s in deps if s not in waited_for]
@@ -106,19 +106,23 @@ def movements_by_step(workflow: Workflow) -> dict[str, tuple[str, ...]]:
     """Each job step -> the data movements its deployment does (stage-in and stage-out).
 
     A movement goes with the steps next to it (see the module's docstring); one next to
-    none goes with the entry steps (in) or the final steps (out).
+    none goes with the entry steps (in) or the final steps (out) of its environment.
     """
     deps = step_dependencies(workflow)
     edges = _edges(workflow)
     steps = set(deps)
-    entry, final = _entry_and_final(workflow, deps)
+    entry, final = _entry_and_final(deps)
     moved: dict[str, list[str]] = {s: [] for s in deps}
+    environment = {s.name: s.environment for s in workflow.steps}
     for move in workflow.data_movements:
         if move.direction == "in":
             owners = [s for s in deps if _reaches(edges, s, move.name, steps)]
-            owners = owners or entry
+            ends = entry
         else:
-            owners = [d for d in _nearest_steps(edges, move.name, steps)] or final
+            owners = _nearest_steps(edges, move.name, steps)
+            ends = final
+        # Next to no step: the entry (or final) steps on its environment, else all of them.
+        owners = owners or [s for s in ends if environment[s] == move.environment] or ends
         for owner in owners:
             moved[owner].append(move.name)
     return {s: tuple(m) for s, m in moved.items()}

@@ -56,7 +56,6 @@ class Scripted:
 
     def start(self, plan: ExecutionPlan, step: StepPlan, target: Target,
               record: Record) -> Execution:
-        self.started.append((step.name, target.site, dict(plan.values), step.step.qos))
         execution = record()
         log = self.log_dir / f"{execution.id}.jsonl"
         log.write_text("".join(json.dumps({"v": 1, "seq": n, "run": execution.id, "ts": 1.0,
@@ -64,7 +63,10 @@ class Scripted:
                                            "message": f"{step.name} {n}"}) + "\n"
                                for n in (1, 2)))
         self.store.set_event_log(execution.id, str(log))
-        return self.store.set_state(execution.id, ExecutionState.RUNNING, "started")
+        execution = self.store.set_state(execution.id, ExecutionState.RUNNING, "started")
+        # Last: a test that saw the step start finds its record and its log.
+        self.started.append((step.name, target.site, dict(plan.values), step.step.qos))
+        return execution
 
     def cancel(self, execution: Execution) -> Execution:
         self.cancelled.append(execution.step or "")

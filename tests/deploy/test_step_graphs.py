@@ -182,3 +182,26 @@ def test_an_unbound_environment_is_refused_naming_it(two_sites: Stack) -> None:
     with pytest.raises(ValidationError, match="environment 'Back' is not bound"):
         two_sites.executor.submit(workflow.id, {}, {"Front": "cluster"},
                                   two_sites.credential)
+
+
+def test_compss_modules_are_loaded_and_env_templates_set_before_the_step_runs(
+        two_sites: Stack, test_module: str) -> None:
+    stack = two_sites
+    spec = {"name": "modules",
+            "inputs": [{"name": "module", "type": "string"}],
+            "steps": [
+                {"name": "loads", "application": APP, "options": ONE_CPU,
+                 "compss_modules": ["${module}"], "env": {"WHO": "step ${module}"},
+                 "arguments": ["--env", "EFLOWS_TEST_MODULE", "--env", "WHO"]},
+                {"name": "missing", "application": APP, "options": ONE_CPU,
+                 "depends_on": ["loads"], "compss_modules": ["no-such-module"]}]}
+    workflow = stack.registry.register(workflow_from_spec(spec))
+    execution = stack.executor.submit(workflow.id, {"module": test_module}, "cluster",
+                                      stack.credential)
+    final = stack.wait(execution.id, 300)
+    assert final.state == ExecutionState.FAILED  # the second step's module does not exist
+    text = output(stack, execution.id, "loads")
+    assert "env EFLOWS_TEST_MODULE='loaded-1.0'" in text
+    assert f"env WHO='step {test_module}'" in text
+    assert "module load no-such-module failed" in output(stack, execution.id, "missing")
+    assert steps(stack, execution.id)["missing"].state == "failed"

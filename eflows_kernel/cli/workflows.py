@@ -120,15 +120,29 @@ def cmd_workflows_delete(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def site_binding(values: list[str] | None) -> str | dict[str, str]:
+    """``--site NAME`` binds every environment; ``--site ENV=SITE`` (repeatable) each one."""
+    values = values or [LOCAL_SITE]
+    if len(values) == 1 and "=" not in values[0]:
+        return values[0]
+    if any("=" not in v for v in values):
+        raise UsageError("give one --site NAME, or --site ENVIRONMENT=SITE for each "
+                         "environment of the workflow")
+    return parse_pairs(values, "site")
+
+
 def cmd_workflows_trigger(client: Client, args: argparse.Namespace) -> int:
     inputs = parse_pairs(args.input, "input")
+    site = site_binding(args.site)
     answers: dict[str, str] = {}
     if args.password or args.password_stdin or args.otp:
-        if args.site == LOCAL_SITE:
-            raise UsageError("the local site needs no password or one-time code")
-        password, otp = site_secrets(client.sites.get(args.site), args, required=False)
+        sites = set(site.values()) if isinstance(site, dict) else {site}
+        if LOCAL_SITE in sites or len(sites) != 1:
+            raise UsageError("a password or one-time code is for one site (not the local "
+                             "one): trigger with that --site")
+        password, otp = site_secrets(client.sites.get(sites.pop()), args, required=False)
         answers = {k: v for k, v in (("password", password), ("one_time_code", otp)) if v}
-    execution = client.executions.trigger(args.id, inputs, site=args.site,
+    execution = client.executions.trigger(args.id, inputs, site=site,
                                           credential_id=args.credential, **answers)
     if args.json and not args.follow:
         emit_json(execution)
@@ -161,7 +175,9 @@ def register(groups: Any, command: Command) -> None:
     p = command(wfs, "trigger", cmd_workflows_trigger, "start an execution; prints its id")
     p.add_argument("id")
     p.add_argument("-i", "--input", action="append", metavar="NAME=VALUE")
-    p.add_argument("--site", default=LOCAL_SITE)
+    p.add_argument("--site", action="append", metavar="SITE|ENV=SITE",
+                   help="the site of every step (default: local), or ENV=SITE for each "
+                        "environment role of the workflow's steps (repeat it)")
     p.add_argument("--credential", default=None, help="credential id (vault_id)")
     p.add_argument("--password", action="store_true",
                    help="the site's login asks a password: ask it (once for the server's "

@@ -86,7 +86,8 @@ class LocalExecutions:
         self._service = client.services.executions
 
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
-                site: str = LOCAL_SITE, credential_id: str | None = None, *,
+                site: str | Mapping[str, str] = LOCAL_SITE,
+                credential_id: str | None = None, *,
                 password: str | None = None, one_time_code: str | None = None) -> Execution:
         return self._service.submit(workflow_id, inputs, site, credential_id,
                                     password=password, one_time_code=one_time_code)

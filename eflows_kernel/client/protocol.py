@@ -54,7 +54,8 @@ class CredentialsAPI(Protocol):
 
 class ExecutionsAPI(Protocol):
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
-                site: str = LOCAL_SITE, credential_id: str | None = None, *,
+                site: str | Mapping[str, str] = LOCAL_SITE,
+                credential_id: str | None = None, *,
                 password: str | None = None,
                 one_time_code: str | None = None) -> Execution: ...
     def get(self, execution_id: str) -> Execution: ...

@@ -133,11 +133,13 @@ class RestExecutions(_Part):
     poll_interval = 0.5
 
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
-                site: str = LOCAL_SITE, credential_id: str | None = None, *,
+                site: str | Mapping[str, str] = LOCAL_SITE,
+                credential_id: str | None = None, *,
                 password: str | None = None, one_time_code: str | None = None) -> Execution:
         """``password`` / ``one_time_code``: for a site whose login asks (sent once, over
         the server's connection to the site; never stored)."""
-        body: dict[str, Any] = {"inputs": dict(inputs or {}), "site": site}
+        body: dict[str, Any] = {"inputs": dict(inputs or {}),
+                                "site": site if isinstance(site, str) else dict(site)}
         if credential_id is not None:
             body["credential_id"] = credential_id
         if password is not None:

@@ -40,6 +40,7 @@ class CompssLaunch:
     log_dir: str | PurePath | None = None
     pythonpath: Sequence[str | PurePath] = ()
     extra: Mapping[str, str | int | bool] = field(default_factory=dict)  # other --opt=value
+    options: Sequence[str] = ()  # more runtime options as given (a step's extra_compss_opts)
 
     def common_options(self) -> list[str]:
         if self.monitoring_ms is not None and self.monitoring_ms <= 0:
@@ -62,7 +63,7 @@ class CompssLaunch:
                 argv.append(f"--{key}")
             elif value is not False:
                 argv.append(f"--{key}={value}")
-        return argv
+        return argv + [str(option) for option in self.options]
 
     def application(self) -> list[str]:
         app = str(self.app)

@@ -37,6 +37,8 @@ class CompssRun(Protocol):
     run_id: str
     first_seq: int
     runcompss: str
+    python_interpreter: str | None  # the step's (runcompss --python_interpreter)
+    compss_options: Sequence[str]  # the step's extra_compss_opts, as words
 
 
 def compss_launch(request: CompssRun) -> CompssLaunch:
@@ -48,9 +50,12 @@ def compss_launch(request: CompssRun) -> CompssLaunch:
     logs = posixpath.join(request.run_dir, COMPSS_LOG_DIR)
     app = request.application
     app_name = posixpath.splitext(posixpath.basename(app))[0] or "app"
+    extra = {"python_interpreter": request.python_interpreter} \
+        if request.python_interpreter else {}
     return CompssLaunch(app=app, args=list(request.arguments), base_log_dir=logs,
                         log_dir=posixpath.join(logs, app_name),
-                        pythonpath=[posixpath.dirname(app) or request.run_dir])
+                        pythonpath=[posixpath.dirname(app) or request.run_dir], extra=extra,
+                        options=list(request.compss_options))
 
 
 def compss_job_lines(request: CompssRun) -> list[str]:

@@ -22,6 +22,7 @@ class EventType(str, Enum):
     LOG = "log"
     TRANSFER = "transfer"
     STAGE = "stage"
+    STEP = "step"
 
 
 class TaskState(str, Enum):
@@ -52,6 +53,10 @@ class _EventBase(BaseModel):
     seq: int = Field(ge=1, description="Gap-free sequence number within the run, from 1.")
     run: str = Field(description="Run identifier.")
     ts: float = Field(description="Unix time (seconds) at which the change happened.")
+    step: str | None = Field(None, description="In a step graph's log: the step the event "
+                             "belongs to.")
+    step_seq: int | None = Field(None, ge=1, description="In a step graph's log: the event's "
+                                 "seq in its step's own log.")
 
 
 class TaskEvent(_EventBase):
@@ -134,13 +139,26 @@ class StageEvent(_EventBase):
                                         "(job id, environment path, file count...).")
 
 
-Event = Annotated[TaskEvent | RunEvent | LogEvent | TransferEvent | StageEvent,
+class StepEvent(_EventBase):
+    """A step of a step graph moved on (its own events follow with ``step`` set)."""
+
+    type: Literal["step"]
+    step: str
+    state: Literal["pending", "queued", "staging-in", "submitted", "running", "staging-out",
+                   "done", "failed", "cancelling", "cancelled"]
+    site: str | None = Field(None, description="The site the step runs on.")
+    execution: str | None = Field(None, description="The step's own execution id.")
+    job_id: str | None = Field(None, description="The step's job on its site, once known.")
+    detail: str | None = None
+
+
+Event = Annotated[TaskEvent | RunEvent | LogEvent | TransferEvent | StageEvent | StepEvent,
                   Field(discriminator="type")]
 _EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
 
 
-def validate_event(
-        event: dict[str, Any]) -> TaskEvent | RunEvent | LogEvent | TransferEvent | StageEvent:
+def validate_event(event: dict[str, Any]
+                   ) -> TaskEvent | RunEvent | LogEvent | TransferEvent | StageEvent | StepEvent:
     """Check one event dict against the schema; raises ``pydantic.ValidationError``."""
     return _EVENT_ADAPTER.validate_python(event)
 

@@ -140,7 +140,8 @@ class Services:
         self._lock = threading.RLock()
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
-                                            credentials=lambda cid: self.vault.get(cid))
+                                            credentials=lambda cid: self.vault.get(cid),
+                                            runs_dir=self.runs_dir)
         self.log_entries = LogEntries(self.executions.logs, self.executions.get)
         self.run_files = RunFiles(self.execution_store, self.runs_dir)
         self.housekeeping = RunHousekeeping(self.execution_store, self.runs_dir,

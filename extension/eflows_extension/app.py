@@ -211,6 +211,7 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/executions", h.ExecutionsHandler),
             (rf"{API}/executions/{EX}", h.ExecutionHandler),
             (rf"{API}/executions/{EX}/logs", h.ExecutionLogsHandler),
+            (rf"{API}/executions/{EX}/steps", h.ExecutionStepsHandler),
             (rf"{API}/executions/{EX}/events", h.ExecutionEventsHandler),
             (rf"{API}/executions/{EX}/events/stream", ExecutionEventStreamHandler),
             (rf"{API}/executions/{EX}/record", hr.RunRecordHandler),

@@ -6,7 +6,7 @@ may send more; a rejected value is never echoed back (a private key might be one
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,9 +39,16 @@ class ImportKeyBody(_Body):
     comment: str | None = Field(default=None, max_length=200)
 
 
+SiteName = Annotated[str, Field(min_length=1, max_length=200)]
+# One site for every step, or {ENVIRONMENT: SITE}: each environment role of the steps bound.
+SiteBinding = SiteName | dict[SiteName, SiteName]
+
+
 class ExecuteBody(_Body):
     inputs: dict[str, Any] = Field(default_factory=dict)
-    site: str = Field(default=LOCAL_SITE, min_length=1)
+    site: SiteBinding = Field(default=LOCAL_SITE, description=(
+        "the site every step runs on, or {ENVIRONMENT: SITE} binding each environment "
+        "role of the workflow's steps"))
     credential_id: str | None = None
     login: str | None = Field(default=None, min_length=1, max_length=200,
                               description="the account on the site (default: the site's)")
@@ -76,9 +83,9 @@ class AuthorizeBody(_Body):
 class HPCWaaSExecuteBody(BaseModel):
     model_config = ConfigDict(extra="ignore")  # HPCWaaS clients may send more
     inputs: dict[str, Any] = Field(default_factory=dict)
-    site: str = Field(default=LOCAL_SITE, min_length=1, max_length=64,
-                      description="where to run (our addition: the HPCWaaS API has the "
-                                  "topology name the cluster); 'local' by default")
+    site: SiteBinding = Field(default=LOCAL_SITE, description=(
+        "where to run (our addition: the HPCWaaS API has the topology name the cluster): "
+        "a site, or {ENVIRONMENT: SITE}; 'local' by default"))
 
 
 class SshKeyBody(BaseModel):

@@ -141,7 +141,12 @@ def _paths() -> dict[str, Any]:
         f"{api}/executions/{{execution_id}}/logs": {"get": _op(
             "Log text from a byte offset", {"200": _json(OBJ), **NOT_FOUND}, params=[
                 EX, _query("offset", {"type": "integer", "minimum": 0}),
-                _query("size", {"type": "integer", "minimum": 1})])},
+                _query("size", {"type": "integer", "minimum": 1}),
+                _query("step", {"type": "string"})])},
+        f"{api}/executions/{{execution_id}}/steps": {"get": _op(
+            "The steps of an execution (a step graph: each with its site, dependencies, "
+            "state, own execution id and job id)", {"200": _json(OBJ), **NOT_FOUND},
+            params=[EX])},
         f"{api}/executions/{{execution_id}}/events": {"get": _op(
             "Task events with seq > from_seq", {"200": _json({"type": "array",
                                                                  "items": OBJ}), **NOT_FOUND},

@@ -154,3 +154,15 @@ async def test_logs_by_level_as_names_or_the_hpcwaas_bitmask(cli: Any, tmp_path:
     bad = await cli("executions", "logs", execution_id, "--levels", "LOUD")
     assert bad.code == 1 and "--levels" in bad.err and "LOUD" in bad.err
     assert "Traceback" not in bad.err
+
+
+def test_site_flags_bind_every_environment_or_each_one() -> None:
+    from eflows_kernel.cli.output import UsageError
+    from eflows_kernel.cli.workflows import site_binding
+
+    assert site_binding(None) == "local"
+    assert site_binding(["hpc"]) == "hpc"
+    assert site_binding(["Cluster1=hpc", "Cluster2=other"]) == {"Cluster1": "hpc",
+                                                                "Cluster2": "other"}
+    with pytest.raises(UsageError, match="ENVIRONMENT=SITE"):
+        site_binding(["hpc", "Cluster2=other"])

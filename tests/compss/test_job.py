@@ -105,3 +105,13 @@ def test_the_script_runs_compss_and_its_sidecar(tmp_path: Path, name: str,
         assert final["state"] == "failed"
         assert "runcompss exited with status 3" in final["error"]
         assert str(run_dir / "compss") in final["error"]
+
+
+def test_a_steps_python_interpreter_and_extra_options_reach_runcompss() -> None:
+    lines = compss_job_lines(request("/r", arguments=["x"], python_interpreter="python3",
+                                     compss_options=["--pythonpath=/w/src", "--exec_time=20"]))
+    argv = runcompss_line(lines)
+    app = argv.index("/r/app/my app.py")
+    assert "--python_interpreter=python3" in argv[:app]
+    assert argv[app - 2:app] == ["--pythonpath=/w/src", "--exec_time=20"]
+    assert argv[app + 1:] == ["x"]

@@ -38,7 +38,7 @@ class RemoteServer(ExecutionsService):
         self.remote = RemoteExecutor(executions, registry, sites, runs_dir, cache_dir=cache,
                                      poll_interval=0.5, protected=protected)
         super().__init__(executions, registry, ExecutorRouter(remote=self.remote),
-                         credentials=vault.get)
+                         credentials=vault.get, runs_dir=runs_dir)
 
     @property
     def pool(self) -> ConnectionPool:

@@ -85,3 +85,12 @@ def test_runtime_requirements_pin_this_sides_versions() -> None:
 
     pins = runtime_requirements(["numpy"])
     assert f"dask=={dask.__version__}" in pins and pins[-1] == "numpy"
+
+
+def test_the_job_exports_the_steps_environment_and_loads_its_modules() -> None:
+    request = JobRequest(**{**_request().__dict__, "env": {"GREETING": "hi $(id)"},
+                            "modules": ["compss/3.0", "odd name"]})
+    script = job_script(request)
+    assert "export GREETING='hi $(id)'" in script
+    assert "module load compss/3.0 ||" in script and "module load 'odd name' ||" in script
+    assert script.index("module load") < script.index("\nexec ")

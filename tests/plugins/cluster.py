@@ -59,6 +59,17 @@ def slurm_cluster(sshd: SshdInfo) -> str:
     return result.stdout
 
 
+@pytest.fixture(scope="session")
+def test_module(slurm_cluster: str) -> str:
+    """``eflows-test/1.0``, a module file of tests/cluster/setup_modules.sh: the module a
+    step's ``compss_modules`` loads on the test cluster (it sets EFLOWS_TEST_MODULE)."""
+    result = subprocess.run(["bash", str(CLUSTER / "setup_modules.sh")], capture_output=True,
+                            text=True, timeout=60)
+    if result.returncode != 0:
+        pytest.fail(f"setup_modules.sh failed:\n{result.stdout}\n{result.stderr}")
+    return "eflows-test/1.0"
+
+
 @pytest.fixture
 def clean_account(sshd: SshdInfo) -> SshdInfo:
     """The login with no ~/.ssh at all, as on a fresh cluster account."""

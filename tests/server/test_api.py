@@ -270,3 +270,44 @@ async def test_cancel_a_running_execution(api: Any, tmp_path: Path) -> None:
     assert code == 202 and body["state"] in ("cancelling", "cancelled")
     final = await wait_finished(api, ex, timeout=60)
     assert final["state"] == "cancelled"
+
+
+async def test_a_step_graph_over_rest_sites_by_environment_steps_and_their_logs(
+        api: Any, tmp_path: Path) -> None:
+    first = tmp_path / "first.py"
+    first.write_text("open('made.txt', 'w').write('from first')\nprint('first ran')\n")
+    second = tmp_path / "second.py"
+    second.write_text("import sys\nprint('second read', open(sys.argv[1]).read())\n")
+    spec = {"name": "two-steps",
+            "inputs": [{"name": "nodes", "type": "string", "default": "1"}],
+            "steps": [{"name": "first", "application": str(first), "environment": "Here",
+                       "num_nodes": "${nodes}"},
+                      {"name": "second", "application": str(second), "environment": "There",
+                       "depends_on": ["first"], "arguments": ["${steps.first.dir}/made.txt"]}]}
+    _, _, wf = await api("POST", "eflows/api/workflows", spec)
+    url = f"eflows/api/workflows/{wf['id']}/executions"
+    code, _, body = await api("POST", url, {"site": {"Here": "local"}})
+    assert code == 400 and "environment 'There' is not bound" in body["errors"]["site"]
+    code, _, body = await api("POST", url, {"site": {"Here": "local", "There": "local"},
+                                            "inputs": {"nodes": "lots"}})
+    assert code == 400 and "steps.first.num_nodes" in body["errors"], body
+    code, _, body = await api("POST", url, {"site": {"Here": "local", "There": "local"}})
+    assert code == 201, body
+    assert body["step_sites"] == {"first": "local", "second": "local"}
+    final = await wait_finished(api, body["id"])
+    assert final["state"] == "done", final
+    code, _, steps = await api("GET", f"eflows/api/executions/{body['id']}/steps")
+    assert code == 200
+    assert [(s["name"], s["state"], s["depends_on"]) for s in steps["items"]] == [
+        ("first", "done", []), ("second", "done", ["first"])]
+    assert all(s["execution_id"] and s["job_id"] for s in steps["items"])
+    code, _, logs = await api("GET", f"eflows/api/executions/{body['id']}/logs",
+                              params={"step": "second"})
+    assert code == 200 and "second read from first" in logs["text"]
+    code, _, logs = await api("GET", f"eflows/api/executions/{body['id']}/logs")
+    assert logs["text"].index("==> step first") < logs["text"].index("==> step second")
+    code, _, events = await api("GET", f"eflows/api/executions/{body['id']}/events")
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert {e["step"] for e in events if e["type"] == "step"} == {"first", "second"}
+    code, _, listing = await api("GET", "eflows/api/executions")
+    assert [e["id"] for e in listing["items"]] == [body["id"]]  # steps are not listed

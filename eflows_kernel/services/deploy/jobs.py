@@ -10,8 +10,8 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import paramiko
 
@@ -23,6 +23,7 @@ from eflows_kernel.services.sites import SiteConfig
 
 SCRIPT_NAME = "job.sh"
 _PID_JOB = re.compile(r"^pid:([0-9]+)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class JobRequest:
     runtime: str = "eflows"  # or "compss": the site's COMPSs runtime runs the application
     runcompss: str = "runcompss"
     runner_options: Sequence[str] = ()  # more runner options (e.g. --slurm-workers N)
+    env: Mapping[str, str] = field(default_factory=dict)  # the step's environment variables
+    modules: Sequence[str] = ()  # loaded with `module load` (Environment Modules or Lmod)
+    python_interpreter: str | None = None  # the COMPSs runtime's Python (runcompss)
+    compss_options: Sequence[str] = ()  # more runcompss options (extra_compss_opts)
 
 
 def job_script(request: JobRequest, direct: bool = False) -> str:
@@ -54,6 +59,9 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     q = shlex.quote
     lines = ["#!/bin/bash", "# written by eflows4hpc-jupyter: one run of a registered workflow",
              f"cd {q(request.run_dir)} || exit 1", "export PYTHONUNBUFFERED=1"]
+    lines += [f"export {name}={q(value)}" for name, value in request.env.items()
+              if _ENV_NAME.match(name)]
+    lines += module_lines(request.modules)
     if request.runtime == "compss":
         return "\n".join(lines + compss_job_lines(request)) + "\n"
     # Several nodes: one worker per node (--slurm-allocation in runner_options).
@@ -70,6 +78,29 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     else:
         lines.append(f"exec {command}")
     return "\n".join(lines) + "\n"
+
+
+# Where `module` comes from in a batch shell (not a login shell): Lmod's or Environment
+# Modules' bash init, whichever the site has.
+_MODULE_INITS = ("/etc/profile.d/lmod.sh", "/usr/share/lmod/lmod/init/bash",
+                 "/etc/profile.d/modules.sh", "/usr/share/modules/init/bash")
+
+
+def module_lines(modules: Sequence[str]) -> list[str]:
+    """Bash lines loading ``modules`` before the run; a module that fails ends the job."""
+    if not modules:
+        return []
+    q = shlex.quote
+    inits = " ".join(_MODULE_INITS)
+    lines = [f"if ! type module >/dev/null 2>&1; then for f in {inits}; do "
+             'if [ -f "$f" ]; then . "$f"; break; fi; done; fi',
+             "if ! type module >/dev/null 2>&1; then echo 'eflows: the step loads modules "
+             "but the site has no module command (Environment Modules or Lmod)' >&2; "
+             "exit 1; fi"]
+    for module in modules:
+        failed = q(f"eflows: module load {module} failed")
+        lines.append(f"module load {q(module)} || {{ echo {failed} >&2; exit 1; }}")
+    return lines
 
 
 class SlurmJobs:

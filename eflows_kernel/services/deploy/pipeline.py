@@ -207,6 +207,10 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
                       workers=workers, nodes=nodes, qos=step.qos,
                       cores_per_node=allocation.cores_per_node,
+                      time_limit=step.time_limit, env=dict(step.env),
+                      modules=list(step.compss_modules),
+                      python_interpreter=step.python_interpreter,
+                      compss_options=shlex.split(step.extra_compss_opts or ""),
                       runtime=site.config.runtime, runcompss=site.config.runcompss,
                       runner_options=options)
 

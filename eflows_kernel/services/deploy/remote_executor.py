@@ -106,7 +106,7 @@ class RemoteExecutor:
         the execution, deploy in the background. ``target.answers`` open the site's
         connection if it is not open already, and that one connection then serves every
         step and run; they are never stored."""
-        data, arguments, application = self._prepare(plan.workflow, plan.values, step.step)
+        data, arguments, application = self._prepare(plan.workflow, plan.values, step)
         execution = record()
         run_folder = self.runs_dir / execution.id
         run_folder.mkdir(parents=True, exist_ok=True)
@@ -116,14 +116,15 @@ class RemoteExecutor:
         self.runs.start(dep, self.runs.deploy)
         return self.executions.get(execution.id)
 
-    def _prepare(self, workflow: Workflow, values: dict[str, Any], step: Step,
+    def _prepare(self, workflow: Workflow, values: dict[str, Any], step: StepPlan,
                  submitted: bool = False) -> tuple[DataPlan, list[str], Application]:
         """The data to move, the arguments as the application sees them on the site, and
         where the application comes from. A run submitted already (re-attached after a
         restart) is not checked against local files again: they may be gone by now."""
         data = plan_data(workflow, values, check_local=not submitted,
-                         protected=self.protected, url_policy=self.url_policy)
-        rendered, arguments = render_step(step, values, data.values)
+                         protected=self.protected, url_policy=self.url_policy,
+                         movements=step.movements)
+        rendered, arguments = render_step(step.step, values, data.values)
         application = ("cluster", "", "") if submitted else application_source(
             workflow, rendered, self.protected)
         return data, arguments, application
@@ -230,10 +231,12 @@ class RemoteExecutor:
             return
         workflow = self.registry.get(execution.workflow_id).workflow
         values = dict(execution.inputs)
-        step = ExecutionPlan(execution.workflow_id, workflow, values,
-                             plan_steps(execution.workflow_id, workflow, site.name)).entry
+        # The step it runs (a step of a step graph by name), its templates filled again.
+        steps = ExecutionPlan(execution.workflow_id, workflow, values,
+                              plan_steps(execution.workflow_id, workflow, site.name, values))
+        step = steps.step(execution.step) if execution.step else steps.entry
         submitted = bool(execution.remote_job_id)
-        data, arguments, application = self._prepare(workflow, values, step.step, submitted)
+        data, arguments, application = self._prepare(workflow, values, step, submitted)
         dep = self._deployment(execution, site, workflow, step.step, data, arguments,
                                application)
         log.info("eflows: re-attaching to execution %s (%s)", execution.id,

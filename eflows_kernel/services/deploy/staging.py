@@ -26,7 +26,7 @@ Stage-out comes from the ``out`` movements: a path in the run directory brought 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -117,7 +117,8 @@ def _workflow_path(workflow: Workflow, value: str, what: str) -> Path:
 
 
 def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
-         protected: Sequence[Path] = (), url_policy: UrlPolicy | None = None) -> DataPlan:
+         protected: Sequence[Path] = (), url_policy: UrlPolicy | None = None,
+         movements: Collection[str] | None = None) -> DataPlan:
     """The transfers of one execution, with local sources checked now.
 
     ``check_local=False`` re-plans a run that was submitted already (after a server
@@ -125,6 +126,7 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
     A value equal to the input's declared default is the workflow's choice, not the
     user's (see the module's docstring); ``protected`` are never uploaded; URLs are
     checked against ``url_policy`` (no secrets in them, no private hosts).
+    ``movements``: the data movements this step of a step graph does (None: all).
     """
     stage_in: list[StageIn] = []
     stage_out: list[StageOut] = []
@@ -172,6 +174,8 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
             stage_in.append(StageIn(declared.name, "local", str(local), target))
             remote_values[declared.name] = posixpath.join(target, local.name)
     for movement in workflow.data_movements:
+        if movements is not None and movement.name not in movements:
+            continue
         supported = SUPPORTED_IN if movement.direction == "in" else SUPPORTED_OUT
         if movement.kind not in supported:
             problems[movement.name] = (

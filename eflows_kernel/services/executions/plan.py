@@ -1,18 +1,18 @@
 """An execution is a plan of steps: what runs, where, after what, with which inputs.
 
-The executions service makes the plan once per request (inputs validated once, the
-steps chosen once) and hands each step to the executor of its site. The plan is the
-place where a workflow of several steps (PyCOMPSs jobs, data movements, container
-images, each bound to a site through its environment role) becomes a DAG: every
-:class:`StepPlan` names the steps it waits for, and :meth:`ExecutionPlan.ready` says
-which may start. Until executions run several steps (the workflows issue), a plan
-holds the workflow's first step, which is what every execution path has always run.
+The executions service makes the plan once per request (inputs validated once, sites
+bound once, the steps chosen once) and hands each step to the executor of its site.
+A workflow's job steps form a DAG (``workflows/step_graph.py``): every
+:class:`StepPlan` names the steps it waits for and the data movements its deployment
+does, and :meth:`ExecutionPlan.ready` says which may start. A step's ``environment``
+(a TOSCA ``AbstractEnvironment``) is a role that the trigger binds to a site: one site
+name binds every role, a mapping ``{role: site}`` binds each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eflows_kernel.services.errors import ValidationError
@@ -24,16 +24,26 @@ from eflows_kernel.services.workflows import (
     render_arguments,
     validate_inputs,
 )
+from eflows_kernel.services.workflows.step_fields import render_step_fields, step_dir_key
+from eflows_kernel.services.workflows.step_graph import (
+    StepGraphError,
+    movements_by_step,
+    step_dependencies,
+)
+
+SiteBinding = str | Mapping[str, str]  # one site for every role, or {role: site}
 
 
 @dataclass(frozen=True)
 class StepPlan:
-    """One step of an execution: the workflow's step, the site it runs on, what it waits for."""
+    """One step of an execution: the workflow's step (templates filled), its site, what
+    it waits for, and the data movements its deployment does."""
 
     name: str
     site: str
     step: Step
     depends_on: tuple[str, ...] = ()
+    movements: tuple[str, ...] | None = None  # None: all of the workflow's
 
 
 @dataclass(frozen=True)
@@ -50,36 +60,127 @@ class ExecutionPlan:
         """The step an execution starts with (the first one that waits for nothing)."""
         return self.ready(())[0]
 
+    @property
+    def is_graph(self) -> bool:
+        """More than one step: each runs as an execution of its own (``graph.py``)."""
+        return len(self.steps) > 1
+
+    @property
+    def sites(self) -> dict[str, str]:
+        """Step name -> the site it runs on."""
+        return {s.name: s.site for s in self.steps}
+
+    def step(self, name: str) -> StepPlan:
+        return next(s for s in self.steps if s.name == name)
+
     def ready(self, finished: Collection[str]) -> list[StepPlan]:
         """The steps not finished whose every dependency has finished, in plan order."""
         return [s for s in self.steps
                 if s.name not in finished and all(d in finished for d in s.depends_on)]
 
 
-def plan_steps(workflow_id: str, workflow: Workflow, site: str) -> tuple[StepPlan, ...]:
-    """The steps an execution of ``workflow`` on ``site`` runs (today: its first step).
+def _site_error(message: str) -> ValidationError:
+    return ValidationError(message, fields={"site": message})
 
-    The one place that chooses them: the local and the remote executor, and a remote
-    run re-attached after a restart, all run what this returns.
+
+def bind_sites(workflow: Workflow, site: SiteBinding) -> dict[str, str]:
+    """Each step's site: its environment role looked up in ``site``.
+
+    A string binds every role. In a mapping, a step without a role takes the one site
+    the mapping names (several: it must be bound by its step name). An unbound role, or
+    a role the workflow does not have, is a ``ValidationError`` on ``site`` naming it.
+    """
+    if isinstance(site, str):
+        if not site:
+            raise _site_error("site must not be empty")
+        return {step.name: site for step in workflow.steps}
+    if not isinstance(site, Mapping) or not site or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in site.items()):
+        raise _site_error("site must be a site name or a non-empty object {ENVIRONMENT: SITE}")
+    roles = {s.environment for s in workflow.steps if s.environment} | set(
+        workflow.environments)
+    known = roles | {s.name for s in workflow.steps}
+    unknown = sorted(set(site) - known)
+    if unknown:
+        raise _site_error(f"workflow {workflow.name!r} has no environment "
+                          f"{', '.join(map(repr, unknown))} (its environments: "
+                          f"{', '.join(sorted(roles)) or 'none'})")
+    distinct = sorted(set(site.values()))
+    bound: dict[str, str] = {}
+    for step in workflow.steps:
+        role = step.environment
+        if step.name in site:
+            bound[step.name] = site[step.name]
+        elif role and role in site:
+            bound[step.name] = site[role]
+        elif not role and len(distinct) == 1:
+            bound[step.name] = distinct[0]
+        else:
+            what = f"environment {role!r}" if role else f"step {step.name!r} (no environment)"
+            raise _site_error(f"{what} is not bound to a site: add {role or step.name}=SITE")
+    return bound
+
+
+def plan_steps(workflow_id: str, workflow: Workflow, site: SiteBinding,
+               values: Mapping[str, Any] | None = None) -> tuple[StepPlan, ...]:
+    """The steps an execution of ``workflow`` runs, each on its bound site.
+
+    The one place that chooses them: the executions service, both executors and a run
+    re-attached after a restart all run what this returns. ``values``: fill the steps'
+    templates (qos, num_nodes, time limit...) and check their types (``ValidationError``
+    naming each field by its path); without them the steps are as registered.
     """
     if not workflow.steps:
         raise ValidationError(f"workflow {workflow.name!r} has no step to run",
                               id=workflow_id)
-    first = workflow.steps[0]
-    return (StepPlan(first.name, site, first),)
+    try:
+        deps = step_dependencies(workflow)
+        moved = movements_by_step(workflow)
+    except StepGraphError as exc:
+        raise ValidationError(str(exc), fields=exc.errors) from None
+    sites = bind_sites(workflow, site)
+    single = len(workflow.steps) == 1
+    steps = []
+    errors: dict[str, str] = {}
+    if values is not None:  # earlier steps' directories are known when those have run
+        values = {**{step_dir_key(s): f"${{{step_dir_key(s)}}}" for s in deps}, **values}
+    for step in workflow.steps:
+        try:
+            filled = render_step_fields(step, values) if values is not None else step
+        except InputValidationError as exc:
+            errors.update(exc.errors)
+            continue
+        steps.append(StepPlan(step.name, sites[step.name], filled, deps[step.name],
+                              None if single else moved[step.name]))
+    if errors:
+        raise ValidationError("; ".join(errors[k] for k in sorted(errors)), fields=errors)
+    return tuple(steps)
 
 
 def plan_execution(workflow_id: str, workflow: Workflow, inputs: Mapping[str, Any],
-                   site: str) -> ExecutionPlan:
-    """Check the inputs against the workflow's declaration and choose the steps.
+                   site: SiteBinding) -> ExecutionPlan:
+    """Check the inputs against the workflow's declaration, bind sites, choose the steps.
 
-    Raises ``ValidationError`` with one message per faulty input in ``fields``.
+    Raises ``ValidationError`` with one message per faulty input (or field) in ``fields``.
     """
     try:
         values = validate_inputs(workflow, inputs)
     except InputValidationError as exc:
         raise ValidationError(str(exc), fields=exc.errors) from None
-    return ExecutionPlan(workflow_id, workflow, values, plan_steps(workflow_id, workflow, site))
+    return ExecutionPlan(workflow_id, workflow, values,
+                         plan_steps(workflow_id, workflow, site, values))
+
+
+def with_values(plan: ExecutionPlan, step: StepPlan,
+                values: Mapping[str, Any]) -> tuple[ExecutionPlan, StepPlan]:
+    """The plan and ``step`` with more values for templates (earlier steps' run
+    directories, known once they ran): the step's fields filled again with them."""
+    values = {**plan.values, **values}
+    try:
+        filled = render_step_fields(plan.workflow.step(step.name), values)
+    except InputValidationError as exc:
+        raise ValidationError(str(exc), fields=exc.errors) from None
+    return replace(plan, values=values), replace(step, step=filled)
 
 
 def render_step(step: Step, values: Mapping[str, Any],
@@ -98,4 +199,5 @@ def render_step(step: Step, values: Mapping[str, Any],
         raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None
 
 
-__all__ = ["ExecutionPlan", "StepPlan", "plan_execution", "plan_steps", "render_step"]
+__all__ = ["ExecutionPlan", "SiteBinding", "StepPlan", "bind_sites", "plan_execution",
+           "plan_steps", "render_step", "with_values"]

@@ -11,15 +11,25 @@ may still be cancelled.
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from eflows_kernel.events import read_events
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.executions.executor import Target
 from eflows_kernel.services.executions.follow import ExecutionFollower
+from eflows_kernel.services.executions.graph import StepGraphs, StepStatus
 from eflows_kernel.services.executions.logs import check_log_range
-from eflows_kernel.services.executions.plan import plan_execution
+from eflows_kernel.services.executions.plan import (
+    ExecutionPlan,
+    SiteBinding,
+    bind_sites,
+    plan_execution,
+    plan_steps,
+)
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.store import LOCAL_SITE, Execution, ExecutionStore
 from eflows_kernel.services.lifecycle import ExecutionState
@@ -42,7 +52,8 @@ class ExecutionsService:
 
     def __init__(self, store: ExecutionStore, registry: WorkflowRegistry,
                  executors: ExecutorRouter | Callable[[], ExecutorRouter],
-                 credentials: CredentialLookup | None = None) -> None:
+                 credentials: CredentialLookup | None = None,
+                 runs_dir: Path | None = None) -> None:
         self.store = store
         self.registry = registry
         self.credentials = credentials
@@ -51,6 +62,9 @@ class ExecutionsService:
         self._router: ExecutorRouter | None = None
         self._lock = threading.Lock()
         self._closed = False
+        # A step graph's folder (its one event log) is beside its steps' run folders.
+        self.graphs = StepGraphs(store, lambda: self.router, Path(
+            runs_dir) if runs_dir else Path(tempfile.gettempdir()) / "eflows-graphs")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r})"
@@ -65,17 +79,27 @@ class ExecutionsService:
         with self._lock:
             if self._router is None:
                 router = self._make_router()
-                try:
-                    router.recover(self.store.running())
+                running = self.store.running()
+                try:  # the steps of graphs too: each is an execution of its site's executor
+                    router.recover([e for e in running if not e.is_graph])
                 except Exception:  # a broken old run must not keep the services from starting
                     log.exception("eflows: re-attaching to unfinished executions failed")
                 self._router = router
+                self.graphs.recover([e for e in running if e.is_graph], self._plan_of)
             return self._router
+
+    def _plan_of(self, execution: Execution) -> ExecutionPlan:
+        """The plan of a recorded graph execution, as it was made at submit."""
+        workflow = self.registry.get(execution.workflow_id).workflow
+        return ExecutionPlan(execution.workflow_id, workflow, dict(execution.inputs),
+                             plan_steps(execution.workflow_id, workflow,
+                                        execution.step_sites or execution.site,
+                                        execution.inputs))
 
     # ---- submitting --------------------------------------------------------------------
 
     def submit(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
-               site: str = LOCAL_SITE, credential_id: str | None = None,
+               site: SiteBinding = LOCAL_SITE, credential_id: str | None = None,
                login: str | None = None, *, password: str | None = None,
                one_time_code: str | None = None) -> Execution:
         """Check the request, record the execution and start its first step.
@@ -85,22 +109,36 @@ class ExecutionsService:
         the field) is refused before the record is created, so a rejected request leaves
         nothing behind. ``password`` / ``one_time_code``: for a site whose login asks;
         they open the site's connection once and are never stored.
+
+        ``site``: one site for every step, or ``{ENVIRONMENT: SITE}`` binding each
+        environment role of the workflow's steps (an unbound role: 400 on ``site``). A
+        workflow of several steps runs as a step graph (``graph.py``).
         """
         if self._closed:
             raise ConflictError("the executions service is shut down")
         registered = self.registry.get(workflow_id)
         self._check_credential(credential_id)
         answers = {k: v for k, v in (("password", password), ("otp", one_time_code)) if v}
-        executor = self.router.for_site(site)
-        target = executor.target(site, credential_id, login, answers)
+        bound = bind_sites(registered.workflow, site)
+        names = list(dict.fromkeys(bound.values())) or [site if isinstance(site, str) else ""]
+        targets: dict[str, Target] = {}
+        for name in names:  # every site checked before anything is recorded
+            targets[name] = self.router.for_site(name).target(name, credential_id, login,
+                                                              answers)
         plan = plan_execution(registered.id, registered.workflow, dict(inputs or {}),
-                              target.site)
+                              {step: targets[name].site for step, name in bound.items()}
+                              if bound else targets[names[0]].site)
+        if plan.is_graph:
+            by_site = {t.site: t for t in targets.values()}
+            return self.graphs.start(plan, by_site, credential_id,
+                                     by_site[plan.steps[0].site].login)
+        target = targets[names[0]]
 
         def record() -> Execution:
             return self.store.create(registered.id, plan.values, target.site, credential_id,
                                      login=target.login)
 
-        return executor.start(plan, plan.entry, target, record)
+        return self.router.for_site(target.site).start(plan, plan.entry, target, record)
 
     def _check_credential(self, credential_id: str | None) -> None:
         if credential_id is None or self.credentials is None:
@@ -123,15 +161,51 @@ class ExecutionsService:
                                offset=offset)
 
     def logs(self, execution_id: str, offset: int = 0,
-             size: int | None = None) -> tuple[str, int]:
+             size: int | None = None, step: str | None = None) -> tuple[str, int]:
         """Output from byte ``offset`` (at most ``size`` bytes) and the offset to ask next.
 
         Incremental so a client polling a running execution only gets new output; a
-        remote run's output comes from its site while it runs.
+        remote run's output comes from its site while it runs. A step graph's output is
+        its steps' (``step``: one step's, live; without it, the finished steps' outputs
+        one after the other, each under a header).
         """
         check_log_range(offset, size)
         execution = self.store.get(execution_id)
+        if execution.is_graph:
+            children = self.store.steps(execution.id)
+            if step is None:
+                return self._graph_logs(children, offset, size)
+            found = [c for c in children if c.step == step]
+            if not found:
+                message = f"execution {execution.id} has no started step named {step!r}"
+                raise ValidationError(message, fields={"step": message})
+            execution = found[0]
         return self.router.for_execution(execution).logs(execution, offset, size)
+
+    def _graph_logs(self, children: list[Execution], offset: int,
+                    size: int | None) -> tuple[str, int]:
+        """The finished steps' outputs in the order they started (append-only: a step's
+        output joins once it and every step started before it have ended)."""
+        text = ""
+        for child in children:
+            if not child.finished:
+                break
+            body, _ = self.router.for_execution(child).logs(child, 0, None)
+            text += f"==> step {child.step} ({child.site}, {child.state.value}) <==\n{body}"
+            if body and not body.endswith("\n"):
+                text += "\n"
+        data = text.encode()
+        chunk = data[offset:offset + size if size is not None else None]
+        return chunk.decode(errors="ignore"), offset + len(chunk)
+
+    def steps(self, execution_id: str) -> list[StepStatus]:
+        """Each step of the execution: its site, what it waits for, state, job id, error."""
+        execution = self.store.get(execution_id)
+        if not execution.is_graph:
+            return [StepStatus(execution.step or "main", execution.site, (),
+                               execution.state.value, execution.id, execution.remote_job_id,
+                               execution.error)]
+        return self.graphs.steps(execution, self._plan_of(execution))
 
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
         """The execution's events with ``seq > from_seq`` (complete lines only)."""
@@ -160,6 +234,12 @@ class ExecutionsService:
         Cancelling twice is harmless; a finished execution is a ``ConflictError``.
         """
         execution = self.store.get_unfinished(execution_id)
+        if execution.is_graph:  # its driver cancels every running step
+            if execution.state == ExecutionState.CANCELLING:
+                return execution
+            self.router  # noqa: B018 - whoever drives the graph (made with the router)
+            return self.store.set_state(execution.id, ExecutionState.CANCELLING,
+                                        "cancel requested")
         return self.router.for_execution(execution).cancel(execution)
 
     # ---- process life ------------------------------------------------------------------
@@ -175,6 +255,7 @@ class ExecutionsService:
                 return
             self._closed = True
             router = self._router
+        self.graphs.shutdown(timeout)
         if router is not None:
             router.shutdown(timeout, cancel=cancel)
 

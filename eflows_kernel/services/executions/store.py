@@ -85,6 +85,14 @@ class Execution(BaseModel):
     error: str | None
     created_at: datetime
     updated_at: datetime
+    parent_id: str | None = None  # a step of a step graph: the graph's execution
+    step: str | None = None  # ... and the workflow step it runs
+    step_sites: dict[str, str] | None = None  # a step graph: the site of each step
+
+    @property
+    def is_graph(self) -> bool:
+        """This execution runs a step graph (its steps are executions of their own)."""
+        return self.step_sites is not None
 
     @property
     def finished(self) -> bool:
@@ -123,11 +131,14 @@ class ExecutionStore:
         return f"{type(self).__name__}({self.store!r})"
 
     def create(self, workflow_id: str, inputs: Mapping[str, Any], site: str,
-               credential_id: str | None = None, login: str | None = None) -> Execution:
+               credential_id: str | None = None, login: str | None = None, *,
+               parent_id: str | None = None, step: str | None = None,
+               step_sites: Mapping[str, str] | None = None) -> Execution:
         """A new execution in state ``queued``; the workflow must be registered.
 
         Inputs are stored as given (checking them against the workflow's
-        declaration is the deployer's job, before it calls this).
+        declaration is the deployer's job, before it calls this). ``step_sites``: the
+        execution runs a step graph; ``parent_id`` + ``step``: it is one of its steps.
         """
         if not isinstance(inputs, Mapping):
             raise ValidationError("inputs must be a mapping of input name to value")
@@ -143,7 +154,8 @@ class ExecutionStore:
                 state=ExecutionState.QUEUED.value,
                 state_history=[_change(ExecutionState.QUEUED, None)], outputs={},
                 remote_job_id=None, event_log=None, event_seq=0, error=None,
-                created_at=now, updated_at=now)
+                created_at=now, updated_at=now, parent_id=parent_id, step=step,
+                step_sites=dict(step_sites) if step_sites is not None else None)
             session.add(row)
             session.flush()
             return _model(row)
@@ -169,9 +181,11 @@ class ExecutionStore:
     def list(self, state: ExecutionState | str | Iterable[ExecutionState | str] | None = None,
              workflow_id: str | None = None, site: str | None = None, limit: int = 50,
              offset: int = 0) -> Page[Execution]:
-        """Executions matching every filter given, newest first."""
+        """Executions matching every filter given, newest first (not the steps of graphs:
+        they are listed by :meth:`steps`)."""
         check_page(limit, offset)
-        query: Select[tuple[ExecutionRow]] = select(ExecutionRow)
+        query: Select[tuple[ExecutionRow]] = select(ExecutionRow).where(
+            ExecutionRow.parent_id.is_(None))
         if state is not None:
             states = [state] if isinstance(state, str | ExecutionState) else list(state)
             query = query.where(ExecutionRow.state.in_([_state(s).value for s in states]))
@@ -193,6 +207,14 @@ class ExecutionStore:
         with self.store.session(write=False) as session:
             rows = session.scalars(select(ExecutionRow)
                                    .where(ExecutionRow.state.in_(unfinished))
+                                   .order_by(ExecutionRow.created_at, ExecutionRow.id))
+            return [_model(row) for row in rows]
+
+    def steps(self, parent_id: str) -> list[Execution]:
+        """The step executions of a step graph's execution, oldest first."""
+        with self.store.session(write=False) as session:
+            rows = session.scalars(select(ExecutionRow)
+                                   .where(ExecutionRow.parent_id == parent_id)
                                    .order_by(ExecutionRow.created_at, ExecutionRow.id))
             return [_model(row) for row in rows]
 

@@ -32,7 +32,7 @@ from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.state.tables import Base, SchemaVersion, utcnow
 
 ENV_VAR = "EFLOWS_STATE_URL"
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 
 
 def _credential_metadata(conn: Connection) -> None:
@@ -40,8 +40,18 @@ def _credential_metadata(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE credentials ADD COLUMN meta JSON"))
 
 
+def _steps_of_executions(conn: Connection) -> None:
+    """Version 3: executions may be steps of a step graph (parent, step name, step sites)."""
+    id_type = "VARCHAR(64)"
+    for statement in (f"ALTER TABLE executions ADD COLUMN parent_id {id_type}",
+                      "ALTER TABLE executions ADD COLUMN step VARCHAR(200)",
+                      "ALTER TABLE executions ADD COLUMN step_sites JSON",
+                      "CREATE INDEX ix_executions_parent_id ON executions (parent_id)"):
+        conn.execute(text(statement))
+
+
 # MIGRATIONS[n - 1] takes a database from version n to n + 1, inside the open transaction.
-MIGRATIONS: list[Callable[[Connection], None]] = [_credential_metadata]
+MIGRATIONS: list[Callable[[Connection], None]] = [_credential_metadata, _steps_of_executions]
 BUSY_TIMEOUT_S = 30.0
 MAX_PAGE = 1000
 

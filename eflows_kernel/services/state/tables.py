@@ -147,3 +147,9 @@ class ExecutionRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A step of a step graph is an execution of its own (state, job id, events, logs)
+    # whose parent is the graph's execution; a graph's execution records its steps' sites.
+    parent_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True,
+                                                  index=True)
+    step: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
+    step_sites: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)

@@ -130,6 +130,8 @@ class Step(_Model):
     arguments: list[str] = Field(default_factory=list)  # may hold ${input} references
     num_nodes: int | str | None = None  # a str is a template such as "${num_nodes}"
     qos: str | None = None
+    time_limit: str | None = None  # Slurm's --time (the site's default otherwise)
+    env: dict[str, str] = Field(default_factory=dict)  # environment variables of the job
     python_interpreter: str | None = None
     compss_modules: list[str] = Field(default_factory=list)
     extra_compss_opts: str | None = None
@@ -144,6 +146,15 @@ class Step(_Model):
     @classmethod
     def _name(cls, value: str) -> str:
         return check_name(value, "step name")
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise ValueError(f"environment variable name {name!r} may only contain "
+                                 "letters, digits and '_' (not first)")
+        return value
 
     @field_validator("application")
     @classmethod

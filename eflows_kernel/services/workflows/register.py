@@ -18,7 +18,6 @@ from eflows_kernel.services.bounds import TooStrange, check_value
 from eflows_kernel.services.paths import is_under, name_from
 from eflows_kernel.services.workflows.argparse_inputs import parse_argparse_inputs
 from eflows_kernel.services.workflows.errors import WorkflowImportError
-from eflows_kernel.services.workflows.inputs import references_in
 from eflows_kernel.services.workflows.model import (
     SoftwareNeeds,
     Step,
@@ -31,6 +30,8 @@ from eflows_kernel.services.workflows.software import (
     load_yaml,
     parse_software_file,
 )
+from eflows_kernel.services.workflows.step_fields import check_references
+from eflows_kernel.services.workflows.step_graph import check_step_graph, step_dependencies
 
 DESCRIPTION_FILE = "workflow.yaml"
 _STEP_KEYS = frozenset(Step.model_fields)
@@ -58,20 +59,15 @@ def _normalise_inputs(inputs: Any) -> list[dict[str, Any]]:
 
 
 def _check_declared(workflow: Workflow, where: str | None) -> None:
-    """Refuse ``${name}`` references to undeclared inputs: a typo found now, not on the cluster."""
-    declared = {i.name for i in workflow.inputs}
-    problems = []
-    for step in workflow.steps:
-        templates = [step.application, *step.arguments, step.extra_compss_opts, step.qos,
-                     step.num_nodes]
-        problems += [f"step '{step.name}' references '${{{n}}}', which is not a declared input"
-                     for n in references_in(templates) if n not in declared]
-    for move in workflow.data_movements:
-        problems += [f"data movement '{move.name}' references '${{{n}}}', which is not a "
-                     "declared input" for n in references_in([move.source, move.target])
-                     if n not in declared]
+    """Refuse references to undeclared inputs or to steps not waited for, and unknown or
+    circular ``depends_on``: a typo found now (with the field's path), not on the cluster."""
+    graph = check_step_graph(workflow)
+    problems = dict(graph)
+    if not graph:
+        problems.update(check_references(workflow, step_dependencies(workflow)))
     if problems:
-        raise WorkflowImportError("; ".join(problems), where)
+        raise WorkflowImportError("; ".join(f"{path}: {message}" for path, message
+                                            in sorted(problems.items())), where)
 
 
 def workflow_from_spec(spec: Mapping[str, Any], *, where: str | Path | None = None,

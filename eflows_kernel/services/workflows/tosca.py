@@ -28,6 +28,7 @@ from eflows_kernel.services.workflows.software import (
     load_yaml,
     parse_software_file,
 )
+from eflows_kernel.services.workflows.tosca_graph import chosen_workflow, node_order
 from eflows_kernel.services.workflows.tosca_nodes import NodeMapper
 
 _TOSCA_TYPES = {"string": "string", "integer": "integer", "float": "float",
@@ -150,20 +151,21 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
         wf = wf if isinstance(wf, dict) else {}
         inputs = _merge_inputs(inputs, _parse_inputs(
             wf.get("inputs"), f"topology_template.workflows.{wf_name}.inputs", file, warnings))
-        steps = wf.get("steps") or {}
-        warnings.append(WorkflowWarning(path=str(file), message=(
-            f"topology_template.workflows.{wf_name}.steps: the orchestrator's step sequence "
-            f"({len(steps)} steps) is not imported; the order follows node requirements")))
+    run_workflow = chosen_workflow(tosca_workflows)
     if len(tosca_workflows) > 1:
         warnings.append(WorkflowWarning(path=str(file), message=(
             f"topology_template.workflows: {len(tosca_workflows)} TOSCA workflows "
-            f"({', '.join(tosca_workflows)}); their inputs are merged into one workflow")))
+            f"({', '.join(tosca_workflows)}); their inputs are merged into one workflow, "
+            f"the steps run in the order of {run_workflow or 'the node requirements'}")))
 
     nodes = topology.get("node_templates") or {}
     if not isinstance(nodes, dict):
         raise WorkflowImportError("topology_template.node_templates must be a mapping", file)
     mapper = NodeMapper(file, nodes, {i.name for i in inputs}, warnings)
     mapped = mapper.map_all()
+    if run_workflow is not None:
+        _order_as_declared(file, run_workflow, tosca_workflows[run_workflow], mapped,
+                           warnings)
 
     software = SoftwareNeeds(containers=mapped.containers)
     for software_file in _find_software(file, mapped.containers, warnings):
@@ -195,6 +197,7 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
                 "template_author": metadata.get("template_author"),
                 "imports": [str(i) for i in data.get("imports") or []],
                 "tosca_workflows": list(tosca_workflows),
+                "tosca_run_workflow": run_workflow,  # whose order the steps run in
                 "topology_inputs": topology_input_names,
             },
             warnings=warnings,
@@ -202,6 +205,19 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
     except ValueError as exc:
         raise WorkflowImportError(f"topology does not make a valid workflow: {exc}",
                                   file) from None
+
+
+def _order_as_declared(file: Path, name: str, workflow: Any, mapped: Any,
+                       warnings: list[WorkflowWarning]) -> None:
+    """The steps and data movements the TOSCA workflow names wait for what it says."""
+    order, problems = node_order(workflow)
+    where = f"topology_template.workflows.{name}"
+    for problem in problems:
+        warnings.append(WorkflowWarning(path=str(file), message=f"{where}.{problem}"))
+    known = {s.name for s in mapped.steps} | {m.name for m in mapped.data_movements}
+    for item in [*mapped.steps, *mapped.data_movements]:
+        if item.name in order:
+            item.depends_on = [n for n in order[item.name] if n in known]
 
 
 def _check_references(names: list[str], declared: set[str], where: str, file: Path,

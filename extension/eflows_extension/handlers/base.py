@@ -181,7 +181,8 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
         except CredentialNotFound:
             raise bad_request({field: f"no credential with id {credential_id!r}"}) from None
 
-    async def start_execution(self, workflow_id: str, inputs: dict[str, Any], site: str,
+    async def start_execution(self, workflow_id: str, inputs: dict[str, Any],
+                              site: str | dict[str, str],
                               credential_id: str | None, login: str | None = None,
                               password: str | None = None, otp: str | None = None,
                               field_names: Mapping[str, str] | None = None) -> Execution:
@@ -203,16 +204,21 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
             if isinstance(fields, dict) and fields:
                 top = {"site": "site", "credential_id": "credential_id", "login": "login",
                        **(field_names or {})}
-                errors = {top.get(name, f"inputs.{name}"): str(msg)
+                errors = {top.get(name, name if name.startswith(_FIELD_PATHS)
+                                  else f"inputs.{name}"): str(msg)
                           for name, msg in fields.items()}
                 raise ApiError(400, {**exc.to_dict(), "errors": errors}) from None
             raise
 
     async def read_logs(self, execution_id: str, offset: int,
-                        size: int | None) -> tuple[str, int]:
+                        size: int | None, step: str | None = None) -> tuple[str, int]:
         """Off the event loop: a remote run's log is read from its site over SSH."""
         return await in_thread(functools.partial(self.eflows.executions.logs, execution_id,
-                                                 offset=offset, size=size))
+                                                 offset=offset, size=size, step=step))
+
+
+# Fields a refusal names by their path in the workflow, not as an input.
+_FIELD_PATHS = ("steps.", "data_movements.")
 
 
 def execution_json(execution: Execution) -> dict[str, Any]:

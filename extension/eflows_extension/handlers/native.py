@@ -6,6 +6,7 @@ and one service call: HTTP in, JSON out.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import tornado
@@ -194,9 +195,19 @@ class ExecutionLogsHandler(EflowsAPIHandler):
         offset = self.int_arg("offset", 0)
         size = self.int_arg("size", None, minimum=1)
         assert offset is not None
-        text, next_offset = await self.read_logs(execution_id, offset, size)
+        step = self.get_query_argument("step", None) or None
+        text, next_offset = await self.read_logs(execution_id, offset, size, step)
         self.reply({"id": execution_id, "offset": offset, "next_offset": next_offset,
                     "text": text})
+
+
+class ExecutionStepsHandler(EflowsAPIHandler):
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    def get(self, execution_id: str) -> None:
+        steps = self.eflows.executions.steps(execution_id)
+        self.reply({"items": [dataclasses.asdict(s) for s in steps]})
 
 
 class ExecutionEventsHandler(EflowsAPIHandler):

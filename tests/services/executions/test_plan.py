@@ -12,7 +12,7 @@ from eflows_kernel.services.executions.plan import (
     plan_steps,
     render_step,
 )
-from eflows_kernel.services.workflows import Step, workflow_from_spec
+from eflows_kernel.services.workflows import Step, WorkflowImportError, workflow_from_spec
 
 SPEC = {"name": "two", "inputs": [{"name": "n", "type": "integer"},
                                   {"name": "out", "type": "path", "required": False}],
@@ -28,10 +28,11 @@ def test_inputs_are_checked_and_typed_once() -> None:
     assert set(refused.value.details["fields"]) == {"n", "zz"}
 
 
-def test_the_plan_holds_the_first_step_on_the_requested_site() -> None:
+def test_the_plan_holds_every_step_on_the_requested_site() -> None:
     plan = plan_execution("wf-id", workflow_from_spec(SPEC), {"n": 1}, "cluster")
-    assert [(s.name, s.site, s.depends_on) for s in plan.steps] == [("first", "cluster", ())]
-    assert plan.entry is plan.steps[0]
+    assert [(s.name, s.site, s.depends_on) for s in plan.steps] == [
+        ("first", "cluster", ()), ("second", "cluster", ("first",))]
+    assert plan.entry is plan.steps[0] and plan.is_graph
 
 
 def test_a_workflow_without_steps_cannot_run() -> None:
@@ -62,3 +63,48 @@ def test_rendering_names_the_unknown_input() -> None:
     with pytest.raises(ValidationError) as refused:
         render_step(first, {})
     assert "n" in refused.value.details["fields"]
+
+
+TEMPLATED = {"name": "templated",
+             "inputs": [{"name": "nodes", "type": "string"}, {"name": "q", "type": "string"},
+                        {"name": "limit", "type": "string", "default": "10"}],
+             "steps": [{"name": "run", "application": "/a/run.py", "qos": "${q}",
+                        "num_nodes": "${nodes}", "time_limit": "${limit}",
+                        "env": {"MODE": "fast-${q}"}, "compss_modules": ["compss/${q}"]}]}
+
+
+def test_templates_fill_every_field_typed() -> None:
+    plan = plan_execution("id", workflow_from_spec(TEMPLATED), {"nodes": "2", "q": "debug"},
+                          "site")
+    step = plan.entry.step
+    assert (step.qos, step.num_nodes, step.time_limit) == ("debug", 2, "10")
+    assert step.env == {"MODE": "fast-debug"} and step.compss_modules == ["compss/debug"]
+
+
+def test_a_template_value_of_the_wrong_type_names_the_field() -> None:
+    with pytest.raises(ValidationError) as refused:
+        plan_execution("id", workflow_from_spec(TEMPLATED),
+                       {"nodes": "two", "q": "x", "limit": "soon"}, "site")
+    fields = refused.value.details["fields"]
+    assert set(fields) == {"steps.run.num_nodes", "steps.run.time_limit"}
+    assert "'two'" in fields["steps.run.num_nodes"]
+
+
+def test_unknown_references_and_rings_are_refused_at_registration_with_the_path() -> None:
+    spec = {"name": "w", "steps": [
+        {"name": "a", "application": "/a.py", "env": {"X": "${nowhere}"}},
+        {"name": "b", "application": "/b.py", "arguments": ["${steps.c.dir}"]},
+        {"name": "c", "application": "/c.py", "depends_on": ["a"]}]}
+    with pytest.raises(WorkflowImportError) as refused:
+        workflow_from_spec(spec)
+    assert "steps.a.env.X: references '${nowhere}'" in str(refused.value)
+    assert "steps.b.arguments[0]: '${steps.c.dir}': step 'b' does not wait" in \
+        str(refused.value)
+    ring = {"name": "w", "steps": [
+        {"name": "a", "application": "/a.py", "depends_on": ["b"]},
+        {"name": "b", "application": "/b.py", "depends_on": ["a"]}]}
+    with pytest.raises(WorkflowImportError, match="wait for each other: a -> b -> a"):
+        workflow_from_spec(ring)
+    with pytest.raises(WorkflowImportError, match=r"steps\.a\.depends_on: 'zz': no step"):
+        workflow_from_spec({"name": "w", "steps": [
+            {"name": "a", "application": "/a.py", "depends_on": ["zz"]}]})

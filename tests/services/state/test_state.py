@@ -30,7 +30,7 @@ def url_of(path: Path) -> str:
 def test_fresh_database_is_private_versioned_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "state.sqlite"
     with StateStore(url_of(path)) as state:
-        assert state.version() == store.CURRENT_VERSION == 2
+        assert state.version() == store.CURRENT_VERSION == 3
         with state.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -218,6 +218,7 @@ def test_version_1_database_gains_credential_metadata(tmp_path: Path) -> None:
         kept = vault.generate("old key")
     with sqlite3.connect(path) as conn:  # what version 1 wrote
         conn.execute("ALTER TABLE credentials DROP COLUMN meta")
+        _drop_step_columns(conn)
         conn.execute("UPDATE schema_version SET version = 1")
     conn.close()
     with StateStore(url_of(path)) as state:
@@ -240,3 +241,26 @@ def test_an_empty_database_file_is_refused_not_taken_for_a_new_one(tmp_path: Pat
         StateStore(url_of(path))
     assert path.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == \
         ["state.sqlite"]
+
+
+def _drop_step_columns(conn: sqlite3.Connection) -> None:
+    """Back to the executions table of before schema 3 (no step graphs)."""
+    conn.execute("DROP INDEX ix_executions_parent_id")
+    for column in ("parent_id", "step", "step_sites"):
+        conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
+
+
+def test_version_2_databases_gain_the_step_columns(tmp_path: Path) -> None:
+    """A database of before step graphs: every execution kept, each one graph-less."""
+    path = tmp_path / "state.sqlite"
+    ids = _fill(url_of(path))
+    with sqlite3.connect(path) as conn:
+        _drop_step_columns(conn)
+        conn.execute("UPDATE schema_version SET version = 2")
+    conn.close()
+    with StateStore(url_of(path)) as state:
+        assert state.version() == 3
+        assert state.backups == [tmp_path / "state.sqlite.bak-v2"]
+        execution = ExecutionStore(state).get(ids["execution"])
+        assert (execution.parent_id, execution.step, execution.step_sites) == (None, None, None)
+        assert execution.inputs == {"x": 1}

@@ -134,7 +134,8 @@ def test_spec_errors_list_fields() -> None:
     text = str(info.value)
     assert "name: Value error, workflow name must not be empty" in text
     assert "inputs.0.type" in text and "steps.0.application" in text and "colour" in text
-    with pytest.raises(WorkflowImportError, match="data movement 'm' references"):
+    with pytest.raises(WorkflowImportError,
+                       match=r"data_movements\.m\.source: references '\$\{x\}'"):
         workflow_from_spec({"name": "w", "data_movements": [
             {"name": "m", "direction": "out", "kind": "local", "source": "${x}"}]})
     with pytest.raises(WorkflowImportError, match="must be a mapping"):

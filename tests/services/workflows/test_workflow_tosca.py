@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from eflows_kernel.services.workflows import (
     Workflow,
@@ -14,6 +15,7 @@ from eflows_kernel.services.workflows import (
     import_topology,
     parse_software_file,
 )
+from eflows_kernel.services.workflows.step_graph import movements_by_step, step_dependencies
 
 REGISTRY = Path(__file__).resolve().parents[2] / "fixtures" / "workflow-registry"
 
@@ -71,7 +73,9 @@ def test_pillar_ii_feature_extraction(registry: dict[str, Workflow]) -> None:
     messages = _messages(wf)
     assert any("PyCOMPSJob.properties.environment" in m and "zeus.cmcc.scc" in m
                for m in messages)
-    assert any("workflows.customWorkflow.steps" in m for m in messages)
+    # The TOSCA workflow's steps are what runs: nothing about them is left unimported.
+    assert wf.source["tosca_run_workflow"] == "customWorkflow"
+    assert not any("workflows.customWorkflow.steps" in m for m in messages)
     # every $reference is a declared input: no warning about references
     assert not any("not a declared input" in m for m in messages)
 
@@ -103,8 +107,12 @@ def test_pillar_iii_ftrt(registry: dict[str, Workflow]) -> None:
     assert step.container_image == "Pillar_III/ftrt"
     assert step.container_opts == {"container_opts": "'-e'",
                                    "container_compss_path": "/apps/COMPSs/TrunkJEA"}
-    assert step.depends_on == ["ParameterFile_StageIn", "RegionData_Deployment",
-                               "Config_Templates_Deployment", "ImageTransfer"]
+    # exec_job runs ParameterFile_StageIn -> PyCOMPSJob -> Results_StageOut; the nodes its
+    # requirements name beside (deployment-time movements) are still staged in by the job.
+    assert step.depends_on == ["ParameterFile_StageIn"]
+    assert set(movements_by_step(wf)[step.name]) >= {
+        "ParameterFile_StageIn", "RegionData_Deployment", "Config_Templates_Deployment",
+        "ImageTransfer"}
 
     moves = {m.name: m for m in wf.data_movements}
     assert set(moves) == {"RegionData_Deployment", "Config_Templates_Deployment",
@@ -351,3 +359,44 @@ def test_a_yml_linking_outside_the_imported_folder_is_not_read(tmp_path: Path) -
     dumped = str([w.model_dump(mode="json") for w in workflows])
     assert "leaked-from-outside" not in dumped
     assert any("outside the imported folder" in w.message for w in workflows[0].warnings)
+
+
+PARALLEL = REGISTRY / "minimal_workflow" / "tosca" / "parallel" / "types.yaml"
+
+
+def test_the_declared_tosca_workflow_orders_the_nodes_and_each_cluster_is_its_own_branch(
+        ) -> None:
+    wf = import_topology(PARALLEL)
+    assert wf.source["tosca_run_workflow"] == "exec_job"
+    by_name = {s.name: s for s in wf.steps}
+    assert by_name["PyCOMPSJobCluster1"].depends_on == ["StageInDataCluster1"]
+    moves = {m.name: m for m in wf.data_movements}
+    assert moves["StageOutDataCluster2"].depends_on == ["PyCOMPSJobCluster2"]
+    assert step_dependencies(wf) == {"PyCOMPSJobCluster1": (),
+                                     "PyCOMPSJobCluster2": ()}  # they run at once
+    assert movements_by_step(wf) == {
+        "PyCOMPSJobCluster1": ("DLSDAGImageTransferCluster1", "StageInDataCluster1",
+                               "StageOutDataCluster1"),
+        "PyCOMPSJobCluster2": ("DLSDAGImageTransferCluster2", "StageInDataCluster2",
+                               "StageOutDataCluster2")}
+
+
+def test_on_success_decides_the_order_not_the_requirements(tmp_path: Path) -> None:
+    """Two jobs with no requirement between them, chained by the declared workflow."""
+    job = {"type": "org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob",
+           "properties": {"application": {"command": "/x.py"}}}
+    steps = {}
+    for node in ("First", "Second"):
+        steps[f"{node}_submit"] = {
+            "target": node, "activities": [
+                {"call_operation": "tosca.interfaces.node.lifecycle.Runnable.submit"}],
+            "on_success": [f"{node}_done"]}
+        steps[f"{node}_done"] = {"target": node, "activities": [{"set_state": "executed"}]}
+    steps["First_done"]["on_success"] = ["Second_submit"]
+    topology = {"tosca_definitions_version": "alien_dsl_3_0_0", "topology_template": {
+        "node_templates": {"Second": job, "First": job},
+        "workflows": {"exec_job": {"steps": steps}}}}
+    file = tmp_path / "t.yaml"
+    file.write_text(yaml.safe_dump(topology))
+    wf = import_topology(file)
+    assert step_dependencies(wf) == {"Second": ("First",), "First": ()}

@@ -1,0 +1,136 @@
+"""Templates in every field of a step: found at registration, filled and typed at trigger.
+
+``${input}`` (and TOSCA ``get_input``, imported as ``${input}``) may stand in any string
+or number field of a step: qos, num_nodes, time limit, arguments, paths, environment
+variables, modules, container options. ``${steps.<step>.dir}`` is the run directory of
+an earlier step the step waits for. Each field is named by its path
+(``steps.<step>.num_nodes``), so a refused reference or value says where it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from eflows_kernel.services.workflows.errors import ArgumentRenderError, InputValidationError
+from eflows_kernel.services.workflows.inputs import find_references, render_arguments
+from eflows_kernel.services.workflows.model import Step, Workflow
+from eflows_kernel.services.workflows.step_graph import ancestors
+
+STEP_REFERENCE = re.compile(r"^steps\.([A-Za-z0-9_.-]+?)\.dir$")
+_TIME_LIMIT = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$|^\d+-\d+$|^(UNLIMITED|INFINITE)$")
+_SCALARS = ("application", "qos", "num_nodes", "time_limit", "python_interpreter",
+            "extra_compss_opts", "container_image")
+_LISTS = ("arguments", "compss_modules")
+_MAPS = ("container_opts", "env")
+
+
+def step_dir_key(step: str) -> str:
+    """The name a later step's templates use for ``step``'s run directory."""
+    return f"steps.{step}.dir"
+
+
+def template_fields(step: Step) -> Iterator[tuple[str, Any]]:
+    """(field path, value) of each field of ``step`` that may hold a template."""
+    where = f"steps.{step.name}"
+    for name in _SCALARS:
+        value = getattr(step, name)
+        if value is not None:
+            yield f"{where}.{name}", value
+    for name in _LISTS:
+        for index, value in enumerate(getattr(step, name)):
+            yield f"{where}.{name}[{index}]", value
+    for name in _MAPS:
+        for key, value in getattr(step, name).items():
+            yield f"{where}.{name}.{key}", value
+
+
+def check_references(workflow: Workflow,
+                     deps: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """Every reference to something unknown, by field path (empty: all is well).
+
+    A step may name a declared input, or ``steps.<s>.dir`` of a step ``s`` it waits for.
+    """
+    declared = {i.name for i in workflow.inputs}
+    problems: dict[str, str] = {}
+    for step in workflow.steps:
+        earlier = ancestors(dict(deps), step.name)
+        for path, value in template_fields(step):
+            if not isinstance(value, str):
+                continue
+            for name in find_references(value):
+                match = STEP_REFERENCE.match(name)
+                if match is not None and match.group(1) in earlier:
+                    continue
+                if match is not None:
+                    problems[path] = (f"'${{{name}}}': step {step.name!r} does not wait for "
+                                      f"a step named {match.group(1)!r} (add it to depends_on)")
+                elif name not in declared:
+                    problems[path] = f"references '${{{name}}}', which is not a declared input"
+    for move in workflow.data_movements:
+        for field in ("source", "target"):
+            for name in find_references(getattr(move, field)):
+                if name not in declared:
+                    problems[f"data_movements.{move.name}.{field}"] = \
+                        f"references '${{{name}}}', which is not a declared input"
+    return problems
+
+
+def _render(path: str, value: Any, values: Mapping[str, Any]) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return render_arguments(value, values)
+    except ArgumentRenderError as exc:
+        raise InputValidationError({path: f"{path}: {exc}"}) from None
+
+
+def _positive_int(path: str, value: Any) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+        raise InputValidationError({path: f"{path} must be a whole number of at least 1, "
+                                          f"got {value!r}"})
+    return int(text)
+
+
+def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
+    """``step`` with every template filled from ``values`` and checked against its type.
+
+    Raises ``InputValidationError`` whose ``errors`` name each faulty field by its path.
+    """
+    where = f"steps.{step.name}"
+    errors: dict[str, str] = {}
+    update: dict[str, Any] = {}
+
+    def attempt(name: str, make: Any) -> None:
+        try:
+            update[name] = make()
+        except InputValidationError as exc:
+            errors.update(exc.errors)
+
+    # The application and its arguments are filled later (``render_step``): where the
+    # step runs, with the paths its inputs were staged to.
+    for name in _SCALARS[1:]:
+        if getattr(step, name) is not None:
+            attempt(name, lambda n=name: _render(f"{where}.{n}", getattr(step, n), values))
+    if "num_nodes" in update:
+        attempt("num_nodes", lambda: _positive_int(f"{where}.num_nodes", update["num_nodes"]))
+    limit = update.get("time_limit")
+    if isinstance(limit, str) and not _TIME_LIMIT.match(limit.strip()):
+        errors[f"{where}.time_limit"] = (
+            f"{where}.time_limit {limit!r} is not a Slurm time limit (minutes, MM:SS, "
+            "HH:MM:SS, D-HH or D-HH:MM:SS)")
+    for name in _LISTS[1:]:
+        attempt(name, lambda n=name: [str(_render(f"{where}.{n}[{i}]", v, values))
+                                      for i, v in enumerate(getattr(step, n))])
+    for name in _MAPS:
+        attempt(name, lambda n=name: {k: str(_render(f"{where}.{n}.{k}", v, values))
+                                      for k, v in getattr(step, n).items()})
+    if errors:
+        raise InputValidationError(errors)
+    return step.model_copy(update=update)
+
+
+__all__ = ["STEP_REFERENCE", "check_references", "render_step_fields", "step_dir_key",
+           "template_fields"]

@@ -1,0 +1,37 @@
+"""One step of a step graph: read an earlier step's file, sleep, write a file, or fail.
+
+Usage (every part optional, in this order):
+    eflows-run tests/apps/graph_step.py [--env NAME] [--read PATH] [--sleep SECONDS]
+                                        [--write PATH TEXT] [--exit CODE]
+
+``--env`` prints an environment variable (what a module or the step's env set);
+``--read`` prints the file's text (the step's output shows what it got); ``--write``
+writes TEXT, plus what was read, to PATH (relative: in the step's run directory).
+"""
+
+import os
+import sys
+import time
+
+args = sys.argv[1:]
+got = ""
+while args:
+    flag = args.pop(0)
+    if flag == "--env":
+        name = args.pop(0)
+        print(f"env {name}={os.environ.get(name)!r}")
+    elif flag == "--read":
+        with open(args.pop(0)) as handle:
+            got = handle.read()
+        print(f"read: {got!r}")
+    elif flag == "--sleep":
+        time.sleep(float(args.pop(0)))
+    elif flag == "--write":
+        path, text = args.pop(0), args.pop(0)
+        with open(path, "w") as handle:
+            handle.write(text + got)
+        print(f"wrote {path}")
+    elif flag == "--exit":
+        code = int(args.pop(0))
+        print(f"exiting with status {code}")
+        sys.exit(code)

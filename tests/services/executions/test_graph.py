@@ -1,0 +1,237 @@
+"""Step graphs in the executions service: DAG order, failure, cancel, restart, one log.
+
+A scripted executor stands in for the real ones (the real cluster's tests are in
+``tests/deploy/test_step_graphs.py``): each step it starts is an execution left
+``running`` until the test ends it, so the order the graph is driven in is observable.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from eflows_kernel.events import read_events, validate_event
+from eflows_kernel.services.errors import ValidationError
+from eflows_kernel.services.executions import Execution, ExecutionState, ExecutionStore
+from eflows_kernel.services.executions.executor import Record, Target
+from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan
+from eflows_kernel.services.executions.router import ExecutorRouter
+from eflows_kernel.services.executions.service import ExecutionsService
+from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.workflows import WorkflowRegistry, workflow_from_spec
+
+SPEC = {
+    "name": "diamond",
+    "inputs": [{"name": "n", "type": "integer", "default": 1}],
+    "steps": [
+        {"name": "prepare", "application": "/a/prepare.py", "environment": "Front"},
+        {"name": "left", "application": "/a/left.py", "depends_on": ["prepare"],
+         "environment": "Back", "arguments": ["${steps.prepare.dir}/x"]},
+        {"name": "right", "application": "/a/right.py", "depends_on": ["prepare"],
+         "environment": "Back", "qos": "q${n}"},
+        {"name": "join", "application": "/a/join.py", "depends_on": ["left", "right"],
+         "environment": "Front"},
+    ],
+}
+
+
+class Scripted:
+    """An executor whose steps run until the test says how they end."""
+
+    def __init__(self, store: ExecutionStore, log_dir: Path) -> None:
+        self.store, self.log_dir = store, log_dir
+        self.started: list[tuple[str, str, dict[str, object]]] = []  # step, site, values
+        self.cancelled: list[str] = []
+        self.recovered: list[str] = []
+
+    def target(self, site: str, credential_id: str | None, login: str | None,
+               answers: Mapping[str, str]) -> Target:
+        if site == "nowhere":
+            raise ValidationError("no site named 'nowhere'", fields={"site": "no such site"})
+        return Target(site, "me")
+
+    def start(self, plan: ExecutionPlan, step: StepPlan, target: Target,
+              record: Record) -> Execution:
+        execution = record()
+        log = self.log_dir / f"{execution.id}.jsonl"
+        log.write_text("".join(json.dumps({"v": 1, "seq": n, "run": execution.id, "ts": 1.0,
+                                           "type": "log", "level": "INFO",
+                                           "message": f"{step.name} {n}"}) + "\n"
+                               for n in (1, 2)))
+        self.store.set_event_log(execution.id, str(log))
+        execution = self.store.set_state(execution.id, ExecutionState.RUNNING, "started")
+        # Last: a test that saw the step start finds its record and its log.
+        self.started.append((step.name, target.site, dict(plan.values), step.step.qos))
+        return execution
+
+    def cancel(self, execution: Execution) -> Execution:
+        self.cancelled.append(execution.step or "")
+        return self.store.set_state(execution.id, ExecutionState.CANCELLED)
+
+    def logs(self, execution: Execution, offset: int, size: int | None) -> tuple[str, int]:
+        text = f"output of {execution.step}\n"[offset:]
+        return text, offset + len(text)
+
+    def recover(self, executions: Sequence[Execution]) -> None:
+        self.recovered += [e.step or e.id for e in executions]
+
+    def shutdown(self, timeout: float | None = None, cancel: bool = True) -> None:
+        pass
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[Callable[[], tuple[ExecutionsService, Scripted]]]:
+    state = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    registry = WorkflowRegistry(state)
+    registry.register(workflow_from_spec(SPEC))
+    made: list[ExecutionsService] = []
+
+    def make() -> tuple[ExecutionsService, Scripted]:
+        store = ExecutionStore(state)
+        executor = Scripted(store, tmp_path)
+        service = ExecutionsService(store, registry, ExecutorRouter(remote=executor),
+                                    runs_dir=tmp_path / "runs")
+        service.graphs.interval = 0.02
+        made.append(service)
+        return service, executor
+
+    yield make
+    for service in made:
+        service.shutdown(1.0)
+    state.close()
+
+
+def wait_for(check: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def step_states(service: ExecutionsService, execution_id: str) -> dict[str, str]:
+    return {s.name: s.state for s in service.steps(execution_id)}
+
+
+def end(service: ExecutionsService, execution_id: str, step: str,
+        state: ExecutionState, error: str | None = None) -> None:
+    child = next(c for c in service.store.steps(execution_id) if c.step == step)
+    service.store.set_state(child.id, state, "test", error=error)
+
+
+def workflow_id(service: ExecutionsService) -> str:
+    return service.registry.list().items[0].id
+
+
+def test_steps_run_in_dag_order_independent_ones_together_on_their_sites(world) -> None:
+    service, executor = world()
+    execution = service.submit(workflow_id(service), {"n": "2"},
+                               {"Front": "alpha", "Back": "beta"})
+    assert execution.is_graph and execution.step_sites == {
+        "prepare": "alpha", "left": "beta", "right": "beta", "join": "alpha"}
+    wait_for(lambda: step_states(service, execution.id)["prepare"] == "running")
+    assert step_states(service, execution.id) == {
+        "prepare": "running", "left": "pending", "right": "pending", "join": "pending"}
+    end(service, execution.id, "prepare", ExecutionState.DONE)
+    wait_for(lambda: len(executor.started) == 3)
+    assert {s[0] for s in executor.started[1:]} == {"left", "right"}  # both at once
+    assert all(site == "beta" for _, site, _, _ in executor.started[1:])
+    prepare = next(c for c in service.store.steps(execution.id) if c.step == "prepare")
+    values = next(v for name, _, v, _ in executor.started if name == "left")
+    assert values["steps.prepare.dir"] == str(tmp_dir(service) / prepare.id)
+    assert next(q for name, _, _, q in executor.started if name == "right") == "q2"
+    assert step_states(service, execution.id)["join"] == "pending"
+    end(service, execution.id, "left", ExecutionState.DONE)
+    end(service, execution.id, "right", ExecutionState.DONE)
+    wait_for(lambda: len(executor.started) == 4)
+    end(service, execution.id, "join", ExecutionState.DONE)
+    final = service.wait(execution.id, 10)
+    assert final.state == ExecutionState.DONE
+    assert service.list().total == 1  # the steps are not executions of their own list
+    events = read_events(final.event_log)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))  # gap-free
+    for event in events:
+        validate_event(event)
+    copied = [(e["step"], e["step_seq"]) for e in events if e["type"] == "log"]
+    assert sorted(copied) == sorted((s, n) for s in SPEC_STEPS for n in (1, 2))
+    steps = [e for e in events if e["type"] == "step"]
+    assert [e["state"] for e in steps if e["step"] == "join"] == ["running", "done"]
+    text, _ = service.logs(execution.id)
+    assert text.index("==> step prepare") < text.index("output of join")
+
+
+SPEC_STEPS = ("prepare", "left", "right", "join")
+
+
+def tmp_dir(service: ExecutionsService) -> Path:
+    return service.graphs.runs_dir
+
+
+def test_a_failed_step_cancels_its_successors_not_the_other_branch(world) -> None:
+    service, executor = world()
+    execution = service.submit(workflow_id(service), {}, "alpha")
+    wait_for(lambda: executor.started)
+    end(service, execution.id, "prepare", ExecutionState.DONE)
+    wait_for(lambda: len(executor.started) == 3)
+    end(service, execution.id, "left", ExecutionState.FAILED, error="exit code 3")
+    time.sleep(0.2)
+    assert step_states(service, execution.id)["right"] == "running"  # left alone
+    end(service, execution.id, "right", ExecutionState.DONE)
+    final = service.wait(execution.id, 10)
+    assert final.state == ExecutionState.FAILED and "step left failed: exit code 3" in \
+        final.error
+    assert [s[0] for s in executor.started] == ["prepare", "left", "right"]  # never join
+    assert step_states(service, execution.id)["join"] == "cancelled"
+    joined = [e for e in read_events(final.event_log) if e.get("step") == "join"]
+    assert joined[-1]["state"] == "cancelled" and "did not succeed" in joined[-1]["detail"]
+
+
+def test_cancelling_cancels_every_running_step_and_starts_no_more(world) -> None:
+    service, executor = world()
+    execution = service.submit(workflow_id(service), {}, "alpha")
+    wait_for(lambda: executor.started)
+    end(service, execution.id, "prepare", ExecutionState.DONE)
+    wait_for(lambda: len(executor.started) == 3)
+    assert service.cancel(execution.id).state == ExecutionState.CANCELLING
+    final = service.wait(execution.id, 10)
+    assert final.state == ExecutionState.CANCELLED
+    assert sorted(executor.cancelled) == ["left", "right"]
+    assert step_states(service, execution.id) == {
+        "prepare": "done", "left": "cancelled", "right": "cancelled", "join": "cancelled"}
+
+
+def test_a_restarted_service_drives_the_graph_on(world) -> None:
+    service, executor = world()
+    execution = service.submit(workflow_id(service), {}, "alpha")
+    wait_for(lambda: executor.started)
+    service.shutdown(1.0)
+    end(service, execution.id, "prepare", ExecutionState.DONE)  # while nobody watched
+    again, executor2 = world()
+    again.router  # noqa: B018 - making the executors re-attaches
+    assert executor2.recovered == []  # the step had ended: nothing for its executor
+    wait_for(lambda: len(executor2.started) == 2)
+    for step in ("left", "right"):
+        end(again, execution.id, step, ExecutionState.DONE)
+    wait_for(lambda: len(executor2.started) == 3)
+    end(again, execution.id, "join", ExecutionState.DONE)
+    final = again.wait(execution.id, 10)
+    assert final.state == ExecutionState.DONE
+    events = read_events(final.event_log)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert sum(1 for e in events if e.get("step") == "prepare" and e["type"] == "log") == 2
+
+
+def test_binding_sites_names_what_is_missing(world) -> None:
+    service, _ = world()
+    with pytest.raises(ValidationError, match="environment 'Back' is not bound") as refused:
+        service.submit(workflow_id(service), {}, {"Front": "alpha"})
+    assert "Back" in refused.value.details["fields"]["site"]
+    with pytest.raises(ValidationError, match="no environment 'Middle'"):
+        service.submit(workflow_id(service), {}, {"Front": "a", "Back": "b", "Middle": "c"})
+    with pytest.raises(ValidationError) as refused:
+        service.submit(workflow_id(service), {}, {"Front": "alpha", "Back": "nowhere"})
+    assert refused.value.details["fields"] == {"site": "no such site"}
+    assert service.store.running() == []  # nothing recorded

@@ -9,7 +9,6 @@ JSON-serialisable with ``model_dump(mode="json")`` because persistence stores th
 from __future__ import annotations
 
 import re
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator

@@ -94,6 +94,8 @@ class _RoutedStream(io.TextIOBase):
         return getattr(self.original, "encoding", "utf-8")
 
     def __getattr__(self, name: str) -> Any:
+        if name == "original":  # a copy or unpickling made without __init__: no loop
+            raise AttributeError(name)
         return getattr(self.original, name)
 
 

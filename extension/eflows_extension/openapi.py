@@ -281,6 +281,23 @@ def _run_paths() -> dict[str, Any]:
 _DOCUMENT: dict[str, Any] | None = None
 
 
+def _openapi_30(node: Any) -> Any:
+    """Pydantic writes JSON Schema 2020-12 bounds (``exclusiveMinimum: 0``); OpenAPI 3.0
+    wants the older form (``minimum: 0, exclusiveMinimum: true``), or its clients reject
+    the whole document."""
+    if isinstance(node, list):
+        return [_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _openapi_30(value) for key, value in node.items()}
+    for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = out.get(bound)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[plain] = value
+            out[bound] = True
+    return out
+
+
 def openapi_document(base_url: str = "/") -> dict[str, Any]:
     """The document, with ``servers`` set to the server's base URL."""
     global _DOCUMENT
@@ -291,7 +308,7 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                      "description": "Native API (eflows/api) and the eFlows4HPC HPCWaaS "
                                     "Execution API (eflows/hpcwaas). Authenticate as for "
                                     "any Jupyter server API (token header or cookie + XSRF)."},
-            "paths": _paths(),
+            "paths": _openapi_30(_paths()),
             "components": {
                 "responses": {"Error": _json({
                     "type": "object", "required": ["message"], "properties": {

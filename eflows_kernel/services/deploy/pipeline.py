@@ -191,11 +191,13 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
                                 DEFAULT_WORKERS, site.config.worker_resources)
     nodes, workers = allocation.nodes, allocation.workers
     options = list(allocation.runner_options)
+    cores_per_node: int | None = allocation.cores_per_node
     slurm_workers = int(step.options.get("slurm_workers") or 0)
     if slurm_workers > 0 and site.config.scheduler == "slurm":
         # Scale-out: the workers are Slurm jobs of their own; the run's job only holds
         # the scheduler and the application's main program.
         workers = 1
+        cores_per_node = None  # one core: the workers' jobs must find the rest free
         options = ["--slurm-workers", str(slurm_workers)]
         if site.config.partition:
             options += ["--slurm-partition", site.config.partition]
@@ -206,7 +208,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     return JobRequest(run_dir=dep.run_dir, python=env.python, application=application,
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
                       workers=workers, nodes=nodes, qos=step.qos,
-                      cores_per_node=allocation.cores_per_node,
+                      cores_per_node=cores_per_node,
                       time_limit=step.time_limit, env=dict(step.env),
                       modules=list(step.compss_modules),
                       python_interpreter=step.python_interpreter,

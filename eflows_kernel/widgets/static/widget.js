@@ -142,7 +142,11 @@ class GraphWidget {
   }
 
   layout() {
-    const width = Math.max(200, this.el.clientWidth || 800);
+    // The room inside the padding: clientWidth counts it, and a canvas that wide would
+    // stick out of its panel by the padding (the portal's layout test caught 16 px).
+    const style = getComputedStyle(this.el);
+    const padding = (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
+    const width = Math.max(200, (this.el.clientWidth || 800) - padding);
     const most = this.model.get("height") || 420;
     const height = this.dag.fitted ? this.dag.preferredHeight(most) : this.dag.h || most;
     this.dag.resize(width, height);

@@ -38,6 +38,8 @@ from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.state.store import default_url, sqlite_file
 from eflows_kernel.services.workflows import WorkflowRegistry
+from eflows_kernel.services.workflows.access import AccessPolicy, Caller
+from eflows_kernel.services.workflows.catalogue import WorkflowCatalogue, load_catalogue
 
 if TYPE_CHECKING:
     from eflows_kernel.services.deploy.site_run_files import SiteRunFiles
@@ -73,6 +75,12 @@ class ServicesConfig:
     # with the login made for ``hub_user`` (None: $JUPYTERHUB_USER, else this account).
     operator_sites: tuple[Mapping[str, Any], ...] = ()
     hub_user: str | None = None
+    # The centre's published workflows (services/workflows/catalogue.py): registry-layout
+    # folders read at start, and who may see each (workflow name or pattern -> grant).
+    catalogue_paths: tuple[str | Path, ...] = ()
+    catalogue_access: Mapping[str, Mapping[str, Any]] | None = None
+    # Who a request acts as when no hub identity comes with it (None: hub_user, no groups).
+    local_groups: tuple[str, ...] = ()
     allow_private_urls: bool = False  # stage-in URLs may name loopback/private hosts
 
     @property
@@ -137,6 +145,7 @@ class Services:
         self._vault: CredentialVault | None = None
         self._site_service: SiteService | None = None
         self._site_run_files: SiteRunFiles | None = None
+        self._catalogue: WorkflowCatalogue | None = None
         self._lock = threading.RLock()
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
@@ -159,6 +168,21 @@ class Services:
                 self._vault = CredentialVault(SqlCredentialRepository(self.store),
                                               key_file=self.config.vault_key_path)
             return self._vault
+
+    @property
+    def catalogue(self) -> WorkflowCatalogue:
+        """Own workflows and the centre's published ones (read at first use)."""
+        with self._lock:
+            if self._catalogue is None:
+                policy = AccessPolicy(self.config.catalogue_access)
+                self._catalogue = WorkflowCatalogue(
+                    self.registry, load_catalogue(self.config.catalogue_paths), policy)
+            return self._catalogue
+
+    @property
+    def local_caller(self) -> Caller:
+        """Who a request acts as without a hub identity: this server's user."""
+        return Caller.of(self.hub_user, self.config.local_groups)
 
     @property
     def site_service(self) -> SiteService:
@@ -233,6 +257,7 @@ class Services:
         self.vault  # noqa: B018 - a bad master key shows at start, not at the first request
         if self.config.operator_sites:
             self.site_service  # noqa: B018 - an operator's mistake shows at start too
+        self.catalogue  # noqa: B018 - and so does a catalogue that cannot be read
         if self.execution_store.running():
             self.executions.router  # noqa: B018 - making the executors re-attaches
 

@@ -111,6 +111,34 @@ class EflowsExtensionApp(ExtensionApp):
     def _default_sites_files(self) -> list[str]:
         return [os.path.join(d, SITES_FILE) for d in [*ENV_CONFIG_PATH, *SYSTEM_CONFIG_PATH]]
 
+    catalogue_paths = List(
+        Unicode(), help="The centre's published workflow catalogue: folders in the "
+        "eFlows4HPC workflow-registry layout (<workflow>/tosca/*.yml, a git checkout "
+        "the centre keeps current), read at start and listed to every user read-only. "
+        "See docs/hpc-centre.md.",
+    ).tag(config=True)
+
+    catalogue_access = Dict(
+        help="Who may see and trigger each published workflow: workflow name (or a "
+        "shell pattern such as 'minimal_workflow.*') -> {'users': [...], 'groups': "
+        "[...]} of hub users and hub groups ('hpcwaas-authorized-users': 'a,b' works "
+        "too). The first matching entry decides; a workflow none matches is open to "
+        "every user, as an untagged HPCWaaS workflow (end with '*': {'groups': "
+        "['staff']} to keep the others to one group).",
+    ).tag(config=True)
+
+    local_user = Unicode(
+        None, allow_none=True,
+        help="Who requests act as when no hub identity comes with them (no JupyterHub): "
+             "None: $JUPYTERHUB_USER, else the account the server runs as. Also the "
+             "user of the operator sites' login_template.",
+    ).tag(config=True)
+
+    local_groups = List(
+        Unicode(), help="The groups of local_user, for catalogue_access grants when no "
+        "hub identity comes with a request.",
+    ).tag(config=True)
+
     allow_private_urls = Bool(
         False,
         help="Let stage-in URLs name loopback, link-local and private addresses (a data "
@@ -140,6 +168,10 @@ class EflowsExtensionApp(ExtensionApp):
             remote_wheel=self.remote_wheel, remote_cache_dir=self.remote_cache_dir,
             job_poll_interval=self.job_poll_interval,
             operator_sites=(*self.sites, *load_sites_files(self.sites_files)),
+            hub_user=self.local_user or None,
+            catalogue_paths=tuple(self.catalogue_paths),
+            catalogue_access=dict(self.catalogue_access),
+            local_groups=tuple(self.local_groups),
             allow_private_urls=self.allow_private_urls)
 
     def initialize_settings(self) -> None:

@@ -15,6 +15,19 @@ from tests.server.specs import FIXTURES, hello_spec
 HPCWAAS_STATUSES = {"RUNNING", "SUCCESS", "FAILED", "CANCELLING", "CANCELLED"}
 
 
+def waas_errors(body: Any, status: int) -> dict[str, str]:
+    """An error body as the waas client reads it (api/errors.go: {"errors": [{id,
+    status (a number), title, detail}]}), by the field each entry names."""
+    assert set(body) == {"errors"} and body["errors"], body
+    by_field: dict[str, str] = {}
+    for error in body["errors"]:
+        assert {"id", "status", "title", "detail"} <= set(error), error
+        assert error["status"] == status and isinstance(error["status"], int)
+        assert all(isinstance(error[k], str) and error[k] for k in ("id", "title", "detail"))
+        by_field[error.get("source", {}).get("parameter", "")] = error["detail"]
+    return by_field
+
+
 async def wait_status(api: Any, execution_id: str, timeout: float = 90) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -46,7 +59,7 @@ async def test_ssh_keys(api: Any, jp_base_url: str) -> None:
     code, _, body = await api("POST", "eflows/hpcwaas/ssh_keys", {"kind": "rsa"})
     assert code == 201 and body["public_key"].startswith("ssh-rsa ")
     code, _, body = await api("POST", "eflows/hpcwaas/ssh_keys", {"kind": "dsa"})
-    assert code == 400 and "kind" in body["errors"]
+    assert code == 400 and "kind" in waas_errors(body, 400)
     code, _, listing = await api("GET", "eflows/api/credentials")
     assert len(listing["items"]) == 2 and "PRIVATE KEY" not in str(listing)
 
@@ -99,21 +112,21 @@ async def test_failures(api: Any, tmp_path: Path) -> None:
     _, _, wf = await api("POST", "eflows/api/workflows", hello_spec(tmp_path))
     url = f"eflows/hpcwaas/workflows/{wf['id']}"
     code, _, body = await api("POST", url, {"inputs": {"vault_id": "x" * 22}})
-    assert code == 400 and "inputs.vault_id" in body["errors"]
+    assert code == 400 and "inputs.vault_id" in waas_errors(body, 400)
     code, _, body = await api("POST", url, {"inputs": {"vault_id": 3}})
-    assert code == 400 and "inputs.vault_id" in body["errors"]
+    assert code == 400 and "inputs.vault_id" in waas_errors(body, 400)
     code, _, body = await api("POST", url, {"inputs": "x"})
-    assert code == 400 and "inputs" in body["errors"]
+    assert code == 400 and "inputs" in waas_errors(body, 400)
     code, _, body = await api("POST", url, {"inputs": {"zz": 1}})
-    assert code == 400 and "inputs.zz" in body["errors"]
+    assert code == 400 and "inputs.zz" in waas_errors(body, 400)
     code, _, body = await api("POST", url, raw="{")
     assert code == 400
     code, _, body = await api("POST", url, {"inputs": {}, "site": "atlantis"})
-    assert code == 400 and "no site named 'atlantis'" in body["errors"]["site"]
+    assert code == 400 and "no site named 'atlantis'" in waas_errors(body, 400)["site"]
     await api("POST", "eflows/api/sites", {"name": "untrusted", "host": "127.0.0.1",
                                           "login": "nobody"})
     code, _, body = await api("POST", url, {"inputs": {}, "site": "untrusted"})
-    assert code == 400 and "not trusted yet" in body["errors"]["site"], body
+    assert code == 400 and "not trusted yet" in waas_errors(body, 400)["site"], body
     for method, path in (("GET", ""), ("DELETE", ""), ("GET", "/logs")):
         code, _, body = await api(method, f"eflows/hpcwaas/executions/nope{path}")
         assert code == 404, (method, path)
@@ -123,7 +136,7 @@ async def test_failures(api: Any, tmp_path: Path) -> None:
                           ({"levels": "LOUD"}, "levels")):
         code, _, body = await api("GET", f"eflows/hpcwaas/executions/{ok['id']}/logs",
                                   params=params)
-        assert code == 400 and field in body["errors"], (params, body)
+        assert code == 400 and field in waas_errors(body, 400), (params, body)
 
 
 async def test_vault_id_and_user_id_map_to_credential_and_login(api: Any, tmp_path: Path) -> None:
@@ -212,7 +225,7 @@ async def test_bad_logs_queries_name_the_parameter(api: Any, tmp_path: Path,
     _, _, ex = await api("POST", f"eflows/hpcwaas/workflows/{wf['id']}", {"inputs": {}})
     code, _, body = await api("GET", f"eflows/hpcwaas/executions/{ex['id']}/logs",
                               params=params)
-    assert code == 400 and field in body["errors"], (params, body)
+    assert code == 400 and field in waas_errors(body, 400), (params, body)
     await wait_status(api, ex["id"])
 
 
@@ -231,9 +244,9 @@ async def test_ssh_key_metadata_is_stored_and_listed(api: Any) -> None:
     assert one["metadata"] == {"project": "climate"}
     code, _, body = await api("POST", "eflows/hpcwaas/ssh_keys",
                               {"metadata": {"k": "-----BEGIN RSA PRIVATE KEY-----\nMIIE"}})
-    assert code == 400 and "metadata" in body["errors"] and "MIIE" not in str(body)
+    assert code == 400 and "metadata" in waas_errors(body, 400) and "MIIE" not in str(body)
     code, _, body = await api("POST", "eflows/hpcwaas/ssh_keys", {"metadata": "x"})
-    assert code == 400 and "metadata" in body["errors"]
+    assert code == 400 and "metadata" in waas_errors(body, 400)
     code, _, native = await api("POST", "eflows/api/credentials",
                                 {"name": "noted", "metadata": {"a": "b"}})
     assert code == 201 and native["metadata"] == {"a": "b"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,10 @@ def _invalid(exc: WorkflowImportError) -> ValidationError:
     return ValidationError(str(exc), path=exc.path)
 
 
+# A check run before a workflow is stored: raises (e.g. ``ConflictError``) to refuse it.
+NameCheck = Callable[[Workflow], None]
+
+
 class WorkflowRegistry:
     """Register, find, list and delete workflows; ids are opaque tokens."""
 
@@ -83,9 +87,11 @@ class WorkflowRegistry:
 
     # ---- registering -------------------------------------------------------------------
 
-    def register(self, workflow: Workflow, version: str | None = None) -> RegisteredWorkflow:
+    def register(self, workflow: Workflow, version: str | None = None,
+                 check: NameCheck | None = None) -> RegisteredWorkflow:
         """Store ``workflow`` (under ``version`` if given); the same name+version twice is a
         ``ConflictError``: a registered version is immutable, so executions stay reproducible.
+        ``check`` may refuse it first (a name the centre's catalogue holds).
         """
         if not isinstance(workflow, Workflow):
             raise ValidationError(f"expected a Workflow, got {type(workflow).__name__}")
@@ -93,6 +99,8 @@ class WorkflowRegistry:
             if not isinstance(version, str) or not version.strip():
                 raise ValidationError("version must be a non-empty string")
             workflow = workflow.model_copy(update={"version": version})
+        if check is not None:
+            check(workflow)
         row = WorkflowRow(id=uuid.uuid4().hex, name=workflow.name, version=workflow.version,
                           description=workflow.description,
                           spec=workflow.model_dump(mode="json"), created_at=utcnow())
@@ -111,14 +119,14 @@ class WorkflowRegistry:
             raise conflict from None
         return _model(row)
 
-    def register_spec(self, spec: Mapping[str, Any],
-                      version: str | None = None) -> RegisteredWorkflow:
+    def register_spec(self, spec: Mapping[str, Any], version: str | None = None,
+                      check: NameCheck | None = None) -> RegisteredWorkflow:
         """Register a workflow written as a dict (see ``workflow_from_spec``)."""
         try:
             workflow = workflow_from_spec(spec)
         except WorkflowImportError as exc:
             raise _invalid(exc) from None
-        return self.register(workflow, version)
+        return self.register(workflow, version, check)
 
     def register_python_file(self, path: str | Path, **options: Any) -> RegisteredWorkflow:
         """Register one PyCOMPSs file (options as ``workflow_from_python_file``)."""
@@ -139,7 +147,8 @@ class WorkflowRegistry:
             raise _invalid(exc) from None
         return self.register(workflow, version)
 
-    def import_registry_folder(self, path: str | Path) -> ImportReport:
+    def import_registry_folder(self, path: str | Path,
+                               check: NameCheck | None = None) -> ImportReport:
         """Register every TOSCA workflow of an eFlows4HPC registry folder.
 
         Workflows already registered (same name and version) are skipped with a
@@ -153,10 +162,11 @@ class WorkflowRegistry:
         report = ImportReport()
         for workflow in workflows:
             try:
-                report.registered.append(self.register(workflow))
+                report.registered.append(self.register(workflow, check=check))
             except ConflictError as exc:
-                report.warnings.append(f"{workflow.name} {workflow.version}: already "
-                                       f"registered (id {exc.details.get('id')}); skipped")
+                report.warnings.append(f"{workflow.name} {workflow.version}: " + (
+                    f"already registered (id {exc.details['id']}); skipped"
+                    if exc.details.get("id") else f"{exc.message}; skipped"))
                 continue
             report.warnings += [f"{workflow.name}: {w.path + ': ' if w.path else ''}{w.message}"
                                 for w in workflow.warnings]
@@ -164,13 +174,17 @@ class WorkflowRegistry:
 
     # ---- reading -----------------------------------------------------------------------
 
-    def list(self, name: str | None = None, limit: int = 50,
-             offset: int = 0) -> Page[RegisteredWorkflow]:
-        """Workflows by name, then oldest registration first (stable across pages)."""
+    def list(self, name: str | None = None, limit: int = 50, offset: int = 0,
+             exclude_prefix: str | None = None) -> Page[RegisteredWorkflow]:
+        """Workflows by name, then oldest registration first (stable across pages).
+        ``exclude_prefix``: leave out the ids starting with it (the pinned copies of
+        published workflows, listed by the catalogue instead)."""
         check_page(limit, offset)
         query = select(WorkflowRow)
         if name is not None:
             query = query.where(WorkflowRow.name == name)
+        if exclude_prefix:
+            query = query.where(WorkflowRow.id.not_like(f"{exclude_prefix}%"))
         with self.store.session(write=False) as session:
             total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
             rows = session.scalars(query.order_by(WorkflowRow.name, WorkflowRow.created_at,
@@ -197,6 +211,34 @@ class WorkflowRegistry:
                 raise NotFoundError(f"no {what}", name=name, version=version)
             best = max(rows, key=lambda r: (_version_key(r.version), r.created_at))
             return _model(best)
+
+    def pin(self, workflow: RegisteredWorkflow) -> RegisteredWorkflow:
+        """Keep a copy of a workflow registered elsewhere (the centre's catalogue) under
+        its own id, so this database's executions can refer to it; the copy follows the
+        catalogue (its spec is replaced when the catalogue's changed)."""
+        spec = workflow.workflow.model_dump(mode="json")
+        clash = ConflictError(f"workflow {workflow.name!r} version {workflow.version!r} of "
+                              "the centre's catalogue has the name and version of one of "
+                              "your own workflows; delete or rename yours to run it",
+                              name=workflow.name, version=workflow.version)
+        try:
+            with self.store.session() as session:
+                row = session.get(WorkflowRow, workflow.id)
+                if row is None:
+                    if session.scalar(select(WorkflowRow.id).where(
+                            WorkflowRow.name == workflow.name,
+                            WorkflowRow.version == workflow.version)) is not None:
+                        raise clash
+                    row = WorkflowRow(id=workflow.id, name=workflow.name,
+                                      version=workflow.version,
+                                      description=workflow.description, spec=spec,
+                                      created_at=workflow.created_at)
+                    session.add(row)
+                elif row.spec != spec:
+                    row.spec, row.description = spec, workflow.description
+                return _model(row)
+        except IntegrityError:  # a concurrent pin won the race: it is there now
+            return self.get(workflow.id)
 
     # ---- deleting ----------------------------------------------------------------------
 

@@ -22,11 +22,13 @@ from jupyter_server.utils import url_path_join
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from eflows_extension.identity import caller_of
 from eflows_kernel.services.app import Services
 from eflows_kernel.services.bounds import TooStrange, parse_json
 from eflows_kernel.services.credentials import CredentialNotFound
 from eflows_kernel.services.errors import ServiceError, ValidationError
 from eflows_kernel.services.executions import Execution
+from eflows_kernel.services.workflows.access import Caller
 
 AUTH_RESOURCE = "eflows"
 log = logging.getLogger(__name__)
@@ -110,7 +112,17 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
             body = {"message": f"internal server error ({type(exc).__name__})"
                     if exc is not None else self._reason}
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        self.finish(json.dumps(self.error_body(status_code, body)))
+
+    def error_body(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+        """The JSON of an error answer: ``{"message", "errors": {field: why}, ...}`` here;
+        the HPCWaaS routes answer their client's shape instead."""
+        return body
+
+    @property
+    def caller(self) -> Caller:
+        """Who this request acts as: the hub user and groups, else the local identity."""
+        return caller_of(self.current_user, self.eflows.local_caller)
 
     def reply(self, body: Any, status: int = 200, location: str | None = None) -> None:
         self.set_status(status)
@@ -195,10 +207,16 @@ class EflowsAPIHandler(ExtensionHandlerMixin, APIHandler):
         ``inputs.<name>``, the others as in the body (``field_names`` renames them, for
         APIs that carry the credential or login elsewhere).
         """
+        caller = self.caller
+
+        def submit() -> Execution:  # a granted published workflow is pinned first
+            runnable = self.eflows.catalogue.runnable(workflow_id, caller)
+            return self.eflows.executions.submit(runnable, inputs, site, credential_id,
+                                                 login=login, password=password,
+                                                 one_time_code=otp)
+
         try:
-            return await in_thread(functools.partial(
-                self.eflows.executions.submit, workflow_id, inputs, site, credential_id,
-                login=login, password=password, one_time_code=otp))
+            return await in_thread(submit)
         except ValidationError as exc:
             fields = exc.details.get("fields")
             if isinstance(fields, dict) and fields:

@@ -14,6 +14,7 @@ import functools
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from http import HTTPStatus
 from typing import Any
 
 import tornado
@@ -22,7 +23,7 @@ from jupyter_server.utils import url_path_join
 
 from eflows_extension.handlers.base import EflowsAPIHandler, bad_request, in_thread, translated
 from eflows_extension.models import HPCWaaSExecuteBody, SshKeyBody
-from eflows_kernel.services.errors import NotFoundError, ValidationError
+from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.log_query import DEFAULT_LEVELS, parse_duration, parse_levels
 from eflows_kernel.services.workflows.registry import RegisteredWorkflow
 
@@ -31,20 +32,35 @@ MAX_LOG_TIMEOUT = 60.0  # the waas client's own HTTP timeout is one minute
 LOG_POLL_INTERVAL = 0.25
 
 
+def hpcwaas_errors(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """An error as the ``waas`` client reads it: ``{"errors": [{id, status, title,
+    detail}]}`` (``status`` a number, ``id`` the snake-case reason, as HPCWaaS'
+    ``not_found`` or ``bad_request``); one entry per faulty field, which ``source``
+    names (``{"parameter": "timeout"}``, ignored by ``waas``)."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    base = {"id": title.lower().replace(" ", "_").replace("-", "_"), "status": status,
+            "title": title}
+    fields = body.get("errors")
+    if isinstance(fields, dict) and fields:
+        return {"errors": [{**base, "detail": f"{field}: {why}", "source": {"parameter": field}}
+                           for field, why in fields.items()]}
+    return {"errors": [{**base, "detail": str(body.get("message") or title)}]}
+
+
 class HPCWaaSHandler(EflowsAPIHandler):
     def hpcwaas_url(self, *parts: str) -> str:
         return url_path_join(self.base_url, "eflows", "hpcwaas", *parts)
 
     def workflow(self, workflow_id: str) -> RegisteredWorkflow:
-        """By id, else by name (HPCWaaS scripts often use the workflow's name)."""
-        try:
-            return self.eflows.registry.get(workflow_id)
-        except NotFoundError:
-            try:
-                return self.eflows.registry.get_by_name(workflow_id)
-            except NotFoundError:
-                raise NotFoundError(f"no workflow with id or name {workflow_id!r}",
-                                    id=workflow_id) from None
+        """By id, else by name (HPCWaaS scripts often use the workflow's name); a
+        published workflow the caller is not granted is 404, as an unknown one."""
+        return self.eflows.catalogue.resolve(workflow_id, self.caller)
+
+    def error_body(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+        return hpcwaas_errors(status, body)
 
 
 class HPCWaaSWorkflowsHandler(HPCWaaSHandler):
@@ -52,15 +68,7 @@ class HPCWaaSWorkflowsHandler(HPCWaaSHandler):
     @authorized
     @translated
     def get(self) -> None:
-        items: list[dict[str, Any]] = []
-        offset = 0
-        while True:
-            page = self.eflows.registry.list(limit=1000, offset=offset)
-            items += [w.summary() for w in page.items]
-            offset += len(page.items)
-            if not page.items or offset >= page.total:
-                break
-        self.reply({"workflows": items})
+        self.reply({"workflows": self.eflows.catalogue.list_all(self.caller)})
 
 
 class HPCWaaSWorkflowHandler(HPCWaaSHandler):

@@ -27,6 +27,7 @@ from eflows_extension.models import (
 )
 from eflows_extension.openapi import openapi_document
 from eflows_kernel.about import __version__
+from eflows_kernel.services.workflows.catalogue import listing
 from eflows_kernel.services.workflows.spec_schema import workflow_spec_schema
 
 
@@ -49,8 +50,9 @@ class WorkflowsHandler(EflowsAPIHandler):
     def get(self) -> None:
         limit, offset = self.page_args()
         name = self.get_query_argument("name", None) or None
-        page = self.eflows.registry.list(name=name, limit=limit, offset=offset)
-        self.reply({"items": [w.summary() for w in page.items], "total": page.total,
+        page = self.eflows.catalogue.list(self.caller, name=name, limit=limit,
+                                          offset=offset)
+        self.reply({"items": page.items, "total": page.total,
                     "limit": page.limit, "offset": page.offset})
 
     @tornado.web.authenticated
@@ -62,7 +64,7 @@ class WorkflowsHandler(EflowsAPIHandler):
             # (workflow_from_spec raises TypeError on this one instead of its own error)
             raise bad_request({"inputs": "must be a list of inputs or a mapping of name to "
                                          "input"}, "invalid workflow spec")
-        registered = await in_thread(self.eflows.registry.register_spec, spec)
+        registered = await in_thread(self.eflows.catalogue.register_spec, spec, self.caller)
         self.reply(registered.model_dump(mode="json"), 201,
                    self.api_url("workflows", registered.id))
 
@@ -81,8 +83,9 @@ class WorkflowImportHandler(EflowsAPIHandler):
     @translated
     async def post(self) -> None:
         body = self.parse(ImportWorkflowsBody)  # a folder scan and YAML: off the event loop
-        report = await in_thread(self.eflows.registry.import_registry_folder, body.path)
-        self.reply({"registered": [w.summary() for w in report.registered],
+        report = await in_thread(self.eflows.catalogue.import_registry_folder, body.path,
+                                 self.caller)
+        self.reply({"registered": [listing(w, False) for w in report.registered],
                     "warnings": report.warnings}, 201 if report.registered else 200)
 
 
@@ -91,13 +94,15 @@ class WorkflowHandler(EflowsAPIHandler):
     @authorized
     @translated
     def get(self, workflow_id: str) -> None:
-        self.reply(self.eflows.registry.get(workflow_id).model_dump(mode="json"))
+        workflow, published = self.eflows.catalogue.get(workflow_id, self.caller)
+        self.reply({**workflow.model_dump(mode="json"), "published": published,
+                    "read_only": published})
 
     @tornado.web.authenticated
     @authorized
     @translated
     def delete(self, workflow_id: str) -> None:
-        self.eflows.registry.delete(workflow_id)
+        self.eflows.catalogue.delete(workflow_id, self.caller)
         self.set_status(204)
         self.finish()
 

@@ -134,7 +134,8 @@ def test_an_own_workflow_cannot_take_a_published_name(catalogue: WorkflowCatalog
                                                       tmp_path: Path) -> None:
     script = tmp_path / "app.py"
     script.write_text("print(1)\n")
-    spec = {"name": "minimal_workflow.classic", "steps": [{"name": "main", "application": str(script)}]}
+    spec = {"name": "minimal_workflow.classic",
+            "steps": [{"name": "main", "application": str(script)}]}
     with pytest.raises(ConflictError, match="published in the centre's catalogue"):
         catalogue.register_spec(spec, ALICE)
     # Bob does not see that workflow: its name is free for him (nothing leaks)
@@ -163,8 +164,8 @@ def test_paging_runs_through_published_then_own(catalogue: WorkflowCatalogue,
     for n in range(3):
         script = tmp_path / f"app{n}.py"
         script.write_text("print(1)\n")
-        catalogue.register_spec({"name": f"own{n}", "steps": [{"name": "main", "application": str(script)}]},
-                                ALICE)
+        catalogue.register_spec({"name": f"own{n}",
+                                 "steps": [{"name": "main", "application": str(script)}]}, ALICE)
     everything = [w["name"] for w in catalogue.list(ALICE).items]
     assert len(everything) == 5 and catalogue.list(ALICE).total == 5
     pages = [w["name"] for offset in range(0, 5, 2)

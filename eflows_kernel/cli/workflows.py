@@ -24,9 +24,15 @@ def cmd_workflows_list(client: Client, args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"items": page.items, "total": page.total})
     else:
-        table([(w["id"], w["name"], w["version"], _inputs_text(w["inputs"]))
-                for w in page.items], ["id", "name", "version", "inputs"])
+        table([(w["id"], w["name"], w["version"], _set_by(w.get("published", False)),
+                _inputs_text(w["inputs"])) for w in page.items],
+              ["id", "name", "version", "set by", "inputs"])
     return EXIT_OK
+
+
+def _set_by(published: bool) -> str:
+    """Who publishes the workflow: the centre's catalogue (read-only) or the user."""
+    return "centre (published, read-only)" if published else "you"
 
 
 def _show_workflow(registered: RegisteredWorkflow, as_json: bool) -> None:
@@ -37,6 +43,7 @@ def _show_workflow(registered: RegisteredWorkflow, as_json: bool) -> None:
     print(f"id: {registered.id}")
     print(f"name: {registered.name}")
     print(f"version: {registered.version}")
+    print(f"set by: {_set_by(registered.published)}")
     if registered.description:
         print(f"description: {registered.description.splitlines()[0]}")
     print("inputs:")

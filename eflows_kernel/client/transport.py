@@ -129,6 +129,10 @@ class Transport:
             from eflows_kernel.services.hpc.ssh import SSHError  # (it brings paramiko)
 
             return SSHError(message, **body)
+        if status == 403 and message and message != "Forbidden":
+            # a service's refusal (a read-only centre site or published workflow), not
+            # the server turning the token away (tornado's bare "Forbidden")
+            return ClientError(message, url=self.base_url, status=status)
         if status in (401, 403):
             hint = "no token was given" if not self.token else "the token was refused"
             return ClientError(f"{hint} by {self.base_url} (HTTP {status}); give the server's "

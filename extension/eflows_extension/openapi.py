@@ -25,6 +25,7 @@ from eflows_kernel.services.sites import SiteConfig
 
 OBJ: dict[str, Any] = {"type": "object"}
 ERROR = {"$ref": "#/components/responses/Error"}
+HPCWAAS_ERROR = {"$ref": "#/components/responses/HPCWaaSError"}  # what waas reads
 STATES = [s.value for s in ExecutionState]
 HPCWAAS_STATES = ["RUNNING", "SUCCESS", "FAILED", "CANCELLING", "CANCELLED"]
 
@@ -54,8 +55,10 @@ def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
 
 def _op(summary: str, responses: dict[str, Any], *, params: list[Any] | None = None,
         body: dict[str, Any] | None = None, tag: str = "eflows") -> dict[str, Any]:
+    error = HPCWAAS_ERROR if tag == "hpcwaas" else ERROR
     op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": {
-        **responses, "400": ERROR, "403": ERROR}}
+        **{code: error if answer == ERROR else answer for code, answer in responses.items()},
+        "400": error, "403": error}}
     if params:
         op["parameters"] = params
     if body is not None:
@@ -312,7 +315,16 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
             "components": {
                 "responses": {"Error": _json({
                     "type": "object", "required": ["message"], "properties": {
-                        "message": {"type": "string"}, "errors": OBJ}}, "Error")},
+                        "message": {"type": "string"}, "errors": OBJ}}, "Error"),
+                    "HPCWaaSError": _json({
+                        "type": "object", "required": ["errors"], "properties": {
+                            "errors": {"type": "array", "items": {
+                                "type": "object",
+                                "required": ["id", "status", "title", "detail"],
+                                "properties": {
+                                    "id": {"type": "string"}, "status": {"type": "integer"},
+                                    "title": {"type": "string"},
+                                    "detail": {"type": "string"}}}}}}, "HPCWaaSError")},
                 "securitySchemes": {"token": {"type": "apiKey", "in": "header",
                                               "name": "Authorization"}},
             },

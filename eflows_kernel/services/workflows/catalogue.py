@@ -78,7 +78,7 @@ def load_catalogue(paths: Sequence[str | Path]) -> list[RegisteredWorkflow]:
             found[wid] = RegisteredWorkflow(
                 id=wid, name=workflow.name, version=workflow.version,
                 description=workflow.description, created_at=_stamp(path),
-                workflow=workflow)
+                workflow=workflow, published=True)
     return sorted(found.values(), key=lambda w: (w.name, _version_key(w.version)))
 
 
@@ -87,11 +87,6 @@ def _stamp(path: str | Path) -> datetime:
         return datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc)
     except OSError:
         return _EPOCH
-
-
-def listing(workflow: RegisteredWorkflow, published: bool) -> dict[str, Any]:
-    """A workflow's summary with where it comes from (the portal and CLI show it)."""
-    return {**workflow.summary(), "published": published, "read_only": published}
 
 
 class WorkflowCatalogue:
@@ -128,16 +123,16 @@ class WorkflowCatalogue:
 
     # ---- reading -----------------------------------------------------------------------
 
-    def get(self, workflow_id: str, caller: Caller) -> tuple[RegisteredWorkflow, bool]:
-        """The workflow and whether it is published; 404 for one not granted."""
+    def get(self, workflow_id: str, caller: Caller) -> RegisteredWorkflow:
+        """An own workflow, or a published one (``published``); 404 for one not granted."""
         if self.is_published(workflow_id):
-            return self._published(workflow_id, caller), True
-        return self.registry.get(workflow_id), False
+            return self._published(workflow_id, caller)
+        return self.registry.get(workflow_id)
 
     def resolve(self, id_or_name: str, caller: Caller) -> RegisteredWorkflow:
         """By id, else by name (own first, then the highest published version)."""
         try:
-            return self.get(id_or_name, caller)[0]
+            return self.get(id_or_name, caller)
         except NotFoundError:
             pass
         try:
@@ -155,14 +150,14 @@ class WorkflowCatalogue:
              offset: int = 0) -> Page[dict[str, Any]]:
         """Published (granted) first, then the user's own; each marked ``published``."""
         check_page(limit, offset)
-        shared = [listing(w, True) for w in self.visible(caller)
+        shared = [w.summary() for w in self.visible(caller)
                   if name is None or w.name == name]
         own_offset = max(0, offset - len(shared))
         own_limit = max(0, limit - max(0, len(shared) - offset))
         own = self.registry.list(name=name, limit=max(own_limit, 1), offset=own_offset,
                                  exclude_prefix=PUBLISHED_ID_PREFIX)
         items = shared[offset:offset + limit] + \
-            [listing(w, False) for w in own.items][:own_limit]
+            [w.summary() for w in own.items][:own_limit]
         return Page[dict[str, Any]](items=items, total=len(shared) + own.total, limit=limit,
                                     offset=offset)
 
@@ -216,4 +211,4 @@ class WorkflowCatalogue:
 
 
 __all__ = ["PUBLISHED_ID_PREFIX", "CatalogueError", "WorkflowCatalogue", "WorkflowReadOnly",
-           "listing", "load_catalogue", "published_id"]
+           "load_catalogue", "published_id"]

@@ -41,12 +41,15 @@ class RegisteredWorkflow(BaseModel):
     description: str
     created_at: datetime
     workflow: Workflow
+    # In the centre's published catalogue (catalogue.py): read-only for users.
+    published: bool = False
 
     def summary(self) -> dict[str, Any]:
         """The short JSON form for listings (HPCWaaS ``GET /workflows`` items)."""
         return {"id": self.id, "name": self.name, "version": self.version,
                 "description": self.description, "created_at": self.created_at.isoformat(),
-                "inputs": [i.model_dump(mode="json") for i in self.workflow.inputs]}
+                "inputs": [i.model_dump(mode="json") for i in self.workflow.inputs],
+                "published": self.published, "read_only": self.published}
 
 
 class ImportReport(BaseModel):

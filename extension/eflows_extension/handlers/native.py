@@ -27,7 +27,6 @@ from eflows_extension.models import (
 )
 from eflows_extension.openapi import openapi_document
 from eflows_kernel.about import __version__
-from eflows_kernel.services.workflows.catalogue import listing
 from eflows_kernel.services.workflows.spec_schema import workflow_spec_schema
 
 
@@ -85,7 +84,7 @@ class WorkflowImportHandler(EflowsAPIHandler):
         body = self.parse(ImportWorkflowsBody)  # a folder scan and YAML: off the event loop
         report = await in_thread(self.eflows.catalogue.import_registry_folder, body.path,
                                  self.caller)
-        self.reply({"registered": [listing(w, False) for w in report.registered],
+        self.reply({"registered": [w.summary() for w in report.registered],
                     "warnings": report.warnings}, 201 if report.registered else 200)
 
 
@@ -94,9 +93,8 @@ class WorkflowHandler(EflowsAPIHandler):
     @authorized
     @translated
     def get(self, workflow_id: str) -> None:
-        workflow, published = self.eflows.catalogue.get(workflow_id, self.caller)
-        self.reply({**workflow.model_dump(mode="json"), "published": published,
-                    "read_only": published})
+        workflow = self.eflows.catalogue.get(workflow_id, self.caller)
+        self.reply({**workflow.model_dump(mode="json"), "read_only": workflow.published})
 
     @tornado.web.authenticated
     @authorized

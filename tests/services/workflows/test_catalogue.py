@@ -103,7 +103,7 @@ def test_each_caller_lists_what_it_is_granted(catalogue: WorkflowCatalogue) -> N
 
 def test_a_workflow_not_granted_is_not_found_everywhere(catalogue: WorkflowCatalogue) -> None:
     hidden = next(w for w in catalogue.published.values() if w.name.endswith("classic"))
-    assert catalogue.get(hidden.id, ALICE)[1] is True
+    assert catalogue.get(hidden.id, ALICE).published is True
     for call in (lambda: catalogue.get(hidden.id, BOB),
                  lambda: catalogue.resolve(hidden.id, BOB),
                  lambda: catalogue.resolve("minimal_workflow.classic", BOB),

@@ -20,35 +20,36 @@ from eflows_kernel.services.credentials import CredentialInfo, CredentialVault
 from eflows_kernel.services.errors import NotFoundError, ValidationError
 from eflows_kernel.services.executions import LOCAL_SITE, Execution
 from eflows_kernel.services.state import Page
-from eflows_kernel.services.workflows.registry import RegisteredWorkflow, WorkflowRegistry
+from eflows_kernel.services.workflows.registry import RegisteredWorkflow
 from eflows_kernel.services.workflows.spec_schema import workflow_spec_schema
 
 
 class LocalWorkflows:
-    def __init__(self, registry: WorkflowRegistry) -> None:
-        self._registry = registry
+    """Own workflows and the published ones this process's identity is granted."""
+
+    def __init__(self, services: Services) -> None:
+        self._catalogue = services.catalogue
+        self._caller = services.local_caller
 
     def list(self, name: str | None = None, limit: int = 50, offset: int = 0) -> Page[Any]:
-        page = self._registry.list(name=name, limit=limit, offset=offset)
-        return Page[Any](items=[w.summary() for w in page.items], total=page.total,
-                         limit=page.limit, offset=page.offset)
+        return self._catalogue.list(self._caller, name=name, limit=limit, offset=offset)
 
     def get(self, workflow_id: str) -> RegisteredWorkflow:
-        return self._registry.get(workflow_id)
+        return self._catalogue.get(workflow_id, self._caller)
 
     def register_spec(self, spec: Mapping[str, Any]) -> RegisteredWorkflow:
-        return self._registry.register_spec(spec)
+        return self._catalogue.register_spec(spec, self._caller)
 
     def register_python_file(self, path: str, **options: Any) -> RegisteredWorkflow:
-        return self._registry.register_python_file(path, **options)
+        return self._catalogue.registry.register_python_file(path, **options)
 
     def import_folder(self, path: str) -> dict[str, Any]:
-        report = self._registry.import_registry_folder(path)
+        report = self._catalogue.import_registry_folder(path, self._caller)
         return {"registered": [w.summary() for w in report.registered],
                 "warnings": list(report.warnings)}
 
     def delete(self, workflow_id: str) -> None:
-        self._registry.delete(workflow_id)
+        self._catalogue.delete(workflow_id, self._caller)
 
     def spec_schema(self) -> dict[str, Any]:
         return workflow_spec_schema()
@@ -83,12 +84,15 @@ class LocalExecutions:
     poll_interval = 0.3
 
     def __init__(self, client: LocalClient) -> None:
+        self._client = client
         self._service = client.services.executions
 
     def trigger(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
                 site: str | Mapping[str, str] = LOCAL_SITE,
                 credential_id: str | None = None, *,
                 password: str | None = None, one_time_code: str | None = None) -> Execution:
+        services = self._client.services
+        workflow_id = services.catalogue.runnable(workflow_id, services.local_caller)
         return self._service.submit(workflow_id, inputs, site, credential_id,
                                     password=password, one_time_code=one_time_code)
 
@@ -206,14 +210,17 @@ class LocalClient:
     url = None
 
     def __init__(self, state_url: str | None = None, vault_key_file: str | Path | None = None,
-                 runs_dir: str | Path | None = None, workers: int | None = None) -> None:
+                 runs_dir: str | Path | None = None, workers: int | None = None,
+                 **config: Any) -> None:
+        """``config``: more of ``ServicesConfig`` (e.g. ``catalogue_paths``)."""
         self.services = Services(ServicesConfig(state_url=state_url,
                                                 vault_key_file=vault_key_file,
-                                                runs_dir=runs_dir, local_workers=workers))
+                                                runs_dir=runs_dir, local_workers=workers,
+                                                **config))
         self.store = self.services.store
         self.registry = self.services.registry
         self.execution_store = self.services.execution_store
-        self.workflows = LocalWorkflows(self.registry)
+        self.workflows = LocalWorkflows(self.services)
         self.credentials = LocalCredentials(_LazyVault(self))  # type: ignore[arg-type]
         self.executions = LocalExecutions(self)
         self.sites = LocalSites(self)

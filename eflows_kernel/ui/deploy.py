@@ -28,6 +28,7 @@ from eflows_kernel.ui.common import (
 )
 from eflows_kernel.ui.memory import Choices
 from eflows_kernel.ui.progress import DeployProgress
+from eflows_kernel.ui.workflows import workflow_label
 
 _WIDE = widgets.Layout(width="420px")
 # Room for the longest label ("One-time code"): ipywidgets' default cuts it at 80 px.
@@ -120,7 +121,7 @@ class DeployForm(widgets.VBox):
         ok, page = guarded(self.message, self.client.workflows.list, limit=500)
         if ok and page is not None:
             current = self.workflow_picker.value
-            options = [(f"{w['name']} {w['version']}", w["id"]) for w in page.items]
+            options = [(workflow_label(w), w["id"]) for w in page.items]
             self.workflow_picker.options = [("(choose a workflow)", None), *options]
             if current in {v for _l, v in options}:
                 self.workflow_picker.value = current

@@ -20,10 +20,18 @@ from eflows_kernel.ui.input_editor import InputEditor
 _WIDE = widgets.Layout(width="420px")
 
 
+def workflow_label(summary: dict[str, Any]) -> str:
+    """A listing's line: name and version, and whether the centre publishes it."""
+    label = f"{summary['name']} {summary['version']}"
+    return label + " (centre, read-only)" if summary.get("published") else label
+
+
 def workflow_details_html(registered: Any) -> str:
     """The detail pane of one ``RegisteredWorkflow`` as HTML."""
     wf = registered.workflow
     parts = [f"<h4>{esc(wf.name)} <small>{esc(registered.version)}</small></h4>",
+             "<p><b>Published by the centre</b> (read-only: only the operator changes or "
+             "removes it)</p>" if getattr(registered, "published", False) else "",
              f"<p>{esc(wf.description)}</p>" if wf.description else "",
              f"<p><small>id {esc(registered.id)}</small></p>"]
     if wf.inputs:
@@ -128,7 +136,7 @@ class WorkflowsWidget(widgets.VBox):
         if not ok or page is None:
             return
         current = self.listing.value
-        options = [(f"{w['name']} {w['version']}", w["id"]) for w in page.items]
+        options = [(workflow_label(w), w["id"]) for w in page.items]
         self.listing.options = options
         if current in {v for _l, v in options}:
             self.listing.value = current
@@ -147,7 +155,8 @@ class WorkflowsWidget(widgets.VBox):
         if ok and registered is not None:
             self.selected = registered
             self.details.value = workflow_details_html(registered)
-            self.deploy_button.disabled = self.delete_button.disabled = False
+            self.deploy_button.disabled = False
+            self.delete_button.disabled = registered.published  # the centre's: read-only
 
     def select(self, workflow_id: str) -> None:
         """Select (and show) one workflow of the list."""

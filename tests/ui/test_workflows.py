@@ -64,3 +64,26 @@ def test_register_spec_from_yaml_shows_inputs_and_errors(client: LocalClient) ->
     assert widget.register_spec("name: y\nsteps: [{name: s}]\n") is None  # no application
     assert widget.message.kind == "error"
     assert widget.register_spec("a: [") is None and "not valid" in widget.message.text
+
+
+def test_published_workflows_are_marked_and_cannot_be_deleted(tmp_path: Path) -> None:
+    client = LocalClient(state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
+                         vault_key_file=tmp_path / "vault.key", runs_dir=tmp_path / "runs",
+                         catalogue_paths=(MINIMAL,), hub_user="owner",
+                         catalogue_access={"minimal_workflow.classic": {"users": ["other"]}})
+    try:
+        widget = WorkflowsWidget(client)
+        widget.python_path.value = str(INCREMENT_CHAIN)
+        widget.python_name.value = "chain"
+        own = widget.register_python_file()
+        labels = [label for label, _v in widget.listing.options]
+        assert labels == ["minimal_workflow.parallel 1.0.0-SNAPSHOT (centre, read-only)",
+                          "chain 0.1.0"], labels  # classic: not granted to owner
+        published = widget.listing.options[0][1]
+        widget.listing.value = published
+        assert "Published by the centre" in widget.details.value
+        assert widget.delete_button.disabled and not widget.deploy_button.disabled
+        widget.listing.value = own
+        assert not widget.delete_button.disabled
+    finally:
+        client.close(cancel_runs=True)

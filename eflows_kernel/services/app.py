@@ -79,6 +79,7 @@ class ServicesConfig:
     # folders read at start, and who may see each (workflow name or pattern -> grant).
     catalogue_paths: tuple[str | Path, ...] = ()
     catalogue_access: Mapping[str, Mapping[str, Any]] | None = None
+    catalogue_url: str | None = None  # a shared database of published workflows (read)
     # Who a request acts as when no hub identity comes with it (None: hub_user, no groups).
     local_groups: tuple[str, ...] = ()
     allow_private_urls: bool = False  # stage-in URLs may name loopback/private hosts
@@ -176,7 +177,8 @@ class Services:
             if self._catalogue is None:
                 policy = AccessPolicy(self.config.catalogue_access)
                 self._catalogue = WorkflowCatalogue(
-                    self.registry, load_catalogue(self.config.catalogue_paths), policy)
+                    self.registry, load_catalogue(self.config.catalogue_paths,
+                                                  self.config.catalogue_url), policy)
             return self._catalogue
 
     @property

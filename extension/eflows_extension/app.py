@@ -118,6 +118,14 @@ class EflowsExtensionApp(ExtensionApp):
         "See docs/hpc-centre.md.",
     ).tag(config=True)
 
+    catalogue_url = Unicode(
+        None, allow_none=True,
+        help="A shared database of published workflows, read (never written) by every "
+             "user's server: a SQLAlchemy URL of a state database in which the centre's "
+             "workflow developers register workflows (e.g. PostgreSQL, or a SQLite file "
+             "users may read).",
+    ).tag(config=True)
+
     catalogue_access = Dict(
         help="Who may see and trigger each published workflow: workflow name (or a "
         "shell pattern such as 'minimal_workflow.*') -> {'users': [...], 'groups': "
@@ -170,7 +178,7 @@ class EflowsExtensionApp(ExtensionApp):
             operator_sites=(*self.sites, *load_sites_files(self.sites_files)),
             hub_user=self.local_user or None,
             catalogue_paths=tuple(self.catalogue_paths),
-            catalogue_access=dict(self.catalogue_access),
+            catalogue_access=dict(self.catalogue_access), catalogue_url=self.catalogue_url,
             local_groups=tuple(self.local_groups),
             allow_private_urls=self.allow_private_urls)
 

@@ -23,8 +23,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import create_engine, make_url, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ServiceError
 from eflows_kernel.services.state import Page, check_page
+from eflows_kernel.services.state.tables import WorkflowRow
 from eflows_kernel.services.workflows.access import AccessPolicy, Caller
 from eflows_kernel.services.workflows.errors import WorkflowImportError
 from eflows_kernel.services.workflows.model import Workflow
@@ -33,6 +39,7 @@ from eflows_kernel.services.workflows.registry import (
     NameCheck,
     RegisteredWorkflow,
     WorkflowRegistry,
+    _model,
     _version_key,
 )
 from eflows_kernel.services.workflows.tosca import import_registry_folder
@@ -56,8 +63,10 @@ def published_id(name: str, version: str) -> str:
     return PUBLISHED_ID_PREFIX + digest
 
 
-def load_catalogue(paths: Sequence[str | Path]) -> list[RegisteredWorkflow]:
-    """Every workflow of the operator's registry folders, with stable ids.
+def load_catalogue(paths: Sequence[str | Path],
+                   database_url: str | None = None) -> list[RegisteredWorkflow]:
+    """Every workflow of the operator's registry folders (and shared database), with
+    stable ids.
 
     A folder that cannot be read, or two workflows with one name and version, stop the
     server's start naming the folder: a catalogue half read would show users less than
@@ -79,7 +88,42 @@ def load_catalogue(paths: Sequence[str | Path]) -> list[RegisteredWorkflow]:
                 id=wid, name=workflow.name, version=workflow.version,
                 description=workflow.description, created_at=_stamp(path),
                 workflow=workflow, published=True)
+    for workflow in load_catalogue_database(database_url) if database_url else []:
+        if workflow.id in found:
+            raise CatalogueError(f"published catalogue database: workflow {workflow.name!r} "
+                                 f"version {workflow.version!r} is in a folder too")
+        found[workflow.id] = workflow
     return sorted(found.values(), key=lambda w: (w.name, _version_key(w.version)))
+
+
+def load_catalogue_database(url: str) -> list[RegisteredWorkflow]:
+    """The workflows registered in a shared database (a workflow developers' registry:
+    this project's state schema, e.g. PostgreSQL, or SQLite opened read-only), with the
+    same stable ids as a folder's. Only read: no schema is created or migrated there,
+    and users' servers need no more than the right to read it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        file = Path(parsed.database)
+        if not file.is_file():
+            raise CatalogueError(f"published catalogue database {file}: no such file")
+        parsed = parsed.set(database=f"file:{file}", query={"mode": "ro", "uri": "true"})
+    try:
+        engine = create_engine(parsed)
+        try:
+            with Session(engine) as session:
+                rows = list(session.scalars(select(WorkflowRow)))
+                workflows = [_model(row) for row in rows]
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, PydanticValidationError) as exc:
+        raise CatalogueError(f"published catalogue database "
+                             f"{parsed.render_as_string()}: cannot be read "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+    found: dict[str, RegisteredWorkflow] = {}
+    for workflow in workflows:
+        wid = published_id(workflow.name, workflow.version)
+        found[wid] = workflow.model_copy(update={"id": wid, "published": True})
+    return list(found.values())
 
 
 def _stamp(path: str | Path) -> datetime:
@@ -211,4 +255,4 @@ class WorkflowCatalogue:
 
 
 __all__ = ["PUBLISHED_ID_PREFIX", "CatalogueError", "WorkflowCatalogue", "WorkflowReadOnly",
-           "load_catalogue", "published_id"]
+           "load_catalogue", "load_catalogue_database", "published_id"]

@@ -172,3 +172,30 @@ def test_paging_runs_through_published_then_own(catalogue: WorkflowCatalogue,
              for w in catalogue.list(ALICE, limit=2, offset=offset).items]
     assert pages == everything
     assert [w["name"] for w in catalogue.list_all(ALICE)] == everything
+
+
+def test_a_shared_database_of_published_workflows(tmp_path: Path) -> None:
+    """Workflow developers register into their own state database; users' servers only
+    read it (the file read-only here: a write would fail)."""
+    shared = tmp_path / "developers.sqlite"
+    script = tmp_path / "app.py"
+    script.write_text("print(1)\n")
+    with StateStore(f"sqlite:///{shared}") as store:
+        developers = WorkflowRegistry(store)
+        developers.register_spec({"name": "climate-run", "version": "2",
+                                  "steps": [{"name": "main", "application": str(script)}]})
+    for leftover in tmp_path.glob("developers.sqlite-*"):
+        leftover.unlink()
+    shared.chmod(0o444)
+    before = shared.read_bytes()
+    published = load_catalogue([MINIMAL], f"sqlite:///{shared}")
+    by_name = {w.name: w for w in published}
+    assert set(by_name) == {"climate-run", "minimal_workflow.classic",
+                            "minimal_workflow.parallel"}
+    assert by_name["climate-run"].id == published_id("climate-run", "2")
+    assert by_name["climate-run"].published and shared.read_bytes() == before
+    with pytest.raises(CatalogueError, match="no such file"):
+        load_catalogue([], f"sqlite:///{tmp_path / 'absent.sqlite'}")
+    (tmp_path / "junk.sqlite").write_text("not a database")
+    with pytest.raises(CatalogueError, match="cannot be read"):
+        load_catalogue([], f"sqlite:///{tmp_path / 'junk.sqlite'}")

@@ -107,9 +107,11 @@ def workflows_table(client: Any, name: str | None = None,
     """The registered workflows (newest registrations as the services order them)."""
     page = client.workflows.list(name=name, limit=limit)
     rows = [{"name": str(w.get("name", "")), "id": str(w.get("id", "")),
-             "version": str(w.get("version") or ""), "inputs": _inputs(w.get("inputs"))}
+             "version": str(w.get("version") or ""),
+             "set by": "centre (read-only)" if w.get("published") else "you",
+             "inputs": _inputs(w.get("inputs"))}
             for w in page.items]
-    return Table("eFlows workflows", ("name", "id", "version", "inputs"), rows,
+    return Table("eFlows workflows", ("name", "id", "version", "set by", "inputs"), rows,
                  total=page.total, empty="no workflow registered")
 
 

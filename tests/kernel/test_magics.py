@@ -62,11 +62,11 @@ def test_workflows_lists_the_registered_workflow(shell: Any,
                                                  registered: dict[str, str]) -> None:
     table = shell.run_line_magic("eflows", "workflows")
     assert table.rows == [{"name": "magic-wf", "id": registered["workflow"], "version": "1.2",
-                           "inputs": "n: integer, label: string"}]
+                           "set by": "you", "inputs": "n: integer, label: string"}]
     html = table._repr_html_()
     assert "<table>" in html and registered["workflow"] in html and "magic-wf" in html
     text = repr(table)
-    assert text.splitlines()[1].split() == ["name", "id", "version", "inputs"]
+    assert text.splitlines()[1].split() == ["name", "id", "version", "set", "by", "inputs"]
     assert "magic-wf" in text and "n: integer, label: string" in text
 
 

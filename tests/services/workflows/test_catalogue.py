@@ -199,3 +199,18 @@ def test_a_shared_database_of_published_workflows(tmp_path: Path) -> None:
     (tmp_path / "junk.sqlite").write_text("not a database")
     with pytest.raises(CatalogueError, match="cannot be read"):
         load_catalogue([], f"sqlite:///{tmp_path / 'junk.sqlite'}")
+
+
+def test_the_server_start_names_a_broken_catalogue(tmp_path: Path) -> None:
+    from eflows_kernel.services.app import Services, ServicesConfig
+
+    for config, match in (({"catalogue_paths": (tmp_path / "gone",)}, "gone"),
+                          ({"catalogue_access": {"wf": {"users": []}}}, "grants nobody")):
+        services = Services(ServicesConfig(
+            state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
+            vault_key_file=tmp_path / "vault.key", runs_dir=tmp_path / "runs", **config))
+        try:
+            with pytest.raises((CatalogueError, ValidationError), match=match):
+                services.start()
+        finally:
+            services.close()

@@ -200,7 +200,19 @@ class EflowsExtensionApp(ExtensionApp):
             services.close()
             self._unavailable(exc)
             return
+        self.report_catalogue(services)
         self.advertise_to_kernels()
+
+    def report_catalogue(self, services: Services) -> None:
+        """Say what the centre publishes, and which grants match nothing (a typo leaves
+        the workflow meant open to every user)."""
+        catalogue = services.catalogue
+        if catalogue.published:
+            self.log.info("eflows: %d published workflow(s) in the centre's catalogue",
+                          len(catalogue.published))
+        for pattern in catalogue.unused_grants():
+            self.log.warning("eflows: catalogue_access %r matches no published workflow",
+                             pattern)
 
     def _unavailable(self, exc: Exception) -> None:
         reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__

@@ -91,9 +91,16 @@ class AccessPolicy:
         self.grants = [(str(pattern), access_list(entry, f"catalogue access {pattern!r}"))
                        for pattern, entry in (grants or {}).items()]
 
+    @staticmethod
+    def matches(pattern: str, name: str) -> bool:
+        return name == pattern or fnmatch.fnmatchcase(name, pattern)
+
+    def patterns(self) -> list[str]:
+        return [pattern for pattern, _grant in self.grants]
+
     def for_workflow(self, name: str) -> AccessList:
         for pattern, grant in self.grants:
-            if name == pattern or fnmatch.fnmatchcase(name, pattern):
+            if self.matches(pattern, name):
                 return grant
         return AccessList()
 

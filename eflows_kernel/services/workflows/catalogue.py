@@ -156,6 +156,13 @@ class WorkflowCatalogue:
         """The published workflows ``caller`` may see and trigger."""
         return [w for w in self.published.values() if self.policy.allows(caller, w.name)]
 
+    def unused_grants(self) -> list[str]:
+        """The operator's patterns that match no published workflow (a typo, most often:
+        the workflow they meant stays open to every user)."""
+        names = [w.name for w in self.published.values()]
+        return [pattern for pattern in self.policy.patterns()
+                if not any(self.policy.matches(pattern, name) for name in names)]
+
     def is_published(self, workflow_id: str) -> bool:
         return isinstance(workflow_id, str) and workflow_id.startswith(PUBLISHED_ID_PREFIX)
 

@@ -214,3 +214,10 @@ def test_the_server_start_names_a_broken_catalogue(tmp_path: Path) -> None:
                 services.start()
         finally:
             services.close()
+
+
+def test_a_grant_matching_nothing_is_reported(state: StateStore) -> None:
+    policy = AccessPolicy({"minimal_workflow.clasic": {"users": ["carol"]},
+                           "minimal_workflow.*": {"groups": ["climate"]}})
+    catalogue = WorkflowCatalogue(WorkflowRegistry(state), load_catalogue([MINIMAL]), policy)
+    assert catalogue.unused_grants() == ["minimal_workflow.clasic"]

@@ -48,6 +48,10 @@ MAY_IMPORT: dict[str, set[str]] = {
                                      "eflows_kernel.services.state",
                                      "eflows_kernel.services.credentials",
                                      "eflows_kernel.services.hpc"},
+    "eflows_kernel.services.transfers": {  # data logistics: locations, movements, schedules
+        "eflows_kernel.events", "eflows_kernel.services.errors", "eflows_kernel.services.paths",
+        "eflows_kernel.services.state", "eflows_kernel.services.credentials",
+        "eflows_kernel.services.hpc", "eflows_kernel.services.sites"},
     "eflows_kernel.services.executions": {
         "eflows_kernel.about", "eflows_kernel.events", "eflows_kernel.services.errors",
         "eflows_kernel.services.lifecycle", "eflows_kernel.services.log_query",
@@ -59,10 +63,11 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.services.paths",
         "eflows_kernel.services.state", "eflows_kernel.services.workflows",
         "eflows_kernel.services.hpc", "eflows_kernel.services.sites",
-        "eflows_kernel.services.executions"},
+        "eflows_kernel.services.executions", "eflows_kernel.services.transfers"},
     "eflows_kernel.services.app": {  # the composition root builds them all
         "eflows_kernel.about", "eflows_kernel.services.state",
         "eflows_kernel.services.workflows", "eflows_kernel.services.credentials",
+        "eflows_kernel.services.transfers",
         "eflows_kernel.services.sites", "eflows_kernel.services.executions",
         "eflows_kernel.services.deploy"},
     "eflows_kernel.client": {
@@ -70,7 +75,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.services.state", "eflows_kernel.services.workflows",
         "eflows_kernel.services.credentials", "eflows_kernel.services.hpc",
         "eflows_kernel.services.sites", "eflows_kernel.services.executions",
-        "eflows_kernel.services.app"},
+        "eflows_kernel.services.transfers", "eflows_kernel.services.app"},
     "eflows_kernel.cli": {"eflows_kernel.client", "eflows_kernel.services.errors",
                           "eflows_kernel.services.log_query",
                           "eflows_kernel.services.sites", "eflows_kernel.services.workflows"},
@@ -90,7 +95,8 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.services.lifecycle", "eflows_kernel.services.log_query",
         "eflows_kernel.services.workflows",
         "eflows_kernel.services.credentials", "eflows_kernel.services.sites",
-        "eflows_kernel.services.executions", "eflows_kernel.services.app"},
+        "eflows_kernel.services.executions", "eflows_kernel.services.transfers",
+        "eflows_kernel.services.app"},
 }
 # The one pair of areas allowed to import each other: the Jupyter kernel starts its engine
 # through the public eflows_kernel.start(), whose IPython integration lives in kernel/.

@@ -26,12 +26,14 @@ from jupyter_core.paths import jupyter_data_dir
 
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
+from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
 from eflows_kernel.services.executions.executor import Executor
 from eflows_kernel.services.executions.log_entries import LogEntries
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.transfers import TransfersService
 from eflows_kernel.services.workflows import WorkflowRegistry
 
 if TYPE_CHECKING:
@@ -108,8 +110,12 @@ class Services:
         self.execution_store = ExecutionStore(self.store)
         self.runs_dir = self.config.runs_path
         self._vault: CredentialVault | None = None
+        self._service_credentials: ServiceCredentials | None = None
         self._site_service: SiteService | None = None
         self._lock = threading.RLock()
+        # Periodic transfers: the scheduler runs from start() on (a server), not in a script.
+        self.transfers = TransfersService(self.store, lambda: self.service_credentials,
+                                          lambda: self.site_service)
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
                                             credentials=lambda cid: self.vault.get(cid))
@@ -127,6 +133,14 @@ class Services:
                 self._vault = CredentialVault(SqlCredentialRepository(self.store),
                                               key_file=self.config.vault_key_path)
             return self._vault
+
+    @property
+    def service_credentials(self) -> ServiceCredentials:
+        """Logins to data services (WebDAV, S3, B2SHARE), encrypted by the vault's key."""
+        with self._lock:
+            if self._service_credentials is None:
+                self._service_credentials = ServiceCredentials(self.store, self.vault)
+            return self._service_credentials
 
     @property
     def site_service(self) -> SiteService:
@@ -178,6 +192,7 @@ class Services:
             self.site_service  # noqa: B018 - an operator's mistake shows at start too
         if self.execution_store.running():
             self.executions.router  # noqa: B018 - making the executors re-attaches
+        self.transfers.start()
 
     def status(self) -> dict[str, Any]:
         return {"version": __version__, "default_engine": "local",
@@ -190,6 +205,7 @@ class Services:
             self.executions.shutdown(cancel=cancel_runs)
         except Exception:
             log.exception("eflows: shutting the executors down failed")
+        self.transfers.stop()
         self.store.close()
 
 

@@ -31,7 +31,7 @@ from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.state.tables import Base, SchemaVersion, utcnow
 
 ENV_VAR = "EFLOWS_STATE_URL"
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 
 
 def _credential_metadata(conn: Connection) -> None:
@@ -39,8 +39,15 @@ def _credential_metadata(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE credentials ADD COLUMN meta JSON"))
 
 
+def _add_data_logistics_tables(conn: Connection) -> None:
+    """Version 3: data service credentials and periodic transfers (new tables only)."""
+    for name in ("service_credentials", "transfer_schedules"):
+        Base.metadata.tables[name].create(conn, checkfirst=True)
+
+
 # MIGRATIONS[n - 1] takes a database from version n to n + 1, inside the open transaction.
-MIGRATIONS: list[Callable[[Connection], None]] = [_credential_metadata]
+MIGRATIONS: list[Callable[[Connection], None]] = [_credential_metadata,
+                                                  _add_data_logistics_tables]
 BUSY_TIMEOUT_S = 30.0
 MAX_PAGE = 1000
 

@@ -29,14 +29,15 @@ def url_of(path: Path) -> str:
 def test_fresh_database_is_private_versioned_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "state.sqlite"
     with StateStore(url_of(path)) as state:
-        assert state.version() == store.CURRENT_VERSION == 2
+        assert state.version() == store.CURRENT_VERSION == 3
         with state.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
             tables = {r[0] for r in conn.exec_driver_sql(
                 "SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"schema_version", "workflows", "credentials", "sites", "executions"} <= tables
+        assert {"schema_version", "workflows", "credentials", "sites", "executions",
+                "service_credentials", "transfer_schedules"} <= tables
         for file in path.parent.iterdir():
             assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
     with StateStore(url_of(path)) as again:  # reopening changes nothing
@@ -227,3 +228,24 @@ def test_version_1_database_gains_credential_metadata(tmp_path: Path) -> None:
         noted = vault.generate("new key", metadata={"project": "climate"})
         assert vault.get(noted.id).metadata == {"project": "climate"}
         assert vault.private_key_for_use(kept.id) is not None
+
+
+def test_a_version_2_database_gains_the_data_logistics_tables(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite"
+    with StateStore(url_of(path)) as state:
+        vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
+        kept = vault.generate("old key")
+    with sqlite3.connect(path) as conn:  # what version 2 wrote: not the two new tables
+        conn.execute("DROP TABLE service_credentials")
+        conn.execute("DROP TABLE transfer_schedules")
+        conn.execute("UPDATE schema_version SET version = 2")
+    conn.close()
+    with StateStore(url_of(path)) as state:
+        assert state.version() == store.CURRENT_VERSION
+        assert state.backups == [tmp_path / "v2.sqlite.bak-v2"]
+        with state.engine.connect() as conn:
+            tables = {r[0] for r in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+        vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
+        assert vault.private_key_for_use(kept.id) is not None
+    assert {"service_credentials", "transfer_schedules"} <= tables

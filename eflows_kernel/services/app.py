@@ -33,7 +33,7 @@ from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.state import StateStore
-from eflows_kernel.services.transfers import TransfersService
+from eflows_kernel.services.transfers import DataLogistics, TransfersService
 from eflows_kernel.services.workflows import WorkflowRegistry
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class ServicesConfig:
     # with the login made for ``hub_user`` (None: $JUPYTERHUB_USER, else this account).
     operator_sites: tuple[Mapping[str, Any], ...] = ()
     hub_user: str | None = None
+    image_store: str | None = None  # where built container images are (<store>/<wf>/<step>.sif)
 
     @property
     def vault_key_path(self) -> Path:
@@ -116,6 +117,8 @@ class Services:
         # Periodic transfers: the scheduler runs from start() on (a server), not in a script.
         self.transfers = TransfersService(self.store, lambda: self.service_credentials,
                                           lambda: self.site_service)
+        self.logistics = DataLogistics(lambda: self.service_credentials, self.runs_dir,
+                                       self.config.image_store, self.transfers)
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
                                             credentials=lambda cid: self.vault.get(cid))
@@ -180,7 +183,7 @@ class Services:
         remote = remote_class(  # type: ignore[call-arg]
             self.execution_store, self.registry, self.site_service, self.runs_dir,
             cache_dir=config.cache_path, wheel=config.remote_wheel,
-            poll_interval=config.job_poll_interval)
+            poll_interval=config.job_poll_interval, logistics=self.logistics)
         return ExecutorRouter(local, remote)
 
     # ---- life --------------------------------------------------------------------------

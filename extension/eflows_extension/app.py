@@ -110,6 +110,13 @@ class EflowsExtensionApp(ExtensionApp):
     def _default_sites_files(self) -> list[str]:
         return [os.path.join(d, SITES_FILE) for d in [*ENV_CONFIG_PATH, *SYSTEM_CONFIG_PATH]]
 
+    image_store = Unicode(
+        None, allow_none=True,
+        help="Where container images built for workflow steps are kept (a webdav(s)://, "
+             "s3:// or http(s):// location; an image is <store>/<workflow>/<step_id>.sif): "
+             "the eFlows4HPC image transfer movements fetch them from here.",
+    ).tag(config=True)
+
     @default("remote_cache_dir")
     def _default_remote_cache_dir(self) -> str:
         return str(eflows_data_dir() / "cache")
@@ -131,7 +138,8 @@ class EflowsExtensionApp(ExtensionApp):
             remote_executor_class=self.remote_executor_class,
             remote_wheel=self.remote_wheel, remote_cache_dir=self.remote_cache_dir,
             job_poll_interval=self.job_poll_interval,
-            operator_sites=(*self.sites, *load_sites_files(self.sites_files)))
+            operator_sites=(*self.sites, *load_sites_files(self.sites_files)),
+            image_store=self.image_store)
 
     def initialize_settings(self) -> None:
         services = Services(self.services_config())

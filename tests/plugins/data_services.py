@@ -116,6 +116,7 @@ class B2ShareServer:
     blobs: dict[str, bytes] = field(default_factory=dict)  # path -> content
     private: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)  # "GET /path" of every request
+    drafts: dict[str, dict[str, Any]] = field(default_factory=dict)  # deposited records
 
     def add_record(self, record_id: str, files: dict[str, bytes], private: bool = False,
                    checksum: dict[str, str] | None = None) -> str:
@@ -175,6 +176,68 @@ def b2share_server() -> Iterator[B2ShareServer]:
             self.send_error(404, "no such record or file")
 
         do_HEAD = do_GET  # noqa: N815
+
+        def _authorized(self) -> B2ShareServer | None:
+            b2 = state["server"]
+            path, _, query = self.path.partition("?")
+            b2.requests.append(f"{self.command} {path}")
+            if f"access_token={b2.token}" not in query.split("&"):
+                self.send_error(401, "a token is needed to deposit")
+                return None
+            return b2
+
+        def _json(self, code: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+        def do_POST(self) -> None:
+            b2 = self._authorized()
+            if b2 is None:
+                return
+            metadata = json.loads(self._body())
+            if not metadata.get("titles"):
+                self.send_error(400, "titles are required")
+                return
+            rid = f"draft{len(b2.drafts) + 1}"
+            b2.drafts[rid] = {"metadata": metadata, "files": {}, "state": "draft"}
+            self._json(201, {"id": rid, "metadata": metadata,
+                             "links": {"files": f"{b2.url}/api/files/bucket-{rid}",
+                                       "self": f"{b2.url}/api/records/{rid}/draft"}})
+
+        def do_PUT(self) -> None:
+            b2 = self._authorized()
+            if b2 is None:
+                return
+            match = re.fullmatch(r"/api/files/bucket-([^/]+)/(.+)", self.path.partition("?")[0])
+            if not match or match.group(1) not in b2.drafts:
+                self.send_error(404, "no such bucket")
+                return
+            data = self._body()
+            key = match.group(2)
+            b2.drafts[match.group(1)]["files"][key] = data
+            self._json(200, {"key": key, "size": len(data),
+                             "checksum": "md5:" + hashlib.md5(data).hexdigest()})
+
+        def do_PATCH(self) -> None:
+            b2 = self._authorized()
+            if b2 is None:
+                return
+            match = re.fullmatch(r"/api/records/([^/]+)/draft", self.path.partition("?")[0])
+            if not match or match.group(1) not in b2.drafts:
+                self.send_error(404, "no such draft")
+                return
+            patch = json.loads(self._body())
+            for op in patch:
+                if op.get("path") == "/publication_state":
+                    b2.drafts[match.group(1)]["state"] = op["value"]
+            self._json(200, {"id": match.group(1)})
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state["server"] = B2ShareServer(f"http://127.0.0.1:{httpd.server_address[1]}")

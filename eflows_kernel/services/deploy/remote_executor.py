@@ -43,6 +43,7 @@ from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.connections import ConnectionPool
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.sites import Site, SiteService
+from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows import Step, Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,10 @@ class RemoteExecutor:
 
     def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
                  sites: SiteService, runs_dir: Path, cache_dir: Path | None = None,
-                 wheel: str | None = None, poll_interval: float = 2.0) -> None:
+                 wheel: str | None = None, poll_interval: float = 2.0,
+                 logistics: DataLogistics | None = None) -> None:
         self.executions = executions
+        self.logistics = logistics  # data services' logins, spool, periodic transfers
         self.registry = registry  # to plan again what a restarted server re-attaches to
         self.sites = sites
         self.runs_dir = Path(runs_dir)
@@ -116,7 +119,8 @@ class RemoteExecutor:
         """The data to move, the arguments as the application sees them on the site, and
         where the application comes from. A run submitted already (re-attached after a
         restart) is not checked against local files again: they may be gone by now."""
-        data = plan_data(workflow, values, check_local=not submitted)
+        data = plan_data(workflow, values, check_local=not submitted,
+                         logistics=self.logistics)
         rendered, arguments = render_step(step, values, data.values)
         application = ("cluster", "", "") if submitted else application_source(workflow,
                                                                                rendered)
@@ -140,7 +144,7 @@ class RemoteExecutor:
         dep = pipeline.Deployment(
             execution.id, site, execution.credential_id, workflow, step, data, arguments,
             application, runlog, connection, tails, job_id=execution.remote_job_id,
-            owner=owner)
+            owner=owner, logistics=self.logistics)
         self.runs.add(dep)
         return dep
 

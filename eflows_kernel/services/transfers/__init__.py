@@ -6,6 +6,7 @@ periodic transfers in the state database and ``service.py`` checks and fires the
 """
 
 from eflows_kernel.services.transfers.locations import DATA_KINDS, Location, open_location, resolve
+from eflows_kernel.services.transfers.logistics import DataLogistics
 from eflows_kernel.services.transfers.movements import End, end, move
 from eflows_kernel.services.transfers.schedules import (
     Schedule,
@@ -15,6 +16,6 @@ from eflows_kernel.services.transfers.schedules import (
 )
 from eflows_kernel.services.transfers.service import TransferScheduler, TransfersService
 
-__all__ = ["DATA_KINDS", "End", "Location", "Schedule", "ScheduleSpec", "ScheduleStore",
-           "TransferScheduler", "TransfersService", "end", "move", "open_location",
+__all__ = ["DATA_KINDS", "DataLogistics", "End", "Location", "Schedule", "ScheduleSpec",
+           "ScheduleStore", "TransferScheduler", "TransfersService", "end", "move", "open_location",
            "parse_period", "resolve"]

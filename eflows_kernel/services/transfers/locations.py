@@ -21,7 +21,7 @@ from eflows_kernel.services.hpc.transfer.stores import (
     open_store,
     protocol_of,
 )
-from eflows_kernel.services.hpc.transfer.stores.b2share import RECORD_ID
+from eflows_kernel.services.hpc.transfer.stores.b2share import RECORD_ID, server_url
 
 DATA_KINDS = ("http", "webdav", "s3", "b2share", "dls", "image")
 
@@ -33,17 +33,36 @@ class Location:
     protocol: str
     url: str
     credential_id: str | None
+    title: str | None = None  # a new B2SHARE record's title (stage-out to B2SHARE)
 
 
 def resolve(location: str, kind: str, credentials: ServiceCredentials | None,
-            credential_id: str | None = None) -> Location:
+            credential_id: str | None = None, direction: str = "in") -> Location:
     """The protocol, URL and login of ``location`` for a movement of ``kind``.
 
-    Raises ValidationError (the field is the movement's) for what the user can fix.
+    Out to B2SHARE (``dls`` / ``b2share``) the location is the server a new record is
+    made on (a bare value: the title of a record on the one B2SHARE login's server, as
+    the DLS took a metadata id). Raises ValidationError for what the user can fix.
     """
     location = location.strip()
     if not location:
         raise ValidationError("the data location is empty")
+    if direction == "out" and kind in ("dls", "b2share"):
+        title = None
+        if "://" not in location:
+            title, location = location, _only_b2share(credentials)
+        try:
+            server = server_url(location)
+        except StoreError as error:
+            raise ValidationError(error.message) from None
+        login = credential_id
+        if login is None and credentials is not None:
+            found = credentials.find(server, "b2share")
+            login = found.id if found is not None else None
+        if login is None:
+            raise ValidationError(f"results go to {server} as a new B2SHARE record, which "
+                                  "needs a login: add a b2share credential (its token)")
+        return Location("b2share", server, login, title)
     if "://" not in location and kind in ("dls", "b2share") and RECORD_ID.match(location):
         server = _only_b2share(credentials)
         location = f"{server.rstrip('/')}/records/{location}"

@@ -198,3 +198,27 @@ def test_protocol_is_told_by_the_scheme_or_the_movement_kind() -> None:
     assert protocol_of("https://example.org/f.txt", "http") == "http"
     with pytest.raises(StoreError, match="not a data location"):
         protocol_of("ftp://example.org/f")
+
+
+def test_results_become_a_new_b2share_record(b2share_server: B2ShareServer,
+                                            tmp_path: Path) -> None:
+    from eflows_kernel.services.hpc.transfer.relay import push
+
+    out = tmp_path / "result"
+    (out / "sub").mkdir(parents=True)
+    (out / "result.txt").write_text("counted 3000 words\n")
+    (out / "sub" / "log.txt").write_text("ok\n")
+    store = open_store("b2share", Auth(token=b2share_server.token))
+    record, bucket = store.create_draft(b2share_server.url, "wordcount results")
+    push(store, out / "result.txt", bucket)
+    push(store, out / "sub" / "log.txt", f"{bucket}/sub")
+    url = store.publish(record)
+    store.close()
+    rid = record.rsplit("/", 1)[1]
+    draft = b2share_server.drafts[rid]
+    assert url == f"{b2share_server.url}/records/{rid}"
+    assert draft["state"] == "submitted"
+    assert draft["metadata"]["titles"] == [{"title": "wordcount results"}]
+    assert draft["files"] == {"result.txt": b"counted 3000 words\n", "sub/log.txt": b"ok\n"}
+    with pytest.raises(StoreError, match="needs a login"):
+        open_store("b2share").create_draft(b2share_server.url, "t")

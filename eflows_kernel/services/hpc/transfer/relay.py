@@ -32,6 +32,7 @@ from eflows_kernel.services.hpc.transfer._common import (
 )
 from eflows_kernel.services.hpc.transfer.download import stage_out
 from eflows_kernel.services.hpc.transfer.stores import DataStore, RemoteFile
+from eflows_kernel.services.hpc.transfer.stores.b2share import B2ShareStore
 from eflows_kernel.services.hpc.transfer.stores.http import public
 from eflows_kernel.services.hpc.transfer.upload import stage_in
 from eflows_kernel.services.paths import safe_local_path, safe_relative
@@ -165,3 +166,23 @@ def relay_from_site(client: paramiko.SSHClient, remote_path: str, store: DataSto
     pushed = push(store, local, location, events)
     shutil.rmtree(spool, ignore_errors=True)
     return pushed
+
+
+def publish_from_site(client: paramiko.SSHClient, remote_path: str, store: B2ShareStore,
+                      server: str, title: str, spool: Path, community: str = "",
+                      events: EventStream | None = None) -> tuple[str, list[TransferResult]]:
+    """A file or folder of the site as a new B2SHARE record (its files by relative name);
+    the record's URL and what was uploaded."""
+    result = stage_out(client, remote_path, spool, events)
+    local = spool / result.name
+    record, bucket = store.create_draft(server, title, community)
+    files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
+    results = []
+    for path in files:
+        rel = path.name if path == local else safe_relative(
+            path.relative_to(local).as_posix(), "file name")
+        results += push(store, path, f"{bucket.rstrip('/')}/{rel.rsplit('/', 1)[0]}"
+                        if "/" in rel else bucket, events)
+    url = store.publish(record)
+    shutil.rmtree(spool, ignore_errors=True)
+    return url, results

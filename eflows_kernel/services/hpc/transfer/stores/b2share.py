@@ -7,11 +7,16 @@ the record is not public, goes as B2SHARE expects it: the ``access_token`` query
 parameter (it is never shown: every message prints the URL without its query).
 
 Locations: ``b2share://host/<id>`` (HTTPS), or the record's own ``http(s)://`` URL
-(``.../records/<id>`` or ``.../api/records/<id>``).
+(``.../records/<id>`` or ``.../api/records/<id>``). Results go out as a new record:
+a draft (``POST /api/records/``), each file ``PUT`` into its bucket (B2SHARE answers the
+md5 it stored, compared with what was sent), then submitted for publication
+(``PATCH .../draft``, a JSON patch of ``publication_state``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -19,6 +24,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
+from eflows_kernel.services.hpc.transfer._common import ChecksumMismatch
 from eflows_kernel.services.hpc.transfer.stores.base import Auth, RemoteFile, StoreError
 from eflows_kernel.services.hpc.transfer.stores.http import (
     TIMEOUT,
@@ -44,6 +50,16 @@ def record_api_url(location: str) -> str:
     prefix, record = match.groups()
     return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc,
                                     f"{prefix}/api/records/{check_record_id(record)}", "", ""))
+
+
+def server_url(location: str) -> str:
+    """The server's base URL of a ``b2share://host`` or ``http(s)://host[/...]`` location."""
+    if location.startswith("b2share://"):
+        return "https://" + location[len("b2share://"):].split("/", 1)[0]
+    parsed = urllib.parse.urlsplit(location)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise StoreError(f"not a B2SHARE server: {public(location)}")
+    return f"{parsed.scheme}://{parsed.netloc}"
 
 
 def check_record_id(record: str) -> str:
@@ -103,9 +119,53 @@ class B2ShareStore:
         # of the whole file is what catches a file that changed under a resumed download.
         return read_range(self.client, location, offset, None, params=self._params())
 
+    # ---- a new record -------------------------------------------------------------------
+
+    def create_draft(self, server: str, title: str, community: str = "") -> tuple[str, str]:
+        """A new draft record on ``server``: (its API URL, its file bucket's URL)."""
+        if not self.token:
+            raise StoreError("publishing a B2SHARE record needs a login: add a b2share "
+                             "credential (its access token) for the server")
+        url = f"{server_url(server)}/api/records/"
+        body: dict[str, Any] = {"titles": [{"title": title}], "open_access": True}
+        if community:
+            body["community"] = community
+        response = self.client.post(url, json=body, params=self._params())
+        check_response(response, f"POST {public(url)}")
+        data = response.json()
+        bucket = (data.get("links") or {}).get("files")
+        if not data.get("id") or not bucket:
+            raise StoreError(f"POST {public(url)}: the draft has no id or file bucket")
+        return f"{server_url(server)}/api/records/{check_record_id(str(data['id']))}", bucket
+
     def write(self, location: str, data: BinaryIO, size: int, sha256: str) -> None:
-        raise StoreError("writing to B2SHARE (a new record) is not done by this deployer; "
-                         "stage the results out to WebDAV (B2DROP) or S3")
+        """One file into a draft's bucket (``<bucket>/<key>``), checked by the md5 B2SHARE
+        reports for what it stored."""
+        md5 = hashlib.md5(usedforsecurity=False)
+
+        def chunks() -> Iterator[bytes]:
+            while block := data.read(1 << 20):
+                md5.update(block)
+                yield block
+
+        response = self.client.put(location, content=chunks(), params=self._params(),
+                                   headers={"Content-Type": "application/octet-stream",
+                                            "Content-Length": str(size)})
+        check_response(response, f"PUT {public(location)}")
+        stored = str((response.json() or {}).get("checksum") or "")
+        if stored != f"md5:{md5.hexdigest()}":
+            raise ChecksumMismatch(f"{public(location)}: B2SHARE stored {stored or 'nothing'}, "
+                                   f"not md5:{md5.hexdigest()}")
+
+    def publish(self, record: str) -> str:
+        """Submit a draft for publication; the record's page URL."""
+        url = f"{record}/draft"
+        response = self.client.patch(
+            url, params=self._params(), content=json.dumps(
+                [{"op": "add", "path": "/publication_state", "value": "submitted"}]),
+            headers={"Content-Type": "application/json-patch+json"})
+        check_response(response, f"PATCH {public(url)}")
+        return record.replace("/api/records/", "/records/")
 
     def close(self) -> None:
         self.client.close()

@@ -16,6 +16,7 @@ from jupyter_core.paths import ENV_CONFIG_PATH, SYSTEM_CONFIG_PATH
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Dict, Float, Int, List, Type, Unicode, default
 
+from eflows_extension.handlers import data as hd
 from eflows_extension.handlers import hpcwaas as hw
 from eflows_extension.handlers import native as h
 from eflows_extension.handlers import sites as hs
@@ -26,7 +27,7 @@ from eflows_kernel.services.sites.operator import SITES_FILE, load_sites_files
 
 ID = r"(?P<{}>[^/]+)"
 WF, EX, CRED = ID.format("workflow_id"), ID.format("execution_id"), ID.format("credential_id")
-SITE = ID.format("site_id")
+SITE, SCHEDULE = ID.format("site_id"), ID.format("schedule_id")
 API = "/eflows/api"
 HPCWAAS = "/eflows/hpcwaas"
 
@@ -200,6 +201,12 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/sites/{SITE}/check", hs.SiteCheckHandler),
             (rf"{API}/sites/{SITE}/authorize", hs.SiteAuthorizeHandler),
             (rf"{API}/sites/{SITE}/revoke", hs.SiteRevokeHandler),
+            (rf"{API}/data-credentials", hd.DataCredentialsHandler),
+            (rf"{API}/data-credentials/{CRED}", hd.DataCredentialHandler),
+            (rf"{API}/transfers", hd.TransfersHandler),
+            (rf"{API}/transfers/{SCHEDULE}", hd.TransferHandler),
+            (rf"{API}/transfers/{SCHEDULE}/pause", hd.TransferPauseHandler),
+            (rf"{API}/transfers/{SCHEDULE}/resume", hd.TransferResumeHandler),
             (rf"{HPCWAAS}/workflows", hw.HPCWaaSWorkflowsHandler),
             (rf"{HPCWAAS}/workflows/{WF}", hw.HPCWaaSWorkflowHandler),
             (rf"{HPCWAAS}/executions/{EX}", hw.HPCWaaSExecutionHandler),

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from eflows_kernel.client.data import RestData
 from eflows_kernel.client.errors import ClientError
 from eflows_kernel.client.rest_sites import RestSites
 from eflows_kernel.client.transport import Transport, split_url
@@ -263,6 +264,7 @@ class EflowsClient:
         self.credentials = RestCredentials(self._http)
         self.executions = RestExecutions(self._http)
         self.sites = RestSites(self._http)
+        self.data = RestData(self._http)
 
     @property
     def url(self) -> str:

@@ -151,7 +151,7 @@ def b2share_server() -> Iterator[B2ShareServer]:
             b2 = state["server"]
             path, _, query = self.path.partition("?")
             b2.requests.append(f"{self.command} {path}")
-            allowed = f"access_token={b2.token}" in query.split("&")
+            allowed = self._has_token(b2, query)
             record = re.fullmatch(r"/api/records/([^/]+)", path)
             if record and record.group(1) in b2.records:
                 rid = record.group(1)
@@ -181,10 +181,15 @@ def b2share_server() -> Iterator[B2ShareServer]:
             b2 = state["server"]
             path, _, query = self.path.partition("?")
             b2.requests.append(f"{self.command} {path}")
-            if f"access_token={b2.token}" not in query.split("&"):
+            if not self._has_token(b2, query):
                 self.send_error(401, "a token is needed to deposit")
                 return None
             return b2
+
+        def _has_token(self, b2: B2ShareServer, query: str) -> bool:
+            """B2SHARE takes the token as ?access_token= or as an OAuth2 bearer header."""
+            return (f"access_token={b2.token}" in query.split("&")
+                    or self.headers.get("Authorization") == f"Bearer {b2.token}")
 
         def _json(self, code: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -139,7 +140,9 @@ def test_b2share_checksum_mismatch_leaves_no_final_file(b2share_server: B2ShareS
 
 
 def test_b2share_restricted_record_needs_the_token(b2share_server: B2ShareServer,
-                                                   tmp_path: Path) -> None:
+                                                   tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # httpx logs every request's URL at INFO
     location = b2share_server.add_record("closed1", {"c.txt": b"closed"}, private=True)
     store = open_store("b2share")
     with pytest.raises(StoreError, match="401") as error:
@@ -150,6 +153,8 @@ def test_b2share_restricted_record_needs_the_token(b2share_server: B2ShareServer
     store.close()
     assert (tmp_path / "c.txt").read_bytes() == b"closed"
     assert b2share_server.token not in str(error.value)
+    assert "GET /api/records/closed1" in b2share_server.requests
+    assert b2share_server.token not in caplog.text
 
 
 def test_b2share_key_escaping_the_target_is_refused(b2share_server: B2ShareServer,

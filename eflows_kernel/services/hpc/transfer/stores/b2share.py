@@ -3,8 +3,9 @@
 A record is ``GET <server>/api/records/<id>``; its ``files`` list gives each file's
 ``key`` (its name), ``size``, ``checksum`` (``md5:<hex>``) and a download link
 (``links.self``, else ``<links.files>/<key>``, the record's file bucket). A token, when
-the record is not public, goes as B2SHARE expects it: the ``access_token`` query
-parameter (it is never shown: every message prints the URL without its query).
+the record is not public, goes as an OAuth2 bearer token in the ``Authorization``
+header, which B2SHARE (Invenio's OAuth2 server) accepts as it does the ``access_token``
+query parameter; a header, unlike a URL, is not written to HTTP clients' request logs.
 
 Locations: ``b2share://host/<id>`` (HTTPS), or the record's own ``http(s)://`` URL
 (``.../records/<id>`` or ``.../api/records/<id>``). Results go out as a new record:
@@ -75,14 +76,12 @@ class B2ShareStore:
 
     def __init__(self, auth: Auth | None = None) -> None:
         self.token = auth.token if auth else ""
-        self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=True)
-
-    def _params(self) -> dict[str, str] | None:
-        return {"access_token": self.token} if self.token else None
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers=headers)
 
     def record(self, location: str) -> dict[str, Any]:
         url = record_api_url(location)
-        response = self.client.get(url, params=self._params(),
+        response = self.client.get(url,
                                    headers={"Accept": "application/json"})
         check_response(response, f"GET {public(url)}")
         try:
@@ -117,7 +116,7 @@ class B2ShareStore:
     def read(self, location: str, offset: int = 0, etag: str | None = None) -> Iterator[bytes]:
         # etag here is the record's own checksum/version, not an HTTP ETag: the md5 check
         # of the whole file is what catches a file that changed under a resumed download.
-        return read_range(self.client, location, offset, None, params=self._params())
+        return read_range(self.client, location, offset, None)
 
     # ---- a new record -------------------------------------------------------------------
 
@@ -130,7 +129,7 @@ class B2ShareStore:
         body: dict[str, Any] = {"titles": [{"title": title}], "open_access": True}
         if community:
             body["community"] = community
-        response = self.client.post(url, json=body, params=self._params())
+        response = self.client.post(url, json=body)
         check_response(response, f"POST {public(url)}")
         data = response.json()
         bucket = (data.get("links") or {}).get("files")
@@ -148,7 +147,7 @@ class B2ShareStore:
                 md5.update(block)
                 yield block
 
-        response = self.client.put(location, content=chunks(), params=self._params(),
+        response = self.client.put(location, content=chunks(),
                                    headers={"Content-Type": "application/octet-stream",
                                             "Content-Length": str(size)})
         check_response(response, f"PUT {public(location)}")
@@ -161,7 +160,7 @@ class B2ShareStore:
         """Submit a draft for publication; the record's page URL."""
         url = f"{record}/draft"
         response = self.client.patch(
-            url, params=self._params(), content=json.dumps(
+            url, content=json.dumps(
                 [{"op": "add", "path": "/publication_state", "value": "submitted"}]),
             headers={"Content-Type": "application/json-patch+json"})
         check_response(response, f"PATCH {public(url)}")

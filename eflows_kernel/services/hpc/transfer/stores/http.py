@@ -30,18 +30,18 @@ def check_response(response: httpx.Response, what: str) -> None:
                      + (f" ({hint})" if hint else ""))
 
 
-def read_range(client: httpx.Client, url: str, offset: int, etag: str | None = None,
-               params: dict[str, str] | None = None) -> Iterator[bytes]:
-    """GET from ``offset``; a server that ignores the range (200) gets its prefix skipped."""
+def read_range(client: httpx.Client, url: str, offset: int,
+               etag: str | None = None) -> Iterator[bytes]:
+    """GET from ``offset``. A server that answers the whole file instead (it ignores
+    ranges, or ``If-Range`` says the file changed) is an error: the caller starts over."""
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     if offset and etag:
         headers["If-Range"] = etag
-    with client.stream("GET", url, headers=headers, params=params) as response:
+    with client.stream("GET", url, headers=headers) as response:
         if response.status_code == 416 and offset:
             return  # nothing left to read
         check_response(response, f"GET {public(url)}")
-        skip = offset if offset and response.status_code != 206 else 0
-        if skip:
+        if offset and response.status_code != 206:
             raise StoreError(f"GET {public(url)}: the server did not resume at byte {offset} "
                              "(the file changed or ranges are not supported); start again")
         yield from response.iter_bytes(CHUNK)

@@ -27,6 +27,7 @@ from jupyter_core.paths import jupyter_data_dir
 from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
+from eflows_kernel.services.errors import NotFoundError
 from eflows_kernel.services.executions.executor import Executor
 from eflows_kernel.services.executions.log_entries import LogEntries
 from eflows_kernel.services.executions.router import ExecutorRouter
@@ -116,7 +117,7 @@ class Services:
         self._lock = threading.RLock()
         # Periodic transfers: the scheduler runs from start() on (a server), not in a script.
         self.transfers = TransfersService(self.store, lambda: self.service_credentials,
-                                          lambda: self.site_service)
+                                          lambda: self.site_service, self._execution_over)
         self.logistics = DataLogistics(lambda: self.service_credentials, self.runs_dir,
                                        self.config.image_store, self.transfers)
         self.executions = ExecutionsService(self.execution_store, self.registry,
@@ -136,6 +137,12 @@ class Services:
                 self._vault = CredentialVault(SqlCredentialRepository(self.store),
                                               key_file=self.config.vault_key_path)
             return self._vault
+
+    def _execution_over(self, execution_id: str) -> bool:
+        try:
+            return self.execution_store.get(execution_id).finished
+        except NotFoundError:
+            return True
 
     @property
     def service_credentials(self) -> ServiceCredentials:

@@ -34,9 +34,13 @@ class TransfersService:
     """Make, list, pause, resume, delete and fire periodic transfers."""
 
     def __init__(self, store: StateStore, credentials: Callable[[], ServiceCredentials],
-                 sites: Callable[[], Any]) -> None:
+                 sites: Callable[[], Any],
+                 execution_over: Callable[[str], bool] | None = None) -> None:
         self.schedules = ScheduleStore(store)
         self._credentials, self._sites = credentials, sites
+        # Whether the run a schedule is bound to has ended (a run that failed before its
+        # finisher could drop its syncs must not leave them firing forever).
+        self._execution_over = execution_over
         self._scheduler: TransferScheduler | None = None
 
     def _ends(self, spec: ScheduleSpec) -> tuple[End, End]:
@@ -101,6 +105,10 @@ class TransfersService:
 
     def fire(self, schedule: Schedule) -> None:
         """One firing of a schedule: the movement, now (raises what went wrong)."""
+        if schedule.execution_id and self._execution_over is not None and \
+                self._execution_over(schedule.execution_id):
+            self.schedules.delete_for(schedule.execution_id)
+            return
         spec = ScheduleSpec.model_validate(schedule.spec)
         source, target = self._ends(spec)
         connect = None

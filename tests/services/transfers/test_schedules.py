@@ -10,7 +10,7 @@ import pytest
 
 from eflows_kernel.services.app import Services, ServicesConfig
 from eflows_kernel.services.errors import NotFoundError, ValidationError
-from eflows_kernel.services.transfers import parse_period
+from eflows_kernel.services.transfers import ScheduleSpec, parse_period
 from tests.plugins.data_services import HttpFiles, WebDavShare
 
 
@@ -79,6 +79,21 @@ def test_a_failing_firing_is_recorded_and_retried_next_period(
         assert failed.last_state == "failed"
         assert "401" in (failed.last_error or "")  # no login for the share in the vault
         assert webdav_share.password not in (failed.last_error or "")
+    finally:
+        services.close()
+
+
+def test_a_sync_bound_to_a_run_that_is_over_stops_firing(tmp_path: Path,
+                                                         http_files: HttpFiles) -> None:
+    (http_files.root / "bound.txt").write_text("b")
+    services = Services(config(tmp_path))
+    spec = ScheduleSpec(name="orphan", every="1s", source=f"{http_files.url}/bound.txt",
+                        target=str(tmp_path / "m"))
+    services.transfers.schedules.add(spec, execution_id="no-such-execution")
+    services.start()
+    try:
+        wait_for(lambda: services.transfers.list() == [])
+        assert not (tmp_path / "m").exists()  # dropped, not run
     finally:
         services.close()
 

@@ -64,27 +64,29 @@ def fetch_file(store: DataStore, item: RemoteFile, target: Path,
     offset = _resume_offset(part, item)
     progress = Progress(events, public(item.location), "in", item.size)
     progress.start(offset)
-    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    # md5 only when the service gives one to compare with (it costs as much as sha256)
+    hashes = [hashlib.sha256()] + ([hashlib.md5(usedforsecurity=False)] if item.md5 else [])
+    sha = hashes[0]
     try:
         if offset:
             with part.open("rb") as f:
                 while block := f.read(1 << 22):
-                    sha.update(block)
-                    md5.update(block)
+                    for h in hashes:
+                        h.update(block)
         else:
             state.write_text(json.dumps({"etag": item.etag, "size": item.size}))
         with part.open("ab" if offset else "wb") as f:
             for block in store.read(item.location, offset, item.etag):
                 f.write(block)
-                sha.update(block)
-                md5.update(block)
+                for h in hashes:
+                    h.update(block)
                 progress.add(len(block))
         size = part.stat().st_size
         problem = None
         if item.size is not None and size != item.size:
             problem = f"{size} bytes arrived, the service announced {item.size}"
-        elif item.md5 is not None and md5.hexdigest() != item.md5.lower():
-            problem = f"md5 {md5.hexdigest()} is not the service's {item.md5}"
+        elif item.md5 is not None and hashes[-1].hexdigest() != item.md5.lower():
+            problem = f"md5 {hashes[-1].hexdigest()} is not the service's {item.md5}"
         elif item.sha256 is not None and sha.hexdigest() != item.sha256.lower():
             problem = f"sha256 {sha.hexdigest()} is not the service's {item.sha256}"
         if problem:

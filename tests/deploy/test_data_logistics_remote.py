@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 
+from eflows_kernel.events import validate_event
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
 from eflows_kernel.services.transfers import DataLogistics, TransfersService
 from tests.deploy.stack import APPS, RemoteServer, Stack
@@ -95,6 +96,8 @@ def test_dls_movements_run_end_to_end(stack: Stack, webdav_share: WebDavShare,
     assert {f["name"] for f in outputs["to_s3"]["files"]} >= {"results/summary.json"}
 
     events = stack.executor.events(execution.id)
+    for event in events:
+        validate_event(event)
     stages = [(e["stage"], e["state"]) for e in events if e["type"] == "stage"]
     assert ("sync", "running") in stages and ("sync", "done") in stages
     fetched = {e["name"] for e in events if e["type"] == "transfer" and e["state"] == "done"}

@@ -22,7 +22,7 @@ def spec() -> dict:
         "name": "dls-movements",
         "inputs": [{"name": "regions"}, {"name": "record"}, {"name": "share_out"}],
         "steps": [{"name": "count", "application": str(APPS / "data_logistics.py"),
-                   "arguments": ["inputs/regions", "inputs/record", "results", "4"]}],
+                   "arguments": ["inputs/regions", "inputs/record", "results", "10"]}],
         "data_movements": [
             {"name": "regions_in", "direction": "in", "kind": "webdav",
              "source": "${regions}", "target": "inputs/regions"},

@@ -28,6 +28,8 @@ from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.credentials.errors import MasterKeyError
 from eflows_kernel.services.credentials.master_key import replace_key_file
+from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
+from eflows_kernel.services.errors import NotFoundError
 from eflows_kernel.services.executions.executor import Executor
 from eflows_kernel.services.executions.housekeeping import RunHousekeeping
 from eflows_kernel.services.executions.log_entries import LogEntries
@@ -37,6 +39,7 @@ from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.state.store import default_url, sqlite_file
+from eflows_kernel.services.transfers import DataLogistics, TransfersService
 from eflows_kernel.services.workflows import WorkflowRegistry
 
 if TYPE_CHECKING:
@@ -74,6 +77,7 @@ class ServicesConfig:
     operator_sites: tuple[Mapping[str, Any], ...] = ()
     hub_user: str | None = None
     allow_private_urls: bool = False  # stage-in URLs may name loopback/private hosts
+    image_store: str | None = None  # where built container images are (<store>/<wf>/<step>.sif)
 
     @property
     def vault_key_path(self) -> Path:
@@ -135,9 +139,15 @@ class Services:
         self.execution_store = ExecutionStore(self.store)
         self.runs_dir = self.config.runs_path
         self._vault: CredentialVault | None = None
+        self._service_credentials: ServiceCredentials | None = None
         self._site_service: SiteService | None = None
         self._site_run_files: SiteRunFiles | None = None
         self._lock = threading.RLock()
+        # Periodic transfers: the scheduler runs from start() on (a server), not in a script.
+        self.transfers = TransfersService(self.store, lambda: self.service_credentials,
+                                          lambda: self.site_service, self._execution_over)
+        self.logistics = DataLogistics(lambda: self.service_credentials, self.runs_dir,
+                                       self.config.image_store, self.transfers)
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
                                             credentials=lambda cid: self.vault.get(cid),
@@ -159,6 +169,20 @@ class Services:
                 self._vault = CredentialVault(SqlCredentialRepository(self.store),
                                               key_file=self.config.vault_key_path)
             return self._vault
+
+    def _execution_over(self, execution_id: str) -> bool:
+        try:
+            return self.execution_store.get(execution_id).finished
+        except NotFoundError:
+            return True
+
+    @property
+    def service_credentials(self) -> ServiceCredentials:
+        """Logins to data services (WebDAV, S3, B2SHARE), encrypted by the vault's key."""
+        with self._lock:
+            if self._service_credentials is None:
+                self._service_credentials = ServiceCredentials(self.store, self.vault)
+            return self._service_credentials
 
     @property
     def site_service(self) -> SiteService:
@@ -223,7 +247,7 @@ class Services:
             self.execution_store, self.registry, self.site_service, self.runs_dir,
             cache_dir=config.cache_path, wheel=config.remote_wheel,
             poll_interval=config.job_poll_interval, protected=config.protected_paths,
-            allow_private_urls=config.allow_private_urls)
+            allow_private_urls=config.allow_private_urls, logistics=self.logistics)
         return ExecutorRouter(local, remote)
 
     # ---- life --------------------------------------------------------------------------
@@ -235,6 +259,7 @@ class Services:
             self.site_service  # noqa: B018 - an operator's mistake shows at start too
         if self.execution_store.running():
             self.executions.router  # noqa: B018 - making the executors re-attaches
+        self.transfers.start()
 
     def status(self) -> dict[str, Any]:
         return {"version": __version__, "default_engine": "local",
@@ -247,6 +272,7 @@ class Services:
             self.executions.shutdown(cancel=cancel_runs)
         except Exception:
             log.exception("eflows: shutting the executors down failed")
+        self.transfers.stop()
         self.store.close()
 
 

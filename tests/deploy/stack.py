@@ -19,6 +19,7 @@ from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.hpc.connections import ConnectionPool
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows.registry import WorkflowRegistry
 from tests.plugins.cluster import REPO, SshdInfo
 
@@ -34,9 +35,11 @@ class RemoteServer(ExecutionsService):
 
     def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
                  vault: CredentialVault, sites: SiteService, runs_dir: Path,
-                 cache: Path, protected: tuple[Path, ...] = ()) -> None:
+                 cache: Path, protected: tuple[Path, ...] = (),
+                 logistics: DataLogistics | None = None) -> None:
         self.remote = RemoteExecutor(executions, registry, sites, runs_dir, cache_dir=cache,
-                                     poll_interval=0.5, protected=protected)
+                                     poll_interval=0.5, protected=protected,
+                                     logistics=logistics)
         super().__init__(executions, registry, ExecutorRouter(remote=self.remote),
                          credentials=vault.get, runs_dir=runs_dir)
 

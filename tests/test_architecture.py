@@ -70,7 +70,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "eflows_kernel.services.app": {  # the composition root builds them all
         "eflows_kernel.about", "eflows_kernel.services.errors", "eflows_kernel.services.state",
         "eflows_kernel.services.workflows", "eflows_kernel.services.credentials",
-        "eflows_kernel.services.transfers",
+        "eflows_kernel.services.transfers", "eflows_kernel.services.hpc",
         "eflows_kernel.services.sites", "eflows_kernel.services.executions",
         "eflows_kernel.services.deploy"},
     "eflows_kernel.client": {

@@ -37,6 +37,7 @@ from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.run_files import RunFiles
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.state.store import default_url, sqlite_file
 from eflows_kernel.services.transfers import DataLogistics, TransfersService
@@ -144,10 +145,14 @@ class Services:
         self._site_run_files: SiteRunFiles | None = None
         self._lock = threading.RLock()
         # Periodic transfers: the scheduler runs from start() on (a server), not in a script.
+        # Data relayed through this server follows the stage-in URL rules (no private
+        # hosts unless allowed) and never touches the protected paths.
+        policy = UrlPolicy(allow_private=self.config.allow_private_urls)
         self.transfers = TransfersService(self.store, lambda: self.service_credentials,
-                                          lambda: self.site_service, self._execution_over)
+                                          lambda: self.site_service, self._execution_over,
+                                          policy, self.config.protected_paths)
         self.logistics = DataLogistics(lambda: self.service_credentials, self.runs_dir,
-                                       self.config.image_store, self.transfers)
+                                       self.config.image_store, self.transfers, policy)
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
                                             credentials=lambda cid: self.vault.get(cid),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from eflows_kernel.services.errors import ValidationError
@@ -113,3 +114,18 @@ def is_under(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool
     """Whether ``path`` (resolved) is ``root`` (resolved) or inside it."""
     target, base = Path(path).resolve(), Path(root).resolve()
     return target == base or base in target.parents
+
+
+def protected_by(path: str | os.PathLike[str],
+                 roots: Iterable[str | os.PathLike[str]]) -> Path | None:
+    """The first of ``roots`` that ``path`` is, is inside, or (a folder) holds; else None.
+
+    What never leaves this machine and is never written over from outside (the vault
+    key, the state database, ``~/.ssh``...): a copy of a folder that holds one would
+    carry it along, a download into it would land there.
+    """
+    resolved = Path(path).resolve()
+    for root in roots:
+        if is_under(resolved, root) or (resolved.is_dir() and is_under(root, resolved)):
+            return Path(root)
+    return None

@@ -36,9 +36,11 @@ class RemoteServer(ExecutionsService):
     def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
                  vault: CredentialVault, sites: SiteService, runs_dir: Path,
                  cache: Path, protected: tuple[Path, ...] = (),
-                 logistics: DataLogistics | None = None) -> None:
+                 logistics: DataLogistics | None = None,
+                 allow_private_urls: bool = False) -> None:
         self.remote = RemoteExecutor(executions, registry, sites, runs_dir, cache_dir=cache,
                                      poll_interval=0.5, protected=protected,
+                                     allow_private_urls=allow_private_urls,
                                      logistics=logistics)
         super().__init__(executions, registry, ExecutorRouter(remote=self.remote),
                          credentials=vault.get, runs_dir=runs_dir)

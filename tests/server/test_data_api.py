@@ -5,9 +5,18 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.plugins.data_services import HttpFiles
 
 SECRET = "s3-secret-key-never-shown"
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
+    """The loopback test servers stand for a data server on the centre's own network."""
+    jp_server_config["EflowsExtensionApp"]["allow_private_urls"] = True
+    return jp_server_config
 
 
 async def test_data_logins_are_added_listed_and_deleted_without_their_secret(

@@ -224,7 +224,7 @@ class Finisher:
             raise pipeline.StepFailed(f"{name!r} goes to a data service and this server has "
                                       "no data logistics configured")
         for attempt in range(1, STAGE_OUT_ATTEMPTS + 1):
-            store = open_location(location, logistics.credentials())
+            store = open_location(location, logistics.credentials(), logistics.url_policy)
             spool = logistics.spool(dep.execution_id, name)
             try:
                 if isinstance(store, B2ShareStore):  # results become a new record

@@ -278,7 +278,7 @@ def _stage_in_data(dep: Deployment, client: paramiko.SSHClient, name: str,
                          "logistics configured")
     target = target_dir if target_dir.startswith("/") else posixpath.join(dep.run_dir,
                                                                           target_dir)
-    store = open_location(location, logistics.credentials())
+    store = open_location(location, logistics.credentials(), logistics.url_policy)
     try:
         relay_to_site(client, store, location.url, target,
                       logistics.spool(dep.execution_id, name), dep.log)

@@ -38,8 +38,20 @@ from typing import Any, Literal
 
 from eflows_kernel.services.errors import ServiceError, ValidationError
 from eflows_kernel.services.hpc.transfer import UrlPolicy, url_file_name
-from eflows_kernel.services.paths import UnsafePath, is_under, safe_relative, within
-from eflows_kernel.services.transfers import DATA_KINDS, DataLogistics, Location, resolve
+from eflows_kernel.services.paths import (
+    UnsafePath,
+    is_under,
+    protected_by,
+    safe_relative,
+    within,
+)
+from eflows_kernel.services.transfers import (
+    DATA_KINDS,
+    DataLogistics,
+    Location,
+    check_location,
+    resolve,
+)
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     DataMovement,
@@ -98,13 +110,12 @@ class _Refused(ValueError):
 
 def check_uploadable(path: Path, protected: Sequence[Path]) -> Path:
     """``path`` resolved, unless it is, or holds, something that never leaves this machine."""
-    resolved = path.resolve()
-    for root in protected:
-        if is_under(resolved, root) or (resolved.is_dir() and is_under(root, resolved)):
-            raise _Refused(f"{path} is or holds the server's private data ({root}: the "
-                           "vault key, the state database, SSH keys or the runs); it is "
-                           "never uploaded")
-    return resolved
+    root = protected_by(path, protected)
+    if root is not None:
+        raise _Refused(f"{path} is or holds the server's private data ({root}: the "
+                       "vault key, the state database, SSH keys or the runs); it is "
+                       "never uploaded")
+    return path.resolve()
 
 
 def _workflow_path(workflow: Workflow, value: str, what: str) -> Path:
@@ -126,8 +137,9 @@ def _workflow_path(workflow: Workflow, value: str, what: str) -> Path:
 
 
 def _data_location(movement: DataMovement, value: str, logistics: DataLogistics | None,
-                   values: dict[str, Any]) -> Location:
-    """Where a DLS-kind movement's data is, with its login (ValidationError if unclear)."""
+                   values: dict[str, Any], url_policy: UrlPolicy | None) -> Location:
+    """Where a DLS-kind movement's data is, with its login (ValidationError if unclear);
+    this server fetches or sends it, so its host is checked against ``url_policy``."""
     if logistics is None:
         raise ValidationError(f"{movement.kind} movements need the data logistics of a "
                               "server (none configured here)")
@@ -135,7 +147,8 @@ def _data_location(movement: DataMovement, value: str, logistics: DataLogistics 
         value = logistics.image_location(value)
     login = _render(movement, movement.credential_id, values) if movement.credential_id \
         else None
-    return resolve(value, movement.kind, logistics.credentials(), login, movement.direction)
+    return check_location(resolve(value, movement.kind, logistics.credentials(), login,
+                                  movement.direction), url_policy)
 
 
 def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
@@ -220,7 +233,8 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
                 if not endpoint:
                     side = "target" if movement.direction == "out" else "source"
                     raise ValidationError(f"the {side} (the data service's location) is empty")
-                location = _data_location(movement, endpoint, logistics, values)
+                location = _data_location(movement, endpoint, logistics, values,
+                                          url_policy if check_local else None)
                 if movement.direction == "out":
                     stage_out.append(StageOut(movement.name, safe, False, location,
                                               movement.every))

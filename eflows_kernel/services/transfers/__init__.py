@@ -5,7 +5,13 @@ moves data between a data service, a site and this machine, ``schedules.py`` kee
 periodic transfers in the state database and ``service.py`` checks and fires them.
 """
 
-from eflows_kernel.services.transfers.locations import DATA_KINDS, Location, open_location, resolve
+from eflows_kernel.services.transfers.locations import (
+    DATA_KINDS,
+    Location,
+    check_location,
+    open_location,
+    resolve,
+)
 from eflows_kernel.services.transfers.logistics import DataLogistics
 from eflows_kernel.services.transfers.movements import End, end, move
 from eflows_kernel.services.transfers.schedules import (
@@ -17,5 +23,5 @@ from eflows_kernel.services.transfers.schedules import (
 from eflows_kernel.services.transfers.service import TransferScheduler, TransfersService
 
 __all__ = ["DATA_KINDS", "DataLogistics", "End", "Location", "Schedule", "ScheduleSpec",
-           "ScheduleStore", "TransferScheduler", "TransfersService", "end", "move", "open_location",
-           "parse_period", "resolve"]
+           "ScheduleStore", "TransferScheduler", "TransfersService", "check_location", "end",
+           "move", "open_location", "parse_period", "resolve"]

@@ -18,10 +18,12 @@ from eflows_kernel.services.hpc.transfer.stores import (
     Auth,
     DataStore,
     StoreError,
+    http_form,
     open_store,
     protocol_of,
 )
 from eflows_kernel.services.hpc.transfer.stores.b2share import RECORD_ID, server_url
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 
 DATA_KINDS = ("http", "webdav", "s3", "b2share", "dls", "image")
 
@@ -89,11 +91,25 @@ def _only_b2share(credentials: ServiceCredentials | None) -> str:
     return servers[0].url
 
 
-def open_location(location: Location, credentials: ServiceCredentials | None) -> DataStore:
+def check_location(location: Location, policy: UrlPolicy | None) -> Location:
+    """``location`` if ``policy`` lets this server fetch it (UrlRefused, a 400, if not).
+
+    Checked when a movement is planned, so a workflow naming a loopback or private
+    host (a metadata service, this server's own ports) is refused before anything
+    runs; every request the adapter then sends is checked again (redirects too).
+    """
+    url = http_form(location.url)
+    if policy is not None and url is not None:
+        policy.check(url)
+    return location
+
+
+def open_location(location: Location, credentials: ServiceCredentials | None,
+                  policy: UrlPolicy | None = None) -> DataStore:
     """The adapter for a resolved location, logged in (close it when done)."""
     auth = None
     if location.credential_id is not None and credentials is not None:
         secret = credentials.secret_for_use(location.credential_id)
         auth = Auth(secret.username, secret.secret, secret.token,
                     tuple(sorted(secret.options.items())))
-    return open_store(location.protocol, auth)
+    return open_store(location.protocol, auth, policy)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
 from eflows_kernel.services.errors import ValidationError
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.transfers.service import TransfersService
 
 
@@ -24,6 +25,9 @@ class DataLogistics:
     spool_root: Path  # <runs dir>: relayed data waits in <runs dir>/<id>/spool
     image_store: str | None = None  # where built container images are: <store>/<wf>/<step>.sif
     transfers: TransfersService | None = None
+    # What hosts this server may fetch from / send to for a run (None: any; the
+    # composition root gives the operator's UrlPolicy, so private hosts are refused).
+    url_policy: UrlPolicy | None = None
 
     def image_location(self, image: str) -> str:
         """The location of a container image: a URL as given, else in the image store.

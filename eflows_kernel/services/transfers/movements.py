@@ -21,6 +21,7 @@ from eflows_kernel.services.credentials.service_credentials import ServiceCreden
 from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.hpc.transfer import TransferResult, stage_in, stage_out
 from eflows_kernel.services.hpc.transfer.relay import fetch, push, relay_from_site, relay_to_site
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.transfers.locations import Location, open_location, resolve
 
 CLUSTER = "cluster:"
@@ -58,8 +59,9 @@ def _url(e: End) -> str:
 
 def move(source: End, target: End, credentials: ServiceCredentials | None,
          connect: Connect | None = None, events: EventStream | None = None,
-         spool: Path | None = None) -> list[TransferResult]:
-    """Copy ``source`` to (into) ``target``; the site is reached through ``connect``."""
+         spool: Path | None = None, policy: UrlPolicy | None = None) -> list[TransferResult]:
+    """Copy ``source`` to (into) ``target``; the site is reached through ``connect``;
+    ``policy``: the hosts a data service's requests may reach."""
     if "cluster" in (source.kind, target.kind) and connect is None:
         raise ValidationError("a movement to or from 'cluster:' needs a site")
     own_spool = spool is None
@@ -70,7 +72,7 @@ def move(source: End, target: End, credentials: ServiceCredentials | None,
 
     def store(e: End) -> Any:
         assert e.location is not None
-        opened = open_location(e.location, credentials)
+        opened = open_location(e.location, credentials, policy)
         stores.append(opened)
         return opened
 

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
 from eflows_kernel.services.errors import ServiceError, ValidationError
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
+from eflows_kernel.services.paths import protected_by
 from eflows_kernel.services.state.store import StateStore
+from eflows_kernel.services.transfers.locations import check_location
 from eflows_kernel.services.transfers.movements import End, end, move
 from eflows_kernel.services.transfers.schedules import (
     Schedule,
@@ -35,9 +40,13 @@ class TransfersService:
 
     def __init__(self, store: StateStore, credentials: Callable[[], ServiceCredentials],
                  sites: Callable[[], Any],
-                 execution_over: Callable[[str], bool] | None = None) -> None:
+                 execution_over: Callable[[str], bool] | None = None,
+                 url_policy: UrlPolicy | None = None, protected: Sequence[Path] = ()) -> None:
         self.schedules = ScheduleStore(store)
         self._credentials, self._sites = credentials, sites
+        # The same rules as a run's data: the hosts a data service may be on, and what on
+        # this machine is never read or written by a movement (docs/security.md).
+        self.url_policy, self.protected = url_policy, tuple(protected)
         # Whether the run a schedule is bound to has ended (a run that failed before its
         # finisher could drop its syncs must not leave them firing forever).
         self._execution_over = execution_over
@@ -49,7 +58,20 @@ class TransfersService:
         for field, value, login in (("source", spec.source, spec.source_credential),
                                     ("target", spec.target, spec.target_credential)):
             try:
-                ends.append(end(value, self._credentials(), spec.kind, login))
+                found = end(value, self._credentials(), spec.kind, login)
+                if found.location is not None and self.url_policy is not None:
+                    # Now: no secret in the URL (it is stored). Its host is checked at
+                    # every firing, by each request (it may resolve elsewhere by then).
+                    check_location(found.location, replace(self.url_policy,
+                                                           allow_private=True))
+                elif found.kind == "local":
+                    root = protected_by(found.path, self.protected)
+                    if root is not None:
+                        raise ValidationError(
+                            f"{value} is or holds the server's private data ({root}: the "
+                            "vault key, the state database, SSH keys or the runs); no "
+                            "movement reads or writes it")
+                ends.append(found)
             except ServiceError as error:
                 problems[field] = error.message
         if problems:
@@ -119,7 +141,7 @@ class TransfersService:
             def connect() -> Any:
                 return self._sites().connect(site.id, credential)
 
-        move(source, target, self._credentials(), connect)
+        move(source, target, self._credentials(), connect, policy=self.url_policy)
 
     # ---- the scheduler -----------------------------------------------------------------
 

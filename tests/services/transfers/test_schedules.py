@@ -15,8 +15,10 @@ from tests.plugins.data_services import HttpFiles, WebDavShare
 
 
 def config(tmp_path: Path) -> ServicesConfig:
+    # The loopback test servers stand for a data server on the centre's own network.
     return ServicesConfig(state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
-                          vault_key_file=tmp_path / "vault.key", runs_dir=tmp_path / "runs")
+                          vault_key_file=tmp_path / "vault.key", runs_dir=tmp_path / "runs",
+                          allow_private_urls=True)
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -12,6 +12,7 @@ from eflows_kernel.services.hpc.transfer.stores.base import (
     RemoteFile,
     StoreError,
 )
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 
 PROTOCOLS = ("http", "webdav", "s3", "b2share")
 
@@ -32,12 +33,23 @@ def protocol_of(location: str, kind: str | None = None) -> str:
                      "b2share://host/<record id>")
 
 
-def open_store(protocol: str, auth: Auth | None = None) -> DataStore:
-    """A new adapter for ``protocol`` (close it when done)."""
+def http_form(location: str) -> str | None:
+    """The ``http(s)://`` URL a location is fetched at, to check it against the URL policy
+    (None for S3: its endpoint comes from the login the user stored, or AWS)."""
+    scheme, sep, rest = location.partition("://")
+    real = {"webdav": "http", "dav": "http", "webdavs": "https", "davs": "https",
+            "b2share": "https", "http": "http", "https": "https"}.get(scheme.lower())
+    return f"{real}://{rest}" if sep and real else None
+
+
+def open_store(protocol: str, auth: Auth | None = None,
+               policy: UrlPolicy | None = None) -> DataStore:
+    """A new adapter for ``protocol`` (close it when done); ``policy``: what hosts its
+    HTTP requests may reach (every request and redirect checked)."""
     if protocol == "webdav":
         from eflows_kernel.services.hpc.transfer.stores.webdav import WebDavStore
 
-        return WebDavStore(auth)
+        return WebDavStore(auth, policy)
     if protocol == "s3":
         from eflows_kernel.services.hpc.transfer.stores.s3 import S3Store
 
@@ -45,13 +57,13 @@ def open_store(protocol: str, auth: Auth | None = None) -> DataStore:
     if protocol == "b2share":
         from eflows_kernel.services.hpc.transfer.stores.b2share import B2ShareStore
 
-        return B2ShareStore(auth)
+        return B2ShareStore(auth, policy)
     if protocol == "http":
         from eflows_kernel.services.hpc.transfer.stores.http import HttpStore
 
-        return HttpStore(auth)
+        return HttpStore(auth, policy)
     raise StoreError(f"unknown data protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
 
 
-__all__ = ["PROTOCOLS", "Auth", "DataStore", "RemoteFile", "StoreError", "open_store",
-           "protocol_of"]
+__all__ = ["PROTOCOLS", "Auth", "DataStore", "RemoteFile", "StoreError", "http_form",
+           "open_store", "protocol_of"]

@@ -23,16 +23,15 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-import httpx
-
 from eflows_kernel.services.hpc.transfer._common import ChecksumMismatch
 from eflows_kernel.services.hpc.transfer.stores.base import Auth, RemoteFile, StoreError
 from eflows_kernel.services.hpc.transfer.stores.http import (
-    TIMEOUT,
     check_response,
+    http_client,
     public,
     read_range,
 )
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.paths import safe_relative
 
 RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -74,10 +73,10 @@ class B2ShareStore:
 
     scheme = "b2share"
 
-    def __init__(self, auth: Auth | None = None) -> None:
+    def __init__(self, auth: Auth | None = None, policy: UrlPolicy | None = None) -> None:
         self.token = auth.token if auth else ""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers=headers)
+        self.client = http_client(policy, headers=headers)
 
     def record(self, location: str) -> dict[str, Any]:
         url = record_api_url(location)

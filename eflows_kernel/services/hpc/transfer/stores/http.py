@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import BinaryIO
 
 import httpx
 
 from eflows_kernel.services.hpc.transfer.stores.base import Auth, RemoteFile, StoreError
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy, UrlRefused
 
 CHUNK = 1 << 20
 TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+
+
+def http_client(policy: UrlPolicy | None, auth: tuple[str, str] | None = None,
+                headers: Mapping[str, str] | None = None) -> httpx.Client:
+    """The HTTP client of an adapter: every request it sends (each redirect hop, each
+    link a service hands back, such as a B2SHARE file's) is checked against ``policy``
+    first (``url_policy.py``: no secret in it, no loopback or private host unless the
+    operator allows them), since this server, not the site, fetches it."""
+    hooks = {"request": [lambda request: _check(policy, request)]} if policy else {}
+    return httpx.Client(auth=auth, headers=dict(headers or {}), timeout=TIMEOUT,
+                        follow_redirects=True, event_hooks=hooks)
+
+
+def _check(policy: UrlPolicy, request: httpx.Request) -> None:
+    try:
+        policy.check(str(request.url))
+    except UrlRefused as error:
+        raise StoreError(f"{public(str(request.url))}: {error.message}") from None
 
 
 def url_name(url: str) -> str:
@@ -58,11 +77,10 @@ class HttpStore:
 
     scheme = "http"
 
-    def __init__(self, auth: Auth | None = None) -> None:
+    def __init__(self, auth: Auth | None = None, policy: UrlPolicy | None = None) -> None:
         basic = (auth.username, auth.secret) if auth and auth.username else None
         headers = {"Authorization": f"Bearer {auth.token}"} if auth and auth.token else {}
-        self.client = httpx.Client(auth=basic, headers=headers, timeout=TIMEOUT,
-                                   follow_redirects=True)
+        self.client = http_client(policy, basic, headers)
 
     def files(self, location: str) -> list[RemoteFile]:
         response = self.client.head(location)

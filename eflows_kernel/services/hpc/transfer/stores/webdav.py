@@ -19,12 +19,13 @@ import httpx
 from eflows_kernel.services.hpc.transfer._common import PART, ChecksumMismatch
 from eflows_kernel.services.hpc.transfer.stores.base import Auth, RemoteFile, StoreError
 from eflows_kernel.services.hpc.transfer.stores.http import (
-    TIMEOUT,
     check_response,
+    http_client,
     public,
     read_range,
     url_name,
 )
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.paths import safe_relative
 
 DAV = "{DAV:}"
@@ -47,9 +48,9 @@ class WebDavStore:
 
     scheme = "webdav"
 
-    def __init__(self, auth: Auth | None = None) -> None:
+    def __init__(self, auth: Auth | None = None, policy: UrlPolicy | None = None) -> None:
         basic = (auth.username, auth.secret) if auth and auth.username else None
-        self.client = httpx.Client(auth=basic, timeout=TIMEOUT, follow_redirects=True)
+        self.client = http_client(policy, basic)
 
     # ---- reading -----------------------------------------------------------------------
 

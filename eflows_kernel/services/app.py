@@ -44,6 +44,7 @@ from eflows_kernel.services.transfers import DataLogistics, TransfersService
 from eflows_kernel.services.workflows import WorkflowRegistry
 
 if TYPE_CHECKING:
+    from eflows_kernel.services.deploy.site_copies import SiteCopies
     from eflows_kernel.services.deploy.site_run_files import SiteRunFiles
     from eflows_kernel.services.sites import SiteService
 
@@ -143,6 +144,7 @@ class Services:
         self._service_credentials: ServiceCredentials | None = None
         self._site_service: SiteService | None = None
         self._site_run_files: SiteRunFiles | None = None
+        self._site_copies: SiteCopies | None = None
         self._lock = threading.RLock()
         # Periodic transfers: the scheduler runs from start() on (a server), not in a script.
         # Data relayed through this server follows the stage-in URL rules (no private
@@ -156,7 +158,8 @@ class Services:
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
                                             credentials=lambda cid: self.vault.get(cid),
-                                            runs_dir=self.runs_dir)
+                                            runs_dir=self.runs_dir,
+                                            copier=lambda: self.site_copies)
         self.log_entries = LogEntries(self.executions.logs, self.executions.get)
         self.run_files = RunFiles(self.execution_store, self.runs_dir)
         self.housekeeping = RunHousekeeping(self.execution_store, self.runs_dir,
@@ -236,6 +239,18 @@ class Services:
 
                 self._site_run_files = SiteRunFiles(self.execution_store, self.site_service)
             return self._site_run_files
+
+    @property
+    def site_copies(self) -> SiteCopies:
+        """The copy steps of step graphs: a step's directory to another site, through
+        this server (made on first use: it needs the sites)."""
+        with self._lock:
+            if self._site_copies is None:
+                from eflows_kernel.services.deploy.site_copies import SiteCopies
+
+                self._site_copies = SiteCopies(self.execution_store, lambda: self.site_service,
+                                               self.runs_dir)
+            return self._site_copies
 
     @property
     def executor_started(self) -> bool:

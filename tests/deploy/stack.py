@@ -13,6 +13,7 @@ from typing import Any
 
 from eflows_kernel.services.credentials import CredentialVault
 from eflows_kernel.services.deploy import RemoteExecutor
+from eflows_kernel.services.deploy.site_copies import SiteCopies
 from eflows_kernel.services.executions import Execution, ExecutionStore
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.service import ExecutionsService
@@ -42,8 +43,9 @@ class RemoteServer(ExecutionsService):
                                      poll_interval=0.5, protected=protected,
                                      allow_private_urls=allow_private_urls,
                                      logistics=logistics)
+        copies = SiteCopies(executions, lambda: sites, runs_dir)
         super().__init__(executions, registry, ExecutorRouter(remote=self.remote),
-                         credentials=vault.get, runs_dir=runs_dir)
+                         credentials=vault.get, runs_dir=runs_dir, copier=lambda: copies)
 
     @property
     def pool(self) -> ConnectionPool:

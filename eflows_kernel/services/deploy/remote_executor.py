@@ -93,7 +93,9 @@ class RemoteExecutor:
         to log in, the login it has); else what to fix, by field."""
         interactive = bool(answers) or self._has_session(site, credential_id)
         record = pipeline.check_site(self.sites, site, credential_id, login, interactive)
-        return Target(record.name, record.config.login, record, dict(answers))
+        config = record.config
+        return Target(record.name, config.login, record, dict(answers),
+                      place=f"{config.login}@{config.host}:{config.port}")
 
     def _has_session(self, site_name: str, credential_id: str | None) -> bool:
         """A login the user answered earlier is still open: no need to ask again."""

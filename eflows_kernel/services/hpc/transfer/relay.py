@@ -190,3 +190,19 @@ def publish_from_site(client: paramiko.SSHClient, remote_path: str, store: B2Sha
     url = store.publish(record)
     shutil.rmtree(spool, ignore_errors=True)
     return url, results
+
+
+def site_to_site(source: paramiko.SSHClient, source_path: str, target: paramiko.SSHClient,
+                 target_dir: str, spool: Path,
+                 events: EventStream | None = None) -> list[TransferResult]:
+    """A file or folder of one site into ``target_dir`` on another, through ``spool`` here.
+
+    Both legs keep the guarantees of every transfer (the source's sha256 checked on
+    arrival here, the bytes sent checked again on the target, ``.part`` until then,
+    progress events); the spool is removed whatever happens.
+    """
+    try:
+        fetched = stage_out(source, source_path, spool, events)
+        return stage_in(target, spool / fetched.name, target_dir, events)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)

@@ -35,7 +35,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "eflows_kernel.services.errors": set(),
     "eflows_kernel.services.lifecycle": set(),
     "eflows_kernel.services.log_query": {"eflows_kernel.services.errors"},
-    "eflows_kernel.services.paths": set(),  # the one safe-name and one safe-path rule
+    "eflows_kernel.services.paths": {  # the one safe-name and one safe-path rule
+        "eflows_kernel.services.errors"},  # (an unsafe path is a 400)
     "eflows_kernel.services.bounds": set(),  # how big and deep an outside value may be
     "eflows_kernel.services.state": {"eflows_kernel.services.errors"},
     "eflows_kernel.services.workflows": {"eflows_kernel.services.errors",
@@ -43,11 +44,16 @@ MAY_IMPORT: dict[str, set[str]] = {
     "eflows_kernel.services.credentials": {"eflows_kernel.services.errors",
                                            "eflows_kernel.services.state"},
     "eflows_kernel.services.hpc": {"eflows_kernel.events", "eflows_kernel.services.errors",
-                                   "eflows_kernel.services.lifecycle"},
+                                   "eflows_kernel.services.lifecycle",
+                                   "eflows_kernel.services.paths"},
     "eflows_kernel.services.sites": {"eflows_kernel.services.errors",
                                      "eflows_kernel.services.state",
                                      "eflows_kernel.services.credentials",
                                      "eflows_kernel.services.hpc"},
+    "eflows_kernel.services.transfers": {  # data logistics: locations, movements, schedules
+        "eflows_kernel.events", "eflows_kernel.services.errors", "eflows_kernel.services.paths",
+        "eflows_kernel.services.state", "eflows_kernel.services.credentials",
+        "eflows_kernel.services.hpc", "eflows_kernel.services.sites"},
     "eflows_kernel.services.executions": {
         "eflows_kernel.about", "eflows_kernel.events", "eflows_kernel.services.errors",
         "eflows_kernel.services.lifecycle", "eflows_kernel.services.log_query",
@@ -57,12 +63,14 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.about", "eflows_kernel.events", "eflows_kernel.compss",
         "eflows_kernel.model",
         "eflows_kernel.services.errors", "eflows_kernel.services.lifecycle",
+        "eflows_kernel.services.paths",
         "eflows_kernel.services.state", "eflows_kernel.services.workflows",
         "eflows_kernel.services.hpc", "eflows_kernel.services.sites",
-        "eflows_kernel.services.executions"},
+        "eflows_kernel.services.executions", "eflows_kernel.services.transfers"},
     "eflows_kernel.services.app": {  # the composition root builds them all
-        "eflows_kernel.about", "eflows_kernel.services.state",
+        "eflows_kernel.about", "eflows_kernel.services.errors", "eflows_kernel.services.state",
         "eflows_kernel.services.workflows", "eflows_kernel.services.credentials",
+        "eflows_kernel.services.transfers", "eflows_kernel.services.hpc",
         "eflows_kernel.services.sites", "eflows_kernel.services.executions",
         "eflows_kernel.services.deploy"},
     "eflows_kernel.client": {
@@ -70,7 +78,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.services.state", "eflows_kernel.services.workflows",
         "eflows_kernel.services.credentials", "eflows_kernel.services.hpc",
         "eflows_kernel.services.sites", "eflows_kernel.services.executions",
-        "eflows_kernel.services.app"},
+        "eflows_kernel.services.transfers", "eflows_kernel.services.app"},
     "eflows_kernel.cli": {"eflows_kernel.client", "eflows_kernel.services.errors",
                           "eflows_kernel.services.log_query",
                           "eflows_kernel.services.sites", "eflows_kernel.services.workflows"},
@@ -90,7 +98,8 @@ MAY_IMPORT: dict[str, set[str]] = {
         "eflows_kernel.services.lifecycle", "eflows_kernel.services.log_query",
         "eflows_kernel.services.workflows",
         "eflows_kernel.services.credentials", "eflows_kernel.services.sites",
-        "eflows_kernel.services.executions", "eflows_kernel.services.app"},
+        "eflows_kernel.services.executions", "eflows_kernel.services.transfers",
+        "eflows_kernel.services.app"},
 }
 # The safe-name, safe-path and bounded-value rules are at the bottom, beside the errors:
 # every area that names or writes files, or takes values from outside, uses them.

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eflows_kernel.cli import executions, keys, sites, workflows
+from eflows_kernel.cli import data, executions, keys, sites, workflows
 from eflows_kernel.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from eflows_kernel.client import ClientError, connect
 from eflows_kernel.client.protocol import Client
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    for group in (keys, sites, workflows, executions):
+    for group in (keys, sites, workflows, executions, data):
         group.register(groups, command)
     return parser
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from eflows_kernel.client.data import LocalData
 from eflows_kernel.client.local_runs import LocalRuns
 from eflows_kernel.events import Follower
 from eflows_kernel.services.app import Services, ServicesConfig
@@ -225,6 +226,7 @@ class LocalClient:
         self.executions = LocalExecutions(self)
         self.sites = LocalSites(self)
         self.runs = LocalRuns(self.services)
+        self.data = LocalData(self.services)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r})"

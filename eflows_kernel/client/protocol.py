@@ -115,6 +115,22 @@ class SitesAPI(Protocol):
                otp: str | None = None) -> dict[str, Any]: ...
 
 
+class DataAPI(Protocol):
+    """Data service logins (secrets in, never out) and periodic transfers, as JSON."""
+
+    def add_login(self, name: str, kind: str, url: str, username: str = "", secret: str = "",
+                  token: str = "", options: Mapping[str, str] | None = None
+                  ) -> dict[str, Any]: ...
+    def logins(self) -> list[dict[str, Any]]: ...
+    def delete_login(self, credential_id: str) -> None: ...
+    def schedule(self, spec: Mapping[str, Any]) -> dict[str, Any]: ...
+    def schedules(self, execution_id: str | None = None) -> list[dict[str, Any]]: ...
+    def get_schedule(self, schedule_id: str) -> dict[str, Any]: ...
+    def pause(self, schedule_id: str) -> dict[str, Any]: ...
+    def resume(self, schedule_id: str) -> dict[str, Any]: ...
+    def delete_schedule(self, schedule_id: str) -> None: ...
+
+
 class Client(Protocol):
     """The eflows services, wherever they live: a Jupyter server, or this process."""
 
@@ -123,6 +139,7 @@ class Client(Protocol):
     executions: ExecutionsAPI
     sites: SitesAPI
     runs: RunsAPI
+    data: DataAPI
 
     @property
     def url(self) -> str | None:
@@ -132,5 +149,5 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["LOCAL_SITE", "Client", "CredentialsAPI", "ExecutionsAPI", "RunsAPI", "SitesAPI",
-           "WorkflowsAPI"]
+__all__ = ["LOCAL_SITE", "Client", "CredentialsAPI", "DataAPI", "ExecutionsAPI", "RunsAPI",
+           "SitesAPI", "WorkflowsAPI"]

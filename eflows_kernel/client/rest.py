@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from eflows_kernel.client.data import RestData
 from eflows_kernel.client.errors import ClientError
 from eflows_kernel.client.rest_runs import RestRuns
 from eflows_kernel.client.rest_sites import RestSites
@@ -270,6 +271,7 @@ class EflowsClient:
         self.executions = RestExecutions(self._http)
         self.sites = RestSites(self._http)
         self.runs = RestRuns(self._http)
+        self.data = RestData(self._http)
 
     @property
     def url(self) -> str:

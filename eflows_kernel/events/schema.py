@@ -131,7 +131,7 @@ class TransferEvent(_EventBase):
 class StageEvent(_EventBase):
     type: Literal["stage"]
     stage: Literal["connect", "environment", "stage-in", "submit", "queued", "run",
-                   "stage-out", "cancel"] = Field(
+                   "sync", "stage-out", "cancel"] = Field(
         description="The deployment step, in the order a remote execution goes through them.")
     state: Literal["running", "done", "failed", "skipped"]
     detail: str | None = Field(None, description="What happened, for a person (one line).")

@@ -28,6 +28,8 @@ from eflows_kernel.about import __version__
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.credentials.errors import MasterKeyError
 from eflows_kernel.services.credentials.master_key import replace_key_file
+from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
+from eflows_kernel.services.errors import NotFoundError
 from eflows_kernel.services.executions.executor import Executor
 from eflows_kernel.services.executions.housekeeping import RunHousekeeping
 from eflows_kernel.services.executions.log_entries import LogEntries
@@ -35,13 +37,16 @@ from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.run_files import RunFiles
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.executions.store import ExecutionStore
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.state.store import default_url, sqlite_file
+from eflows_kernel.services.transfers import DataLogistics, TransfersService
 from eflows_kernel.services.workflows import WorkflowRegistry
 from eflows_kernel.services.workflows.access import AccessPolicy, Caller
 from eflows_kernel.services.workflows.catalogue import WorkflowCatalogue, load_catalogue
 
 if TYPE_CHECKING:
+    from eflows_kernel.services.deploy.site_copies import SiteCopies
     from eflows_kernel.services.deploy.site_run_files import SiteRunFiles
     from eflows_kernel.services.sites import SiteService
 
@@ -83,6 +88,7 @@ class ServicesConfig:
     # Who a request acts as when no hub identity comes with it (None: hub_user, no groups).
     local_groups: tuple[str, ...] = ()
     allow_private_urls: bool = False  # stage-in URLs may name loopback/private hosts
+    image_store: str | None = None  # where built container images are (<store>/<wf>/<step>.sif)
 
     @property
     def vault_key_path(self) -> Path:
@@ -144,14 +150,26 @@ class Services:
         self.execution_store = ExecutionStore(self.store)
         self.runs_dir = self.config.runs_path
         self._vault: CredentialVault | None = None
+        self._service_credentials: ServiceCredentials | None = None
         self._site_service: SiteService | None = None
         self._site_run_files: SiteRunFiles | None = None
         self._catalogue: WorkflowCatalogue | None = None
+        self._site_copies: SiteCopies | None = None
         self._lock = threading.RLock()
+        # Periodic transfers: the scheduler runs from start() on (a server), not in a script.
+        # Data relayed through this server follows the stage-in URL rules (no private
+        # hosts unless allowed) and never touches the protected paths.
+        policy = UrlPolicy(allow_private=self.config.allow_private_urls)
+        self.transfers = TransfersService(self.store, lambda: self.service_credentials,
+                                          lambda: self.site_service, self._execution_over,
+                                          policy, self.config.protected_paths)
+        self.logistics = DataLogistics(lambda: self.service_credentials, self.runs_dir,
+                                       self.config.image_store, self.transfers, policy)
         self.executions = ExecutionsService(self.execution_store, self.registry,
                                             self._make_executors,
                                             credentials=lambda cid: self.vault.get(cid),
-                                            runs_dir=self.runs_dir)
+                                            runs_dir=self.runs_dir,
+                                            copier=lambda: self.site_copies)
         self.log_entries = LogEntries(self.executions.logs, self.executions.get)
         self.run_files = RunFiles(self.execution_store, self.runs_dir)
         self.housekeeping = RunHousekeeping(self.execution_store, self.runs_dir,
@@ -169,6 +187,20 @@ class Services:
                 self._vault = CredentialVault(SqlCredentialRepository(self.store),
                                               key_file=self.config.vault_key_path)
             return self._vault
+
+    def _execution_over(self, execution_id: str) -> bool:
+        try:
+            return self.execution_store.get(execution_id).finished
+        except NotFoundError:
+            return True
+
+    @property
+    def service_credentials(self) -> ServiceCredentials:
+        """Logins to data services (WebDAV, S3, B2SHARE), encrypted by the vault's key."""
+        with self._lock:
+            if self._service_credentials is None:
+                self._service_credentials = ServiceCredentials(self.store, self.vault)
+            return self._service_credentials
 
     @property
     def catalogue(self) -> WorkflowCatalogue:
@@ -235,6 +267,18 @@ class Services:
             return self._site_run_files
 
     @property
+    def site_copies(self) -> SiteCopies:
+        """The copy steps of step graphs: a step's directory to another site, through
+        this server (made on first use: it needs the sites)."""
+        with self._lock:
+            if self._site_copies is None:
+                from eflows_kernel.services.deploy.site_copies import SiteCopies
+
+                self._site_copies = SiteCopies(self.execution_store, lambda: self.site_service,
+                                               self.runs_dir)
+            return self._site_copies
+
+    @property
     def executor_started(self) -> bool:
         return self.executions.started
 
@@ -249,7 +293,7 @@ class Services:
             self.execution_store, self.registry, self.site_service, self.runs_dir,
             cache_dir=config.cache_path, wheel=config.remote_wheel,
             poll_interval=config.job_poll_interval, protected=config.protected_paths,
-            allow_private_urls=config.allow_private_urls)
+            allow_private_urls=config.allow_private_urls, logistics=self.logistics)
         return ExecutorRouter(local, remote)
 
     # ---- life --------------------------------------------------------------------------
@@ -262,6 +306,7 @@ class Services:
         self.catalogue  # noqa: B018 - and so does a catalogue that cannot be read
         if self.execution_store.running():
             self.executions.router  # noqa: B018 - making the executors re-attaches
+        self.transfers.start()
 
     def status(self) -> dict[str, Any]:
         return {"version": __version__, "default_engine": "local",
@@ -274,6 +319,7 @@ class Services:
             self.executions.shutdown(cancel=cancel_runs)
         except Exception:
             log.exception("eflows: shutting the executors down failed")
+        self.transfers.stop()
         self.store.close()
 
 

@@ -1,18 +1,26 @@
 """The one safe-name rule and the one safe-path rule, for everything that becomes a file.
 
 Why here, at the bottom: a workflow, a data movement, a site or an execution names
-folders on this machine and on the site (``runs/<id>/outputs/<movement>``), and a site
-or a workflow we do not trust chooses some of those names. A name is checked once,
-where it enters the model (:func:`check_name`); a filesystem target is checked once,
-where it is written or deleted (:func:`within`), so no call site needs its own check
-and none can forget one.
+folders on this machine and on the site (``runs/<id>/outputs/<movement>``), and a site,
+a workflow or a data service we do not trust chooses some of those names (a B2SHARE
+record's file keys, a WebDAV listing, S3 object keys, a tar member, a ``target``
+template). A name is checked once, where it enters the model (:func:`check_name`); a
+relative path from outside once, before it is joined to a root (:func:`safe_relative`,
+:func:`safe_join` on a site); a filesystem target on this machine once, where it is
+written or deleted (:func:`within`), so no call site needs its own check and none can
+forget one. What would leave its root is refused, never "cleaned" into something the
+user did not ask for.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
+from collections.abc import Iterable
 from pathlib import Path
+
+from eflows_kernel.services.errors import ValidationError
 
 NAME_MAX = 128
 NAME_RULE = "may only contain letters, digits, '_', '.' and '-', and starts with a letter or digit"
@@ -20,8 +28,11 @@ NAME_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # for pydantic fields (and so the 
 _NAME = re.compile(NAME_REGEX[1:-1])
 
 
-class UnsafePath(ValueError):
-    """A path would leave the folder it must stay in (or is no single name at all)."""
+class UnsafePath(ValidationError):
+    """A path would leave the folder it must stay in (or is no single name at all).
+
+    A ValidationError (and so a ValueError): uncaught, it is a 400 saying which name.
+    """
 
 
 def check_name(value: object, what: str = "name") -> str:
@@ -56,11 +67,36 @@ def check_component(value: str, what: str = "file name") -> str:
     return value
 
 
+def safe_relative(name: str, what: str = "path") -> str:
+    """``name`` as a clean relative POSIX path that stays below its root, or UnsafePath.
+
+    ``a//b/./c`` becomes ``a/b/c``; ``../x``, ``/etc/passwd``, ``a/../../x``, an empty
+    name, and names with NUL, newline or other control characters are refused.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise UnsafePath(f"{what} must not be empty")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise UnsafePath(f"{what} {name!r} contains a control character")
+    if name.startswith("/") or "\\" in name:
+        raise UnsafePath(f"{what} {name!r} must be relative (no leading '/', no '\\')")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise UnsafePath(f"{what} {name!r} leaves the folder it belongs in ('..')")
+    return "/".join(parts)
+
+
+def safe_join(root: str, name: str, what: str = "path") -> str:
+    """``root/name`` (POSIX, e.g. on a site) with ``name`` checked by :func:`safe_relative`."""
+    return posixpath.join(root, safe_relative(name, what)) if root else safe_relative(name, what)
+
+
 def within(root: str | os.PathLike[str], *parts: str) -> Path:
     """``root / parts...`` resolved, if it stays inside ``root`` (resolved) and is not it.
 
     Symbolic links already on disk are followed by the resolution, so a link planted
     inside ``root`` cannot carry a write or a delete out of it. Raises UnsafePath.
+    A relative path from outside goes through :func:`safe_relative` first
+    (``within(root, *safe_relative(name).split("/"))``).
     """
     base = Path(root).resolve()
     for part in parts:
@@ -78,3 +114,18 @@ def is_under(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool
     """Whether ``path`` (resolved) is ``root`` (resolved) or inside it."""
     target, base = Path(path).resolve(), Path(root).resolve()
     return target == base or base in target.parents
+
+
+def protected_by(path: str | os.PathLike[str],
+                 roots: Iterable[str | os.PathLike[str]]) -> Path | None:
+    """The first of ``roots`` that ``path`` is, is inside, or (a folder) holds; else None.
+
+    What never leaves this machine and is never written over from outside (the vault
+    key, the state database, ``~/.ssh``...): a copy of a folder that holds one would
+    carry it along, a download into it would land there.
+    """
+    resolved = Path(path).resolve()
+    for root in roots:
+        if is_under(resolved, root) or (resolved.is_dir() and is_under(root, resolved)):
+            return Path(root)
+    return None

@@ -16,6 +16,7 @@ from jupyter_core.paths import ENV_CONFIG_PATH, SYSTEM_CONFIG_PATH
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, Int, List, Type, Unicode, default
 
+from eflows_extension.handlers import data as hd
 from eflows_extension.handlers import hpcwaas as hw
 from eflows_extension.handlers import native as h
 from eflows_extension.handlers import runs as hr
@@ -27,7 +28,7 @@ from eflows_kernel.services.sites.operator import SITES_FILE, load_sites_files
 
 ID = r"(?P<{}>[^/]+)"
 WF, EX, CRED = ID.format("workflow_id"), ID.format("execution_id"), ID.format("credential_id")
-SITE = ID.format("site_id")
+SITE, SCHEDULE = ID.format("site_id"), ID.format("schedule_id")
 API = "/eflows/api"
 HPCWAAS = "/eflows/hpcwaas"
 
@@ -154,6 +155,13 @@ class EflowsExtensionApp(ExtensionApp):
              "its network, metadata services included.",
     ).tag(config=True)
 
+    image_store = Unicode(
+        None, allow_none=True,
+        help="Where container images built for workflow steps are kept (a webdav(s)://, "
+             "s3:// or http(s):// location; an image is <store>/<workflow>/<step_id>.sif): "
+             "the eFlows4HPC image transfer movements fetch them from here.",
+    ).tag(config=True)
+
     @default("remote_cache_dir")
     def _default_remote_cache_dir(self) -> str:
         return str(eflows_data_dir() / "cache")
@@ -180,7 +188,7 @@ class EflowsExtensionApp(ExtensionApp):
             catalogue_paths=tuple(self.catalogue_paths),
             catalogue_access=dict(self.catalogue_access), catalogue_url=self.catalogue_url,
             local_groups=tuple(self.local_groups),
-            allow_private_urls=self.allow_private_urls)
+            allow_private_urls=self.allow_private_urls, image_store=self.image_store)
 
     def initialize_settings(self) -> None:
         """Build the services; if the installation is broken (an empty or newer state
@@ -280,6 +288,12 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/sites/{SITE}/check", hs.SiteCheckHandler),
             (rf"{API}/sites/{SITE}/authorize", hs.SiteAuthorizeHandler),
             (rf"{API}/sites/{SITE}/revoke", hs.SiteRevokeHandler),
+            (rf"{API}/data-credentials", hd.DataCredentialsHandler),
+            (rf"{API}/data-credentials/{CRED}", hd.DataCredentialHandler),
+            (rf"{API}/transfers", hd.TransfersHandler),
+            (rf"{API}/transfers/{SCHEDULE}", hd.TransferHandler),
+            (rf"{API}/transfers/{SCHEDULE}/pause", hd.TransferPauseHandler),
+            (rf"{API}/transfers/{SCHEDULE}/resume", hd.TransferResumeHandler),
             (rf"{HPCWAAS}/workflows", hw.HPCWaaSWorkflowsHandler),
             (rf"{HPCWAAS}/workflows/{WF}", hw.HPCWaaSWorkflowHandler),
             (rf"{HPCWAAS}/executions/{EX}", hw.HPCWaaSExecutionHandler),

@@ -95,3 +95,20 @@ class SshKeyBody(BaseModel):
                                   "privateKey and publicKey are ignored)")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: Literal["ed25519", "rsa"] = "ed25519"
+
+
+# ---- data logistics ---------------------------------------------------------------------
+
+class ServiceCredentialBody(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["webdav", "s3", "b2share", "http"]
+    url: str = Field(min_length=1, max_length=2048,
+                     description="the service: https://host/dav, s3://bucket, https://b2share...")
+    username: str = Field(default="", max_length=200,
+                          description="WebDAV user, S3 access key id")
+    secret: str = Field(default="", max_length=4096,
+                        description="password / S3 secret key: stored encrypted, never returned")
+    token: str = Field(default="", max_length=4096,
+                       description="B2SHARE access token: stored encrypted, never returned")
+    options: dict[str, str] = Field(default_factory=dict,
+                                    description="endpoint_url, region (S3), community (B2SHARE)")

@@ -17,11 +17,13 @@ from eflows_extension.models import (
     HPCWaaSExecuteBody,
     ImportKeyBody,
     ImportWorkflowsBody,
+    ServiceCredentialBody,
     SshKeyBody,
     TrustBody,
 )
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.sites import SiteConfig
+from eflows_kernel.services.transfers import ScheduleSpec
 
 OBJ: dict[str, Any] = {"type": "object"}
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -186,7 +188,7 @@ def _paths() -> dict[str, Any]:
                 "type": "object", "required": ["id", "public_key"], "properties": {
                     "id": {"type": "string"}, "public_key": {"type": "string"}}})},
             body=_body(_schema(SshKeyBody), required=False), tag="hpcwaas")},
-    } | _site_paths() | _run_paths()
+    } | _site_paths() | _run_paths() | _data_paths()
 
 
 def _inlined(model: Any) -> dict[str, Any]:
@@ -278,6 +280,39 @@ def _run_paths() -> dict[str, Any]:
         f"{api}/preview": {"get": _op(
             "The beginning of a text or CSV file, or an image's type",
             {"200": _json(OBJ), **NOT_FOUND}, params=[EX, path_query])},
+    }
+
+
+def _data_paths() -> dict[str, Any]:
+    """Data service logins (secrets in, never out) and periodic transfers."""
+    api, cred, sched = "/eflows/api", _path_param("credential_id"), _path_param("schedule_id")
+    schedule = _json(OBJ)
+    return {
+        f"{api}/data-credentials": {
+            "get": _op("List data service logins (never their secrets)", {"200": _json(LIST)}),
+            "post": _op("Add a data service login (WebDAV, S3, B2SHARE); the secret is "
+                        "stored encrypted and never returned", {"201": _json(OBJ)},
+                        body=_body(_schema(ServiceCredentialBody)))},
+        f"{api}/data-credentials/{{credential_id}}": {
+            "get": _op("A data service login", {"200": _json(OBJ), **NOT_FOUND},
+                       params=[cred]),
+            "delete": _op("Forget a data service login", {"204": {"description": "Deleted"},
+                                                          **NOT_FOUND}, params=[cred])},
+        f"{api}/transfers": {
+            "get": _op("List periodic transfers (last and next run)", {"200": _json(LIST)},
+                       params=[_query("execution_id", {"type": "string"})]),
+            "post": _op("Schedule a periodic transfer", {"201": schedule},
+                        body=_body(_inlined(ScheduleSpec)))},
+        f"{api}/transfers/{{schedule_id}}": {
+            "get": _op("A periodic transfer", {"200": schedule, **NOT_FOUND}, params=[sched]),
+            "delete": _op("Stop and forget a periodic transfer",
+                          {"204": {"description": "Deleted"}, **NOT_FOUND}, params=[sched])},
+        f"{api}/transfers/{{schedule_id}}/pause": {"post": _op(
+            "Pause a periodic transfer (it keeps its place)", {"200": schedule, **NOT_FOUND},
+            params=[sched])},
+        f"{api}/transfers/{{schedule_id}}/resume": {"post": _op(
+            "Resume a paused periodic transfer", {"200": schedule, **NOT_FOUND},
+            params=[sched])},
     }
 
 

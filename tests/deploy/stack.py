@@ -13,12 +13,14 @@ from typing import Any
 
 from eflows_kernel.services.credentials import CredentialVault
 from eflows_kernel.services.deploy import RemoteExecutor
+from eflows_kernel.services.deploy.site_copies import SiteCopies
 from eflows_kernel.services.executions import Execution, ExecutionStore
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.hpc.connections import ConnectionPool
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows.registry import WorkflowRegistry
 from tests.plugins.cluster import REPO, SshdInfo
 
@@ -34,11 +36,16 @@ class RemoteServer(ExecutionsService):
 
     def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
                  vault: CredentialVault, sites: SiteService, runs_dir: Path,
-                 cache: Path, protected: tuple[Path, ...] = ()) -> None:
+                 cache: Path, protected: tuple[Path, ...] = (),
+                 logistics: DataLogistics | None = None,
+                 allow_private_urls: bool = False) -> None:
         self.remote = RemoteExecutor(executions, registry, sites, runs_dir, cache_dir=cache,
-                                     poll_interval=0.5, protected=protected)
+                                     poll_interval=0.5, protected=protected,
+                                     allow_private_urls=allow_private_urls,
+                                     logistics=logistics)
+        copies = SiteCopies(executions, lambda: sites, runs_dir)
         super().__init__(executions, registry, ExecutorRouter(remote=self.remote),
-                         credentials=vault.get, runs_dir=runs_dir)
+                         credentials=vault.get, runs_dir=runs_dir, copier=lambda: copies)
 
     @property
     def pool(self) -> ConnectionPool:

@@ -66,8 +66,8 @@ def test_plan_refuses_what_it_cannot_move(tmp_path: Path) -> None:
     dls = _workflow(data_movements=[{"name": "m", "direction": "in", "kind": "dls",
                                      "source": "x"}])
     with pytest.raises(ValidationError) as unsupported:
-        plan(dls, {"data": "cluster:/x"})
-    assert "Data Logistics Service" in unsupported.value.details["fields"]["m"]
+        plan(dls, {"data": "cluster:/x"})  # a DLS movement, and no data logistics to do it
+    assert "need the data logistics" in unsupported.value.details["fields"]["m"]
 
 
 def test_target_python_selects_wheels_the_site_can_install() -> None:

@@ -275,6 +275,33 @@ class CredentialVault:
             raise VaultError(f"credential {record.id!r} cannot be decrypted: its stored "
                              "record was altered or copied from another record") from None
 
+    # ---- other secrets under the same master key ------------------------------------------
+
+    @property
+    def key_id(self) -> str:
+        """Names the master key (an HMAC of it) in records encrypted with it."""
+        return self._key_id
+
+    def seal(self, purpose: str, record_id: str, secret: bytes) -> tuple[bytes, bytes]:
+        """(nonce, ciphertext) of ``secret``, bound to ``purpose`` and ``record_id``."""
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        return nonce, self._aead.encrypt(nonce, secret, f"eflows-vault/{purpose}/{record_id}"
+                                         .encode())
+
+    def unseal(self, purpose: str, record_id: str, nonce: bytes, ciphertext: bytes,
+               key_id: str = "") -> bytes:
+        """The secret :meth:`seal` encrypted; a clear error for a wrong key or a forgery."""
+        try:
+            return self._aead.decrypt(nonce, ciphertext,
+                                      f"eflows-vault/{purpose}/{record_id}".encode())
+        except InvalidTag:
+            if key_id and key_id != self._key_id:
+                raise MasterKeyError(f"{purpose} {record_id!r} was encrypted with another "
+                                     "master key than the one this vault was started with") \
+                    from None
+            raise VaultError(f"{purpose} {record_id!r} cannot be decrypted: its stored "
+                             "record was altered or copied from another record") from None
+
     # ---- changing ----------------------------------------------------------------------
 
     def attach_certificate(self, credential_id: str, certificate: str | None) -> CredentialInfo:

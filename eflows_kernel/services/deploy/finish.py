@@ -19,13 +19,18 @@ import paramiko
 
 from eflows_kernel.events import EVENT_LOG, TERMINAL_TASK_STATES, read_events
 from eflows_kernel.services.deploy import pipeline
+from eflows_kernel.services.deploy.periodic import stop_periodic
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions import ExecutionState
 from eflows_kernel.services.executions.logs import OUTPUT_LOG, log_tail
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.hpc import slurm
 from eflows_kernel.services.hpc.transfer import TransferError, TransferResult, stage_out
+from eflows_kernel.services.hpc.transfer.relay import publish_from_site, relay_from_site
+from eflows_kernel.services.hpc.transfer.stores.b2share import B2ShareStore
+from eflows_kernel.services.hpc.transfer.stores.http import public
 from eflows_kernel.services.paths import UnsafePath, within
+from eflows_kernel.services.transfers import Location, open_location
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,7 @@ class Finisher:
 
     def _finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         ex = self.control
+        stop_periodic(dep)
         if dep.run_final is None:
             self._catch_up(dep)
         if job.reason == FORGOTTEN and dep.run_final is not None:
@@ -193,6 +199,9 @@ class Finisher:
             if item.keep_on_cluster:
                 outputs[item.name] = {"cluster_path": remote}
                 continue
+            if item.location is not None:
+                outputs[item.name] = self._stage_out_data(dep, item.name, remote, item.location)
+                continue
             # two outputs may share a file name; a name can never climb out of outputs/
             try:
                 target = within(self.control.runs_dir, dep.execution_id, "outputs", item.name)
@@ -205,6 +214,44 @@ class Finisher:
         if items:
             pipeline.stage(dep.log, "stage-out", "done", f"{len(items)} output(s)")
         return outputs
+
+    @staticmethod
+    def _stage_out_data(dep: pipeline.Deployment, name: str, remote: str,
+                        location: Location) -> dict[str, Any]:
+        """A site path to a data service, through this server (retried like the rest)."""
+        logistics = dep.logistics
+        if logistics is None:
+            raise pipeline.StepFailed(f"{name!r} goes to a data service and this server has "
+                                      "no data logistics configured")
+        for attempt in range(1, STAGE_OUT_ATTEMPTS + 1):
+            store = open_location(location, logistics.credentials(), logistics.url_policy)
+            spool = logistics.spool(dep.execution_id, name)
+            try:
+                if isinstance(store, B2ShareStore):  # results become a new record
+                    title = location.title or f"{dep.workflow.name} {dep.execution_id} {name}"
+                    where, pushed = publish_from_site(dep.connection.get(), remote, store,
+                                                      location.url, title, spool,
+                                                      events=dep.log)
+                else:
+                    where = location.url
+                    pushed = relay_from_site(dep.connection.get(), remote, store, where,
+                                             spool, dep.log)
+                return {"location": public(where), "cluster_path": remote,
+                        "files": [{"name": r.name, "bytes": r.bytes, "sha256": r.sha256}
+                                  for r in pushed]}
+            except TransferError as error:
+                raise pipeline.StepFailed(f"staging out {name!r} ({remote}) to "
+                                          f"{public(location.url)} failed: {error.message}") \
+                    from None
+            except (OSError, EOFError, paramiko.SSHException, ServiceError) as error:
+                if attempt == STAGE_OUT_ATTEMPTS:
+                    raise pipeline.StepFailed(f"staging out {name!r} ({remote}) failed "
+                                              f"{attempt} times: {error}") from None
+                dep.connection.drop()
+                time.sleep(attempt)
+            finally:
+                store.close()
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _stage_out_one(dep: pipeline.Deployment, name: str, remote: str,

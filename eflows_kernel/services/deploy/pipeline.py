@@ -34,7 +34,9 @@ from eflows_kernel.services.hpc.transfer import (
     stage_in_cluster_path,
     stage_in_url,
 )
+from eflows_kernel.services.hpc.transfer.relay import relay_to_site
 from eflows_kernel.services.sites import Site, SiteService
+from eflows_kernel.services.transfers import DataLogistics, open_location
 from eflows_kernel.services.workflows import Step, Workflow
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class Deployment:
     stage: str = "connect"
     thread: threading.Thread | None = None
     url_policy: UrlPolicy | None = None  # what stage-in URLs (and their redirects) may be
+    logistics: DataLogistics | None = None  # logins and spool for data services
 
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,
@@ -253,6 +256,8 @@ def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
                          streams=streams)
             elif item.kind == "http":
                 stage_in_url(client, item.source, target, dep.log, policy=dep.url_policy)
+            elif item.kind == "data":
+                _stage_in_data(dep, client, item.name, item.location, item.target_dir)
             else:
                 source = item.source if item.source.startswith("/") else posixpath.join(
                     dep.run_dir, item.source)
@@ -262,6 +267,23 @@ def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
                              f"{error.message}") from None
         _check_cancel(dep)
     return len(plan.stage_in) + len(plan.cluster_paths)
+
+
+def _stage_in_data(dep: Deployment, client: paramiko.SSHClient, name: str,
+                   location: Any, target_dir: str) -> None:
+    """A data service's file or folder, through this server, into the site's target."""
+    logistics = dep.logistics
+    if logistics is None or location is None:
+        raise StepFailed(f"{name!r} comes from a data service and this server has no data "
+                         "logistics configured")
+    target = target_dir if target_dir.startswith("/") else posixpath.join(dep.run_dir,
+                                                                          target_dir)
+    store = open_location(location, logistics.credentials(), logistics.url_policy)
+    try:
+        relay_to_site(client, store, location.url, target,
+                      logistics.spool(dep.execution_id, name), dep.log)
+    finally:
+        store.close()
 
 
 def submit(dep: Deployment, request: JobRequest) -> str:

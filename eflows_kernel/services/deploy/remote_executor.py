@@ -44,6 +44,7 @@ from eflows_kernel.services.hpc.connections import ConnectionPool
 from eflows_kernel.services.hpc.transfer import UrlPolicy
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.sites import Site, SiteService
+from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows import Step, Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,13 @@ class RemoteExecutor:
     def __init__(self, executions: ExecutionStore, registry: WorkflowRegistry,
                  sites: SiteService, runs_dir: Path, cache_dir: Path | None = None,
                  wheel: str | None = None, poll_interval: float = 2.0,
-                 protected: Sequence[Path] = (), allow_private_urls: bool = False) -> None:
+                 protected: Sequence[Path] = (), allow_private_urls: bool = False,
+                 logistics: DataLogistics | None = None) -> None:
         self.executions = executions
         self.protected = tuple(Path(p) for p in protected)  # never uploaded (staging.py)
         # what stage-in URLs may name (hpc/transfer/url_policy.py)
         self.url_policy = UrlPolicy(allow_private=allow_private_urls)
+        self.logistics = logistics  # data services' logins, spool, periodic transfers
         self.registry = registry  # to plan again what a restarted server re-attaches to
         self.sites = sites
         self.runs_dir = Path(runs_dir)
@@ -90,7 +93,9 @@ class RemoteExecutor:
         to log in, the login it has); else what to fix, by field."""
         interactive = bool(answers) or self._has_session(site, credential_id)
         record = pipeline.check_site(self.sites, site, credential_id, login, interactive)
-        return Target(record.name, record.config.login, record, dict(answers))
+        config = record.config
+        return Target(record.name, config.login, record, dict(answers),
+                      place=f"{config.login}@{config.host}:{config.port}")
 
     def _has_session(self, site_name: str, credential_id: str | None) -> bool:
         """A login the user answered earlier is still open: no need to ask again."""
@@ -123,7 +128,7 @@ class RemoteExecutor:
         restart) is not checked against local files again: they may be gone by now."""
         data = plan_data(workflow, values, check_local=not submitted,
                          protected=self.protected, url_policy=self.url_policy,
-                         movements=step.movements)
+                         movements=step.movements, logistics=self.logistics)
         rendered, arguments = render_step(step.step, values, data.values)
         application = ("cluster", "", "") if submitted else application_source(
             workflow, rendered, self.protected)
@@ -147,7 +152,7 @@ class RemoteExecutor:
         dep = pipeline.Deployment(
             execution.id, site, execution.credential_id, workflow, step, data, arguments,
             application, runlog, connection, tails, job_id=execution.remote_job_id,
-            owner=owner, url_policy=self.url_policy)
+            owner=owner, url_policy=self.url_policy, logistics=self.logistics)
         self.runs.add(dep)
         return dep
 

@@ -23,6 +23,7 @@ from eflows_kernel.services.deploy.finish import FORGOTTEN, Finisher
 from eflows_kernel.services.deploy.job_poller import JobPoller
 from eflows_kernel.services.deploy.jobs import backend_for
 from eflows_kernel.services.deploy.ownership import disown
+from eflows_kernel.services.deploy.periodic import start_periodic
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.hpc import slurm, ssh
@@ -114,6 +115,7 @@ class RemoteRuns:
             job_id = pipeline.submit(dep, request)
         self.executions.set_remote_job(dep.execution_id, job_id)
         self.set_state(dep, ExecutionState.SUBMITTED, f"job {job_id}")
+        start_periodic(dep)
         if dep.cancel.is_set():  # a cancel arrived while sbatch ran
             self.send_cancel(dep)
         self.follow(dep)

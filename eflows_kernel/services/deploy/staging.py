@@ -9,8 +9,8 @@ Stage-in comes from two places: the workflow's declared ``in`` data movements, a
 * anything else: a file or folder on the Jupyter side, uploaded into the run directory.
 
 Everything that can be checked on this side (a missing local file, an unsupported kind
-of movement) is checked when the execution is requested, so a bad request creates
-nothing.
+of movement, a data location that does not read or has no login) is checked when the
+execution is requested, so a bad request creates nothing.
 
 Only what the user named for this run leaves this machine: a workflow (imported from a
 registry we do not control) chooses its defaults and its movements' sources, so a
@@ -20,7 +20,12 @@ Nothing under a protected path (the Jupyter data dir with the vault key and the 
 database, ``~/.ssh``...) is ever uploaded, whoever names it.
 
 Stage-out comes from the ``out`` movements: a path in the run directory brought back to
-``<run folder>/outputs`` here (or recorded as a cluster path).
+``<run folder>/outputs`` here (or recorded as a cluster path), or sent to a data service.
+
+The movements of the eFlows4HPC Data Logistics Service (``dls.ansible.nodes.*``) are
+done here, by the transfer layer: WebDAV/B2DROP, S3, B2SHARE records (``dls``: a record
+id or URL), container images (``image``: from the operator's image store) go through
+this server (``services/transfers``); HTTP->SSH is fetched by the site itself.
 """
 
 from __future__ import annotations
@@ -33,7 +38,20 @@ from typing import Any, Literal
 
 from eflows_kernel.services.errors import ServiceError, ValidationError
 from eflows_kernel.services.hpc.transfer import UrlPolicy, url_file_name
-from eflows_kernel.services.paths import UnsafePath, is_under, within
+from eflows_kernel.services.paths import (
+    UnsafePath,
+    is_under,
+    protected_by,
+    safe_relative,
+    within,
+)
+from eflows_kernel.services.transfers import (
+    DATA_KINDS,
+    DataLogistics,
+    Location,
+    check_location,
+    resolve,
+)
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     DataMovement,
@@ -44,16 +62,17 @@ from eflows_kernel.services.workflows import (
 )
 
 CLUSTER_PREFIX = "cluster:"
-SUPPORTED_IN = ("local", "http", "cluster")
-SUPPORTED_OUT = ("local", "cluster")
+SUPPORTED_IN = ("local", "http", "cluster", *DATA_KINDS)
+SUPPORTED_OUT = ("local", "cluster", "webdav", "s3", "b2share", "dls")
 
 
 @dataclass(frozen=True)
 class StageIn:
     name: str  # the input or data movement it comes from
-    kind: Literal["local", "http", "cluster"]
+    kind: Literal["local", "http", "cluster", "data"]
     source: str  # local path, URL, or path on the site
     target_dir: str  # directory on the site (relative to the run directory)
+    location: Location | None = None  # kind "data": the service, resolved with its login
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,8 @@ class StageOut:
     name: str
     source: str  # path on the site, relative to the run directory or absolute
     keep_on_cluster: bool  # only record the path (kind "cluster")
+    location: Location | None = None  # to a data service instead of this machine
+    every: str | None = None  # also synced this often while the run goes
 
 
 @dataclass(frozen=True)
@@ -89,13 +110,12 @@ class _Refused(ValueError):
 
 def check_uploadable(path: Path, protected: Sequence[Path]) -> Path:
     """``path`` resolved, unless it is, or holds, something that never leaves this machine."""
-    resolved = path.resolve()
-    for root in protected:
-        if is_under(resolved, root) or (resolved.is_dir() and is_under(root, resolved)):
-            raise _Refused(f"{path} is or holds the server's private data ({root}: the "
-                           "vault key, the state database, SSH keys or the runs); it is "
-                           "never uploaded")
-    return resolved
+    root = protected_by(path, protected)
+    if root is not None:
+        raise _Refused(f"{path} is or holds the server's private data ({root}: the "
+                       "vault key, the state database, SSH keys or the runs); it is "
+                       "never uploaded")
+    return path.resolve()
 
 
 def _workflow_path(workflow: Workflow, value: str, what: str) -> Path:
@@ -116,9 +136,25 @@ def _workflow_path(workflow: Workflow, value: str, what: str) -> Path:
                        f"{folder}; give the path yourself to upload it") from None
 
 
+def _data_location(movement: DataMovement, value: str, logistics: DataLogistics | None,
+                   values: dict[str, Any], url_policy: UrlPolicy | None) -> Location:
+    """Where a DLS-kind movement's data is, with its login (ValidationError if unclear);
+    this server fetches or sends it, so its host is checked against ``url_policy``."""
+    if logistics is None:
+        raise ValidationError(f"{movement.kind} movements need the data logistics of a "
+                              "server (none configured here)")
+    if movement.kind == "image":
+        value = logistics.image_location(value)
+    login = _render(movement, movement.credential_id, values) if movement.credential_id \
+        else None
+    return check_location(resolve(value, movement.kind, logistics.credentials(), login,
+                                  movement.direction), url_policy)
+
+
 def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
          protected: Sequence[Path] = (), url_policy: UrlPolicy | None = None,
-         movements: Collection[str] | None = None) -> DataPlan:
+         movements: Collection[str] | None = None,
+         logistics: DataLogistics | None = None) -> DataPlan:
     """The transfers of one execution, with local sources checked now.
 
     ``check_local=False`` re-plans a run that was submitted already (after a server
@@ -127,6 +163,7 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
     user's (see the module's docstring); ``protected`` are never uploaded; URLs are
     checked against ``url_policy`` (no secrets in them, no private hosts).
     ``movements``: the data movements this step of a step graph does (None: all).
+    ``logistics`` resolves the data services' locations and logins.
     """
     stage_in: list[StageIn] = []
     stage_out: list[StageOut] = []
@@ -179,14 +216,37 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
         supported = SUPPORTED_IN if movement.direction == "in" else SUPPORTED_OUT
         if movement.kind not in supported:
             problems[movement.name] = (
-                f"{movement.direction}-movements of kind {movement.kind!r} are not done by "
-                f"this deployer (it moves {', '.join(supported)}); run them with the "
-                "eFlows4HPC Data Logistics Service, or declare the data as a path input")
+                f"{movement.direction}-movements of kind {movement.kind!r} are not done "
+                f"(this deployer moves {', '.join(supported)}); declare the data as a "
+                "path input")
             continue
-        source = _render(movement, movement.source, values)
-        target = _render(movement, movement.target, values) if movement.target else ""
+        try:
+            source = _render(movement, movement.source, values)
+            target = _render(movement, movement.target, values) if movement.target else ""
+            if movement.kind in DATA_KINDS and movement.kind != "http":
+                remote = source if movement.direction == "out" else target
+                if remote.startswith(CLUSTER_PREFIX):
+                    remote = remote[len(CLUSTER_PREFIX):]
+                safe = remote if remote.startswith("/") else safe_relative(
+                    remote or "inputs", "the path on the site")
+                endpoint = target if movement.direction == "out" else source
+                if not endpoint:
+                    side = "target" if movement.direction == "out" else "source"
+                    raise ValidationError(f"the {side} (the data service's location) is empty")
+                location = _data_location(movement, endpoint, logistics, values,
+                                          url_policy if check_local else None)
+                if movement.direction == "out":
+                    stage_out.append(StageOut(movement.name, safe, False, location,
+                                              movement.every))
+                else:
+                    stage_in.append(StageIn(movement.name, "data", endpoint, safe, location))
+                continue
+        except ServiceError as exc:
+            problems[movement.name] = exc.message
+            continue
         if movement.direction == "out":
-            stage_out.append(StageOut(movement.name, source, movement.kind == "cluster"))
+            stage_out.append(StageOut(movement.name, source, movement.kind == "cluster",
+                                      every=movement.every))
             continue
         target_dir = target or "inputs"
         if movement.kind == "http" and url_policy is not None and check_local:

@@ -29,6 +29,9 @@ class Target:
     # A password / one-time code for a login that asks: offered once to open the site's
     # connection, never stored (and never shown in a repr).
     answers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Whose files a step there sees (login@host:port; None: not known). Two steps whose
+    # places differ cannot read each other's run directories (``${steps.<s>.dir}``).
+    place: str | None = None
 
 
 @runtime_checkable

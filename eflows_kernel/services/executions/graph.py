@@ -9,6 +9,11 @@ running step when the execution is cancelled, and copies every step's events int
 execution's one gap-free log (numbered there, each with its ``step`` and the
 ``step_seq`` it had), beside ``step`` events saying how each step moves on. All of it is
 rebuilt from the records and the logs, so a restarted server goes on where it was.
+
+A copy step (``plan.py:copy_step_name``: a step's run directory brought to a site that
+cannot see it) is a child execution too, run by the :class:`StepCopier` through this
+server; a later step on that site reads the copy as ``${steps.<s>.dir}``. A copy cut by
+a restart is started again (it replaces what it had brought).
 """
 
 from __future__ import annotations
@@ -19,12 +24,17 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from eflows_kernel.events import EVENT_LOG, EventLogReader, EventStream, read_events
 from eflows_kernel.services.errors import ConflictError, ServiceError
 from eflows_kernel.services.executions.executor import Target
-from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan, with_values
+from eflows_kernel.services.executions.plan import (
+    ExecutionPlan,
+    StepPlan,
+    is_copy_step,
+    with_values,
+)
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.store import Execution, ExecutionStore
 from eflows_kernel.services.lifecycle import ExecutionState
@@ -35,6 +45,21 @@ log = logging.getLogger(__name__)
 
 PENDING = "pending"  # a step not started yet (it has no record)
 CANCELLED = ExecutionState.CANCELLED.value
+
+
+class StepCopier(Protocol):
+    """Copies a step's run directory from its site to another, through this server."""
+
+    def start(self, execution: Execution, source: Execution, source_dir: str) -> None:
+        """Copy ``source_dir`` (on ``source``'s site) to ``execution.site`` in the
+        background, moving the record to running, then done (its ``stage`` event with
+        ``run_dir``: where the copy is) or failed."""
+
+    def running(self, execution_id: str) -> bool:
+        """Whether this process is copying for that record now."""
+
+    def cancel(self, execution: Execution) -> Execution:
+        """Stop the copy: the record ends ``cancelled``."""
 
 
 @dataclass
@@ -73,9 +98,11 @@ class StepGraphs:
     """Drives the graph executions of one process, one thread each."""
 
     def __init__(self, store: ExecutionStore, router: Callable[[], ExecutorRouter],
-                 runs_dir: Path, interval: float = 0.2) -> None:
+                 runs_dir: Path, interval: float = 0.2,
+                 copier: Callable[[], StepCopier | None] | None = None) -> None:
         self.store = store
         self._router = router
+        self._copier = copier or (lambda: None)
         self.runs_dir = Path(runs_dir)
         self.interval = interval
         self._graphs: dict[str, _Graph] = {}
@@ -167,6 +194,7 @@ class StepGraphs:
         if cancelling:
             self._cancel_steps(graph, children)
         else:
+            self._resume_copies(graph, children)
             done = {n for n, c in children.items() if c.state == ExecutionState.DONE}
             for step in graph.plan.ready(done):
                 if step.name not in children and step.name not in blocked:
@@ -192,8 +220,14 @@ class StepGraphs:
     def _start_step(self, graph: _Graph, step: StepPlan,
                     children: dict[str, Execution]) -> Execution:
         plan = graph.plan
-        dirs = {step_dir_key(a): self.step_dir(children[a])
-                for a in ancestors(graph.deps, step.name) if a in children}
+        if step.copy_of is not None:
+            return self._start_copy(graph, step, children)
+        earlier = ancestors(graph.deps, step.name)
+        dirs = {step_dir_key(a): self.step_dir(children[a]) for a in earlier if a in children}
+        for copy in plan.steps:  # a directory copied to this step's site: read the copy
+            if copy.copy_of and copy.site == step.site and copy.name in earlier and \
+                    copy.name in children:
+                dirs[step_dir_key(copy.copy_of)] = self.step_dir(children[copy.name])
         target: Target | None = graph.targets.get(step.site)
         record: list[Execution] = []
         try:
@@ -219,6 +253,36 @@ class StepGraphs:
                 return self.store.set_state(child.id, ExecutionState.FAILED,
                                             "the step could not start", error=error.message)
             return self.store.get(child.id)
+
+    def _start_copy(self, graph: _Graph, step: StepPlan,
+                    children: dict[str, Execution]) -> Execution:
+        target = graph.targets.get(step.site)
+        child = self.store.create(graph.plan.workflow_id, graph.plan.values, step.site,
+                                  graph.credential_id,
+                                  login=target.login if target else None,
+                                  parent_id=graph.execution_id, step=step.name)
+        copier = self._copier()
+        if copier is None:
+            return self.store.set_state(
+                child.id, ExecutionState.FAILED, "the step could not start",
+                error=f"step {step.copy_of!r} ran on another site than the steps on "
+                      f"{step.site!r} that read its directory, and this server copies "
+                      "nothing between sites")
+        source = children[step.copy_of or ""]
+        copier.start(child, source, self.step_dir(source))
+        return self.store.get(child.id)
+
+    def _resume_copies(self, graph: _Graph, children: Mapping[str, Execution]) -> None:
+        """A copy an earlier process was making when it stopped: made again, from the start."""
+        copier = self._copier()
+        steps = {s.name: s for s in graph.plan.steps}
+        for name, child in children.items():
+            step = steps.get(name) if is_copy_step(name) else None
+            if step is None or child.finished or copier is None or copier.running(child.id):
+                continue
+            source = children.get(step.copy_of or "")
+            if source is not None:
+                copier.start(child, source, self.step_dir(source))
 
     def step_dir(self, child: Execution) -> str:
         """The run directory of a step on its site (``${steps.<step>.dir}``)."""
@@ -260,7 +324,11 @@ class StepGraphs:
             if child.finished or name in graph.cancel_sent:
                 continue
             graph.cancel_sent.add(name)
+            copier = self._copier() if is_copy_step(name) else None
             try:
+                if copier is not None:
+                    copier.cancel(child)
+                    continue
                 self._router().for_execution(child).cancel(child)
             except ConflictError:
                 pass  # it ended meanwhile
@@ -315,4 +383,4 @@ class StepGraphs:
                 graph.thread.join(timeout if timeout is not None else 5.0)
 
 
-__all__ = ["PENDING", "StepGraphs", "StepStatus"]
+__all__ = ["PENDING", "StepCopier", "StepGraphs", "StepStatus"]

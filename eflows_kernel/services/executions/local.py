@@ -102,7 +102,7 @@ class LocalExecutor:
         if answers:
             message = "the local site needs no password or one-time code"
             raise ValidationError(message, fields={"site": message})
-        return Target(LOCAL_SITE, login)
+        return Target(LOCAL_SITE, login, place=LOCAL_SITE)
 
     def start(self, plan: ExecutionPlan, step: StepPlan, target: Target,
               record: Record) -> Execution:

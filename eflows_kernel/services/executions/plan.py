@@ -24,7 +24,11 @@ from eflows_kernel.services.workflows import (
     render_arguments,
     validate_inputs,
 )
-from eflows_kernel.services.workflows.step_fields import render_step_fields, step_dir_key
+from eflows_kernel.services.workflows.step_fields import (
+    dirs_read,
+    render_step_fields,
+    step_dir_key,
+)
 from eflows_kernel.services.workflows.step_graph import (
     StepGraphError,
     movements_by_step,
@@ -44,6 +48,21 @@ class StepPlan:
     step: Step
     depends_on: tuple[str, ...] = ()
     movements: tuple[str, ...] | None = None  # None: all of the workflow's
+    # A copy step: step ``copy_of``'s run directory brought to ``site`` through this
+    # server, for later steps there that read it (``step`` is the copied one's).
+    copy_of: str | None = None
+
+
+COPY_ARROW = "->"  # in no step name (names are letters, digits, '_', '.', '-')
+
+
+def copy_step_name(step: str, site: str) -> str:
+    """The name of the copy of ``step``'s run directory to ``site``: ``<step>-><site>``."""
+    return f"{step}{COPY_ARROW}{site}"
+
+
+def is_copy_step(name: str | None) -> bool:
+    return bool(name) and COPY_ARROW in str(name)
 
 
 @dataclass(frozen=True)
@@ -122,13 +141,18 @@ def bind_sites(workflow: Workflow, site: SiteBinding) -> dict[str, str]:
 
 
 def plan_steps(workflow_id: str, workflow: Workflow, site: SiteBinding,
-               values: Mapping[str, Any] | None = None) -> tuple[StepPlan, ...]:
+               values: Mapping[str, Any] | None = None,
+               places: Mapping[str, str | None] | None = None) -> tuple[StepPlan, ...]:
     """The steps an execution of ``workflow`` runs, each on its bound site.
 
     The one place that chooses them: the executions service, both executors and a run
     re-attached after a restart all run what this returns. ``values``: fill the steps'
     templates (qos, num_nodes, time limit...) and check their types (``ValidationError``
     naming each field by its path); without them the steps are as registered.
+    ``places``: site -> whose files a step there sees (``Target.place``). A step that
+    reads an earlier step's run directory (``${steps.<s>.dir}``) on a site that does not
+    see it (another host or login) waits for a copy step that brings the directory
+    there (:func:`copy_step_name`), never for a path that names nothing on its site.
     """
     if not workflow.steps:
         raise ValidationError(f"workflow {workflow.name!r} has no step to run",
@@ -154,11 +178,41 @@ def plan_steps(workflow_id: str, workflow: Workflow, site: SiteBinding,
                               None if single else moved[step.name]))
     if errors:
         raise ValidationError("; ".join(errors[k] for k in sorted(errors)), fields=errors)
-    return tuple(steps)
+    return _with_copies(tuple(steps), workflow, places or {})
+
+
+def _with_copies(steps: tuple[StepPlan, ...], workflow: Workflow,
+                 places: Mapping[str, str | None]) -> tuple[StepPlan, ...]:
+    """``steps`` with a copy step before every step reading a directory its site cannot
+    see (a place not known, None, is not judged: the directory is passed as it is)."""
+    by_name = {s.name: s for s in steps}
+    copies: dict[str, StepPlan] = {}
+    result = []
+    for plan in steps:
+        extra = []
+        for source in dirs_read(workflow.step(plan.name)):
+            origin = by_name.get(source)
+            if origin is None or origin.site == plan.site:
+                continue
+            here, there = places.get(plan.site), places.get(origin.site)
+            if here is None or there is None or here == there:
+                continue  # not known, or another workdir of the same login on the same host
+            name = copy_step_name(source, plan.site)
+            copies.setdefault(name, StepPlan(name, plan.site, origin.step, (source,),
+                                             (), copy_of=source))
+            extra.append(name)
+        result.append(replace(plan, depends_on=(*plan.depends_on, *extra)) if extra else plan)
+    # A copy goes right after the step it copies, so the plan's order stays a DAG order.
+    ordered: list[StepPlan] = []
+    for plan in result:
+        ordered.append(plan)
+        ordered += [c for c in copies.values() if c.copy_of == plan.name]
+    return tuple(ordered)
 
 
 def plan_execution(workflow_id: str, workflow: Workflow, inputs: Mapping[str, Any],
-                   site: SiteBinding) -> ExecutionPlan:
+                   site: SiteBinding,
+                   places: Mapping[str, str | None] | None = None) -> ExecutionPlan:
     """Check the inputs against the workflow's declaration, bind sites, choose the steps.
 
     Raises ``ValidationError`` with one message per faulty input (or field) in ``fields``.
@@ -168,7 +222,7 @@ def plan_execution(workflow_id: str, workflow: Workflow, inputs: Mapping[str, An
     except InputValidationError as exc:
         raise ValidationError(str(exc), fields=exc.errors) from None
     return ExecutionPlan(workflow_id, workflow, values,
-                         plan_steps(workflow_id, workflow, site, values))
+                         plan_steps(workflow_id, workflow, site, values, places))
 
 
 def with_values(plan: ExecutionPlan, step: StepPlan,
@@ -199,5 +253,5 @@ def render_step(step: Step, values: Mapping[str, Any],
         raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None
 
 
-__all__ = ["ExecutionPlan", "SiteBinding", "StepPlan", "bind_sites", "plan_execution",
-           "plan_steps", "render_step", "with_values"]
+__all__ = ["ExecutionPlan", "SiteBinding", "StepPlan", "bind_sites", "copy_step_name",
+           "is_copy_step", "plan_execution", "plan_steps", "render_step", "with_values"]

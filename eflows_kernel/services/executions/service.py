@@ -21,12 +21,13 @@ from eflows_kernel.events import read_events
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
 from eflows_kernel.services.executions.executor import Target
 from eflows_kernel.services.executions.follow import ExecutionFollower
-from eflows_kernel.services.executions.graph import StepGraphs, StepStatus
+from eflows_kernel.services.executions.graph import StepCopier, StepGraphs, StepStatus
 from eflows_kernel.services.executions.logs import check_log_range
 from eflows_kernel.services.executions.plan import (
     ExecutionPlan,
     SiteBinding,
     bind_sites,
+    is_copy_step,
     plan_execution,
     plan_steps,
 )
@@ -47,13 +48,15 @@ class ExecutionsService:
     ``executors``: the router, or a function making it on first use (making the
     executors re-attaches to the runs an earlier process left, which reading records
     does not need). ``credentials``: looks a credential id up; without it, ids are
-    recorded as given (unit tests of an executor).
+    recorded as given (unit tests of an executor). ``copier``: makes the copy steps of
+    step graphs (a step's directory to another site, ``graph.py``); None: none is made.
     """
 
     def __init__(self, store: ExecutionStore, registry: WorkflowRegistry,
                  executors: ExecutorRouter | Callable[[], ExecutorRouter],
                  credentials: CredentialLookup | None = None,
-                 runs_dir: Path | None = None) -> None:
+                 runs_dir: Path | None = None,
+                 copier: Callable[[], StepCopier | None] | None = None) -> None:
         self.store = store
         self.registry = registry
         self.credentials = credentials
@@ -64,7 +67,8 @@ class ExecutionsService:
         self._closed = False
         # A step graph's folder (its one event log) is beside its steps' run folders.
         self.graphs = StepGraphs(store, lambda: self.router, Path(
-            runs_dir) if runs_dir else Path(tempfile.gettempdir()) / "eflows-graphs")
+            runs_dir) if runs_dir else Path(tempfile.gettempdir()) / "eflows-graphs",
+            copier=copier)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r})"
@@ -81,7 +85,9 @@ class ExecutionsService:
                 router = self._make_router()
                 running = self.store.running()
                 try:  # the steps of graphs too: each is an execution of its site's executor
-                    router.recover([e for e in running if not e.is_graph])
+                    # (but a copy step, which the graph's driver makes again)
+                    router.recover([e for e in running
+                                    if not e.is_graph and not is_copy_step(e.step)])
                 except Exception:  # a broken old run must not keep the services from starting
                     log.exception("eflows: re-attaching to unfinished executions failed")
                 self._router = router
@@ -89,12 +95,23 @@ class ExecutionsService:
             return self._router
 
     def _plan_of(self, execution: Execution) -> ExecutionPlan:
-        """The plan of a recorded graph execution, as it was made at submit."""
+        """The plan of a recorded graph execution, as it was made at submit (its copy
+        steps too: the sites' places are asked of their executors again)."""
         workflow = self.registry.get(execution.workflow_id).workflow
+        sites: SiteBinding = execution.site
+        if execution.step_sites:  # (the copy steps' sites are recorded too: made again)
+            sites = {k: v for k, v in execution.step_sites.items() if not is_copy_step(k)}
+        places: dict[str, str | None] = {}
+        router = self._router or self.router  # (made already while it recovers graphs)
+        for name in set(sites.values() if isinstance(sites, dict) else [sites]):
+            try:
+                places[name] = router.for_site(name).target(
+                    name, execution.credential_id, None, {}).place
+            except Exception:  # a site removed since: its steps fail when they start
+                places[name] = None
         return ExecutionPlan(execution.workflow_id, workflow, dict(execution.inputs),
-                             plan_steps(execution.workflow_id, workflow,
-                                        execution.step_sites or execution.site,
-                                        execution.inputs))
+                             plan_steps(execution.workflow_id, workflow, sites,
+                                        execution.inputs, places))
 
     # ---- submitting --------------------------------------------------------------------
 
@@ -127,7 +144,8 @@ class ExecutionsService:
                                                               answers)
         plan = plan_execution(registered.id, registered.workflow, dict(inputs or {}),
                               {step: targets[name].site for step, name in bound.items()}
-                              if bound else targets[names[0]].site)
+                              if bound else targets[names[0]].site,
+                              {t.site: t.place for t in targets.values()})
         if plan.is_graph:
             by_site = {t.site: t for t in targets.values()}
             return self.graphs.start(plan, by_site, credential_id,

@@ -32,7 +32,7 @@ from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.state.tables import Base, SchemaVersion, utcnow
 
 ENV_VAR = "EFLOWS_STATE_URL"
-CURRENT_VERSION = 3
+CURRENT_VERSION = 4
 
 
 def _credential_metadata(conn: Connection) -> None:
@@ -50,8 +50,15 @@ def _steps_of_executions(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _add_data_logistics_tables(conn: Connection) -> None:
+    """Version 4: data service credentials and periodic transfers (new tables only)."""
+    for name in ("service_credentials", "transfer_schedules"):
+        Base.metadata.tables[name].create(conn, checkfirst=True)
+
+
 # MIGRATIONS[n - 1] takes a database from version n to n + 1, inside the open transaction.
-MIGRATIONS: list[Callable[[Connection], None]] = [_credential_metadata, _steps_of_executions]
+MIGRATIONS: list[Callable[[Connection], None]] = [_credential_metadata, _steps_of_executions,
+                                                  _add_data_logistics_tables]
 BUSY_TIMEOUT_S = 30.0
 MAX_PAGE = 1000
 

@@ -153,3 +153,40 @@ class ExecutionRow(Base):
                                                   index=True)
     step: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
     step_sites: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+class ServiceCredentialRow(Base):
+    """A data service's login (WebDAV, S3, B2SHARE): public facts, the secret as ciphertext."""
+
+    __tablename__ = "service_credentials"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)  # the service it is for (matched by prefix)
+    username: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType)  # region, endpoint...
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    key_id: Mapped[str] = mapped_column(String(64), default="")
+    nonce: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+
+class TransferScheduleRow(Base):
+    """A data movement repeated on a period, during a run or on its own, with its last run."""
+
+    __tablename__ = "transfer_schedules"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)  # source, target, site...
+    every_s: Mapped[int] = mapped_column(Integer)
+    execution_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True,
+                                                     index=True)  # None: independent of runs
+    paused: Mapped[int] = mapped_column(Integer, default=0)
+    next_run: Mapped[datetime] = mapped_column(index=True)
+    last_run: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

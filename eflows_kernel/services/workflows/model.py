@@ -19,7 +19,8 @@ from eflows_kernel.services.paths import check_name
 InputType = Literal["string", "integer", "float", "boolean", "path", "list", "map"]
 INPUT_TYPES: tuple[str, ...] = ("string", "integer", "float", "boolean", "path", "list", "map")
 
-MovementKind = Literal["local", "http", "cluster", "dls", "webdav", "image"]
+# dls: an eFlows4HPC DLS stage-in/out (B2SHARE records); image: a built container image
+MovementKind = Literal["local", "http", "cluster", "dls", "webdav", "s3", "b2share", "image"]
 
 
 class _Model(BaseModel):
@@ -115,12 +116,22 @@ class DataMovement(_Model):
     target: str = ""
     environment: str | None = None  # the abstract environment (cluster) it runs against
     depends_on: list[str] = Field(default_factory=list)
+    credential_id: str | None = None  # the data service login (default: found by URL)
+    every: str | None = None  # out-movements: also sync this often while the run goes
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return check_name(value, "data movement name")
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        period = r"(\d+d)?(\d+h)?(\d+m)?(\d+s)?"
+        if value is not None and not (value and re.fullmatch(period, value)):
+            raise ValueError(f"every must be a period such as 10m, 1h30m or 30s, not {value!r}")
+        return value
 
 
 class Step(_Model):

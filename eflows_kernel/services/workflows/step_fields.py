@@ -77,6 +77,18 @@ def check_references(workflow: Workflow,
     return problems
 
 
+def dirs_read(step: Step) -> list[str]:
+    """The steps whose run directory ``step`` names (``${steps.<s>.dir}``), in order."""
+    found: list[str] = []
+    for _, value in template_fields(step):
+        if isinstance(value, str):
+            for name in find_references(value):
+                match = STEP_REFERENCE.match(name)
+                if match is not None and match.group(1) not in found:
+                    found.append(match.group(1))
+    return found
+
+
 def _render(path: str, value: Any, values: Mapping[str, Any]) -> Any:
     if not isinstance(value, str):
         return value
@@ -132,5 +144,5 @@ def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
     return step.model_copy(update=update)
 
 
-__all__ = ["STEP_REFERENCE", "check_references", "render_step_fields", "step_dir_key",
-           "template_fields"]
+__all__ = ["STEP_REFERENCE", "check_references", "dirs_read", "render_step_fields",
+           "step_dir_key", "template_fields"]

@@ -47,12 +47,13 @@ class Scripted:
         self.started: list[tuple[str, str, dict[str, object]]] = []  # step, site, values
         self.cancelled: list[str] = []
         self.recovered: list[str] = []
+        self.places: dict[str, str] = {}  # site -> whose files a step there sees
 
     def target(self, site: str, credential_id: str | None, login: str | None,
                answers: Mapping[str, str]) -> Target:
         if site == "nowhere":
             raise ValidationError("no site named 'nowhere'", fields={"site": "no such site"})
-        return Target(site, "me")
+        return Target(site, "me", place=self.places.get(site))
 
     def start(self, plan: ExecutionPlan, step: StepPlan, target: Target,
               record: Record) -> Execution:
@@ -235,3 +236,89 @@ def test_binding_sites_names_what_is_missing(world) -> None:
         service.submit(workflow_id(service), {}, {"Front": "alpha", "Back": "nowhere"})
     assert refused.value.details["fields"] == {"site": "no such site"}
     assert service.store.running() == []  # nothing recorded
+
+
+class Copier:
+    """Copies as the test says: each copy waits until the test ends it."""
+
+    def __init__(self, store: ExecutionStore, log_dir: Path) -> None:
+        self.store, self.log_dir = store, log_dir
+        self.copies: list[tuple[str, str, str]] = []  # copy step, source step, source dir
+
+    def start(self, execution: Execution, source: Execution, source_dir: str) -> None:
+        self.copies.append((execution.step or "", source.step or "", source_dir))
+        self.store.set_state(execution.id, ExecutionState.RUNNING, "copying")
+
+    def running(self, execution_id: str) -> bool:
+        return True
+
+    def cancel(self, execution: Execution) -> Execution:
+        return self.store.set_state(execution.id, ExecutionState.CANCELLED)
+
+    def finish(self, execution_id: str, run_dir: str) -> None:
+        log = self.log_dir / f"{execution_id}.jsonl"
+        log.write_text(json.dumps({"v": 1, "seq": 1, "run": execution_id, "ts": 1.0,
+                                   "type": "stage", "stage": "stage-in", "state": "done",
+                                   "info": {"run_dir": run_dir}}) + "\n")
+        self.store.set_event_log(execution_id, str(log))
+        self.store.set_state(execution_id, ExecutionState.DONE, "copied")
+
+
+def test_a_step_dir_read_on_a_site_that_does_not_see_it_is_copied_there_first(
+        world, tmp_path: Path) -> None:
+    """``${steps.prepare.dir}`` is a folder on prepare's site: a step on another host or
+    login reads the copy a copy step made on its own site, never a path naming nothing."""
+    service, executor = world()
+    copier = Copier(service.store, tmp_path)
+    service.graphs._copier = lambda: copier
+    executor.places = {"alpha": "eflows@hpc:22", "beta": "eflows-ui@hpc:22"}
+    execution = service.submit(workflow_id(service), {}, {"Front": "alpha", "Back": "beta"})
+    listed = {s.name: s for s in service.steps(execution.id)}
+    assert list(listed) == ["prepare", "prepare->beta", "left", "right", "join"]
+    assert listed["prepare->beta"].site == "beta"
+    assert listed["prepare->beta"].depends_on == ("prepare",)
+    assert listed["left"].depends_on == ("prepare", "prepare->beta")
+    assert listed["right"].depends_on == ("prepare",)  # reads no directory: no wait
+    wait_for(lambda: step_states(service, execution.id)["prepare"] == "running")
+    end(service, execution.id, "prepare", ExecutionState.DONE)
+    wait_for(lambda: len(copier.copies) == 1 and len(executor.started) == 2)
+    prepare = next(c for c in service.store.steps(execution.id) if c.step == "prepare")
+    assert copier.copies == [("prepare->beta", "prepare", str(tmp_dir(service) / prepare.id))]
+    assert [s[0] for s in executor.started] == ["prepare", "right"]  # left waits for it
+    copy = next(c for c in service.store.steps(execution.id) if c.step == "prepare->beta")
+    assert (copy.site, copy.parent_id) == ("beta", execution.id)
+    copier.finish(copy.id, "/home/eflows-ui/eflows/runs/copy/prepare")
+    wait_for(lambda: len(executor.started) == 3)
+    values = next(v for name, _, v, _ in executor.started if name == "left")
+    assert values["steps.prepare.dir"] == "/home/eflows-ui/eflows/runs/copy/prepare"
+    for name in ("left", "right"):
+        end(service, execution.id, name, ExecutionState.DONE)
+    wait_for(lambda: len(executor.started) == 4)
+    end(service, execution.id, "join", ExecutionState.DONE)
+    assert service.wait(execution.id, 10).state == ExecutionState.DONE
+    events = read_events(service.get(execution.id).event_log)
+    assert ("prepare->beta", "done") in {(e["step"], e["state"]) for e in events
+                                         if e["type"] == "step"}
+
+
+def test_without_a_copier_the_copy_step_fails_and_its_readers_are_cancelled(world) -> None:
+    service, executor = world()
+    executor.places = {"alpha": "eflows@hpc:22", "beta": "eflows-ui@hpc:22"}
+    execution = service.submit(workflow_id(service), {}, {"Front": "alpha", "Back": "beta"})
+    wait_for(lambda: step_states(service, execution.id)["prepare"] == "running")
+    end(service, execution.id, "prepare", ExecutionState.DONE)
+    wait_for(lambda: step_states(service, execution.id)["right"] == "running")
+    end(service, execution.id, "right", ExecutionState.DONE)
+    final = service.wait(execution.id, 10)
+    assert final.state == ExecutionState.FAILED and "prepare->beta" in final.error
+    assert "copies nothing between sites" in final.error
+    states = step_states(service, execution.id)
+    assert states["left"] == states["join"] == "cancelled"
+    assert [s[0] for s in executor.started] == ["prepare", "right"]
+
+
+def test_sites_of_one_login_on_one_host_need_no_copy(world) -> None:
+    service, executor = world()
+    executor.places = {"alpha": "eflows@hpc:22", "beta": "eflows@hpc:22"}
+    execution = service.submit(workflow_id(service), {}, {"Front": "alpha", "Back": "beta"})
+    assert [s.name for s in service.steps(execution.id)] == list(SPEC_STEPS)

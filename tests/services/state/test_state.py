@@ -30,14 +30,15 @@ def url_of(path: Path) -> str:
 def test_fresh_database_is_private_versioned_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "state.sqlite"
     with StateStore(url_of(path)) as state:
-        assert state.version() == store.CURRENT_VERSION == 3
+        assert state.version() == store.CURRENT_VERSION == 4
         with state.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
             tables = {r[0] for r in conn.exec_driver_sql(
                 "SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"schema_version", "workflows", "credentials", "sites", "executions"} <= tables
+        assert {"schema_version", "workflows", "credentials", "sites", "executions",
+                "service_credentials", "transfer_schedules"} <= tables
         for file in path.parent.iterdir():
             assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
     with StateStore(url_of(path)) as again:  # reopening changes nothing
@@ -219,6 +220,7 @@ def test_version_1_database_gains_credential_metadata(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:  # what version 1 wrote
         conn.execute("ALTER TABLE credentials DROP COLUMN meta")
         _drop_step_columns(conn)
+        _drop_data_logistics_tables(conn)
         conn.execute("UPDATE schema_version SET version = 1")
     conn.close()
     with StateStore(url_of(path)) as state:
@@ -250,17 +252,50 @@ def _drop_step_columns(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
 
 
-def test_version_2_databases_gain_the_step_columns(tmp_path: Path) -> None:
-    """A database of before step graphs: every execution kept, each one graph-less."""
+def _drop_data_logistics_tables(conn: sqlite3.Connection) -> None:
+    """Back to the tables of before schema 4 (no data service logins, no periodic transfers)."""
+    conn.execute("DROP TABLE service_credentials")
+    conn.execute("DROP TABLE transfer_schedules")
+
+
+def _tables(state: StateStore) -> set[str]:
+    with state.engine.connect() as conn:
+        return {r[0] for r in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def test_version_2_databases_gain_the_step_columns_then_the_data_tables(tmp_path: Path) -> None:
+    """A database of before step graphs goes through both migrations: every execution
+    kept, each one graph-less, and the data logistics tables there."""
     path = tmp_path / "state.sqlite"
     ids = _fill(url_of(path))
     with sqlite3.connect(path) as conn:
         _drop_step_columns(conn)
+        _drop_data_logistics_tables(conn)
         conn.execute("UPDATE schema_version SET version = 2")
     conn.close()
     with StateStore(url_of(path)) as state:
-        assert state.version() == 3
+        assert state.version() == store.CURRENT_VERSION == 4
         assert state.backups == [tmp_path / "state.sqlite.bak-v2"]
         execution = ExecutionStore(state).get(ids["execution"])
         assert (execution.parent_id, execution.step, execution.step_sites) == (None, None, None)
         assert execution.inputs == {"x": 1}
+        assert {"service_credentials", "transfer_schedules"} <= _tables(state)
+
+
+def test_a_version_3_database_gains_the_data_logistics_tables(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite"
+    with StateStore(url_of(path)) as state:
+        vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
+        kept = vault.generate("old key")
+    with sqlite3.connect(path) as conn:  # what version 3 wrote: not the two new tables
+        _drop_data_logistics_tables(conn)
+        conn.execute("UPDATE schema_version SET version = 3")
+    conn.close()
+    with StateStore(url_of(path)) as state:
+        assert state.version() == store.CURRENT_VERSION
+        assert state.backups == [tmp_path / "v3.sqlite.bak-v3"]
+        tables = _tables(state)
+        vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
+        assert vault.private_key_for_use(kept.id) is not None
+    assert {"service_credentials", "transfer_schedules"} <= tables

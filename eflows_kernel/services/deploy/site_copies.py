@@ -1,0 +1,132 @@
+"""Copy steps: an earlier step's run directory brought to the site of the steps reading it.
+
+Why through this server: two sites (two hosts, or two logins of one host) share no
+files and usually no network path or login between them; this server has a login on
+each. So the directory comes down here (its sha256 checked on arrival) and goes up to
+the other site (checked again there), each leg with the transfer layer's guarantees
+(``.part`` until checked, progress events). It lands in the copy step's own run
+directory there, ``<workdir>/runs/<copy execution id>/<the directory's name>``, which a
+later step reads as ``${steps.<step>.dir}`` (``executions/graph.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import posixpath
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eflows_kernel.events import EVENT_LOG, EventStream
+from eflows_kernel.services.deploy.pipeline import resolve_workdir, stage
+from eflows_kernel.services.errors import ConflictError
+from eflows_kernel.services.executions.logs import OUTPUT_LOG
+from eflows_kernel.services.executions.store import Execution, ExecutionStore
+from eflows_kernel.services.hpc.transfer.relay import site_to_site
+from eflows_kernel.services.lifecycle import ExecutionState
+from eflows_kernel.services.sites import SiteService
+
+log = logging.getLogger(__name__)
+
+
+class CopyCancelled(Exception):
+    """The copy was cancelled between two of its legs."""
+
+
+class SiteCopies:
+    """The copy steps of this process, one thread each (the graph's ``StepCopier``)."""
+
+    def __init__(self, store: ExecutionStore, sites: Callable[[], SiteService],
+                 runs_dir: Path) -> None:
+        self.store = store
+        self._sites = sites
+        self.runs_dir = Path(runs_dir)
+        self._running: dict[str, threading.Event] = {}  # execution id -> cancel asked
+        self._lock = threading.Lock()
+
+    def running(self, execution_id: str) -> bool:
+        with self._lock:
+            return execution_id in self._running
+
+    def start(self, execution: Execution, source: Execution, source_dir: str) -> None:
+        with self._lock:
+            if execution.id in self._running:
+                return
+            self._running[execution.id] = threading.Event()
+        threading.Thread(target=self._run, args=(execution, source, source_dir), daemon=True,
+                         name=f"eflows-copy-{execution.id[:8]}").start()
+
+    def cancel(self, execution: Execution) -> Execution:
+        with self._lock:
+            asked = self._running.get(execution.id)
+        if asked is None:  # nobody copies: nothing to stop
+            with contextlib.suppress(ConflictError):
+                return self.store.set_state(execution.id, ExecutionState.CANCELLED,
+                                            "cancelled")
+            return self.store.get(execution.id)
+        asked.set()
+        return self.store.set_state(execution.id, ExecutionState.CANCELLING, "cancel requested")
+
+    # ---- the copy ----------------------------------------------------------------------
+
+    def _run(self, execution: Execution, source: Execution, source_dir: str) -> None:
+        folder = self.runs_dir / execution.id
+        folder.mkdir(parents=True, exist_ok=True)
+        if execution.event_log is None:
+            self.store.set_event_log(execution.id, str(folder / EVENT_LOG))
+        events = EventStream.resume(execution.id, folder / EVENT_LOG)
+        clients: list[Any] = []
+        what = f"{source.site}:{source_dir} -> {execution.site}"
+        try:
+            self.store.set_state(execution.id, ExecutionState.RUNNING,
+                                 f"copying step {source.step!r}'s directory")
+            sites = self._sites()
+            origin, here = sites.get_by_name(source.site), sites.get_by_name(execution.site)
+            stage(events, "connect", "running", what)
+            clients.append(sites.connect(origin.id, source.credential_id))
+            clients.append(sites.connect(here.id, execution.credential_id))
+            target_dir = posixpath.join(resolve_workdir(clients[1], here.config.workdir),
+                                        "runs", execution.id)
+            stage(events, "connect", "done", f"run directory {target_dir}")
+            self._check(execution)
+            stage(events, "stage-in", "running", f"step {source.step!r}'s directory: {what}")
+            results = site_to_site(clients[0], source_dir, clients[1], target_dir,
+                                   folder / "spool", events)
+            self._check(execution)  # (a copy under way is not cut: it ends, then stops)
+            copied = posixpath.join(target_dir, posixpath.basename(source_dir.rstrip("/")))
+            total = sum(r.bytes for r in results)
+            stage(events, "stage-in", "done", f"{len(results)} file(s), {total} bytes",
+                  run_dir=copied, files=len(results), bytes=total)
+            (folder / OUTPUT_LOG).write_text(
+                f"copied {source_dir} ({source.site}) to {copied} ({execution.site}): "
+                f"{len(results)} file(s), {total} bytes, sha256 checked\n")
+            self.store.set_state(execution.id, ExecutionState.DONE, "copied")
+        except CopyCancelled:
+            with contextlib.suppress(ConflictError):
+                self.store.set_state(execution.id, ExecutionState.CANCELLED, "cancelled")
+        except Exception as error:
+            log.info("eflows: copy %s failed: %s", execution.id, error)
+            message = getattr(error, "message", None) or str(error) or type(error).__name__
+            stage(events, "stage-in", "failed", message[:300])
+            with contextlib.suppress(ConflictError):
+                self.store.set_state(execution.id, ExecutionState.FAILED, "copy failed",
+                                     error=f"copying {what}: {message}")
+        finally:
+            for client in clients:
+                client.close()
+            shutil.rmtree(folder / "spool", ignore_errors=True)
+            events.close()
+            with self._lock:
+                self._running.pop(execution.id, None)
+
+    def _check(self, execution: Execution) -> None:
+        with self._lock:
+            asked = self._running.get(execution.id)
+        if asked is not None and asked.is_set():
+            raise CopyCancelled
+
+
+__all__ = ["SiteCopies"]

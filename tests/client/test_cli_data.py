@@ -1,0 +1,65 @@
+"""``eflows data-logins`` and ``eflows transfers`` as a subprocess against a real server,
+and the same calls through the in-process client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eflows_kernel.client import LocalClient
+
+SECRET = "dav-password-not-on-the-command-line"
+
+
+async def test_data_logins_take_the_secret_from_stdin_and_never_print_it(cli: Any) -> None:
+    made = await cli("data-logins", "add", "share", "webdav",
+                     "https://b2drop.example.org/dav", "--username", "me", "--secret-stdin",
+                     stdin=SECRET + "\n")
+    assert made.code == 0, made.err
+    login = made.out.strip().removeprefix("id: ")
+    listing = await cli("data-logins", "list")
+    assert login in listing.out and "b2drop.example.org" in listing.out
+    as_json = await cli("data-logins", "list", "--json")
+    assert json.loads(as_json.out)[0]["username"] == "me"
+    for output in (made, listing, as_json):
+        assert SECRET not in output.out + output.err
+    no_secret = await cli("data-logins", "add", "x", "s3", "s3://b")
+    assert no_secret.code == 2 and "--secret-stdin" in no_secret.err
+    assert (await cli("data-logins", "delete", login)).code == 0
+    assert (await cli("data-logins", "delete", login)).code == 1
+
+
+async def test_transfers_schedule_list_pause_resume_delete(cli: Any, tmp_path: Path) -> None:
+    made = await cli("transfers", "schedule", "nightly", "https://example.org/data.bin",
+                     str(tmp_path / "mirror"), "--every", "1d", "--paused")
+    assert made.code == 0, made.err
+    schedule = made.out.split()[1]
+    listing = await cli("transfers", "list")
+    assert schedule in listing.out and "paused" in listing.out and "1d" in listing.out
+    resumed = await cli("transfers", "resume", schedule, "--json")
+    assert resumed.code == 0 and json.loads(resumed.out)["paused"] is False
+    paused = await cli("transfers", "pause", schedule)
+    assert paused.code == 0 and "paused" in paused.out
+    bad = await cli("transfers", "schedule", "x", "cluster:out", "webdav://h/s", "--every",
+                    "5m")
+    assert bad.code == 1 and "site" in bad.err and "Traceback" not in bad.err
+    assert (await cli("transfers", "delete", schedule)).code == 0
+    gone = await cli("transfers", "show", schedule)
+    assert gone.code == 1 and schedule in gone.err
+
+
+def test_local_client_has_the_same_data_part(tmp_path: Path) -> None:
+    with LocalClient(f"sqlite:///{tmp_path / 's.sqlite'}", tmp_path / "vault.key",
+                     tmp_path / "runs") as client:
+        login = client.data.add_login("rec", "b2share", "https://b2share.example.org",
+                                      token="tok-123")
+        assert "tok-123" not in str(client.data.logins())
+        schedule = client.data.schedule({"name": "s", "every": "1h", "paused": True,
+                                         "source": "https://b2share.example.org/records/ab1",
+                                         "kind": "b2share", "target": str(tmp_path / "m")})
+        assert client.data.get_schedule(schedule["id"])["paused"] is True
+        assert [s["id"] for s in client.data.schedules()] == [schedule["id"]]
+        client.data.delete_schedule(schedule["id"])
+        client.data.delete_login(login["id"])
+        assert client.data.logins() == [] and client.data.schedules() == []

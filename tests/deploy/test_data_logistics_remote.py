@@ -1,0 +1,113 @@
+"""A workflow with the eFlows4HPC DLS movements, run on the real site (sshd + Slurm).
+
+Its data comes from a WebDAV share and a B2SHARE record, its results go to S3, to the
+WebDAV share (synced every second while the job runs) and to a new B2SHARE record: all
+through this server, with the logins from the vault, against real servers on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from eflows_kernel.events import validate_event
+from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
+from eflows_kernel.services.hpc.transfer import UrlPolicy
+from eflows_kernel.services.transfers import DataLogistics, TransfersService
+from tests.deploy.stack import APPS, RemoteServer, Stack
+from tests.plugins.data_services import B2ShareServer, S3Endpoint, WebDavShare
+
+
+def spec() -> dict:
+    return {
+        "name": "dls-movements",
+        "inputs": [{"name": "regions"}, {"name": "record"}, {"name": "share_out"}],
+        "steps": [{"name": "count", "application": str(APPS / "data_logistics.py"),
+                   "arguments": ["inputs/regions", "inputs/record", "results", "10"]}],
+        "data_movements": [
+            {"name": "regions_in", "direction": "in", "kind": "webdav",
+             "source": "${regions}", "target": "inputs/regions"},
+            {"name": "record_in", "direction": "in", "kind": "dls", "source": "${record}",
+             "target": "inputs/record"},
+            {"name": "to_s3", "direction": "out", "kind": "s3", "source": "results",
+             "target": "s3://dls-e2e/run"},
+            {"name": "to_share", "direction": "out", "kind": "webdav", "source": "results",
+             "target": "${share_out}", "every": "1s"},
+            {"name": "to_record", "direction": "out", "kind": "dls", "source": "results",
+             "target": "wordcount results"},
+        ]}
+
+
+def test_dls_movements_run_end_to_end(stack: Stack, webdav_share: WebDavShare,
+                                      b2share_server: B2ShareServer,
+                                      s3_endpoint: S3Endpoint) -> None:
+    logins = ServiceCredentials(stack.store, stack.vault)
+    logins.add("share", "webdav", webdav_share.url.replace("webdav://", "http://"),
+               username=webdav_share.username, secret=webdav_share.password)
+    logins.add("b2share", "b2share", b2share_server.url, token=b2share_server.token)
+    logins.add("bucket", "s3", "s3://dls-e2e", username=s3_endpoint.access_key,
+               secret=s3_endpoint.secret_key,
+               options={"endpoint_url": s3_endpoint.endpoint_url})
+    s3_endpoint.client().create_bucket(Bucket="dls-e2e")
+    regions = webdav_share.root / "e2e-regions"
+    (regions / "med").mkdir(parents=True, exist_ok=True)
+    (regions / "med" / "a.txt").write_text("one two three\n")
+    (regions / "b.txt").write_text("four five\n")
+    record = "e2erec1"
+    b2share_server.add_record(record, {"data.txt": b"six seven eight nine\n"})
+
+    # The loopback servers stand for data servers on the centre's network, which the
+    # operator allows (every request of the relays is still checked against the policy).
+    policy = UrlPolicy(allow_private=True)
+    transfers = TransfersService(stack.store, lambda: logins, lambda: stack.sites,
+                                 url_policy=policy)
+    logistics = DataLogistics(lambda: logins, stack.runs_dir, None, transfers, policy)
+    stack.executor.shutdown()
+    stack.executor = RemoteServer(stack.executions, stack.registry, stack.vault, stack.sites,
+                                  stack.runs_dir, stack.cache, logistics=logistics,
+                                  allow_private_urls=True)
+    transfers.start()
+    try:
+        workflow = stack.registry.register_spec(spec())
+        execution = stack.executor.submit(
+            workflow.id, {"regions": f"{webdav_share.url}/e2e-regions", "record": record,
+                          "share_out": f"{webdav_share.url}/e2e-out"},
+            "cluster", credential_id=stack.credential)
+        synced = webdav_share.root / "e2e-out" / "results" / "progress.txt"
+        seen: set[str] = set()
+        deadline = time.monotonic() + 300
+        while not stack.executions.get(execution.id).finished and time.monotonic() < deadline:
+            if synced.is_file() and stack.executions.get(execution.id).state.value == "running":
+                seen.add(synced.read_text())
+            time.sleep(0.1)
+        done = stack.wait(execution.id, timeout=60)
+    finally:
+        transfers.stop()
+    assert done.state.value == "done", done.error
+    assert len(seen) >= 2, f"the share saw {seen} while the job ran"  # two syncs at least
+    assert transfers.list(execution.id) == []  # the sync ended with the job
+
+    summary = {"files": 3, "words": 9}
+    landed = json.loads((webdav_share.root / "e2e-out" / "results" / "summary.json")
+                        .read_text())
+    assert {k: landed[k] for k in summary} == summary
+    body = s3_endpoint.client().get_object(Bucket="dls-e2e", Key="run/results/summary.json")
+    assert json.loads(body["Body"].read()) == landed
+    (draft,) = [d for d in b2share_server.drafts.values()
+                if d["metadata"]["titles"] == [{"title": "wordcount results"}]]
+    assert draft["state"] == "submitted"
+    assert json.loads(draft["files"]["summary.json"]) == landed
+    outputs = done.outputs
+    assert outputs["to_record"]["location"].startswith(f"{b2share_server.url}/records/")
+    assert {f["name"] for f in outputs["to_s3"]["files"]} >= {"results/summary.json"}
+
+    events = stack.executor.events(execution.id)
+    for event in events:
+        validate_event(event)
+    stages = [(e["stage"], e["state"]) for e in events if e["type"] == "stage"]
+    assert ("sync", "running") in stages and ("sync", "done") in stages
+    fetched = {e["name"] for e in events if e["type"] == "transfer" and e["state"] == "done"}
+    assert any(name.endswith("/records/e2erec1") or "data.txt" in name for name in fetched)
+    text = json.dumps(events)
+    for secret in (webdav_share.password, s3_endpoint.secret_key, b2share_server.token):
+        assert secret not in text

@@ -1,0 +1,82 @@
+"""Data services <-> the real test site (sshd on 127.0.0.1:2222), through this machine.
+
+The HTTP->SSH movement of the eFlows4HPC DLS (``plainhttp2ssh``), a WebDAV folder staged
+in, and a result folder staged out to S3; run under ``flock /tmp/eflows-e2e.lock``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from eflows_kernel.events import EventStream
+from eflows_kernel.services.hpc import ssh
+from eflows_kernel.services.hpc.transfer.relay import relay_from_site, relay_to_site
+from eflows_kernel.services.hpc.transfer.stores import Auth, open_store
+from tests.plugins.cluster import HOST_KEY_DIR, SshdInfo
+from tests.plugins.data_services import HttpFiles, S3Endpoint, WebDavShare
+
+
+@pytest.fixture
+def client(sshd: SshdInfo) -> Iterator[paramiko.SSHClient]:
+    key = ssh.HostKey.from_line((HOST_KEY_DIR / "ssh_host_ed25519_key.pub").read_text())
+    c = ssh.connect(sshd.host, sshd.port, sshd.login, key, password=sshd.password)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def rdir(client: paramiko.SSHClient) -> Iterator[str]:
+    name = f"relay-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    ssh.run(client, f"rm -rf {name}")
+
+
+def test_http_to_ssh_lands_checked_on_the_site(client: paramiko.SSHClient, sshd: SshdInfo,
+                                               rdir: str, http_files: HttpFiles,
+                                               tmp_path: Path) -> None:
+    data = b'{"event": "2003_0521_boumardes"}\n' * 3000
+    (http_files.root / "parameters.json").write_bytes(data)
+    log = EventStream("relay")
+    store = open_store("http")
+    results = relay_to_site(client, store, f"{http_files.url}/parameters.json",
+                            f"{rdir}/inputs", tmp_path / "spool", log)
+    store.close()
+    assert (sshd.home / rdir / "inputs" / "parameters.json").read_bytes() == data
+    assert results[0].sha256 == hashlib.sha256(data).hexdigest()
+    done = [e for e in log.events() if e["type"] == "transfer" and e["state"] == "done"]
+    assert len(done) == 2  # fetched here, then staged in
+    assert not (tmp_path / "spool").exists()
+
+
+def test_webdav_folder_to_site_and_results_to_s3(client: paramiko.SSHClient, sshd: SshdInfo,
+                                                 rdir: str, webdav_share: WebDavShare,
+                                                 s3_endpoint: S3Endpoint,
+                                                 tmp_path: Path) -> None:
+    src = webdav_share.root / "templates-set"
+    (src / "sub").mkdir(parents=True)
+    (src / "t1.cfg").write_text("one\n")
+    (src / "sub" / "t2.cfg").write_text("two\n")
+    dav = open_store("webdav", Auth(webdav_share.username, webdav_share.password))
+    relay_to_site(client, dav, f"{webdav_share.url}/templates-set", f"{rdir}/data",
+                  tmp_path / "in")
+    dav.close()
+    landed = sshd.home / rdir / "data"
+    assert (landed / "t1.cfg").read_text() == "one\n"
+    assert (landed / "sub" / "t2.cfg").read_text() == "two\n"
+
+    ssh.run(client, f"mkdir -p {rdir}/results && printf 'r1' > {rdir}/results/a.txt")
+    s3_endpoint.client().create_bucket(Bucket="relay-out")
+    s3 = open_store("s3", Auth(s3_endpoint.access_key, s3_endpoint.secret_key,
+                               options=(("endpoint_url", s3_endpoint.endpoint_url),)))
+    pushed = relay_from_site(client, f"{rdir}/results", s3, "s3://relay-out/run-1",
+                             tmp_path / "out")
+    s3.close()
+    assert [r.name for r in pushed] == ["results/a.txt"]
+    body = s3_endpoint.client().get_object(Bucket="relay-out", Key="run-1/results/a.txt")
+    assert body["Body"].read() == b"r1"

@@ -61,6 +61,7 @@ NO_EFFECT: dict[str, str] = {
     "ear": "no EAR", "provenance": "no RO-Crate provenance is written",
     "data_provenance": "no RO-Crate provenance is written",
     "disable_external": "no external process",
+    "job_execution_dir": "the job runs in its run directory",
     "base_log_dir": "logs are the run's events", "specific_log_dir": "logs are the run's "
     "events", "worker_working_dir": "tasks run in the current directory",
     "worker_in_master_cpus": "the workers are --workers", "worker_in_master_memory":
@@ -139,6 +140,9 @@ def add_runcompss_options(parser: argparse.ArgumentParser) -> None:
     for name in BATCH_ONLY:
         group.add_argument(f"--{name}", dest=f"batch_{name}", default=None,
                            help=argparse.SUPPRESS)
+    group.add_argument("--submitted-job", action="store_true",
+                       help="this run is the batch job a deployer sized and submitted: the "
+                            "enqueue_compss options (which size a job) are noted, not refused")
 
 
 def normalise_argv(argv: list[str]) -> list[str]:
@@ -190,7 +194,11 @@ def runcompss_settings(args: argparse.Namespace) -> RuncompssSettings:
     """Check the runcompss options of a parsed command line and say what they do."""
     settings = RuncompssSettings()
     batch = [name for name in BATCH_ONLY if getattr(args, f"batch_{name}") is not None]
-    if batch:
+    if batch and getattr(args, "submitted_job", False):
+        settings.notes += [f"--{name} has no effect here: it sizes a batch job, and this run "
+                           "is the step's job, sized from its num_nodes, qos and time_limit"
+                           for name in batch]
+    elif batch:
         raise RuncompssOptionError(
             f"--{batch[0]} is an enqueue_compss option (it sizes a batch job); eflows-run "
             "runs where it is started: place workers as Slurm jobs with --slurm-workers N "

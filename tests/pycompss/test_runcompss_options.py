@@ -65,3 +65,16 @@ def test_compss_scheduler_class_or_dask_address() -> None:
     for address in ("tcp://10.0.0.5:8786", "10.0.0.5:8786", "scheduler.json", None, "",
                     "localhost"):
         assert not is_java_scheduler(address), address
+
+
+def test_in_a_submitted_job_the_options_that_size_a_job_are_noted(
+        run_app: Callable[..., subprocess.CompletedProcess]) -> None:
+    """A deployed step's extra_compss_opts (the registry's: --exec_time, --queue,
+    --reservation...) reach the runner of the step's job, which the deployer sized."""
+    proc = run_app(APP, extra=("--submitted-job", "--exec_time=30", "--queue=debug",
+                               "--reservation=r1", "--job_execution_dir=/x",
+                               f"--pythonpath={LIB}"), timeout=120)
+    assert_exit(proc)
+    assert result_of(proc)["name"] == "from lib"  # --pythonpath honoured beside them
+    for option in ("--exec_time", "--queue", "--reservation", "--job_execution_dir"):
+        assert f"eflows-run: {option} has no effect here" in proc.stderr, option

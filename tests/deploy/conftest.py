@@ -8,6 +8,9 @@ Every test gets fresh state (SQLite, vault, registry) and a credential authorize
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +24,15 @@ from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows.registry import WorkflowRegistry
 from tests.deploy.servers import Server
 from tests.deploy.stack import RemoteServer, Stack, local_site_config
+from tests.hpc.images import build_python_image
 from tests.plugins.cluster import SshdInfo
+from tests.plugins.multinode_cluster import MultiNodeCluster
 
 
-@pytest.fixture
-def stack(tmp_path: Path, clean_account: SshdInfo, slurm_cluster: str,
-          wheel_cache: Path) -> Iterator[Stack]:
+def open_stack(tmp_path: Path, wheel_cache: Path, account: SshdInfo,
+               **site: object) -> Stack:
+    """Fresh state (SQLite, vault, registry), one site on ``account`` trusted, and a
+    credential authorized there with the login's password."""
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     registry = WorkflowRegistry(store)
     executions = ExecutionStore(store)
@@ -34,19 +40,58 @@ def stack(tmp_path: Path, clean_account: SshdInfo, slurm_cluster: str,
     sites = SiteService(SiteStore(store), vault, timeout=10)
     runs = tmp_path / "runs"
     executor = RemoteServer(executions, registry, vault, sites, runs, wheel_cache)
-    site = sites.add({"name": "cluster", "host": clean_account.host,
-                      "port": clean_account.port, "login": clean_account.login,
-                      "scheduler": "slurm", "python": {"path": "/usr/bin/python3"}})
-    site = sites.trust(site.id, sites.scan(site.id).fingerprint)
+    record = sites.add({"host": account.host, "port": account.port, "login": account.login,
+                        "scheduler": "slurm", "python": {"path": "/usr/bin/python3"},
+                        **site})
+    record = sites.trust(record.id, sites.scan(record.id).fingerprint)
     credential = vault.generate("deploy-tests").id
-    sites.authorize(site.id, credential, password=clean_account.password)
-    result = Stack(store, registry, executions, vault, sites, executor, runs, wheel_cache,
-                   site, credential, clean_account)
+    sites.authorize(record.id, credential, password=account.password)
+    return Stack(store, registry, executions, vault, sites, executor, runs, wheel_cache,
+                 record, credential, account)
+
+
+def close_stack(stack: Stack) -> None:
+    stack.executor.shutdown()
+    stack.store.close()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, clean_account: SshdInfo, slurm_cluster: str,
+          wheel_cache: Path) -> Iterator[Stack]:
+    result = open_stack(tmp_path, wheel_cache, clean_account, name="cluster")
     try:
         yield result
     finally:
-        result.executor.shutdown()
-        store.close()
+        close_stack(result)
+
+
+@pytest.fixture
+def multinode_stack(tmp_path: Path, multinode_cluster: MultiNodeCluster,
+                    wheel_cache: Path) -> Iterator[Stack]:
+    """The stack with one site, ``multi``: the multi-node Slurm's own login (sshd on
+    2223, tests/cluster/setup_slurm_multinode.sh), its environment kept between tests."""
+    cluster = multinode_cluster
+    account = SshdInfo(cluster.host, cluster.port, cluster.login, cluster.password,
+                       cluster.home)
+    result = open_stack(tmp_path, wheel_cache, account, name="multi",
+                        partition=cluster.partition)
+    try:
+        yield result
+    finally:
+        close_stack(result)
+
+
+@pytest.fixture(scope="session")
+def site_image(sshd: SshdInfo) -> str:
+    """A Charliecloud image on the test site (``~/images/python-image`` of the login, its
+    own): this host's Debian Python, with the libraries the site's environment links to
+    (the same packages as this virtualenv's). Built once per session."""
+    root = sshd.home / "images" / "python-image"
+    shutil.rmtree(root.parent, ignore_errors=True)
+    root.parent.mkdir(parents=True)
+    build_python_image(root, [Path(sysconfig.get_paths()["purelib"])])
+    subprocess.run(["chown", "-R", f"{sshd.login}:", str(root.parent)], check=True)
+    return str(root)
 
 
 @pytest.fixture(scope="session")

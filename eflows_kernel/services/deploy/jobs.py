@@ -17,6 +17,7 @@ import paramiko
 
 from eflows_kernel.compss.job import compss_job_lines
 from eflows_kernel.events import EVENT_LOG
+from eflows_kernel.services.deploy.containers import StepContainer, launcher_argv
 from eflows_kernel.services.executions.logs import OUTPUT_LOG
 from eflows_kernel.services.hpc import slurm, ssh
 from eflows_kernel.services.sites import SiteConfig
@@ -48,6 +49,7 @@ class JobRequest:
     modules: Sequence[str] = ()  # loaded with `module load` (Environment Modules or Lmod)
     python_interpreter: str | None = None  # the COMPSs runtime's Python (runcompss)
     compss_options: Sequence[str] = ()  # more runcompss options (extra_compss_opts)
+    container: StepContainer | None = None  # the image the whole job runs in
 
 
 def job_script(request: JobRequest, direct: bool = False) -> str:
@@ -67,7 +69,10 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     # Several nodes: one worker per node (--slurm-allocation in runner_options).
     cluster = [] if "--slurm-allocation" in request.runner_options else [
         "--workers", str(request.workers), "--threads-per-worker", "1"]
-    runner = [request.python, "-m", "eflows_kernel.engine.runner", *cluster,
+    inside = [] if request.container is None else launcher_argv(
+        request.python, request.container,
+        ["PYTHONUNBUFFERED", *(n for n in request.env if _ENV_NAME.match(n))])
+    runner = [*inside, request.python, "-m", "eflows_kernel.engine.runner", *cluster,
               "--event-log", posixpath.join(request.run_dir, EVENT_LOG),
               "--run-id", request.run_id, "--first-seq", str(request.first_seq),
               *request.runner_options, request.application, *request.arguments]

@@ -21,6 +21,11 @@ import paramiko
 
 from eflows_kernel.events import EVENT_LOG, EventStream
 from eflows_kernel.services.deploy.allocation import allocation_for
+from eflows_kernel.services.deploy.containers import (
+    ContainerStepError,
+    StepContainer,
+    step_container,
+)
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
 from eflows_kernel.services.deploy.staging import DataPlan
@@ -37,7 +42,12 @@ from eflows_kernel.services.hpc.transfer import (
 from eflows_kernel.services.hpc.transfer.relay import relay_to_site
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.transfers import DataLogistics, open_location
-from eflows_kernel.services.workflows import Step, Workflow
+from eflows_kernel.services.workflows import (
+    ArgumentRenderError,
+    Step,
+    Workflow,
+    render_arguments,
+)
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +199,14 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     stage(runlog, "stage-in", "done", f"{count} item(s) staged in", items=count)
     _check_cancel(dep)
     step = dep.step
+    container = _container(dep, workdir)
     # Nodes and cores from the step and the tasks' declared needs (MPI processes...).
     allocation = allocation_for(step, dep.application, site.config.scheduler,
                                 DEFAULT_WORKERS, site.config.worker_resources)
+    if container is not None and (allocation.nodes or 1) > 1:
+        raise StepFailed(f"step {step.name!r} runs in a container on one node: num_nodes "
+                         f"{allocation.nodes} with container_image is not supported (the "
+                         "workers on the other nodes would start outside the image)")
     nodes, workers = allocation.nodes, allocation.workers
     options = list(allocation.runner_options)
     cores_per_node: int | None = allocation.cores_per_node
@@ -208,6 +223,10 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
             options += ["--slurm-account", site.config.account]
         if site.config.time_limit:
             options += ["--slurm-walltime", site.config.time_limit]
+    compss_options = shlex.split(step.extra_compss_opts or "")
+    if site.config.runtime == "eflows" and compss_options:
+        # Our runner takes runcompss' options too (honoured, or noted as no effect).
+        options += ["--submitted-job", *compss_options]
     return JobRequest(run_dir=dep.run_dir, python=env.python, application=application,
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
                       workers=workers, nodes=nodes, qos=step.qos,
@@ -215,13 +234,47 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
                       time_limit=step.time_limit, env=dict(step.env),
                       modules=list(step.compss_modules),
                       python_interpreter=step.python_interpreter,
-                      compss_options=shlex.split(step.extra_compss_opts or ""),
+                      compss_options=compss_options,
                       runtime=site.config.runtime, runcompss=site.config.runcompss,
-                      runner_options=options)
+                      runner_options=options, container=container)
+
+
+def _container(dep: Deployment, workdir: str) -> StepContainer | None:
+    """The image the step's job runs in, checked to be on the site (None: no image)."""
+    step, site = dep.step, dep.site
+    if not step.container_image:
+        return None
+    template = dep.workflow.step(step.name).container_image
+    values = dep.plan.values if dep.plan is not None else {}
+    try:  # rendered again with the inputs as the site sees them (a staged path input)
+        image = render_arguments(template or "", values) if template else None
+        container = step_container(step.model_copy(update={"container_image": image}),
+                                   dep.workflow, site.config.container_engine, dep.run_dir,
+                                   workdir, values, note=lambda message: dep.log.emit(
+                                       "log", level="WARNING", message=message,
+                                       source="deployer"))
+    except (ArgumentRenderError, ContainerStepError) as error:
+        raise StepFailed(f"step {step.name!r}: {error}") from None
+    if container is None:
+        return None
+    if site.config.runtime == "compss":
+        raise StepFailed(f"step {step.name!r} names a container image, and site "
+                         f"{site.name!r} runs the COMPSs runtime: container steps run with "
+                         "eflows' runner (set the site's runtime to 'eflows')")
+    client = dep.connection.get()
+    path = container.image
+    probe = f'"$HOME"/{shlex.quote(path[2:])}' if path.startswith("~/") else shlex.quote(path)
+    status, _out, _err = ssh.run(client, f"test -e {probe}", timeout=30)
+    if status != 0:
+        raise StepFailed(f"the container image {path} of step {step.name!r} is not on site "
+                         f"{site.name!r}: put it there (or stage it in) first")
+    return container
 
 
 def _stage_application(dep: Deployment, client: paramiko.SSHClient) -> str:
     kind, path, inside = dep.application
+    if kind == "cluster" and dep.step.container_image:
+        return path  # inside the step's image
     if kind == "cluster":
         status, _out, _err = ssh.run(client, f"test -f {shlex.quote(path)}", timeout=30)
         if status != 0:

@@ -86,6 +86,11 @@ class SiteConfig(BaseModel):
         description="more resources each Dask worker of a run declares per node, e.g. "
         "{\"GPU\": 4}: tasks with @constraint(processors=[{\"processorType\": \"GPU\", "
         "...}]) only run where one is free")
+    container_engine: Literal["docker", "podman", "singularity", "apptainer", "udocker",
+                              "charliecloud"] | None = Field(
+        None, description="the container runtime that runs steps with a container_image "
+        "(default: chosen on the site from the image: a directory is Charliecloud's, a "
+        ".sif Singularity's or Apptainer's)")
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,106 @@
+"""A step's ``container_image``: where the image is on the site and how its job enters it.
+
+The whole job of such a step (our runner, its Dask workers, the application) runs in
+the image: the job script hands its command to
+``eflows_kernel.engine.launch.container_run`` on the site, which picks the engine and
+its command line there (the same ones as a task's ``@container``). What is decided
+here, on the server:
+
+* **the image**: a path on the site (absolute, ``~/...``, or relative to the run
+  directory, e.g. a ``cluster:`` input), or ``<workflow>/<step_id>``, the eFlows4HPC
+  image-creation build a TOSCA topology names, which is the ``<step_id>.sif`` its image
+  transfer movement put in that movement's target directory;
+* **the engine**: ``container_opts.engine``, else the site's ``container_engine``, else
+  ``auto`` (from the image's shape, on the site);
+* **the options**: ``container_opts.container_opts`` (the engine's own words, as the
+  eFlows4HPC plugin passes them). Options written for another engine than the site's
+  (the image was built for Singularity, the site runs Charliecloud) are not passed:
+  they would not parse, and the user is told;
+* **what is bound**: the site's work directory (the run directory, the environment our
+  runner comes from) and the login's home, at the same paths.
+
+The image must carry a Python of the same minor version as the site's environment:
+the runner is that environment's interpreter, started inside the image.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eflows_kernel.services.errors import ServiceError
+from eflows_kernel.services.workflows import Step, Workflow, render_arguments
+
+LAUNCHER = "eflows_kernel.engine.launch.container_run"
+_KNOWN_OPTIONS = {"engine", "container_opts", "container_compss_path", "binds"}
+
+
+class ContainerStepError(ServiceError):
+    """The step's container cannot be used as asked; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class StepContainer:
+    image: str  # on the site
+    engine: str = "auto"
+    options: tuple[str, ...] = ()
+    binds: tuple[str, ...] = ()
+
+
+def step_container(step: Step, workflow: Workflow, site_engine: str | None, run_dir: str,
+                   workdir: str, values: dict[str, Any],
+                   note: Callable[[str], None] = lambda _m: None) -> StepContainer | None:
+    """The container the step's job runs in (None: the step names no image).
+
+    ``step`` has its templates filled; ``values`` are the inputs as seen on the site
+    (for the image transfer's target directory).
+    """
+    image = (step.container_image or "").strip()
+    if not image:
+        return None
+    opts = dict(step.container_opts)
+    for key in sorted(set(opts) - _KNOWN_OPTIONS):
+        note(f"container_opts.{key} of step {step.name!r} is not used")
+    build = next((c for c in workflow.software.containers
+                  if f"{c.workflow}/{c.step_id}" == image), None)
+    built_for = str(build.machine.get("container_engine") or "").lower() if build else ""
+    if build is not None:
+        image = _transferred_image(workflow, image, build.step_id, values)
+    elif not image.startswith(("/", "~")):
+        image = posixpath.join(run_dir, image)
+    engine = (opts.get("engine") or site_engine or "auto").lower()
+    options = tuple(shlex.split(opts.get("container_opts") or ""))
+    if options and built_for and engine != "auto" and engine != built_for:
+        note(f"the container options {' '.join(options)!r} of step {step.name!r} are for "
+             f"{built_for} (the image's engine); the site runs {engine}: not passed")
+        options = ()
+    binds = ["~", workdir, *(b for b in (opts.get("binds") or "").split(",") if b.strip())]
+    return StepContainer(image, engine, options, tuple(b.strip() for b in binds))
+
+
+def _transferred_image(workflow: Workflow, reference: str, step_id: str,
+                       values: dict[str, Any]) -> str:
+    for movement in workflow.data_movements:
+        if movement.kind == "image" and movement.source == reference and movement.target:
+            target = render_arguments(movement.target, values)
+            return posixpath.join(target, f"{step_id}.sif")
+    raise ContainerStepError(
+        f"the container image {reference!r} is built by the eFlows4HPC image creation "
+        "service and no image transfer brings it to the site: add an image transfer "
+        "movement, or give the image's path on the site as container_image")
+
+
+def launcher_argv(python: str, container: StepContainer, passed: list[str]) -> list[str]:
+    """The words before the job's command that run it inside ``container``; ``passed``
+    names the variables the job needs inside (engines with a clean environment)."""
+    argv = [python, "-m", LAUNCHER, "--engine", container.engine, "--image", container.image]
+    for path in container.binds:
+        argv += ["--bind", path]
+    for name in passed:
+        argv += ["--pass", name]
+    for word in container.options:
+        argv.append(f"--option={word}")
+    return [*argv, "--"]

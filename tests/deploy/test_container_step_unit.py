@@ -1,0 +1,101 @@
+"""A step's container_image: where the image is on the site, which engine and options,
+and the job script's command entering it (the real run: test_container_step.py)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from eflows_kernel.engine.launch.container_run import container_argv, guess_engine
+from eflows_kernel.model.exceptions import EngineError
+from eflows_kernel.services.deploy.containers import (
+    ContainerStepError,
+    StepContainer,
+    step_container,
+)
+from eflows_kernel.services.deploy.jobs import JobRequest, job_script
+from eflows_kernel.services.workflows import import_topology, workflow_from_spec
+
+REGISTRY = Path(__file__).resolve().parents[1] / "fixtures" / "workflow-registry"
+RUN_DIR = "/home/u/eflows/runs/abc"
+
+
+def _step(**fields: object):
+    workflow = workflow_from_spec({"name": "w", "steps": [
+        {"name": "s", "application": "/app/main.py", **fields}]})
+    return workflow, workflow.steps[0]
+
+
+def test_a_path_on_the_site_engine_from_the_site_and_options_as_written() -> None:
+    workflow, step = _step(container_image="/images/py",
+                           container_opts={"container_opts": "-w --set-env=A=1"})
+    found = step_container(step, workflow, "charliecloud", RUN_DIR, "/home/u/eflows", {})
+    assert found == StepContainer("/images/py", "charliecloud", ("-w", "--set-env=A=1"),
+                                  ("~", "/home/u/eflows"))
+    workflow, step = _step(container_image="inputs/image/py",
+                           container_opts={"engine": "Singularity", "binds": "/scratch"})
+    found = step_container(step, workflow, "charliecloud", RUN_DIR, "/w", {})
+    assert found is not None
+    assert (found.image, found.engine) == (f"{RUN_DIR}/inputs/image/py", "singularity")
+    assert found.binds == ("~", "/w", "/scratch")
+    assert step_container(_step()[1], workflow, None, RUN_DIR, "/w", {}) is None
+
+
+def test_a_registry_image_is_the_one_its_transfer_brings_and_its_options_fit_its_engine(
+        ) -> None:
+    workflow = import_topology(REGISTRY / "minimal_workflow" / "tosca" / "classic" / "types.yaml")
+    step = next(s for s in workflow.steps if s.container_image)
+    assert step.container_image == "minimal_workflow/wordcount"
+    inputs = {i.name: f"/data/{i.name}" for i in workflow.inputs}
+    notes: list[str] = []
+    found = step_container(step, workflow, "charliecloud", RUN_DIR, "/w", inputs, notes.append)
+    assert found is not None
+    assert found.image == "/data/container_image_transfer_directory/wordcount.sif"
+    # '-e' is Singularity's --cleanenv: Charliecloud would refuse it; the user is told
+    assert found.options == () and any("for singularity" in n for n in notes)
+    same = step_container(step, workflow, "singularity", RUN_DIR, "/w", inputs)
+    assert same is not None and same.options == ("-e",)
+    alone = workflow.model_copy(update={"data_movements": [
+        m for m in workflow.data_movements if m.kind != "image"]})
+    with pytest.raises(ContainerStepError, match="no image transfer brings it"):
+        step_container(step, alone, None, RUN_DIR, "/w", inputs)
+
+
+def test_the_job_enters_the_container_then_runs_the_runner_inside() -> None:
+    request = JobRequest(run_dir=RUN_DIR, python="/env/bin/python",
+                         application="/app/main.py", arguments=["a b"], run_id="abc",
+                         first_seq=3, env={"GREETING": "hi"},
+                         container=StepContainer("/images/py", "auto", ("-w",), ("~", "/w")))
+    script = job_script(request)
+    words = shlex.split(script[script.index("\nexec ") + 1:])[1:]
+    split = words.index("--")
+    assert words[:split] == [
+        "/env/bin/python", "-m", "eflows_kernel.engine.launch.container_run", "--engine",
+        "auto", "--image", "/images/py", "--bind", "~", "--bind", "/w", "--pass",
+        "PYTHONUNBUFFERED", "--pass", "GREETING", "--option=-w"]
+    assert words[split + 1:split + 4] == ["/env/bin/python", "-m", "eflows_kernel.engine.runner"]
+    assert words[-2:] == ["/app/main.py", "a b"]
+
+
+def test_the_launcher_picks_the_engine_from_the_image_and_builds_its_command(
+        tmp_path: Path) -> None:
+    image = tmp_path / "image"
+    image.mkdir()
+    env = {"PATH": "/nowhere", "EFLOWS_CONTAINER_CHARLIECLOUD": "/opt/ch-run",
+           "EFLOWS_CONTAINER_APPTAINER": "/opt/apptainer", "USER": "u"}
+    assert guess_engine(str(image), env) == "CHARLIECLOUD"
+    assert guess_engine("/x/y.sif", env) == "APPTAINER"  # no singularity: apptainer
+    argv = container_argv("auto", str(image), ["python", "-V"], cwd="/work/run",
+                          binds=["/work"], passed=[], options=["-w"], env=env)
+    assert argv == ["/opt/ch-run", "-b", "/work:/work", "-c", "/work/run", "-w", str(image),
+                    "--", "python", "-V"]
+    argv = container_argv("singularity", "/x/y.sif", ["python"], cwd="/work/run",
+                          binds=[], passed=["A"], options=[],
+                          env={**env, "A": "1", "EFLOWS_CONTAINER_SINGULARITY": "/s"})
+    assert argv == ["/s", "exec", "--bind", "/work/run:/work/run", "--pwd", "/work/run",
+                    "/x/y.sif", "python"]
+    with pytest.raises(EngineError, match="unknown container engine"):
+        container_argv("lxc", "/x", ["true"], cwd="/", binds=[], passed=[], options=[],
+                       env=env)

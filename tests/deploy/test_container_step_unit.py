@@ -33,7 +33,7 @@ def test_a_path_on_the_site_engine_from_the_site_and_options_as_written() -> Non
                            container_opts={"container_opts": "-w --set-env=A=1"})
     found = step_container(step, workflow, "charliecloud", RUN_DIR, "/home/u/eflows", {})
     assert found == StepContainer("/images/py", "charliecloud", ("-w", "--set-env=A=1"),
-                                  ("~", "/home/u/eflows"))
+                                  ("~", "/home/u/eflows"), None)
     workflow, step = _step(container_image="inputs/image/py",
                            container_opts={"engine": "Singularity", "binds": "/scratch"})
     found = step_container(step, workflow, "charliecloud", RUN_DIR, "/w", {})
@@ -49,14 +49,19 @@ def test_a_registry_image_is_the_one_its_transfer_brings_and_its_options_fit_its
     step = next(s for s in workflow.steps if s.container_image)
     assert step.container_image == "minimal_workflow/wordcount"
     inputs = {i.name: f"/data/{i.name}" for i in workflow.inputs}
-    notes: list[str] = []
-    found = step_container(step, workflow, "charliecloud", RUN_DIR, "/w", inputs, notes.append)
+    found = step_container(step, workflow, None, RUN_DIR, "/w", inputs)
     assert found is not None
     assert found.image == "/data/container_image_transfer_directory/wordcount.sif"
-    # '-e' is Singularity's --cleanenv: Charliecloud would refuse it; the user is told
-    assert found.options == () and any("for singularity" in n for n in notes)
-    same = step_container(step, workflow, "singularity", RUN_DIR, "/w", inputs)
-    assert same is not None and same.options == ("-e",)
+    # '-e' is Singularity's --cleanenv, written for the engine the image was built for
+    assert (found.engine, found.options, found.options_for) == ("auto", ("-e",),
+                                                               "singularity")
+    parallel = import_topology(REGISTRY / "minimal_workflow" / "tosca" / "parallel" /
+                               "types.yaml")  # one build, a transfer to each cluster
+    second = parallel.step("PyCOMPSJobCluster2")
+    found = step_container(second, parallel, None, RUN_DIR, "/w",
+                           {i.name: f"/{i.name}" for i in parallel.inputs})
+    assert found is not None
+    assert found.image == "/container_image_transfer_directory_cluster2/wordcount.sif"
     alone = workflow.model_copy(update={"data_movements": [
         m for m in workflow.data_movements if m.kind != "image"]})
     with pytest.raises(ContainerStepError, match="no image transfer brings it"):
@@ -67,14 +72,16 @@ def test_the_job_enters_the_container_then_runs_the_runner_inside() -> None:
     request = JobRequest(run_dir=RUN_DIR, python="/env/bin/python",
                          application="/app/main.py", arguments=["a b"], run_id="abc",
                          first_seq=3, env={"GREETING": "hi"},
-                         container=StepContainer("/images/py", "auto", ("-w",), ("~", "/w")))
+                         container=StepContainer("/images/py", "auto", ("-w",), ("~", "/w"),
+                                                 "charliecloud"))
     script = job_script(request)
     words = shlex.split(script[script.index("\nexec ") + 1:])[1:]
     split = words.index("--")
     assert words[:split] == [
         "/env/bin/python", "-m", "eflows_kernel.engine.launch.container_run", "--engine",
         "auto", "--image", "/images/py", "--bind", "~", "--bind", "/w", "--pass",
-        "PYTHONUNBUFFERED", "--pass", "GREETING", "--option=-w"]
+        "PYTHONUNBUFFERED", "--pass", "GREETING", "--option=-w", "--options-for",
+        "charliecloud"]
     assert words[split + 1:split + 4] == ["/env/bin/python", "-m", "eflows_kernel.engine.runner"]
     assert words[-2:] == ["/app/main.py", "a b"]
 
@@ -96,6 +103,14 @@ def test_the_launcher_picks_the_engine_from_the_image_and_builds_its_command(
                           env={**env, "A": "1", "EFLOWS_CONTAINER_SINGULARITY": "/s"})
     assert argv == ["/s", "exec", "--bind", "/work/run:/work/run", "--pwd", "/work/run",
                     "/x/y.sif", "python"]
+    # options written for Singularity: Apptainer takes them, Charliecloud would not parse
+    argv = container_argv("apptainer", "/x/y.sif", ["python"], cwd="/r", binds=[],
+                          passed=[], options=["-e"], env=env, options_for="singularity")
+    assert argv == ["/opt/apptainer", "exec", "--bind", "/r:/r", "--pwd", "/r", "-e",
+                    "/x/y.sif", "python"]
+    argv = container_argv("auto", str(image), ["python"], cwd="/r", binds=[], passed=[],
+                          options=["-e"], env=env, options_for="singularity")
+    assert "-e" not in argv and argv[0] == "/opt/ch-run"
     with pytest.raises(EngineError, match="unknown container engine"):
         container_argv("lxc", "/x", ["true"], cwd="/", binds=[], passed=[], options=[],
                        env=env)

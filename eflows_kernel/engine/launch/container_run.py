@@ -48,15 +48,24 @@ def guess_engine(image: str, env: dict[str, str]) -> str:
     return candidates[0]  # not installed: engine_executable says what to do
 
 
+_FAMILIES = {"APPTAINER": "SINGULARITY", "PODMAN": "DOCKER"}  # same options
+
+
 def container_argv(engine: str, image: str, argv: Sequence[str], *, cwd: str,
                    binds: Sequence[str], passed: Sequence[str], options: Sequence[str],
-                   env: dict[str, str]) -> list[str]:
+                   env: dict[str, str], options_for: str | None = None) -> list[str]:
     """The engine's command line running ``argv`` in ``image`` (``env`` may gain the
-    variables the engine reads, e.g. ``SINGULARITYENV_*``)."""
+    variables the engine reads, e.g. ``SINGULARITYENV_*``). ``options`` written for
+    another engine (``options_for``) are left out, with a note on stderr."""
     engine = guess_engine(image, env) if engine.lower() == "auto" else engine.upper()
     if engine not in ENGINES:
         raise EngineError(f"unknown container engine {engine!r} (one of "
                           f"{', '.join(ENGINES)} or auto)")
+    written = (options_for or "").upper()
+    if options and written and _FAMILIES.get(written, written) != _FAMILIES.get(engine, engine):
+        print(f"eflows: the container options {' '.join(options)!r} are for {written}, "
+              f"this site runs {engine}: not passed", file=sys.stderr, flush=True)
+        options = ()
     spec = ContainerSpec(engine, image)
     return container_command(spec, list(argv), cwd=cwd, binds=binds, env=env,
                              passed=passed, options=list(options),
@@ -74,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="an environment variable the command needs inside")
     parser.add_argument("--option", action="append", default=[],
                         help="one word of the engine's own options (repeatable)")
+    parser.add_argument("--options-for", default=None,
+                        help="the engine the options were written for (others skip them)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -84,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         full = container_argv(args.engine, os.path.expanduser(args.image), command,
                               cwd=os.getcwd(),
                               binds=[os.path.expanduser(b) for b in args.bind], passed=args.passed,
-                              options=args.option, env=env)
+                              options=args.option, env=env,
+                              options_for=args.options_for)
     except EngineError as exc:
         print(f"eflows: the step's container cannot start: {exc}", file=sys.stderr)
         return 127

@@ -13,9 +13,9 @@ here, on the server:
 * **the engine**: ``container_opts.engine``, else the site's ``container_engine``, else
   ``auto`` (from the image's shape, on the site);
 * **the options**: ``container_opts.container_opts`` (the engine's own words, as the
-  eFlows4HPC plugin passes them). Options written for another engine than the site's
-  (the image was built for Singularity, the site runs Charliecloud) are not passed:
-  they would not parse, and the user is told;
+  eFlows4HPC plugin passes them), with the engine they were written for when the image
+  build says it: the launcher does not pass them to another engine (an image built for
+  Singularity run by Charliecloud: they would not parse) and says so in the job's log;
 * **what is bound**: the site's work directory (the run directory, the environment our
   runner comes from) and the login's home, at the same paths.
 
@@ -48,6 +48,7 @@ class StepContainer:
     engine: str = "auto"
     options: tuple[str, ...] = ()
     binds: tuple[str, ...] = ()
+    options_for: str | None = None  # the engine the options were written for, if known
 
 
 def step_container(step: Step, workflow: Workflow, site_engine: str | None, run_dir: str,
@@ -68,25 +69,26 @@ def step_container(step: Step, workflow: Workflow, site_engine: str | None, run_
                   if f"{c.workflow}/{c.step_id}" == image), None)
     built_for = str(build.machine.get("container_engine") or "").lower() if build else ""
     if build is not None:
-        image = _transferred_image(workflow, image, build.step_id, values)
+        image = _transferred_image(workflow, step, image, build.step_id, values)
     elif not image.startswith(("/", "~")):
         image = posixpath.join(run_dir, image)
     engine = (opts.get("engine") or site_engine or "auto").lower()
     options = tuple(shlex.split(opts.get("container_opts") or ""))
-    if options and built_for and engine != "auto" and engine != built_for:
-        note(f"the container options {' '.join(options)!r} of step {step.name!r} are for "
-             f"{built_for} (the image's engine); the site runs {engine}: not passed")
-        options = ()
     binds = ["~", workdir, *(b for b in (opts.get("binds") or "").split(",") if b.strip())]
-    return StepContainer(image, engine, options, tuple(b.strip() for b in binds))
+    return StepContainer(image, engine, options, tuple(b.strip() for b in binds),
+                         built_for or None)
 
 
-def _transferred_image(workflow: Workflow, reference: str, step_id: str,
+def _transferred_image(workflow: Workflow, step: Step, reference: str, step_id: str,
                        values: dict[str, Any]) -> str:
-    for movement in workflow.data_movements:
-        if movement.kind == "image" and movement.source == reference and movement.target:
-            target = render_arguments(movement.target, values)
-            return posixpath.join(target, f"{step_id}.sif")
+    """Where the image transfer of the step's environment put the build (one build may
+    go to several clusters, a transfer each)."""
+    transfers = [m for m in workflow.data_movements
+                 if m.kind == "image" and m.source == reference and m.target]
+    transfers.sort(key=lambda m: m.environment != step.environment)
+    for movement in transfers:
+        target = render_arguments(movement.target, values)
+        return posixpath.join(target, f"{step_id}.sif")
     raise ContainerStepError(
         f"the container image {reference!r} is built by the eFlows4HPC image creation "
         "service and no image transfer brings it to the site: add an image transfer "
@@ -103,4 +105,6 @@ def launcher_argv(python: str, container: StepContainer, passed: list[str]) -> l
         argv += ["--pass", name]
     for word in container.options:
         argv.append(f"--option={word}")
+    if container.options_for:
+        argv += ["--options-for", container.options_for]
     return [*argv, "--"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eflows_kernel.widgets.graph_stats import STATES, FunctionStats
+from eflows_kernel.widgets.graph_steps import StepEvents
 
 RUN_ENDED = ("done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
@@ -110,6 +111,7 @@ class RunGraphModel:
         self._open: dict[int, Attempt] = {}  # task id -> its running attempt
         self.workers: dict[str, int] = {}  # display name -> row, in order of appearance
         self._worker_names: dict[str, str] = {}  # address -> display name
+        self.steps = StepEvents()  # a step graph's steps (its log tags their events)
         self.run_state: str | None = None
         self.run_id: str | None = None
         self.run_error: str | None = None
@@ -178,6 +180,15 @@ class RunGraphModel:
         ts = event.get("ts")
         if isinstance(ts, int | float):
             self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
+        if "step" in event:
+            rewritten = self.steps.rewrite(event)
+            if rewritten is None:
+                if event.get("type") == "step":
+                    self.header_changed = True
+                    if self.run_state is None and self.steps.any_active:
+                        self.run_state = "running"
+                return
+            event = rewritten
         kind = event.get("type")
         if kind == "task":
             self._apply_task(event)

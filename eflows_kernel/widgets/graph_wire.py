@@ -161,7 +161,8 @@ class WireEncoder:
                 "eta": None if eta is None else round(eta, 1),
                 "error": first_line(model.run_error) if model.run_error else None,
                 "ended_at": model.ended_at, "sealed": model.last_task is not None,
-                "now": time.time() if now is None else now, "last_ts": model.last_ts}
+                "now": time.time() if now is None else now, "last_ts": model.last_ts,
+                "steps": [[name, state] for name, state in model.steps.states.items()]}
 
     def _rel(self, value: float | None) -> float:
         if value is None or self.origin is None:

@@ -339,10 +339,8 @@ class StepGraphs:
     def _finish(self, graph: _Graph, children: Mapping[str, Execution],
                 cancelling: bool) -> None:
         final = {n: self.store.get(c.id) for n, c in children.items()}
-        graph.log.flush()
         if cancelling:
-            self.store.set_state(graph.execution_id, ExecutionState.CANCELLED,
-                                 "every step stopped")
+            self._end(graph, ExecutionState.CANCELLED, "every step stopped")
             return
         failed = [n for n, c in final.items() if c.state != ExecutionState.DONE]
         outputs: dict[str, Any] = {}
@@ -350,13 +348,20 @@ class StepGraphs:
             outputs.update(child.outputs)
         self.store.set_outputs(graph.execution_id, outputs)
         if not failed and len(final) == len(graph.plan.steps):
-            self.store.set_state(graph.execution_id, ExecutionState.DONE,
-                                 f"{len(final)} step(s) done")
+            self._end(graph, ExecutionState.DONE, f"{len(final)} step(s) done")
             return
         errors = "\n".join(f"step {n} {final[n].state.value}: {final[n].error or ''}".strip()
                            for n in failed)
-        self.store.set_state(graph.execution_id, ExecutionState.FAILED,
-                             f"step(s) {', '.join(failed)} did not succeed", error=errors)
+        self._end(graph, ExecutionState.FAILED,
+                  f"step(s) {', '.join(failed)} did not succeed", errors)
+
+    def _end(self, graph: _Graph, state: ExecutionState, detail: str,
+             error: str | None = None) -> None:
+        """The graph's own last event (a step's ``run`` events carry ``step``), written
+        before the record ends: a follower that sees the end has read it."""
+        graph.log.emit("run", state=state.value, error=error)
+        graph.log.flush()
+        self.store.set_state(graph.execution_id, state, detail, error=error)
 
     # ---- asking ------------------------------------------------------------------------
 

@@ -29,8 +29,20 @@ class Header {
       (s) => h("div", { class: `eflows-seg eflows-bg-${s}`, title: s }));
     this.bar = h("div", { class: "eflows-progress", role: "progressbar", "aria-valuemin": 0,
                           "aria-label": "Tasks finished" }, ...this.segments);
+    // A step graph's steps, each with its state (its tasks are named "<step>/<function>").
+    this.steps = h("div", { class: "eflows-steps", role: "list", "aria-label": "Steps" });
     this.root = h("div", { class: "eflows-header" },
-      h("div", { class: "eflows-headline" }, this.badge, this.text), this.bar);
+      h("div", { class: "eflows-headline" }, this.badge, this.text), this.bar, this.steps);
+  }
+
+  updateSteps(steps) {
+    this.steps.hidden = !steps.length;
+    this.steps.replaceChildren(...steps.map(([name, state]) => {
+      const chip = h("span", { class: `eflows-step eflows-step-${/^[a-z-]+$/.test(state) ? state : "unknown"}`,
+                               role: "listitem" });
+      chip.textContent = `${name}: ${state}`;
+      return chip;
+    }));
   }
 
   update(store) {
@@ -54,6 +66,7 @@ class Header {
     this.bar.setAttribute("aria-valuemax", hd.total);
     this.bar.setAttribute("aria-valuenow", hd.finished);
     this.bar.setAttribute("aria-valuetext", summaryText(store));
+    this.updateSteps(hd.steps || []);
   }
 }
 

@@ -160,6 +160,9 @@ def test_steps_run_in_dag_order_independent_ones_together_on_their_sites(world) 
     assert sorted(copied) == sorted((s, n) for s in SPEC_STEPS for n in (1, 2))
     steps = [e for e in events if e["type"] == "step"]
     assert [e["state"] for e in steps if e["step"] == "join"] == ["running", "done"]
+    # the graph's own run event last (the steps' run events carry their step)
+    assert (events[-1]["type"], events[-1]["state"], "step" in events[-1]) == (
+        "run", "done", False)
     text, _ = service.logs(execution.id)
     assert text.index("==> step prepare") < text.index("output of join")
 
@@ -188,6 +191,8 @@ def test_a_failed_step_cancels_its_successors_not_the_other_branch(world) -> Non
     assert step_states(service, execution.id)["join"] == "cancelled"
     joined = [e for e in read_events(final.event_log) if e.get("step") == "join"]
     assert joined[-1]["state"] == "cancelled" and "did not succeed" in joined[-1]["detail"]
+    last = read_events(final.event_log)[-1]
+    assert (last["type"], last["state"]) == ("run", "failed") and "left" in last["error"]
 
 
 def test_cancelling_cancels_every_running_step_and_starts_no_more(world) -> None:

@@ -81,15 +81,21 @@ def multinode_stack(tmp_path: Path, multinode_cluster: MultiNodeCluster,
         close_stack(result)
 
 
+REGISTRY_IMAGE_FILES = Path(__file__).resolve().parents[1] / "apps" / "registry" / "image"
+
+
 @pytest.fixture(scope="session")
 def site_image(sshd: SshdInfo) -> str:
     """A Charliecloud image on the test site (``~/images/python-image`` of the login, its
     own): this host's Debian Python, with the libraries the site's environment links to
-    (the same packages as this virtualenv's). Built once per session."""
+    (the same packages as this virtualenv's), and the stand-ins of the registry
+    workflows' applications at the paths their topologies name (tests/apps/registry).
+    Built once per session."""
     root = sshd.home / "images" / "python-image"
     shutil.rmtree(root.parent, ignore_errors=True)
     root.parent.mkdir(parents=True)
     build_python_image(root, [Path(sysconfig.get_paths()["purelib"])])
+    shutil.copytree(REGISTRY_IMAGE_FILES, root, dirs_exist_ok=True)
     subprocess.run(["chown", "-R", f"{sshd.login}:", str(root.parent)], check=True)
     return str(root)
 

@@ -46,19 +46,10 @@ def test_mpi_step_runs_on_slurm_through_the_deployer(stack: Stack) -> None:
 
 
 def test_mpi_step_spans_the_nodes_of_the_multinode_cluster(
-        multinode_cluster, tmp_path: Path, wheel_cache: Path) -> None:
+        multinode_stack: Stack, multinode_cluster, tmp_path: Path) -> None:
     """The same step with 4 processes and num_nodes 2, deployed to the second cluster
     (its own login): the job has 2 nodes, a Dask worker on each, ranks on both."""
-    import os
     import shutil
-
-    from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
-    from eflows_kernel.services.executions import ExecutionStore
-    from eflows_kernel.services.sites import SiteService
-    from eflows_kernel.services.sites.store import SiteStore
-    from eflows_kernel.services.state import StateStore
-    from eflows_kernel.services.workflows.registry import WorkflowRegistry
-    from tests.deploy.stack import RemoteServer
 
     folder = tmp_path / "mpi_ring"
     shutil.copytree(REGISTRY_STEP, folder)
@@ -66,34 +57,17 @@ def test_mpi_step_spans_the_nodes_of_the_multinode_cluster(
     app.write_text(app.read_text().replace("processes=2", "processes=4"))
     description = folder / "workflow.yaml"
     description.write_text(description.read_text() + "num_nodes: 2\n")
-    cluster = multinode_cluster
-    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    vault = CredentialVault(SqlCredentialRepository(store), master_key=os.urandom(32))
-    sites = SiteService(SiteStore(store), vault, timeout=10)
-    registry = WorkflowRegistry(store)
-    executor = RemoteServer(ExecutionStore(store), registry, vault, sites, tmp_path / "runs",
-                            wheel_cache)
-    try:
-        site = sites.add({"name": "multi", "host": cluster.host, "port": cluster.port,
-                          "login": cluster.login, "scheduler": "slurm",
-                          "partition": cluster.partition,
-                          "python": {"path": "/usr/bin/python3"}})
-        sites.trust(site.id, sites.scan(site.id).fingerprint)
-        credential = vault.generate("multi-tests").id
-        sites.authorize(site.id, credential, password=cluster.password)
-        workflow = registry.register_folder(folder)
-        execution = executor.submit(workflow.id, {"token": 1}, "multi",
-                                    credential_id=credential)
-        done = executor.wait(execution.id, 900)
-        text, _ = executor.logs(execution.id)
-        assert done.state.value == "done", f"{done.error}\n{text}"
-        result = json.loads(Path(done.outputs["ring"]["path"]).read_text())
-        assert result["token"] == 1 + 1 + 2 + 3 and result["ranks"] == 4
-        assert result["hosts"] == sorted(cluster.nodes[:2])  # ranks on both nodes
-        events = executor.events(execution.id)
-        ring = [e for e in events if e["type"] == "task" and e.get("state") == "running"
-                and len(e.get("hosts") or ()) > 1]
-        assert ring and sorted(set(ring[0]["hosts"])) == sorted(cluster.nodes[:2])
-    finally:
-        executor.shutdown()
-        store.close()
+    cluster, stack = multinode_cluster, multinode_stack
+    workflow = stack.registry.register_folder(folder)
+    execution = stack.executor.submit(workflow.id, {"token": 1}, "multi",
+                                      credential_id=stack.credential)
+    done = stack.executor.wait(execution.id, 900)
+    text, _ = stack.executor.logs(execution.id)
+    assert done.state.value == "done", f"{done.error}\n{text}"
+    result = json.loads(Path(done.outputs["ring"]["path"]).read_text())
+    assert result["token"] == 1 + 1 + 2 + 3 and result["ranks"] == 4
+    assert result["hosts"] == sorted(cluster.nodes[:2])  # ranks on both nodes
+    events = stack.executor.events(execution.id)
+    ring = [e for e in events if e["type"] == "task" and e.get("state") == "running"
+            and len(e.get("hosts") or ()) > 1]
+    assert ring and sorted(set(ring[0]["hosts"])) == sorted(cluster.nodes[:2])

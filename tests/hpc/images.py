@@ -28,13 +28,13 @@ def _elf_libraries(paths: list[Path]) -> set[str]:
 
 def build_python_image(root: Path, libraries_for: Sequence[Path] = ()) -> Path:
     """A Charliecloud image directory made from this host's Debian Python and a few
-    tools: the image's own ``python3`` (not the workers'), ``sh``, ``cat``, ``grep``.
+    tools: the image's own ``python3`` (not the workers'), ``sh``, ``bash``, ``cat``...
 
     ``libraries_for``: folders whose compiled modules (``*.so``) must load in the image
     too (a virtualenv's site-packages, run with the image's Python): the system
     libraries they link to are copied in."""
     programs = [Path(shutil.which(name) or name).resolve()
-                for name in ("sh", "cat", "grep", "echo", "ls", "env")]
+                for name in ("sh", "bash", "cat", "grep", "echo", "ls", "env")]
     python = Path("/usr/bin/python3.11")
     if not python.exists():
         pytest.fail("the Debian python3.11 (package python3.11-minimal) is missing")
@@ -48,7 +48,7 @@ def build_python_image(root: Path, libraries_for: Sequence[Path] = ()) -> Path:
         target = root / str(path).lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-    for name in ("sh", "cat", "grep", "echo", "ls", "env"):  # Debian's /bin -> usr/bin
+    for name in ("sh", "bash", "cat", "grep", "echo", "ls", "env"):  # Debian's /bin -> usr/bin
         for where in ("usr/bin", "bin"):
             link = root / where / name
             link.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,2 @@
+# The feature extraction's --env_script (our stand-in).
+export FEATURES_ENVIRONMENT="from src/env.sh"

@@ -1,0 +1,75 @@
+"""A step of num_nodes 2 in a step graph: a Dask worker on each node of its allocation.
+
+On the multi-node test cluster (two slurmd nodes in network namespaces, each its own
+hostname; its own login on sshd 2223), a one-node step and then a step whose
+``num_nodes`` is a template filled at trigger: its job has both nodes (read back with
+``scontrol show job``) and its tasks report both hostnames; the first step's report one.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from typing import Any
+
+import pytest
+
+from eflows_kernel.services.executions import ExecutionState
+from eflows_kernel.services.workflows import workflow_from_spec
+from tests.deploy.stack import APPS, Stack
+
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
+
+APP = str(APPS / "where_tasks_run.py")
+
+
+def result(stack: Stack, execution_id: str, step: str) -> dict[str, Any]:
+    text = stack.executor.logs(execution_id, step=step)[0]
+    line = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
+    assert line is not None, text
+    return json.loads(line[len("RESULT "):])
+
+
+def running_job(stack: Stack, execution_id: str, step: str, env: dict[str, str],
+                timeout: float = 400) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = {s.name: s for s in stack.executor.steps(execution_id)}[step]
+        if current.job_id:
+            state = subprocess.run(["squeue", "-h", "-j", current.job_id, "-o", "%T"],
+                                   capture_output=True, text=True, env=env).stdout.strip()
+            if state == "RUNNING":
+                return current.job_id
+        assert not stack.executions.get(execution_id).finished, current
+        time.sleep(0.3)
+    raise AssertionError(f"step {step} never ran: {stack.executor.steps(execution_id)}")
+
+
+def test_a_two_node_step_runs_its_tasks_on_both_nodes(multinode_stack: Stack,
+                                                      multinode_cluster) -> None:
+    stack, cluster = multinode_stack, multinode_cluster
+    assert len(cluster.nodes) >= 2
+    spec = {"name": "spread",
+            "inputs": [{"name": "nodes", "type": "integer", "default": 1},
+                       {"name": "minutes", "type": "integer", "default": 5}],
+            "steps": [
+                {"name": "one", "application": APP, "arguments": ["4", "0.2"],
+                 "options": {"workers": 1}},
+                {"name": "two", "application": APP, "depends_on": ["one"],
+                 "num_nodes": "${nodes}", "time_limit": "${minutes}",
+                 "options": {"workers": 1}, "arguments": ["12", "1.5"]}]}
+    workflow = stack.registry.register(workflow_from_spec(spec))
+    execution = stack.executor.submit(workflow.id, {"nodes": "2", "minutes": "9"}, "multi",
+                                      stack.credential)
+    job = running_job(stack, execution.id, "two", cluster.env)
+    shown = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True,
+                           env=cluster.env, check=True).stdout
+    assert "NumNodes=2 " in shown and "TimeLimit=00:09:00" in shown, shown
+    final = stack.wait(execution.id, 600)
+    assert final.state == ExecutionState.DONE, final.error
+    both = set(cluster.nodes[:2])
+    two = result(stack, execution.id, "two")
+    assert {t["host"] for t in two["tasks"]} == both, two
+    one = result(stack, execution.id, "one")
+    assert len({t["host"] for t in one["tasks"]}) == 1, one

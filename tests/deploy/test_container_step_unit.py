@@ -80,10 +80,13 @@ def test_the_job_enters_the_container_then_runs_the_runner_inside() -> None:
     assert words[:split] == [
         "/env/bin/python", "-m", "eflows_kernel.engine.launch.container_run", "--engine",
         "auto", "--image", "/images/py", "--bind", "~", "--bind", "/w", "--pass",
-        "PYTHONUNBUFFERED", "--pass", "GREETING", "--option=-w", "--options-for",
-        "charliecloud"]
-    assert words[split + 1:split + 4] == ["/env/bin/python", "-m", "eflows_kernel.engine.runner"]
+        "PYTHONUNBUFFERED", "--pass", "PYTHONPATH", "--pass", "GREETING", "--option=-w",
+        "--options-for", "charliecloud"]
+    # inside, the image's Python, with our environment's packages first on its path
+    assert words[split + 1:split + 4] == ["python3", "-m", "eflows_kernel.engine.runner"]
     assert words[-2:] == ["/app/main.py", "a b"]
+    assert "eflows_packages=$(/env/bin/python -c " in script
+    assert 'export PYTHONPATH="$eflows_packages' in script
 
 
 def test_the_launcher_picks_the_engine_from_the_image_and_builds_its_command(

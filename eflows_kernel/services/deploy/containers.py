@@ -19,8 +19,9 @@ here, on the server:
 * **what is bound**: the site's work directory (the run directory, the environment our
   runner comes from) and the login's home, at the same paths.
 
-The image must carry a Python of the same minor version as the site's environment:
-the runner is that environment's interpreter, started inside the image.
+The image's own Python runs the runner (the application finds the image's software),
+with the site environment's packages first on its path (``jobs.container_path_lines``):
+it must be of the same minor version as the site's environment.
 """
 
 from __future__ import annotations

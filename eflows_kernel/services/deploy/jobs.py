@@ -69,10 +69,15 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     # Several nodes: one worker per node (--slurm-allocation in runner_options).
     cluster = [] if "--slurm-allocation" in request.runner_options else [
         "--workers", str(request.workers), "--threads-per-worker", "1"]
-    inside = [] if request.container is None else launcher_argv(
-        request.python, request.container,
-        ["PYTHONUNBUFFERED", *(n for n in request.env if _ENV_NAME.match(n))])
-    runner = [*inside, request.python, "-m", "eflows_kernel.engine.runner", *cluster,
+    python, inside = request.python, []
+    if request.container is not None:
+        # The image's own Python runs the runner, so the application finds the software
+        # the image carries; our environment's packages come first on its path.
+        lines += container_path_lines(request.python)
+        python = request.python_interpreter or "python3"
+        inside = launcher_argv(request.python, request.container, [
+            "PYTHONUNBUFFERED", "PYTHONPATH", *(n for n in request.env if _ENV_NAME.match(n))])
+    runner = [*inside, python, "-m", "eflows_kernel.engine.runner", *cluster,
               "--event-log", posixpath.join(request.run_dir, EVENT_LOG),
               "--run-id", request.run_id, "--first-seq", str(request.first_seq),
               *request.runner_options, request.application, *request.arguments]
@@ -83,6 +88,14 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     else:
         lines.append(f"exec {command}")
     return "\n".join(lines) + "\n"
+
+
+def container_path_lines(python: str) -> list[str]:
+    """Bash lines putting the packages of the environment ``python`` is from on the
+    PYTHONPATH (asked of it on the site: its own ``purelib``)."""
+    probe = shlex.quote("import sysconfig; print(sysconfig.get_paths()['purelib'])")
+    return [f"eflows_packages=$({shlex.quote(python)} -c {probe}) || exit 1",
+            'export PYTHONPATH="$eflows_packages${PYTHONPATH:+:$PYTHONPATH}"']
 
 
 # Where `module` comes from in a batch shell (not a login shell): Lmod's or Environment

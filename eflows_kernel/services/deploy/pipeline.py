@@ -185,8 +185,15 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
 
     dep.stage = "environment"
     stage(runlog, "environment", "running")
+    software = dep.workflow.software
+    if dep.step.container_image and software.pip:
+        # The image brings the step's software: our environment holds only the runner.
+        runlog.emit("log", level="INFO", source="deployer", message=(
+            f"step {dep.step.name!r} runs in its container image: the workflow's pip needs "
+            f"({', '.join(software.pip)}) are the image's, not installed on the site"))
+        software = software.model_copy(update={"pip": []})
     env = environments.prepare(
-        client, site.config, workdir, dep.workflow.software,
+        client, site.config, workdir, software,
         note=lambda message: runlog.emit("log", level="INFO", message=message,
                                          source="deployer"))
     stage(runlog, "environment", "done", env.detail, python=env.python, created=env.created)

@@ -5,6 +5,7 @@ The fixtures that build it are in ``conftest.py``.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from dataclasses import dataclass
@@ -142,3 +143,11 @@ def seqs_are_gap_free(events: list[dict[str, Any]]) -> None:
 
 def cleanup_runs(account: SshdInfo) -> None:
     shutil.rmtree(account.home / "eflows" / "runs", ignore_errors=True)
+
+
+def step_result(stack: Stack, execution_id: str, step: str) -> dict[str, Any]:
+    """The ``RESULT {json}`` line a step's program printed (tests/apps/where_tasks_run.py)."""
+    text = stack.executor.logs(execution_id, step=step)[0]
+    line = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
+    assert line is not None, text
+    return json.loads(line[len("RESULT "):])

@@ -9,14 +9,13 @@ whether they see the marker: only the container step's do, and the step's
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from eflows_kernel.services.executions import ExecutionState
 from eflows_kernel.services.workflows import workflow_from_spec
-from tests.deploy.stack import APPS, Stack
+from tests.deploy.stack import APPS, Stack, step_result
 from tests.hpc.images import IMAGE_MARKER
 
 pytestmark = pytest.mark.timeout(600)
@@ -25,11 +24,6 @@ APP = str(APPS / "where_tasks_run.py")
 ONE_CPU = {"workers": 1}
 
 
-def result(stack: Stack, execution_id: str, step: str) -> dict[str, Any]:
-    text = stack.executor.logs(execution_id, step=step)[0]
-    line = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
-    assert line is not None, text
-    return json.loads(line[len("RESULT "):])
 
 
 def contained_spec(image: str = "${image}") -> dict[str, Any]:
@@ -52,10 +46,10 @@ def test_a_container_step_runs_its_program_and_tasks_in_the_image(
     final = stack.wait(execution.id, 400)
     inside_log = stack.executor.logs(execution.id, step="inside")[0]
     assert final.state == ExecutionState.DONE, f"{final.error}\n{inside_log}"
-    outside = result(stack, execution.id, "outside")
+    outside = step_result(stack, execution.id, "outside")
     assert outside["main"]["image"] is None
     assert [t["image"] for t in outside["tasks"]] == [None, None]
-    inside = result(stack, execution.id, "inside")
+    inside = step_result(stack, execution.id, "inside")
     assert inside["main"]["image"] == IMAGE_MARKER
     assert [(t["image"], t["env"]) for t in inside["tasks"]] == [(IMAGE_MARKER, "yes")] * 2
     assert "eflows: running in the container: " in inside_log and "ch-run" in inside_log

@@ -8,27 +8,20 @@ hostname; its own login on sshd 2223), a one-node step and then a step whose
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
-from typing import Any
 
 import pytest
 
 from eflows_kernel.services.executions import ExecutionState
 from eflows_kernel.services.workflows import workflow_from_spec
-from tests.deploy.stack import APPS, Stack
+from tests.deploy.stack import APPS, Stack, step_result
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 APP = str(APPS / "where_tasks_run.py")
 
 
-def result(stack: Stack, execution_id: str, step: str) -> dict[str, Any]:
-    text = stack.executor.logs(execution_id, step=step)[0]
-    line = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
-    assert line is not None, text
-    return json.loads(line[len("RESULT "):])
 
 
 def running_job(stack: Stack, execution_id: str, step: str, env: dict[str, str],
@@ -69,7 +62,7 @@ def test_a_two_node_step_runs_its_tasks_on_both_nodes(multinode_stack: Stack,
     final = stack.wait(execution.id, 600)
     assert final.state == ExecutionState.DONE, final.error
     both = set(cluster.nodes[:2])
-    two = result(stack, execution.id, "two")
+    two = step_result(stack, execution.id, "two")
     assert {t["host"] for t in two["tasks"]} == both, two
-    one = result(stack, execution.id, "one")
+    one = step_result(stack, execution.id, "one")
     assert len({t["host"] for t in one["tasks"]}) == 1, one

@@ -112,6 +112,29 @@ def test_token_precedence(tmp_path: Path) -> None:
     assert resolve(environ={"EFLOWS_CONFIG": str(config)}).token == "sectioned"
 
 
+def test_a_hub_spawned_server_is_found_through_jupyterhubs_environment(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('url = "http://file/"\ntoken = "from-file"\n')
+    hub = {"JUPYTERHUB_SERVICE_URL": "http://0.0.0.0:41234/user/alice/",
+           "JUPYTERHUB_SERVICE_PREFIX": "/user/alice/", "JUPYTERHUB_API_TOKEN": "hub-token",
+           "EFLOWS_CONFIG": str(config)}
+    settings = resolve(environ=hub)
+    assert (settings.url, settings.token) == ("http://127.0.0.1:41234/user/alice/", "hub-token")
+    assert settings.url_source == "$JUPYTERHUB_SERVICE_URL"
+    assert settings.token_source == "$JUPYTERHUB_API_TOKEN"
+    ipv6 = resolve(environ={**hub, "JUPYTERHUB_SERVICE_URL": "http://[::]:8888/user/alice/"})
+    assert ipv6.url == "http://[::1]:8888/user/alice/"
+    named = resolve(environ={**hub, "JUPYTERHUB_SERVICE_URL": "http://node7:8888/user/alice/"})
+    assert named.url == "http://node7:8888/user/alice/"
+    # ours win; the hub's token never goes to a server named elsewhere
+    ours = resolve(environ={**hub, "EFLOWS_URL": "http://env/", "EFLOWS_TOKEN": "from-env"})
+    assert (ours.url, ours.token) == ("http://env/", "from-env")
+    elsewhere = resolve(environ={**hub, "EFLOWS_URL": "http://env/"})
+    assert (elsewhere.url, elsewhere.token) == ("http://env/", "from-file")
+    prefix_only = {k: v for k, v in hub.items() if k != "JUPYTERHUB_SERVICE_URL"}
+    assert resolve(environ=prefix_only).url == "http://file/"
+
+
 def test_a_broken_config_file_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.toml"

@@ -1,0 +1,179 @@
+"""JupyterHub at a centre, end to end: batchspawner starts each user's server as a Slurm job
+on the test cluster, with the extension in it, configured by docs/centre/.
+
+One hub for the session (tests/plugins/hub.py); the tests of this module run in order on
+it (two users in two groups log in and start servers, then one stops, then a workflow of
+the other outlives the idle culler). The node has 2 CPUs: one per server, or one server
+and one workflow job.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eflows_kernel.client import EflowsClient
+from tests.deploy.stack import sleep_spec
+from tests.plugins.hub import HUB_GROUPS, Hub, HubUser, server_job
+
+REPO = Path(__file__).resolve().parents[2]
+ALICE, BOB = "eflows-alice", "eflows-bob"
+START_TIMES: dict[str, float] = {}
+
+
+def client_of(user: HubUser) -> EflowsClient:
+    """Our REST client on the user's server through the hub: /user/<name>/, the hub token."""
+    return EflowsClient(user.server_url, user.token, timeout=60)
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def run_in_kernel(user: HubUser, code: str, timeout: float = 60) -> str:
+    """Run code in a new kernel of the user's server (through the proxy); its stdout."""
+    import asyncio
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    kernel = user.server("POST", "api/kernels", json={"name": "python3"})
+    assert kernel.status_code == 201, kernel.text
+    kernel_id = kernel.json()["id"]
+
+    async def execute() -> str:
+        url = (user.server_url.replace("http://", "ws://")
+               + f"api/kernels/{kernel_id}/channels")
+        conn = await websocket_connect(HTTPRequest(
+            url, headers={"Authorization": f"token {user.token}"}))
+        msg_id = uuid.uuid4().hex
+        conn.write_message(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "",
+                       "session": uuid.uuid4().hex, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False,
+                        "user_expressions": {}, "allow_stdin": False}}))
+        out: list[str] = []
+        while True:
+            raw = await asyncio.wait_for(conn.read_message(), timeout)
+            assert raw is not None, "the kernel's websocket closed"
+            msg = json.loads(raw)
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["header"]["msg_type"]
+            if kind == "stream":
+                out.append(msg["content"]["text"])
+            elif kind == "error":
+                out.append("\n".join(msg["content"]["traceback"]))
+            elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                conn.close()
+                return "".join(out)
+
+    try:
+        return asyncio.run(execute())
+    finally:
+        user.server("DELETE", f"api/kernels/{kernel_id}")
+
+
+@pytest.fixture(scope="module")
+def users(hub: Hub) -> dict[str, HubUser]:
+    return {name: hub.login(name) for name in (ALICE, BOB)}
+
+
+def test_a_wrong_password_is_refused(hub: Hub) -> None:
+    import requests
+
+    session = requests.Session()
+    session.get(f"{hub.url}hub/login", timeout=30)
+    response = session.post(f"{hub.url}hub/login", timeout=30, allow_redirects=False,
+                            data={"username": ALICE, "password": "not-the-password",
+                                  "_xsrf": session.cookies.get("_xsrf", path="/hub/")})
+    assert response.status_code == 403
+
+
+def test_each_users_server_is_a_slurm_job_of_theirs(hub: Hub,
+                                                    users: dict[str, HubUser]) -> None:
+    for name, user in users.items():
+        START_TIMES[name] = user.start()
+        job = server_job(name)
+        assert job is not None, f"no Slurm job for {name}'s server"
+        assert (job["state"], job["user"], job["cpus"]) == ("RUNNING", name, "1"), job
+        model = user.api("GET", f"users/{name}").json()
+        assert model["groups"] == [HUB_GROUPS[name]]
+    print("\nserver start as a Slurm job (s):", START_TIMES, file=sys.stderr)
+    for user in users.values():
+        client = client_of(user)
+        assert client.status()["version"]
+        sites = {s.name: s for s in client.sites.list()}
+        assert sites["cluster"].config.connection == "local"  # the centre's, read-only
+        assert sites["cluster"].operator
+        lab = user.server("GET", "lab")
+        assert lab.status_code == 200, lab.status_code
+
+
+def test_the_portal_renders_through_the_hub(users: dict[str, HubUser]) -> None:
+    alice = users[ALICE]
+    notebook = json.loads((REPO / "notebooks" / "portal.ipynb").read_text())
+    put = alice.server("PUT", "api/contents/eflows-portal.ipynb",
+                       json={"type": "notebook", "format": "json", "content": notebook})
+    assert put.status_code in (200, 201), put.text
+    page = alice.server("GET", "voila/render/eflows-portal.ipynb")
+    assert page.status_code == 200, page.text[:500]
+    assert "application/vnd.jupyter.widget-view+json" in page.text
+
+
+def test_a_kernel_finds_its_server_through_jupyterhubs_environment(
+        users: dict[str, HubUser]) -> None:
+    code = (
+        "import os\n"
+        "from eflows_kernel.client import connect, resolve\n"
+        "print('OURS', connect(local=False).status()['version'] != '')\n"
+        "os.environ.pop('EFLOWS_URL'); os.environ.pop('EFLOWS_TOKEN')\n"
+        "s = resolve()\n"
+        "print('FROM', s.url_source, s.token_source)\n"
+        "print('SITES', sorted(x.name for x in connect(local=False).sites.list()))\n"
+    )
+    out = run_in_kernel(users[ALICE], code)
+    assert "OURS True" in out, out
+    assert "FROM $JUPYTERHUB_SERVICE_URL $JUPYTERHUB_API_TOKEN" in out, out
+    assert "'cluster'" in out.split("SITES", 1)[1], out
+
+
+def test_users_never_see_each_others_things(users: dict[str, HubUser]) -> None:
+    alice, bob = client_of(users[ALICE]), client_of(users[BOB])
+    key = alice.credentials.generate("alice-key")
+    site = alice.sites.add({"name": "alice-site", "host": "127.0.0.1", "port": 2222,
+                            "login": "eflows", "scheduler": "slurm"})
+    workflow = alice.workflows.register_spec({**sleep_spec(), "name": "alice-sleeper"})
+    assert key.id not in {c.id for c in bob.credentials.list()}
+    assert "alice-site" not in {s.name for s in bob.sites.list()}
+    assert workflow.id not in {w.id for w in bob.workflows.list().items}
+    for path in (f"eflows/api/credentials/{key.id}", f"eflows/api/sites/{site.id}",
+                 f"eflows/api/workflows/{workflow.id}"):
+        assert users[BOB].server("GET", path).status_code == 404, path
+    # Alice's token does not open Bob's server, nor the other way round.
+    for path in ("eflows/api/credentials", "eflows/api/executions", "eflows/api/sites"):
+        response = users[BOB].server("GET", path, token=users[ALICE].token)
+        assert response.status_code in (401, 403), (path, response.status_code)
+        response = users[ALICE].server("GET", path, token=users[BOB].token)
+        assert response.status_code in (401, 403), (path, response.status_code)
+
+
+def test_stopping_the_server_ends_its_job(users: dict[str, HubUser]) -> None:
+    bob = users[BOB]
+    assert server_job(BOB) is not None
+    bob.stop()
+    wait_for(lambda: server_job(BOB) is None or server_job(BOB)["state"] != "RUNNING",
+             60, "Bob's server job to end")

@@ -10,6 +10,7 @@ and one workflow job.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 import uuid
@@ -177,3 +178,46 @@ def test_stopping_the_server_ends_its_job(users: dict[str, HubUser]) -> None:
     bob.stop()
     wait_for(lambda: server_job(BOB) is None or server_job(BOB)["state"] != "RUNNING",
              60, "Bob's server job to end")
+
+
+def test_a_workflow_outlives_the_idle_culler_and_is_re_attached(hub: Hub,
+                                                                users: dict[str, HubUser]) -> None:
+    alice = users[ALICE]
+    client = client_of(alice)
+    spec = sleep_spec()
+    spec["steps"][0]["options"] = {"workers": 1}  # one core: the server's job holds the other
+    workflow = client.workflows.register_spec(spec)
+    execution = client.executions.trigger(workflow.id, {"n": 1, "seconds": 30.0},
+                                          site="cluster")
+    wait_for(lambda: client.executions.get(execution.id).state.value == "running", 180,
+             "the workflow to run on the cluster")
+    running = client.executions.get(execution.id)
+    assert running.remote_job_id and running.remote_job_id.isdigit()
+    server_job_id = server_job(ALICE)["id"]  # type: ignore[index]
+
+    # The hub's idle culler (its role: tests/hub/jupyterhub_test_config.py), made impatient.
+    culler = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub_idle_culler", f"--url={hub.api_url}",
+         "--timeout=1", "--cull-every=1"],
+        env={"JUPYTERHUB_API_TOKEN": hub.culler_token, "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        alice.wait_stopped(120)
+    finally:
+        culler.terminate()
+        culler.wait(10)
+    wait_for(lambda: server_job(ALICE) is None, 60, "the culled server's job to end")
+    workflow_job = subprocess.run(["squeue", "-h", "-j", running.remote_job_id, "-o", "%T"],
+                                  capture_output=True, text=True).stdout.strip()
+    assert workflow_job == "RUNNING", workflow_job  # the workflow goes on without its server
+
+    alice.start()
+    assert server_job(ALICE)["id"] != server_job_id  # type: ignore[index]
+    client = client_of(alice)
+    done = client.executions.wait(execution.id, timeout=180)
+    assert done.state.value == "done", done.error
+    events = client.executions.events(execution.id)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e["state"] for e in events if e["type"] == "run"][-1] == "done"
+    alice.stop()
+    wait_for(lambda: server_job(ALICE) is None, 60, "Alice's server job to end")

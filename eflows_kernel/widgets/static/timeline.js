@@ -114,7 +114,7 @@ class TimelineCanvas {
     const W = this.canvas.width; const H = this.canvas.height;
     const text = this.describe();
     if (this.caption.textContent !== text) this.caption.textContent = text;
-    this.wholeButton.hidden = !this.window;
+    if (this.wholeButton.hidden !== !this.window) this.wholeButton.hidden = !this.window;
     const rows = Math.max(1, s.workers.length);
     const rowH = Math.max(3, Math.floor((this.h - AXIS) / rows));
     const [w0, w1] = this.range();

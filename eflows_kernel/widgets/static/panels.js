@@ -26,9 +26,13 @@ function setAttr(node, name, value) {
   if (node.getAttribute(name) !== text) node.setAttribute(name, text);
 }
 
+// (Compared with what was set: the browser reads 100/3 % back rounded.)
 function setWidth(node, percent) {
-  const width = `${percent}%`;
-  if (node.style.width !== width) node.style.width = width;
+  const width = `${Math.round(percent * 100) / 100}%`;
+  if (node.eflowsWidth !== width) {
+    node.eflowsWidth = width;
+    node.style.width = width;
+  }
 }
 
 const STATUS_WORDS = {

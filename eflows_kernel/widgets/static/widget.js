@@ -269,7 +269,7 @@ class GraphWidget {
     const t = performance.now();
     if (!now && t - (this.lastAnnounce || 0) < ANNOUNCE_MS) return;
     this.lastAnnounce = t;
-    this.announcer.textContent = text;
+    setText(this.announcer, text); // (the same words again are not news)
   }
 
   updateMatches() {

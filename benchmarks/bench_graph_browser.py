@@ -19,6 +19,13 @@ Playwright with Debian's /usr/bin/chromium (flags of tests/browser/conftest.py):
 
     .venv/bin/python benchmarks/bench_graph_browser.py [--scenario fanout|dag|all]
         [--tasks 20000] [--dag-tasks 100000] [--dag-seconds 20] [--workers 2]
+        [--profile DIR]
+
+``--profile DIR`` also records, for each fan-out run, a Chromium performance trace of
+the page (``DIR/<view>.trace.json``, open it in DevTools' Performance panel; its long
+tasks are summarised by ``trace_summary.py``) and, when ``py-spy`` is on the PATH, a
+sampling profile of the kernel process (``DIR/<view>.kernel.txt``, collapsed stacks;
+the busiest functions and threads are printed).
 
 Not part of the test suite (it takes minutes and owns the machine's two cores).
 """
@@ -31,6 +38,8 @@ import json
 import os
 import re
 import secrets
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +52,8 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import trace_summary  # noqa: E402 - beside this file
+
 from tests.browser.conftest import (  # noqa: E402 - the tests' own launch settings
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -278,13 +289,87 @@ def count_lag(log: Path, shown: list[list[float]]) -> tuple[float, float]:
     return lags[-1], lags[int(0.99 * (len(lags) - 1))]
 
 
-def fanout(n: int, workers: int, widget: bool, code: Path | None = None) -> dict[str, Any]:
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline",
+                    "disabled-by-default-devtools.timeline.frame", "toplevel", "v8",
+                    "blink.user_timing", "loading"]
+
+
+def kernel_pid(lab: Lab) -> int | None:
+    import psutil
+
+    if lab.server.proc is None:
+        return None
+    for child in psutil.Process(lab.server.proc.pid).children(recursive=True):
+        if "eflows_kernel.kernel" in child.cmdline():
+            return child.pid
+    return None
+
+
+def kernel_profile(path: Path) -> str:
+    """The busiest functions (own time) and threads of a py-spy ``raw`` recording."""
+    own: dict[str, int] = {}
+    threads: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack.split(";")
+        samples = int(count)
+        total += samples
+        threads[frames[0][:60]] = threads.get(frames[0][:60], 0) + samples
+        own[frames[-1][:110]] = own.get(frames[-1][:110], 0) + samples
+    if not total:
+        return "kernel: no samples"
+    lines = [f"kernel: {total} samples; by thread: " + ", ".join(
+        f"{name} {100 * n / total:.0f}%" for name, n in sorted(
+            threads.items(), key=lambda kv: -kv[1])[:6])]
+    lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in sorted(
+        own.items(), key=lambda kv: -kv[1])[:15]]
+    return "\n".join(lines)
+
+
+@contextmanager
+def profiled(lab: Lab, page: Any, profile: Path | None, name: str) -> Iterator[None]:
+    """A Chromium trace of the page and (with py-spy) a kernel profile around the block."""
+    if profile is None:
+        yield
+        return
+    profile.mkdir(parents=True, exist_ok=True)
+    trace = profile / f"{name}.trace.json"
+    browser = page.context.browser
+    browser.start_tracing(page=page, path=str(trace), categories=TRACE_CATEGORIES)
+    spy = None
+    pid = kernel_pid(lab)
+    raw = profile / f"{name}.kernel.txt"
+    spy_bin = shutil.which("py-spy") or shutil.which("py-spy", path=str(VENV_BIN))
+    if pid is not None and spy_bin:
+        spy = subprocess.Popen([spy_bin, "record", "--pid", str(pid), "--format", "raw",
+                                "--threads", "--nonblocking", "--rate", "50",
+                                "--output", str(raw)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        browser.stop_tracing()
+        if spy is not None:
+            spy.send_signal(2)  # SIGINT: py-spy writes what it has
+            spy.wait(60)
+        print(f"\n[{name}] " + trace_summary.report(
+            trace_summary.summarise(trace_summary.load(trace))), flush=True)
+        if raw.is_file():
+            print(f"[{name}] " + kernel_profile(raw), flush=True)
+
+
+def fanout(n: int, workers: int, widget: bool, code: Path | None = None,
+           profile: Path | None = None) -> dict[str, Any]:
     disable = "" if widget else (
         "from eflows_kernel.kernel.integration import disable\ndisable()  # the graph closed")
     with lab_page(workers, code) as (lab, page, cdp):
         run_notebook(lab, page, [FANOUT_CELL.format(n=n, disable=disable)])
         busy = busy_seconds(cdp)
-        result = cell_result(page, timeout=1800)
+        with profiled(lab, page, profile, "live-graph" if widget else "graph-closed"):
+            result = cell_result(page, timeout=1800)
         busy = busy_seconds(cdp) - busy
         time.sleep(1.5)  # the last redraws
         bench = page.evaluate("window.__bench")
@@ -374,13 +459,16 @@ def main() -> int:
     parser.add_argument("--dag-seconds", type=float, default=20.0,
                         help="how long the synthetic run takes to write its events")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="record a Chromium trace (and, with py-spy, a kernel profile) of "
+                             "each fan-out run in DIR and summarise them")
     parser.add_argument("--before", type=Path, default=None, metavar="DIR",
                         help="also run the fan-out with the live graph of the eflows_kernel "
                              "package in DIR (e.g. `git archive main | tar -x -C DIR`)")
     args = parser.parse_args()
     if args.scenario in ("fanout", "all"):
-        rows = [fanout(args.tasks, args.workers, widget=False),
-                fanout(args.tasks, args.workers, widget=True)]
+        rows = [fanout(args.tasks, args.workers, widget=False, profile=args.profile),
+                fanout(args.tasks, args.workers, widget=True, profile=args.profile)]
         if args.before is not None:
             before = fanout(args.tasks, args.workers, widget=True, code=args.before)
             before["view"] = "before: graph"

@@ -27,6 +27,9 @@ fixtures the red circles of ``1_compss_exceptions.dot`` are simply ``write_two``
 
 Failures are therefore only visible through the XML (or the run's final state): the DOT
 files carry no failure marks.
+
+A task that ends carries what it printed (``stdout``/``stderr``) when the runtime left
+its job files beside the monitor directory (:mod:`eflows_kernel.compss.job_output`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from eflows_kernel.compss.graph import CompssGraph, read_compss_graph
+from eflows_kernel.compss.job_output import JobOutputs
 from eflows_kernel.events import EventStream
 
 __all__ = ["CompssMonitorReader", "CompssState", "parse_compss_state", "read_compss_state"]
@@ -135,6 +139,7 @@ class CompssMonitorReader:
             log_dir.name == "monitor") else log_dir / "monitor"
         self.stream = stream
         self.app = app
+        self.outputs = JobOutputs(self.monitor_dir.parent)  # each task's stdout/stderr
         self._lock = threading.Lock()
         self._sigs: dict[str, tuple[int, int] | None] = {}
         self._complete: CompssGraph | None = None
@@ -217,6 +222,7 @@ class CompssMonitorReader:
                           started=started, ended=now)
             if state == "failed":
                 fields.update(final=True, error="COMPSs reported the task as failed")
+            fields.update(self.outputs.output(tid))
         elif state == "cancelled":
             fields.update(reason="cancelled by the COMPSs runtime")
         self.stream.emit("task", ts=now, task=tid, state=state, **fields)

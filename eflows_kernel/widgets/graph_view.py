@@ -31,8 +31,8 @@ from eflows_kernel.widgets.graph_wire import WireEncoder, task_details
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: Front-end sources, concatenated in this order into one ES module.
-SCRIPTS = ("theme.js", "store.js", "dag_paint.js", "dag.js", "timeline.js", "panels.js",
-           "widget.js")
+SCRIPTS = ("theme.js", "store.js", "frames.js", "dag_paint.js", "dag.js", "timeline.js",
+           "panels.js", "widget.js")
 #: First keyframe after one second, then ever more rarely (a front end that got one
 #: follows with deltas), never more than ~2% of the time spent building them nor
 #: KEYFRAME_BYTES_PER_S of traffic.

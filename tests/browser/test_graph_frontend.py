@@ -241,3 +241,112 @@ def test_hostile_text_from_a_sites_log_stays_text_in_every_view(page: Any) -> No
     expect(root.locator(".eflows-matches")).to_contain_text("3 of 3 tasks")
 
     assert markup_in(page) == {"flags": [], "handlers": 0, "images": 0}
+
+
+def test_counts_follow_the_kernel_even_when_drawing_is_slow(page: Any) -> None:
+    """The header, counts and summary follow each message on their own cadence: a page
+    whose drawing is slow (here: reported as taking ages, so canvases redraw rarely)
+    still shows where the run is."""
+    ev, model = Stream(), RunGraphModel()
+    encoder = WireEncoder(model)
+    open_widget(page)
+    run(model, ev, 1, 3)
+    deliver(page, encoder.delta(), "delta")
+    page.wait_for_function("document.querySelector('.eflows-graph').dataset.total === '3'")
+    page.evaluate("""() => { const g = document.querySelector('.eflows-graph').eflowsGraph;
+        g.renderData = () => { window.__drawnData = true; };  // the slow part, never done
+        g.dag.lastDrawMs = 1e6; g.timeline.lastDrawMs = 1e6; }""")
+    run(model, ev, 4, 6)
+    deliver(page, encoder.delta(), "delta")
+    page.wait_for_function("document.querySelector('.eflows-graph').dataset.total === '6'")
+    assert state(page)["counts"][3] == 6
+    expect(page.locator(".eflows-summary")).to_contain_text("6 finished")
+    expect(page.locator(".eflows-legend")).to_contain_text("6")
+    assert not page.evaluate("window.__drawnData === true")
+
+
+def test_updates_change_the_page_in_place_and_animate_nothing(page: Any) -> None:
+    """Progress bars have no width transition (it repainted the notebook at every
+    frame), the table by function keeps its rows (texts and bars change), and a
+    message that changes nothing visible writes nothing to the page."""
+    ev, model = Stream(), RunGraphModel()
+    encoder = WireEncoder(model)
+    open_widget(page)
+    for task in (1, 2, 3):  # thirds: widths the browser reads back rounded
+        model.apply(ev.submit(task, "work"))
+    deliver(page, encoder.delta(), "delta")
+    page.wait_for_function("document.querySelector('.eflows-functions td:nth-child(3)')"
+                           "?.textContent === '0 / 3'")
+    assert page.evaluate("""() => [...document.querySelectorAll('.eflows-seg')].every(
+        (s) => getComputedStyle(s).transitionDuration === '0s')""")
+    page.evaluate("window.__row = document.querySelector('.eflows-functions tbody tr')")
+    model.apply(ev.run(1, started=1.0))
+    model.apply(ev.end(1, started=1.0, ended=2.0))
+    deliver(page, encoder.delta(), "delta")
+    page.wait_for_function("document.querySelector('.eflows-functions td:nth-child(3)')"
+                           ".textContent === '1 / 3'")
+    assert page.evaluate("document.querySelector('.eflows-functions tbody tr') === window.__row")
+    page.wait_for_timeout(700)  # every redraw of that message done (table: twice a second)
+    page.evaluate("""() => { window.__writes = [];
+        new MutationObserver((records) => window.__writes.push(...records.map(
+            (r) => `${r.type} ${r.attributeName || ''} ${r.target.className
+                    || r.target.nodeName}`)))
+          .observe(document.querySelector('.eflows-graph'),
+                   {subtree: true, attributes: true, childList: true, characterData: true}); }""")
+    meta, data = encoder.snapshot()  # the same picture again
+    deliver(page, ({**meta, "seq": meta["seq"] + 1, "base": meta["seq"], "kind": "delta"},
+                   data), "delta")
+    page.wait_for_function("document.querySelector('.eflows-graph').dataset.seq === '3'")
+    page.wait_for_timeout(700)
+    writes = page.evaluate("window.__writes")
+    assert [w for w in writes if "seq" not in w] == []
+
+
+def test_one_frame_draws_within_its_budget_and_the_rest_at_the_next(page: Any) -> None:
+    """When the DAG's drawing fills a frame's budget, the timeline draws at the next
+    frame instead of making that frame longer; both are drawn."""
+    ev, model = Stream(), RunGraphModel()
+    encoder = WireEncoder(model)
+    open_widget(page)
+    run(model, ev, 1, 3)
+    deliver(page, encoder.delta(), "delta")
+    page.wait_for_function("document.querySelector('.eflows-graph').dataset.total === '3'")
+    frames = page.evaluate("""() => new Promise((resolve) => {
+        const g = document.querySelector('.eflows-graph').eflowsGraph;
+        const drawn = {};
+        g.dag.draw = () => { const t = performance.now(); while (performance.now() - t < 30);
+                             drawn.dag = document.timeline.currentTime; };
+        g.timeline.draw = () => { drawn.timeline = document.timeline.currentTime;
+                                  resolve(drawn); };
+        g.dag.request(); g.timeline.request(); })""")
+    assert frames["timeline"] > frames["dag"]
+
+
+def test_dragging_moves_the_view_and_a_click_selects(page: Any) -> None:
+    """The one pointer helper of the DAG and the timeline: a press that moves pans the
+    DAG (nothing selected) and moves the timeline's window; a press released in place
+    selects the task under it."""
+    ev, model = Stream(), RunGraphModel()
+    encoder = WireEncoder(model)
+    open_widget(page)
+    run(model, ev, 1, 3)
+    deliver(page, encoder.delta(), "delta")
+    page.wait_for_function("document.querySelector('.eflows-graph').dataset.total === '3'")
+    x, y = task_point(page, 0)
+    before = page.evaluate("document.querySelector('.eflows-graph').eflowsGraph.dag.view.tx")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 5, steps=4)
+    page.mouse.up()
+    dag = page.evaluate("""() => { const d = document.querySelector('.eflows-graph')
+        .eflowsGraph.dag; return {tx: d.view.tx, selected: d.selected, fitted: d.fitted}; }""")
+    assert dag == {"tx": before + 40, "selected": -1, "fitted": False}
+    page.mouse.click(x + 40, y + 5)
+    assert page.evaluate("document.querySelector('.eflows-graph').eflowsGraph.dag.selected") == 0
+    x, y = task_point(page, 1, timeline=True)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 60, y, steps=4)
+    page.mouse.up()
+    page.wait_for_function("""() => document.querySelector('.eflows-timeline .eflows-caption')
+        .textContent.startsWith('Timeline: showing')""")

@@ -275,83 +275,41 @@ class DagCanvas {
   // -- input --------------------------------------------------------------------------
   bind() {
     const root = this.root;
-    let drag = null;
-    const local = (e) => {
-      const r = root.getBoundingClientRect();
-      return [e.clientX - r.left, e.clientY - r.top];
-    };
-    root.addEventListener("pointerdown", (e) => {
-      if (e.button !== 0) return;
-      const [mx, my] = local(e);
-      drag = { x: mx, y: my, moved: false };
-      root.setPointerCapture(e.pointerId);
-    });
-    root.addEventListener("pointermove", (e) => {
-      const [mx, my] = local(e);
-      if (drag) {
-        const dx = mx - drag.x; const dy = my - drag.y;
-        if (drag.moved || Math.abs(dx) + Math.abs(dy) > 3) {
-          drag.moved = true;
-          this.pan(dx, dy);
-          drag.x = mx; drag.y = my;
+    const step = 0.125;
+    bindPointer(root, {
+      drag: (dx, dy) => this.pan(dx, dy),
+      hover: (mx, my) => {
+        const i = this.hit(mx, my);
+        if (i !== this.hover) {
+          this.hover = i;
           this.request();
         }
-        return;
-      }
-      const i = this.hit(mx, my);
-      if (i !== this.hover) {
-        this.hover = i;
-        this.request();
-      }
-      this.callbacks.hover(i, mx, my);
-    });
-    root.addEventListener("pointerup", (e) => {
-      if (!drag) return;
-      const [mx, my] = local(e);
-      const wasDrag = drag.moved;
-      drag = null;
-      if (!wasDrag) this.activate(this.hit(mx, my));
-    });
-    root.addEventListener("pointerleave", () => {
-      if (this.hover >= 0) { this.hover = -1; this.request(); }
-      this.callbacks.hover(-1, 0, 0);
+        this.callbacks.hover(i, mx, my);
+      },
+      click: (mx, my) => this.activate(this.hit(mx, my)),
+      leave: () => {
+        if (this.hover >= 0) { this.hover = -1; this.request(); }
+        this.callbacks.hover(-1, 0, 0);
+      },
+      wheel: (e, mx, my) => this.zoom(Math.exp(-e.deltaY * 0.0015), mx, my),
+      hint: () => this.callbacks.hint("Click the graph (or hold Ctrl) to zoom with the wheel"),
+      keys: {
+        ArrowLeft: () => this.pan(this.w * step, 0),
+        ArrowRight: () => this.pan(-this.w * step, 0),
+        ArrowUp: () => this.pan(0, this.h * step),
+        ArrowDown: () => this.pan(0, -this.h * step),
+        "+": () => this.zoom(1.25), "=": () => this.zoom(1.25), "-": () => this.zoom(0.8),
+        0: () => this.fit(false), f: () => this.fit(false),
+        n: () => this.walk(1), p: () => this.walk(-1),
+        Enter: () => this.activate(this.hover >= 0 ? this.hover : this.selected),
+        Escape: () => {
+          if (this.selected >= 0) this.activate(-1);
+          else if (this.focusFn >= 0) this.callbacks.drill(-1);
+        },
+      },
+      after: () => this.request(),
     });
     root.addEventListener("dblclick", () => this.fit());
-    root.addEventListener("wheel", (e) => {
-      if (document.activeElement !== root && !e.ctrlKey && !e.metaKey) {
-        this.callbacks.hint("Click the graph (or hold Ctrl) to zoom with the wheel");
-        return;
-      }
-      e.preventDefault();
-      const [mx, my] = local(e);
-      this.zoom(Math.exp(-e.deltaY * 0.0015), mx, my);
-      this.request();
-    }, { passive: false });
-    root.addEventListener("keydown", (e) => this.key(e));
-  }
-
-  key(e) {
-    const step = 0.125;
-    const actions = {
-      ArrowLeft: () => this.pan(this.w * step, 0),
-      ArrowRight: () => this.pan(-this.w * step, 0),
-      ArrowUp: () => this.pan(0, this.h * step),
-      ArrowDown: () => this.pan(0, -this.h * step),
-      "+": () => this.zoom(1.25), "=": () => this.zoom(1.25), "-": () => this.zoom(0.8),
-      0: () => this.fit(false), f: () => this.fit(false),
-      n: () => this.walk(1), p: () => this.walk(-1),
-      Enter: () => this.activate(this.hover >= 0 ? this.hover : this.selected),
-      Escape: () => {
-        if (this.selected >= 0) this.activate(-1);
-        else if (this.focusFn >= 0) this.callbacks.drill(-1);
-      },
-    };
-    const action = actions[e.key];
-    if (!action || e.altKey || e.ctrlKey || e.metaKey) return;
-    e.preventDefault();
-    e.stopPropagation();
-    action();
-    this.request();
   }
 
   // Select the next (or previous) task of interest: what the search or filter
@@ -380,19 +338,12 @@ class DagCanvas {
     this.request();
   }
 
-  // Redraw at the next frame; off screen (scrolled away), only once it is back.
+  // Redraw at the next frame with room (frames.js); off screen, once it is back.
   request() {
-    if (this.pending) return;
-    if (this.hidden) { this.stale = true; return; }
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.draw();
-    });
+    requestDraw(this);
   }
 
   setVisible(visible) {
-    this.hidden = !visible;
-    if (visible && this.stale) { this.stale = false; this.request(); }
+    setPartVisible(this, visible);
   }
 }

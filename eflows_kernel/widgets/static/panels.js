@@ -16,6 +16,25 @@ function h(tag, props = {}, ...children) {
   return node;
 }
 
+// Writes that change nothing still cost the page a style and layout pass: skip them.
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function setAttr(node, name, value) {
+  const text = String(value);
+  if (node.getAttribute(name) !== text) node.setAttribute(name, text);
+}
+
+// (Compared with what was set: the browser reads 100/3 % back rounded.)
+function setWidth(node, percent) {
+  const width = `${Math.round(percent * 100) / 100}%`;
+  if (node.eflowsWidth !== width) {
+    node.eflowsWidth = width;
+    node.style.width = width;
+  }
+}
+
 const STATUS_WORDS = {
   waiting: "Waiting", running: "Running", done: "Done", failed: "Failed", cancelled: "Cancelled",
 };
@@ -35,7 +54,10 @@ class Header {
       h("div", { class: "eflows-headline" }, this.badge, this.text), this.bar, this.steps);
   }
 
-  updateSteps(steps) {
+  updateSteps(steps) { // (rebuilt only when a step's state changes)
+    const key = JSON.stringify(steps);
+    if (key === this.stepsKey) return;
+    this.stepsKey = key;
     this.steps.hidden = !steps.length;
     this.steps.replaceChildren(...steps.map(([name, state]) => {
       const chip = h("span", { class: `eflows-step eflows-step-${/^[a-z-]+$/.test(state) ? state : "unknown"}`,
@@ -48,24 +70,25 @@ class Header {
   update(store) {
     const hd = store.header;
     const status = hd.status || "waiting";
-    this.badge.className = `eflows-badge eflows-status-${status}`;
-    this.badge.replaceChildren(shapeIcon(STATUS_SHAPE[status] ?? 0, 12),
-                               STATUS_WORDS[status] || status);
+    if (this.status !== status) {
+      this.status = status;
+      this.badge.className = `eflows-badge eflows-status-${status}`;
+      this.badge.replaceChildren(shapeIcon(STATUS_SHAPE[status] ?? 0, 12),
+                                 STATUS_WORDS[status] || status);
+    }
     const parts = [hd.run ? `run ${hd.run}` : "no run yet", `${fmtInt(hd.total)} tasks`,
                    `${fmtInt(hd.finished)} finished`];
     if (status === "running" && hd.eta !== null && hd.eta !== undefined) {
       parts.push(`about ${fmtSeconds(hd.eta)} left`);
     }
     if (hd.error) parts.push(hd.error);
-    this.text.textContent = parts.join(" \u00b7 ");
+    setText(this.text, parts.join(" \u00b7 "));
     const total = Math.max(1, hd.total);
     const c = hd.counts;
-    [c[3], c[4], c[5], c[2]].forEach((n, i) => {
-      this.segments[i].style.width = `${(100 * n) / total}%`;
-    });
-    this.bar.setAttribute("aria-valuemax", hd.total);
-    this.bar.setAttribute("aria-valuenow", hd.finished);
-    this.bar.setAttribute("aria-valuetext", summaryText(store));
+    [c[3], c[4], c[5], c[2]].forEach((n, i) => setWidth(this.segments[i], (100 * n) / total));
+    setAttr(this.bar, "aria-valuemax", hd.total);
+    setAttr(this.bar, "aria-valuenow", hd.finished);
+    setAttr(this.bar, "aria-valuetext", summaryText(store));
     this.updateSteps(hd.steps || []);
   }
 }
@@ -115,15 +138,14 @@ class Toolbar {
 
   update(store, dag, grouped) {
     const c = store.header.counts;
-    this.counts.forEach((node, i) => { node.textContent = fmtInt(c[i]); });
+    this.counts.forEach((node, i) => setText(node, fmtInt(c[i])));
     for (const [key, button] of Object.entries(this.filters)) {
-      button.setAttribute("aria-pressed", String(dag.filter === key));
+      setAttr(button, "aria-pressed", dag.filter === key);
     }
-    this.mode.textContent = grouped ? "Show every task" : "Group by function";
+    setText(this.mode, grouped ? "Show every task" : "Group by function");
     const drilled = dag.focusFn >= 0 && store.functions[dag.focusFn];
-    this.back.hidden = !drilled;
-    this.crumb.textContent = drilled
-      ? `${drilled.name}: ${fmtInt(drilled.total)} tasks` : "";
+    if (this.back.hidden !== !drilled) this.back.hidden = !drilled;
+    setText(this.crumb, drilled ? `${drilled.name}: ${fmtInt(drilled.total)} tasks` : "");
   }
 
   showMatches(text) {
@@ -148,24 +170,40 @@ class FunctionTable {
     this.actions = actions;
   }
 
+  // Rows are made once per function and then only their texts and bars change.
   update(store) {
-    const rows = store.functions.map((f, i) => {
-      const bar = h("div", { class: "eflows-minibar" }, ...[3, 4, 5, 2].map((st) => {
-        const seg = h("div", { class: `eflows-seg eflows-bg-${STATES[st]}` });
-        seg.style.width = `${f.total ? (100 * f.counts[st]) / f.total : 0}%`;
-        return seg;
-      }));
-      const name = h("button", { type: "button", class: "eflows-link",
-                                 title: `Show only the tasks of ${f.name}`,
-                                 onclick: () => this.actions.drill(i) }, shapeIcon(STATE[f.state], 10), f.name);
+    const fns = store.functions;
+    if (!this.rows || this.rows.length !== fns.length
+        || this.rows.some((r, i) => r.name !== fns[i].name)) {
+      this.rows = fns.map((f, i) => this.row(f, i));
+      this.body.replaceChildren(...this.rows.map((r) => r.tr));
+    }
+    fns.forEach((f, i) => {
+      const r = this.rows[i];
+      if (r.state !== f.state) {
+        r.state = f.state;
+        r.icon.replaceWith(r.icon = shapeIcon(STATE[f.state], 10));
+      }
+      [3, 4, 5, 2].forEach((st, k) => setWidth(r.segments[k], f.total ? (100 * f.counts[st]) / f.total : 0));
       const finished = f.counts[3] + f.counts[4] + f.counts[5];
-      return h("tr", {}, h("td", {}, name), h("td", {}, bar),
-        h("td", { text: `${fmtInt(f.counts[3])} / ${fmtInt(f.total)}` }),
-        h("td", { text: fmtInt(f.counts[2]) }), h("td", { text: fmtInt(f.counts[4]) }),
-        h("td", { text: fmtSeconds(f.mean) }),
-        h("td", { text: finished === f.total ? "done" : fmtSeconds(f.eta) }));
+      setText(r.cells[0], `${fmtInt(f.counts[3])} / ${fmtInt(f.total)}`);
+      setText(r.cells[1], fmtInt(f.counts[2]));
+      setText(r.cells[2], fmtInt(f.counts[4]));
+      setText(r.cells[3], fmtSeconds(f.mean));
+      setText(r.cells[4], finished === f.total ? "done" : fmtSeconds(f.eta));
     });
-    this.body.replaceChildren(...rows);
+  }
+
+  row(f, i) {
+    const segments = [3, 4, 5, 2].map((st) => h("div", { class: `eflows-seg eflows-bg-${STATES[st]}` }));
+    const icon = shapeIcon(STATE[f.state], 10);
+    const name = h("button", { type: "button", class: "eflows-link",
+                               title: `Show only the tasks of ${f.name}`,
+                               onclick: () => this.actions.drill(i) }, icon, f.name);
+    const cells = [0, 1, 2, 3, 4].map(() => h("td"));
+    const tr = h("tr", {}, h("td", {}, name), h("td", {}, h("div", { class: "eflows-minibar" }, ...segments)),
+      ...cells);
+    return { tr, name: f.name, state: f.state, icon, segments, cells };
   }
 }
 

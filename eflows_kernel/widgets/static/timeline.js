@@ -63,13 +63,14 @@ class TimelineCanvas {
     const rows = Math.max(1, this.store.workers.length);
     const height = clamp(rows * 16 + AXIS + 6, 60, 240);
     const dpr = window.devicePixelRatio || 1;
-    if (width === this.w && height === this.h && dpr === this.dpr) return;
+    if (Math.max(200, width) === this.w && height === this.h && dpr === this.dpr) return false;
     this.w = Math.max(200, width); this.h = height; this.dpr = dpr;
     this.canvas.width = Math.round(this.w * dpr);
     this.canvas.height = Math.round(this.h * dpr);
     this.canvas.style.width = `${this.w}px`;
     this.canvas.style.height = `${this.h}px`;
     this.image = null;
+    return true;
   }
 
   whole() {
@@ -113,7 +114,7 @@ class TimelineCanvas {
     const W = this.canvas.width; const H = this.canvas.height;
     const text = this.describe();
     if (this.caption.textContent !== text) this.caption.textContent = text;
-    this.wholeButton.hidden = !this.window;
+    if (this.wholeButton.hidden !== !this.window) this.wholeButton.hidden = !this.window;
     const rows = Math.max(1, s.workers.length);
     const rowH = Math.max(3, Math.floor((this.h - AXIS) / rows));
     const [w0, w1] = this.range();
@@ -213,75 +214,32 @@ class TimelineCanvas {
 
   bind() {
     const area = this.area;
-    let drag = null;
-    const local = (e) => {
-      const r = area.getBoundingClientRect();
-      return [e.clientX - r.left, e.clientY - r.top];
-    };
-    area.addEventListener("pointerdown", (e) => {
-      if (e.button !== 0) return;
-      drag = { x: local(e)[0], moved: false };
-      area.setPointerCapture(e.pointerId);
-    });
-    area.addEventListener("pointermove", (e) => {
-      const [mx, my] = local(e);
-      if (drag) {
-        const dx = mx - drag.x;
-        if (drag.moved || Math.abs(dx) > 3) {
-          drag.moved = true;
-          this.move(-dx / Math.max(1, this.w - GUTTER - 8));
-          drag.x = mx;
-          this.request();
-        }
-        return;
-      }
-      this.callbacks.hover(this.hit(mx, my), mx, my);
-    });
-    area.addEventListener("pointerup", (e) => {
-      if (!drag) return;
-      const moved = drag.moved;
-      drag = null;
-      if (!moved) {
-        const [mx, my] = local(e);
+    bindPointer(area, {
+      axis: "x",
+      drag: (dx) => this.move(-dx / Math.max(1, this.w - GUTTER - 8)),
+      hover: (mx, my) => this.callbacks.hover(this.hit(mx, my), mx, my),
+      click: (mx, my) => {
         const task = this.hit(mx, my);
         if (task >= 0) this.callbacks.select(task);
-      }
-    });
-    area.addEventListener("pointerleave", () => this.callbacks.hover(-1, 0, 0));
-    area.addEventListener("dblclick", () => { this.window = null; this.request(); });
-    area.addEventListener("wheel", (e) => {
-      if (document.activeElement !== area && !e.ctrlKey && !e.metaKey) {
-        this.callbacks.hint("Click the timeline (or hold Ctrl) to zoom with the wheel");
-        return;
-      }
-      e.preventDefault();
-      this.zoom(Math.exp(-e.deltaY * 0.0015), local(e)[0]);
-      this.request();
-    }, { passive: false });
-    area.addEventListener("keydown", (e) => {
-      const actions = {
+      },
+      leave: () => this.callbacks.hover(-1, 0, 0),
+      wheel: (e, mx) => this.zoom(Math.exp(-e.deltaY * 0.0015), mx),
+      hint: () => this.callbacks.hint("Click the timeline (or hold Ctrl) to zoom with the wheel"),
+      keys: {
         ArrowLeft: () => this.move(-0.25), ArrowRight: () => this.move(0.25),
         "+": () => this.zoom(1.5), "=": () => this.zoom(1.5), "-": () => this.zoom(1 / 1.5),
         0: () => { this.window = null; },
-      };
-      const action = actions[e.key];
-      if (!action || e.altKey || e.ctrlKey || e.metaKey) return;
-      e.preventDefault();
-      e.stopPropagation();
-      action();
-      this.request();
+      },
+      after: () => this.request(),
     });
+    area.addEventListener("dblclick", () => { this.window = null; this.request(); });
   }
 
-  request() { // as DagCanvas.request: nothing is drawn off screen
-    if (this.pending) return;
-    if (this.hidden) { this.stale = true; return; }
-    this.pending = true;
-    requestAnimationFrame(() => { this.pending = false; this.draw(); });
+  request() { // as DagCanvas.request (frames.js)
+    requestDraw(this);
   }
 
   setVisible(visible) {
-    this.hidden = !visible;
-    if (visible && this.stale) { this.stale = false; this.request(); }
+    setPartVisible(this, visible);
   }
 }

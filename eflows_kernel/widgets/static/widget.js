@@ -1,11 +1,18 @@
 // widget.js: the anywidget entry point. One store per widget model (fed by the
-// kernel's messages); each view draws it. Data-driven redraws are coalesced to at most
-// ~8 a second; pan and zoom redraw at the browser's frame rate.
+// kernel's messages); each view draws it. Two cadences, so a slow page still shows
+// where the run is: the header, counts and summary (a few text nodes) follow every
+// message at most HEADER_MS apart, never held back by drawing; the canvases and the
+// table redraw at most ~8 times a second, fewer when drawing is slow (data never takes
+// more than a quarter of the page's time). Pan and zoom redraw at the frame rate.
+// Nothing is written to the page that did not change: every write costs a style,
+// layout and paint pass of the whole notebook.
 
 // anywidget hands initialize() and render() different proxies of one model: the
 // store is found by the widget's _uid.
 const STORES = new Map();
 const DATA_REDRAW_MS = 120;
+const DATA_REDRAW_MOST_MS = 10000; // (and a setTimeout past 2^31 ms fires at once)
+const HEADER_MS = 250;
 const TABLE_REDRAW_MS = 500;
 const ANNOUNCE_MS = 10000;
 
@@ -67,7 +74,12 @@ class GraphWidget {
     this.unsubscribe = store.onChange((what) => this.onData(what));
     this.onSelected = () => this.selectById(model.get("selected"));
     model.on("change:selected", this.onSelected);
-    this.resizer = new ResizeObserver(() => this.layout());
+    this.width = 0; // the room inside the padding, as the ResizeObserver reports it
+    this.resizer = new ResizeObserver((entries) => {
+      const box = entries[entries.length - 1].contentRect;
+      this.width = box.width;
+      this.layout();
+    });
     this.resizer.observe(el);
     this.visibility = new IntersectionObserver((entries) => {
       for (const entry of entries) {
@@ -97,6 +109,7 @@ class GraphWidget {
     clearInterval(this.ticker);
     clearTimeout(this.tableTimer);
     clearTimeout(this.dataTimer);
+    clearTimeout(this.headerTimer);
   }
 
   mode() {
@@ -118,7 +131,7 @@ class GraphWidget {
       this.dag.selected = -1;
       this.dag.fitted = true;
     }
-    this.el.dataset.mode = mode;
+    if (this.el.dataset.mode !== mode) this.el.dataset.mode = mode;
     this.refreshChrome();
   }
 
@@ -141,18 +154,25 @@ class GraphWidget {
     this.timeline.request();
   }
 
-  layout() {
-    // The room inside the padding: clientWidth counts it, and a canvas that wide would
-    // stick out of its panel by the padding (the portal's layout test caught 16 px).
+  // The room inside the padding: clientWidth counts it, and a canvas that wide would
+  // stick out of its panel by the padding (the portal's layout test caught 16 px).
+  // Known from the ResizeObserver; measured (a forced layout) only before it spoke.
+  roomWidth() {
+    if (this.width > 0) return this.width;
     const style = getComputedStyle(this.el);
     const padding = (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
-    const width = Math.max(200, (this.el.clientWidth || 800) - padding);
+    return (this.el.clientWidth || 800) - padding;
+  }
+
+  layout() {
+    const width = Math.max(200, this.roomWidth());
     const most = this.model.get("height") || 420;
     const height = this.dag.fitted ? this.dag.preferredHeight(most) : this.dag.h || most;
-    this.dag.resize(width, height);
-    this.timeline.resize(width);
-    this.dag.request();
-    this.timeline.request();
+    const resized = this.dag.resize(width, height);
+    if (this.timeline.resize(width) || resized) {
+      this.dag.request();
+      this.timeline.request();
+    }
   }
 
   onData(what) {
@@ -160,9 +180,9 @@ class GraphWidget {
       if (this.details.index >= 0) this.details.show(this.store, this.details.index, false);
       return;
     }
-    // At most ~8 redraws a second, fewer when drawing is slow: data never takes more
-    // than a quarter of the page's time.
-    const every = Math.max(DATA_REDRAW_MS, 4 * (this.dag.lastDrawMs + this.timeline.lastDrawMs));
+    this.scheduleHeader();
+    const every = clamp(4 * (this.dag.lastDrawMs + this.timeline.lastDrawMs), DATA_REDRAW_MS,
+                        DATA_REDRAW_MOST_MS);
     const wait = Math.max(0, (this.lastData || 0) + every - performance.now());
     if (this.dataTimer) return;
     this.dataTimer = setTimeout(() => {
@@ -172,28 +192,51 @@ class GraphWidget {
     }, wait);
   }
 
-  renderData() {
+  // The header and counts: now if the last update is HEADER_MS old, else when it is.
+  scheduleHeader() {
+    const wait = (this.lastHeader || -Infinity) + HEADER_MS - performance.now();
+    if (wait <= 0) {
+      clearTimeout(this.headerTimer);
+      this.headerTimer = null;
+      this.renderHeader();
+    } else if (!this.headerTimer) {
+      this.headerTimer = setTimeout(() => { this.headerTimer = null; this.renderHeader(); }, wait);
+    }
+  }
+
+  renderHeader() {
     const store = this.store;
     const status = store.header.status;
-    this.syncMode();
+    this.lastHeader = performance.now();
+    this.headerVersion = store.version;
     this.header.update(store);
-    this.layout();
-    this.updateTable();
-    if (this.details.index >= 0 && this.details.index < store.n) {
-      this.details.show(store, this.details.index, this.waitingSince > 0);
-    }
+    this.syncMode(); // (and the toolbar's counts)
     const summary = summaryText(store);
-    this.dag.root.setAttribute("aria-label", `Task graph. ${summary}`);
-    const el = this.el;
-    el.dataset.status = status;
-    el.dataset.total = String(store.header.total);
-    el.dataset.counts = JSON.stringify(store.header.counts);
-    el.dataset.seq = String(store.seq);
+    setAttr(this.dag.root, "aria-label", `Task graph. ${summary}`);
+    const data = this.el.dataset;
+    const counts = JSON.stringify(store.header.counts);
+    if (data.status !== status) data.status = status;
+    if (data.total !== String(store.header.total)) data.total = String(store.header.total);
+    if (data.counts !== counts) data.counts = counts;
+    if (data.seq !== String(store.seq)) data.seq = String(store.seq);
     if (status !== this.lastStatus) {
       this.lastStatus = status;
       this.announce(summary, true);
     } else {
       this.announce(summary, false);
+    }
+  }
+
+  renderData() {
+    const store = this.store;
+    this.syncMode();
+    if (this.headerVersion !== store.version) this.renderHeader();
+    this.layout();
+    this.dag.request();
+    this.timeline.request();
+    this.updateTable();
+    if (this.details.index >= 0 && this.details.index < store.n) {
+      this.details.show(store, this.details.index, this.waitingSince > 0);
     }
     if (this.dag.query || this.dag.filter !== "all") this.updateMatches();
   }
@@ -226,7 +269,7 @@ class GraphWidget {
     const t = performance.now();
     if (!now && t - (this.lastAnnounce || 0) < ANNOUNCE_MS) return;
     this.lastAnnounce = t;
-    this.announcer.textContent = text;
+    setText(this.announcer, text); // (the same words again are not news)
   }
 
   updateMatches() {

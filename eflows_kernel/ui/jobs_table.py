@@ -62,21 +62,33 @@ def human_duration(seconds: float) -> str:
 
 
 def walltime(execution: Any, site_limit: str | None = None) -> str | None:
-    """The run's time limit where it is known (the inputs or the record name one, else
-    the limit its site submits with)."""
-    for source in (getattr(execution, "walltime", None),
-                   (execution.inputs or {}).get("walltime"), site_limit):
+    """The run's time limit where it is known (Slurm's for its job, the inputs', else the
+    limit its site submits with)."""
+    queue = getattr(execution, "queue", None) or {}
+    for source in (queue.get("time_limit"), (execution.inputs or {}).get("walltime"),
+                   site_limit):
         if source:
             return str(source)
     return None
 
 
+def queue_text(execution: Any) -> str:
+    """Slurm's word on an unfinished job: ``PENDING: Resources``, ``RUNNING`` ('' if none)."""
+    queue = getattr(execution, "queue", None) or {}
+    if execution.finished or not queue.get("state"):
+        return ""
+    reason = queue.get("reason")
+    return f"{queue['state']}: {reason}" if reason else queue["state"]
+
+
 def state_text(execution: Any) -> str:
-    """The state, and where a batch job is: 'submitted' with a job id is Slurm's queue."""
+    """The state, and where a batch job is: 'submitted' with a job id is Slurm's queue,
+    with Slurm's state and pending reason once the poller has seen it."""
     state = execution.state.value
     text = f"{STATE_ICON.get(state, '')} {state}"
+    queue = queue_text(execution)
     if execution.remote_job_id and state == "submitted":
-        return f"{text} (in queue)"
+        return f"{text} (in queue: {queue})" if queue else f"{text} (in queue)"
     return text
 
 

@@ -82,14 +82,20 @@ def queue_text(execution: Any) -> str:
 
 
 def state_text(execution: Any) -> str:
-    """The state, and where a batch job is: 'submitted' with a job id is Slurm's queue,
-    with Slurm's state and pending reason once the poller has seen it."""
+    """The state, and where a batch job is: 'submitted' with a job id is Slurm's queue."""
     state = execution.state.value
     text = f"{STATE_ICON.get(state, '')} {state}"
-    queue = queue_text(execution)
     if execution.remote_job_id and state == "submitted":
-        return f"{text} (in queue: {queue})" if queue else f"{text} (in queue)"
+        return f"{text} (in queue)"
     return text
+
+
+def job_text(execution: Any) -> str:
+    """The job id, with Slurm's state and pending reason while the job is not finished
+    (``940 · PENDING: Resources``): the column has the room the state's has not."""
+    job = execution.remote_job_id or ""
+    queue = queue_text(execution)
+    return f"{job} · {queue}" if job and queue else job
 
 
 def make_row(execution: Any, workflow_name: str | None, now: datetime,
@@ -97,7 +103,7 @@ def make_row(execution: Any, workflow_name: str | None, now: datetime,
     state = execution.state.value
     duration = _duration(execution, now)
     name = workflow_name or execution.workflow_id
-    job = execution.remote_job_id or ""
+    job = job_text(execution)
     limit = walltime(execution, site_limit) or ""
     cells = (state_text(execution), name, execution.site,
              f"{execution.created_at:%Y-%m-%d %H:%M:%S}", human_duration(duration), job,

@@ -160,10 +160,13 @@ def test_jobs_table_shows_slurms_pending_reason_and_the_jobs_time_limit() -> Non
             run("t", "failed", {"state": "TIMEOUT", "time_limit": "10:00"}, finished=True)]
     rows = {r.id: r.cells for r in table_rows(runs, lambda _w: "wc", now=now,
                                               limits={"cluster": "02:00:00"}.get)}
-    assert rows["p"][0] == "… submitted (in queue: PENDING: Resources)"
+    assert rows["p"][0] == "… submitted (in queue)"
+    assert rows["p"][5] == "9p · PENDING: Resources"  # the job id and why it waits
     assert rows["p"][-1] == "10:00"  # Slurm's limit of the job wins over inputs and site
-    assert rows["r"][0] == "▶ running" and rows["r"][-1] == "1-00:00:00"
-    assert rows["t"][0] == "✘ failed" and rows["t"][-1] == "10:00"
+    assert rows["r"][0] == "▶ running" and rows["r"][5] == "9r · RUNNING"
+    assert rows["r"][-1] == "1-00:00:00"
+    assert rows["t"][0] == "✘ failed" and rows["t"][5] == "9t"  # finished: no queue state
+    assert rows["t"][-1] == "10:00"
 
 
 def test_jobs_table_shows_the_slurm_queue_and_the_sites_walltime(client: LocalClient) -> None:

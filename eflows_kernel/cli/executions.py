@@ -1,4 +1,5 @@
-"""``eflows executions``: list, status, logs, cancel, files; delete or archive finished runs."""
+"""``eflows executions``: list, status, logs, cancel, files; re-run (or resume), delete or
+archive finished runs."""
 
 from __future__ import annotations
 
@@ -113,6 +114,10 @@ def cmd_executions_status(client: Client, args: argparse.Namespace) -> int:
         print(f"workflow: {execution.workflow_id}")
         print(f"site: {execution.site}")
         print(f"state: {execution.state.value} ({execution.hpcwaas_status.value})")
+        if execution.remote_job_id and execution.site != "local":
+            print(f"job: {execution.remote_job_id}{queue_note(execution)}")
+        if execution.resumed_from:
+            print(f"resumed from: {execution.resumed_from}")
         print(f"inputs: {json.dumps(execution.inputs)}")
         if execution.outputs:
             print(f"outputs: {json.dumps(execution.outputs)}")
@@ -162,6 +167,37 @@ def cmd_executions_archive(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def queue_note(execution: Any) -> str:
+    """`` (PENDING: Resources, limit 10:00)``: Slurm's word on the job, where it said one."""
+    queue = execution.queue or {}
+    parts = []
+    if queue.get("state") and not execution.finished:
+        parts.append(f"{queue['state']}: {queue['reason']}" if queue.get("reason")
+                     else queue["state"])
+    if queue.get("time_limit"):
+        parts.append(f"limit {queue['time_limit']}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def cmd_executions_rerun(client: Client, args: argparse.Namespace) -> int:
+    """The same workflow, inputs, site and credential again; ``--resume``: from the run's
+    checkpoint (refused when it left none, never a silent fresh start)."""
+    if args.resume:
+        execution = client.executions.resume(args.id)
+    else:
+        old = client.executions.get(args.id)
+        execution = client.executions.trigger(old.workflow_id, old.inputs, old.site,
+                                              old.credential_id)
+    if args.follow:
+        return follow_run(client, execution.id, args.json)
+    if args.json:
+        emit_json(execution)
+    else:
+        how = f" from the checkpoint of {args.id}" if args.resume else ""
+        print(f"{execution.id}: {execution.state.value}{how}")
+    return EXIT_OK
+
+
 def cmd_executions_files(client: Client, args: argparse.Namespace) -> int:
     if args.get:
         get = client.runs.site_download if args.site else client.runs.download
@@ -198,6 +234,12 @@ def register(groups: Any, command: Command) -> None:
             "forget a finished execution (record and run folder)").add_argument("id")
     command(exs, "archive", cmd_executions_archive,
             "keep a finished execution as a .tar.gz, then forget it").add_argument("id")
+    p = command(exs, "rerun", cmd_executions_rerun,
+                "run a finished execution again (same workflow, inputs, site, credential)")
+    p.add_argument("id")
+    p.add_argument("--resume", action="store_true",
+                   help="start from its checkpoint: the tasks it saved are not run again")
+    p.add_argument("-f", "--follow", action="store_true", help="until the new run ends")
     p = command(exs, "files", cmd_executions_files, "the files of an execution's folder")
     p.add_argument("id")
     p.add_argument("--get", metavar="PATH", default=None, help="download this file")

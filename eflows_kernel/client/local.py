@@ -108,6 +108,14 @@ class LocalExecutions:
     def cancel(self, execution_id: str) -> Execution:
         return self._service.cancel(execution_id)
 
+    def checkpoint_tasks(self, execution_id: str) -> int:
+        return self._service.checkpoint_tasks(execution_id)
+
+    def resume(self, execution_id: str, *, password: str | None = None,
+               one_time_code: str | None = None) -> Execution:
+        return self._service.resume(execution_id, password=password,
+                                    one_time_code=one_time_code)
+
     def logs(self, execution_id: str, offset: int = 0,
              size: int | None = None) -> tuple[str, int]:
         return self._service.logs(execution_id, offset=offset, size=size)

@@ -64,6 +64,13 @@ class ExecutionsAPI(Protocol):
              offset: int = 0) -> Page[Execution]: ...
     def cancel(self, execution_id: str) -> Execution: ...
 
+    def checkpoint_tasks(self, execution_id: str) -> int:
+        """Tasks a finished run's checkpoint holds (a re-run can resume from any)."""
+
+    def resume(self, execution_id: str, *, password: str | None = None,
+               one_time_code: str | None = None) -> Execution:
+        """A new run of a finished one, from its checkpoint (409 if it left none)."""
+
     def logs(self, execution_id: str, offset: int = 0,
              size: int | None = None) -> tuple[str, int]:
         """Output from byte ``offset`` and the offset to ask next."""

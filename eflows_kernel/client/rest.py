@@ -166,6 +166,15 @@ class RestExecutions(_Part):
         return Execution.model_validate(self._http.call("DELETE",
                                                         f"executions/{_q(execution_id)}"))
 
+    def checkpoint_tasks(self, execution_id: str) -> int:
+        return int(self._http.call("GET", f"executions/{_q(execution_id)}/checkpoint")["tasks"])
+
+    def resume(self, execution_id: str, *, password: str | None = None,
+               one_time_code: str | None = None) -> Execution:
+        body = {k: v for k, v in (("password", password), ("otp", one_time_code)) if v}
+        return Execution.model_validate(
+            self._http.call("POST", f"executions/{_q(execution_id)}/resume", body))
+
     def logs(self, execution_id: str, offset: int = 0,
              size: int | None = None) -> tuple[str, int]:
         """Output from byte ``offset`` and the offset to ask next (incremental)."""

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 from eflows_kernel.client.protocol import Client
 from eflows_kernel.ui.common import MessageArea, error_message, esc, guarded
 from eflows_kernel.ui.errors import error_html
-from eflows_kernel.ui.jobs_table import STATE_ICON, JobsTable
+from eflows_kernel.ui.jobs_table import STATE_ICON, JobsTable, queue_text
 from eflows_kernel.ui.run_actions import RemoveRunButtons
 from eflows_kernel.ui.run_files import RunFilesView
 from eflows_kernel.widgets.graph_view import TaskGraphView
@@ -71,6 +71,12 @@ class ExecutionDetail(widgets.VBox):
             layout=widgets.Layout(width="auto", display="none"))
         self.keep_button = widgets.Button(description="Keep it running",
                                           layout=widgets.Layout(width="auto", display="none"))
+        # Offered only once the finished run is known to have left a checkpoint.
+        self.resume_button = widgets.Button(
+            description="Resume from checkpoint", icon="forward",
+            tooltip="Run it again: the tasks its checkpoint holds are not run again",
+            layout=widgets.Layout(width="auto", display="none"))
+        self.checkpoint_tasks: int | None = None  # asked once the run has finished
         self.edit_button = widgets.Button(
             description="Edit inputs and re-run", icon="pencil",
             layout=widgets.Layout(width="auto", display=None if on_edit else "none"))
@@ -81,10 +87,11 @@ class ExecutionDetail(widgets.VBox):
         self.confirm_cancel_button.on_click(lambda _b: self.cancel())
         self.keep_button.on_click(lambda _b: self._hide_confirm())
         self.rerun_button.on_click(lambda _b: self.rerun())
+        self.resume_button.on_click(lambda _b: self.resume())
         parts: list[widgets.Widget] = [
             self.header, widgets.HBox([self.cancel_button, self.confirm_cancel_button,
                                        self.keep_button, self.rerun_button,
-                                       self.edit_button, self.remove],
+                                       self.resume_button, self.edit_button, self.remove],
                                       layout=widgets.Layout(flex_flow="row wrap")),
             self.message, self.error]
         if self.graph is not None:
@@ -150,7 +157,9 @@ class ExecutionDetail(widgets.VBox):
         self.header.value = (
             f"<b>{esc(execution.id)}</b> — {STATE_ICON.get(state, '')} <b>{esc(state)}</b> "
             f"on {esc(execution.site)}"
-            + (f" (job {esc(execution.remote_job_id)})" if execution.remote_job_id else "")
+            + (f" (job {esc(execution.remote_job_id)}"
+               + (f": {esc(queue_text(execution))}" if queue_text(execution) else "") + ")"
+               if execution.remote_job_id else "")
             + f"<br><small>workflow {esc(execution.workflow_id)} · inputs "
             f"<code>{esc(json.dumps(execution.inputs, default=str))}</code></small>")
         self.cancel_button.disabled = execution.finished or state == "cancelling"
@@ -163,6 +172,30 @@ class ExecutionDetail(widgets.VBox):
         self.files.offer_site(execution.site)
         if execution.finished and not self.files.loaded:
             self.files.load(finished=True)  # once: a finished run's folder stays as it is
+        if execution.finished and self.checkpoint_tasks is None:
+            self._offer_resume()
+
+    def _offer_resume(self) -> None:
+        """Ask once whether the finished run left a checkpoint; offer Resume if it did."""
+        try:
+            self.checkpoint_tasks = self.client.executions.checkpoint_tasks(self.execution_id)
+        except Exception:  # a site out of reach: no offer (a plain re-run still works)
+            self.checkpoint_tasks = 0
+        if self.checkpoint_tasks:
+            self.resume_button.description = (
+                f"Resume from checkpoint ({self.checkpoint_tasks} tasks saved)")
+            self.resume_button.layout.display = None
+
+    def resume(self) -> Any:
+        """A new run from this one's checkpoint (the saved tasks are not run again)."""
+        ok, new = guarded(self.message, self.client.executions.resume, self.execution_id)
+        if not ok or new is None:
+            return None
+        self.message.info(f"Started {new.id}, resuming from the checkpoint of "
+                          f"{self.execution_id}.")
+        if self.on_rerun is not None:
+            self.on_rerun(new)
+        return new
 
     def ask_cancel(self) -> None:
         """The Cancel button: ask for a confirmation first."""

@@ -62,13 +62,23 @@ def human_duration(seconds: float) -> str:
 
 
 def walltime(execution: Any, site_limit: str | None = None) -> str | None:
-    """The run's time limit where it is known (the inputs or the record name one, else
-    the limit its site submits with)."""
-    for source in (getattr(execution, "walltime", None),
-                   (execution.inputs or {}).get("walltime"), site_limit):
+    """The run's time limit where it is known (Slurm's for its job, the inputs', else the
+    limit its site submits with)."""
+    queue = getattr(execution, "queue", None) or {}
+    for source in (queue.get("time_limit"), (execution.inputs or {}).get("walltime"),
+                   site_limit):
         if source:
             return str(source)
     return None
+
+
+def queue_text(execution: Any) -> str:
+    """Slurm's word on an unfinished job: ``PENDING: Resources``, ``RUNNING`` ('' if none)."""
+    queue = getattr(execution, "queue", None) or {}
+    if execution.finished or not queue.get("state"):
+        return ""
+    reason = queue.get("reason")
+    return f"{queue['state']}: {reason}" if reason else queue["state"]
 
 
 def state_text(execution: Any) -> str:
@@ -80,12 +90,20 @@ def state_text(execution: Any) -> str:
     return text
 
 
+def job_text(execution: Any) -> str:
+    """The job id, with Slurm's state and pending reason while the job is not finished
+    (``940 · PENDING: Resources``): the column has the room the state's has not."""
+    job = execution.remote_job_id or ""
+    queue = queue_text(execution)
+    return f"{job} · {queue}" if job and queue else job
+
+
 def make_row(execution: Any, workflow_name: str | None, now: datetime,
              site_limit: str | None = None) -> Row:
     state = execution.state.value
     duration = _duration(execution, now)
     name = workflow_name or execution.workflow_id
-    job = execution.remote_job_id or ""
+    job = job_text(execution)
     limit = walltime(execution, site_limit) or ""
     cells = (state_text(execution), name, execution.site,
              f"{execution.created_at:%Y-%m-%d %H:%M:%S}", human_duration(duration), job,

@@ -276,6 +276,8 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/executions/{EX}/events/stream", ExecutionEventStreamHandler),
             (rf"{API}/executions/{EX}/record", hr.RunRecordHandler),
             (rf"{API}/executions/{EX}/archive", hr.RunArchiveHandler),
+            (rf"{API}/executions/{EX}/checkpoint", hr.RunCheckpointHandler),
+            (rf"{API}/executions/{EX}/resume", hr.RunResumeHandler),
             (rf"{API}/executions/{EX}/files", hr.RunFilesHandler),
             (rf"{API}/executions/{EX}/files/(?P<path>.+)", hr.RunFileHandler),
             (rf"{API}/executions/{EX}/preview", hr.RunPreviewHandler),

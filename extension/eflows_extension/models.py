@@ -59,6 +59,14 @@ class ExecuteBody(_Body):
                             description="one-time code for a site login that asks for one")
 
 
+class ResumeBody(_Body):
+    password: str | None = Field(default=None, max_length=1024,
+                                 description="for a site login that asks for it: opens the "
+                                             "site's connection once, never stored")
+    otp: str | None = Field(default=None, max_length=64,
+                            description="one-time code for a site login that asks for one")
+
+
 # ---- sites ------------------------------------------------------------------------------
 
 class TrustBody(_Body):

@@ -17,6 +17,7 @@ from eflows_extension.models import (
     HPCWaaSExecuteBody,
     ImportKeyBody,
     ImportWorkflowsBody,
+    ResumeBody,
     ServiceCredentialBody,
     SshKeyBody,
     TrustBody,
@@ -258,6 +259,15 @@ def _run_paths() -> dict[str, Any]:
         f"{api}/archive": {"post": _op(
             "Archive a finished execution (record + folder as a .tar.gz), then forget it",
             {"201": _json(OBJ), **busy}, params=[EX])},
+        f"{api}/checkpoint": {"get": _op(
+            "How many tasks a finished run's checkpoint holds (resumable when any)",
+            {"200": _json({"type": "object", "properties": {
+                "execution_id": {"type": "string"}, "tasks": {"type": "integer"},
+                "resumable": {"type": "boolean"}}}), **NOT_FOUND}, params=[EX])},
+        f"{api}/resume": {"post": _op(
+            "Run a finished execution again from its checkpoint (a new execution)",
+            {"201": _json(EXECUTION, "Submitted (Location)"), "400": ERROR, **busy},
+            params=[EX], body=_body(_schema(ResumeBody)))},
         f"{api}/files": {"get": _op(
             "The run folder's files and the outputs, with download and JupyterLab links",
             {"200": _json(files), **NOT_FOUND}, params=[EX])},

@@ -16,6 +16,8 @@ export interface IExecution {
   inputs: Record<string, unknown>;
   outputs: Record<string, unknown>;
   remote_job_id: string | null;
+  /** Slurm's word on the job (remote runs): state, pending reason, time limit. */
+  queue?: { state?: string; reason?: string; time_limit?: string } | null;
   error: string | null;
   created_at: string;
   updated_at: string;

@@ -71,6 +71,7 @@ export class EflowsPanel extends Widget {
           stateBadge(execution.state),
           h('span', { class: 'eflows-run-workflow eflows-ellipsis' }, model.workflowName(execution)),
           h('span', { class: 'eflows-run-site eflows-ellipsis' }, execution.site)),
+        jobLine(execution),
         execution.finished && !progress ? null : h('div', { class: 'eflows-run-line' }, bar,
           h('span', { class: 'eflows-progress-text' }, summary)),
         h('div', { class: 'eflows-run-line eflows-actions' },
@@ -120,4 +121,25 @@ export class EflowsPanel extends Widget {
     section.append(list);
     return section;
   }
+}
+
+/**
+ * A remote run's batch job: its id, Slurm's state and pending reason while it is not
+ * finished (``PENDING: Resources``), and its time limit; nothing for a local run.
+ */
+function jobLine(execution: IExecution): HTMLElement | null {
+  if (execution.site === 'local' || !execution.remote_job_id) {
+    return null;
+  }
+  const queue = execution.queue ?? {};
+  const parts = [`job ${execution.remote_job_id}`];
+  if (queue.state && !execution.finished) {
+    parts.push(queue.reason ? `${queue.state}: ${queue.reason}` : queue.state);
+  }
+  if (queue.time_limit) {
+    parts.push(`limit ${queue.time_limit}`);
+  }
+  const text = parts.join(' · ');
+  return h('div', { class: 'eflows-run-line eflows-run-job' },
+    h('span', { class: 'eflows-run-queue eflows-ellipsis', title: text }, text));
 }

@@ -50,6 +50,21 @@ def wait_for_graph(page: Any, index: int = 0, timeout: float = 60_000, *,
     return graphs(page)[index]
 
 
+def lab_env(tmp_path: Path) -> dict[str, str]:
+    """A JupyterLab server's environment with state of its own under ``tmp_path``."""
+    return {"JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"), "EFLOWS_STATE_URL": "",
+            "EFLOWS_VAULT_KEY": "", "EFLOWS_CONFIG": str(tmp_path / "no-config.toml")}
+
+
+def sleep_spec(seconds: float) -> dict[str, Any]:
+    """A workflow of ``n`` (3) parallel tasks sleeping ``seconds`` each."""
+    return {"name": "sleeper",
+            "inputs": [{"name": "n", "type": "integer", "default": 3, "required": False}],
+            "steps": [{"name": "sleep",
+                       "application": str(REPO / "tests" / "apps" / "parallel_sleep.py"),
+                       "arguments": ["${n}", str(seconds)]}]}
+
+
 def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     """Save a PNG of ``page`` to ``<repo>/test-artifacts/<name>.png`` and return its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -21,24 +21,12 @@ import pytest
 from playwright.sync_api import expect
 
 from eflows_kernel.client import EflowsClient
-from tests.browser import REPO, screenshot
+from tests.browser import lab_env as isolated_env
+from tests.browser import screenshot, sleep_spec
 
 VENV_BIN = Path(sys.executable).parent
-APPS = REPO / "tests" / "apps"
 DONE = "rgb(44, 160, 44)"
 LABEXTENSION = "@eflows4hpc/labextension"
-
-
-def isolated_env(tmp_path: Path) -> dict[str, str]:
-    return {"JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"), "EFLOWS_STATE_URL": "",
-            "EFLOWS_VAULT_KEY": "", "EFLOWS_CONFIG": str(tmp_path / "no-config.toml")}
-
-
-def sleep_spec(seconds: float) -> dict[str, Any]:
-    return {"name": "sleeper",
-            "inputs": [{"name": "n", "type": "integer", "default": 3, "required": False}],
-            "steps": [{"name": "sleep", "application": str(APPS / "parallel_sleep.py"),
-                       "arguments": ["${n}", str(seconds)]}]}
 
 
 def test_labextension_is_installed_prebuilt_and_enabled() -> None:

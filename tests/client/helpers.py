@@ -12,7 +12,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 MINIMAL = FIXTURES / "workflow-registry" / "minimal_workflow"
-INCREMENT_CHAIN = REPO / "tests" / "apps" / "increment_chain.py"
+APPS = REPO / "tests" / "apps"
+INCREMENT_CHAIN = APPS / "increment_chain.py"
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 from eflows_kernel.client import EflowsClient, LocalClient
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
-from tests.client.helpers import INCREMENT_CHAIN, call
+from tests.client.helpers import APPS, INCREMENT_CHAIN, call
 
 
 def _run(client: Any) -> str:
@@ -106,3 +106,45 @@ def _unfinished_run_stays(client: EflowsClient, tmp_path: Path) -> None:
 
 async def test_an_unfinished_run_stays(client: EflowsClient, tmp_path: Path) -> None:
     await call(_unfinished_run_stays, client, tmp_path)
+
+
+def _flaky_run(client: EflowsClient, ledger: Path) -> str:
+    """A failed run of a checkpointing workflow (tests/apps/flaky_squares.py)."""
+    wf = client.workflows.register_spec({"name": "flaky", "steps": [{
+        "name": "squares", "application": str(APPS / "flaky_squares.py"),
+        "arguments": [str(ledger)],
+        "extra_compss_opts": "--checkpoint=FT --checkpoint_params=finished.tasks:1"}]})
+    failed = client.executions.wait(client.executions.trigger(wf.id).id, 120)
+    assert failed.state.value == "failed", failed.error
+    return failed.id
+
+
+async def test_resume_and_rerun_over_rest_and_the_cli(cli: Any, client: EflowsClient,
+                                                      tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    failed = await call(_flaky_run, client, ledger)
+    assert await call(client.executions.checkpoint_tasks, failed) == 4
+    (ledger / "ran.txt").write_text("")
+    resumed = await cli("executions", "rerun", failed, "--resume", "--follow")
+    assert resumed.code == 0, resumed.err
+    assert "RESULT 55" in resumed.out
+    assert sorted((ledger / "ran.txt").read_text().split()) == ["4", "5"]  # 0-3 from the checkpoint
+    newest = (await call(client.executions.list)).items[0]
+    assert newest.resumed_from == failed and newest.state.value == "done"
+    status = await cli("executions", "status", newest.id)
+    assert f"resumed from: {failed}" in status.out
+    # A plain re-run runs every task again.
+    again = await cli("executions", "rerun", newest.id, "--json")
+    assert again.code == 0, again.err
+    rerun = json.loads(again.out)
+    assert rerun["resumed_from"] is None and rerun["inputs"] == newest.inputs
+    assert (await call(client.executions.wait, rerun["id"], 120)).state.value == "done"
+    assert sorted((ledger / "ran.txt").read_text().split()) == \
+        ["0", "1", "2", "3", "4", "4", "5", "5"]
+    # A run whose workflow keeps no checkpoint is not resumed from scratch: refused.
+    plain = await call(_run, client)
+    assert await call(client.executions.checkpoint_tasks, plain) == 0
+    refused = await cli("executions", "rerun", plain, "--resume")
+    assert refused.code == 1 and "no checkpoint" in refused.err, refused.err
+    assert "Traceback" not in refused.err

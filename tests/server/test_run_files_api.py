@@ -126,7 +126,24 @@ async def test_an_unfinished_run_is_not_removed(api: Any, tmp_path: Path) -> Non
     for method, route in (("DELETE", "record"), ("POST", "archive")):
         code, _, body = await api(method, f"eflows/api/executions/{run}/{route}")
         assert code == 409 and "cancel it first" in body["message"], body
+    code, _, body = await api("POST", f"eflows/api/executions/{run}/resume", {})
+    assert code == 409 and "still running" in body["message"], body
     await api("DELETE", f"eflows/api/executions/{run}")  # cancel
+
+
+async def test_resume_needs_a_checkpoint(api: Any, tmp_path: Path) -> None:
+    run = await _finished_run(api, tmp_path)
+    code, _, body = await api("GET", f"eflows/api/executions/{run}/checkpoint")
+    assert code == 200 and body == {"execution_id": run, "tasks": 0, "resumable": False}
+    code, _, body = await api("POST", f"eflows/api/executions/{run}/resume", {})
+    assert code == 409 and "no checkpoint to resume from" in body["message"], body
+    code, _, body = await api("POST", f"eflows/api/executions/{run}/resume",
+                              {"password": 3})
+    assert code == 400, body
+    for method, route in (("GET", "checkpoint"), ("POST", "resume")):
+        code, _, _ = await api(method, f"eflows/api/executions/nope/{route}",
+                               *([{}] if method == "POST" else []))
+        assert code == 404
 
 
 async def test_a_local_run_has_no_site_folder(api: Any, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from eflows_kernel.client import LocalClient
 from eflows_kernel.ui.executions import ExecutionDetail, ExecutionsWidget
-from tests.ui.conftest import INCREMENT_CHAIN, eventually
+from tests.ui.conftest import APPS, INCREMENT_CHAIN, eventually
 
 
 def _chain(client: LocalClient) -> str:
@@ -73,6 +73,36 @@ def test_cancel_and_rerun(client: LocalClient, spin_app: Path) -> None:
         widget.close()
 
 
+def test_resume_is_offered_only_for_a_run_that_left_a_checkpoint(client: LocalClient,
+                                                                 tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    wf = client.workflows.register_spec({"name": "flaky", "steps": [{
+        "name": "squares", "application": str(APPS / "flaky_squares.py"),
+        "arguments": [str(ledger)],
+        "extra_compss_opts": "--checkpoint=FT --checkpoint_params=finished.tasks:1"}]})
+    failed = client.executions.wait(client.executions.trigger(wf.id).id, 120)
+    plain = client.executions.wait(client.executions.trigger(_chain(client),
+                                                             {"length": 2}).id, 120)
+    started: list[str] = []
+    detail = ExecutionDetail(client, failed.id, start=False, graph=False,
+                             on_rerun=lambda e: started.append(e.id))
+    other = ExecutionDetail(client, plain.id, start=False, graph=False)
+    try:
+        assert detail.resume_button.layout.display is None
+        assert detail.resume_button.description == "Resume from checkpoint (4 tasks saved)"
+        assert other.resume_button.layout.display == "none"  # nothing to resume from
+        resumed = detail.resume()
+        assert resumed is not None and started == [resumed.id]
+        assert "resuming from the checkpoint" in detail.message.text
+        done = client.executions.wait(resumed.id, 120)
+        assert done.state.value == "done" and done.resumed_from == failed.id
+        assert sorted((ledger / "ran.txt").read_text().split()) == ["0", "1", "2", "3", "4", "5"]
+    finally:
+        detail.close()
+        other.close()
+
+
 def test_unknown_execution_shows_the_error(client: LocalClient) -> None:
     detail = ExecutionDetail(client, "nope", start=False, graph=False)
     assert detail.message.kind == "error" and "nope" in detail.message.text
@@ -107,6 +137,36 @@ def test_jobs_table_sorts_and_filters() -> None:
     assert [r.id for r in table_rows(runs, names, state="active", now=now)] == ["b"]
     assert [r.id for r in table_rows(runs, names, state="failed", now=now)] == ["c"]
     assert [r.id for r in table_rows(runs, names, text="CLUS", now=now)] == ["b", "c"]
+
+
+def test_jobs_table_shows_slurms_pending_reason_and_the_jobs_time_limit() -> None:
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from eflows_kernel.ui.jobs_table import table_rows
+
+    now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+
+    def run(i: str, state: str, queue: dict[str, str] | None,
+            finished: bool = False) -> SimpleNamespace:
+        return SimpleNamespace(id=i, state=SimpleNamespace(value=state), finished=finished,
+                               created_at=now, updated_at=now, workflow_id="w", site="cluster",
+                               remote_job_id="9" + i, inputs={"walltime": "05:00"},
+                               queue=queue)
+
+    runs = [run("p", "submitted", {"state": "PENDING", "reason": "Resources",
+                                   "time_limit": "10:00"}),
+            run("r", "running", {"state": "RUNNING", "time_limit": "1-00:00:00"}),
+            run("t", "failed", {"state": "TIMEOUT", "time_limit": "10:00"}, finished=True)]
+    rows = {r.id: r.cells for r in table_rows(runs, lambda _w: "wc", now=now,
+                                              limits={"cluster": "02:00:00"}.get)}
+    assert rows["p"][0] == "… submitted (in queue)"
+    assert rows["p"][5] == "9p · PENDING: Resources"  # the job id and why it waits
+    assert rows["p"][-1] == "10:00"  # Slurm's limit of the job wins over inputs and site
+    assert rows["r"][0] == "▶ running" and rows["r"][5] == "9r · RUNNING"
+    assert rows["r"][-1] == "1-00:00:00"
+    assert rows["t"][0] == "✘ failed" and rows["t"][5] == "9t"  # finished: no queue state
+    assert rows["t"][-1] == "10:00"
 
 
 def test_jobs_table_shows_the_slurm_queue_and_the_sites_walltime(client: LocalClient) -> None:

@@ -30,6 +30,7 @@ from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
 from eflows_kernel.services.deploy.staging import DataPlan
 from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
+from eflows_kernel.services.executions import checkpoints
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.connections import PooledConnection
 from eflows_kernel.services.hpc.remote_events import RemoteEventTail
@@ -85,11 +86,13 @@ class Deployment:
     owner: Any = None  # the open lock file that makes this process the run's follower
     run_final: dict[str, Any] | None = None  # the run's final event, once seen
     missing_polls: int = 0
+    queue: dict[str, str] | None = None  # what the scheduler last said (recorded on change)
     tail: RemoteEventTail | None = None
     stage: str = "connect"
     thread: threading.Thread | None = None
     url_policy: UrlPolicy | None = None  # what stage-in URLs (and their redirects) may be
     logistics: DataLogistics | None = None  # logins and spool for data services
+    resume_from: str | None = None  # the run (same site) whose checkpoint this one copies
 
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,
@@ -201,6 +204,8 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
 
     dep.stage = "stage-in"
     stage(runlog, "stage-in", "running")
+    if dep.resume_from:
+        _copy_checkpoint(dep, client)
     application = _stage_application(dep, client)
     count = _stage_data(dep, client)
     stage(runlog, "stage-in", "done", f"{count} item(s) staged in", items=count)
@@ -234,6 +239,9 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     if site.config.runtime == "eflows" and compss_options:
         # Our runner takes runcompss' options too (honoured, or noted as no effect).
         options += ["--submitted-job", *compss_options]
+    if site.config.runtime != "compss":  # COMPSs takes its own from extra_compss_opts
+        # after the step's own: the checkpoint folder is always this run's (resumable)
+        options += checkpoints.runner_options(step, dep.run_dir)
     return JobRequest(run_dir=dep.run_dir, python=env.python, application=application,
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
                       workers=workers, nodes=nodes, qos=step.qos,
@@ -276,6 +284,23 @@ def _container(dep: Deployment, workdir: str) -> StepContainer | None:
         raise StepFailed(f"the container image {path} of step {step.name!r} is not on site "
                          f"{site.name!r}: put it there (or stage it in) first")
     return container
+
+
+def _copy_checkpoint(dep: Deployment, client: paramiko.SSHClient) -> None:
+    """The earlier run's checkpoint, copied on the site into this run's folder (the
+    earlier run keeps its own); a checkpoint gone since is a failure, not a fresh start."""
+    source = posixpath.join(posixpath.dirname(dep.run_dir), dep.resume_from or "",
+                            checkpoints.FOLDER)
+    target = posixpath.join(dep.run_dir, checkpoints.FOLDER)
+    q = shlex.quote
+    status, _out, err = ssh.run(client, f"test -d {q(source)} && rm -rf {q(target)} && "
+                                        f"cp -a {q(source)} {q(target)}", timeout=600)
+    if status != 0:
+        raise StepFailed(f"cannot resume from run {dep.resume_from}: its checkpoint "
+                         f"{source} is not on site {dep.site.name!r} any more "
+                         f"({err.strip() or 'missing'}); re-run without resuming")
+    dep.log.emit("log", level="INFO", source="deployer",
+                 message=f"resuming from the checkpoint of run {dep.resume_from}")
 
 
 def _stage_application(dep: Deployment, client: paramiko.SSHClient) -> str:

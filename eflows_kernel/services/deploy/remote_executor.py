@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from eflows_kernel.services.deploy.runs import RemoteRuns
 from eflows_kernel.services.deploy.staging import DataPlan, application_source
 from eflows_kernel.services.deploy.staging import plan as plan_data
 from eflows_kernel.services.errors import ConflictError, NotFoundError
+from eflows_kernel.services.executions import checkpoints
 from eflows_kernel.services.executions.executor import Record, Target
 from eflows_kernel.services.executions.logs import OUTPUT_LOG, decode_prefix, read_text_chunk
 from eflows_kernel.services.executions.plan import (
@@ -141,8 +143,7 @@ class RemoteExecutor:
         if owner is None:
             raise FollowedElsewhere(execution.id)
         runlog = EventStream.resume(execution.id, self.runs_dir / execution.id / EVENT_LOG)
-        identity = (site.config.host, site.config.port, site.config.login,
-                    site.host_key.fingerprint if site.host_key else None)
+        identity = self._identity(site)
         connection = self.pool.connection(site.id, execution.credential_id, site.name,
                                           identity)
         connection.offer(answers)
@@ -152,9 +153,16 @@ class RemoteExecutor:
         dep = pipeline.Deployment(
             execution.id, site, execution.credential_id, workflow, step, data, arguments,
             application, runlog, connection, tails, job_id=execution.remote_job_id,
-            owner=owner, url_policy=self.url_policy, logistics=self.logistics)
+            owner=owner, url_policy=self.url_policy, logistics=self.logistics,
+            resume_from=execution.resumed_from)
         self.runs.add(dep)
         return dep
+
+    @staticmethod
+    def _identity(site: Site) -> tuple[Any, ...]:
+        """What a pooled connection is for: a changed address or host key opens anew."""
+        return (site.config.host, site.config.port, site.config.login,
+                site.host_key.fingerprint if site.host_key else None)
 
     # ---- cancelling --------------------------------------------------------------------
 
@@ -208,6 +216,22 @@ class RemoteExecutor:
             return "", offset
         text, used = decode_prefix(data)
         return text, offset + used
+
+    def checkpoint_tasks(self, execution: Execution) -> int:
+        """The tasks the run's checkpoint on its site holds (its manifest, read over the
+        site's pooled connection); 0 when the site or the folder is gone."""
+        try:
+            site = self.sites.get_by_name(execution.site)
+        except NotFoundError:
+            return 0
+        connection = self.pool.connection(site.id, execution.credential_id, site.name,
+                                          self._identity(site))
+        client = connection.get()
+        workdir = pipeline.resolve_workdir(client, site.config.workdir)
+        manifest = posixpath.join(workdir, "runs", execution.id, checkpoints.FOLDER,
+                                  checkpoints.MANIFEST)
+        status, out, _err = ssh.run(client, f"cat {shlex.quote(manifest)}", timeout=30)
+        return checkpoints.count_committed(out) if status == 0 else 0
 
     # ---- process life ------------------------------------------------------------------
 

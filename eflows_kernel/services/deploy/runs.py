@@ -207,6 +207,7 @@ class RemoteRuns:
                 return
             state = slurm.JobState("FAILED", FORGOTTEN)  # the finisher reads the log
         dep.missing_polls = 0
+        self._record_queue(dep, state)
         if not state.finished:
             if state.execution_state == ExecutionState.RUNNING:
                 self.set_state(dep, ExecutionState.RUNNING, f"job {dep.job_id} running")
@@ -222,6 +223,20 @@ class RemoteRuns:
             dep.finalizing = True
         self._poller(dep).unwatch(dep.job_id or "")
         self.start(dep, self.finisher.finish, state)
+
+    def _record_queue(self, dep: pipeline.Deployment, state: slurm.JobState) -> None:
+        """Slurm's state and pending reason for the jobs table, written only on a change
+        (a poll every few seconds must not become a database write every few seconds)."""
+        if dep.site.config.scheduler != "slurm":
+            return
+        queue = state.queue()
+        if queue != dep.queue:
+            dep.queue = queue
+            try:
+                self.executions.set_queue(dep.execution_id, queue)
+            except Exception:  # deleted meanwhile: the poller's other work goes on
+                log.exception("eflows: recording the queue state of %s failed",
+                              dep.execution_id)
 
     # ---- cancelling --------------------------------------------------------------------
 

@@ -61,6 +61,11 @@ class Executor(Protocol):
         """The step's output from byte ``offset`` (at most ``size`` bytes), and the offset
         to ask next (never a cut character)."""
 
+    def checkpoint_tasks(self, execution: Execution) -> int:
+        """How many tasks the finished step's checkpoint holds (0: nothing to resume
+        from). A re-run resuming from it starts with a copy of that checkpoint
+        (``execution.resumed_from`` names the run it comes from)."""
+
     def recover(self, executions: Sequence[Execution]) -> None:
         """At start-up: take over these unfinished executions an earlier process left."""
 

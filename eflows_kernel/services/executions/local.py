@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +33,7 @@ import psutil
 from eflows_kernel.about import SOURCE_ROOT
 from eflows_kernel.events.log import EVENT_LOG, read_events
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.executions import checkpoints
 from eflows_kernel.services.executions.executor import Record, Target
 from eflows_kernel.services.executions.logs import (
     OUTPUT_LOG,
@@ -53,6 +55,7 @@ from eflows_kernel.services.executions.store import (
     ExecutionStore,
 )
 from eflows_kernel.services.workflows import Workflow, local_application
+from eflows_kernel.services.workflows.model import Step
 
 log = logging.getLogger(__name__)
 
@@ -110,19 +113,23 @@ class LocalExecutor:
         rendered, arguments = render_step(step.step, plan.values)
         application = self._application(plan.workflow, rendered)
         with self._lock:  # a cancel must not slip in between create and start
-            return self._start(record(), application, arguments)
+            return self._start(record(), application, arguments, step.step)
 
     def _start(self, execution: Execution, application: Path,
-               arguments: list[str]) -> Execution:
+               arguments: list[str], step: Step) -> Execution:
         run_dir = self.runs_dir / execution.id
         events = run_dir / EVENT_LOG
         argv = [self.python, "-m", "eflows_kernel.engine.runner"]
         if self.workers is not None:
             argv += ["--workers", str(self.workers)]
-        argv += ["--event-log", str(events), "--run-id", execution.id, str(application),
+        argv += ["--event-log", str(events), "--run-id", execution.id,
+                 *checkpoints.runner_options(step, str(run_dir)), str(application),
                  *arguments]
         try:
             run_dir.mkdir(parents=True, exist_ok=False)
+            if execution.resumed_from:  # the earlier run's checkpoint, copied: it stays
+                shutil.copytree(self.runs_dir / execution.resumed_from / checkpoints.FOLDER,
+                                run_dir / checkpoints.FOLDER, symlinks=True)
             self.executions.set_event_log(execution.id, str(events))
             with open(run_dir / OUTPUT_LOG, "wb") as output:
                 process = subprocess.Popen(
@@ -290,6 +297,9 @@ class LocalExecutor:
         return read_text_chunk(self.runs_dir / execution.id / OUTPUT_LOG, offset, size)
 
     # ---- server life -------------------------------------------------------------------
+
+    def checkpoint_tasks(self, execution: Execution) -> int:
+        return checkpoints.local_committed(self.runs_dir / execution.id)
 
     def recover(self, executions: Sequence[Execution]) -> None:
         """At start-up: settle the local executions an earlier server left unfinished.

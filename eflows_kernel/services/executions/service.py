@@ -118,7 +118,8 @@ class ExecutionsService:
     def submit(self, workflow_id: str, inputs: Mapping[str, Any] | None = None,
                site: SiteBinding = LOCAL_SITE, credential_id: str | None = None,
                login: str | None = None, *, password: str | None = None,
-               one_time_code: str | None = None) -> Execution:
+               one_time_code: str | None = None,
+               resume_from: str | None = None) -> Execution:
         """Check the request, record the execution and start its first step.
 
         Everything that can be refused (unknown workflow: 404; unknown credential, a site
@@ -129,7 +130,8 @@ class ExecutionsService:
 
         ``site``: one site for every step, or ``{ENVIRONMENT: SITE}`` binding each
         environment role of the workflow's steps (an unbound role: 400 on ``site``). A
-        workflow of several steps runs as a step graph (``graph.py``).
+        workflow of several steps runs as a step graph (``graph.py``). ``resume_from``:
+        the run whose checkpoint this one starts from (see :meth:`resume`).
         """
         if self._closed:
             raise ConflictError("the executions service is shut down")
@@ -154,9 +156,44 @@ class ExecutionsService:
 
         def record() -> Execution:
             return self.store.create(registered.id, plan.values, target.site, credential_id,
-                                     login=target.login)
+                                     login=target.login, resumed_from=resume_from)
 
         return self.router.for_site(target.site).start(plan, plan.entry, target, record)
+
+    def checkpoint_tasks(self, execution_id: str) -> int:
+        """How many tasks a finished run's checkpoint holds: a re-run can resume from it
+        when there is at least one (0 for runs still going, graphs, runs of steps that
+        ask for no checkpointing)."""
+        execution = self.store.get(execution_id)
+        if not execution.finished or execution.is_graph:
+            return 0
+        return self.router.for_execution(execution).checkpoint_tasks(execution)
+
+    def resume(self, execution_id: str, *, password: str | None = None,
+               one_time_code: str | None = None) -> Execution:
+        """Run a finished execution again (same workflow, inputs, site, credential),
+        starting from its checkpoint: the tasks it saved are restored, not run again.
+
+        Refused (409) while the run goes on or when it left no checkpoint, so a "resume"
+        never silently starts from scratch.
+        """
+        execution = self.store.get(execution_id)
+        if not execution.finished:
+            raise ConflictError(f"execution {execution.id} is still {execution.state.value}:"
+                                " resume it once it has ended (or cancel it first)",
+                                id=execution.id, state=execution.state.value)
+        if execution.is_graph:
+            raise ConflictError(f"execution {execution.id} is a step graph; resuming one "
+                                "from its steps' checkpoints is not supported: re-run it",
+                                id=execution.id)
+        if self.checkpoint_tasks(execution.id) == 0:
+            raise ConflictError(f"execution {execution.id} left no checkpoint to resume from"
+                                " (its step asks for none, e.g. extra_compss_opts "
+                                "'--checkpoint=FT --checkpoint_params=finished.tasks:1', or"
+                                " no task finished): re-run it instead", id=execution.id)
+        return self.submit(execution.workflow_id, execution.inputs, execution.site,
+                           execution.credential_id, execution.login, password=password,
+                           one_time_code=one_time_code, resume_from=execution.id)
 
     def _check_credential(self, credential_id: str | None) -> None:
         if credential_id is None or self.credentials is None:

@@ -88,6 +88,8 @@ class Execution(BaseModel):
     parent_id: str | None = None  # a step of a step graph: the graph's execution
     step: str | None = None  # ... and the workflow step it runs
     step_sites: dict[str, str] | None = None  # a step graph: the site of each step
+    queue: dict[str, str] | None = None  # Slurm's state, reason, time_limit (remote runs)
+    resumed_from: str | None = None  # the run whose checkpoints this one started from
 
     @property
     def is_graph(self) -> bool:
@@ -133,7 +135,8 @@ class ExecutionStore:
     def create(self, workflow_id: str, inputs: Mapping[str, Any], site: str,
                credential_id: str | None = None, login: str | None = None, *,
                parent_id: str | None = None, step: str | None = None,
-               step_sites: Mapping[str, str] | None = None) -> Execution:
+               step_sites: Mapping[str, str] | None = None,
+               resumed_from: str | None = None) -> Execution:
         """A new execution in state ``queued``; the workflow must be registered.
 
         Inputs are stored as given (checking them against the workflow's
@@ -155,7 +158,8 @@ class ExecutionStore:
                 state_history=[_change(ExecutionState.QUEUED, None)], outputs={},
                 remote_job_id=None, event_log=None, event_seq=0, error=None,
                 created_at=now, updated_at=now, parent_id=parent_id, step=step,
-                step_sites=dict(step_sites) if step_sites is not None else None)
+                step_sites=dict(step_sites) if step_sites is not None else None,
+                resumed_from=resumed_from)
             session.add(row)
             session.flush()
             return _model(row)
@@ -258,6 +262,10 @@ class ExecutionStore:
     def set_remote_job(self, execution_id: str, remote_job_id: str | None) -> Execution:
         """The batch system's job id (Slurm), so the job can be polled or cancelled."""
         return self._update(execution_id, remote_job_id=remote_job_id)
+
+    def set_queue(self, execution_id: str, queue: Mapping[str, str]) -> Execution:
+        """What the batch system says of the job now (the poller writes it on a change)."""
+        return self._update(execution_id, queue=dict(queue))
 
     def set_event_log(self, execution_id: str, path: str | None,
                       seq: int | None = None) -> Execution:

@@ -104,6 +104,12 @@ class JobState:
     reason: str | None = None  # Slurm's Reason, or ours for a cancellation
     exit_code: int | None = None  # the script's exit status, once known
     signal: int | None = None  # the signal that ended it, if any
+    time_limit: str | None = None  # squeue's TimeLimit (%l), e.g. "10:00" or "1-00:00:00"
+
+    def queue(self) -> dict[str, str]:
+        """What the jobs table shows of the job: Slurm's state, why (%r), its time limit."""
+        seen = {"state": self.state, "reason": self.reason, "time_limit": self.time_limit}
+        return {key: value for key, value in seen.items() if value}
 
     @property
     def execution_state(self) -> ExecutionState:
@@ -246,22 +252,28 @@ def _reason(state: str, reason: str | None, comment: str, signal: int | None) ->
     return reason
 
 
+def _limit(value: str | None) -> str | None:
+    """Slurm's TimeLimit, or None where it has none to say."""
+    value = (value or "").strip()
+    return None if value.upper() in ("", "N/A", "NONE", "UNLIMITED", "INVALID") else value
+
+
 def state(client: paramiko.SSHClient, job_id: str | int,
           timeout: float = DEFAULT_TIMEOUT) -> JobState:
     """The job's state now, from ``squeue`` (falling back to ``scontrol show job``)."""
     jid = _check_job_id(job_id)
-    fmt = "State:|,Reason:|,exit_code:|,Comment:"
+    fmt = "State:|,Reason:|,exit_code:|,TimeLimit:|,Comment:"
     status, out, err = run(client, f"squeue -h -t all -j {_q(jid)} -O {_q(fmt)}", timeout=timeout)
     line = out.strip("\n").split("\n")[0] if out.strip() else ""
-    if status == 0 and line.count("|") >= 3:
-        slurm_state, reason, code, comment = line.split("|", 3)
-        slurm_state = slurm_state.strip().split(" ")[0]
+    if status == 0 and line.count("|") >= 4:
+        slurm_state, reason, code, limit, comment = (x.strip() for x in line.split("|", 4))
+        slurm_state = slurm_state.split(" ")[0]
         to_execution_state(slurm_state)  # unknown states fail loudly
-        exit_code, signal = _split_status(code.strip())
+        exit_code, signal = _split_status(code)
         finished = slurm_state in FINISHED_STATES
-        comment = comment.strip()
-        return JobState(slurm_state, _reason(slurm_state, reason.strip(), comment, signal),
-                        exit_code if finished else None, signal if finished else None)
+        return JobState(slurm_state, _reason(slurm_state, reason, comment, signal),
+                        exit_code if finished else None, signal if finished else None,
+                        _limit(limit))
     return _scontrol_state(client, jid, timeout, _message(out, err))
 
 
@@ -275,22 +287,24 @@ def states(client: paramiko.SSHClient, job_ids: list[str],
     ids = [str(j) for j in job_ids if _JOB_ID.match(str(j))]  # others: not Slurm's
     if not ids:
         return {}
-    fmt = "JobID:|,State:|,Reason:|,exit_code:|,Comment:"
+    fmt = "JobID:|,State:|,Reason:|,exit_code:|,TimeLimit:|,Comment:"
     status, out, err = run(client, f"squeue -h -t all -j {_q(','.join(ids))} -O {_q(fmt)}",
                            timeout=timeout)
     found: dict[str, JobState] = {}
     if status == 0:
         for line in out.splitlines():
-            if line.count("|") < 4:
+            if line.count("|") < 5:
                 continue
-            jid, slurm_state, reason, code, comment = (x.strip() for x in line.split("|", 4))
+            jid, slurm_state, reason, code, limit, comment = (
+                x.strip() for x in line.split("|", 5))
             slurm_state = slurm_state.split(" ")[0]
             if jid not in ids or slurm_state not in SLURM_STATES:
                 continue
             exit_code, signal = _split_status(code)
             finished = slurm_state in FINISHED_STATES
             found[jid] = JobState(slurm_state, _reason(slurm_state, reason, comment, signal),
-                                  exit_code if finished else None, signal if finished else None)
+                                  exit_code if finished else None, signal if finished else None,
+                                  _limit(limit))
     for jid in ids:
         if jid not in found:
             try:
@@ -309,7 +323,7 @@ def find_job(client: paramiko.SSHClient, name: str,
     return ids[-1] if status == 0 and ids else None
 
 
-_SCONTROL_FIELD = re.compile(r"(?:^|\s)(JobState|Reason|ExitCode|Comment)=(\S*)")
+_SCONTROL_FIELD = re.compile(r"(?:^|\s)(JobState|Reason|ExitCode|Comment|TimeLimit)=(\S*)")
 
 
 def _scontrol_state(client: paramiko.SSHClient, jid: str, timeout: float,
@@ -335,7 +349,8 @@ def _scontrol_state(client: paramiko.SSHClient, jid: str, timeout: float,
         code, sig = fields["ExitCode"].split(":", 1)
         exit_code, signal = int(code), (int(sig) or None)
     return JobState(slurm_state, _reason(slurm_state, fields.get("Reason"),
-                                         fields.get("Comment", ""), signal), exit_code, signal)
+                                         fields.get("Comment", ""), signal), exit_code, signal,
+                    _limit(fields.get("TimeLimit")))
 
 
 def cancel(client: paramiko.SSHClient, job_id: str | int,

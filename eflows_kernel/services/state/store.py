@@ -32,7 +32,7 @@ from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.state.tables import Base, SchemaVersion, utcnow
 
 ENV_VAR = "EFLOWS_STATE_URL"
-CURRENT_VERSION = 4
+CURRENT_VERSION = 5
 
 
 def _credential_metadata(conn: Connection) -> None:
@@ -56,9 +56,18 @@ def _add_data_logistics_tables(conn: Connection) -> None:
         Base.metadata.tables[name].create(conn, checkfirst=True)
 
 
+def _queue_and_resume_of_executions(conn: Connection) -> None:
+    """Version 5: what the batch system last said of a run's job (state, reason, time
+    limit), and the run whose checkpoints a re-run resumes from."""
+    for statement in ("ALTER TABLE executions ADD COLUMN queue JSON",
+                      "ALTER TABLE executions ADD COLUMN resumed_from VARCHAR(64)"):
+        conn.execute(text(statement))
+
+
 # MIGRATIONS[n - 1] takes a database from version n to n + 1, inside the open transaction.
 MIGRATIONS: list[Callable[[Connection], None]] = [_credential_metadata, _steps_of_executions,
-                                                  _add_data_logistics_tables]
+                                                  _add_data_logistics_tables,
+                                                  _queue_and_resume_of_executions]
 BUSY_TIMEOUT_S = 30.0
 MAX_PAGE = 1000
 

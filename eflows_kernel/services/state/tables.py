@@ -153,6 +153,10 @@ class ExecutionRow(Base):
                                                   index=True)
     step: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
     step_sites: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # Schema 5: Slurm's word on the job (state, pending reason, time limit), written when
+    # it changes; and the earlier run whose checkpoints this one resumed from.
+    queue: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    resumed_from: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
 
 
 class ServiceCredentialRow(Base):

@@ -8,6 +8,7 @@ root directory, the JupyterLab URL that opens it.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from eflows_extension.handlers.base import (
     in_thread,
     translated,
 )
+from eflows_extension.models import ResumeBody
 from eflows_kernel.services.executions.run_files import media_type
 
 CHUNK = 256 * 1024
@@ -151,5 +153,32 @@ class RunArchiveHandler(EflowsAPIHandler):
         self.reply({"execution": execution_json(execution), "archive": str(archive)}, 201)
 
 
-__all__ = ["RunArchiveHandler", "RunFileHandler", "RunFilesHandler", "RunPreviewHandler",
-           "RunRecordHandler", "SiteRunFileHandler", "SiteRunFilesHandler"]
+class RunCheckpointHandler(EflowsAPIHandler):
+    """``GET``: how many tasks a finished run's checkpoint holds (a re-run can resume
+    from it when there is at least one)."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def get(self, execution_id: str) -> None:
+        tasks = await in_thread(self.eflows.executions.checkpoint_tasks, execution_id)
+        self.reply({"execution_id": execution_id, "tasks": tasks, "resumable": tasks > 0})
+
+
+class RunResumeHandler(EflowsAPIHandler):
+    """``POST``: run a finished execution again from its checkpoint (201, a new one)."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def post(self, execution_id: str) -> None:
+        body = self.parse(ResumeBody)
+        execution = await in_thread(functools.partial(
+            self.eflows.executions.resume, execution_id, password=body.password,
+            one_time_code=body.otp))
+        self.reply(execution_json(execution), 201, self.api_url("executions", execution.id))
+
+
+__all__ = ["RunArchiveHandler", "RunCheckpointHandler", "RunFileHandler", "RunFilesHandler",
+           "RunPreviewHandler", "RunRecordHandler", "RunResumeHandler", "SiteRunFileHandler",
+           "SiteRunFilesHandler"]

@@ -77,6 +77,9 @@ class Scripted:
         text = f"output of {execution.step}\n"[offset:]
         return text, offset + len(text)
 
+    def checkpoint_tasks(self, execution: Execution) -> int:
+        return 0
+
     def recover(self, executions: Sequence[Execution]) -> None:
         self.recovered += [e.step or e.id for e in executions]
 

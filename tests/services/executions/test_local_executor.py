@@ -349,3 +349,46 @@ def test_an_imported_workflow_runs_only_what_is_in_its_folder(
     (folder / "workflow.yaml").write_text(f"name: imported\napplication: {application}\n")
     with pytest.raises(WorkflowImportError, match="does not exist in the folder"):
         workflow_from_folder(folder)
+
+
+def test_resume_runs_only_what_the_checkpoint_lacks(tmp_path: Path, registry: WorkflowRegistry,
+                                                    executor: ExecutionsService,
+                                                    runs_dir: Path) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    step = {"name": "squares", "application": str(APPS / "flaky_squares.py"),
+            "arguments": [str(ledger)],
+            "extra_compss_opts": "--checkpoint=FT --checkpoint_params=finished.tasks:1"}
+    wf = registry.register_spec({"name": "flaky", "steps": [step]})
+    plain = registry.register_spec({"name": "plain", "steps": [
+        {k: v for k, v in step.items() if k != "extra_compss_opts"}]})
+
+    first = executor.wait(executor.submit(wf.id, {}).id, TIMEOUT)
+    assert first.state == ExecutionState.FAILED and "node was lost" in (first.error or "")
+    assert (runs_dir / first.id / "checkpoint" / "checkpoint.jsonl").is_file()
+    assert executor.checkpoint_tasks(first.id) == 4
+    (ledger / "ran.txt").write_text("")
+
+    resumed = executor.resume(first.id)
+    assert resumed.resumed_from == first.id and resumed.inputs == first.inputs
+    done = executor.wait(resumed.id, TIMEOUT)
+    assert done.state == ExecutionState.DONE, executor.logs(resumed.id)[0]
+    assert "RESULT 55" in executor.logs(resumed.id)[0]
+    # the four saved squares came back from the checkpoint: only the last two ran
+    assert sorted((ledger / "ran.txt").read_text().split()) == ["4", "5"]
+    restored = [e for e in executor.events(resumed.id)
+                if e.get("type") == "task" and e.get("restored")]
+    assert len(restored) == 4
+    # the earlier run keeps its own checkpoint (the new one worked on a copy)
+    assert executor.checkpoint_tasks(first.id) == 4
+    assert executor.checkpoint_tasks(resumed.id) == 6
+
+    # A run whose step asks for no checkpoint has nothing to resume from: refused, and
+    # so is a run still going.
+    (ledger / "crashed").unlink()
+    other = executor.wait(executor.submit(plain.id, {}).id, TIMEOUT)
+    assert other.state == ExecutionState.FAILED
+    assert executor.checkpoint_tasks(other.id) == 0
+    with pytest.raises(ConflictError, match="no checkpoint"):
+        executor.resume(other.id)
+    assert not (runs_dir / other.id / "checkpoint").exists()

@@ -54,6 +54,10 @@ class Recorder:
         self.calls.append(("logs", (execution.id, offset, size)))
         return "text", offset + 4
 
+    def checkpoint_tasks(self, execution: Execution) -> int:
+        self.calls.append(("checkpoint_tasks", execution.id))
+        return 0
+
     def recover(self, executions: Sequence[Execution]) -> None:
         self.calls.append(("recover", sorted(e.id for e in executions)))
 

@@ -90,6 +90,10 @@ def test_job_runs_as_login_and_writes_a_file(client: paramiko.SSHClient, sshd: S
     assert final.state == "COMPLETED"
     assert final.execution_state is ExecutionState.DONE
     assert final.exit_code == 0 and final.signal is None
+    # squeue's TimeLimit, for the jobs table's walltime (one poll for all the site's runs too)
+    assert final.time_limit == "5:00"
+    assert final.queue() == {"state": "COMPLETED", "time_limit": "5:00"}
+    assert slurm.states(client, [job_id])[job_id].time_limit == "5:00"
     out = sshd.home / workdir / "out.txt"
     assert out.read_text() == f"hello from {job_id}\n"
     assert out.stat().st_uid == pwd.getpwnam(sshd.login).pw_uid

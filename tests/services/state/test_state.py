@@ -30,7 +30,7 @@ def url_of(path: Path) -> str:
 def test_fresh_database_is_private_versioned_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "state.sqlite"
     with StateStore(url_of(path)) as state:
-        assert state.version() == store.CURRENT_VERSION == 4
+        assert state.version() == store.CURRENT_VERSION == 5
         with state.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -245,8 +245,15 @@ def test_an_empty_database_file_is_refused_not_taken_for_a_new_one(tmp_path: Pat
         ["state.sqlite"]
 
 
+def _drop_queue_columns(conn: sqlite3.Connection) -> None:
+    """Back to the executions table of before schema 5 (no queue state, no resume)."""
+    for column in ("queue", "resumed_from"):
+        conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
+
+
 def _drop_step_columns(conn: sqlite3.Connection) -> None:
     """Back to the executions table of before schema 3 (no step graphs)."""
+    _drop_queue_columns(conn)
     conn.execute("DROP INDEX ix_executions_parent_id")
     for column in ("parent_id", "step", "step_sites"):
         conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
@@ -275,7 +282,7 @@ def test_version_2_databases_gain_the_step_columns_then_the_data_tables(tmp_path
         conn.execute("UPDATE schema_version SET version = 2")
     conn.close()
     with StateStore(url_of(path)) as state:
-        assert state.version() == store.CURRENT_VERSION == 4
+        assert state.version() == store.CURRENT_VERSION == 5
         assert state.backups == [tmp_path / "state.sqlite.bak-v2"]
         execution = ExecutionStore(state).get(ids["execution"])
         assert (execution.parent_id, execution.step, execution.step_sites) == (None, None, None)
@@ -289,6 +296,7 @@ def test_a_version_3_database_gains_the_data_logistics_tables(tmp_path: Path) ->
         vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
         kept = vault.generate("old key")
     with sqlite3.connect(path) as conn:  # what version 3 wrote: not the two new tables
+        _drop_queue_columns(conn)
         _drop_data_logistics_tables(conn)
         conn.execute("UPDATE schema_version SET version = 3")
     conn.close()
@@ -299,3 +307,23 @@ def test_a_version_3_database_gains_the_data_logistics_tables(tmp_path: Path) ->
         vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
         assert vault.private_key_for_use(kept.id) is not None
     assert {"service_credentials", "transfer_schedules"} <= tables
+
+
+def test_version_4_databases_gain_queue_and_resume_columns(tmp_path: Path) -> None:
+    """A database of before queue states and resumed runs: every execution kept."""
+    path = tmp_path / "state.sqlite"
+    ids = _fill(url_of(path))
+    with sqlite3.connect(path) as conn:
+        _drop_queue_columns(conn)
+        conn.execute("UPDATE schema_version SET version = 4")
+    conn.close()
+    with StateStore(url_of(path)) as state:
+        assert state.version() == store.CURRENT_VERSION == 5
+        assert state.backups == [tmp_path / "state.sqlite.bak-v4"]
+        executions = ExecutionStore(state)
+        execution = executions.get(ids["execution"])
+        assert (execution.queue, execution.resumed_from) == (None, None)
+        assert execution.inputs == {"x": 1} and execution.state.value == "running"
+        queued = executions.set_queue(execution.id, {"state": "PENDING",
+                                                     "reason": "Resources"})
+        assert queued.queue == {"state": "PENDING", "reason": "Resources"}

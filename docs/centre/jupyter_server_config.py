@@ -17,3 +17,11 @@ c.EflowsExtensionApp.sites = [
      # the shared environment (this package) runs the workflows: no bootstrap
      "python": {"mode": "existing", "path": sys.executable}},
 ]
+
+# The centre's published workflows (docs/hpc-centre.md): a checkout of its registry that the
+# users can read, and who may see and trigger each (hub users and JupyterHub groups).
+# c.EflowsExtensionApp.catalogue_paths = ["/srv/eflows/workflow-registry"]
+# c.EflowsExtensionApp.catalogue_access = {
+#     "minimal_workflow.*": {"groups": ["physics"]},
+#     "*": {"groups": ["staff"]},
+# }

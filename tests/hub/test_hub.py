@@ -25,6 +25,8 @@ from tests.plugins.hub import HUB_GROUPS, Hub, HubUser, server_job
 
 REPO = Path(__file__).resolve().parents[2]
 ALICE, BOB = "eflows-alice", "eflows-bob"
+CLASSIC, PARALLEL = "minimal_workflow.classic", "minimal_workflow.parallel"  # published
+TERMINAL = {"done", "failed", "cancelled"}
 START_TIMES: dict[str, float] = {}
 
 
@@ -157,19 +159,57 @@ def test_users_never_see_each_others_things(users: dict[str, HubUser]) -> None:
     key = alice.credentials.generate("alice-key")
     site = alice.sites.add({"name": "alice-site", "host": "127.0.0.1", "port": 2222,
                             "login": "eflows", "scheduler": "slurm"})
-    workflow = alice.workflows.register_spec({**sleep_spec(), "name": "alice-sleeper"})
+    spec = {**sleep_spec(), "name": "alice-sleeper"}
+    spec["steps"][0]["options"] = {"workers": 1}  # one core: it fits the node once a server ends
+    workflow = alice.workflows.register_spec(spec)
     assert key.id not in {c.id for c in bob.credentials.list()}
     assert "alice-site" not in {s.name for s in bob.sites.list()}
-    assert workflow.id not in {w.id for w in bob.workflows.list().items}
+    assert workflow.id not in {w["id"] for w in bob.workflows.list().items}
     for path in (f"eflows/api/credentials/{key.id}", f"eflows/api/sites/{site.id}",
                  f"eflows/api/workflows/{workflow.id}"):
         assert users[BOB].server("GET", path).status_code == 404, path
+    # A run of Alice's on the cluster (it waits in the queue: the servers hold both CPUs).
+    execution = alice.executions.trigger(workflow.id, {"n": 1, "seconds": 1.0},
+                                         site="cluster")
+    try:
+        assert execution.id not in {e.id for e in bob.executions.list(limit=200).items}
+        assert users[BOB].server(
+            "GET", f"eflows/api/executions/{execution.id}").status_code == 404
+        assert execution.id in {e.id for e in alice.executions.list(limit=200).items}
+    finally:
+        if alice.executions.get(execution.id).state.value not in TERMINAL:
+            alice.executions.cancel(execution.id)
+    wait_for(lambda: alice.executions.get(execution.id).state.value in TERMINAL, 60,
+             "Alice's queued run to be cancelled")
     # Alice's token does not open Bob's server, nor the other way round.
     for path in ("eflows/api/credentials", "eflows/api/executions", "eflows/api/sites"):
         response = users[BOB].server("GET", path, token=users[ALICE].token)
         assert response.status_code in (401, 403), (path, response.status_code)
         response = users[ALICE].server("GET", path, token=users[BOB].token)
         assert response.status_code in (401, 403), (path, response.status_code)
+
+
+def test_the_catalogue_is_granted_by_hub_group(users: dict[str, HubUser]) -> None:
+    """The centre publishes minimal_workflow to physics (tests/hub/jupyterhub_test_config.py):
+    the hub's groups reach each server's identity, which lists and hides by them."""
+    alice, bob = client_of(users[ALICE]), client_of(users[BOB])
+    published = {w["name"]: w for w in alice.workflows.list().items if w["published"]}
+    assert sorted(published) == [CLASSIC, PARALLEL], published
+    assert all(w["read_only"] for w in published.values())
+    waas = users[ALICE].server("GET", "eflows/hpcwaas/workflows")
+    assert waas.status_code == 200, waas.text
+    assert {CLASSIC, PARALLEL} <= {w["name"] for w in waas.json()["workflows"]}
+
+    assert not {CLASSIC, PARALLEL} & {w["name"] for w in bob.workflows.list().items}
+    waas = users[BOB].server("GET", "eflows/hpcwaas/workflows")
+    assert waas.status_code == 200, waas.text
+    assert not {CLASSIC, PARALLEL} & {w["name"] for w in waas.json()["workflows"]}
+    hidden = published[CLASSIC]["id"]
+    assert users[BOB].server("GET", f"eflows/api/workflows/{hidden}").status_code == 404
+    for name_or_id in (hidden, CLASSIC):
+        response = users[BOB].server("POST", f"eflows/hpcwaas/workflows/{name_or_id}",
+                                     json={"inputs": {}})
+        assert response.status_code == 404, (name_or_id, response.status_code, response.text)
 
 
 def test_stopping_the_server_ends_its_job(users: dict[str, HubUser]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -20,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +35,9 @@ TEST_CONFIG = REPO / "tests" / "hub" / "jupyterhub_test_config.py"
 SETUP_SCRIPT = REPO / "tests" / "cluster" / "setup_hub.sh"
 HUB_USERS = ("eflows-alice", "eflows-bob")
 HUB_GROUPS = {"eflows-alice": "physics", "eflows-bob": "chemistry"}
+# The centre's published catalogue on the test hub (tests/hub/jupyterhub_test_config.py
+# grants it to physics only): the registry-layout fixture, copied where the users can read.
+CATALOGUE_FIXTURE = REPO / "tests" / "fixtures" / "workflow-registry" / "minimal_workflow"
 
 
 def _free_port() -> int:
@@ -177,15 +182,18 @@ def hub(slurm_cluster: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         pytest.fail(f"setup_hub.sh failed:\n{result.stdout}\n{result.stderr}")
     server_env = result.stdout.strip().splitlines()[-1].partition("=")[2]
     _cancel_server_jobs()  # a session killed earlier may have left one
+    _forget_users_state()
     state = tmp_path_factory.mktemp("jupyterhub")
     state.chmod(0o755)
+    shared = _users_readable_folder()
     port = _free_port()
     culler_token = secrets.token_hex(24)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("EFLOWS_", "JUPYTER", "SLURM_"))}
     env.update(EFLOWS_HUB_DIR=str(state), EFLOWS_HUB_PORT=str(port),
                EFLOWS_HUB_API_PORT=str(_free_port()), EFLOWS_HUB_PROXY_PORT=str(_free_port()),
-               EFLOWS_HUB_CULLER_TOKEN=culler_token, EFLOWS_SERVER_ENV=server_env)
+               EFLOWS_HUB_CULLER_TOKEN=culler_token, EFLOWS_SERVER_ENV=server_env,
+               EFLOWS_HUB_SHARED_DIR=str(shared))
     bin_dir = Path(sys.executable).parent
     process = subprocess.Popen([str(bin_dir / "jupyterhub"), "-f", str(TEST_CONFIG)],
                                cwd=state, env=env, start_new_session=True,
@@ -199,6 +207,19 @@ def hub(slurm_cluster: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         _stop_hub(hub)
         _cancel_server_jobs()
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def _users_readable_folder() -> Path:
+    """What the users' servers read that the centre publishes (the catalogue, their config):
+    pytest's temporary folders are root's own (0700), so a folder of its own in /tmp."""
+    shared = Path(tempfile.mkdtemp(prefix="eflows-hub-shared-"))
+    shared.chmod(0o755)
+    catalogue = shared / "workflow-registry" / CATALOGUE_FIXTURE.name
+    shutil.copytree(CATALOGUE_FIXTURE, catalogue)
+    for path in [shared / "workflow-registry", *catalogue.rglob("*"), catalogue]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return shared
 
 
 def _wait_for_hub(hub: Hub, timeout: float = 90) -> None:
@@ -232,6 +253,14 @@ def _stop_hub(hub: Hub) -> None:
         if re.fullmatch(r"\d+", pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGTERM)
+
+
+def _forget_users_state() -> None:
+    """Each session's users start with an empty eflows state (their sites, keys, workflows,
+    executions): an earlier session's would collide with the names the tests create."""
+    for user in HUB_USERS:
+        home = Path(pwd.getpwnam(user).pw_dir)
+        shutil.rmtree(home / ".local" / "share" / "jupyter" / "eflows", ignore_errors=True)
 
 
 def _cancel_server_jobs() -> None:

@@ -363,10 +363,15 @@ def _stage_in_data(dep: Deployment, client: paramiko.SSHClient, name: str,
                          "logistics configured")
     target = target_dir if target_dir.startswith("/") else posixpath.join(dep.run_dir,
                                                                           target_dir)
+    movement = next((m for m in dep.workflow.data_movements if m.name == name), None)
+    # An image transfer brings one thing, <target>/<step_id>.sif, even when the store
+    # keeps the build as a folder (a Charliecloud image directory).
+    keep = posixpath.basename(location.url.rstrip("/")) \
+        if movement is not None and movement.kind == "image" else None
     store = open_location(location, logistics.credentials(), logistics.url_policy)
     try:
         relay_to_site(client, store, location.url, target,
-                      logistics.spool(dep.execution_id, name), dep.log)
+                      logistics.spool(dep.execution_id, name), dep.log, folder_name=keep)
     finally:
         store.close()
 

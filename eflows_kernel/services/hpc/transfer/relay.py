@@ -150,9 +150,24 @@ def push(store: DataStore, local: Path, location: str,
 
 def relay_to_site(client: paramiko.SSHClient, store: DataStore, location: str,
                   remote_dir: str, spool: Path,
-                  events: EventStream | None = None) -> list[TransferResult]:
-    """A data service's file or folder into ``remote_dir`` on the site, through ``spool``."""
+                  events: EventStream | None = None,
+                  folder_name: str | None = None) -> list[TransferResult]:
+    """A data service's file or folder into ``remote_dir`` on the site, through ``spool``.
+
+    A folder's files land in ``remote_dir`` itself, unless ``folder_name`` is given: then
+    a folder lands as ``remote_dir/<folder_name>`` (an image directory is one thing, the
+    ``<step_id>.sif`` the step runs), a file of that name as itself.
+    """
     fetched = fetch(store, location, spool, events)
+    if folder_name and [r.name for r in fetched] != [folder_name]:
+        holder = spool.with_name(spool.name + ".folder")
+        shutil.rmtree(holder, ignore_errors=True)
+        holder.mkdir(parents=True)
+        os.replace(spool, holder / folder_name)
+        try:
+            return stage_in(client, holder / folder_name, remote_dir, events)
+        finally:
+            shutil.rmtree(holder, ignore_errors=True)
     tops = sorted({r.name.split("/", 1)[0] for r in fetched})
     results = []
     for top in tops:

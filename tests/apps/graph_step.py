@@ -7,23 +7,28 @@ Usage (every part optional, in this order):
 ``--env`` prints an environment variable (what a module or the step's env set);
 ``--read`` prints the file's text (the step's output shows what it got); ``--write``
 writes TEXT, plus what was read, to PATH (relative: in the step's run directory).
+Prints a final ``RESULT {"env": {...}, "read": ..., "wrote": [...]}`` unless it exits.
 """
 
+import json
 import os
 import sys
 import time
 
 args = sys.argv[1:]
 got = ""
+seen = {"env": {}, "read": None, "wrote": []}
 while args:
     flag = args.pop(0)
     if flag == "--env":
         name = args.pop(0)
         print(f"env {name}={os.environ.get(name)!r}")
+        seen["env"][name] = os.environ.get(name)
     elif flag == "--read":
         with open(args.pop(0)) as handle:
             got = handle.read()
         print(f"read: {got!r}")
+        seen["read"] = got
     elif flag == "--sleep":
         time.sleep(float(args.pop(0)))
     elif flag == "--write":
@@ -31,7 +36,9 @@ while args:
         with open(path, "w") as handle:
             handle.write(text + got)
         print(f"wrote {path}")
+        seen["wrote"].append(path)
     elif flag == "--exit":
         code = int(args.pop(0))
         print(f"exiting with status {code}")
         sys.exit(code)
+print("RESULT " + json.dumps(seen))

@@ -155,6 +155,51 @@ def check_echo_args(result: dict[str, Any], tmp_path: Path) -> None:
     assert json.loads((tmp_path / "args.json").read_text()) == ECHOED
 
 
+def flaky_squares_args(tmp_path: Path) -> list[str]:
+    (tmp_path / "crashed").touch()  # as after the first, crashed run: this one gets through
+    return [str(tmp_path)]
+
+
+def check_flaky_squares(result: Any, tmp_path: Path) -> None:
+    assert result == 55
+    assert sorted(int(n) for n in (tmp_path / "ran.txt").read_text().split()) == \
+        list(range(6))
+
+
+def data_logistics_args(tmp_path: Path) -> list[str]:
+    for folder, texts in (("in1", ["one two three", "four"]), ("in2", ["five six"])):
+        (tmp_path / folder / "sub").mkdir(parents=True)
+        for index, text in enumerate(texts):
+            (tmp_path / folder / "sub" / f"f{index}.txt").write_text(text)
+    return [str(tmp_path / "in1"), str(tmp_path / "in2"), str(tmp_path / "results"), "0.6"]
+
+
+def check_data_logistics(result: dict[str, Any], tmp_path: Path) -> None:
+    assert result["files"] == 3 and result["words"] == 6, result
+    assert result["ticks"] >= 1
+    assert json.loads((tmp_path / "results" / "summary.json").read_text()) == result
+    assert (tmp_path / "results" / "progress.txt").read_text() == f"tick {result['ticks']}\n"
+
+
+def check_where_tasks_run(result: dict[str, Any], tmp_path: Path) -> None:
+    assert sorted(t["index"] for t in result["tasks"]) == [0, 1, 2]
+    assert all(t["image"] is None for t in result["tasks"])  # no container here
+    assert result["main"]["image"] is None
+    assert json.loads((tmp_path / "where.json").read_text()) == result
+
+
+def graph_step_args(tmp_path: Path) -> list[str]:
+    (tmp_path / "earlier.txt").write_text("from before")
+    return ["--env", "EFLOWS_GRAPH_STEP_UNSET", "--read", str(tmp_path / "earlier.txt"),
+            "--sleep", "0.1", "--write", "out.txt", "new: "]
+
+
+def check_graph_step(result: dict[str, Any], tmp_path: Path) -> None:
+    assert result == {"env": {"EFLOWS_GRAPH_STEP_UNSET": None}, "read": "from before",
+                      "wrote": ["out.txt"]}
+    assert (tmp_path / "out.txt").read_text() == "new: from before"
+
+
 AppCase = tuple[Callable[[Path], list[str]], Callable[[dict[str, Any], Path], None]]
 APP_CASES: dict[str, AppCase] = {
     "wordcount": (wordcount_args, check_wordcount),
@@ -165,6 +210,10 @@ APP_CASES: dict[str, AppCase] = {
     "groups_exceptions": (lambda _: [], check_groups_exceptions),
     "parallel_sleep": (lambda _: ["2", "1.0"], check_parallel_sleep),
     "echo_args": (lambda tmp: [str(tmp / "args.json"), *ECHOED], check_echo_args),
+    "flaky_squares": (flaky_squares_args, check_flaky_squares),
+    "data_logistics": (data_logistics_args, check_data_logistics),
+    "where_tasks_run": (lambda _: ["3", "0.1"], check_where_tasks_run),
+    "graph_step": (graph_step_args, check_graph_step),
 }
 
 

@@ -130,6 +130,11 @@ class CellGraphs:
     def close(self) -> None:
         self.unregister()
         self.detach()
+        if self.last_view is not None:
+            # The run is over (eflows_kernel.stop()): its last picture goes into the
+            # widget's state now, while the cell still runs, so a notebook saved with its
+            # widget state reopens showing the run as it ended.
+            self.last_view.refresh(keyframe=True)
 
     def _on_event(self, event: dict[str, Any]) -> None:
         if event.get("type") != "task":

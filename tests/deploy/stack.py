@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eflows_kernel.events import read_events
 from eflows_kernel.services.credentials import CredentialVault
 from eflows_kernel.services.deploy import RemoteExecutor
 from eflows_kernel.services.deploy.site_copies import SiteCopies
-from eflows_kernel.services.executions import Execution, ExecutionStore
+from eflows_kernel.services.executions import Execution, ExecutionState, ExecutionStore
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.hpc.connections import ConnectionPool
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.transfers import DataLogistics
+from eflows_kernel.services.workflows import Workflow
 from eflows_kernel.services.workflows.registry import WorkflowRegistry
 from tests.plugins.cluster import REPO, SshdInfo
 
@@ -143,6 +145,21 @@ def seqs_are_gap_free(events: list[dict[str, Any]]) -> None:
 
 def cleanup_runs(account: SshdInfo) -> None:
     shutil.rmtree(account.home / "eflows" / "runs", ignore_errors=True)
+
+def run_registered(stack: Stack, workflow: Workflow, inputs: dict[str, Any],
+                   site: str | dict[str, str] = "cluster") -> tuple[Execution, dict[str, str]]:
+    """Register ``workflow``, trigger it on ``site`` and wait: its final record (done, or
+    the test fails showing every step's log) and each step's log ("" for a single step)."""
+    registered = stack.registry.register(workflow)
+    execution = stack.executor.submit(registered.id, inputs, site, stack.credential)
+    final = stack.wait(execution.id, 600)
+    logs = {s.name: stack.executor.logs(execution.id, step=s.name)[0]
+            for s in stack.executor.steps(execution.id)} if final.step_sites else {
+        "": stack.executor.logs(execution.id)[0]}
+    assert final.state == ExecutionState.DONE, f"{final.error}\n{logs}"
+    seqs_are_gap_free(read_events(final.event_log))
+    return final, logs
+
 
 
 def step_result(stack: Stack, execution_id: str, step: str) -> dict[str, Any]:

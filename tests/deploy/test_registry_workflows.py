@@ -28,9 +28,8 @@ from typing import Any
 import pytest
 
 from eflows_kernel.events import read_events
-from eflows_kernel.services.executions import ExecutionState
 from eflows_kernel.services.workflows import Workflow, import_registry_folder
-from tests.deploy.stack import APPS, Stack, seqs_are_gap_free
+from tests.deploy.stack import APPS, Stack, run_registered
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -98,17 +97,6 @@ def images(site_image: str) -> str:
     return str(folder)
 
 
-def run(stack: Stack, workflow: Workflow, inputs: dict[str, Any],
-        site: str | dict[str, str] = "cluster") -> Any:
-    registered = stack.registry.register(workflow)
-    execution = stack.executor.submit(registered.id, inputs, site, stack.credential)
-    final = stack.wait(execution.id, 600)
-    logs = {s.name: stack.executor.logs(execution.id, step=s.name)[0]
-            for s in stack.executor.steps(execution.id)} if final.step_sites else {
-        "": stack.executor.logs(execution.id)[0]}
-    assert final.state == ExecutionState.DONE, f"{final.error}\n{logs}"
-    seqs_are_gap_free(read_events(final.event_log))
-    return final, logs
 
 
 def wordcount_inputs(stack: Stack, images: str, name: str) -> tuple[dict[str, str], Path]:
@@ -124,7 +112,7 @@ def test_minimal_workflow_classic_runs_in_its_image_with_its_modules(
     workflow, dropped = without_data_logistics(registry_workflow("minimal_workflow.classic"))
     assert dropped == ["DLSDAGImageTransfer", "StageInData", "StageOutData"]
     paths, results = wordcount_inputs(stack, images, "classic")
-    _final, logs = run(stack, workflow, {
+    _final, logs = run_registered(stack, workflow, {
         "container_image_transfer_directory": images, "user_id": "eflows", "vault_id": "v1",
         "oid": "record-1", **paths})
     counts = json.loads((results / "result.txt").read_text())
@@ -141,7 +129,7 @@ def test_minimal_workflow_parallel_runs_a_step_on_each_of_its_two_sites(
     assert len(dropped) == 6  # two image transfers, two stage-ins, two stage-outs
     first, first_out = wordcount_inputs(stack, images, "parallel1")
     second, second_out = wordcount_inputs(stack, images, "parallel2")
-    final, _logs = run(stack, workflow, {
+    final, _logs = run_registered(stack, workflow, {
         "container_image_transfer_directory_cluster1": images,
         "container_image_transfer_directory_cluster2": images,
         "user_id": "eflows", "vault_id": "v1", "oid": "record-1",
@@ -165,7 +153,7 @@ def test_pillar_iii_ftrt_runs_in_its_image_with_its_templates_and_compss_options
     (data / "parameters.txt").write_text("sigma=1.0\n")
     own(stack, data)
     own(stack, run_path)
-    final, logs = run(stack, workflow, {
+    final, logs = run_registered(stack, workflow, {
         "images_path": images, "data_path": str(data), "region_data_oid": "r",
         "templates_oid": "t", "vault_id": "v1", "user_id": "eflows",
         "run_path": str(run_path), "parameters_url_file": "https://example.org/p.txt",
@@ -193,7 +181,7 @@ def test_pillar_ii_feature_extraction_runs_from_its_application_path(stack: Stac
     (app / "input" / "a.txt").write_text("one two three\nfour\n")
     (app / "input" / "b.txt").write_text("extraordinary\n")
     own(stack, app)
-    run(stack, workflow, {"user_id": "eflows", "vault_id": "v1", "num_nodes": 1,
+    run_registered(stack, workflow, {"user_id": "eflows", "vault_id": "v1", "num_nodes": 1,
                           "project_name": "ehpc", "application_path": str(app),
                           "queue": "debug", "exec_time": 10})
     a = json.loads((app / "output" / "a.txt.json").read_text())

@@ -20,13 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from eflows_kernel.events import read_events
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
-from eflows_kernel.services.executions import ExecutionState
 from eflows_kernel.services.hpc.transfer import UrlPolicy
 from eflows_kernel.services.transfers import DataLogistics, TransfersService
 from eflows_kernel.services.workflows import Workflow, import_registry_folder
-from tests.deploy.stack import RemoteServer, Stack, seqs_are_gap_free
+from tests.deploy.stack import RemoteServer, Stack, run_registered
 from tests.plugins.data_services import B2ShareServer, WebDavShare
 
 pytestmark = pytest.mark.timeout(900)
@@ -75,16 +73,6 @@ def on_site(stack: Stack, relative: str) -> str:
     return str(path)
 
 
-def run(stack: Stack, workflow: Workflow, inputs: dict, site: str | dict = "cluster"):
-    registered = stack.registry.register(workflow)
-    execution = stack.executor.submit(registered.id, inputs, site, stack.credential)
-    final = stack.wait(execution.id, 600)
-    logs = {s.name: stack.executor.logs(execution.id, step=s.name)[0]
-            for s in stack.executor.steps(execution.id)} if final.step_sites else {
-        "": stack.executor.logs(execution.id)[0]}
-    assert final.state == ExecutionState.DONE, f"{final.error}\n{logs}"
-    seqs_are_gap_free(read_events(final.event_log))
-    return final, logs
 
 
 def published(b2share: B2ShareServer, title: str) -> dict:
@@ -109,7 +97,7 @@ def test_minimal_workflow_classic_runs_with_its_dls_nodes(
     shutil.chown(Path(results).parent, stack.sshd.login)
     images, staged = on_site(stack, "classic/images"), on_site(stack, "classic/in")
     try:
-        _final, logs = run(stack, registry_workflow("minimal_workflow.classic"), {
+        _final, logs = run_registered(stack, registry_workflow("minimal_workflow.classic"), {
             "container_image_transfer_directory": images,
             "user_id": "eflows", "vault_id": "v1", "oid": "wordcount-in-1",
             "staged_in_data_path": staged, "result_data_path": results,

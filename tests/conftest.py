@@ -122,6 +122,28 @@ class _KeyMaterialLogScan:
 
 _LOG_SCAN = _KeyMaterialLogScan()
 
+# Virtual environments a test builds (the binder check installs the project into one)
+# hold third-party packages' own data (botocore's IAM examples carry sample keys): not
+# what our code left, and not scanned.
+_NOT_OURS = {"site-packages", "dist-packages", "node_modules"}
+
+
+def _files_with_key_material(base: Path) -> list[str]:
+    found = []
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = [d for d in dirs if d not in _NOT_OURS]
+        for name in files:
+            if not name.endswith(_SCANNED_SUFFIXES):
+                continue
+            path = Path(folder) / name
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if any(marker in data for marker in _KEY_MARKERS):
+                found.append(str(path))
+    return found
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     import logging
@@ -137,14 +159,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     factory = getattr(session.config, "_tmp_path_factory", None)
     base = factory.getbasetemp() if factory is not None else None
     if base is not None and base.exists():
-        for path in base.rglob("*"):
-            if path.is_file() and path.suffix in _SCANNED_SUFFIXES:
-                try:
-                    data = path.read_bytes()
-                except OSError:
-                    continue
-                if any(marker in data for marker in _KEY_MARKERS):
-                    found.append(str(path))
+        found += _files_with_key_material(base)
     if found:
         print("\nPrivate key material found where it must never be:\n  " + "\n  ".join(found))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

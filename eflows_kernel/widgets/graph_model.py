@@ -196,6 +196,11 @@ class RunGraphModel:
             self._apply_run(event)
 
     def _apply_run(self, event: dict[str, Any]) -> None:
+        if (event.get("state") in RUN_ENDED and self.last_task is not None
+                and self.tasks and self.finished == self.total):
+            # A sealed cell's graph whose tasks had all ended: the run ending later (a
+            # later cell's failure, a stop) is not this graph's outcome.
+            return
         self.run_state = event["state"]
         self.run_id = event.get("run")
         self.header_changed = True

@@ -178,3 +178,24 @@ def test_first_line_of_an_error_and_worker_labels():
         "KeyError: 'k'"
     assert first_line("") == ""
     assert worker_label("tcp://127.0.0.1:39685") == "127.0.0.1:39685"
+
+
+def test_a_sealed_graph_whose_tasks_ended_keeps_its_own_outcome_when_the_run_fails_later():
+    """The quickstart's IGNORE cell stays "done" when a later cell's failure ends the run
+    (before, the run's "failed" reached the sealed graph whenever its refresh loop had
+    not stopped following yet)."""
+    ev, model = Stream(), RunGraphModel(first_task=1)
+    for task_id in (1, 2):
+        model.apply(ev.submit(task_id, "checked_sqrt"))
+    model.apply(ev.end(1))
+    model.apply(ev.end(2, state="failed", on_failure="IGNORE", error="ValueError"))
+    model.last_task = 2  # the cell ended: its view is sealed
+    model.apply(ev(type="run", state="failed", error="task divide failed"))
+    assert model.status() == "done"
+    # A sealed graph with a task still running does end with the run.
+    ev, model = Stream(), RunGraphModel(first_task=1)
+    model.apply(ev.submit(1, "slow"))
+    model.apply(ev.run(1))
+    model.last_task = 1
+    model.apply(ev(type="run", state="cancelled"))
+    assert model.status() == "cancelled" and model.counts["cancelled"] == 1

@@ -237,7 +237,9 @@ def refusal(sbatch: str, *, partition: str | None = None, qos: str | None = None
     associations; its message ("Invalid qos specification") names neither the value nor
     the way out, and the value may have come from a template or the site's defaults.
     """
-    text, lower = sbatch.strip(), sbatch.lower()
+    text = " ".join(line.strip().removeprefix("sbatch: error: ")
+                    for line in sbatch.strip().splitlines() if line.strip())
+    lower = text.lower()
     if "invalid qos" in lower:
         what = f"QOS {qos!r}" if qos else "the default QOS of your account"
         hint = (f"{what} is not one your account may use on this cluster: give a QOS of "
@@ -256,9 +258,9 @@ def refusal(sbatch: str, *, partition: str | None = None, qos: str | None = None
                 "lists the partitions" if partition else "")
         field = "partition"
     else:
-        return JobRejected(f"sbatch refused the job: {text}", sbatch=text)
+        return JobRejected(f"sbatch refused the job: {text}", sbatch=sbatch.strip())
     message = f"sbatch refused the job: {text}" + (f"; {hint}" if hint else "")
-    return JobRejected(message, sbatch=text, field=field)
+    return JobRejected(message, sbatch=sbatch.strip(), field=field)
 
 
 def _split_status(raw: str) -> tuple[int | None, int | None]:

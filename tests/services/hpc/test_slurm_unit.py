@@ -110,6 +110,7 @@ def test_a_refused_qos_or_account_is_named_with_the_way_out() -> None:
     assert "(partition 'multi')" in account.message
     other = slurm.refusal("sbatch: error: Batch job submission failed: Requested node "
                           "configuration is not available", qos="normal")
-    assert other.message == ("sbatch refused the job: sbatch: error: Batch job submission "
-                             "failed: Requested node configuration is not available")
+    assert other.message == ("sbatch refused the job: Batch job submission failed: "
+                             "Requested node configuration is not available")
+    assert other.details["sbatch"].startswith("sbatch: error: ")  # as Slurm said it
     assert "field" not in other.details

@@ -208,16 +208,21 @@ CONF
 
 # sacctmgr refuses to add what exists: every step looks first, so a second run adds nothing.
 setup_associations() {
-    local qos
+    local qos want
+    want="$(tr ' ' '\n' <<<"$QOS_LIST" | sort | paste -sd, -)|normal"
+    # The usual case, one query: all is there (the login's QOS and its default).
+    if [ "$(sacctmgr -n -P show assoc cluster="$NAME" account="$ACCOUNT" user="$LOGIN" \
+            format=qos,defaultqos 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
     if [ -z "$(sacctmgr -n -P show cluster "$NAME" format=cluster)" ]; then
         sacctmgr -i -Q add cluster "$NAME" >/dev/null
     fi
-    for qos in $QOS_LIST; do
+    for qos in $QOS_LIST; do  # `normal` comes with slurmdbd; the others rank above it
         if [ -z "$(sacctmgr -n -P show qos "$qos" format=name)" ]; then
-            sacctmgr -i -Q add qos "$qos" >/dev/null
+            sacctmgr -i -Q add qos "$qos" Priority=100 >/dev/null
         fi
     done
-    sacctmgr -i -Q modify qos eflows-high set Priority=100 >/dev/null || true
     if [ -z "$(sacctmgr -n -P show account "$ACCOUNT" format=account)" ]; then
         sacctmgr -i -Q add account "$ACCOUNT" Cluster="$NAME" Description="eflows tests" \
             Organization=eflows >/dev/null
@@ -227,9 +232,8 @@ setup_associations() {
         sacctmgr -i -Q add user "$LOGIN" Cluster="$NAME" Account="$ACCOUNT" \
             DefaultAccount="$ACCOUNT" >/dev/null
     fi
-    # "Nothing modified" (status 1) when it is so already.
     sacctmgr -i -Q modify user "$LOGIN" where cluster="$NAME" account="$ACCOUNT" \
-        set QOS="${QOS_LIST// /,}" DefaultQOS=normal >/dev/null || true
+        set QOS="${QOS_LIST// /,}" DefaultQOS=normal >/dev/null
 }
 
 setup_accounting() {

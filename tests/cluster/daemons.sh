@@ -1,6 +1,6 @@
 # Sourced (not run) by the test clusters' set-up scripts (setup_slurm.sh,
 # setup_slurm_multinode.sh): how they keep a config file and a daemon without restarting
-# what already runs with the same config.
+# what already runs with the same config, and wait for a node.
 
 # replace_if_changed NEW TARGET: move NEW over TARGET if they differ (and say so with
 # status 0), else drop NEW (status 1): a daemon is restarted only for a real change.
@@ -47,4 +47,21 @@ stop_pid() {
         kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
     fi
     rm -f "$1"
+}
+
+# wait_node_up NODE LOGS: wait (30 s at most) until slurmctld (of SLURM_CONF) has NODE up,
+# resuming it if it is down or drained; exit naming the logs if it never comes.
+wait_node_up() {
+    local state=""
+    for _ in $(seq 1 300); do
+        state="$(sinfo -h -N -n "$1" -o '%T' 2>/dev/null | head -n1)"
+        case "$state" in
+            idle|mixed|allocated|completing) return 0 ;;
+            down*|drain*|drained*|fail*)
+                scontrol update NodeName="$1" State=RESUME >/dev/null 2>&1 || true ;;
+        esac
+        sleep 0.1
+    done
+    echo "node $1 is not idle (sinfo says '$state'); see $2/" >&2
+    exit 1
 }

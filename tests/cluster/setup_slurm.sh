@@ -24,7 +24,7 @@ SLURMD_PID="$RUN/slurmd.pid"
 MUNGE_KEY=/etc/munge/munge.key
 MUNGE_PID=/run/munge/munged.pid
 NODE="$(hostname -s)"
-# replace_if_changed, running_pid, stop_pid, detached
+# replace_if_changed, running_pid, stop_pid, detached, wait_node_up
 . "$HERE/daemons.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -145,18 +145,7 @@ start_slurm() {
 }
 
 wait_idle() {
-    local state=""
-    for _ in $(seq 1 300); do
-        state="$(sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null | head -n1)"
-        case "$state" in
-            idle|mixed|allocated|completing) return 0 ;;
-            down*|drain*|drained*|fail*)
-                scontrol update NodeName="$NODE" State=RESUME >/dev/null 2>&1 || true ;;
-        esac
-        sleep 0.1
-    done
-    echo "node $NODE is not idle (sinfo says '$state'); see $LOGS/" >&2
-    exit 1
+    wait_node_up "$NODE" "$LOGS"
 }
 
 stop_all() {

@@ -61,7 +61,7 @@ DBD_PORT=6829
 ACCOUNT=eflows-proj
 QOS_LIST="normal eflows-high"
 export SLURM_CONF=$CONF
-# replace_if_changed, running_pid, stop_pid, detached
+# replace_if_changed, running_pid, stop_pid, detached, wait_node_up
 . "$HERE/daemons.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -359,23 +359,9 @@ stop_nodes() {
 }
 
 wait_idle() {
-    local i node state
+    local i
     for i in $(seq 1 "$NODES"); do
-        node="$(node_name "$i")"
-        state=""
-        for _ in $(seq 1 300); do
-            state="$(sinfo -h -N -n "$node" -o '%T' 2>/dev/null | head -n1)"
-            case "$state" in
-                idle|mixed|allocated|completing) break ;;
-                down*|drain*|drained*|fail*)
-                    scontrol update NodeName="$node" State=RESUME >/dev/null 2>&1 || true ;;
-            esac
-            sleep 0.1
-        done
-        case "$state" in
-            idle|mixed|allocated|completing) ;;
-            *) echo "node $node is not idle (sinfo says '$state'); see $LOGS/" >&2; exit 1 ;;
-        esac
+        wait_node_up "$(node_name "$i")" "$LOGS"
     done
 }
 

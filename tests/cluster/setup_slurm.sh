@@ -24,6 +24,8 @@ SLURMD_PID="$RUN/slurmd.pid"
 MUNGE_KEY=/etc/munge/munge.key
 MUNGE_PID=/run/munge/munged.pid
 NODE="$(hostname -s)"
+# replace_if_changed, running_pid, stop_pid, detached, wait_node_up
+. "$HERE/daemons.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "setup_slurm.sh must run as root (it starts munged, slurmctld and slurmd)" >&2
@@ -59,7 +61,7 @@ setup_munge() {
     chmod 400 "$MUNGE_KEY"
     if ! munge_running; then
         rm -f "$MUNGE_PID"
-        runuser -u munge -- /usr/sbin/munged --force
+        detached runuser -u munge -- /usr/sbin/munged --force
     fi
     for _ in $(seq 1 50); do
         munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && return 0
@@ -116,47 +118,21 @@ SlurmdLogFile=$LOGS/slurmd.log
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 CONF
-    if cmp -s "$CONF.tmp" "$CONF"; then
-        rm -f "$CONF.tmp"
-    else
-        mv "$CONF.tmp" "$CONF"
+    if replace_if_changed "$CONF.tmp" "$CONF"; then
         CONFIG_CHANGED=1
     fi
     chmod 644 "$CONF"
 }
 
 # ---- daemons -----------------------------------------------------------------------------
-running_pid() {  # running_pid PIDFILE NAME
-    [ -s "$1" ] || return 1
-    local pid
-    pid="$(cat "$1")"
-    kill -0 "$pid" 2>/dev/null || return 1
-    # The pid must really be that daemon, not a recycled number.
-    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" || return 1
-    echo "$pid"
-}
-
-stop_daemon() {  # stop_daemon PIDFILE NAME
-    local pid
-    if pid="$(running_pid "$1" "$2")"; then
-        kill "$pid"
-        for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-    fi
-    rm -f "$1"
-}
-
 start_slurm() {
     if [ "$CONFIG_CHANGED" = 1 ]; then
         # A changed slurm.conf (node size, timers) needs both daemons to read it again.
-        stop_daemon "$SLURMD_PID" slurmd
-        stop_daemon "$CTLD_PID" slurmctld
+        stop_pid "$SLURMD_PID" slurmd
+        stop_pid "$CTLD_PID" slurmctld
     fi
     if ! running_pid "$CTLD_PID" slurmctld >/dev/null; then
-        /usr/sbin/slurmctld
+        detached /usr/sbin/slurmctld
     fi
     for _ in $(seq 1 100); do
         scontrol ping 2>/dev/null | grep -q UP && break
@@ -164,28 +140,17 @@ start_slurm() {
     done
     scontrol ping | grep -q UP || { echo "slurmctld does not answer; see $LOGS/slurmctld.log" >&2; exit 1; }
     if ! running_pid "$SLURMD_PID" slurmd >/dev/null; then
-        /usr/sbin/slurmd -N "$NODE"
+        detached /usr/sbin/slurmd -N "$NODE"
     fi
 }
 
 wait_idle() {
-    local state=""
-    for _ in $(seq 1 300); do
-        state="$(sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null | head -n1)"
-        case "$state" in
-            idle|mixed|allocated|completing) return 0 ;;
-            down*|drain*|drained*|fail*)
-                scontrol update NodeName="$NODE" State=RESUME >/dev/null 2>&1 || true ;;
-        esac
-        sleep 0.1
-    done
-    echo "node $NODE is not idle (sinfo says '$state'); see $LOGS/" >&2
-    exit 1
+    wait_node_up "$NODE" "$LOGS"
 }
 
 stop_all() {
-    stop_daemon "$SLURMD_PID" slurmd
-    stop_daemon "$CTLD_PID" slurmctld
+    stop_pid "$SLURMD_PID" slurmd
+    stop_pid "$CTLD_PID" slurmctld
     if munge_running; then
         kill "$(cat "$MUNGE_PID")" || true
         sleep 0.2

@@ -19,6 +19,9 @@
 # cores (at most 2) and 2000 MB; partition `multi` holds all of them.
 # Login: sshd on 127.0.0.1:2223 (EFLOWS_MULTI_SSHD_PORT), user `eflows-site2`, password
 # EFLOWS_TEST_PASSWORD (default eflows-test-pw); its sessions get SLURM_CONF of this cluster.
+# Accounting: slurmdbd (10.77.77.1:6829) on a MariaDB of its own (127.0.0.1:6830, datadir
+# /var/lib/eflows-multi-db); associations enforced: account `eflows-proj` holds the login,
+# which may use QOS `normal` (its default) and `eflows-high`; root keeps account `root`.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -43,7 +46,23 @@ SSHD_PID=/run/eflows-multi-sshd.pid
 SSHD_PORT="${EFLOWS_MULTI_SSHD_PORT:-2223}"
 LOGIN=eflows-site2
 PASSWORD="${EFLOWS_TEST_PASSWORD:-eflows-test-pw}"
+# Accounting storage: MariaDB (own datadir, socket, port; no system config read) and slurmdbd.
+DB_DIR=/var/lib/$NAME-db
+DB_RUN=$RUN/db
+DB_SOCKET=$DB_RUN/mariadb.sock
+DB_PID=$DB_RUN/mariadb.pid
+DB_PORT=6830
+DB_NAME=slurm_acct_eflows_multi
+DB_USER=slurm
+DB_PASSWORD_FILE=$CONF_DIR/db-password
+DBD_CONF=$CONF_DIR/slurmdbd.conf
+DBD_PID=$RUN/slurmdbd.pid
+DBD_PORT=6829
+ACCOUNT=eflows-proj
+QOS_LIST="normal eflows-high"
 export SLURM_CONF=$CONF
+# replace_if_changed, running_pid, stop_pid, detached, wait_node_up
+. "$HERE/daemons.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "setup_slurm_multinode.sh must run as root (network namespaces, daemons)" >&2
@@ -55,7 +74,8 @@ node_addr() { echo "$NET.$((10 + $1))"; }
 
 # ---- prerequisites: packages and munged (setup_slurm.sh owns munge's setup) --------------
 prerequisites() {
-    if [ ! -x /usr/sbin/slurmctld ] || [ ! -x /usr/sbin/sshd ] || ! command -v ip >/dev/null
+    if [ ! -x /usr/sbin/slurmctld ] || [ ! -x /usr/sbin/sshd ] || ! command -v ip >/dev/null \
+        || [ ! -x /usr/sbin/mariadbd ] || [ ! -x /usr/sbin/slurmdbd ]
     then
         bash "$REPO/scripts/install-system-packages.sh"
     fi
@@ -110,6 +130,121 @@ remove_network() {
     ip link del "$BRIDGE" 2>/dev/null || true
 }
 
+# ---- accounting: MariaDB, slurmdbd, associations and QOS --------------------------------
+db() {  # db SQL: as MariaDB's root (unix-socket authentication: this script's root)
+    mariadb --no-defaults --socket="$DB_SOCKET" -u root -N -B -e "$1"
+}
+
+setup_database() {
+    mkdir -p "$DB_DIR" "$DB_RUN" "$LOGS"
+    chown mysql:mysql "$DB_DIR" "$DB_RUN"
+    chmod 750 "$DB_DIR"
+    if [ ! -d "$DB_DIR/mysql" ]; then
+        mariadb-install-db --no-defaults --datadir="$DB_DIR" --user=mysql \
+            --auth-root-authentication-method=socket --skip-test-db >"$LOGS/mariadb-install.log" 2>&1 \
+            || { echo "mariadb-install-db failed; see $LOGS/mariadb-install.log" >&2; exit 1; }
+    fi
+    if ! running_pid "$DB_PID" "mariadbd --no-defaults --datadir=$DB_DIR" >/dev/null; then
+        # Small: a few thousand job records, on a shared 2-core machine.
+        detached setsid -f /usr/sbin/mariadbd --no-defaults --datadir="$DB_DIR" --user=mysql \
+            --socket="$DB_SOCKET" --pid-file="$DB_PID" --port="$DB_PORT" \
+            --bind-address=127.0.0.1 --skip-name-resolve --log-error="$LOGS/mariadb.log" \
+            --innodb-buffer-pool-size=32M --innodb-lock-wait-timeout=900 \
+            --max-connections=50 </dev/null >/dev/null 2>&1
+    fi
+    for _ in $(seq 1 300); do
+        db "SELECT 1" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    db "SELECT 1" >/dev/null || { echo "MariaDB ($NAME) does not answer; see $LOGS/mariadb.log" >&2; exit 1; }
+    if [ ! -s "$DB_PASSWORD_FILE" ]; then
+        mkdir -p "$CONF_DIR"
+        (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$DB_PASSWORD_FILE")
+    fi
+    chmod 600 "$DB_PASSWORD_FILE"
+    local password
+    password="$(cat "$DB_PASSWORD_FILE")"
+    db "CREATE DATABASE IF NOT EXISTS $DB_NAME;
+        CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$password';
+        ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$password';
+        GRANT ALL ON $DB_NAME.* TO '$DB_USER'@'127.0.0.1';"
+}
+
+setup_slurmdbd() {
+    local changed=0
+    (umask 077; cat > "$DBD_CONF.tmp" <<CONF
+# Written by tests/cluster/setup_slurm_multinode.sh: accounting of the $NAME cluster.
+AuthType=auth/munge
+DbdHost=localhost
+DbdAddr=$CTL_ADDR
+DbdPort=$DBD_PORT
+SlurmUser=root
+PidFile=$DBD_PID
+LogFile=$LOGS/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$DB_PORT
+StorageUser=$DB_USER
+StoragePass=$(cat "$DB_PASSWORD_FILE")
+StorageLoc=$DB_NAME
+CONF
+    )
+    replace_if_changed "$DBD_CONF.tmp" "$DBD_CONF" && changed=1
+    chmod 600 "$DBD_CONF"  # it holds the database password; slurmdbd insists on it
+    if [ "$changed" = 1 ]; then
+        stop_pid "$DBD_PID" "slurmdbd"
+    fi
+    if ! running_pid "$DBD_PID" "slurmdbd" >/dev/null; then
+        # slurmdbd reads slurmdbd.conf beside SLURM_CONF.
+        detached /usr/sbin/slurmdbd
+    fi
+    for _ in $(seq 1 300); do
+        sacctmgr -n -P show cluster format=cluster >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "slurmdbd ($NAME) does not answer; see $LOGS/slurmdbd.log" >&2
+    exit 1
+}
+
+# sacctmgr refuses to add what exists: every step looks first, so a second run adds nothing.
+setup_associations() {
+    local qos want
+    want="$(tr ' ' '\n' <<<"$QOS_LIST" | sort | paste -sd, -)|normal"
+    # The usual case, one query: all is there (the login's QOS and its default).
+    if [ "$(sacctmgr -n -P show assoc cluster="$NAME" account="$ACCOUNT" user="$LOGIN" \
+            format=qos,defaultqos 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
+    if [ -z "$(sacctmgr -n -P show cluster "$NAME" format=cluster)" ]; then
+        sacctmgr -i -Q add cluster "$NAME" >/dev/null
+    fi
+    for qos in $QOS_LIST; do  # `normal` comes with slurmdbd; the others rank above it
+        if [ -z "$(sacctmgr -n -P show qos "$qos" format=name)" ]; then
+            sacctmgr -i -Q add qos "$qos" Priority=100 >/dev/null
+        fi
+    done
+    if [ -z "$(sacctmgr -n -P show account "$ACCOUNT" format=account)" ]; then
+        sacctmgr -i -Q add account "$ACCOUNT" Cluster="$NAME" Description="eflows tests" \
+            Organization=eflows >/dev/null
+    fi
+    if [ -z "$(sacctmgr -n -P show assoc cluster="$NAME" account="$ACCOUNT" user="$LOGIN" \
+               format=user)" ]; then
+        sacctmgr -i -Q add user "$LOGIN" Cluster="$NAME" Account="$ACCOUNT" \
+            DefaultAccount="$ACCOUNT" >/dev/null
+    fi
+    sacctmgr -i -Q modify user "$LOGIN" where cluster="$NAME" account="$ACCOUNT" \
+        set QOS="${QOS_LIST// /,}" DefaultQOS=normal >/dev/null
+}
+
+setup_accounting() {
+    setup_database; setup_slurmdbd; setup_associations
+}
+
+stop_accounting() {
+    stop_pid "$DBD_PID" "slurmdbd"
+    stop_pid "$DB_PID" "mariadbd --no-defaults --datadir=$DB_DIR"
+}
+
 # ---- slurm.conf --------------------------------------------------------------------------
 CONFIG_CHANGED=0
 
@@ -141,7 +276,12 @@ SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1,bf_interval=1
 JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
+# Accounting in slurmdbd: sacct works, and a QOS or account not in the submitter's
+# associations is refused at submission (as on a production cluster).
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=$CTL_ADDR
+AccountingStoragePort=$DBD_PORT
+AccountingStorageEnforce=associations,limits,qos
 JobCompType=jobcomp/none
 MailProg=/bin/true
 ReturnToService=2
@@ -164,38 +304,13 @@ CONF
         done
         echo "PartitionName=multi Nodes=$nodes Default=YES MaxTime=INFINITE State=UP"
     } > "$CONF.tmp"
-    if cmp -s "$CONF.tmp" "$CONF"; then
-        rm -f "$CONF.tmp"
-    else
-        mv "$CONF.tmp" "$CONF"
+    if replace_if_changed "$CONF.tmp" "$CONF"; then
         CONFIG_CHANGED=1
     fi
     chmod 644 "$CONF"
 }
 
 # ---- daemons -----------------------------------------------------------------------------
-running_pid() {  # running_pid PIDFILE PATTERN
-    [ -s "$1" ] || return 1
-    local pid
-    pid="$(cat "$1")"
-    kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" || return 1
-    echo "$pid"
-}
-
-stop_pid() {  # stop_pid PIDFILE PATTERN
-    local pid
-    if pid="$(running_pid "$1" "$2")"; then
-        kill "$pid"
-        for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-    fi
-    rm -f "$1"
-}
-
 start_slurm() {
     local i node
     if [ "$CONFIG_CHANGED" = 1 ]; then
@@ -203,7 +318,7 @@ start_slurm() {
         stop_pid "$CTLD_PID" "slurmctld -f $CONF"
     fi
     if ! running_pid "$CTLD_PID" "slurmctld -f $CONF" >/dev/null; then
-        /usr/sbin/slurmctld -f "$CONF"
+        detached /usr/sbin/slurmctld -f "$CONF"
     fi
     for _ in $(seq 1 100); do
         scontrol ping 2>/dev/null | grep -q UP && break
@@ -220,7 +335,7 @@ start_slurm() {
             # slurmd stays in the foreground (-D) under unshare, detached from this script,
             # so no exited parent is left unreaped; its pid file is written here (slurmd
             # writes none in the foreground).
-            setsid -f nsenter --net="/run/netns/$node" unshare --mount --uts --fork \
+            detached setsid -f nsenter --net="/run/netns/$node" unshare --mount --uts --fork \
                 /bin/sh -c "mount --bind /etc/netns/$node/hosts /etc/hosts &&
                 mkdir -p $SPOOL/$node/tmp $RUN/node-tmp &&
                 mount --bind $SPOOL/$node/tmp $RUN/node-tmp &&
@@ -244,23 +359,9 @@ stop_nodes() {
 }
 
 wait_idle() {
-    local i node state
+    local i
     for i in $(seq 1 "$NODES"); do
-        node="$(node_name "$i")"
-        state=""
-        for _ in $(seq 1 300); do
-            state="$(sinfo -h -N -n "$node" -o '%T' 2>/dev/null | head -n1)"
-            case "$state" in
-                idle|mixed|allocated|completing) break ;;
-                down*|drain*|drained*|fail*)
-                    scontrol update NodeName="$node" State=RESUME >/dev/null 2>&1 || true ;;
-            esac
-            sleep 0.1
-        done
-        case "$state" in
-            idle|mixed|allocated|completing) ;;
-            *) echo "node $node is not idle (sinfo says '$state'); see $LOGS/" >&2; exit 1 ;;
-        esac
+        wait_node_up "$(node_name "$i")" "$LOGS"
     done
 }
 
@@ -298,7 +399,7 @@ CONF
     mv "$SSHD_CONFIG.tmp" "$SSHD_CONFIG"
     /usr/sbin/sshd -t -f "$SSHD_CONFIG"
     if ! running_pid "$SSHD_PID" "-f $SSHD_CONFIG" >/dev/null; then
-        /usr/sbin/sshd -f "$SSHD_CONFIG"
+        detached /usr/sbin/sshd -f "$SSHD_CONFIG"
     fi
     for _ in $(seq 1 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$SSHD_PORT") 2>/dev/null && return 0
@@ -310,16 +411,22 @@ CONF
 
 status() {
     sinfo -N -o '%N %T %c %m %P' 2>/dev/null || echo "slurmctld ($NAME) is not running"
+    sacctmgr -n -P show assoc cluster="$NAME" format=account,user,qos 2>/dev/null \
+        | sed 's/^/association: /' || echo "slurmdbd ($NAME) is not running"
 }
 
 start() {
-    prerequisites; setup_network; write_config; start_slurm; wait_idle; setup_login
+    # sacctmgr reads slurm.conf (where slurmdbd is); the cluster must be in the accounting
+    # database before slurmctld starts with it.
+    prerequisites; setup_network; write_config; setup_accounting; start_slurm; wait_idle
+    setup_login
 }
 
 stop_all() {
     stop_pid "$SSHD_PID" "-f $SSHD_CONFIG"
     stop_nodes
     stop_pid "$CTLD_PID" "slurmctld -f $CONF"
+    stop_accounting
     remove_network
 }
 

@@ -29,9 +29,9 @@ from tests.plugins.cluster import SshdInfo
 from tests.plugins.multinode_cluster import MultiNodeCluster
 
 
-def open_stack(tmp_path: Path, wheel_cache: Path, account: SshdInfo,
+def open_stack(tmp_path: Path, wheel_cache: Path, login: SshdInfo,
                **site: object) -> Stack:
-    """Fresh state (SQLite, vault, registry), one site on ``account`` trusted, and a
+    """Fresh state (SQLite, vault, registry), one site on ``login`` trusted, and a
     credential authorized there with the login's password."""
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     registry = WorkflowRegistry(store)
@@ -40,14 +40,14 @@ def open_stack(tmp_path: Path, wheel_cache: Path, account: SshdInfo,
     sites = SiteService(SiteStore(store), vault, timeout=10)
     runs = tmp_path / "runs"
     executor = RemoteServer(executions, registry, vault, sites, runs, wheel_cache)
-    record = sites.add({"host": account.host, "port": account.port, "login": account.login,
+    record = sites.add({"host": login.host, "port": login.port, "login": login.login,
                         "scheduler": "slurm", "python": {"path": "/usr/bin/python3"},
                         **site})
     record = sites.trust(record.id, sites.scan(record.id).fingerprint)
     credential = vault.generate("deploy-tests").id
-    sites.authorize(record.id, credential, password=account.password)
+    sites.authorize(record.id, credential, password=login.password)
     return Stack(store, registry, executions, vault, sites, executor, runs, wheel_cache,
-                 record, credential, account)
+                 record, credential, login)
 
 
 def close_stack(stack: Stack) -> None:
@@ -69,12 +69,13 @@ def stack(tmp_path: Path, clean_account: SshdInfo, slurm_cluster: str,
 def multinode_stack(tmp_path: Path, multinode_cluster: MultiNodeCluster,
                     wheel_cache: Path) -> Iterator[Stack]:
     """The stack with one site, ``multi``: the multi-node Slurm's own login (sshd on
-    2223, tests/cluster/setup_slurm_multinode.sh), its environment kept between tests."""
+    2223, tests/cluster/setup_slurm_multinode.sh) charging the login's account there,
+    its environment kept between tests."""
     cluster = multinode_cluster
-    account = SshdInfo(cluster.host, cluster.port, cluster.login, cluster.password,
-                       cluster.home)
-    result = open_stack(tmp_path, wheel_cache, account, name="multi",
-                        partition=cluster.partition)
+    login = SshdInfo(cluster.host, cluster.port, cluster.login, cluster.password,
+                     cluster.home)
+    result = open_stack(tmp_path, wheel_cache, login, name="multi",
+                        partition=cluster.partition, account=cluster.account)
     try:
         yield result
     finally:

@@ -32,6 +32,9 @@ class MultiNodeCluster:
     password: str
     home: Path
     env: dict[str, str] = field(default_factory=dict)  # os.environ + SLURM_CONF
+    # What its accounting (slurmdbd) lets the login use; any other QOS/account is refused.
+    account: str = "eflows-proj"
+    qos: tuple[str, ...] = ("normal", "eflows-high")
 
     def sbatch(self, script: str, cwd: str | os.PathLike[str]) -> str:
         """Submit a batch script (as root, from this process); its job id."""

@@ -5,7 +5,9 @@ come from the step's ``num_nodes`` and from the application's source
 (``model/hpc/declared.py``: the largest MPI or @multinode task, its cores per node):
 a run of one node gets that many single-threaded Dask workers (an MPI task holds the
 cores it needs across them); a run of several nodes gets one worker per node
-(``eflows-run --slurm-allocation``), and MPI tasks span the nodes.
+(``eflows-run --slurm-allocation``), and MPI tasks span the nodes. A scale-out run
+(the step's ``slurm_workers``) is the exception: its workers are Slurm jobs of their
+own, so its job holds one core for the scheduler and the application's main program.
 """
 
 from __future__ import annotations
@@ -15,28 +17,44 @@ from pathlib import Path
 from typing import Any
 
 from eflows_kernel.model.hpc.declared import Requirements, declared_requirements
+from eflows_kernel.services.sites import SiteConfig
 
 
 @dataclass(frozen=True)
 class Allocation:
     nodes: int | None  # --nodes (None: Slurm's default, one)
-    cores_per_node: int  # --cpus-per-task (one task per node)
+    cores_per_node: int | None  # --cpus-per-task (one task per node; None: one core)
     workers: int  # local Dask workers of a one-node run
     runner_options: tuple[str, ...] = ()
 
 
-def allocation_for(step: Any, application: tuple[str, str, str], scheduler: str,
-                   default_workers: int,
-                   worker_resources: dict[str, float] | None = None) -> Allocation:
-    """``application`` is the staging source (kind, local path, path inside it);
-    ``worker_resources`` what the site's workers declare beside cores (GPUs...)."""
+def allocation_for(step: Any, application: tuple[str, str, str], site: SiteConfig,
+                   default_workers: int) -> Allocation:
+    """``application`` is the staging source (kind, local path, path inside it); the
+    site gives the scheduler, what its workers declare beside cores (GPUs...) and the
+    partition, account and time limit of a scale-out run's worker jobs."""
+    allocation = _allocation(step, application, site.scheduler, default_workers)
+    slurm_workers = int(step.options.get("slurm_workers") or 0)
+    if slurm_workers > 0 and site.scheduler == "slurm":
+        return _scale_out(allocation.nodes, slurm_workers, site)
     extra: tuple[str, ...] = ()
-    if worker_resources:
-        extra = ("--worker-resources",
-                 ",".join(f"{name}={amount:g}" for name, amount in worker_resources.items()))
-    allocation = _allocation(step, application, scheduler, default_workers)
+    if site.worker_resources:
+        extra = ("--worker-resources", ",".join(
+            f"{name}={amount:g}" for name, amount in site.worker_resources.items()))
     return Allocation(allocation.nodes, allocation.cores_per_node, allocation.workers,
                       allocation.runner_options + extra)
+
+
+def _scale_out(nodes: int | None, slurm_workers: int, site: SiteConfig) -> Allocation:
+    """The run's job holds only the scheduler and the main program (one core: the worker
+    jobs must find the rest free); the workers are asked of Slurm by the runner."""
+    options = ["--slurm-workers", str(slurm_workers)]
+    for option, value in (("--slurm-partition", site.partition),
+                          ("--slurm-account", site.account),
+                          ("--slurm-walltime", site.time_limit)):
+        if value:
+            options += [option, value]
+    return Allocation(nodes, None, 1, tuple(options))
 
 
 def _allocation(step: Any, application: tuple[str, str, str], scheduler: str,

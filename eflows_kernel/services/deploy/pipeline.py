@@ -212,29 +212,15 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     _check_cancel(dep)
     step = dep.step
     container = _container(dep, workdir)
-    # Nodes and cores from the step and the tasks' declared needs (MPI processes...).
-    allocation = allocation_for(step, dep.application, site.config.scheduler,
-                                DEFAULT_WORKERS, site.config.worker_resources)
+    # Nodes and cores from the step and the tasks' declared needs (MPI processes...);
+    # scaling out, one core and the worker jobs' options.
+    allocation = allocation_for(step, dep.application, site.config, DEFAULT_WORKERS)
     if container is not None and (allocation.nodes or 1) > 1:
         raise StepFailed(f"step {step.name!r} runs in a container on one node: num_nodes "
                          f"{allocation.nodes} with container_image is not supported (the "
                          "workers on the other nodes would start outside the image)")
     nodes, workers = allocation.nodes, allocation.workers
     options = list(allocation.runner_options)
-    cores_per_node: int | None = allocation.cores_per_node
-    slurm_workers = int(step.options.get("slurm_workers") or 0)
-    if slurm_workers > 0 and site.config.scheduler == "slurm":
-        # Scale-out: the workers are Slurm jobs of their own; the run's job only holds
-        # the scheduler and the application's main program.
-        workers = 1
-        cores_per_node = None  # one core: the workers' jobs must find the rest free
-        options = ["--slurm-workers", str(slurm_workers)]
-        if site.config.partition:
-            options += ["--slurm-partition", site.config.partition]
-        if site.config.account:
-            options += ["--slurm-account", site.config.account]
-        if site.config.time_limit:
-            options += ["--slurm-walltime", site.config.time_limit]
     compss_options = shlex.split(step.extra_compss_opts or "")
     if site.config.runtime == "eflows" and compss_options:
         # Our runner takes runcompss' options too (honoured, or noted as no effect).
@@ -245,7 +231,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     return JobRequest(run_dir=dep.run_dir, python=env.python, application=application,
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
                       workers=workers, nodes=nodes, qos=step.qos,
-                      cores_per_node=cores_per_node,
+                      cores_per_node=allocation.cores_per_node,
                       time_limit=step.time_limit, env=dict(step.env),
                       modules=list(step.compss_modules),
                       python_interpreter=step.python_interpreter,

@@ -221,13 +221,46 @@ def submit(client: paramiko.SSHClient, script_text: str, workdir: str, job_name:
     if status != 0:
         if status == 127:
             raise SlurmError(f"sbatch is not available on the site: {_message(out, err)}")
-        raise JobRejected(f"sbatch refused the job: {_message(out, err)}",
-                          sbatch=_message(out, err))
+        raise refusal(_message(out, err), partition=partition, qos=qos, account=account)
     first = out.strip().splitlines()[-1] if out.strip() else ""
     job_id = first.split(";")[0].strip()
     if not _JOB_ID.match(job_id):
         raise SlurmError(f"sbatch did not print a job id: {_message(out, err)}")
     return job_id
+
+
+def refusal(sbatch: str, *, partition: str | None = None, qos: str | None = None,
+            account: str | None = None) -> JobRejected:
+    """sbatch's refusal, naming the value Slurm refused and where to find a good one.
+
+    With accounting, Slurm checks a job's QOS and account against the submitter's
+    associations; its message ("Invalid qos specification") names neither the value nor
+    the way out, and the value may have come from a template or the site's defaults.
+    """
+    text = " ".join(line.strip().removeprefix("sbatch: error: ")
+                    for line in sbatch.strip().splitlines() if line.strip())
+    lower = text.lower()
+    if "invalid qos" in lower:
+        what = f"QOS {qos!r}" if qos else "the default QOS of your account"
+        hint = (f"{what} is not one your account may use on this cluster: give a QOS of "
+                "your association (`sacctmgr show assoc user=$USER format=account,qos` "
+                "on the site lists them), or none for your default")
+        field = "qos"
+    elif "invalid account" in lower:
+        what = f"account {account!r}" if account else "your default account"
+        hint = (f"{what} is not one you may charge on this cluster"
+                f"{f' (partition {partition!r})' if partition else ''}: set the site's "
+                "account to one of your associations (`sacctmgr show assoc user=$USER "
+                "format=account,partition` on the site lists them)")
+        field = "account"
+    elif "invalid partition" in lower:
+        hint = (f"partition {partition!r} does not exist there: `sinfo -s` on the site "
+                "lists the partitions" if partition else "")
+        field = "partition"
+    else:
+        return JobRejected(f"sbatch refused the job: {text}", sbatch=sbatch.strip())
+    message = f"sbatch refused the job: {text}" + (f"; {hint}" if hint else "")
+    return JobRejected(message, sbatch=sbatch.strip(), field=field)
 
 
 def _split_status(raw: str) -> tuple[int | None, int | None]:

@@ -90,3 +90,27 @@ def test_cancel_reason_says_who() -> None:
     assert "outside eflows" in (slurm._reason("CANCELLED", "None", "", None) or "")
     assert slurm._reason("FAILED", "NonZeroExitCode", "", None) == "NonZeroExitCode"
     assert slurm._reason("COMPLETED", "None", "", None) is None
+
+
+def test_a_refused_qos_or_account_is_named_with_the_way_out() -> None:
+    # sbatch's own words on a cluster with accounting (Slurm 22.05).
+    qos = slurm.refusal("sbatch: error: Batch job submission failed: Invalid qos "
+                        "specification", qos="eflows-nope", account="proj")
+    assert qos.status == 400 and qos.details["field"] == "qos"
+    assert "Invalid qos specification" in qos.message  # Slurm's own message stays
+    assert "QOS 'eflows-nope' is not one your account may use" in qos.message
+    assert "sacctmgr show assoc" in qos.message
+    default = slurm.refusal("sbatch: error: Invalid qos specification")
+    assert "the default QOS of your account" in default.message
+    account = slurm.refusal("sbatch: error: Batch job submission failed: Invalid account "
+                            "or account/partition combination specified", account="nope",
+                            partition="multi")
+    assert account.details["field"] == "account"
+    assert "account 'nope' is not one you may charge" in account.message
+    assert "(partition 'multi')" in account.message
+    other = slurm.refusal("sbatch: error: Batch job submission failed: Requested node "
+                          "configuration is not available", qos="normal")
+    assert other.message == ("sbatch refused the job: Batch job submission failed: "
+                             "Requested node configuration is not available")
+    assert other.details["sbatch"].startswith("sbatch: error: ")  # as Slurm said it
+    assert "field" not in other.details

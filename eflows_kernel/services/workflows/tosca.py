@@ -124,8 +124,11 @@ def _find_software(file: Path, builds: list[ContainerBuild],
                 f"node_templates.{build.name}: no {build.workflow}/{build.step_id}/"
                 f"{SOFTWARE_FILE} found above this file; its software is unknown")))
     tosca = _tosca_dir(file)
-    if tosca is not None:
-        folder = tosca.parent
+    # A registry topology's workflow folder is above tosca/; one outside tosca/ (the
+    # registry's Pillar_II/esm) sits in it. A lone file elsewhere has none.
+    folder = tosca.parent if tosca is not None else (
+        file.parent if (file.parent / SOFTWARE_FILE).is_file() else None)
+    if folder is not None:
         for candidate in [folder / SOFTWARE_FILE,
                           *sorted(p / SOFTWARE_FILE for p in folder.iterdir() if p.is_dir())]:
             if candidate.is_file() and candidate not in found:

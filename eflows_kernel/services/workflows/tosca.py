@@ -29,7 +29,11 @@ from eflows_kernel.services.workflows.software import (
     parse_software_file,
 )
 from eflows_kernel.services.workflows.step_fields import template_fields
-from eflows_kernel.services.workflows.tosca_graph import chosen_workflow, node_order
+from eflows_kernel.services.workflows.tosca_graph import (
+    chosen_workflow,
+    node_order,
+    unfollowed_steps,
+)
 from eflows_kernel.services.workflows.tosca_nodes import NodeMapper
 
 _TOSCA_TYPES = {"string": "string", "integer": "integer", "float": "float",
@@ -183,6 +187,9 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
         warnings.extend(more)
 
     refusals = list(mapper.refusals)
+    if run_workflow is not None:
+        refusals += [f"topology_template.workflows.{run_workflow}.{line}"
+                     for line in unfollowed_steps(tosca_workflows[run_workflow])]
     declared = {i.name for i in inputs}
     for step in mapped.steps:
         refusals += _undeclared(template_fields(step), declared, f"node_templates.{step.name}")

@@ -243,3 +243,36 @@ def test_a_registry_import_registers_what_runs_and_names_what_it_refuses(
     with pytest.raises(ValidationError, match=r"no topology that can be run here.*"
                                               r"DLSDAGModelUpload"):
         registry.import_registry_folder(tmp_path / "reg" / "bad")
+
+
+@pytest.mark.parametrize(("where", "extra", "reason"), [
+    ("step", {"on_failure": ["Job_run"]}, "a failure branch"),
+    ("step", {"filter": [{"Job": [{"state": "started"}]}]}, "a condition"),
+    ("activity", {"inline": "install"}, "another workflow run inline"),
+    ("activity", {"delegate": "install"}, "a step delegated to the orchestrator"),
+])
+def test_a_run_workflow_step_this_server_would_not_follow_is_refused(
+        tmp_path: Path, where: str, extra: dict[str, Any], reason: str) -> None:
+    steps = _steps("Job")
+    if where == "step":
+        steps["Job_submit"].update(extra)
+    else:
+        steps["Job_submit"]["activities"].append(extra)
+    file = _write(tmp_path / "t.yml", {"Job": _job()},
+                  workflows={"exec_job": {"steps": steps}})
+    with pytest.raises(WorkflowImportError) as info:
+        import_topology(file)
+    key = next(iter(extra))
+    assert f"topology_template.workflows.exec_job.steps.Job_submit.{key}: {reason}" \
+        in str(info.value)
+
+
+def test_set_state_steps_and_operation_hosts_are_followed(tmp_path: Path) -> None:
+    """What every registry exec_job has: set_state chains between the operations."""
+    steps = _steps("Job")
+    steps["Job_submit"]["operation_host"] = "ORCHESTRATOR"
+    steps["Job_done"] = {"target": "Job", "activities": [{"set_state": "executed"}]}
+    steps["Job_run"]["on_success"] = ["Job_done"]
+    wf = import_topology(_write(tmp_path / "t.yml", {"Job": _job()},
+                                workflows={"exec_job": {"steps": steps}}))
+    assert [s.name for s in wf.steps] == ["Job"]

@@ -34,6 +34,7 @@ from eflows_kernel.services.workflows.tosca_graph import (
     node_order,
     unfollowed_steps,
 )
+from eflows_kernel.services.workflows.tosca_inputs import apply_workflow_inputs
 from eflows_kernel.services.workflows.tosca_nodes import NodeMapper
 
 _TOSCA_TYPES = {"string": "string", "integer": "integer", "float": "float",
@@ -176,6 +177,7 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
         warnings.append(WorkflowWarning(path=str(file), message=(
             f"{where}: '{input_name}' is not a declared input; declared as a required "
             "string input (the DLS reads it from the execution inputs)")))
+    inputs = apply_workflow_inputs(mapped.steps, inputs, file, warnings)
     if run_workflow is not None:
         _order_as_declared(file, run_workflow, tosca_workflows[run_workflow], mapped,
                            warnings)

@@ -276,3 +276,54 @@ def test_set_state_steps_and_operation_hosts_are_followed(tmp_path: Path) -> Non
     wf = import_topology(_write(tmp_path / "t.yml", {"Job": _job()},
                                 workflows={"exec_job": {"steps": steps}}))
     assert [s.name for s in wf.steps] == ["Job"]
+
+
+# ---- what the PyCOMPSs plugin takes from the inputs -----------------------------------
+
+def test_num_nodes_qos_and_compss_options_inputs_replace_the_properties(
+        tmp_path: Path) -> None:
+    """Most registry exec_jobs declare ``num_nodes`` beside a fixed property (rom_pillar_I:
+    property 2, input default 1): the plugin submits with the input's value."""
+    jobs = {"A": _job(num_nodes=2, extra_compss_opts="--graph"),
+            "B": _job(num_nodes=4, qos="debug")}
+    file = _write(tmp_path / "t.yml", jobs, workflows={"exec_job": {"inputs": {
+        "num_nodes": {"type": "integer", "required": False, "default": 1},
+        "B_qos": {"type": "string", "required": False},
+        "extra_compss_opts": {"type": "string", "required": False}},
+        "steps": {**_steps("A"), **_steps("B")}}})
+    wf = import_topology(file)
+    a, b = wf.step("A"), wf.step("B")
+    assert a.num_nodes == b.num_nodes == "${num_nodes}"
+    assert (a.qos, b.qos) == ("debug", "${B_qos}")  # one node's input: that node only
+    assert a.extra_compss_opts == b.extra_compss_opts == "${extra_compss_opts}"
+    # not given, an optional input is the property it replaces
+    assert wf.input("B_qos").default == "debug"
+    assert wf.input("extra_compss_opts").default == "--graph"  # the first job's
+    assert any("submission_params.num_nodes: taken from the input 'num_nodes'" in w.message
+               for w in wf.warnings)
+    plan = plan_execution("id", wf, {"num_nodes": "3", "B_qos": "gp_debug"}, "cluster")
+    filled = {s.name: s.step for s in plan.steps}
+    assert filled["A"].num_nodes == filled["B"].num_nodes == 3
+    assert (filled["A"].qos, filled["B"].qos) == ("debug", "gp_debug")
+    assert plan_execution("id", wf, {}, "cluster").steps[0].step.num_nodes == 1
+
+
+def test_every_input_is_a_variable_of_the_job(tmp_path: Path) -> None:
+    """``$application_path`` in Caelestis_DT's arguments is the shell's: the plugin
+    exports each input (``PyCOMPSs_X`` as ``X``; ``<node>_PyCOMPSs_X`` for that node)."""
+    job = _job()
+    job["properties"]["application"]["arguments"] = ["$app/input"]
+    file = _write(tmp_path / "t.yml", {"Job": job, "Other": _job()},
+                  workflows={"exec_job": {"inputs": {
+                      "app": {"type": "string"}, "tries": {"type": "integer", "default": 2},
+                      "maybe": {"type": "string", "required": False},
+                      "PyCOMPSs_OMP_NUM_THREADS": {"type": "integer", "default": 4},
+                      "Job_PyCOMPSs_OMP_NUM_THREADS": {"type": "integer", "default": 8},
+                      "with-dash": {"type": "string", "default": "x"}},
+                      "steps": {**_steps("Job"), **_steps("Other")}}})
+    wf = import_topology(file)
+    assert wf.step("Job").env == {"app": "${app}", "tries": "${tries}",
+                                  "OMP_NUM_THREADS": "${Job_PyCOMPSs_OMP_NUM_THREADS}"}
+    assert wf.step("Other").env["OMP_NUM_THREADS"] == "${PyCOMPSs_OMP_NUM_THREADS}"
+    plan = plan_execution("id", wf, {"app": "/apps/x"}, "cluster")
+    assert plan.steps[0].step.env == {"app": "/apps/x", "tries": "2", "OMP_NUM_THREADS": "8"}

@@ -61,7 +61,11 @@ def test_pillar_ii_feature_extraction(registry: dict[str, Workflow]) -> None:
     assert step.application == "$application_path/src/feature_extraction.py"
     assert step.arguments == ["$application_path/input/", "$application_path/output/"]
     assert step.qos == "debug"
-    assert step.num_nodes == 1
+    # The plugin takes num_nodes from the (required) input of that name, and exports
+    # every input to the job's shell, which is what expands $application_path there.
+    assert step.num_nodes == "${num_nodes}"
+    assert step.env["application_path"] == "${application_path}"
+    assert step.env["exec_time"] == "${exec_time}"
     assert step.python_interpreter is None  # "" in the file
     assert step.keep_environment is True
     assert step.environment == "AbstractEnvironment"

@@ -115,6 +115,8 @@ def cmd_workflows_import(client: Client, args: argparse.Namespace) -> int:
         print(f"  inputs: {_inputs_text(wf['inputs']) or '(none)'}")
     for warning in report["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
+    for refusal in report.get("refused", []):  # a server from before refusals omits it
+        print(f"refused: {refusal}", file=sys.stderr)
     if not report["registered"]:
         print("nothing new registered", file=sys.stderr)
     return EXIT_OK

@@ -47,7 +47,7 @@ class LocalWorkflows:
     def import_folder(self, path: str) -> dict[str, Any]:
         report = self._catalogue.import_registry_folder(path, self._caller)
         return {"registered": [w.summary() for w in report.registered],
-                "warnings": list(report.warnings)}
+                "warnings": list(report.warnings), "refused": list(report.refused)}
 
     def delete(self, workflow_id: str) -> None:
         self._catalogue.delete(workflow_id, self._caller)

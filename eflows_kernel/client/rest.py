@@ -87,7 +87,7 @@ class RestWorkflows(_Part):
     def import_folder(self, path: str) -> dict[str, Any]:
         """Import an eFlows4HPC registry folder (a path on the server's host).
 
-        Returns ``{"registered": [summaries], "warnings": [...]}``.
+        Returns ``{"registered": [summaries], "warnings": [...], "refused": [...]}``.
         """
         return self._http.call("POST", "workflows/import", {"path": str(path)})
 

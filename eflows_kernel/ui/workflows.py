@@ -177,6 +177,9 @@ class WorkflowsWidget(widgets.VBox):
         warnings = report.get("warnings", [])
         names = ", ".join(f"{w['name']} {w['version']}" for w in registered) or "nothing"
         text = f"Imported {names}."
+        refused = report.get("refused", [])
+        if refused:  # not registered: they name what this server cannot run
+            text += "\nRefused:\n" + "\n".join(f"- {r}" for r in refused)
         if warnings:
             text += "\nWarnings:\n" + "\n".join(f"- {w}" for w in warnings)
         self.message.info(text)

@@ -188,3 +188,4 @@ def test_pillar_ii_feature_extraction_runs_from_its_application_path(stack: Stac
     b = json.loads((app / "output" / "b.txt.json").read_text())
     assert (a["words"], a["lines"], b["longest"]) == (4, 2, len("extraordinary"))
     assert a["environment"] == "from src/env.sh"  # --env_script=$application_path/src/env.sh
+    assert a["project"] == "ehpc"  # an input is a variable of the job, as with the plugin

@@ -33,6 +33,21 @@ def test_import_errors_are_shown_not_raised(client: LocalClient, tmp_path: Path)
     assert widget.import_folder("") == [] and "path" in widget.message.text
 
 
+
+def test_a_refused_topology_is_shown_with_its_reason(client: LocalClient,
+                                                     tmp_path: Path) -> None:
+    for name, extra in (("good", ""), ("bad", "    Up: {type: dls.ansible.nodes.SSH2SSH}\n")):
+        tosca = tmp_path / name / "tosca"
+        tosca.mkdir(parents=True)
+        (tosca / "topology.yml").write_text(
+            "topology_template:\n  node_templates:\n    Job:\n"
+            "      type: org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob\n"
+            "      properties: {application: {command: /app/run.py}}\n" + extra)
+    widget = WorkflowsWidget(client)
+    assert len(widget.import_folder(str(tmp_path))) == 1
+    assert "Imported good" in widget.message.text
+    assert "Refused:" in widget.message.text and "SSH2SSH" in widget.message.text
+
 def test_register_python_file_and_delete(client: LocalClient) -> None:
     deployed: list[str] = []
     widget = WorkflowsWidget(client, on_deploy=deployed.append)

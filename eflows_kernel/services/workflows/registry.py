@@ -57,6 +57,8 @@ class ImportReport(BaseModel):
 
     registered: list[RegisteredWorkflow] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    # Topologies not registered because they name something this server cannot run.
+    refused: list[str] = Field(default_factory=list)
 
 
 def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
@@ -156,13 +158,16 @@ class WorkflowRegistry:
 
         Workflows already registered (same name and version) are skipped with a
         warning, so importing the same registry again is harmless; the import
-        warnings of each workflow are reported too.
+        warnings of each workflow are reported too, and each topology refused (a
+        construct this server cannot run) with its reason. A folder with nothing
+        that can run is a ``ValidationError`` giving every reason.
         """
+        refused: list[WorkflowImportError] = []
         try:
-            workflows = _import_registry(path)
+            workflows = _import_registry(path, refused)
         except WorkflowImportError as exc:
             raise _invalid(exc) from None
-        report = ImportReport()
+        report = ImportReport(refused=[str(exc) for exc in refused])
         for workflow in workflows:
             try:
                 report.registered.append(self.register(workflow, check=check))

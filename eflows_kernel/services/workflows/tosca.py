@@ -28,7 +28,13 @@ from eflows_kernel.services.workflows.software import (
     load_yaml,
     parse_software_file,
 )
-from eflows_kernel.services.workflows.tosca_graph import chosen_workflow, node_order
+from eflows_kernel.services.workflows.step_fields import template_fields
+from eflows_kernel.services.workflows.tosca_graph import (
+    chosen_workflow,
+    node_order,
+    unfollowed_steps,
+)
+from eflows_kernel.services.workflows.tosca_inputs import apply_workflow_inputs
 from eflows_kernel.services.workflows.tosca_nodes import NodeMapper
 
 _TOSCA_TYPES = {"string": "string", "integer": "integer", "float": "float",
@@ -123,8 +129,11 @@ def _find_software(file: Path, builds: list[ContainerBuild],
                 f"node_templates.{build.name}: no {build.workflow}/{build.step_id}/"
                 f"{SOFTWARE_FILE} found above this file; its software is unknown")))
     tosca = _tosca_dir(file)
-    if tosca is not None:
-        folder = tosca.parent
+    # A registry topology's workflow folder is above tosca/; one outside tosca/ (the
+    # registry's Pillar_II/esm) sits in it. A lone file elsewhere has none.
+    folder = tosca.parent if tosca is not None else (
+        file.parent if (file.parent / SOFTWARE_FILE).is_file() else None)
+    if folder is not None:
         for candidate in [folder / SOFTWARE_FILE,
                           *sorted(p / SOFTWARE_FILE for p in folder.iterdir() if p.is_dir())]:
             if candidate.is_file() and candidate not in found:
@@ -163,6 +172,12 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
         raise WorkflowImportError("topology_template.node_templates must be a mapping", file)
     mapper = NodeMapper(file, nodes, {i.name for i in inputs}, warnings)
     mapped = mapper.map_all()
+    for input_name, where in mapper.implied.items():
+        inputs.append(WorkflowInput(name=input_name, description=f"named by {where}"))
+        warnings.append(WorkflowWarning(path=str(file), message=(
+            f"{where}: '{input_name}' is not a declared input; declared as a required "
+            "string input (the DLS reads it from the execution inputs)")))
+    inputs = apply_workflow_inputs(mapped.steps, inputs, file, warnings)
     if run_workflow is not None:
         _order_as_declared(file, run_workflow, tosca_workflows[run_workflow], mapped,
                            warnings)
@@ -173,15 +188,19 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
         software = software.merge(needs)
         warnings.extend(more)
 
+    refusals = list(mapper.refusals)
+    if run_workflow is not None:
+        refusals += [f"topology_template.workflows.{run_workflow}.{line}"
+                     for line in unfollowed_steps(tosca_workflows[run_workflow])]
     declared = {i.name for i in inputs}
     for step in mapped.steps:
-        templates = [step.application, *step.arguments, step.extra_compss_opts, step.qos,
-                     step.num_nodes]
-        _check_references(references_in(templates), declared, f"node_templates.{step.name}",
-                          file, warnings)
+        refusals += _undeclared(template_fields(step), declared, f"node_templates.{step.name}")
     for move in mapped.data_movements:
-        _check_references(references_in([move.source, move.target]), declared,
-                          f"node_templates.{move.name}", file, warnings)
+        refusals += _undeclared(
+            [(f"data_movements.{move.name}.{side}", getattr(move, side))
+             for side in ("source", "target")], declared, f"node_templates.{move.name}")
+    if refusals:
+        raise WorkflowImportError("cannot be run here: " + "; ".join(refusals), file)
 
     metadata = data.get("metadata") or {}
     try:
@@ -220,12 +239,19 @@ def _order_as_declared(file: Path, name: str, workflow: Any, mapped: Any,
             item.depends_on = [n for n in order[item.name] if n in known]
 
 
-def _check_references(names: list[str], declared: set[str], where: str, file: Path,
-                      warnings: list[WorkflowWarning]) -> None:
-    for name in names:
-        if name not in declared:
-            warnings.append(WorkflowWarning(path=str(file), message=(
-                f"{where}: references '${{{name}}}', which is not a declared input")))
+def _undeclared(fields: Any, declared: set[str], node: str) -> list[str]:
+    """A refusal per template field naming an input the topology does not declare:
+    the trigger could never fill it (the plugin has no value for it either)."""
+    found = []
+    for path, value in fields:
+        if not isinstance(value, str):
+            continue
+        for name in references_in([value]):
+            if name not in declared:
+                found.append(f"{node} ({path}): references '${{{name}}}', which is not a "
+                             "declared input; declare it in topology_template.inputs or in "
+                             "the TOSCA workflow's inputs")
+    return found
 
 
 def _load_mapping(file: Path) -> dict[str, Any]:
@@ -271,7 +297,39 @@ def _search_roots(folder: Path) -> list[Path]:
     return roots or [folder]
 
 
-def import_registry_folder(path: str | Path) -> list[Workflow]:
+def _topologies_beside(folder: Path, roots: list[Path]) -> list[Path]:
+    """Topology files outside every ``tosca/`` folder (the registry has some, e.g. a
+    ``<workflow>/topology.yml``): only files holding a ``topology_template``; the other
+    YAML there is software, spack or CI configuration."""
+    found = []
+    for file in sorted(p for p in folder.rglob("*") if _is_yaml(p)):
+        relative = file.relative_to(folder).parts
+        if (file.name == SOFTWARE_FILE or any(part.startswith(".") for part in relative)
+                or any(root == folder or root in file.parents for root in roots)
+                or not is_under(file, folder)):
+            continue
+        try:
+            if "topology_template" in file.read_text(encoding="utf-8", errors="replace"):
+                found.append(file)
+        except OSError:
+            continue
+    return found
+
+
+def _import_one(file: Path, data: dict[str, Any], name: str | None,
+                refused: list[WorkflowImportError] | None) -> Workflow | None:
+    try:
+        return _topology_from_data(file, data, name)
+    except WorkflowImportError as exc:
+        if refused is None:
+            raise
+        refused.append(exc)
+        return None
+
+
+def import_registry_folder(path: str | Path,
+                           refused: list[WorkflowImportError] | None = None
+                           ) -> list[Workflow]:
     """Every workflow of a registry folder: one per TOSCA topology found.
 
     ``path`` may be the registry root, a pillar folder, one workflow folder or its
@@ -279,6 +337,8 @@ def import_registry_folder(path: str | Path) -> list[Workflow]:
     (``inputs/*.yml``: values for the orchestrator) are not workflows: they are
     recorded as warnings on the workflows beside them. Raises
     ``WorkflowImportError`` if ``path`` is not a folder or holds no topology.
+    A topology that cannot be run here raises too, unless ``refused`` is given: its
+    error is then added there and the other topologies are still imported.
     """
     folder = Path(path).resolve()
     if not folder.exists():
@@ -299,7 +359,9 @@ def import_registry_folder(path: str | Path) -> list[Workflow]:
                 continue
             data = load_yaml(file)
             if isinstance(data, dict) and "topology_template" in data:
-                workflows.append((root, file, _topology_from_data(file, data, None)))
+                workflow = _import_one(file, data, None, refused)
+                if workflow is not None:
+                    workflows.append((root, file, workflow))
             elif isinstance(data, dict) and _type_sections(data):
                 defined = [str(n) for s in _type_sections(data) for n in data[s] or {}]
                 extras.append((root, file, (
@@ -311,6 +373,17 @@ def import_registry_folder(path: str | Path) -> list[Workflow]:
                     "are not imported; give such values as workflow inputs or site settings")))
             else:
                 extras.append((root, file, "not a TOSCA topology; ignored"))
+    roots = _search_roots(folder)
+    if roots != [folder]:
+        for file in _topologies_beside(folder, roots):
+            data = load_yaml(file)
+            if isinstance(data, dict) and "topology_template" in data:
+                workflow = _import_one(file, data, name_from(file.parent.name), refused)
+                if workflow is not None:
+                    workflows.append((file.parent, file, workflow))
+    if not workflows and refused:
+        raise WorkflowImportError("no topology that can be run here: " + "; ".join(
+            str(exc) for exc in refused), folder)
     if not workflows:
         found = ", ".join(str(f) for _, f, _ in extras) or "no YAML files"
         raise WorkflowImportError(f"no TOSCA topology (topology_template) found; saw: {found}",

@@ -71,4 +71,32 @@ def node_order(workflow: Any) -> tuple[dict[str, list[str]], list[str]]:
     return resolved, problems
 
 
-__all__ = ["RUN_WORKFLOW", "chosen_workflow", "node_order"]
+# What a step of the run workflow may say: anything else changes what runs in a way
+# this server would not follow (a conditional step, a failure branch, another workflow).
+_STEP_KEYS = frozenset({"target", "target_relationship", "operation_host", "activities",
+                        "on_success"})
+_ACTIVITIES = frozenset({"call_operation", "set_state"})
+_WHY = {"on_failure": "a failure branch (its steps would run whatever happened)",
+        "filter": "a condition (the step would run unconditionally)",
+        "preconditions": "a condition (the step would run unconditionally)",
+        "inline": "another workflow run inline (its steps would not run)",
+        "delegate": "a step delegated to the orchestrator's own workflow (it would not run)"}
+
+
+def unfollowed_steps(workflow: Any) -> list[str]:
+    """What the steps of the workflow an execution runs say that this server would not
+    follow, one line per step and key (empty: it runs as declared)."""
+    steps = (workflow or {}).get("steps") if isinstance(workflow, dict) else None
+    found: list[str] = []
+    for name, step in (steps or {}).items() if isinstance(steps, dict) else ():
+        if not isinstance(step, dict):
+            continue
+        keys = [k for k in step if k not in _STEP_KEYS]
+        keys += [k for activity in step.get("activities") or [] if isinstance(activity, dict)
+                 for k in activity if k not in _ACTIVITIES]
+        for key in keys:
+            found.append(f"steps.{name}.{key}: {_WHY.get(key, 'not understood')}")
+    return found
+
+
+__all__ = ["RUN_WORKFLOW", "chosen_workflow", "node_order", "unfollowed_steps"]

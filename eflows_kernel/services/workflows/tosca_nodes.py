@@ -30,6 +30,20 @@ DATA_MOVEMENT_TYPES: dict[str, tuple[str, str, str, str]] = {
     "dls.ansible.nodes.DLSDAGStageOutData": ("out", "dls", "source_path", "mid"),
     "dls.ansible.nodes.DLSDAGWebdavStageOutData": ("out", "webdav", "source_path", "oid"),
 }
+# Node types of the registry that name something this server does not do: a topology
+# holding one is refused at import, naming the node and what it would have done.
+UNRUNNABLE_TYPES: dict[str, str] = {
+    "dls.ansible.nodes.SSH2SSH": (
+        "a DLS copy from a path on one site to a path on another (SSH to SSH; a spec "
+        "workflow does it by a later step reading ${steps.<step>.dir})"),
+    "dls.ansible.nodes.DLSDAGModelUpload": "a DLS upload of a model to an MLflow server",
+    "dls.ansible.nodes.DLSDAGModelSearchUpload": (
+        "a DLS upload of model-search results to an MLflow server"),
+    "pycomps.ansible.nodes.PyCOMPSJob": (
+        "a job of the older PyCOMPSs plugin (pycomps.ansible: flat properties, a fixed "
+        "endpoint and COMPSs module version); re-export the topology with "
+        f"{PYCOMPSS_JOB}"),
+}
 _NODE_KEYS = frozenset({"type", "properties", "requirements", "metadata"})
 _JOB_PROPERTIES = frozenset({"submission_params", "application", "keep_environment"})
 _SUBMISSION_PARAMS = frozenset({"qos", "python_interpreter", "num_nodes",
@@ -81,6 +95,11 @@ class NodeMapper:
         self.nodes = {str(k): (v if isinstance(v, dict) else {}) for k, v in nodes.items()}
         self.declared = declared_inputs
         self.warnings = warnings
+        self.refusals: list[str] = []  # what cannot run here: the topology is refused
+        self.implied: dict[str, str] = {}  # input name -> the property that names it
+
+    def refuse(self, where: str, message: str) -> None:
+        self.refusals.append(f"node_templates.{where}: {message}")
 
     def warn(self, where: str, message: str) -> None:
         self.warnings.append(WorkflowWarning(path=str(self.file),
@@ -138,9 +157,14 @@ class NodeMapper:
                     mapped.steps.append(step)
             elif node_type in DATA_MOVEMENT_TYPES or node_type == IMAGE_TRANSFER:
                 mapped.data_movements.append(self._movement(name, mapped.containers))
+            elif node_type in UNRUNNABLE_TYPES:
+                self.refuse(name, f"node type '{node_type}' is not run by this server: "
+                                  f"it is {UNRUNNABLE_TYPES[node_type]}")
             elif node_type not in (ENVIRONMENT, IMAGE_CREATION):
-                self.warn(name, f"node type '{node_type or '(none)'}' is not supported; "
-                                "the node is not imported")
+                self.refuse(name, f"node type '{node_type or '(none)'}' is not one this "
+                                  f"server runs (it runs {PYCOMPSS_JOB}, the DLS data "
+                                  f"movements {', '.join(sorted(DATA_MOVEMENT_TYPES))}, "
+                                  f"{IMAGE_TRANSFER}, {IMAGE_CREATION} and {ENVIRONMENT})")
         return mapped
 
     def _image_of(self, name: str, containers: list[ContainerBuild],
@@ -164,8 +188,8 @@ class NodeMapper:
                 self.warn(f"{name}.properties.{key}", "not imported")
         workflow, step_id = props.get("workflow"), props.get("step_id")
         if not workflow or not step_id:
-            self.warn(f"{name}.properties", "image creation without workflow/step_id; "
-                                            "not imported")
+            self.refuse(f"{name}.properties", "an image creation needs workflow and step_id "
+                                              "(the registry folder of the step's software)")
             return None
         secrets = {k: p for k in ("username", "password")
                    if (p := _secret_path(props.get(k))) is not None}
@@ -200,8 +224,8 @@ class NodeMapper:
                 self.warn(f"{name}.properties.application.{key}", "not imported")
         command = _as_str(app.get("command"))
         if command is None:
-            self.warn(f"{name}.properties.application.command",
-                      "missing: a PyCOMPSs job needs an application; the node is not imported")
+            self.refuse(f"{name}.properties.application.command",
+                        "missing: a PyCOMPSs job needs the application it runs")
             return None
         arguments = app.get("arguments") or []
         if not isinstance(arguments, list):
@@ -238,6 +262,10 @@ class NodeMapper:
         if value is not None:
             return value
         if input_name:
+            # The DLS reads it from the execution input of that name, declared or not:
+            # the trigger must then ask for it.
+            self.implied.setdefault(str(input_name),
+                                    f"node_templates.{name}.properties.input_name_for_{prop}")
             return "${" + str(input_name) + "}"
         self.warn(f"{name}.properties", f"neither '{prop}' nor 'input_name_for_{prop}' "
                                         "is set; left empty")

@@ -85,7 +85,8 @@ class WorkflowImportHandler(EflowsAPIHandler):
         report = await in_thread(self.eflows.catalogue.import_registry_folder, body.path,
                                  self.caller)
         self.reply({"registered": [w.summary() for w in report.registered],
-                    "warnings": report.warnings}, 201 if report.registered else 200)
+                    "warnings": report.warnings, "refused": report.refused},
+                   201 if report.registered else 200)
 
 
 class WorkflowHandler(EflowsAPIHandler):

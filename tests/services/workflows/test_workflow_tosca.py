@@ -61,7 +61,11 @@ def test_pillar_ii_feature_extraction(registry: dict[str, Workflow]) -> None:
     assert step.application == "$application_path/src/feature_extraction.py"
     assert step.arguments == ["$application_path/input/", "$application_path/output/"]
     assert step.qos == "debug"
-    assert step.num_nodes == 1
+    # The plugin takes num_nodes from the (required) input of that name, and exports
+    # every input to the job's shell, which is what expands $application_path there.
+    assert step.num_nodes == "${num_nodes}"
+    assert step.env["application_path"] == "${application_path}"
+    assert step.env["exec_time"] == "${exec_time}"
     assert step.python_interpreter is None  # "" in the file
     assert step.keep_environment is True
     assert step.environment == "AbstractEnvironment"
@@ -230,7 +234,8 @@ def test_software_file_unknown_section(tmp_path: Path) -> None:
 
 # ---- what cannot be mapped is reported ---------------------------------------------
 
-def test_unknown_node_type_and_undeclared_reference_are_warnings(tmp_path: Path) -> None:
+def test_what_is_not_imported_but_does_not_change_the_run_is_a_warning(
+        tmp_path: Path) -> None:
     tosca = tmp_path / "wf" / "tosca"
     tosca.mkdir(parents=True)
     (tosca / "topology.yml").write_text("""
@@ -246,10 +251,8 @@ topology_template:
       type: org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob
       properties:
         submission_params: {num_nodes: {get_input: size}, walltime: 10}
-        application: {command: /app/run.py, arguments: ["${size}", "${missing}"]}
+        application: {command: /app/run.py, arguments: ["${size}"]}
       interfaces: {Standard: {create: x.sh}}
-    Mystery:
-      type: acme.nodes.Thing
 """)
     (wf,) = import_registry_folder(tmp_path)
     assert wf.name == "wf"
@@ -257,14 +260,39 @@ topology_template:
     assert wf.step("Job").options == {"submission_params": {"walltime": 10}}
     assert wf.input("when").type == "string"
     messages = " | ".join(_messages(wf))
-    assert "node_templates.Mystery: node type 'acme.nodes.Thing' is not supported" in messages
-    assert "node_templates.Job: references '${missing}'" in messages
     assert "node_templates.Job.interfaces" in messages
     assert "submission_params.walltime" in messages
     assert "topology_template.outputs" in messages
     assert "inputs.size.constraints" in messages
     assert "'timestamp'" in messages
     assert all(w.path == str((tosca / "topology.yml").resolve()) for w in wf.warnings)
+
+
+def test_an_unknown_node_type_and_an_undeclared_reference_are_refused(tmp_path: Path) -> None:
+    """Dropping a node the orchestrator would have run, or running ``${missing}`` as
+    text, would run something else than the topology says: refused, each named."""
+    (tmp_path / "t.yml").write_text("""
+topology_template:
+  inputs: {size: {type: integer, default: 3}}
+  node_templates:
+    Job:
+      type: org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob
+      properties:
+        submission_params: {qos: "${queue}"}
+        application: {command: /app/run.py, arguments: ["${size}", "--in $missing"]}
+    Mystery:
+      type: acme.nodes.Thing
+""")
+    with pytest.raises(WorkflowImportError) as info:
+        import_topology(tmp_path / "t.yml")
+    message = str(info.value)
+    assert "cannot be run here" in message
+    assert "node_templates.Mystery: node type 'acme.nodes.Thing' is not one this server runs" \
+        in message
+    assert ("node_templates.Job (steps.Job.arguments[1]): references '${missing}', which is "
+            "not a declared input") in message
+    assert "node_templates.Job (steps.Job.qos): references '${queue}'" in message
+    assert "${size}" not in message
 
 
 def test_type_definition_files_are_reported(tmp_path: Path) -> None:
@@ -329,7 +357,7 @@ def test_not_a_topology(tmp_path: Path) -> None:
         import_topology(tmp_path / "z.yml")
 
 
-def test_node_without_command_is_reported(tmp_path: Path) -> None:
+def test_node_without_command_is_refused(tmp_path: Path) -> None:
     (tmp_path / "t.yml").write_text("""
 topology_template:
   node_templates:
@@ -337,9 +365,9 @@ topology_template:
       type: org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob
       properties: {application: {arguments: [a]}}
 """)
-    wf = import_topology(tmp_path / "t.yml")
-    assert wf.steps == []
-    assert any("Job.properties.application.command" in m for m in _messages(wf))
+    with pytest.raises(WorkflowImportError,
+                       match=r"Job\.properties\.application\.command: missing"):
+        import_topology(tmp_path / "t.yml")
 
 
 def test_a_yml_linking_outside_the_imported_folder_is_not_read(tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ def main(input_dir, output_dir):
     os.makedirs(output_dir, exist_ok=True)
     for name, values in zip(names, found, strict=True):
         values["environment"] = os.environ.get("FEATURES_ENVIRONMENT")
+        # The eFlows4HPC PyCOMPSs plugin exports every workflow input to the job.
+        values["project"] = os.environ.get("project_name")  # noqa: SIM112 (its input name)
         with open(os.path.join(output_dir, name + ".json"), "w") as handle:
             json.dump(values, handle)
     print(f"extracted the features of {len(names)} files")

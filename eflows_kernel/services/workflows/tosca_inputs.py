@@ -1,0 +1,70 @@
+"""How the inputs of a TOSCA workflow reach an eFlows4HPC PyCOMPSs job.
+
+The eFlows4HPC PyCOMPSs plugin (``org.eflows4hpc.pycompss.plugin``) does more with the
+execution inputs than ``get_input``: an input named ``num_nodes``, ``qos`` or
+``extra_compss_opts`` (or ``<node>_<that>``, for one node) replaces the job's
+submission parameter of that name when it is given, and every input is an environment
+variable of the shell that submits the job (``PyCOMPSs_<VAR>`` and
+``<node>_PyCOMPSs_<VAR>`` name the variable ``<VAR>``, for all jobs or one). The
+registry's topologies rely on it: most declare ``num_nodes`` beside a fixed
+``submission_params.num_nodes``, and their ``$application_path`` arguments are shell
+variables. Mapped here into the step's templates, so the trigger fills them typed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from eflows_kernel.services.workflows.model import Step, WorkflowInput, WorkflowWarning
+
+OVERRIDDEN = ("num_nodes", "qos", "extra_compss_opts")
+_PREFIX = "PyCOMPSs_"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _template(name: str) -> str:
+    return "${" + name + "}"
+
+
+def _has_value(item: WorkflowInput) -> bool:
+    """Whether a run always has a value for it (else a template naming it cannot fill)."""
+    return item.required or item.default is not None
+
+
+def apply_workflow_inputs(steps: list[Step], inputs: list[WorkflowInput], file: Path,
+                          warnings: list[WorkflowWarning]) -> list[WorkflowInput]:
+    """``steps`` changed in place to take what the plugin takes from ``inputs``; the
+    inputs returned (an optional input replacing a property defaults to that property,
+    which is what runs when the input is not given)."""
+    by_name = {i.name: i for i in inputs}
+    for step in steps:
+        for field in OVERRIDDEN:
+            name = next((n for n in (f"{step.name}_{field}", field) if n in by_name), None)
+            current = getattr(step, field)
+            if name is None or current == _template(name):
+                continue
+            item = by_name[name]
+            if not _has_value(item) and current is not None:
+                by_name[name] = item = item.model_copy(update={"default": current})
+            setattr(step, field, _template(name))
+            warnings.append(WorkflowWarning(path=str(file), message=(
+                f"node_templates.{step.name}.properties.submission_params.{field}: taken "
+                f"from the input '{name}', as the PyCOMPSs plugin does"
+                + (f" (the property's {current!r} is its default)"
+                   if item.default == current else ""))))
+        env: dict[str, str] = {}
+        for prefix in ("", _PREFIX, f"{step.name}_{_PREFIX}"):  # later ones win
+            for item in by_name.values():
+                # without a prefix, a PyCOMPSs_ input is not ours: it names another variable
+                ours = item.name.startswith(prefix) if prefix else _PREFIX not in item.name
+                if not ours or not _has_value(item):
+                    continue
+                variable = item.name[len(prefix):]
+                if _ENV_NAME.match(variable):
+                    env[variable] = _template(item.name)
+        step.env = {**env, **step.env}
+    return [by_name[i.name] for i in inputs]
+
+
+__all__ = ["OVERRIDDEN", "apply_workflow_inputs"]

@@ -6,7 +6,8 @@ imported workflow is edited. The user triggers it with inputs only, naming data 
 test servers of ``tests/plugins/data_services.py``: a B2SHARE record by id (stage-in),
 a new B2SHARE record (stage-out), WebDAV folders, an HTTP file (HTTP2SSH), and the
 built images in the operator's ``image_store`` (a WebDAV share holding
-``<workflow>/<step_id>.sif``; here a Charliecloud image directory with that name). The
+``<workflow>/<step_id>.sif``; here the test's Charliecloud image directory packed as one
+``<step_id>.tar`` beside that name, which the image transfer unpacks on the site). The
 results are checked where the stage-outs put them.
 """
 
@@ -22,6 +23,7 @@ import pytest
 
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
 from eflows_kernel.services.hpc.transfer import UrlPolicy
+from eflows_kernel.services.hpc.transfer.image_archive import pack_image
 from eflows_kernel.services.transfers import DataLogistics, TransfersService
 from eflows_kernel.services.workflows import Workflow, import_registry_folder
 from tests.deploy.stack import RemoteServer, Stack, run_registered
@@ -47,9 +49,9 @@ def dls_stack(stack: Stack, webdav_share: WebDavShare, b2share_server: B2ShareSe
                username=webdav_share.username, secret=webdav_share.password)
     logins.add("b2share", "b2share", b2share_server.url, token=b2share_server.token)
     store = webdav_share.root / "images"
-    for build in ("minimal_workflow/wordcount.sif", "Pillar_III/ftrt.sif"):
-        if not (store / build).exists():
-            shutil.copytree(site_image, store / build, ignore_dangling_symlinks=True)
+    for build in ("minimal_workflow/wordcount", "Pillar_III/ftrt"):
+        if not (store / f"{build}.tar").exists():
+            pack_image(Path(site_image), store / f"{build}.tar")
     policy = UrlPolicy(allow_private=True)  # the loopback servers stand for the centre's
     transfers = TransfersService(stack.store, lambda: logins, lambda: stack.sites,
                                  url_policy=policy)
@@ -73,8 +75,6 @@ def on_site(stack: Stack, relative: str) -> str:
     return str(path)
 
 
-
-
 def published(b2share: B2ShareServer, title: str) -> dict:
     (draft,) = [d for d in b2share.drafts.values()
                 if d["metadata"]["titles"] == [{"title": title}]]
@@ -82,11 +82,6 @@ def published(b2share: B2ShareServer, title: str) -> dict:
     return draft["files"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "the image transfer brings the test's Charliecloud image directory as files only: "
-    "WebDAV (like B2SHARE, S3, HTTP) keeps no file modes, empty folders or symlinks, so "
-    "ch-run finds no /dev in it and its python3 is not executable; a real build is one "
-    "SIF file, which needs Singularity/Apptainer (not installed here)"))
 def test_minimal_workflow_classic_runs_with_its_dls_nodes(
         dls_stack: Stack, b2share_server: B2ShareServer, test_module: str) -> None:
     stack = dls_stack
@@ -96,17 +91,16 @@ def test_minimal_workflow_classic_runs_with_its_dls_nodes(
     shutil.chown(Path(results), stack.sshd.login)
     shutil.chown(Path(results).parent, stack.sshd.login)
     images, staged = on_site(stack, "classic/images"), on_site(stack, "classic/in")
-    try:
-        _final, logs = run_registered(stack, registry_workflow("minimal_workflow.classic"), {
-            "container_image_transfer_directory": images,
-            "user_id": "eflows", "vault_id": "v1", "oid": "wordcount-in-1",
-            "staged_in_data_path": staged, "result_data_path": results,
-            "mid": "classic wordcount results"})
-    finally:  # what the DLS nodes before the job did (not the expected failure if not)
-        if (Path(staged) / "data.txt").read_text() != TEXT:  # the B2SHARE record
-            raise RuntimeError("the stage-in did not bring the record's data.txt")
-        if not (Path(images) / "wordcount.sif" / "usr" / "bin" / "python3.11").is_file():
-            raise RuntimeError("the image transfer did not bring <target>/wordcount.sif")
+    _final, logs = run_registered(stack, registry_workflow("minimal_workflow.classic"), {
+        "container_image_transfer_directory": images,
+        "user_id": "eflows", "vault_id": "v1", "oid": "wordcount-in-1",
+        "staged_in_data_path": staged, "result_data_path": results,
+        "mid": "classic wordcount results"})
+    assert (Path(staged) / "data.txt").read_text() == TEXT  # the B2SHARE record
+    image = Path(images) / "wordcount.sif"  # unpacked from the store's wordcount.tar
+    assert (image / "usr" / "bin" / "python3.11").stat().st_mode & 0o111
+    assert (image / "dev").is_dir() and (image / "usr" / "bin" / "python3").is_symlink()
+    assert sorted(p.name for p in Path(images).iterdir()) == ["wordcount.sif"]
     files = published(b2share_server, "classic wordcount results")
     assert json.loads(files["result.txt"]) == dict(collections.Counter(TEXT.split()))
     text = "\n".join(logs.values())

@@ -290,3 +290,34 @@ def http_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpFiles]:
     yield state["files"]
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def redirector() -> Iterator[tuple[int, list[str]]]:
+    """A data server that redirects /go (GET and HEAD) to wherever the test says
+    (``target[0]``) and serves ``public data`` elsewhere: each redirect hop must be checked."""
+    target = ["/"]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/go"):
+                self.send_response(302)
+                self.send_header("Location", target[0])
+                self.end_headers()
+                return
+            body = b"public data\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_HEAD = do_GET  # noqa: N815
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], target
+    server.shutdown()
+    server.server_close()

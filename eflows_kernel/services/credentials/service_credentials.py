@@ -27,7 +27,7 @@ from eflows_kernel.services.state.tables import ServiceCredentialRow
 
 SERVICE_KINDS = ("webdav", "s3", "b2share", "http")
 PURPOSE = "service-credential"
-OPTION_NAMES = frozenset({"endpoint_url", "region", "community"})
+OPTION_NAMES = frozenset({"endpoint_url", "region", "community", "dls_connection"})
 _SCHEMES = {"webdav": ("webdav", "webdavs", "http", "https"), "s3": ("s3",),
             "b2share": ("b2share", "http", "https"), "http": ("http", "https")}
 

@@ -40,7 +40,8 @@ from eflows_kernel.services.hpc.transfer import (
     stage_in_cluster_path,
     stage_in_url,
 )
-from eflows_kernel.services.hpc.transfer.relay import relay_to_site
+from eflows_kernel.services.hpc.transfer.image_archive import image_name
+from eflows_kernel.services.hpc.transfer.relay import relay_image_to_site, relay_to_site
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.transfers import DataLogistics, open_location
 from eflows_kernel.services.workflows import (
@@ -350,14 +351,16 @@ def _stage_in_data(dep: Deployment, client: paramiko.SSHClient, name: str,
     target = target_dir if target_dir.startswith("/") else posixpath.join(dep.run_dir,
                                                                           target_dir)
     movement = next((m for m in dep.workflow.data_movements if m.name == name), None)
-    # An image transfer brings one thing, <target>/<step_id>.sif, even when the store
-    # keeps the build as a folder (a Charliecloud image directory).
-    keep = posixpath.basename(location.url.rstrip("/")) \
-        if movement is not None and movement.kind == "image" else None
+    spool = logistics.spool(dep.execution_id, name)
     store = open_location(location, logistics.credentials(), logistics.url_policy)
     try:
-        relay_to_site(client, store, location.url, target,
-                      logistics.spool(dep.execution_id, name), dep.log, folder_name=keep)
+        if movement is not None and movement.kind == "image":
+            # One thing lands, <target>/<step_id>.sif: a file, or a directory image
+            # the store keeps as one tar (unpacked on the site with its modes and links).
+            relay_image_to_site(client, store, location.url, target, spool,
+                                image_name(location.url), dep.log)
+        else:
+            relay_to_site(client, store, location.url, target, spool, dep.log)
     finally:
         store.close()
 

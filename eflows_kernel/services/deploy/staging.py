@@ -147,8 +147,10 @@ def _data_location(movement: DataMovement, value: str, logistics: DataLogistics 
         value = logistics.image_location(value)
     login = _render(movement, movement.credential_id, values) if movement.credential_id \
         else None
+    connection = movement.options.get("connection") or movement.options.get("conn_id")
     return check_location(resolve(value, movement.kind, logistics.credentials(), login,
-                                  movement.direction), url_policy)
+                                  movement.direction, connection and str(connection)),
+                          url_policy)
 
 
 def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,

@@ -6,10 +6,16 @@ kinds, a bare B2SHARE record id, resolved against the one B2SHARE login in the v
 (the DLS resolved its data catalogue ids the same way, to a B2SHARE record). The login
 is the credential named by id, else the one whose URL is the longest prefix of the
 location, else none (public data).
+
+A WebDAV location that is a path, not a URL (``Regions/``, ``b2drop:Regions/``), is
+read as the DLS reads its WebDAV object ids: relative to a configured WebDAV
+*connection*, named before the colon or by the movement (else ``default``). A WebDAV
+login of the vault is bound to a connection by its ``dls_connection`` option.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
@@ -26,6 +32,8 @@ from eflows_kernel.services.hpc.transfer.stores.b2share import RECORD_ID, server
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 
 DATA_KINDS = ("http", "webdav", "s3", "b2share", "dls", "image")
+DEFAULT_CONNECTION = "default"
+_CONNECTION_PATH = re.compile(r"([A-Za-z0-9_.-]+):(?!//)(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -39,16 +47,22 @@ class Location:
 
 
 def resolve(location: str, kind: str, credentials: ServiceCredentials | None,
-            credential_id: str | None = None, direction: str = "in") -> Location:
+            credential_id: str | None = None, direction: str = "in",
+            connection: str | None = None) -> Location:
     """The protocol, URL and login of ``location`` for a movement of ``kind``.
 
     Out to B2SHARE (``dls`` / ``b2share``) the location is the server a new record is
     made on (a bare value: the title of a record on the one B2SHARE login's server, as
-    the DLS took a metadata id). Raises ValidationError for what the user can fix.
+    the DLS took a metadata id). ``connection``: the DLS WebDAV connection a WebDAV
+    path is relative to, when the path does not name one. Raises ValidationError for
+    what the user can fix.
     """
     location = location.strip()
     if not location:
         raise ValidationError("the data location is empty")
+    if kind == "webdav" and "://" not in location:
+        location, bound = _connection_path(location, credentials, connection)
+        credential_id = credential_id or bound
     if direction == "out" and kind in ("dls", "b2share"):
         title = None
         if "://" not in location:
@@ -79,6 +93,25 @@ def resolve(location: str, kind: str, credentials: ServiceCredentials | None,
     elif credential_id is not None and credentials is not None:
         credentials.get(credential_id)  # 404 now, not in the middle of a run
     return Location(protocol, location, credential_id)
+
+
+def _connection_path(path: str, credentials: ServiceCredentials | None,
+                     connection: str | None) -> tuple[str, str]:
+    """A WebDAV path of a DLS connection as the URL of the login bound to it, and that
+    login's id."""
+    named = _CONNECTION_PATH.fullmatch(path)
+    name, rel = (named.group(1), named.group(2)) if named else \
+        (connection or DEFAULT_CONNECTION, path)
+    logins = [c for c in (credentials.list() if credentials else [])
+              if c.kind == "webdav" and c.options.get("dls_connection") == name]
+    if len(logins) != 1:
+        raise ValidationError(
+            f"the WebDAV location {path!r} is a path of the DLS connection {name!r}, and "
+            f"{'no WebDAV login' if not logins else f'{len(logins)} WebDAV logins'} in the "
+            f"vault {'is' if not logins else 'are'} bound to it: bind one with "
+            f"'eflows data-logins add NAME webdav URL --username USER --option "
+            f"dls_connection={name}', or give the location as a webdav(s):// URL")
+    return f"{logins[0].url.rstrip('/')}/{rel.lstrip('/')}", logins[0].id
 
 
 def _only_b2share(credentials: ServiceCredentials | None) -> str:

@@ -3,9 +3,7 @@ through the real sshd's curl and through this side's download)."""
 
 from __future__ import annotations
 
-import http.server
 import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,34 +58,6 @@ def client(sshd: SshdInfo) -> Iterator[paramiko.SSHClient]:
     c = ssh.connect(sshd.host, sshd.port, sshd.login, key, password=sshd.password)
     yield c
     c.close()
-
-
-@pytest.fixture
-def redirector() -> Iterator[tuple[int, list[str]]]:
-    """A data server that redirects /go to wherever the test says (``target[0]``)."""
-    target = ["/"]
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path.startswith("/go"):
-                self.send_response(302)
-                self.send_header("Location", target[0])
-                self.end_headers()
-                return
-            body = b"public data\n"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], target
-    server.shutdown()
-    server.server_close()
 
 
 def _as_public(port: int) -> UrlPolicy:

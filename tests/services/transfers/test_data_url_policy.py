@@ -9,11 +9,8 @@ back), and a periodic transfer neither reads nor writes what never leaves this m
 
 from __future__ import annotations
 
-import http.server
 import os
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,36 +27,6 @@ from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows import workflow_from_spec
 from tests.plugins.data_services import HttpFiles
-
-
-@pytest.fixture
-def redirector() -> Iterator[tuple[int, list[str]]]:
-    """A data server that redirects /go to wherever the test says (``target[0]``)."""
-    target = ["/"]
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path.startswith("/go"):
-                self.send_response(302)
-                self.send_header("Location", target[0])
-                self.end_headers()
-                return
-            body = b"public data\n"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_HEAD = do_GET  # noqa: N815
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], target
-    server.shutdown()
-    server.server_close()
 
 
 def as_public(port: int) -> UrlPolicy:

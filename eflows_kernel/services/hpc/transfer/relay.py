@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 from pathlib import Path
 from typing import BinaryIO
@@ -31,7 +32,13 @@ from eflows_kernel.services.hpc.transfer._common import (
     file_sha256,
 )
 from eflows_kernel.services.hpc.transfer.download import stage_out
-from eflows_kernel.services.hpc.transfer.stores import DataStore, RemoteFile
+from eflows_kernel.services.hpc.transfer.image_archive import (
+    archive_kind,
+    check_image_archive,
+    image_candidates,
+    unpack_on_site,
+)
+from eflows_kernel.services.hpc.transfer.stores import DataStore, RemoteFile, StoreError
 from eflows_kernel.services.hpc.transfer.stores.b2share import B2ShareStore
 from eflows_kernel.services.hpc.transfer.stores.http import public
 from eflows_kernel.services.hpc.transfer.upload import stage_in
@@ -172,6 +179,50 @@ def relay_to_site(client: paramiko.SSHClient, store: DataStore, location: str,
     results = []
     for top in tops:
         results += stage_in(client, spool / top, remote_dir, events)
+    shutil.rmtree(spool, ignore_errors=True)
+    return results
+
+
+def relay_image_to_site(client: paramiko.SSHClient, store: DataStore, location: str,
+                        remote_dir: str, spool: Path, image_name: str,
+                        events: EventStream | None = None) -> list[TransferResult]:
+    """A container image of a data service onto the site as ``remote_dir/<image_name>``.
+
+    A single-file image (SIF, squashfs) lands as that file. A directory image kept as one
+    tar (``.tar``, ``.tar.gz``, ``.tgz``, or any name whose bytes are a tar; an image
+    store's ``<step_id>.sif`` may also be kept as ``<step_id>.tar`` beside it) is fetched
+    and sent as one file, checked here member by member (``image_archive``), then
+    unpacked on the site with its modes, empty directories and links. A folder on the
+    service comes file by file, as :func:`relay_to_site` brings any folder.
+    """
+    errors: list[StoreError] = []
+    for candidate in image_candidates(location):
+        try:
+            items = store.files(candidate)
+        except StoreError as error:
+            errors.append(error)
+            continue
+        break
+    else:
+        raise errors[0]
+    base = posixpath.basename(candidate.rstrip("/"))
+    if len(items) != 1 or items[0].name != base:
+        return relay_to_site(client, store, candidate, remote_dir, spool, events,
+                             folder_name=image_name)
+    fetched = spool / f"{image_name}.fetched"
+    fetch_file(store, items[0], fetched, events)
+    kind = archive_kind(fetched, base)
+    if kind is None:
+        local = spool / image_name
+        os.replace(fetched, local)
+        results = stage_in(client, local, remote_dir, events)
+    else:
+        checked = check_image_archive(fetched)
+        local = spool / f"{image_name}.tar"
+        os.replace(fetched, local)
+        results = stage_in(client, local, remote_dir, events)
+        unpack_on_site(client, posixpath.join(remote_dir, local.name),
+                       posixpath.join(remote_dir, image_name), checked)
     shutil.rmtree(spool, ignore_errors=True)
     return results
 

@@ -322,8 +322,14 @@ class NodeMapper:
         if source_env is None or target_env is None:
             source_env = source_env or target_env
             target_env = target_env or source_env
-        ends = {prop: self._endpoint(name, props, prop) for prop in ("source_path",
-                                                                     "target_path")}
+        ends = {}
+        for prop in ("source_path", "target_path"):
+            if props.get(prop) in (None, "") and not props.get(f"input_name_for_{prop}"):
+                self.refuse(f"{name}.properties.{prop}", "missing: an SSH2SSH copy needs "
+                            f"the path it copies (set {prop} or input_name_for_{prop})")
+                ends[prop] = ""
+            else:
+                ends[prop] = self._endpoint(name, props, prop)
         hosts = {prop: (self._endpoint(name, props, prop) or None)
                  if prop in props or f"input_name_for_{prop}" in props else None
                  for prop in ("source_host", "target_host")}

@@ -266,6 +266,13 @@ def test_an_ssh_to_ssh_host_must_be_a_bound_site(tmp_path: Path) -> None:
     assert "site_copies.Copy.target_host" in info.value.details["fields"]
 
 
+def test_an_ssh_to_ssh_copy_without_a_path_is_refused(tmp_path: Path) -> None:
+    file = _two_sites_with_a_copy(tmp_path, input_name_for_target_path="")
+    with pytest.raises(WorkflowImportError, match=r"Copy\.properties\.target_path: missing: "
+                                                  r"an SSH2SSH copy needs the path"):
+        import_topology(file)
+
+
 def test_an_older_plugin_job_is_the_same_step_as_the_newer_one(tmp_path: Path) -> None:
     """Pillar_II/esm's ``pycomps.ansible.nodes.PyCOMPSJob``: flat properties, each one
     the newer plugin's field; the endpoint is the site bound at trigger."""

@@ -220,6 +220,21 @@ def _copy_site(copy: SiteCopy, side: str, role: str | None, host: str | None,
     raise ValidationError(message, fields={"site": message, field: message})
 
 
+def _fill_copy_field(copy: SiteCopy, side: str, values: Mapping[str, Any] | None) -> str:
+    """One end of a site copy with the inputs filled (as registered without values)."""
+    text = getattr(copy, side) or ""
+    if values is None:
+        return text
+    try:
+        return render_arguments(text, values)
+    except ArgumentRenderError as exc:
+        message = (f"{copy.name}: its {side} needs the input {exc.name!r}, which has no "
+                   "value (declared without a default): give it at trigger")
+        raise ValidationError(message, fields={exc.name: message,
+                                               f"site_copies.{copy.name}.{side}": message}
+                              ) from None
+
+
 def _with_site_copies(steps: list[StepPlan], workflow: Workflow, site: SiteBinding,
                       values: Mapping[str, Any] | None,
                       places: Mapping[str, str | None]) -> list[StepPlan]:
@@ -233,12 +248,10 @@ def _with_site_copies(steps: list[StepPlan], workflow: Workflow, site: SiteBindi
     waits: dict[str, list[str]] = {}
     copies: list[StepPlan] = []
     for copy in workflow.site_copies:
-        fill = (lambda text: render_arguments(text, values)) if values is not None else str
-        try:
-            hosts = [fill(h) if h else None for h in (copy.source_host, copy.target_host)]
-            paths = (fill(copy.source_path), fill(copy.target_path))
-        except ArgumentRenderError as exc:
-            raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None
+        filled = {side: _fill_copy_field(copy, side, values) for side in (
+            "source_host", "target_host", "source_path", "target_path")}
+        hosts = [filled["source_host"] or None, filled["target_host"] or None]
+        paths = (filled["source_path"], filled["target_path"])
         source_site = _copy_site(copy, "source_host", copy.source_environment, hosts[0],
                                  site, steps, places)
         target_site = _copy_site(copy, "target_host", copy.environment, hosts[1], site,

@@ -216,7 +216,7 @@ def _ssh_to_ssh(**properties: Any) -> dict[str, Any]:
 def _two_sites_with_a_copy(tmp_path: Path, **properties: Any) -> Path:
     second = _job("/app/second.py", env="Far")
     second["requirements"].append(_after("Copy"))
-    inputs = {"src": {"type": "string"}, "dst": {"type": "string"},
+    inputs = {"src": {"type": "string"}, "dst": {"type": "string", "required": False},
               "who": {"type": "string", "default": "u"}}
     return _write(tmp_path / "t.yml", {
         "Near": {"type": ENV}, "Far": {"type": ENV},
@@ -245,6 +245,10 @@ def test_an_ssh_to_ssh_copy_is_a_copy_step_between_the_two_jobs(tmp_path: Path) 
     assert step.copy_paths == ("/near/out", "/far/in/")
     assert [s.name for s in plan.ready(())] == ["First"]
     assert [s.name for s in plan.ready({"First"})] == ["First->hpc2"]
+    with pytest.raises(ValidationError) as missing:  # (registry: optional, no default)
+        plan_execution("id", wf, {"src": "/near/out"}, {"Near": "hpc1", "Far": "hpc2"})
+    assert "Copy: its target_path needs the input 'dst'" in str(missing.value)
+    assert "site_copies.Copy.target_path" in missing.value.details["fields"]
 
 
 def test_an_ssh_to_ssh_host_must_be_a_bound_site(tmp_path: Path) -> None:

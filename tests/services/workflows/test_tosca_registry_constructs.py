@@ -245,6 +245,10 @@ def test_an_ssh_to_ssh_copy_is_a_copy_step_between_the_two_jobs(tmp_path: Path) 
     assert step.copy_paths == ("/near/out", "/far/in/")
     assert [s.name for s in plan.ready(())] == ["First"]
     assert [s.name for s in plan.ready({"First"})] == ["First->hpc2"]
+    # A restarted server plans again from the sites recorded per step: the same copy.
+    again = plan_execution("id", wf, {"src": "/near/out", "dst": "/far/in/"},
+                           {"First": "hpc1", "Second": "hpc2"})
+    assert [(s.name, s.site) for s in again.steps] == [(s.name, s.site) for s in plan.steps]
     with pytest.raises(ValidationError) as missing:  # (registry: optional, no default)
         plan_execution("id", wf, {"src": "/near/out"}, {"Near": "hpc1", "Far": "hpc2"})
     assert "Copy: its target_path needs the input 'dst'" in str(missing.value)

@@ -176,6 +176,32 @@ class Step(_Model):
         return value
 
 
+class SiteCopy(_Model):
+    """A copy of a path on one site to a path on another, between two steps.
+
+    What the DLS's ``SSH2SSH`` node does; here it becomes a copy step of the plan
+    (``executions/plan.py``), through this server. ``source_environment`` and
+    ``environment`` are the roles bound to the two sites at trigger; ``source_host`` /
+    ``target_host`` (when given) must name a bound site's host. Paths and hosts are
+    templates filled from the execution inputs.
+    """
+
+    name: str
+    source_environment: str | None = None
+    environment: str | None = None  # the target site's role
+    source_path: str = ""
+    target_path: str = ""
+    source_host: str | None = None
+    target_host: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "site copy name")
+
+
 class Workflow(_Model):
     """A registered workflow: what to ask the user, what to run, what to move."""
 
@@ -186,6 +212,7 @@ class Workflow(_Model):
     steps: list[Step] = Field(default_factory=list)
     software: SoftwareNeeds = Field(default_factory=SoftwareNeeds)
     data_movements: list[DataMovement] = Field(default_factory=list)
+    site_copies: list[SiteCopy] = Field(default_factory=list)
     environments: list[str] = Field(default_factory=list)
     source: dict[str, Any] = Field(default_factory=dict)  # where it came from
     warnings: list[WorkflowWarning] = Field(default_factory=list)
@@ -199,7 +226,8 @@ class Workflow(_Model):
     def _unique_names(self) -> Workflow:
         for what, names in (("input", [i.name for i in self.inputs]),
                             ("step", [s.name for s in self.steps]),
-                            ("data movement", [d.name for d in self.data_movements])):
+                            ("data movement", [d.name for d in self.data_movements]),
+                            ("site copy", [c.name for c in self.site_copies])):
             seen: set[str] = set()
             for name in names:
                 if name in seen:

@@ -27,9 +27,9 @@ class StepGraphError(ValueError):
 
 
 def _edges(workflow: Workflow) -> dict[str, list[str]]:
-    """Every node (step or movement) -> the nodes it names in ``depends_on``."""
+    """Every node (step, movement or site copy) -> the nodes it names in ``depends_on``."""
     edges: dict[str, list[str]] = {s.name: list(s.depends_on) for s in workflow.steps}
-    for move in workflow.data_movements:
+    for move in [*workflow.data_movements, *workflow.site_copies]:
         edges[move.name] = list(move.depends_on)
     return edges
 
@@ -40,7 +40,8 @@ def check_step_graph(workflow: Workflow) -> dict[str, str]:
     problems: dict[str, str] = {}
     # An environment or an image build (TOSCA requirements) is there before any step.
     before = set(workflow.environments) | {c.name for c in workflow.software.containers}
-    for kind, items in (("steps", workflow.steps), ("data_movements", workflow.data_movements)):
+    for kind, items in (("steps", workflow.steps), ("data_movements", workflow.data_movements),
+                        ("site_copies", workflow.site_copies)):
         for item in items:
             unknown = [d for d in item.depends_on if d not in edges and d not in before]
             if unknown:
@@ -126,6 +127,24 @@ def movements_by_step(workflow: Workflow) -> dict[str, tuple[str, ...]]:
         for owner in owners:
             moved[owner].append(move.name)
     return {s: tuple(m) for s, m in moved.items()}
+
+
+def site_copy_ends(workflow: Workflow) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Each site copy -> (the job steps it copies after, the job steps that wait for it).
+
+    A copy happens between jobs: after the nearest jobs it depends on (through
+    movements too), before every job that reaches it without another job between.
+    """
+    edges = _edges(workflow)
+    steps = {s.name for s in workflow.steps}
+    order = [s.name for s in workflow.steps]
+    ends = {}
+    for copy in workflow.site_copies:
+        before = set(_nearest_steps(edges, copy.name, steps))
+        after = {s for s in order if _reaches(edges, s, copy.name, steps)}
+        ends[copy.name] = (tuple(s for s in order if s in before),
+                           tuple(s for s in order if s in after))
+    return ends
 
 
 def _nearest_steps(edges: dict[str, list[str]], node: str, steps: set[str]) -> list[str]:

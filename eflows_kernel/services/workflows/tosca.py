@@ -199,6 +199,11 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
         refusals += _undeclared(
             [(f"data_movements.{move.name}.{side}", getattr(move, side))
              for side in ("source", "target")], declared, f"node_templates.{move.name}")
+    for copy in mapped.site_copies:
+        refusals += _undeclared(
+            [(f"site_copies.{copy.name}.{side}", getattr(copy, side))
+             for side in ("source_path", "target_path", "source_host", "target_host")],
+            declared, f"node_templates.{copy.name}")
     if refusals:
         raise WorkflowImportError("cannot be run here: " + "; ".join(refusals), file)
 
@@ -209,7 +214,8 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
             version=str(metadata.get("template_version") or "0.1.0"),
             description=str(data.get("description") or ""),
             inputs=inputs, steps=mapped.steps, software=software,
-            data_movements=mapped.data_movements, environments=mapped.environments,
+            data_movements=mapped.data_movements, site_copies=mapped.site_copies,
+            environments=mapped.environments,
             source={
                 "kind": "tosca", "file": str(file),
                 "template_name": metadata.get("template_name"),
@@ -233,8 +239,9 @@ def _order_as_declared(file: Path, name: str, workflow: Any, mapped: Any,
     where = f"topology_template.workflows.{name}"
     for problem in problems:
         warnings.append(WorkflowWarning(path=str(file), message=f"{where}.{problem}"))
-    known = {s.name for s in mapped.steps} | {m.name for m in mapped.data_movements}
-    for item in [*mapped.steps, *mapped.data_movements]:
+    items = [*mapped.steps, *mapped.data_movements, *mapped.site_copies]
+    known = {item.name for item in items}
+    for item in items:
         if item.name in order:
             item.depends_on = [n for n in order[item.name] if n in known]
 

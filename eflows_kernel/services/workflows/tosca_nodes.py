@@ -14,14 +14,21 @@ from typing import Any
 from eflows_kernel.services.workflows.model import (
     ContainerBuild,
     DataMovement,
+    SiteCopy,
     Step,
     WorkflowWarning,
 )
+from eflows_kernel.services.workflows.tosca_older_job import older_job
+from eflows_kernel.services.workflows.tosca_values import as_str as _as_str
+from eflows_kernel.services.workflows.tosca_values import secret_path as _secret_path
+from eflows_kernel.services.workflows.tosca_values import template_value
 
 PYCOMPSS_JOB = "org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob"
 ENVIRONMENT = "eflows4hpc.env.nodes.AbstractEnvironment"
 IMAGE_CREATION = "imagecreation.ansible.nodes.ImageCreation"
 IMAGE_TRANSFER = "dls.ansible.nodes.DLSDAGImageTransfer"
+SSH_TO_SSH = "dls.ansible.nodes.SSH2SSH"
+OLDER_PYCOMPSS_JOB = "pycomps.ansible.nodes.PyCOMPSJob"
 # node type -> (direction, kind, source property, target property)
 DATA_MOVEMENT_TYPES: dict[str, tuple[str, str, str, str]] = {
     "dls.ansible.nodes.DLSDAGStageInData": ("in", "dls", "oid", "target_path"),
@@ -33,16 +40,9 @@ DATA_MOVEMENT_TYPES: dict[str, tuple[str, str, str, str]] = {
 # Node types of the registry that name something this server does not do: a topology
 # holding one is refused at import, naming the node and what it would have done.
 UNRUNNABLE_TYPES: dict[str, str] = {
-    "dls.ansible.nodes.SSH2SSH": (
-        "a DLS copy from a path on one site to a path on another (SSH to SSH; a spec "
-        "workflow does it by a later step reading ${steps.<step>.dir})"),
     "dls.ansible.nodes.DLSDAGModelUpload": "a DLS upload of a model to an MLflow server",
     "dls.ansible.nodes.DLSDAGModelSearchUpload": (
         "a DLS upload of model-search results to an MLflow server"),
-    "pycomps.ansible.nodes.PyCOMPSJob": (
-        "a job of the older PyCOMPSs plugin (pycomps.ansible: flat properties, a fixed "
-        "endpoint and COMPSs module version); re-export the topology with "
-        f"{PYCOMPSS_JOB}"),
 }
 _NODE_KEYS = frozenset({"type", "properties", "requirements", "metadata"})
 _JOB_PROPERTIES = frozenset({"submission_params", "application", "keep_environment"})
@@ -54,28 +54,6 @@ _IMAGE_CREATION_KEYS = frozenset({"service_url", "insecure_tls", "username", "pa
                                   "run_in_standard_mode"})
 
 
-def template_value(value: Any) -> Any:
-    """A TOSCA property value with ``{get_input: x}`` written as the template ``${x}``."""
-    if isinstance(value, dict) and len(value) == 1 and "get_input" in value:
-        return "${" + str(value["get_input"]) + "}"
-    return value
-
-
-def _secret_path(value: Any) -> str | None:
-    if isinstance(value, dict) and len(value) == 1 and "get_secret" in value:
-        parts = value["get_secret"]
-        parts = parts if isinstance(parts, list) else [parts]
-        return ":".join(str(p) for p in parts)
-    return None
-
-
-def _as_str(value: Any) -> str | None:
-    value = template_value(value)
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
 @dataclass
 class MappedNodes:
     """What the node templates of one topology became."""
@@ -83,6 +61,7 @@ class MappedNodes:
     steps: list[Step] = field(default_factory=list)
     data_movements: list[DataMovement] = field(default_factory=list)
     containers: list[ContainerBuild] = field(default_factory=list)
+    site_copies: list[SiteCopy] = field(default_factory=list)
     environments: list[str] = field(default_factory=list)
 
 
@@ -121,6 +100,17 @@ class NodeMapper:
                     targets.append(target)
         return targets
 
+    def requirement_targets(self, name: str) -> list[tuple[str, str]]:
+        """(``type_requirement`` or the requirement's name, target node) of each requirement."""
+        found = []
+        for item in self.nodes[name].get("requirements") or []:
+            for key, spec in (item.items() if isinstance(item, dict) else []):
+                target = spec.get("node") if isinstance(spec, dict) else spec
+                kind = spec.get("type_requirement") if isinstance(spec, dict) else None
+                if isinstance(target, str):
+                    found.append((str(kind or key), target))
+        return found
+
     def _environment_and_deps(self, name: str) -> tuple[str | None, list[str]]:
         env = None
         deps = []
@@ -155,6 +145,14 @@ class NodeMapper:
                 step = self._job(name, mapped.containers)
                 if step is not None:
                     mapped.steps.append(step)
+            elif node_type == OLDER_PYCOMPSS_JOB:
+                env, deps = self._environment_and_deps(name)
+                step = older_job(name, self.nodes[name].get("properties") or {}, env, deps,
+                                 self.warn, self.refuse)
+                if step is not None:
+                    mapped.steps.append(step)
+            elif node_type == SSH_TO_SSH:
+                mapped.site_copies.append(self._site_copy(name))
             elif node_type in DATA_MOVEMENT_TYPES or node_type == IMAGE_TRANSFER:
                 mapped.data_movements.append(self._movement(name, mapped.containers))
             elif node_type in UNRUNNABLE_TYPES:
@@ -162,8 +160,9 @@ class NodeMapper:
                                   f"it is {UNRUNNABLE_TYPES[node_type]}")
             elif node_type not in (ENVIRONMENT, IMAGE_CREATION):
                 self.refuse(name, f"node type '{node_type or '(none)'}' is not one this "
-                                  f"server runs (it runs {PYCOMPSS_JOB}, the DLS data "
-                                  f"movements {', '.join(sorted(DATA_MOVEMENT_TYPES))}, "
+                                  f"server runs (it runs {PYCOMPSS_JOB}, {OLDER_PYCOMPSS_JOB}, "
+                                  f"the DLS data movements "
+                                  f"{', '.join(sorted(DATA_MOVEMENT_TYPES))}, {SSH_TO_SSH}, "
                                   f"{IMAGE_TRANSFER}, {IMAGE_CREATION} and {ENVIRONMENT})")
         return mapped
 
@@ -301,3 +300,52 @@ class NodeMapper:
             options["secrets"] = secrets
         return DataMovement(name=name, direction=direction, kind=kind, source=source,
                             target=target, environment=env, depends_on=deps, options=options)
+
+    def _site_copy(self, name: str) -> SiteCopy:
+        """An ``SSH2SSH`` node: the copy between the jobs on its two environments.
+
+        The DLS plugin reads each end from the property or the execution input named by
+        ``input_name_for_<property>``; the hosts are those of the environments (the sites
+        bound at trigger) unless ``source_host`` / ``target_host`` say one.
+        """
+        props = self.nodes[name].get("properties") or {}
+        self._requirements(name)  # (warns about requirements on missing nodes)
+        source_env = target_env = None
+        deps = []
+        for kind, target in self.requirement_targets(name):
+            if self._type(target) != ENVIRONMENT:
+                deps.append(target)
+            elif kind == "source_environment":
+                source_env = target
+            else:
+                target_env = target
+        if source_env is None or target_env is None:
+            source_env = source_env or target_env
+            target_env = target_env or source_env
+        ends = {}
+        for prop in ("source_path", "target_path"):
+            if props.get(prop) in (None, "") and not props.get(f"input_name_for_{prop}"):
+                self.refuse(f"{name}.properties.{prop}", "missing: an SSH2SSH copy needs "
+                            f"the path it copies (set {prop} or input_name_for_{prop})")
+                ends[prop] = ""
+            else:
+                ends[prop] = self._endpoint(name, props, prop)
+        hosts = {prop: (self._endpoint(name, props, prop) or None)
+                 if prop in props or f"input_name_for_{prop}" in props else None
+                 for prop in ("source_host", "target_host")}
+        used = {p for prop in [*ends, *hosts] for p in (prop, f"input_name_for_{prop}")}
+        options: dict[str, Any] = {"tosca_type": SSH_TO_SSH}
+        for key, value in props.items():
+            if key in used:
+                continue
+            secret = _secret_path(value)
+            if secret is not None:
+                options.setdefault("secrets", {})[key] = secret
+            else:
+                # user ids and vault ids: the site's login replaces them (as for jobs)
+                options[key] = template_value(value)
+        return SiteCopy(name=name, source_environment=source_env, environment=target_env,
+                        source_path=ends["source_path"], target_path=ends["target_path"],
+                        source_host=hosts["source_host"], target_host=hosts["target_host"],
+                        depends_on=deps, options=options)
+

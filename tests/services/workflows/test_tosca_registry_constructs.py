@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from eflows_kernel.services.errors import ValidationError
-from eflows_kernel.services.executions.plan import plan_execution
+from eflows_kernel.services.executions.plan import plan_execution, render_step
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows import (
     WorkflowImportError,
@@ -75,16 +75,10 @@ def _write(path: Path, nodes: dict[str, Any], *, inputs: dict[str, Any] | None =
 # ---- refused, named -------------------------------------------------------------------
 
 @pytest.mark.parametrize(("node_type", "properties", "what"), [
-    ("dls.ansible.nodes.SSH2SSH",  # Pillar_II/feature_extraction_wf (0.2.0)
-     {"input_name_for_source_path": "src", "input_name_for_target_path": "dst"},
-     "from a path on one site to a path on another"),
     ("dls.ansible.nodes.DLSDAGModelUpload",  # rom_pillar_I
      {"input_name_for_location": "model", "subfolder": "center"}, "MLflow"),
     ("dls.ansible.nodes.DLSDAGModelSearchUpload",  # Pillar_III/mlesmap
      {"input_name_for_experiment": "exp", "input_name_for_location": "where"}, "MLflow"),
-    ("pycomps.ansible.nodes.PyCOMPSJob",  # Pillar_II/esm
-     {"command": "/x/launch.sh", "num_nodes": 3, "compss_module_version": "v"},
-     "older PyCOMPSs plugin"),
 ])
 def test_a_node_this_server_does_not_run_refuses_the_topology(
         tmp_path: Path, node_type: str, properties: dict[str, Any], what: str) -> None:
@@ -205,6 +199,123 @@ def test_a_custom_workflow_with_fan_out_and_two_roles_plans_typed(tmp_path: Path
     with pytest.raises(ValidationError) as bad:
         plan_execution("id", wf, {**values, "nodes": "two"}, {"Site": "a", "Far": "b"})
     assert "nodes" in bad.value.details["fields"]
+
+
+def _ssh_to_ssh(**properties: Any) -> dict[str, Any]:
+    """A copy from the first job's site (Near) to the second's (Far), as feature
+    extraction 0.2.0 has between its jobs: after the first one, on both roles."""
+    return {"type": "dls.ansible.nodes.SSH2SSH", "properties": {
+        "dag_id": "ssh2ssh", "input_name_for_source_path": "src",
+        "input_name_for_target_path": "dst", "input_name_for_source_user_id": "who",
+        "dls_api_password": {"get_secret": ["/secret/dls", "data=password"]}, **properties},
+        "requirements": [
+            {"to": {"type_requirement": "environment", "node": "Far"}}, _after("First"),
+            {"from": {"type_requirement": "source_environment", "node": "Near"}}]}
+
+
+def _two_sites_with_a_copy(tmp_path: Path, **properties: Any) -> Path:
+    second = _job("/app/second.py", env="Far")
+    second["requirements"].append(_after("Copy"))
+    inputs = {"src": {"type": "string"}, "dst": {"type": "string", "required": False},
+              "who": {"type": "string", "default": "u"}}
+    return _write(tmp_path / "t.yml", {
+        "Near": {"type": ENV}, "Far": {"type": ENV},
+        "First": _job("/app/first.py", env="Near"), "Copy": _ssh_to_ssh(**properties),
+        "Second": second}, workflows={"customWorkflow": {
+            "inputs": inputs, "steps": _steps("First", "Copy", "Second")}})
+
+
+def test_an_ssh_to_ssh_copy_is_a_copy_step_between_the_two_jobs(tmp_path: Path) -> None:
+    """Feature extraction 0.2.0: the second job starts only after the copy, which
+    starts after the first job, from the first job's site to the second's."""
+    wf = import_topology(_two_sites_with_a_copy(tmp_path))
+    (copy,) = wf.site_copies
+    assert (copy.source_environment, copy.environment) == ("Near", "Far")
+    assert (copy.source_path, copy.target_path) == ("${src}", "${dst}")
+    assert copy.options["secrets"] == {"dls_api_password": "/secret/dls:data=password"}
+    assert step_dependencies(wf) == {"First": (), "Second": ("First",)}
+    assert movements_by_step(wf) == {"First": (), "Second": ()}  # (no job moves it)
+    plan = plan_execution("id", wf, {"src": "/near/out", "dst": "/far/in/"},
+                          {"Near": "hpc1", "Far": "hpc2"})
+    assert [(s.name, s.site, s.depends_on) for s in plan.steps] == [
+        ("First", "hpc1", ()), ("First->hpc2", "hpc2", ("First",)),
+        ("Second", "hpc2", ("First", "First->hpc2"))]
+    step = plan.step("First->hpc2")
+    assert (step.copy_of, step.site_copy) == ("First", "Copy")
+    assert step.copy_paths == ("/near/out", "/far/in/")
+    assert [s.name for s in plan.ready(())] == ["First"]
+    assert [s.name for s in plan.ready({"First"})] == ["First->hpc2"]
+    # A restarted server plans again from the sites recorded per step: the same copy.
+    again = plan_execution("id", wf, {"src": "/near/out", "dst": "/far/in/"},
+                           {"First": "hpc1", "Second": "hpc2"})
+    assert [(s.name, s.site) for s in again.steps] == [(s.name, s.site) for s in plan.steps]
+    with pytest.raises(ValidationError) as missing:  # (registry: optional, no default)
+        plan_execution("id", wf, {"src": "/near/out"}, {"Near": "hpc1", "Far": "hpc2"})
+    assert "Copy: its target_path needs the input 'dst'" in str(missing.value)
+    assert "site_copies.Copy.target_path" in missing.value.details["fields"]
+
+
+def test_an_ssh_to_ssh_host_must_be_a_bound_site(tmp_path: Path) -> None:
+    """A host in the node (templated) picks the bound site it is the host of; one that
+    is the host of no bound site is a trigger-time error naming it."""
+    wf = import_topology(_two_sites_with_a_copy(tmp_path,
+                                                input_name_for_target_host="far_host"))
+    assert wf.input("far_host").required  # (the DLS reads it from the inputs)
+    assert wf.site_copies[0].target_host == "${far_host}"
+    places = {"hpc1": "u@login1.example.org:22", "hpc2": "u@login2.example.org:22"}
+    values = {"src": "/a", "dst": "/b"}
+    plan = plan_execution("id", wf, {**values, "far_host": "login2.example.org"},
+                          {"Near": "hpc1", "Far": "hpc2"}, places)
+    assert plan.step("First->hpc2").site == "hpc2"
+    with pytest.raises(ValidationError) as info:
+        plan_execution("id", wf, {**values, "far_host": "elsewhere.example.org"},
+                       {"Near": "hpc1", "Far": "hpc2"}, places)
+    assert "'elsewhere.example.org' is not the host of a site bound" in str(info.value)
+    assert "site_copies.Copy.target_host" in info.value.details["fields"]
+
+
+def test_an_ssh_to_ssh_copy_without_a_path_is_refused(tmp_path: Path) -> None:
+    file = _two_sites_with_a_copy(tmp_path, input_name_for_target_path="")
+    with pytest.raises(WorkflowImportError, match=r"Copy\.properties\.target_path: missing: "
+                                                  r"an SSH2SSH copy needs the path"):
+        import_topology(file)
+
+
+def test_an_older_plugin_job_is_the_same_step_as_the_newer_one(tmp_path: Path) -> None:
+    """Pillar_II/esm's ``pycomps.ansible.nodes.PyCOMPSJob``: flat properties, each one
+    the newer plugin's field; the endpoint is the site bound at trigger."""
+    older = {"type": "pycomps.ansible.nodes.PyCOMPSJob", "requirements": [_env("Site")],
+             "properties": {
+                 "pycomps_endpoint": {"get_input": "target_host"},
+                 "compss_module_version": "eflows4hpc", "num_nodes": "${nodes}",
+                 "qos": "debug", "command": "/apps/esm/launch.sh",
+                 "arguments": ["--hpc mn4", "--start_dates ${year}"],
+                 "container_image": "", "container_compss_path": "", "container_opts": "",
+                 "python_interpreter": "python3", "extra_compss_opts": ""}}
+    file = _write(tmp_path / "t.yml", {"Esm": older}, inputs={
+        "target_host": {"type": "string"}, "nodes": {"type": "integer", "default": 3},
+        "year": {"type": "string", "default": "1948"}},
+        workflows={"exec_job": {"steps": _steps("Esm")}})
+    wf = import_topology(file)
+    (step,) = wf.steps
+    assert (step.application, step.qos, step.python_interpreter) == (
+        "/apps/esm/launch.sh", "debug", "python3")
+    assert step.compss_modules == ["COMPSs/eflows4hpc"]
+    assert (step.extra_compss_opts, step.container_opts, step.environment) == (
+        None, {}, "Site")
+    assert any("pycomps_endpoint: not imported" in w.message for w in wf.warnings)
+    plan = plan_execution("id", wf, {"target_host": "mn4"}, "cluster")
+    assert plan.steps[0].step.num_nodes == 3
+    assert render_step(plan.steps[0].step, plan.values) == (
+        "/apps/esm/launch.sh", ["--hpc mn4", "--start_dates 1948"])
+
+
+@pytest.mark.parametrize("key", ["container_image", "container_compss_path"])
+def test_an_older_plugin_container_path_is_refused_by_name(tmp_path: Path, key: str) -> None:
+    older = {"type": "pycomps.ansible.nodes.PyCOMPSJob", "requirements": [_env("Site")],
+             "properties": {"command": "/x/run.sh", key: "/images/x.sif"}}
+    with pytest.raises(WorkflowImportError, match=rf"Esm\.properties\.{key}: "):
+        import_topology(_write(tmp_path / "t.yml", {"Esm": older}))
 
 
 # ---- registry folders -----------------------------------------------------------------

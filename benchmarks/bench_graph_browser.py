@@ -71,7 +71,8 @@ TARGET_FPS = 30
 # Before any page script: a frame-gap recorder (started on demand), WebSocket closes,
 # and the finished count of the first graph each time it changes.
 INSTRUMENT = """
-window.__bench = {frames: [], closes: [], counts: [], recording: false, status: []};
+window.__bench = {frames: [], closes: [], counts: [], recording: false, status: [],
+                messages: [], long: []};
 (function () {
   const Original = window.WebSocket;
   function Tracked(...args) {
@@ -88,10 +89,39 @@ window.__bench = {frames: [], closes: [], counts: [], recording: false, status: 
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
+  // Long tasks of the page (start, duration; unix ms): what held a count back.
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        window.__bench.long.push([performance.timeOrigin + e.startTime, e.duration]);
+      }
+    }).observe({type: 'longtask', buffered: true});
+  } catch (e) { /* no long-task timing in this browser */ }
   const watch = () => {
     const g = document.querySelector('.eflows-graph');
     if (!g) { setTimeout(watch, 50); return; }
     g.scrollIntoView({block: 'start'});  // as someone watching it (off screen, it rests)
+    // Every kernel message the graph's store gets: [received (unix s), kind, seq, the
+    // kernel's clock when it encoded it, its finished count, bytes].
+    const store = g.eflowsGraph && g.eflowsGraph.store;
+    if (store) {
+      const accept = store.accept.bind(store);
+      store.accept = (meta, data) => {
+        const h = (meta && meta.header) || {};
+        window.__bench.messages.push([Date.now() / 1000, meta && meta.kind, meta && meta.seq,
+          h.now, h.finished, data ? data.byteLength || 0 : 0]);
+        return accept(meta, data);
+      };
+      if (store.acceptHeader) {  // header-only messages (between deltas)
+        const acceptHeader = store.acceptHeader.bind(store);
+        store.acceptHeader = (msg) => {
+          const h = msg.header || {};
+          window.__bench.messages.push([Date.now() / 1000, 'header', msg.seq, h.now,
+                                        h.finished, 0]);
+          return acceptHeader(msg);
+        };
+      }
+    }
     new MutationObserver(() => {
       const c = JSON.parse(g.dataset.counts || '[0,0,0,0,0,0]');
       const b = window.__bench;
@@ -122,6 +152,22 @@ def leaf(i):
 def part(*values):
     return sum(values)
 
+# When the engine learned of each finished task (its count), and the kernel's long GC
+# pauses: where a count lag comes from (an append per event, in both runs).
+import gc
+known, pauses, gc_start = [], [], [0.0]
+def _known(event):
+    if event.get("type") == "task" and (event["state"] in ("done", "cancelled") or (
+            event["state"] == "failed" and event.get("final"))):
+        known.append(time.time())
+def _gc(phase, info):
+    if phase == "start":
+        gc_start[0] = time.perf_counter()
+    elif time.perf_counter() - gc_start[0] > 0.02:
+        pauses.append([time.time(), time.perf_counter() - gc_start[0], info["generation"]])
+gc.callbacks.append(_gc)
+_recorder = eflows_kernel.current_engine().events.subscribe(_known, from_seq=None)
+
 t0, cpu0 = time.time(), time.process_time()
 leaves = [leaf(i) for i in range({n})]
 parts = [part(*leaves[i:i + 100]) for i in range(0, len(leaves), 100)]
@@ -129,8 +175,13 @@ total = part(*parts)
 t1 = time.time()
 result = compss_wait_on(total)
 t2 = time.time()
+cpu = time.process_time() - cpu0
+_recorder.close()
+gc.callbacks.remove(_gc)
+with open("kernel-times.json", "w") as out:
+    json.dump({{"known": known, "gc": pauses}}, out)
 print("BENCH " + json.dumps({{"submit": t1 - t0, "run": t2 - t0, "t0": t0, "t2": t2,
-      "kernel_cpu": time.process_time() - cpu0, "result": result,
+      "kernel_cpu": cpu, "result": result,
       "log": str(eflows_kernel.current_engine().events.log_path)}}))
 """
 
@@ -271,22 +322,98 @@ def longest_gap_ms(frames: list[float], start: float, end: float) -> tuple[float
     return gaps[-1], gaps[int(0.99 * (len(gaps) - 1))]
 
 
-def count_lag(log: Path, shown: list[list[float]]) -> tuple[float, float]:
+def finished_times(log: Path) -> list[float]:
+    """When each task finished (its event's time: the end on the worker), in order."""
+    return sorted(e["ts"] for e in map(json.loads, log.read_text().splitlines())
+                  if e.get("type") == "task" and (e["state"] in ("done", "cancelled") or (
+                      e["state"] == "failed" and e.get("final"))))
+
+
+def first_reaching(points: list[list[Any]], k: int, position: int, count: int = 1) -> int:
+    """Index of the first of ``points`` (from ``position`` on) whose count reaches ``k``."""
+    while position < len(points) and (points[position][count] or 0) < k:
+        position += 1
+    return position
+
+
+def count_lag(rows: list[dict[str, float]]) -> tuple[float, float]:
     """Max and 99th-percentile lag (s) of the widget's finished count behind the engine's."""
-    finished = sorted(e["ts"] for e in map(json.loads, log.read_text().splitlines())
-                      if e.get("type") == "task" and (e["state"] in ("done", "cancelled") or (
-                          e["state"] == "failed" and e.get("final"))))
-    lags = []
-    position = 0
-    for k, ts in enumerate(finished, start=1):
-        while position < len(shown) and shown[position][1] < k:
-            position += 1
-        if position == len(shown):
-            lags.append(float("inf"))
-            continue
-        lags.append(max(0.0, shown[position][0] - ts))
-    lags.sort()
+    lags = sorted(row["lag"] for row in rows)
     return lags[-1], lags[int(0.99 * (len(lags) - 1))]
+
+
+def lag_per_k(ended: list[float], shown: list[list[float]],
+              known: list[float] | None = None,
+              messages: list[list[Any]] | None = None) -> list[dict[str, float]]:
+    """For the k-th finished task: its lag (the widget first showing k, minus its end) and,
+    with the engine's and the browser's records, where that time went: ``report`` (the
+    end on the worker until the engine counted k), ``kernel`` (until the kernel encoded
+    a message saying k), ``wire`` (until the page got it), ``page`` (until it showed)."""
+    known = sorted(known or [])
+    deltas = [m for m in messages or [] if m[3] is not None and m[4] is not None]
+    rows = []
+    shown_at = got_at = 0
+    for k, ts in enumerate(ended, start=1):
+        shown_at = first_reaching(shown, k, shown_at)
+        end = shown[shown_at][0] if shown_at < len(shown) else float("inf")
+        row = {"k": k, "ended": ts, "lag": max(0.0, end - ts)}
+        if known and deltas and k <= len(known):
+            got_at = first_reaching(deltas, k, got_at, count=4)
+            if got_at < len(deltas):
+                received, encoded = deltas[got_at][0], deltas[got_at][3]
+                row.update(report=known[k - 1] - ts, kernel=encoded - known[k - 1],
+                           wire=received - encoded, page=end - received)
+        rows.append(row)
+    return rows
+
+
+def explain_lag(rows: list[dict[str, float]], t0: float, submitted: float,
+                messages: list[list[Any]], long_tasks: list[list[float]],
+                gc_pauses: list[list[float]], worst: int = 6) -> str:
+    """Where the count lag goes: per part, and at the worst moments (with what ran)."""
+    parts = ("report", "kernel", "wire", "page")
+    split = [r for r in rows if "kernel" in r]
+    lines = []
+    if split:
+        def pct(values: list[float], q: float) -> float:
+            return sorted(values)[int(q * (len(values) - 1))]
+        lines.append("count lag by part (s):  " + "  ".join(
+            f"{p} p50 {pct([r[p] for r in split], 0.5):.2f} p99 "
+            f"{pct([r[p] for r in split], 0.99):.2f} max {max(r[p] for r in split):.2f}"
+            for p in parts))
+    for phase, inside in (("submitting", lambda r: r["ended"] <= t0 + submitted),
+                          ("running", lambda r: r["ended"] > t0 + submitted)):
+        chosen = [r["lag"] for r in rows if inside(r)]
+        if chosen:
+            chosen.sort()
+            lines.append(f"  while {phase}: {len(chosen)} tasks finished, lag max "
+                         f"{chosen[-1]:.2f} p99 {chosen[int(0.99 * (len(chosen) - 1))]:.2f}")
+    sent = sorted(m[3] for m in messages if m[3] is not None)
+    if len(sent) > 1:
+        gap, at = max((b - a, a) for a, b in itertools.pairwise(sent))
+        lines.append(f"  kernel messages: {len(sent)}, longest gap between two "
+                     f"{gap:.2f} s at +{at - t0:.1f} s; largest "
+                     f"{max(m[5] for m in messages) / 1e3:.0f} kB")
+    # The worst moments, one per second of the run.
+    seen: set[int] = set()
+    for r in sorted(rows, key=lambda r: -r["lag"]):
+        second = int(r["ended"] - t0)
+        if second in seen:
+            continue
+        seen.add(second)
+        when, until = r["ended"], r["ended"] + r["lag"]
+        busy = [d for s, d in long_tasks if s / 1000 < until and s / 1000 + d / 1000 > when]
+        pauses = [d for s, d, _ in gc_pauses if s > when and s - d < until]
+        split_text = "  ".join(f"{p} {r[p]:.2f}" for p in parts if p in r)
+        lines.append(f"  k={r['k']:>6} ended +{when - t0:6.2f} s lag {r['lag']:.2f} s "
+                     f"({split_text}); page long tasks {len(busy)} ({sum(busy):.0f} ms)"
+                     + (f"; kernel GC {sum(pauses) * 1000:.0f} ms" if pauses else ""))
+        if len(seen) >= worst:
+            break
+    if gc_pauses:
+        lines.append(f"  kernel GC pauses > 20 ms: {len(gc_pauses)}, longest "
+                     f"{max(d for _, d, _ in gc_pauses) * 1000:.0f} ms")
+    return "\n".join(lines)
 
 
 TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline",
@@ -362,13 +489,14 @@ def profiled(lab: Lab, page: Any, profile: Path | None, name: str) -> Iterator[N
 
 
 def fanout(n: int, workers: int, widget: bool, code: Path | None = None,
-           profile: Path | None = None) -> dict[str, Any]:
+           profile: Path | None = None, name: str | None = None) -> dict[str, Any]:
     disable = "" if widget else (
         "from eflows_kernel.kernel.integration import disable\ndisable()  # the graph closed")
+    name = name or ("live-graph" if widget else "graph-closed")
     with lab_page(workers, code) as (lab, page, cdp):
         run_notebook(lab, page, [FANOUT_CELL.format(n=n, disable=disable)])
         busy = busy_seconds(cdp)
-        with profiled(lab, page, profile, "live-graph" if widget else "graph-closed"):
+        with profiled(lab, page, profile, name):
             result = cell_result(page, timeout=1800)
         busy = busy_seconds(cdp) - busy
         time.sleep(1.5)  # the last redraws
@@ -379,10 +507,27 @@ def fanout(n: int, workers: int, widget: bool, code: Path | None = None,
                "gap99_ms": gap99, "ws_closed": len(bench["closes"]),
                "server_ws_errors": lab.server_errors(), "lag_s": float("nan"),
                "kernel_cpu_s": result["kernel_cpu"], "browser_busy_s": busy,
-               "lag99_s": float("nan")}
+               "lag99_s": float("nan"), "load": os.getloadavg()[0]}
+        kernel = json.loads((lab.root / "kernel-times.json").read_text())
+        ended = finished_times(Path(result["log"]))
+        known = sorted(kernel["known"])
+        report = [k - e for k, e in zip(known, ended, strict=False)]
+        row["report_lag_s"] = max(report, default=float("nan"))
+        print(f"[{name}] the engine counted the k-th finished task at most "
+              f"{row['report_lag_s']:.2f} s after its end on the worker; kernel GC pauses "
+              f"> 20 ms: {len(kernel['gc'])}", flush=True)
         if widget and bench["counts"]:  # (a widget that publishes its counts)
-            row["lag_s"], row["lag99_s"] = count_lag(Path(result["log"]), bench["counts"])
+            rows = lag_per_k(ended, bench["counts"], known, bench["messages"])
+            row["lag_s"], row["lag99_s"] = count_lag(rows)
             row["widget_finished"] = bench["counts"][-1][1]
+            print(f"[{name}] count lag max {row['lag_s']:.2f} s p99 {row['lag99_s']:.2f} s\n"
+                  + explain_lag(rows, result["t0"], result["submit"], bench["messages"],
+                                bench["long"], kernel["gc"]), flush=True)
+            if profile is not None:
+                (profile / f"{name}.lag.json").write_text(json.dumps(
+                    {"t0": result["t0"], "submit": result["submit"], "per_k": rows,
+                     "messages": bench["messages"], "long_tasks": bench["long"],
+                     "gc": kernel["gc"], "shown": bench["counts"]}))
         return row
 
 
@@ -470,7 +615,8 @@ def main() -> int:
         rows = [fanout(args.tasks, args.workers, widget=False, profile=args.profile),
                 fanout(args.tasks, args.workers, widget=True, profile=args.profile)]
         if args.before is not None:
-            before = fanout(args.tasks, args.workers, widget=True, code=args.before)
+            before = fanout(args.tasks, args.workers, widget=True, code=args.before,
+                            profile=args.profile, name="before-graph")
             before["view"] = "before: graph"
             rows.append(before)
         print(f"\nfan-out/fan-in in JupyterLab + Chromium, {args.workers} workers "
@@ -478,12 +624,15 @@ def main() -> int:
               "connection)")
         print(f"{'view':<14}{'tasks':>7}{'submit s':>10}{'run s':>8}{'max gap ms':>12}"
               f"{'p99 gap':>9}{'ws closed':>11}{'srv errors':>12}{'lag s':>8}{'p99 lag':>9}"
-              f"{'kernel cpu s':>14}{'page busy s':>13}")
+              f"{'kernel cpu s':>14}{'page busy s':>13}{'engine lag':>12}{'load':>6}")
         for r in rows:
             print(f"{r['view']:<14}{r['tasks']:>7}{r['submit_s']:>10.1f}{r['run_s']:>8.1f}"
                   f"{r['gap_ms']:>12.0f}{r['gap99_ms']:>9.0f}{r['ws_closed']:>11}"
                   f"{r['server_ws_errors']:>12}{r['lag_s']:>8.2f}{r['lag99_s']:>9.2f}"
-                  f"{r['kernel_cpu_s']:>14.1f}{r['browser_busy_s']:>13.1f}")
+                  f"{r['kernel_cpu_s']:>14.1f}{r['browser_busy_s']:>13.1f}"
+                  f"{r['report_lag_s']:>12.2f}{r['load']:>6.1f}")
+        print("(engine lag: the longest a finished task took to reach the engine's count, "
+              "which the lag includes; load: the 1-minute load average after the run)")
         base, live = rows[:2]
         print(f"live / closed: run {live['run_s'] / base['run_s']:.2f}x, submit "
               f"{live['submit_s'] / base['submit_s']:.2f}x, max gap "

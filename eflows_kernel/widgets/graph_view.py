@@ -7,6 +7,9 @@ update the model (:mod:`graph_model`); a refresher thread sends what changed at 
 (:mod:`graph_wire`), so the kernel's traffic depends on how often the browser can
 redraw, not on how many events arrive. The browser draws the whole DAG on a canvas
 (100,000 tasks stay pannable), or one node per function above ``max_nodes`` tasks.
+Between two deltas the header (status and counts) goes on its own, as a few hundred
+bytes of JSON every ``header_interval``: the counts keep within a fraction of a second
+of the engine's while the DAG's delta waits for its turn.
 
 Late front ends (a reloaded page, Voilà) start from ``_snapshot_*``, a snapshot kept
 in the widget's state and refreshed now and then (more rarely as it grows); a front
@@ -38,6 +41,8 @@ SCRIPTS = ("theme.js", "store.js", "frames.js", "dag_paint.js", "dag.js", "timel
 #: KEYFRAME_BYTES_PER_S of traffic.
 KEYFRAME_FIRST, KEYFRAME_MAX = 1.0, 30.0
 KEYFRAME_BYTES_PER_S = 100_000
+#: Seconds between two header-only messages (only when the header changed).
+HEADER_INTERVAL = 0.1
 
 
 def front_end_module() -> str:
@@ -64,11 +69,13 @@ class TaskGraphView(anywidget.AnyWidget):
 
     def __init__(self, first_task: int | None = None, max_nodes: int = 5000,
                  refresh_interval: float = 0.25, timeline_limit: int | None = None,
-                 height: int = 420) -> None:
+                 height: int = 420, header_interval: float = HEADER_INTERVAL) -> None:
         super().__init__(height=height, max_nodes=max_nodes, _uid=uuid.uuid4().hex)
         self.model = RunGraphModel(first_task)
         self.encoder = WireEncoder(self.model)
         self.refresh_interval = refresh_interval
+        self.header_interval = min(header_interval, refresh_interval)
+        self._header_shown: tuple[Any, ...] | None = None  # what the last message said
         self._pending: deque[dict[str, Any]] = deque()
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -78,6 +85,7 @@ class TaskGraphView(anywidget.AnyWidget):
         self._keyframe_interval = KEYFRAME_FIRST
         self._next_keyframe = time.monotonic() + KEYFRAME_FIRST
         self.renders = 0  # deltas sent
+        self.headers_sent = 0  # header-only messages
         self.bytes_sent = 0
         self.on_msg(self._on_front_end_message)
 
@@ -148,26 +156,53 @@ class TaskGraphView(anywidget.AnyWidget):
         super().close()
 
     def _refresh_loop(self) -> None:
-        while not self._stop.wait(self.refresh_interval):
+        next_delta = time.monotonic() + self.refresh_interval
+        while not self._stop.wait(self.header_interval):
             model = self.model
             ended = model.run_state in RUN_ENDED or (
                 model.last_task is not None and model.finished == model.total
                 and not self._pending)
+            now = time.monotonic()
+            if not ended and now < next_delta:
+                self.refresh_header()
+                continue
+            next_delta = now + self.refresh_interval
             self.refresh(keyframe=ended)
             if ended:
                 self.stop()  # nothing more will change here
+
+    def _apply_pending(self) -> None:
+        pending = self._pending
+        apply = self.model.apply
+        while pending:
+            apply(pending.popleft())
+
+    def _header_key(self) -> tuple[Any, ...]:
+        model = self.model
+        return (model.run_state, model.total, *model.counts.values(), model.last_task)
+
+    def refresh_header(self) -> None:
+        """Apply the events received so far and send the header alone if it changed:
+        a message of its own, so the counts never wait for the next delta."""
+        with self._lock:
+            self._apply_pending()
+            key = self._header_key()
+            if key == self._header_shown or self.encoder.seq == 0:
+                return  # (nothing new; or no delta yet: the first one brings it)
+            self._header_shown = key
+            self.send({"type": "header", "seq": self.encoder.seq,
+                       "header": self.encoder.header()})
+            self.headers_sent += 1
 
     def refresh(self, keyframe: bool = False) -> None:
         """Apply the events received so far and send what changed to the front ends;
         with ``keyframe`` (or when one is due) also refresh the stored snapshot."""
         with self._lock:
-            pending = self._pending
-            apply = self.model.apply
-            while pending:
-                apply(pending.popleft())
+            self._apply_pending()
             message = self.encoder.delta()
             if message is not None:
                 meta, data = message
+                self._header_shown = self._header_key()
                 self.send({"type": "delta", **meta}, [data])
                 self.renders += 1
                 self.bytes_sent += len(data)

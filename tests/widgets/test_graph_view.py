@@ -124,6 +124,24 @@ def test_updates_are_coalesced_to_the_refresh_rate(sent):
     view.stop()
 
 
+def test_counts_go_on_their_own_between_deltas(sent):
+    view = TaskGraphView(refresh_interval=10)  # no delta but the first during the test
+    view.header_interval = 0.05
+    ev = Stream()
+    view.feed(ev.submit(1, "a"))
+    view.feed(ev.submit(2, "a"))
+    view.refresh()  # the first delta: the front end has the tasks
+    view.start()
+    view.feed(ev.end(1))
+    wait_until(lambda: any(h["header"]["finished"] == 1 for h in custom(sent, "header")))
+    headers = custom(sent, "header")
+    assert len(custom(sent, "delta")) == 1 and headers[-1]["seq"] == 1
+    assert headers[-1]["header"]["counts"][3] == 1 and headers[-1]["header"]["total"] == 2
+    time.sleep(0.2)  # nothing new: no more header messages
+    assert len(custom(sent, "header")) == len(headers)
+    view.stop()
+
+
 def test_late_front_ends_start_from_a_snapshot_or_ask_for_one(sent):
     view = TaskGraphView()
     ev = Stream()

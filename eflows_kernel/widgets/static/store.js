@@ -96,14 +96,26 @@ class GraphStore {
     this.workers = meta.workers || this.workers;
     for (const [k, v] of Object.entries(meta.errors || {})) this.errors.set(Number(k), v);
     for (const [k, v] of Object.entries(meta.failures || {})) this.failures.set(Number(k), v);
-    if (meta.header) {
-      this.header = meta.header;
-      this.clockOffset = meta.header.now - Date.now() / 1000;
-    }
+    if (meta.header) this.takeHeader(meta.header);
     if (meta.selected) this.setDetails(meta.selected, true);
     this.seq = meta.seq;
     this.emit(meta.kind);
     return "applied";
+  }
+
+  // The header, unless the store has a newer one: header-only messages come between
+  // deltas, and a snapshot from the widget's state can arrive after them.
+  takeHeader(header) {
+    if (this.header.now !== undefined && header.now < this.header.now) return false;
+    this.header = header;
+    this.clockOffset = header.now - Date.now() / 1000;
+    return true;
+  }
+
+  // A header-only message (see graph_view.py): the counts between two deltas.
+  acceptHeader(msg) {
+    if (!msg.header || msg.seq < this.seq || !this.takeHeader(msg.header)) return;
+    this.emit("header");
   }
 
   reset() {

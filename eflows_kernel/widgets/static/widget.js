@@ -1,7 +1,8 @@
 // widget.js: the anywidget entry point. One store per widget model (fed by the
 // kernel's messages); each view draws it. Two cadences, so a slow page still shows
 // where the run is: the header, counts and summary (a few text nodes) follow every
-// message at most HEADER_MS apart, never held back by drawing; the canvases and the
+// message (deltas, and the kernel's header-only messages between them) at most
+// HEADER_MS apart, never held back by drawing; the canvases and the
 // table redraw at most ~8 times a second, fewer when drawing is slow (data never takes
 // more than a quarter of the page's time). Pan and zoom redraw at the frame rate.
 // Nothing is written to the page that did not change: every write costs a style,
@@ -12,7 +13,7 @@
 const STORES = new Map();
 const DATA_REDRAW_MS = 120;
 const DATA_REDRAW_MOST_MS = 10000; // (and a setTimeout past 2^31 ms fires at once)
-const HEADER_MS = 250;
+const HEADER_MS = 100;
 const TABLE_REDRAW_MS = 500;
 const ANNOUNCE_MS = 10000;
 
@@ -181,6 +182,7 @@ class GraphWidget {
       return;
     }
     this.scheduleHeader();
+    if (what === "header") return; // (the header alone: nothing to redraw)
     const every = clamp(4 * (this.dag.lastDrawMs + this.timeline.lastDrawMs), DATA_REDRAW_MS,
                         DATA_REDRAW_MOST_MS);
     const wait = Math.max(0, (this.lastData || 0) + every - performance.now());
@@ -366,6 +368,10 @@ export default {
     model.on("msg:custom", (msg, buffers) => {
       if (msg.type === "details") {
         store.setDetails(msg.details);
+        return;
+      }
+      if (msg.type === "header") {
+        store.acceptHeader(msg);
         return;
       }
       const data = buffers && buffers[0];

@@ -3,19 +3,23 @@
 The two sites are two logins of the test sshd (``eflows`` and ``eflows-ui``, two home
 directories): the second step reads the first one's run directory as
 ``${steps.make.dir}``, which names nothing on its own site, so the plan inserts the copy
-``make->ui`` (SFTP from the first login down to this server, sha256 checked, up to the
-second, checked again) and the second step reads the copy.
+``make->ui`` (streamed through this server: SFTP read on the first login into SFTP write
+on the second, both sites' sha256 compared, nothing spooled here) and the second step
+reads the copy.
 """
 
 from __future__ import annotations
 
 import pwd
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from eflows_kernel.events import read_events, validate_event
-from eflows_kernel.services.executions import ExecutionState
+from eflows_kernel.services.deploy.site_copies import SiteCopies
+from eflows_kernel.services.executions import LOCAL_SITE, ExecutionState
 from eflows_kernel.services.workflows import workflow_from_spec
 from tests.deploy.stack import APPS, Stack, seqs_are_gap_free
 
@@ -73,9 +77,76 @@ def test_a_later_step_on_another_login_reads_the_copy_of_an_earlier_steps_dir(
     for event in events:
         validate_event(event)
     copy = [e for e in events if e.get("step") == "make->ui"]
-    moved = [e for e in copy if e["type"] == "transfer" and e["state"] == "done"]
-    assert {e["direction"] for e in moved} == {"in", "out"}  # down here, then up there
+    moved = [e for e in copy if e["type"] == "transfer"]
+    assert moved[-1]["state"] == "done" and {e["direction"] for e in moved} == {"in"}
+    done = [e["done_bytes"] for e in moved]
+    assert done == sorted(done) and done[-1] == moved[-1]["total_bytes"] > 0
+    copy_folder = stack.runs_dir / steps["make->ui"].execution_id
+    assert not list(copy_folder.rglob("data.txt*"))  # streamed: never on this disk
     assert any(e["type"] == "stage" and e["state"] == "done" and
                (e.get("info") or {}).get("run_dir") == copied for e in copy)
     states = [e["state"] for e in events if e["type"] == "step" and e["step"] == "make->ui"]
     assert "running" in states and states[-1] == "done"
+
+
+def _copy_records(stack: Stack, source_site: str, target_site: str) -> tuple:
+    workflow = stack.registry.register(workflow_from_spec(
+        {"name": f"copy-{uuid.uuid4().hex[:8]}",
+         "steps": [{"name": "make", "application": APP}]}))
+    source = stack.executions.create(workflow.id, {}, source_site, stack.credential,
+                                     step="make")
+    copy = stack.executions.create(workflow.id, {}, target_site, stack.credential,
+                                   step=f"make->{target_site}")
+    return source, copy
+
+
+def _wait_copy(stack: Stack, execution_id: str, timeout: float = 120.0):
+    stack.wait_for_state(execution_id, {"done", "failed", "cancelled"}, timeout)
+    return stack.executions.get(execution_id)
+
+
+def test_copies_to_and_from_the_local_site_stream_and_cancel_mid_file(
+        stack: Stack, tmp_path: Path) -> None:
+    """The copy step's own runner (no Slurm job): ``local`` is an end like a site, and a
+    cancel stops a copy mid-file at once, with no file under its final name."""
+    copies = SiteCopies(stack.executions, lambda: stack.sites, stack.runs_dir)
+    made = tmp_path / "made"
+    (made / "sub").mkdir(parents=True)
+    (made / "sub" / "data.txt").write_text("made here")
+    source, copy = _copy_records(stack, LOCAL_SITE, "cluster")
+    copies.start(copy, source, str(made))
+    up = _wait_copy(stack, copy.id)
+    assert up.state == ExecutionState.DONE, up.error
+    there = Path(stack.executor.graphs.step_dir(up))
+    assert there.is_relative_to(stack.sshd.home) and there.name == "made"
+    assert (there / "sub" / "data.txt").read_text() == "made here"
+
+    back_source, back = _copy_records(stack, "cluster", LOCAL_SITE)
+    copies.start(back, back_source, str(there))
+    down = _wait_copy(stack, back.id)
+    assert down.state == ExecutionState.DONE, down.error
+    here = Path(stack.executor.graphs.step_dir(down))
+    assert here == stack.runs_dir / back.id / "made"
+    assert (here / "sub" / "data.txt").read_text() == "made here"
+
+    huge = there / "huge.bin"
+    huge.write_bytes(b"\0" * 150_000_000)
+    big_source, big = _copy_records(stack, "cluster", LOCAL_SITE)
+    try:
+        copies.start(big, big_source, str(huge))
+        part = stack.runs_dir / big.id / "huge.bin.part"
+        deadline = time.monotonic() + 60
+        while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        asked = time.monotonic()
+        copies.cancel(stack.executions.get(big.id))
+        stopped = _wait_copy(stack, big.id, 30)
+    finally:
+        huge.unlink()
+    assert stopped.state == ExecutionState.CANCELLED
+    assert time.monotonic() - asked < 2.0, "a cancel takes effect mid-copy"
+    assert not (stack.runs_dir / big.id / "huge.bin").exists() and not part.exists()
+    events = read_events(stopped.event_log)
+    seqs_are_gap_free(events)
+    moved = [e for e in events if e["type"] == "transfer"]
+    assert moved[-1]["state"] == "failed" and moved[-1]["done_bytes"] < 150_000_000

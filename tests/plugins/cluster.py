@@ -1,7 +1,8 @@
 """Pytest plugin: the real test cluster of tests/cluster (sshd on 127.0.0.1:2222, Slurm).
 
 Registered by the root conftest, so any test may ask for ``sshd``, ``clean_account``,
-``rotated_host_key`` or ``slurm_cluster``; nothing starts unless a test asks. The
+``rotated_host_key``, ``slurm_cluster``, or ``site_client`` / ``site_dir`` (a password
+session and a fresh folder on the site); nothing starts unless a test asks. The
 daemons run as root; these fixtures need root to start them and to reset the login's
 ``~/.ssh`` between tests, and they fail (never skip) without it so CI cannot go green blind.
 """
@@ -10,13 +11,18 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import paramiko
 import pytest
+
+from eflows_kernel.services.hpc import ssh
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "tests" / "cluster"
@@ -105,3 +111,29 @@ def seed_authorized_keys(sshd: SshdInfo, text: str) -> Path:
     for p in (ssh_dir, path):
         os.chown(p, account.pw_uid, account.pw_gid)
     return path
+
+
+def password_login(sshd: SshdInfo) -> paramiko.SSHClient:
+    """A new SSH session to the test sshd by password, its host key pinned.
+
+    Password on purpose: other site tests reset ``~/.ssh``, which must not break these.
+    """
+    key = ssh.HostKey.from_line((HOST_KEY_DIR / "ssh_host_ed25519_key.pub").read_text())
+    return ssh.connect(sshd.host, sshd.port, sshd.login, key, password=sshd.password)
+
+
+@pytest.fixture
+def site_client(sshd: SshdInfo) -> Iterator[paramiko.SSHClient]:
+    """One password session to the test sshd for a test, closed after it."""
+    client = password_login(sshd)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def site_dir(site_client: paramiko.SSHClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh folder in the login's home (relative to it), removed after the test."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    name = f"{module.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+    yield name
+    ssh.run(site_client, f"rm -rf {shlex.quote(name)}")

@@ -2,11 +2,13 @@
 
 Why through this server: two sites (two hosts, or two logins of one host) share no
 files and usually no network path or login between them; this server has a login on
-each. So the directory comes down here (its sha256 checked on arrival) and goes up to
-the other site (checked again there), each leg with the transfer layer's guarantees
-(``.part`` until checked, progress events). It lands in the copy step's own run
-directory there, ``<workdir>/runs/<copy execution id>/<the directory's name>``, which a
-later step reads as ``${steps.<step>.dir}`` (``executions/graph.py``).
+each. So the directory is streamed through here, SFTP read on one site into SFTP write
+on the other (``hpc/transfer/site_stream.py``: bounded chunks, ``.part`` until both
+sites' sha256 agree, progress events, cancel mid-file). It lands in the copy step's own
+run directory there, ``<workdir>/runs/<copy execution id>/<the directory's name>``,
+which a later step reads as ``${steps.<step>.dir}`` (``executions/graph.py``). The
+``local`` site (steps run by this server itself) is an end like any other: its files
+are this host's, its run directory ``<runs_dir>/<copy execution id>``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import posixpath
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,16 +25,13 @@ from eflows_kernel.events import EVENT_LOG, EventStream
 from eflows_kernel.services.deploy.pipeline import resolve_workdir, stage
 from eflows_kernel.services.errors import ConflictError
 from eflows_kernel.services.executions.logs import OUTPUT_LOG
-from eflows_kernel.services.executions.store import Execution, ExecutionStore
-from eflows_kernel.services.hpc.transfer.relay import site_to_site
+from eflows_kernel.services.executions.store import LOCAL_SITE, Execution, ExecutionStore
+from eflows_kernel.services.hpc.local_shell import LocalShell
+from eflows_kernel.services.hpc.transfer.site_stream import TransferCancelled, stream_between
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.sites import SiteService
 
 log = logging.getLogger(__name__)
-
-
-class CopyCancelled(Exception):
-    """The copy was cancelled between two of its legs."""
 
 
 class SiteCopies:
@@ -83,19 +81,17 @@ class SiteCopies:
         try:
             self.store.set_state(execution.id, ExecutionState.RUNNING,
                                  f"copying step {source.step!r}'s directory")
-            sites = self._sites()
-            origin, here = sites.get_by_name(source.site), sites.get_by_name(execution.site)
             stage(events, "connect", "running", what)
-            clients.append(sites.connect(origin.id, source.credential_id))
-            clients.append(sites.connect(here.id, execution.credential_id))
-            target_dir = posixpath.join(resolve_workdir(clients[1], here.config.workdir),
-                                        "runs", execution.id)
+            clients.append(self._connect(source.site, source.credential_id))
+            clients.append(self._connect(execution.site, execution.credential_id))
+            target_dir = str(folder) if execution.site == LOCAL_SITE else posixpath.join(
+                resolve_workdir(clients[1], self._sites().get_by_name(
+                    execution.site).config.workdir), "runs", execution.id)
             stage(events, "connect", "done", f"run directory {target_dir}")
             self._check(execution)
             stage(events, "stage-in", "running", f"step {source.step!r}'s directory: {what}")
-            results = site_to_site(clients[0], source_dir, clients[1], target_dir,
-                                   folder / "spool", events)
-            self._check(execution)  # (a copy under way is not cut: it ends, then stops)
+            results = stream_between(clients[0], source_dir, clients[1], target_dir, events,
+                                     cancel=self._cancel_event(execution))
             copied = posixpath.join(target_dir, posixpath.basename(source_dir.rstrip("/")))
             total = sum(r.bytes for r in results)
             stage(events, "stage-in", "done", f"{len(results)} file(s), {total} bytes",
@@ -104,7 +100,9 @@ class SiteCopies:
                 f"copied {source_dir} ({source.site}) to {copied} ({execution.site}): "
                 f"{len(results)} file(s), {total} bytes, sha256 checked\n")
             self.store.set_state(execution.id, ExecutionState.DONE, "copied")
-        except CopyCancelled:
+        except TransferCancelled:
+            stage(events, "cancel", "done", "cancelled: no file of the copy got "
+                  "a final name unless it was complete")
             with contextlib.suppress(ConflictError):
                 self.store.set_state(execution.id, ExecutionState.CANCELLED, "cancelled")
         except Exception as error:
@@ -117,16 +115,25 @@ class SiteCopies:
         finally:
             for client in clients:
                 client.close()
-            shutil.rmtree(folder / "spool", ignore_errors=True)
             events.close()
             with self._lock:
                 self._running.pop(execution.id, None)
 
-    def _check(self, execution: Execution) -> None:
+    def _connect(self, site: str, credential_id: str | None) -> Any:
+        """A session to ``site`` (this host's own shell for ``local``)."""
+        if site == LOCAL_SITE:
+            return LocalShell()
+        sites = self._sites()
+        return sites.connect(sites.get_by_name(site).id, credential_id)
+
+    def _cancel_event(self, execution: Execution) -> threading.Event | None:
         with self._lock:
-            asked = self._running.get(execution.id)
+            return self._running.get(execution.id)
+
+    def _check(self, execution: Execution) -> None:
+        asked = self._cancel_event(execution)
         if asked is not None and asked.is_set():
-            raise CopyCancelled
+            raise TransferCancelled
 
 
 __all__ = ["SiteCopies"]

@@ -13,7 +13,8 @@ rebuilt from the records and the logs, so a restarted server goes on where it wa
 A copy step (``plan.py:copy_step_name``: a step's run directory brought to a site that
 cannot see it) is a child execution too, run by the :class:`StepCopier` through this
 server; a later step on that site reads the copy as ``${steps.<s>.dir}``. A copy cut by
-a restart is started again (it replaces what it had brought).
+a restart is started again (it keeps the files it had checked and continues a ``.part``
+that holds the source's first bytes).
 """
 
 from __future__ import annotations

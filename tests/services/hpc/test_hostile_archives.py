@@ -17,11 +17,9 @@ from __future__ import annotations
 import io
 import os
 import tarfile
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import paramiko
 import pytest
 
 from eflows_kernel.services.hpc import ssh
@@ -31,25 +29,11 @@ from eflows_kernel.services.hpc.transfer.relay import relay_image_to_site
 from eflows_kernel.services.hpc.transfer.stores import open_store
 from eflows_kernel.services.hpc.transfer.untar import UnsafeArchive
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
-from tests.plugins.cluster import HOST_KEY_DIR, SshdInfo
 from tests.plugins.data_services import HttpFiles
 
 PLANTED = b"planted by the site\n"
 
 
-@pytest.fixture
-def client(sshd: SshdInfo) -> Iterator[paramiko.SSHClient]:
-    key = ssh.HostKey.from_line((HOST_KEY_DIR / "ssh_host_ed25519_key.pub").read_text())
-    c = ssh.connect(sshd.host, sshd.port, sshd.login, key, password=sshd.password)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def rdir(client: paramiko.SSHClient) -> Iterator[str]:
-    name = f"hostile-tar-{uuid.uuid4().hex[:8]}"
-    yield name
-    ssh.run(client, f"rm -rf {name}")
 
 
 def _archive(add: Callable[[tarfile.TarFile], None]) -> bytes:

@@ -7,34 +7,16 @@ in, and a result folder staged out to S3; run under ``flock /tmp/eflows-e2e.lock
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import paramiko
-import pytest
 
 from eflows_kernel.events import EventStream
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.transfer.relay import relay_from_site, relay_to_site
 from eflows_kernel.services.hpc.transfer.stores import Auth, open_store
-from tests.plugins.cluster import HOST_KEY_DIR, SshdInfo
+from tests.plugins.cluster import SshdInfo
 from tests.plugins.data_services import HttpFiles, S3Endpoint, WebDavShare
-
-
-@pytest.fixture
-def client(sshd: SshdInfo) -> Iterator[paramiko.SSHClient]:
-    key = ssh.HostKey.from_line((HOST_KEY_DIR / "ssh_host_ed25519_key.pub").read_text())
-    c = ssh.connect(sshd.host, sshd.port, sshd.login, key, password=sshd.password)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def rdir(client: paramiko.SSHClient) -> Iterator[str]:
-    name = f"relay-test-{uuid.uuid4().hex[:8]}"
-    yield name
-    ssh.run(client, f"rm -rf {name}")
 
 
 def test_http_to_ssh_lands_checked_on_the_site(client: paramiko.SSHClient, sshd: SshdInfo,

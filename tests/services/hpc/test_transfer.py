@@ -11,7 +11,6 @@ import http.server
 import json
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,23 +28,7 @@ from eflows_kernel.services.hpc.transfer import (
     stage_out,
     upload,
 )
-from tests.plugins.cluster import HOST_KEY_DIR, SshdInfo
-
-
-@pytest.fixture
-def client(sshd: SshdInfo) -> Iterator[paramiko.SSHClient]:
-    key = ssh.HostKey.from_line((HOST_KEY_DIR / "ssh_host_ed25519_key.pub").read_text())
-    c = ssh.connect(sshd.host, sshd.port, sshd.login, key, password=sshd.password)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def rdir(client: paramiko.SSHClient, sshd: SshdInfo) -> Iterator[str]:
-    """A fresh remote work dir (relative to the login's home)."""
-    name = f"transfer-test-{uuid.uuid4().hex[:8]}"
-    yield name
-    ssh.run(client, f"rm -rf {name}")
+from tests.plugins.cluster import SshdInfo, password_login
 
 
 def home(sshd: SshdInfo, rdir: str) -> Path:
@@ -278,12 +261,10 @@ def test_big_file_over_parallel_connections_and_resume(client, rdir, sshd, tmp_p
     data = os.urandom(5 * 1024 * 1024 + 99)
     src = tmp_path / "par.bin"
     src.write_bytes(data)
-    key = ssh.HostKey.from_line((HOST_KEY_DIR / "ssh_host_ed25519_key.pub").read_text())
     opened: list[paramiko.SSHClient] = []
 
     def connect() -> paramiko.SSHClient:
-        opened.append(ssh.connect(sshd.host, sshd.port, sshd.login, key,
-                                  password=sshd.password))
+        opened.append(password_login(sshd))
         return opened[-1]
 
     events = EventStream("run-10")

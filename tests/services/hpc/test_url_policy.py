@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import paramiko
 import pytest
 
 from eflows_kernel.services.deploy.staging import plan
@@ -16,7 +14,6 @@ from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.transfer import UrlPolicy, UrlRefused, stage_in_url
 from eflows_kernel.services.workflows import workflow_from_spec
-from tests.plugins.cluster import HOST_KEY_DIR, SshdInfo
 
 PRIVATE = ["http://127.0.0.1/x", "http://0x7f000001/x", "http://2130706433/x",
            "http://127.1/x", "http://[::1]/x", "http://[::ffff:127.0.0.1]/x",
@@ -51,13 +48,6 @@ def test_refused_at_submission_with_the_field_named_and_nothing_planned() -> Non
     assert set(refused.value.details["fields"]) == {"data", "meta"}
     assert "s3cret" not in str(refused.value.details)
 
-
-@pytest.fixture
-def client(sshd: SshdInfo) -> Iterator[paramiko.SSHClient]:
-    key = ssh.HostKey.from_line((HOST_KEY_DIR / "ssh_host_ed25519_key.pub").read_text())
-    c = ssh.connect(sshd.host, sshd.port, sshd.login, key, password=sshd.password)
-    yield c
-    c.close()
 
 
 def _as_public(port: int) -> UrlPolicy:

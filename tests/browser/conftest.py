@@ -336,6 +336,13 @@ def jupyter_server_factory(tmp_path_factory: pytest.TempPathFactory,
 
 
 
+@pytest.fixture
+def jupyter_server(jupyter_server_factory: Callable[..., JupyterServer],
+                   tmp_path: Path) -> JupyterServer:
+    """A ``jupyter lab`` serving the test's ``tmp_path``: ``(url, token)``."""
+    return jupyter_server_factory(tmp_path)
+
+
 # ---------------------------------------------------------------------------------------------
 # One JupyterLab for the tests that need no server configuration of their own
 

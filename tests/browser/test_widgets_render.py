@@ -62,7 +62,8 @@ def test_widgets_render_in_voila(tmp_path: Path, voila_server: Any, page: Any) -
     check_widgets(page, "voila-widgets")
 
 
-def test_widgets_render_in_voila_server_extension(lab_folder: Any, page: Any) -> None:
-    write_notebook(lab_folder.path / "widgets.ipynb")
-    page.goto(lab_folder.voila("widgets.ipynb"))
+def test_widgets_render_in_voila_server_extension(tmp_path: Path, jupyter_server: Any,
+                                                   page: Any) -> None:
+    write_notebook(tmp_path / "widgets.ipynb")  # jupyter_server serves the test's tmp_path
+    page.goto(jupyter_server.at("voila/render/widgets.ipynb"))
     check_widgets(page, "voila-render-widgets")

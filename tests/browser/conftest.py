@@ -6,12 +6,18 @@
   browser console go to test-artifacts/FAILED-<test>.png / .log.
 * ``voila_server(notebook_path, *, extra_args=(), env=None, timeout=60) -> str``: starts
   ``voila <notebook>`` on a free port and returns its URL (``http://127.0.0.1:<port>/``).
-* ``jupyter_server_factory(root_dir, *, extra_args=(), env=None, timeout=60) -> JupyterServer``
-  and ``jupyter_server`` (that factory applied to the test's ``tmp_path``): ``jupyter lab`` with
-  a random token; ``JupyterServer`` is a ``(url, token)`` named tuple.
+* ``jupyter_server_factory(root_dir, *, extra_args=(), env=None, timeout=60) -> JupyterServer``:
+  a private ``jupyter lab`` with a random token, for a test that needs a server configuration
+  of its own (settings, state it checks exactly); ``JupyterServer`` is a ``(url, token)``
+  named tuple.
+* ``lab_folder -> LabFolder``: a folder of the test's own in ONE ``jupyter lab`` shared by
+  tests/browser (``shared_lab``: ``lab_env`` state, ``EFLOWS_WORKERS=2``, run events in
+  ``runs/`` next to each notebook), with the URLs to open a notebook there in JupyterLab (a
+  workspace per test), Notebook 7 or Voila; the test's kernels are shut down after it.
 
 Servers run from the venv with an isolated Jupyter config/runtime/lab-settings directory, and
-are stopped — with every kernel they started — when the test ends.
+are stopped — with every kernel they started — when the test (the shared one: tests/browser)
+ends.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -288,6 +295,21 @@ class JupyterServer(NamedTuple):
         return f"{self.url}{path.lstrip('/')}{sep}token={self.token}"
 
 
+def _jupyter_lab(root: Path, env: Mapping[str, str], log: Path,
+                 extra_args: Sequence[str] = ()) -> tuple[_Server, JupyterServer]:
+    """A ``jupyter lab`` (not started yet) serving ``root`` on a free port, random token."""
+    token = secrets.token_hex(16)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    cmd = [str(VENV_BIN / "jupyter"), "lab", "--no-browser", f"--port={port}",
+           "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           *(["--allow-root"] if os.geteuid() == 0 else []), *extra_args]
+    server = _Server("jupyter lab", cmd, cwd=root, env=env, log=log, probe_url=f"{url}api")
+    return server, JupyterServer(url, token)
+
+
 @pytest.fixture
 def jupyter_server_factory(tmp_path_factory: pytest.TempPathFactory,
                            _servers: list[_Server]) -> Callable[..., JupyterServer]:
@@ -302,23 +324,16 @@ def jupyter_server_factory(tmp_path_factory: pytest.TempPathFactory,
     def start(root_dir: str | os.PathLike[str], *, extra_args: Sequence[str] = (),
               env: Mapping[str, str] | None = None,
               timeout: float = SERVER_START_TIMEOUT) -> JupyterServer:
-        root = Path(root_dir).resolve()
         base = tmp_path_factory.mktemp("jupyter")
-        token = secrets.token_hex(16)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/"
-        cmd = [str(VENV_BIN / "jupyter"), "lab", "--no-browser", f"--port={port}",
-               "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               *(["--allow-root"] if os.geteuid() == 0 else []), *extra_args]
-        server = _Server("jupyter lab", cmd, cwd=root, env=_server_env(base, env),
-                         log=base / "jupyter.log", probe_url=f"{url}api")
+        server, lab = _jupyter_lab(Path(root_dir).resolve(), _server_env(base, env),
+                                   base / "jupyter.log", extra_args)
         _servers.append(server)
         server.start(timeout)
-        return JupyterServer(url, token)
+        return lab
 
     return start
+
+
 
 
 @pytest.fixture
@@ -326,3 +341,92 @@ def jupyter_server(jupyter_server_factory: Callable[..., JupyterServer],
                    tmp_path: Path) -> JupyterServer:
     """A ``jupyter lab`` serving the test's ``tmp_path``: ``(url, token)``."""
     return jupyter_server_factory(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# One JupyterLab for the tests that need no server configuration of their own
+
+
+class LabFolder(NamedTuple):
+    """A test's own folder in the shared JupyterLab: ``path`` on disk, ``rel`` to the root;
+    ``data_dir`` is the server's ``JUPYTER_DATA_DIR`` (its notary: what it trusts)."""
+
+    server: JupyterServer
+    path: Path
+    rel: str
+    workspace: str
+    data_dir: Path
+
+    def lab(self, name: str) -> str:
+        """``name`` (in the folder) opened in JupyterLab, in a workspace of the test's own:
+        the shared server's default workspace would reopen the previous tests' notebooks."""
+        return self.server.at(f"lab/workspaces/{self.workspace}/tree/{self.rel}/{name}")
+
+    def notebook(self, name: str) -> str:
+        """``name`` opened in Notebook 7."""
+        return self.server.at(f"notebooks/{self.rel}/{name}")
+
+    def voila(self, name: str) -> str:
+        """``name`` rendered by Voila's server extension."""
+        return self.server.at(f"voila/render/{self.rel}/{name}")
+
+
+def _api(server: JupyterServer, method: str, path: str) -> Any:
+    request = urllib.request.Request(f"{server.url}{path}", method=method,
+                                     headers={"Authorization": f"token {server.token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+# One server for tests/browser (as pytest-jupyter's jp_serverapp is one per test but
+# galata's is one per run): starting JupyterLab costs 5-10 s of the 2 shared cores.
+SHARED_LAB_ENV = {"EFLOWS_WORKERS": "2",
+                  # relative: the kernel's working directory, i.e. each test's own folder
+                  "EFLOWS_EVENT_LOG_DIR": "runs"}
+
+
+@pytest.fixture(scope="package")
+def shared_lab(tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[_Server, JupyterServer]]:
+    """``jupyter lab`` shared by tests/browser: state of its own (``lab_env``), 2 local
+    workers per eFlows kernel, each run's events in ``runs/`` next to its notebook.
+
+    The kernels must find *this* server: an ``EFLOWS_URL``/``EFLOWS_TOKEN`` of the
+    caller's would win over the ones the extension exports, so they are left out.
+    """
+    from tests.browser import lab_env
+
+    base = tmp_path_factory.mktemp("shared-lab")
+    root = base / "root"
+    root.mkdir()
+    env = _server_env(base, {**lab_env(base), **SHARED_LAB_ENV})
+    for name in ("EFLOWS_URL", "EFLOWS_TOKEN"):
+        env.pop(name, None)
+    server, lab = _jupyter_lab(root, env, base / "jupyter.log")
+    server.start(SERVER_START_TIMEOUT)
+    try:
+        yield server, lab
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lab_folder(shared_lab: tuple[_Server, JupyterServer],
+               request: pytest.FixtureRequest) -> Iterator[LabFolder]:
+    """The test's own folder in the shared JupyterLab; its kernels are shut down after."""
+    server, lab = shared_lab
+    name = slug(request.node.name)
+    path = Path(server.cwd) / name
+    path.mkdir()
+    # JupyterLab's workspace names are letters, digits, "-" and "_" only
+    yield LabFolder(lab, path, name, re.sub(r"[^A-Za-z0-9_-]", "_", name),
+                    Path(server.env["JUPYTER_DATA_DIR"]))
+    if _failed(request):
+        print(f"--- shared jupyter lab log ({server.log}) ---\n{server.log_tail()}")
+    for session in _api(lab, "GET", "api/sessions"):
+        with contextlib.suppress(urllib.error.HTTPError):
+            _api(lab, "DELETE", f"api/sessions/{session['id']}")
+    for kernel in _api(lab, "GET", "api/kernels"):
+        with contextlib.suppress(urllib.error.HTTPError):
+            _api(lab, "DELETE", f"api/kernels/{kernel['id']}")

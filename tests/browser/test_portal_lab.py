@@ -2,8 +2,9 @@
 
 Issue #6: the widgets must work in JupyterLab, Notebook 7 and Voila (Voila: see
 test_portal_voila.py). Here ``notebooks/portal.ipynb`` runs in a real ``jupyter lab`` with
-the eflows extension, so the kernel's ``portal()`` talks to *that* server over REST (the
-extension exports ``EFLOWS_URL``/``EFLOWS_TOKEN`` to its kernels): the Generate click goes
+the eflows extension (the one tests/browser share), so the kernel's ``portal()`` talks to
+*that* server over REST (the extension exports ``EFLOWS_URL``/``EFLOWS_TOKEN`` to its
+kernels): the Generate click goes
 browser -> kernel -> server's vault -> kernel -> browser, and the test checks through the
 server's own REST API that the key really landed in the (throw-away) vault.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,34 +24,23 @@ from eflows_kernel.ui.portal import TITLES as TITLES_IN_ORDER
 from tests.browser import REPO, screenshot
 
 
-def isolated_env(tmp_path: Path) -> dict[str, str]:
-    """Server and kernel state under ``tmp_path`` (state DB, vault key, runs).
-
-    ``JUPYTER_DATA_DIR`` moves the extension's default state/vault/runs locations; the
-    state URL and vault key are cleared so a developer's environment cannot point the
-    server at a real database or vault.
-    """
-    return {"JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"), "EFLOWS_STATE_URL": "",
-            "EFLOWS_VAULT_KEY": "", "EFLOWS_CONFIG": str(tmp_path / "no-config.toml")}
-
-
 def tab(page: Any, title: str) -> Any:
     """The tab bar entry called ``title`` (ipywidgets 8 Tab: a Lumino tab bar)."""
     return page.locator(".lm-TabBar-tab", has_text=title).first
 
 
-def open_and_run(page: Any, server: Any, ui: str) -> None:
+def open_and_run(page: Any, folder: Any, ui: str) -> None:
     """Open the portal notebook in ``ui``, wait for an idle kernel, then Run All Cells.
 
     Waiting for idle first matters: a Run All sent before the kernel is ready is queued
     silently in Notebook 7, and the test would then wait on a page that never changes.
     """
     if ui == "jupyterlab":
-        page.goto(server.at("lab/tree/portal.ipynb"))
+        page.goto(folder.lab("portal.ipynb"))
         expect(page.get_by_text("Python 3 (ipykernel) | Idle").first).to_be_visible(
             timeout=120_000)
     else:
-        page.goto(server.at("notebooks/portal.ipynb"))
+        page.goto(folder.notebook("portal.ipynb"))
         expect(page.locator(".jp-Notebook").first).to_be_visible(timeout=120_000)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
             state="attached", timeout=120_000)
@@ -58,23 +48,27 @@ def open_and_run(page: Any, server: Any, ui: str) -> None:
     page.get_by_text("Run All Cells", exact=True).click()
 
 
+@pytest.fixture
+def rest(lab_folder: Any) -> Iterator[EflowsClient]:
+    """The shared JupyterLab's REST API; the credentials a test made are deleted after it,
+    so the next test finds the vault empty again."""
+    client = EflowsClient(lab_folder.server.url, lab_folder.server.token)
+    yield client
+    for credential in client.credentials.list():
+        client.credentials.delete(credential.id)
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("ui", ["jupyterlab", "notebook7"])
 def test_portal_renders_tabs_and_generates_a_credential(
-        ui: str, jupyter_server_factory: Any, page: Any, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # The kernel must find *this* server: an EFLOWS_URL inherited from the caller would win
-    # over the one the extension exports (it only sets them when unset).
-    monkeypatch.delenv("EFLOWS_URL", raising=False)
-    monkeypatch.delenv("EFLOWS_TOKEN", raising=False)
-    root = tmp_path / "root"
-    root.mkdir()
-    shutil.copy(REPO / "notebooks" / "portal.ipynb", root / "portal.ipynb")
-    server = jupyter_server_factory(root, env=isolated_env(tmp_path))
-    rest = EflowsClient(server.url, server.token)
+        ui: str, lab_folder: Any, rest: EflowsClient, page: Any) -> None:
+    # The shared server (tests/browser/conftest.py) runs without the caller's EFLOWS_URL /
+    # EFLOWS_TOKEN: the kernel finds *this* server, whose state is of its own.
+    server = lab_folder.server
+    shutil.copy(REPO / "notebooks" / "portal.ipynb", lab_folder.path / "portal.ipynb")
     assert rest.credentials.list() == []  # a fresh vault, not somebody's real one
 
-    open_and_run(page, server, ui)
+    open_and_run(page, lab_folder, ui)
     for title in TITLES_IN_ORDER:
         expect(tab(page, title)).to_be_visible(timeout=120_000)
     # The portal uses this server's services, not in-process ones.

@@ -66,19 +66,17 @@ WATCH_FIRST_GRAPH = """() => {
 
 
 @pytest.mark.parametrize("ui", ["jupyterlab", "notebook7"])
-def test_quickstart_graph_changes_live(ui, jupyter_server_factory, page, tmp_path):
+def test_quickstart_graph_changes_live(ui, lab_folder, page):
     """Run the quickstart in JupyterLab and Notebook 7: the graph is drawn while the
     cell runs, and the time from an event to the widget in Chromium is measured."""
-    shutil.copy(REPO / "notebooks" / "quickstart.ipynb", tmp_path / "quickstart.ipynb")
-    runs = tmp_path / "runs"
-    server = jupyter_server_factory(tmp_path, env={"EFLOWS_WORKERS": "2",
-                                                   "EFLOWS_EVENT_LOG_DIR": str(runs)})
+    shutil.copy(REPO / "notebooks" / "quickstart.ipynb", lab_folder.path / "quickstart.ipynb")
+    runs = lab_folder.path / "runs"  # the shared server's kernels log next to the notebook
     if ui == "jupyterlab":
-        page.goto(server.at("lab/tree/quickstart.ipynb"))
+        page.goto(lab_folder.lab("quickstart.ipynb"))
         expect(page.get_by_text("eFlows4HPC (Python 3) | Idle").first).to_be_visible(
             timeout=120_000)
     else:
-        page.goto(server.at("notebooks/quickstart.ipynb"))
+        page.goto(lab_folder.notebook("quickstart.ipynb"))
         expect(page.locator(".jp-Notebook").first).to_be_visible(timeout=120_000)
         expect(page.get_by_text("eFlows4HPC (Python 3)").first).to_be_visible(
             timeout=120_000)

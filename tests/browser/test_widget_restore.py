@@ -2,10 +2,11 @@
 
 The notebook is executed once with its widget state stored in its metadata (as
 JupyterLab's *Save Widget State Automatically* or ``nbclient --store-widget-state``
-do), then opened in a fresh JupyterLab: the kernel there knows none of the widgets,
-so every view is restored from the saved state alone. Before the fix the task graph
-(an anywidget) said "[anywidget] Failed to initialize model" and drew nothing; now it
-shows the saved run (its tasks, all done) and the plain ipywidget beside it its value.
+do), then opened in JupyterLab (the one tests/browser share) by a fresh page: the kernel
+there knows none of the widgets, so every view is restored from the saved state alone.
+Before the fix the task graph (an anywidget) said "[anywidget] Failed to initialize model"
+and drew nothing; now it shows the saved run (its tasks, all done) and the plain ipywidget
+beside it its value.
 """
 
 from __future__ import annotations
@@ -64,18 +65,15 @@ def saved_notebook(path: Path, data_dir: Path) -> Path:
     return path
 
 
-def test_saved_widget_state_restores_graph_and_widgets(jupyter_server_factory: Any,
-                                                       page: Any, tmp_path: Path) -> None:
-    root = tmp_path / "root"
-    root.mkdir()
-    data = tmp_path / "data"
-    saved_notebook(root / "saved.ipynb", data)
+def test_saved_widget_state_restores_graph_and_widgets(lab_folder: Any, page: Any) -> None:
+    root = lab_folder.path
+    # signed with the shared server's notary, so that server trusts it
+    saved_notebook(root / "saved.ipynb", lab_folder.data_dir)
     (root / "run.jsonl").unlink()  # the view must come from the saved state, not the log
-    server = jupyter_server_factory(root, env={"JUPYTER_DATA_DIR": str(data)})
     console: list[str] = []
     page.on("console", lambda msg: console.append(f"[{msg.type}] {msg.text}"))
     page.on("pageerror", lambda exc: console.append(f"[pageerror] {exc}"))
-    page.goto(server.at("lab/tree/saved.ipynb"))
+    page.goto(lab_folder.lab("saved.ipynb"))
     expect(page.locator(".jp-Notebook .widget-label", has_text="saved label")).to_be_visible(
         timeout=120_000)
     # Two graphs: the cell's own live view (start() turns it on) and the replay.

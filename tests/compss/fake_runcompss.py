@@ -7,7 +7,9 @@ that every argument arrived literally), then writes ``complete_graph.dot`` (a re
 graph: ``complete_graph.dot`` next to this script) and a shrinking ``current_graph.dot``
 in ``<log_dir>/monitor`` (or ``<base_log_dir>/<app>_01/monitor``) over a few seconds, as
 the runtime does at every monitor tick. It exits 0, or 3 when its name ends in ``-fail``;
-``-slow`` makes each tick 20 s (for cancel tests).
+``-slow`` makes each tick 20 s (for cancel tests). With ``FAKE_COMPSS_HOLD=<file>`` it stays
+at its first tick (a task running) until that file exists, so a test can wait for the moment
+it checks instead of guessing how long it lasts on a loaded machine.
 Standard library only: it runs with the site's bare ``python3``.
 """
 
@@ -19,6 +21,7 @@ import time
 
 STEPS = int(os.environ.get("FAKE_COMPSS_STEPS", "4"))
 NAME = os.path.basename(sys.argv[0])
+HOLD = os.environ.get("FAKE_COMPSS_HOLD")
 TICK = float(os.environ.get("FAKE_COMPSS_TICK", "20" if NAME.endswith("-slow") else "0.6"))
 BLUE = 'shape=circle, style=filled fillcolor="#0000ff" fontcolor="#ffffff"'
 
@@ -56,8 +59,17 @@ def main() -> int:
         lines += ["  }", "}"]
         write(os.path.join(monitor, "current_graph.dot"), "\n".join(lines) + "\n")
         print(f"[fake runcompss] tick {step}: {len(left)} tasks left", flush=True)
+        if step == 0 and HOLD:
+            hold(HOLD)
         time.sleep(TICK)
     return 3 if NAME.endswith("-fail") else 0
+
+
+def hold(path: str, timeout: float = 120.0) -> None:
+    """Wait until ``path`` exists (the test saw the first tick) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def write(path: str, text: str) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,16 @@ def sidecar(tmp_path: Path, pid: int, first_seq: int = 7,
          "--app", "taskGroups.py"], text=True, stderr=subprocess.PIPE)
 
 
+def wait_for_event(path: Path, wanted: Callable[[dict], bool], timeout: float = 60) -> None:
+    """Return once the event log at ``path`` holds an event ``wanted`` accepts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and any(wanted(e) for e in read_events(path)):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no such event in {path} within {timeout} s")
+
+
 def checked(path: Path, first_seq: int) -> list[dict]:
     events = read_events(path)
     for event in events:
@@ -42,11 +53,20 @@ def checked(path: Path, first_seq: int) -> list[dict]:
 @pytest.mark.parametrize("status", [0, 3])
 def test_sidecar_follows_the_runtime_to_its_exit_status(tmp_path: Path, status: int) -> None:
     fake = install_fake(tmp_path / "bin", "runcompss" if status == 0 else "runcompss-fail")
+    # The fake holds its first tick (a task running on COMPSsWorker01) until the sidecar has
+    # reported it: on a loaded machine the sidecar may start after a timed tick is over.
+    hold = tmp_path / "seen-running"
     # the log dir does not exist yet when the sidecar starts: the runtime creates it
     runtime = subprocess.Popen([str(fake), f"--base_log_dir={tmp_path / 'logs'}",
                                 "--monitoring=250", "/apps/taskGroups.py", "x"],
-                               cwd=tmp_path, env=FAST, stdout=subprocess.DEVNULL)
+                               cwd=tmp_path, env={**FAST, "FAKE_COMPSS_HOLD": str(hold)},
+                               stdout=subprocess.DEVNULL)
     follower = sidecar(tmp_path, runtime.pid)
+    try:
+        wait_for_event(tmp_path / "events.jsonl",
+                       lambda e: e["type"] == "task" and e["state"] == "running")
+    finally:
+        hold.touch()
     assert runtime.wait(30) == status
     (tmp_path / "status").write_text(f"{status}\n")  # what the job script does after wait
     assert follower.wait(30) == (0 if status == 0 else 1), follower.stderr.read()

@@ -121,6 +121,15 @@ def test_copies_to_and_from_the_local_site_stream_and_cancel_mid_file(
     assert there.is_relative_to(stack.sshd.home) and there.name == "made"
     assert (there / "sub" / "data.txt").read_text() == "made here"
 
+    # A DLS SSH2SSH node names its target path (relative: from the login's home).
+    named_source, named = _copy_records(stack, LOCAL_SITE, "cluster")
+    copies.start(named, named_source, str(made), "ssh2ssh-target/in")
+    into = _wait_copy(stack, named.id)
+    assert into.state == ExecutionState.DONE, into.error
+    landed = stack.sshd.home / "ssh2ssh-target" / "in" / "made"
+    assert Path(stack.executor.graphs.step_dir(into)) == landed
+    assert (landed / "sub" / "data.txt").read_text() == "made here"
+
     back_source, back = _copy_records(stack, "cluster", LOCAL_SITE)
     copies.start(back, back_source, str(there))
     down = _wait_copy(stack, back.id)

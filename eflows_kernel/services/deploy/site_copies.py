@@ -49,12 +49,16 @@ class SiteCopies:
         with self._lock:
             return execution_id in self._running
 
-    def start(self, execution: Execution, source: Execution, source_dir: str) -> None:
+    def start(self, execution: Execution, source: Execution, source_dir: str,
+              target_dir: str | None = None) -> None:
+        """Copy ``source_dir`` of ``source``'s site into ``target_dir`` on the execution's
+        site (by default the copy's own run directory there)."""
         with self._lock:
             if execution.id in self._running:
                 return
             self._running[execution.id] = threading.Event()
-        threading.Thread(target=self._run, args=(execution, source, source_dir), daemon=True,
+        threading.Thread(target=self._run, args=(execution, source, source_dir, target_dir),
+                         daemon=True,
                          name=f"eflows-copy-{execution.id[:8]}").start()
 
     def cancel(self, execution: Execution) -> Execution:
@@ -70,7 +74,8 @@ class SiteCopies:
 
     # ---- the copy ----------------------------------------------------------------------
 
-    def _run(self, execution: Execution, source: Execution, source_dir: str) -> None:
+    def _run(self, execution: Execution, source: Execution, source_dir: str,
+             into: str | None = None) -> None:
         folder = self.runs_dir / execution.id
         folder.mkdir(parents=True, exist_ok=True)
         if execution.event_log is None:
@@ -84,9 +89,14 @@ class SiteCopies:
             stage(events, "connect", "running", what)
             clients.append(self._connect(source.site, source.credential_id))
             clients.append(self._connect(execution.site, execution.credential_id))
-            target_dir = str(folder) if execution.site == LOCAL_SITE else posixpath.join(
-                resolve_workdir(clients[1], self._sites().get_by_name(
-                    execution.site).config.workdir), "runs", execution.id)
+            if into:  # the path a DLS SSH2SSH node names (relative: from the home)
+                target_dir = resolve_workdir(clients[1], into)
+            elif execution.site == LOCAL_SITE:
+                target_dir = str(folder)
+            else:
+                workdir = self._sites().get_by_name(execution.site).config.workdir
+                target_dir = posixpath.join(resolve_workdir(clients[1], workdir), "runs",
+                                            execution.id)
             stage(events, "connect", "done", f"run directory {target_dir}")
             self._check(execution)
             stage(events, "stage-in", "running", f"step {source.step!r}'s directory: {what}")

@@ -51,10 +51,12 @@ CANCELLED = ExecutionState.CANCELLED.value
 class StepCopier(Protocol):
     """Copies a step's run directory from its site to another, through this server."""
 
-    def start(self, execution: Execution, source: Execution, source_dir: str) -> None:
-        """Copy ``source_dir`` (on ``source``'s site) to ``execution.site`` in the
-        background, moving the record to running, then done (its ``stage`` event with
-        ``run_dir``: where the copy is) or failed."""
+    def start(self, execution: Execution, source: Execution, source_dir: str,
+              target_dir: str | None = None) -> None:
+        """Copy ``source_dir`` (on ``source``'s site) into ``target_dir`` on
+        ``execution.site`` (``None``: the copy's own run directory) in the background,
+        moving the record to running, then done (its ``stage`` event with ``run_dir``:
+        where the copy is) or failed."""
 
     def running(self, execution_id: str) -> bool:
         """Whether this process is copying for that record now."""
@@ -270,7 +272,7 @@ class StepGraphs:
                       f"{step.site!r} that read its directory, and this server copies "
                       "nothing between sites")
         source = children[step.copy_of or ""]
-        copier.start(child, source, self.step_dir(source))
+        copier.start(child, source, *self._copy_ends(step, source))
         return self.store.get(child.id)
 
     def _resume_copies(self, graph: _Graph, children: Mapping[str, Execution]) -> None:
@@ -283,7 +285,15 @@ class StepGraphs:
                 continue
             source = children.get(step.copy_of or "")
             if source is not None:
-                copier.start(child, source, self.step_dir(source))
+                copier.start(child, source, *self._copy_ends(step, source))
+
+    def _copy_ends(self, step: StepPlan, source: Execution) -> tuple[str, str | None]:
+        """What a copy step reads and where it writes: the paths a DLS SSH2SSH node names
+        (relative ones from the login's home), else the source step's run directory into
+        the copy's own run directory (``None``)."""
+        if step.copy_paths:
+            return step.copy_paths[0], step.copy_paths[1]
+        return self.step_dir(source), None
 
     def step_dir(self, child: Execution) -> str:
         """The run directory of a step on its site (``${steps.<step>.dir}``)."""

@@ -252,9 +252,12 @@ class Copier:
     def __init__(self, store: ExecutionStore, log_dir: Path) -> None:
         self.store, self.log_dir = store, log_dir
         self.copies: list[tuple[str, str, str]] = []  # copy step, source step, source dir
+        self.targets: list[str | None] = []  # where each copy goes (None: its run dir)
 
-    def start(self, execution: Execution, source: Execution, source_dir: str) -> None:
+    def start(self, execution: Execution, source: Execution, source_dir: str,
+              target_dir: str | None = None) -> None:
         self.copies.append((execution.step or "", source.step or "", source_dir))
+        self.targets.append(target_dir)
         self.store.set_state(execution.id, ExecutionState.RUNNING, "copying")
 
     def running(self, execution_id: str) -> bool:
@@ -292,6 +295,7 @@ def test_a_step_dir_read_on_a_site_that_does_not_see_it_is_copied_there_first(
     wait_for(lambda: len(copier.copies) == 1 and len(executor.started) == 2)
     prepare = next(c for c in service.store.steps(execution.id) if c.step == "prepare")
     assert copier.copies == [("prepare->beta", "prepare", str(tmp_dir(service) / prepare.id))]
+    assert copier.targets == [None]  # into the copy step's own run directory
     assert [s[0] for s in executor.started] == ["prepare", "right"]  # left waits for it
     copy = next(c for c in service.store.steps(execution.id) if c.step == "prepare->beta")
     assert (copy.site, copy.parent_id) == ("beta", execution.id)
@@ -330,3 +334,16 @@ def test_sites_of_one_login_on_one_host_need_no_copy(world) -> None:
     executor.places = {"alpha": "eflows@hpc:22", "beta": "eflows@hpc:22"}
     execution = service.submit(workflow_id(service), {}, {"Front": "alpha", "Back": "beta"})
     assert [s.name for s in service.steps(execution.id)] == list(SPEC_STEPS)
+
+
+def test_a_dls_ssh2ssh_copy_goes_from_and_to_the_paths_its_node_names(world) -> None:
+    """An SSH2SSH node's copy step reads its source path and writes into its target
+    path; a copy the plan inserts for ``${steps.<s>.dir}`` goes into its own run dir."""
+    from eflows_kernel.services.executions.plan import StepPlan
+    from eflows_kernel.services.workflows.model import Step
+
+    service, _ = world()
+    job = Step(name="job", application="src/app.py")
+    named = StepPlan("job->beta", "beta", job, ("job",), (), copy_of="job",
+                     site_copy="move_results", copy_paths=("results", "inputs/next"))
+    assert service.graphs._copy_ends(named, None) == ("results", "inputs/next")

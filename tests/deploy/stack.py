@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,10 @@ from eflows_kernel.services.executions import Execution, ExecutionState, Executi
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.service import ExecutionsService
 from eflows_kernel.services.hpc.connections import ConnectionPool
+from eflows_kernel.services.hpc.transfer import UrlPolicy
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.state import StateStore
-from eflows_kernel.services.transfers import DataLogistics
+from eflows_kernel.services.transfers import DataLogistics, TransfersService
 from eflows_kernel.services.workflows import Workflow
 from eflows_kernel.services.workflows.registry import WorkflowRegistry
 from tests.plugins.cluster import REPO, SshdInfo
@@ -168,3 +171,27 @@ def step_result(stack: Stack, execution_id: str, step: str) -> dict[str, Any]:
     line = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
     assert line is not None, text
     return json.loads(line[len("RESULT "):])
+
+
+@contextmanager
+def serving_data_logistics(stack: Stack, logins: Any,
+                           image_store: str | None) -> Iterator[TransfersService]:
+    """The stack's executor replaced by one doing data movements through the data-service
+    ``logins`` (and reading images from ``image_store``), its transfers service running.
+
+    The loopback servers stand for data servers on the centre's network, which the
+    operator allows (every request of the relays is still checked against the policy).
+    """
+    policy = UrlPolicy(allow_private=True)
+    transfers = TransfersService(stack.store, lambda: logins, lambda: stack.sites,
+                                 url_policy=policy)
+    logistics = DataLogistics(lambda: logins, stack.runs_dir, image_store, transfers, policy)
+    stack.executor.shutdown()
+    stack.executor = RemoteServer(stack.executions, stack.registry, stack.vault, stack.sites,
+                                  stack.runs_dir, stack.cache, logistics=logistics,
+                                  allow_private_urls=True)
+    transfers.start()
+    try:
+        yield transfers
+    finally:
+        transfers.stop()

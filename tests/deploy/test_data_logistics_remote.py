@@ -12,9 +12,7 @@ import time
 
 from eflows_kernel.events import validate_event
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
-from eflows_kernel.services.hpc.transfer import UrlPolicy
-from eflows_kernel.services.transfers import DataLogistics, TransfersService
-from tests.deploy.stack import APPS, RemoteServer, Stack
+from tests.deploy.stack import APPS, Stack, serving_data_logistics
 from tests.plugins.data_services import B2ShareServer, S3Endpoint, WebDavShare
 
 
@@ -56,18 +54,7 @@ def test_dls_movements_run_end_to_end(stack: Stack, webdav_share: WebDavShare,
     record = "e2erec1"
     b2share_server.add_record(record, {"data.txt": b"six seven eight nine\n"})
 
-    # The loopback servers stand for data servers on the centre's network, which the
-    # operator allows (every request of the relays is still checked against the policy).
-    policy = UrlPolicy(allow_private=True)
-    transfers = TransfersService(stack.store, lambda: logins, lambda: stack.sites,
-                                 url_policy=policy)
-    logistics = DataLogistics(lambda: logins, stack.runs_dir, None, transfers, policy)
-    stack.executor.shutdown()
-    stack.executor = RemoteServer(stack.executions, stack.registry, stack.vault, stack.sites,
-                                  stack.runs_dir, stack.cache, logistics=logistics,
-                                  allow_private_urls=True)
-    transfers.start()
-    try:
+    with serving_data_logistics(stack, logins, None) as transfers:
         workflow = stack.registry.register_spec(spec())
         execution = stack.executor.submit(
             workflow.id, {"regions": f"{webdav_share.url}/e2e-regions", "record": record,
@@ -81,8 +68,6 @@ def test_dls_movements_run_end_to_end(stack: Stack, webdav_share: WebDavShare,
                 seen.add(synced.read_text())
             time.sleep(0.1)
         done = stack.wait(execution.id, timeout=60)
-    finally:
-        transfers.stop()
     assert done.state.value == "done", done.error
     assert len(seen) >= 2, f"the share saw {seen} while the job ran"  # two syncs at least
     assert transfers.list(execution.id) == []  # the sync ended with the job

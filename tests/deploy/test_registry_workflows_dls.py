@@ -22,11 +22,9 @@ from pathlib import Path
 import pytest
 
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
-from eflows_kernel.services.hpc.transfer import UrlPolicy
 from eflows_kernel.services.hpc.transfer.image_archive import pack_image
-from eflows_kernel.services.transfers import DataLogistics, TransfersService
 from eflows_kernel.services.workflows import Workflow, import_registry_folder
-from tests.deploy.stack import RemoteServer, Stack, run_registered
+from tests.deploy.stack import Stack, run_registered, serving_data_logistics
 from tests.plugins.data_services import B2ShareServer, WebDavShare
 
 pytestmark = pytest.mark.timeout(900)
@@ -52,20 +50,8 @@ def dls_stack(stack: Stack, webdav_share: WebDavShare, b2share_server: B2ShareSe
     for build in ("minimal_workflow/wordcount", "Pillar_III/ftrt"):
         if not (store / f"{build}.tar").exists():
             pack_image(Path(site_image), store / f"{build}.tar")
-    policy = UrlPolicy(allow_private=True)  # the loopback servers stand for the centre's
-    transfers = TransfersService(stack.store, lambda: logins, lambda: stack.sites,
-                                 url_policy=policy)
-    logistics = DataLogistics(lambda: logins, stack.runs_dir, f"{webdav_share.url}/images",
-                              transfers, policy)
-    stack.executor.shutdown()
-    stack.executor = RemoteServer(stack.executions, stack.registry, stack.vault, stack.sites,
-                                  stack.runs_dir, stack.cache, logistics=logistics,
-                                  allow_private_urls=True)
-    transfers.start()
-    try:
+    with serving_data_logistics(stack, logins, f"{webdav_share.url}/images"):
         yield stack
-    finally:
-        transfers.stop()
 
 
 def on_site(stack: Stack, relative: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import cloudpickle
 
-from eflows_kernel.engine import portable, synchronisation
+from eflows_kernel.engine import gc_policy, portable, synchronisation
 from eflows_kernel.engine.batching import SubmitBatcher
 from eflows_kernel.engine.calls import submit_call
 from eflows_kernel.engine.checkpoint import CheckpointManager
@@ -77,6 +77,7 @@ class Engine:
         self.lost_suspects: set[int] = set()
         self.checkpoint: CheckpointManager | None = None
         self.wall_clock: WallClock | None = None
+        self._gc_held = False
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> Engine:
@@ -102,6 +103,7 @@ class Engine:
             info["checkpoint"] = {"folder": self.checkpoint.folder,
                                   "committed": len(self.checkpoint.committed)}
         self.events.emit("run", state=self.state, app=self.config.app, info=info)
+        self._gc_held = gc_policy.hold()
         set_current_engine(self)
         atexit.register(self.stop)
         return self
@@ -139,10 +141,15 @@ class Engine:
             self.events.emit("run", state=state, app=self.config.app, error=error,
                              counts=self.graph.counts())
             self.events.close()
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        try:
+            if self.client is not None:
+                self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+        finally:
+            if self._gc_held:
+                self._gc_held = False
+                gc_policy.release()
 
     def new_run(self, reason: str = "a new run was started") -> str:
         """End this run (kept: its events and log) and go on with a new one on the same

@@ -14,10 +14,10 @@ uploads of one job's results, ``center`` and ``outside``) is a folder below
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from eflows_kernel.services.workflows.model import DataMovement
-from eflows_kernel.services.workflows.tosca_values import as_str, secret_path, template_value
+from eflows_kernel.services.workflows.tosca_values import as_str, node_options
 
 if TYPE_CHECKING:
     from eflows_kernel.services.workflows.tosca_nodes import NodeMapper
@@ -51,15 +51,7 @@ def model_movement(mapper: NodeMapper, name: str) -> DataMovement:
             mapper.implied.setdefault(
                 input_name, f"node_templates.{name}.properties.input_name_for_experiment")
             target = "${" + input_name + "}"
-    options: dict[str, Any] = {"tosca_type": node_type}
-    for key, value in props.items():
-        if key in used:
-            continue
-        secret = secret_path(value)
-        if secret is not None:
-            options.setdefault("secrets", {})[key] = secret
-        else:
-            options[key] = template_value(value)
+    options = node_options(node_type, props, used)
     return DataMovement(name=name, direction="out", kind=MODEL_TYPES[node_type],  # type: ignore[arg-type]
                         source=source, target=target, environment=env, depends_on=deps,
                         options=options)

@@ -22,8 +22,8 @@ from eflows_kernel.services.workflows.model import (
 from eflows_kernel.services.workflows.tosca_models import MODEL_TYPES, model_movement
 from eflows_kernel.services.workflows.tosca_older_job import older_job
 from eflows_kernel.services.workflows.tosca_values import as_str as _as_str
+from eflows_kernel.services.workflows.tosca_values import node_options, template_value
 from eflows_kernel.services.workflows.tosca_values import secret_path as _secret_path
-from eflows_kernel.services.workflows.tosca_values import template_value
 
 PYCOMPSS_JOB = "org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob"
 ENVIRONMENT = "eflows4hpc.env.nodes.AbstractEnvironment"
@@ -331,16 +331,7 @@ class NodeMapper:
                  if prop in props or f"input_name_for_{prop}" in props else None
                  for prop in ("source_host", "target_host")}
         used = {p for prop in [*ends, *hosts] for p in (prop, f"input_name_for_{prop}")}
-        options: dict[str, Any] = {"tosca_type": SSH_TO_SSH}
-        for key, value in props.items():
-            if key in used:
-                continue
-            secret = _secret_path(value)
-            if secret is not None:
-                options.setdefault("secrets", {})[key] = secret
-            else:
-                # user ids and vault ids: the site's login replaces them (as for jobs)
-                options[key] = template_value(value)
+        options = node_options(SSH_TO_SSH, props, used)
         return SiteCopy(name=name, source_environment=source_env, environment=target_env,
                         source_path=ends["source_path"], target_path=ends["target_path"],
                         source_host=hosts["source_host"], target_host=hosts["target_host"],

@@ -230,9 +230,9 @@ class Finisher:
             spool = logistics.spool(dep.execution_id, name)
             try:
                 if isinstance(store, MlflowStore):  # a model: runs of an experiment
-                    where, pushed = upload_to_mlflow(dep.connection.get(), remote, store,
-                                                     location, spool, dep.run_dir, dep.log)
-                elif isinstance(store, B2ShareStore):  # results become a new record
+                    return upload_to_mlflow(dep.connection.get(), remote, store, location,
+                                            spool, dep.run_dir, dep.log)
+                if isinstance(store, B2ShareStore):  # results become a new record
                     title = location.title or f"{dep.workflow.name} {dep.execution_id} {name}"
                     where, pushed = publish_from_site(dep.connection.get(), remote, store,
                                                       location.url, title, spool,

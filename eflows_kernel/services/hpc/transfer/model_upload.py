@@ -26,7 +26,7 @@ import posixpath
 import secrets
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import paramiko
 
@@ -190,12 +190,18 @@ def upload_search_from_site(client: paramiko.SSHClient, location: str, store: Ml
 
 def upload_to_mlflow(client: paramiko.SSHClient, remote: str, store: MlflowStore,
                      location: Location, spool: Path, run_dir: str = "",
-                     events: EventStream | None = None) -> tuple[str, list[TransferResult]]:
-    """The pipeline the movement's kind names (``location.mode``), from ``remote``."""
+                     events: EventStream | None = None) -> dict[str, Any]:
+    """The pipeline the movement's kind names (``location.mode``), from ``remote``; the
+    movement's output: the run's page (``<server>/#/experiments/<id>/runs/<id>``, which
+    holds no secret), the site path and the files uploaded."""
     if location.mode == "mlflow_search":
-        return upload_search_from_site(client, remote, store, location.url,
-                                       location.title or "", spool, events)
-    return upload_model_from_site(client, remote, store, location.url, spool, run_dir, events)
+        where, results = upload_search_from_site(client, remote, store, location.url,
+                                                 location.title or "", spool, events)
+    else:
+        where, results = upload_model_from_site(client, remote, store, location.url, spool,
+                                                run_dir, events)
+    return {"location": where, "cluster_path": remote,
+            "files": [{"name": r.name, "bytes": r.bytes, "sha256": r.sha256} for r in results]}
 
 
 __all__ = ["DEFAULT_SEARCH_EXPERIMENT", "upload_model_from_site", "upload_search_from_site",

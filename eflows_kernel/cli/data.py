@@ -110,7 +110,7 @@ def register(groups: Any, command: Command) -> None:
     p = command(logins, "add", cmd_logins_add,
                 "add a login; its secret is asked without echo (or --secret-stdin)")
     p.add_argument("name")
-    p.add_argument("kind", choices=["webdav", "s3", "b2share", "http"])
+    p.add_argument("kind", choices=["webdav", "s3", "b2share", "http", "mlflow"])
     p.add_argument("service", metavar="URL",
                    help="the service: https://host/dav, s3://bucket, https://b2share...")
     p.add_argument("--username", default=None, help="WebDAV user / S3 access key id")

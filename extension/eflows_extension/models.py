@@ -109,7 +109,7 @@ class SshKeyBody(BaseModel):
 
 class ServiceCredentialBody(_Body):
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["webdav", "s3", "b2share", "http"]
+    kind: Literal["webdav", "s3", "b2share", "http", "mlflow"]
     url: str = Field(min_length=1, max_length=2048,
                      description="the service: https://host/dav, s3://bucket, https://b2share...")
     username: str = Field(default="", max_length=200,

@@ -321,3 +321,82 @@ def redirector() -> Iterator[tuple[int, list[str]]]:
     yield server.server_address[1], target
     server.shutdown()
     server.server_close()
+
+
+@dataclass
+class MlflowServer:
+    """A real MLflow tracking server (``mlflow server``, basic-auth app) on loopback."""
+
+    url: str  # http://127.0.0.1:<port>
+    username: str
+    password: str
+    artifacts: Path  # --artifacts-destination: what the proxy stored
+
+    def client(self) -> Any:
+        """An MLflow client logged in as the server's admin (the tests read back with it)."""
+        import os
+
+        from mlflow.tracking import MlflowClient
+
+        os.environ["MLFLOW_TRACKING_USERNAME"] = self.username
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = self.password
+        return MlflowClient(tracking_uri=self.url)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """``mlflow server`` with its basic-auth app (a login the uploads must give), a
+    SQLite backend and the artifact proxy (``--serve-artifacts``, its default) on a free
+    port; the admin's password is made here. Its start takes seconds (MLflow's imports
+    and migrations), so only the tests that upload models ask for it."""
+    import os
+    import secrets
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = tmp_path_factory.mktemp("mlflow")
+    password = "Mlf-" + secrets.token_urlsafe(12)
+    (root / "auth.ini").write_text(
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = sqlite:///{root / 'auth.db'}\n"
+        f"admin_username = admin\nadmin_password = {password}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MLFLOW_AUTH_CONFIG_PATH": str(root / "auth.ini"),
+           "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
+    mlflow = Path(sys.executable).with_name("mlflow")
+    log = (root / "server.log").open("wb")
+    process = subprocess.Popen(
+        [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+         "--artifacts-destination", str(root / "artifacts"), "--app-name", "basic-auth",
+         "--workers", "1"], env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            assert process.poll() is None, (root / "server.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "mlflow server did not start in 180 s"
+            time.sleep(0.25)
+        yield MlflowServer(url, "admin", password, root / "artifacts")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()

@@ -1,4 +1,4 @@
-"""Logins to data services (WebDAV/B2DROP, S3, B2SHARE), kept like the SSH keys.
+"""Logins to data services (WebDAV/B2DROP, S3, B2SHARE, MLflow), kept like the SSH keys.
 
 A user adds one with the service's URL and its secret (a password, an S3 secret key,
 a B2SHARE token); the vault encrypts the secret under its master key (AES-256-GCM bound
@@ -25,11 +25,12 @@ from eflows_kernel.services.credentials.vault import CredentialVault, new_creden
 from eflows_kernel.services.state.store import StateStore
 from eflows_kernel.services.state.tables import ServiceCredentialRow
 
-SERVICE_KINDS = ("webdav", "s3", "b2share", "http")
+SERVICE_KINDS = ("webdav", "s3", "b2share", "http", "mlflow")
 PURPOSE = "service-credential"
 OPTION_NAMES = frozenset({"endpoint_url", "region", "community", "dls_connection"})
 _SCHEMES = {"webdav": ("webdav", "webdavs", "http", "https"), "s3": ("s3",),
-            "b2share": ("b2share", "http", "https"), "http": ("http", "https")}
+            "b2share": ("b2share", "http", "https"), "http": ("http", "https"),
+            "mlflow": ("http", "https")}
 
 
 @dataclass(frozen=True)

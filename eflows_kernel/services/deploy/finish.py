@@ -26,9 +26,11 @@ from eflows_kernel.services.executions.logs import OUTPUT_LOG, log_tail
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.hpc import slurm
 from eflows_kernel.services.hpc.transfer import TransferError, TransferResult, stage_out
+from eflows_kernel.services.hpc.transfer.model_upload import upload_to_mlflow
 from eflows_kernel.services.hpc.transfer.relay import publish_from_site, relay_from_site
 from eflows_kernel.services.hpc.transfer.stores.b2share import B2ShareStore
 from eflows_kernel.services.hpc.transfer.stores.http import public
+from eflows_kernel.services.hpc.transfer.stores.mlflow import MlflowStore
 from eflows_kernel.services.paths import UnsafePath, within
 from eflows_kernel.services.transfers import Location, open_location
 
@@ -227,6 +229,9 @@ class Finisher:
             store = open_location(location, logistics.credentials(), logistics.url_policy)
             spool = logistics.spool(dep.execution_id, name)
             try:
+                if isinstance(store, MlflowStore):  # a model: runs of an experiment
+                    return upload_to_mlflow(dep.connection.get(), remote, store, location,
+                                            spool, dep.run_dir, dep.log)
                 if isinstance(store, B2ShareStore):  # results become a new record
                     title = location.title or f"{dep.workflow.name} {dep.execution_id} {name}"
                     where, pushed = publish_from_site(dep.connection.get(), remote, store,

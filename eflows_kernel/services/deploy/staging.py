@@ -47,6 +47,7 @@ from eflows_kernel.services.paths import (
 )
 from eflows_kernel.services.transfers import (
     DATA_KINDS,
+    MLFLOW_KINDS,
     DataLogistics,
     Location,
     check_location,
@@ -63,7 +64,7 @@ from eflows_kernel.services.workflows import (
 
 CLUSTER_PREFIX = "cluster:"
 SUPPORTED_IN = ("local", "http", "cluster", *DATA_KINDS)
-SUPPORTED_OUT = ("local", "cluster", "webdav", "s3", "b2share", "dls")
+SUPPORTED_OUT = ("local", "cluster", "webdav", "s3", "b2share", "dls", *MLFLOW_KINDS)
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
                 safe = remote if remote.startswith("/") else safe_relative(
                     remote or "inputs", "the path on the site")
                 endpoint = target if movement.direction == "out" else source
-                if not endpoint:
+                if not endpoint and movement.kind not in MLFLOW_KINDS:
                     side = "target" if movement.direction == "out" else "source"
                     raise ValidationError(f"the {side} (the data service's location) is empty")
                 location = _data_location(movement, endpoint, logistics, values,

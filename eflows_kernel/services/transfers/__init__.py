@@ -7,6 +7,7 @@ periodic transfers in the state database and ``service.py`` checks and fires the
 
 from eflows_kernel.services.transfers.locations import (
     DATA_KINDS,
+    MLFLOW_KINDS,
     Location,
     check_location,
     open_location,
@@ -22,6 +23,6 @@ from eflows_kernel.services.transfers.schedules import (
 )
 from eflows_kernel.services.transfers.service import TransferScheduler, TransfersService
 
-__all__ = ["DATA_KINDS", "DataLogistics", "End", "Location", "Schedule", "ScheduleSpec",
-           "ScheduleStore", "TransferScheduler", "TransfersService", "check_location", "end",
-           "move", "open_location", "parse_period", "resolve"]
+__all__ = ["DATA_KINDS", "MLFLOW_KINDS", "DataLogistics", "End", "Location", "Schedule",
+           "ScheduleSpec", "ScheduleStore", "TransferScheduler", "TransfersService",
+           "check_location", "end", "move", "open_location", "parse_period", "resolve"]

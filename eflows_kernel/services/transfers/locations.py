@@ -29,9 +29,13 @@ from eflows_kernel.services.hpc.transfer.stores import (
     protocol_of,
 )
 from eflows_kernel.services.hpc.transfer.stores.b2share import RECORD_ID, server_url
+from eflows_kernel.services.hpc.transfer.stores.mlflow import server_url as mlflow_server_url
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 
-DATA_KINDS = ("http", "webdav", "s3", "b2share", "dls", "image")
+# mlflow: a model (attrs.json) into an MLflow tracking server; mlflow_search: model-search
+# results (pd.csv + model.dat), as the DLS's two model pipelines
+MLFLOW_KINDS = ("mlflow", "mlflow_search")
+DATA_KINDS = ("http", "webdav", "s3", "b2share", "dls", "image", *MLFLOW_KINDS)
 DEFAULT_CONNECTION = "default"
 _CONNECTION_PATH = re.compile(r"([A-Za-z0-9_.-]+):(?!//)(.*)", re.DOTALL)
 
@@ -43,7 +47,8 @@ class Location:
     protocol: str
     url: str
     credential_id: str | None
-    title: str | None = None  # a new B2SHARE record's title (stage-out to B2SHARE)
+    title: str | None = None  # a new B2SHARE record's title; an MLflow experiment's name
+    mode: str = ""  # MLflow: which of the DLS's model pipelines ("mlflow", "mlflow_search")
 
 
 def resolve(location: str, kind: str, credentials: ServiceCredentials | None,
@@ -58,6 +63,8 @@ def resolve(location: str, kind: str, credentials: ServiceCredentials | None,
     what the user can fix.
     """
     location = location.strip()
+    if kind in MLFLOW_KINDS:
+        return _mlflow(location, kind, credentials, credential_id)
     if not location:
         raise ValidationError("the data location is empty")
     if kind == "webdav" and "://" not in location:
@@ -93,6 +100,33 @@ def resolve(location: str, kind: str, credentials: ServiceCredentials | None,
     elif credential_id is not None and credentials is not None:
         credentials.get(credential_id)  # 404 now, not in the middle of a run
     return Location(protocol, location, credential_id)
+
+
+def _mlflow(location: str, kind: str, credentials: ServiceCredentials | None,
+            credential_id: str | None) -> Location:
+    """An MLflow tracking server (``http(s)://host[:port]``, ``#<experiment>`` after it for
+    model-search results), or, empty or a bare experiment name, the server of the one
+    MLflow login in the vault: the DLS's one ``my_mlflow`` connection."""
+    url, _, experiment = location.partition("#") if "://" in location else ("", "", location)
+    if not url:
+        servers = [c for c in (credentials.list() if credentials else []) if c.kind == "mlflow"]
+        if len(servers) != 1:
+            raise ValidationError(
+                "a model upload goes to the MLflow tracking server of the one MLflow login "
+                f"in the vault ({len(servers)} found): add one with 'eflows data-logins add "
+                "NAME mlflow http(s)://host:port --username USER', or give the server's "
+                "URL as the movement's target")
+        url, credential_id = servers[0].url, credential_id or servers[0].id
+    try:
+        server = mlflow_server_url(url)
+    except StoreError as error:
+        raise ValidationError(error.message) from None
+    if credential_id is None and credentials is not None:
+        found = credentials.find(server, "mlflow")
+        credential_id = found.id if found is not None else None
+    elif credential_id is not None and credentials is not None:
+        credentials.get(credential_id)
+    return Location("mlflow", server, credential_id, experiment.strip() or None, kind)
 
 
 def _connection_path(path: str, credentials: ServiceCredentials | None,

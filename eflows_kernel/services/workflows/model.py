@@ -19,8 +19,10 @@ from eflows_kernel.services.paths import check_name
 InputType = Literal["string", "integer", "float", "boolean", "path", "list", "map"]
 INPUT_TYPES: tuple[str, ...] = ("string", "integer", "float", "boolean", "path", "list", "map")
 
-# dls: an eFlows4HPC DLS stage-in/out (B2SHARE records); image: a built container image
-MovementKind = Literal["local", "http", "cluster", "dls", "webdav", "s3", "b2share", "image"]
+# dls: an eFlows4HPC DLS stage-in/out (B2SHARE records); image: a built container image;
+# mlflow / mlflow_search: a model / model-search results into an MLflow tracking server
+MovementKind = Literal["local", "http", "cluster", "dls", "webdav", "s3", "b2share", "image",
+                       "mlflow", "mlflow_search"]
 
 
 class _Model(BaseModel):

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from eflows_kernel.services.workflows.compss_opts import APPLICATION_FROM, application_update
 from eflows_kernel.services.workflows.errors import ArgumentRenderError, InputValidationError
 from eflows_kernel.services.workflows.inputs import find_references, render_arguments
 from eflows_kernel.services.workflows.model import Step, Workflow
@@ -139,6 +140,11 @@ def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
     for name in _MAPS:
         attempt(name, lambda n=name: {k: str(_render(f"{where}.{n}.{k}", v, values))
                                       for k, v in getattr(step, n).items()})
+    if step.options.get(APPLICATION_FROM) == "extra_compss_opts" and not errors:
+        found, problem = application_update(step.name, list(step.arguments),
+                                            update.get("extra_compss_opts"))
+        update.update(found)
+        errors.update(problem)
     if errors:
         raise InputValidationError(errors)
     return step.model_copy(update=update)

@@ -34,7 +34,7 @@ from eflows_kernel.services.workflows.tosca_graph import (
     node_order,
     unfollowed_steps,
 )
-from eflows_kernel.services.workflows.tosca_inputs import apply_workflow_inputs
+from eflows_kernel.services.workflows.tosca_inputs import apply_workflow_inputs, shell_variables
 from eflows_kernel.services.workflows.tosca_nodes import NodeMapper
 
 _TOSCA_TYPES = {"string": "string", "integer": "integer", "float": "float",
@@ -173,10 +173,21 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
     mapper = NodeMapper(file, nodes, {i.name for i in inputs}, warnings)
     mapped = mapper.map_all()
     for input_name, where in mapper.implied.items():
-        inputs.append(WorkflowInput(name=input_name, description=f"named by {where}"))
+        default = mapper.implied_defaults.get(input_name)
+        inputs.append(WorkflowInput(name=input_name, description=f"named by {where}",
+                                    required=default is None, default=default))
         warnings.append(WorkflowWarning(path=str(file), message=(
-            f"{where}: '{input_name}' is not a declared input; declared as a required "
-            "string input (the DLS reads it from the execution inputs)")))
+            f"{where}: '{input_name}' is not a declared input; declared as "
+            + ("a required string input" if default is None else
+               f"an optional string input (default {default!r}, the DLS pipeline's)")
+            + " (the eFlows4HPC platform reads it from the execution inputs)")))
+    for input_name, where in shell_variables(mapped.steps, {i.name for i in inputs}):
+        inputs.append(WorkflowInput(name=input_name, required=False, default="",
+                                    description=f"a shell variable of {where}"))
+        warnings.append(WorkflowWarning(path=str(file), message=(
+            f"{where}: '${{{input_name}}}' is declared nowhere; the PyCOMPSs plugin's shell "
+            "expands it from the execution input of that name (empty when none is given), "
+            "so it is an optional string input here (default '')")))
     inputs = apply_workflow_inputs(mapped.steps, inputs, file, warnings)
     if run_workflow is not None:
         _order_as_declared(file, run_workflow, tosca_workflows[run_workflow], mapped,

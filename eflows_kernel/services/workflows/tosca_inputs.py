@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from eflows_kernel.services.workflows.inputs import references_in
 from eflows_kernel.services.workflows.model import Step, WorkflowInput, WorkflowWarning
+from eflows_kernel.services.workflows.step_fields import template_fields
 
 OVERRIDDEN = ("num_nodes", "qos", "extra_compss_opts")
 _PREFIX = "PyCOMPSs_"
@@ -67,4 +69,24 @@ def apply_workflow_inputs(steps: list[Step], inputs: list[WorkflowInput], file: 
     return [by_name[i.name] for i in inputs]
 
 
-__all__ = ["OVERRIDDEN", "apply_workflow_inputs"]
+# Fields of a job the plugin's submitting shell expands (one ``bash -c`` line):
+# ``${VAR}`` there is the variable the plugin exported from the execution input VAR.
+SHELL_FIELDS = re.compile(r"^steps\.[^.]+\.(application|arguments\[\d+\]|qos|"
+                          r"python_interpreter|extra_compss_opts|container_opts\.[^.]+)$")
+
+
+def shell_variables(steps: list[Step], declared: set[str]) -> list[tuple[str, str]]:
+    """(name, field) of each ``${name}`` that a shell-expanded field of a job names and no
+    input declares, once each: the plugin's shell fills it from an execution input of
+    that name (any input is one, declared or not), else with nothing."""
+    found: dict[str, str] = {}
+    for step in steps:
+        for path, value in template_fields(step):
+            if isinstance(value, str) and SHELL_FIELDS.match(path):
+                for name in references_in([value]):
+                    if name not in declared and _ENV_NAME.match(name):
+                        found.setdefault(name, f"node_templates.{step.name} ({path})")
+    return list(found.items())
+
+
+__all__ = ["OVERRIDDEN", "SHELL_FIELDS", "apply_workflow_inputs", "shell_variables"]

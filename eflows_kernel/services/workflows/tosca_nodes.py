@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eflows_kernel.services.workflows.compss_opts import no_application
 from eflows_kernel.services.workflows.model import (
     ContainerBuild,
     DataMovement,
@@ -18,10 +19,11 @@ from eflows_kernel.services.workflows.model import (
     Step,
     WorkflowWarning,
 )
+from eflows_kernel.services.workflows.tosca_models import MODEL_TYPES, model_movement
 from eflows_kernel.services.workflows.tosca_older_job import older_job
 from eflows_kernel.services.workflows.tosca_values import as_str as _as_str
+from eflows_kernel.services.workflows.tosca_values import node_options, template_value
 from eflows_kernel.services.workflows.tosca_values import secret_path as _secret_path
-from eflows_kernel.services.workflows.tosca_values import template_value
 
 PYCOMPSS_JOB = "org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob"
 ENVIRONMENT = "eflows4hpc.env.nodes.AbstractEnvironment"
@@ -36,13 +38,6 @@ DATA_MOVEMENT_TYPES: dict[str, tuple[str, str, str, str]] = {
     "dls.ansible.nodes.HTTP2SSH": ("in", "http", "url", "target_path"),
     "dls.ansible.nodes.DLSDAGStageOutData": ("out", "dls", "source_path", "mid"),
     "dls.ansible.nodes.DLSDAGWebdavStageOutData": ("out", "webdav", "source_path", "oid"),
-}
-# Node types of the registry that name something this server does not do: a topology
-# holding one is refused at import, naming the node and what it would have done.
-UNRUNNABLE_TYPES: dict[str, str] = {
-    "dls.ansible.nodes.DLSDAGModelUpload": "a DLS upload of a model to an MLflow server",
-    "dls.ansible.nodes.DLSDAGModelSearchUpload": (
-        "a DLS upload of model-search results to an MLflow server"),
 }
 _NODE_KEYS = frozenset({"type", "properties", "requirements", "metadata"})
 _JOB_PROPERTIES = frozenset({"submission_params", "application", "keep_environment"})
@@ -76,6 +71,8 @@ class NodeMapper:
         self.warnings = warnings
         self.refusals: list[str] = []  # what cannot run here: the topology is refused
         self.implied: dict[str, str] = {}  # input name -> the property that names it
+        # implied inputs the DLS has a default for (optional, with it); the others required
+        self.implied_defaults: dict[str, Any] = {}
 
     def refuse(self, where: str, message: str) -> None:
         self.refusals.append(f"node_templates.{where}: {message}")
@@ -111,7 +108,7 @@ class NodeMapper:
                     found.append((str(kind or key), target))
         return found
 
-    def _environment_and_deps(self, name: str) -> tuple[str | None, list[str]]:
+    def environment_and_deps(self, name: str) -> tuple[str | None, list[str]]:
         env = None
         deps = []
         for target in self._requirements(name):
@@ -146,23 +143,23 @@ class NodeMapper:
                 if step is not None:
                     mapped.steps.append(step)
             elif node_type == OLDER_PYCOMPSS_JOB:
-                env, deps = self._environment_and_deps(name)
+                env, deps = self.environment_and_deps(name)
                 step = older_job(name, self.nodes[name].get("properties") or {}, env, deps,
-                                 self.warn, self.refuse)
+                                 self.warn, self.refuse, self.implied, self.declared)
                 if step is not None:
                     mapped.steps.append(step)
             elif node_type == SSH_TO_SSH:
                 mapped.site_copies.append(self._site_copy(name))
             elif node_type in DATA_MOVEMENT_TYPES or node_type == IMAGE_TRANSFER:
                 mapped.data_movements.append(self._movement(name, mapped.containers))
-            elif node_type in UNRUNNABLE_TYPES:
-                self.refuse(name, f"node type '{node_type}' is not run by this server: "
-                                  f"it is {UNRUNNABLE_TYPES[node_type]}")
+            elif node_type in MODEL_TYPES:
+                mapped.data_movements.append(model_movement(self, name))
             elif node_type not in (ENVIRONMENT, IMAGE_CREATION):
                 self.refuse(name, f"node type '{node_type or '(none)'}' is not one this "
                                   f"server runs (it runs {PYCOMPSS_JOB}, {OLDER_PYCOMPSS_JOB}, "
                                   f"the DLS data movements "
-                                  f"{', '.join(sorted(DATA_MOVEMENT_TYPES))}, {SSH_TO_SSH}, "
+                                  f"{', '.join(sorted([*DATA_MOVEMENT_TYPES, *MODEL_TYPES]))}, "
+                                  f"{SSH_TO_SSH}, "
                                   f"{IMAGE_TRANSFER}, {IMAGE_CREATION} and {ENVIRONMENT})")
         return mapped
 
@@ -222,17 +219,17 @@ class NodeMapper:
             if key not in _APPLICATION_KEYS:
                 self.warn(f"{name}.properties.application.{key}", "not imported")
         command = _as_str(app.get("command"))
-        if command is None:
-            self.refuse(f"{name}.properties.application.command",
-                        "missing: a PyCOMPSs job needs the application it runs")
-            return None
+        if command is None:  # the plugin's command line then ends with extra_compss_opts
+            command = no_application(name, "properties.application.command", options,
+                                     _as_str(params.get("extra_compss_opts")), self.implied,
+                                     self.declared, self.warn)
         arguments = app.get("arguments") or []
         if not isinstance(arguments, list):
             arguments = [arguments]
         container_opts = app.get("container_opts") or {}
         num_nodes = template_value(params.get("num_nodes"))
         modules = params.get("compss_modules") or []
-        env, deps = self._environment_and_deps(name)
+        env, deps = self.environment_and_deps(name)
         image = self._image_of(name, containers)
         return Step(
             name=name, application=command,
@@ -248,7 +245,7 @@ class NodeMapper:
             keep_environment=bool(props.get("keep_environment", False)),
             environment=env, depends_on=deps, options=options)
 
-    def _endpoint(self, name: str, props: dict[str, Any], prop: str) -> str:
+    def endpoint(self, name: str, props: dict[str, Any], prop: str) -> str:
         """Where data comes from / goes to, as a template.
 
         The DLS plugin takes the value from the execution input named by
@@ -273,18 +270,18 @@ class NodeMapper:
     def _movement(self, name: str, containers: list[ContainerBuild]) -> DataMovement:
         node_type = self._type(name)
         props = self.nodes[name].get("properties") or {}
-        env, deps = self._environment_and_deps(name)
+        env, deps = self.environment_and_deps(name)
         if node_type == IMAGE_TRANSFER:
             image = self._image_of(name, containers)
             direction, kind = "in", "image"
             source = (f"{image.workflow}/{image.step_id}" if image
                       else _as_str(props.get("image_id")) or "")
-            target = self._endpoint(name, props, "target_path")
+            target = self.endpoint(name, props, "target_path")
             used = {"target_path", "input_name_for_target_path"}
         else:
             direction, kind, source_prop, target_prop = DATA_MOVEMENT_TYPES[node_type]
-            source = self._endpoint(name, props, source_prop)
-            target = self._endpoint(name, props, target_prop)
+            source = self.endpoint(name, props, source_prop)
+            target = self.endpoint(name, props, target_prop)
             used = {source_prop, target_prop}
         options: dict[str, Any] = {"tosca_type": node_type}
         secrets: dict[str, str] = {}
@@ -329,21 +326,12 @@ class NodeMapper:
                             f"the path it copies (set {prop} or input_name_for_{prop})")
                 ends[prop] = ""
             else:
-                ends[prop] = self._endpoint(name, props, prop)
-        hosts = {prop: (self._endpoint(name, props, prop) or None)
+                ends[prop] = self.endpoint(name, props, prop)
+        hosts = {prop: (self.endpoint(name, props, prop) or None)
                  if prop in props or f"input_name_for_{prop}" in props else None
                  for prop in ("source_host", "target_host")}
         used = {p for prop in [*ends, *hosts] for p in (prop, f"input_name_for_{prop}")}
-        options: dict[str, Any] = {"tosca_type": SSH_TO_SSH}
-        for key, value in props.items():
-            if key in used:
-                continue
-            secret = _secret_path(value)
-            if secret is not None:
-                options.setdefault("secrets", {})[key] = secret
-            else:
-                # user ids and vault ids: the site's login replaces them (as for jobs)
-                options[key] = template_value(value)
+        options = node_options(SSH_TO_SSH, props, used)
         return SiteCopy(name=name, source_environment=source_env, environment=target_env,
                         source_path=ends["source_path"], target_path=ends["target_path"],
                         source_host=hosts["source_host"], target_host=hosts["target_host"],

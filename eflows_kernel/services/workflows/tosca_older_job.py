@@ -12,9 +12,10 @@ the COMPSs inside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
+from eflows_kernel.services.workflows.compss_opts import no_application
 from eflows_kernel.services.workflows.model import Step
 from eflows_kernel.services.workflows.tosca_values import as_str, template_value
 
@@ -31,7 +32,8 @@ _KNOWN = frozenset({*_SCALARS, "num_nodes", "command", "arguments", "container_o
 
 def older_job(name: str, props: dict[str, Any], environment: str | None,
               depends_on: list[str], warn: Callable[[str, str], None],
-              refuse: Callable[[str, str], None]) -> Step | None:
+              refuse: Callable[[str, str], None], implied: dict[str, str] | None = None,
+              declared: Collection[str] = ()) -> Step | None:
     """The step of an older-plugin job (None, with a refusal, if it cannot run here)."""
     where = f"{name}.properties"
     refused = False
@@ -45,10 +47,12 @@ def older_job(name: str, props: dict[str, Any], environment: str | None,
             refused = True
         elif key not in _KNOWN:
             warn(f"{where}.{key}", f"not imported ({value!r})")
+    options: dict[str, Any] = {"tosca_type": "pycomps.ansible.nodes.PyCOMPSJob"}
     command = as_str(props.get("command"))
-    if command is None:
-        refuse(f"{where}.command", "missing: a PyCOMPSs job needs the application it runs")
-        return None
+    if command is None:  # as the newer plugin: the command line ends with extra_compss_opts
+        command = no_application(name, "properties.command", options,
+                                 as_str(props.get("extra_compss_opts")),
+                                 {} if implied is None else implied, declared, warn)
     if refused:
         return None
     arguments = props.get("arguments") or []
@@ -65,7 +69,7 @@ def older_job(name: str, props: dict[str, Any], environment: str | None,
         container_opts={"container_opts": container_opts} if container_opts else {},
         keep_environment=bool(props.get("keep_environment", False)),
         environment=environment, depends_on=depends_on,
-        options={"tosca_type": "pycomps.ansible.nodes.PyCOMPSJob"})
+        options=options)
 
 
 __all__ = ["COMPSS_MODULE", "older_job"]

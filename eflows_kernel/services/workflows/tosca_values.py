@@ -30,4 +30,20 @@ def as_str(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-__all__ = ["as_str", "secret_path", "template_value"]
+def node_options(node_type: str, props: dict[str, Any], used: set[str]) -> dict[str, Any]:
+    """A DLS node's properties other than ``used``, kept in its options: secrets as
+    vault paths (under ``secrets``), the rest as templates (user and vault ids: the
+    site's login replaces them, as for jobs)."""
+    options: dict[str, Any] = {"tosca_type": node_type}
+    for key, value in props.items():
+        if key in used:
+            continue
+        secret = secret_path(value)
+        if secret is not None:
+            options.setdefault("secrets", {})[key] = secret
+        else:
+            options[key] = template_value(value)
+    return options
+
+
+__all__ = ["as_str", "node_options", "secret_path", "template_value"]

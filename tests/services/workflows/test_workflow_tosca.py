@@ -268,9 +268,11 @@ topology_template:
     assert all(w.path == str((tosca / "topology.yml").resolve()) for w in wf.warnings)
 
 
-def test_an_unknown_node_type_and_an_undeclared_reference_are_refused(tmp_path: Path) -> None:
-    """Dropping a node the orchestrator would have run, or running ``${missing}`` as
-    text, would run something else than the topology says: refused, each named."""
+def test_an_unknown_node_type_and_an_undeclared_module_are_refused(tmp_path: Path) -> None:
+    """Dropping a node the orchestrator would have run, or loading a module called
+    ``${mod}`` (the plugin hands modules to ``pycompss init -m`` as they are, no shell
+    fills them), would run something else than the topology says: refused, each named.
+    ``${queue}`` and ``$missing`` in the submission line are the shell's: not refused."""
     (tmp_path / "t.yml").write_text("""
 topology_template:
   inputs: {size: {type: integer, default: 3}}
@@ -278,7 +280,7 @@ topology_template:
     Job:
       type: org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob
       properties:
-        submission_params: {qos: "${queue}"}
+        submission_params: {qos: "${queue}", compss_modules: ["${mod}"]}
         application: {command: /app/run.py, arguments: ["${size}", "--in $missing"]}
     Mystery:
       type: acme.nodes.Thing
@@ -289,10 +291,9 @@ topology_template:
     assert "cannot be run here" in message
     assert "node_templates.Mystery: node type 'acme.nodes.Thing' is not one this server runs" \
         in message
-    assert ("node_templates.Job (steps.Job.arguments[1]): references '${missing}', which is "
+    assert ("node_templates.Job (steps.Job.compss_modules[0]): references '${mod}', which is "
             "not a declared input") in message
-    assert "node_templates.Job (steps.Job.qos): references '${queue}'" in message
-    assert "${size}" not in message
+    assert "${size}" not in message and "missing" not in message and "queue" not in message
 
 
 def test_type_definition_files_are_reported(tmp_path: Path) -> None:
@@ -357,7 +358,13 @@ def test_not_a_topology(tmp_path: Path) -> None:
         import_topology(tmp_path / "z.yml")
 
 
-def test_node_without_command_is_refused(tmp_path: Path) -> None:
+def test_node_without_command_takes_its_application_from_extra_compss_opts(
+        tmp_path: Path) -> None:
+    """The plugin's line then ends with extra_compss_opts: the application is its first
+    word that is not an option (its arguments after it, the node's own last)."""
+    from eflows_kernel.services.errors import ValidationError
+    from eflows_kernel.services.executions.plan import plan_execution
+
     (tmp_path / "t.yml").write_text("""
 topology_template:
   node_templates:
@@ -365,9 +372,16 @@ topology_template:
       type: org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob
       properties: {application: {arguments: [a]}}
 """)
-    with pytest.raises(WorkflowImportError,
-                       match=r"Job\.properties\.application\.command: missing"):
-        import_topology(tmp_path / "t.yml")
+    wf = import_topology(tmp_path / "t.yml")
+    assert wf.step("Job").extra_compss_opts == "${extra_compss_opts}"
+    assert wf.input("extra_compss_opts").required
+    step = plan_execution("id", wf, {"extra_compss_opts": "--graph=true /app/m.py x $y"},
+                          "c").steps[0].step
+    assert (step.extra_compss_opts, step.application, step.arguments) == (
+        "--graph=true", "/app/m.py", ["x", "$$y", "a"])
+    with pytest.raises(ValidationError) as info:
+        plan_execution("id", wf, {"extra_compss_opts": "--graph=true"}, "c")
+    assert "steps.Job.application.command" in info.value.details["fields"]
 
 
 def test_a_yml_linking_outside_the_imported_folder_is_not_read(tmp_path: Path) -> None:

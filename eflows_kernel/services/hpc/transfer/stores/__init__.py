@@ -14,7 +14,7 @@ from eflows_kernel.services.hpc.transfer.stores.base import (
 )
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 
-PROTOCOLS = ("http", "webdav", "s3", "b2share")
+PROTOCOLS = ("http", "webdav", "s3", "b2share", "mlflow")
 
 
 def protocol_of(location: str, kind: str | None = None) -> str:
@@ -27,7 +27,7 @@ def protocol_of(location: str, kind: str | None = None) -> str:
     if scheme == "b2share":
         return "b2share"
     if scheme in ("http", "https"):
-        return kind if kind in ("webdav", "b2share") else "http"
+        return kind if kind in ("webdav", "b2share", "mlflow") else "http"
     raise StoreError(f"{location.split('?', 1)[0]!r} is not a data location this deployer "
                      "moves: use http(s)://, webdav(s)://, s3://bucket/key or "
                      "b2share://host/<record id>")
@@ -58,6 +58,10 @@ def open_store(protocol: str, auth: Auth | None = None,
         from eflows_kernel.services.hpc.transfer.stores.b2share import B2ShareStore
 
         return B2ShareStore(auth, policy)
+    if protocol == "mlflow":
+        from eflows_kernel.services.hpc.transfer.stores.mlflow import MlflowStore
+
+        return MlflowStore(auth, policy)
     if protocol == "http":
         from eflows_kernel.services.hpc.transfer.stores.http import HttpStore
 

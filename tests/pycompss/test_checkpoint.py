@@ -23,8 +23,7 @@ from eflows_kernel.engine.checkpoint_policy import (
 )
 from tests.pycompss.conftest import app_path, assert_exit, read_events, result_of
 
-# Recovery reads the checkpoint folder, not the workers: shared workers.
-pytestmark = [pytest.mark.slow, pytest.mark.shared_workers]
+pytestmark = pytest.mark.slow
 
 APP = app_path("checkpoint_app", "checkpoint_app.py")
 FULL_RESULT = {"counter": 3, "file": 6, "middle": 3, "square": 81}

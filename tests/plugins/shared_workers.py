@@ -9,11 +9,12 @@ cluster is built like the runner's own for ``--workers 2``: one thread per worke
 ``memory_limit="auto"``, and the same ``CPU``/``MEMORY`` resources.
 
 Only tests about what an application computes are marked. Tests about worker lifetime,
-cancellation, crashes, wall-clock limits, resources, process tables or multi-node runs
-keep their own workers, and so does any call that shapes the cluster (``workers=`` other
-than 2, ``--threads-per-worker``, ``--worker-resources``...) or that runs with an
-environment other than the one the workers started with (``runcompss`` options and
-monkeypatched variables reach a runner's own workers only).
+cancellation, crashes, wall-clock limits, resources (``compss_request_resources`` grows
+the runner's own cluster only), process tables or multi-node runs keep their own workers,
+and so does any call that shapes the cluster (``workers=`` other than 2,
+``--threads-per-worker``, ``--worker-resources``...) or that runs with an environment
+other than the one the workers started with (``runcompss`` options and monkeypatched
+variables reach a runner's own workers only).
 
 Clean state per test: before a run the workers move into the test's ``tmp_path`` (a
 runner's own workers inherit its working directory); after it they forget the modules the

@@ -25,6 +25,7 @@ Workers still busy, gone or replaced after a run are restarted before the next t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -117,6 +118,12 @@ class SharedWorkers:
         deadline = time.monotonic() + wait
         while self.client.run_on_scheduler(_busy) and time.monotonic() < deadline:
             time.sleep(0.1)
+        from eflows_kernel.engine.cluster import WorkerSetup
+
+        # The run's WorkerSetup goes as with the runner's own workers (its teardown ends
+        # leftover HPC programs and the reports' flusher); the next run adds its own.
+        with contextlib.suppress(ValueError):  # the run ended before it registered it
+            self.client.unregister_worker_plugin(WorkerSetup.name)
         same = set(self.client.scheduler_info(n_workers=-1)["workers"]) == self.workers
         if same and not self.client.run_on_scheduler(_busy):
             for worker, state in self.state.items():

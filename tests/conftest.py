@@ -19,7 +19,8 @@ APPS = REPO / "tests" / "apps"
 # Shared fixtures live in plugins, never in test modules: pytest-jupyter's server, the real
 # test cluster (sshd + Slurm), the multi-node Slurm cluster, and a Jupyter server with the
 # extension on a fresh state. Data services (WebDAV, S3, B2SHARE, HTTP) start on loopback
-# when a test asks for one; so does a JupyterHub spawning servers as Slurm jobs.
+# when a test asks for one; so does a JupyterHub spawning servers as Slurm jobs, and the
+# Dask scheduler and workers that runner tests marked ``shared_workers`` join.
 pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.plugins.cluster",
                   "tests.plugins.multinode_cluster", "tests.plugins.server",
                   "tests.plugins.data_services", "tests.plugins.hub",

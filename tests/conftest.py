@@ -19,10 +19,12 @@ APPS = REPO / "tests" / "apps"
 # Shared fixtures live in plugins, never in test modules: pytest-jupyter's server, the real
 # test cluster (sshd + Slurm), the multi-node Slurm cluster, and a Jupyter server with the
 # extension on a fresh state. Data services (WebDAV, S3, B2SHARE, HTTP) start on loopback
-# when a test asks for one; so does a JupyterHub spawning servers as Slurm jobs.
+# when a test asks for one; so does a JupyterHub spawning servers as Slurm jobs, and the
+# Dask scheduler and workers that runner tests marked ``shared_workers`` join.
 pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.plugins.cluster",
                   "tests.plugins.multinode_cluster", "tests.plugins.server",
-                  "tests.plugins.data_services", "tests.plugins.hub"]
+                  "tests.plugins.data_services", "tests.plugins.hub",
+                  "tests.plugins.shared_workers"]
 
 
 @pytest.fixture(scope="session")
@@ -71,19 +73,34 @@ def states_of(engine: object, task_id: int) -> list[str]:
 
 
 @pytest.fixture
-def run_app(tmp_path: Path):
-    """Run an application through the real runner in a subprocess."""
+def run_app(tmp_path: Path, request: pytest.FixtureRequest):
+    """Run an application through the real runner in a subprocess.
+
+    In a test marked ``shared_workers`` a call that does not shape the cluster joins the
+    session's workers (tests/plugins/shared_workers.py) instead of starting its own.
+    """
     import subprocess
+
+    shared = (request.getfixturevalue("shared_workers")
+              if request.node.get_closest_marker("shared_workers") else None)
 
     def run(app: str, *args: str, workers: int = 2, module: bool = False,
             extra: tuple[str, ...] = (), timeout: float = 180) -> subprocess.CompletedProcess:
         cmd = ([sys.executable, "-m", "eflows_kernel"] if module
                else [str(Path(sys.executable).parent / "eflows-run")])
-        cmd += ["--workers", str(workers), *extra, str(APPS / app) if "/" not in app else app,
-                *args]
+        joins = shared is not None and shared.fits(workers, extra)
+        cmd += ["--scheduler", shared.address] if joins else ["--workers", str(workers)]
+        cmd += [*extra, str(APPS / app) if "/" not in app else app, *args]
         env = dict(os.environ)
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=tmp_path)
+        if not joins:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  env=env, cwd=tmp_path)
+        shared.enter(tmp_path)
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  env=env, cwd=tmp_path)
+        finally:
+            shared.release()
 
     return run
 

@@ -114,7 +114,7 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     server = jupyter_server_factory(
         root, env={"JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
                    "EFLOWS_CONFIG": str(tmp_path / "no-config.toml")},
-        extra_args=["--EflowsExtensionApp.job_poll_interval=0.5"])
+        extra_args=["--EflowsExtensionApp.job_poll_interval=0.2"])
     api = EflowsClient(server.url, server.token)
     page.set_default_timeout(60_000)
     page.goto(server.at("voila/render/portal.ipynb"))

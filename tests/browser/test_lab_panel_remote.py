@@ -48,7 +48,7 @@ def test_side_panel_follows_a_slurm_run_with_its_queue_state(
     root = tmp_path / "root"
     root.mkdir()
     server = jupyter_server_factory(root, env=lab_env(tmp_path),
-                                    extra_args=["--EflowsExtensionApp.job_poll_interval=0.5"])
+                                    extra_args=["--EflowsExtensionApp.job_poll_interval=0.2"])
     api = EflowsClient(server.url, server.token)
     key = api.credentials.generate("cluster-key")
     site = api.sites.add({"name": "cluster", "host": sshd.host, "port": sshd.port,

@@ -43,7 +43,7 @@ class Server:
              f"--EflowsExtensionApp.vault_key_file={self.state / 'vault.key'}",
              f"--EflowsExtensionApp.runs_dir={self.state / 'runs'}",
              f"--EflowsExtensionApp.remote_cache_dir={self.cache}",
-             "--EflowsExtensionApp.job_poll_interval=0.5"],
+             "--EflowsExtensionApp.job_poll_interval=0.2"],
             stdout=open(self.state / f"server-{self.port}.log", "wb"),  # noqa: SIM115
             stderr=subprocess.STDOUT, env=env)
         client = EflowsClient(self.url, self.token, timeout=30)

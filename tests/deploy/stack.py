@@ -46,7 +46,7 @@ class RemoteServer(ExecutionsService):
                  logistics: DataLogistics | None = None,
                  allow_private_urls: bool = False) -> None:
         self.remote = RemoteExecutor(executions, registry, sites, runs_dir, cache_dir=cache,
-                                     poll_interval=0.5, protected=protected,
+                                     poll_interval=0.2, protected=protected,
                                      allow_private_urls=allow_private_urls,
                                      logistics=logistics)
         copies = SiteCopies(executions, lambda: sites, runs_dir)

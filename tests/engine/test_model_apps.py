@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,17 @@ import pytest
 
 from tests.conftest import APPS
 
-pytestmark = pytest.mark.slow
+# What the model applications compute: shared workers (test_decorators sets CU, so its
+# runner starts its own: the workers must see the variable).
+pytestmark = [pytest.mark.slow, pytest.mark.shared_workers]
 
 MODEL_APPS = APPS / "model"
+RunApp = Callable[..., subprocess.CompletedProcess]
 
 
-def run_model_app(app: str, tmp_path: Path, *args: str,
-                  env: dict[str, str] | None = None) -> dict[str, Any]:
-    cmd = [str(Path(sys.executable).parent / "eflows-run"), "--workers", "2",
-           "--event-log", str(tmp_path / "events.jsonl"), str(MODEL_APPS / app), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path,
-                          env={**os.environ, **(env or {})})
+def run_model_app(run_app: RunApp, app: str, tmp_path: Path, *args: str) -> dict[str, Any]:
+    proc = run_app(str(MODEL_APPS / app), *args,
+                   extra=("--event-log", str(tmp_path / "events.jsonl")), timeout=240)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert proc.returncode == 0 and len(lines) == 1, \
         f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
@@ -39,8 +40,8 @@ def task_names(tmp_path: Path) -> list[str]:
     return [e["name"] for e in events if e["type"] == "task" and e.get("name")]
 
 
-def test_returns_in_every_form(tmp_path: Path) -> None:
-    result = run_model_app("returns_app.py", tmp_path)
+def test_returns_in_every_form(run_app: RunApp, tmp_path: Path) -> None:
+    result = run_model_app(run_app, "returns_app.py", tmp_path)
     assert result == {
         "add": 5,  # no returns=: the return statement says one value
         "split": ["list", 2, [4, 5]],  # "return a, b": two futures, in a list
@@ -61,8 +62,8 @@ def test_returns_in_every_form(tmp_path: Path) -> None:
     }
 
 
-def test_directions_and_types(tmp_path: Path) -> None:
-    result = run_model_app("directions_app.py", tmp_path, str(tmp_path / "work"))
+def test_directions_and_types(run_app: RunApp, tmp_path: Path) -> None:
+    result = run_model_app(run_app, "directions_app.py", tmp_path, str(tmp_path / "work"))
     assert result == {
         "files": "p0!p1!p2!",  # COLLECTION_FILE_OUT then _INOUT then _IN
         "keys_and_sum": [["a", "b"], 6],  # DICTIONARY_INOUT of numbers, then _IN
@@ -77,8 +78,8 @@ def test_directions_and_types(tmp_path: Path) -> None:
     }
 
 
-def test_groups_and_exceptions_leave_the_file_as_pycompss(tmp_path: Path) -> None:
-    result = run_model_app("groups_app.py", tmp_path, str(tmp_path / "work"))
+def test_groups_and_exceptions_leave_the_file_as_pycompss(run_app: RunApp, tmp_path: Path) -> None:
+    result = run_model_app(run_app, "groups_app.py", tmp_path, str(tmp_path / "work"))
     assert result["ledger"] == "xabyczde"
     assert result["caught"] == ["stopped after x", "stopped after y", "2 is over 1",
                                 "stopped after z"]
@@ -91,13 +92,14 @@ def test_groups_and_exceptions_leave_the_file_as_pycompss(tmp_path: Path) -> Non
     assert final["counts"]["cancelled"] == 8
 
 
-def test_unittest_suite_with_task_methods(tmp_path: Path) -> None:
-    assert run_model_app("unittest_app.py", tmp_path) == {"run": 3, "failures": 0,
-                                                          "errors": 0}
+def test_unittest_suite_with_task_methods(run_app: RunApp, tmp_path: Path) -> None:
+    assert run_model_app(run_app, "unittest_app.py", tmp_path) == {"run": 3, "failures": 0,
+                                                                   "errors": 0}
 
 
-def test_decorators(tmp_path: Path) -> None:
-    result = run_model_app("decorators_app.py", tmp_path, env={"CU": "1"})
+def test_decorators(run_app: RunApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CU", "1")
+    result = run_model_app(run_app, "decorators_app.py", tmp_path)
     assert result == {
         "env": "env", "dynamic": "one:1",
         "implement": ["small", 6],  # no worker has 64 cores: the alternative runs
@@ -122,8 +124,8 @@ def test_constraint_from_a_missing_environment_variable_is_a_clear_error(
     assert "CU, which is not set" in proc.stderr
 
 
-def test_file_api_on_lists(tmp_path: Path) -> None:
-    result = run_model_app("files_app.py", tmp_path, str(tmp_path / "work"))
+def test_file_api_on_lists(run_app: RunApp, tmp_path: Path) -> None:
+    result = run_model_app(run_app, "files_app.py", tmp_path, str(tmp_path / "work"))
     assert result == {
         "waited": True, "single": "one.txt",
         "exists": [True, [True, True]],  # the tuple keeps its place (JSON shows a list)

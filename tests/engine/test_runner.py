@@ -225,6 +225,7 @@ def test_every_app_is_covered() -> None:
 
 
 @pytest.mark.parametrize("app", sorted(APP_CASES))
+@pytest.mark.shared_workers
 def test_app_through_runner(app: str, run_app: Callable[..., subprocess.CompletedProcess],
                             tmp_path: Path, pycompss_shim: None) -> None:
     make_args, check = APP_CASES[app]
@@ -236,6 +237,7 @@ def test_app_through_runner(app: str, run_app: Callable[..., subprocess.Complete
 # -- 2. python -m eflows_kernel ----------------------------------------------------------
 
 
+@pytest.mark.shared_workers
 def test_module_entry_point(run_app: Callable[..., subprocess.CompletedProcess],
                             tmp_path: Path) -> None:
     proc = run_app("wordcount.py", *wordcount_args(tmp_path), module=True)
@@ -246,6 +248,7 @@ def test_module_entry_point(run_app: Callable[..., subprocess.CompletedProcess],
 # -- 3. the event log ---------------------------------------------------------------------
 
 
+@pytest.mark.shared_workers
 def test_event_log(run_app: Callable[..., subprocess.CompletedProcess],
                    tmp_path: Path) -> None:
     log = tmp_path / "logs" / "events.jsonl"

@@ -25,7 +25,7 @@ c.ConfigurableHTTPProxy.pid_file = os.path.join(STATE, "proxy.pid")
 c.JupyterHub.db_url = f"sqlite:///{os.path.join(STATE, 'jupyterhub.sqlite')}"
 c.JupyterHub.cookie_secret_file = os.path.join(STATE, "jupyterhub_cookie_secret")
 c.JupyterHub.cleanup_servers = True  # the session's servers end with the hub
-c.Spawner.args = ["--EflowsExtensionApp.job_poll_interval=0.5"]
+c.Spawner.args = ["--EflowsExtensionApp.job_poll_interval=0.2"]
 
 # The published catalogue: one more config folder on the servers' JUPYTER_CONFIG_PATH, before
 # the centre's (docs/centre/jupyter_server_config.py keeps its sites).

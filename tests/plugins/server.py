@@ -50,6 +50,6 @@ def jp_server_config(eflows_dir: Path, wheel_cache: Path) -> dict[str, Any]:
             "runs_dir": str(eflows_dir / "runs"),
             "local_workers": 1,
             "remote_cache_dir": str(wheel_cache),
-            "job_poll_interval": 0.5,
+            "job_poll_interval": 0.2,
         },
     }

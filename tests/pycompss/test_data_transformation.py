@@ -11,6 +11,9 @@ import pytest
 
 from tests.pycompss.conftest import app_path, assert_exit, read_events, result_of
 
+# What the application computes, not its workers' lifetime: shared workers.
+pytestmark = pytest.mark.shared_workers
+
 
 @pytest.mark.slow
 def test_data_transformation_app(run_app: Callable[..., subprocess.CompletedProcess],

@@ -10,6 +10,9 @@ import pytest
 
 from tests.pycompss.conftest import app_path, assert_exit, result_of
 
+# What the application computes, not its workers' lifetime: shared workers.
+pytestmark = pytest.mark.shared_workers
+
 
 @pytest.mark.slow
 def test_dds_app(run_app: Callable[..., subprocess.CompletedProcess], tmp_path: Path) -> None:

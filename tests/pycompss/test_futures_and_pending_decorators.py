@@ -11,6 +11,9 @@ import pytest
 from tests.conftest import APPS
 from tests.pycompss.conftest import app_path, assert_exit, result_of
 
+# What the application computes, not its workers' lifetime: shared workers.
+pytestmark = pytest.mark.shared_workers
+
 
 @pytest.mark.slow
 def test_inventory_app(run_app: Callable[..., subprocess.CompletedProcess]) -> None:

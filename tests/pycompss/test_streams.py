@@ -12,6 +12,9 @@ import pytest
 from eflows_kernel.streams.server import StreamRegistry
 from tests.pycompss.conftest import app_path, assert_exit, result_of
 
+# What the application computes, not its workers' lifetime: shared workers.
+pytestmark = pytest.mark.shared_workers
+
 
 @pytest.mark.slow
 def test_streams_app(run_app: Callable[..., subprocess.CompletedProcess],

@@ -23,6 +23,14 @@ def test_import_registry_folder_shows_inputs_of_the_workflow(client: LocalClient
     for item in registered.workflow.inputs:
         assert f"<code>{item.name}</code>" in details
         assert item.type in details
+    # an imported topology's steps with their role (the site each is bound to) and order
+    assert "Roles" in details
+    for role in registered.workflow.environments:
+        assert f"<code>{role}</code>" in details
+    for step in registered.workflow.steps:
+        assert f"<code>{step.name}</code> on <code>{step.environment}</code>" in details
+        if step.depends_on:
+            assert "after " + ", ".join(f"<code>{d}</code>" for d in step.depends_on) in details
     assert not widget.deploy_button.disabled
 
 

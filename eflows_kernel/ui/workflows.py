@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from eflows_kernel.client.protocol import Client
-from eflows_kernel.ui.common import MessageArea, esc, guarded
+from eflows_kernel.ui.common import MessageArea, esc, guarded, prose
 from eflows_kernel.ui.input_editor import InputEditor
 
 _WIDE = widgets.Layout(width="420px")
@@ -42,7 +42,7 @@ def workflow_details_html(registered: Any) -> str:
     parts = [f"<h4>{esc(wf.name)} <small>{esc(registered.version)}</small></h4>",
              "<p><b>Published by the centre</b> (read-only: only the operator changes or "
              "removes it)</p>" if getattr(registered, "published", False) else "",
-             f"<p>{esc(wf.description)}</p>" if wf.description else "",
+             f"<p>{prose(wf.description)}</p>" if wf.description else "",
              f"<p><small>id {esc(registered.id)}</small></p>"]
     if wf.inputs:
         rows = "".join(

@@ -63,7 +63,7 @@ def _rest_journey(client: EflowsClient, account: SshdInfo, texts: Path) -> None:
     assert "RESULT" in text
     # the run's folder on the site, browsed over SFTP through the REST API (#17)
     on_site = {f["path"]: f for f in client.runs.site_files(execution.id)}
-    assert "counts.json" in on_site and on_site["counts.json"]["size"] > 0, sorted(on_site)
+    assert "counts.json" in on_site and on_site["counts.json"]["bytes"] > 0, sorted(on_site)
     fetched = client.runs.site_download(execution.id, "counts.json", texts.parent)
     assert json.loads(fetched.read_text()) == EXPECTED_COUNTS
 

@@ -10,6 +10,7 @@ to the call blanked out.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -114,6 +115,12 @@ def human_bytes(count: float) -> str:
 def esc(value: Any) -> str:
     """HTML-escaped text of ``value`` (everything shown comes from users or servers)."""
     return html.escape("" if value is None else str(value))
+
+
+def prose(value: Any) -> str:
+    """A description (often a module's docstring) as HTML: escaped, with reStructuredText's
+    ````literal```` marks shown as code instead of as raw backquotes."""
+    return re.sub(r"``(.+?)``", r"<code>\1</code>", esc(value))
 
 
 def row(label: str, value: Any) -> str:

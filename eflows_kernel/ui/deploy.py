@@ -25,6 +25,7 @@ from eflows_kernel.ui.common import (
     esc,
     field_errors,
     guarded,
+    prose,
 )
 from eflows_kernel.ui.memory import Choices
 from eflows_kernel.ui.progress import DeployProgress
@@ -186,7 +187,7 @@ class DeployForm(widgets.VBox):
             self.fields[item.name], self.errors[item.name] = widget, error
             rows.append(widgets.VBox([widgets.HBox([label, widget, help_text]), error]))
         self.inputs_box.children = rows
-        self.description.value = f"<i>{esc(registered.description)}</i>" \
+        self.description.value = f"<i>{prose(registered.description)}</i>" \
             if registered.description else ""
         if not rows:
             self.inputs_box.children = [widgets.HTML("<i>This workflow has no inputs.</i>")]

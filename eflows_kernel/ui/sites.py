@@ -177,6 +177,7 @@ class SitesWidget(widgets.VBox):
         self.check_result.value = ""
         for button in (self.delete_button, self.scan_button, self.check_button):
             button.disabled = name is None
+        self._lock(False)
         self.save_button.description = "Add site" if name is None else "Save changes"
         if name is None:
             self.summary.value = "<i>Fill the form to add a site.</i>"
@@ -195,7 +196,20 @@ class SitesWidget(widgets.VBox):
                               "<br>host key: "
                               + (f"<code>{esc(key.fingerprint)}</code>" if key else
                                  "<span style='color:#e65100'>not trusted yet: scan it</span>"))
+        if site.operator:
+            self.summary.value += ("<br><i>Set by the centre (read-only): its host key is "
+                                   "pinned by the operator. Check the connection, or add a "
+                                   "site of your own with <b>New</b>.</i>")
+            self._lock(True)
         self.moved_note.value = ""
+
+    def _lock(self, locked: bool) -> None:
+        """A centre's site is the operator's to change (the service answers 403): its
+        form and the buttons that would change it are off while it is shown."""
+        for widget in (*self.form.values(), self.save_button):
+            widget.disabled = locked
+        if locked:
+            self.delete_button.disabled = self.scan_button.disabled = True
 
     def _note_move(self) -> None:
         """Editing the address of a trusted site: say the key must be verified again."""

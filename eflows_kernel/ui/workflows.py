@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from eflows_kernel.client.protocol import Client
-from eflows_kernel.ui.common import MessageArea, esc, guarded
+from eflows_kernel.ui.common import MessageArea, esc, guarded, prose
 from eflows_kernel.ui.input_editor import InputEditor
 
 _WIDE = widgets.Layout(width="420px")
@@ -26,13 +26,23 @@ def workflow_label(summary: dict[str, Any]) -> str:
     return label + " (centre, read-only)" if summary.get("published") else label
 
 
+def _placed(part: Any, role: bool = True) -> str:
+    """`` on <role>, after a, b``: where a step or movement runs and what it waits for
+    (an imported topology's order is not the list's)."""
+    text = f" on <code>{esc(part.environment)}</code>" if role and part.environment else ""
+    if part.depends_on:
+        text += (", " if text else " ") + "after " + ", ".join(
+            f"<code>{esc(d)}</code>" for d in part.depends_on)
+    return text
+
+
 def workflow_details_html(registered: Any) -> str:
     """The detail pane of one ``RegisteredWorkflow`` as HTML."""
     wf = registered.workflow
     parts = [f"<h4>{esc(wf.name)} <small>{esc(registered.version)}</small></h4>",
              "<p><b>Published by the centre</b> (read-only: only the operator changes or "
              "removes it)</p>" if getattr(registered, "published", False) else "",
-             f"<p>{esc(wf.description)}</p>" if wf.description else "",
+             f"<p>{prose(wf.description)}</p>" if wf.description else "",
              f"<p><small>id {esc(registered.id)}</small></p>"]
     if wf.inputs:
         rows = "".join(
@@ -44,8 +54,12 @@ def workflow_details_html(registered: Any) -> str:
                      f"<th>default</th><th>description</th></tr>{rows}</table>")
     else:
         parts.append("<p><b>Inputs</b>: none</p>")
+    if wf.environments:
+        roles = ", ".join(f"<code>{esc(e)}</code>" for e in wf.environments)
+        parts.append(f"<p><b>Roles</b>: {roles} <small>(each bound to a site when you "
+                     "deploy)</small></p>")
     if wf.steps:
-        items = "".join(f"<li><code>{esc(s.name)}</code>: {esc(s.application)} "
+        items = "".join(f"<li><code>{esc(s.name)}</code>{_placed(s)}: {esc(s.application)} "
                         f"{esc(' '.join(s.arguments))}</li>" for s in wf.steps)
         parts.append(f"<b>Steps</b><ul>{items}</ul>")
     software = wf.software
@@ -57,9 +71,15 @@ def workflow_details_html(registered: Any) -> str:
                          for c in software.containers)
         parts.append(f"<b>Software</b><ul>{items}</ul>")
     if wf.data_movements:
-        items = "".join(f"<li>{esc(d.direction)} <code>{esc(d.name)}</code> ({esc(d.kind)}): "
-                        f"{esc(d.source)} → {esc(d.target)}</li>" for d in wf.data_movements)
+        items = "".join(f"<li>{esc(d.direction)} <code>{esc(d.name)}</code> ({esc(d.kind)})"
+                        f"{_placed(d)}: {esc(d.source)} → {esc(d.target)}</li>"
+                        for d in wf.data_movements)
         parts.append(f"<b>Data movements</b><ul>{items}</ul>")
+    if wf.site_copies:
+        items = "".join(f"<li><code>{esc(c.name)}</code>: <code>{esc(c.source_environment)}"
+                        f"</code> → <code>{esc(c.environment)}</code>{_placed(c, role=False)}"
+                        f"</li>" for c in wf.site_copies)
+        parts.append(f"<b>Copies between sites</b><ul>{items}</ul>")
     if wf.warnings:
         items = "".join(f"<li>{esc(w.path)}{': ' if w.path else ''}{esc(w.message)}</li>"
                         for w in wf.warnings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eflows_kernel.services.executions import LOCAL_SITE
 
@@ -94,6 +94,13 @@ class HPCWaaSExecuteBody(BaseModel):
     site: SiteBinding = Field(default=LOCAL_SITE, description=(
         "where to run (our addition: the HPCWaaS API has the topology name the cluster): "
         "a site, or {ENVIRONMENT: SITE}; 'local' by default"))
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _no_inputs(cls, value: Any) -> Any:
+        """``waas workflows trigger <id>`` without ``-i`` sends ``{"inputs": null}`` (a
+        nil Go map marshals so): no inputs, not a mistake."""
+        return {} if value is None else value
 
 
 class SshKeyBody(BaseModel):

@@ -61,6 +61,11 @@ def _rest_journey(client: EflowsClient, account: SshdInfo, texts: Path) -> None:
     assert any(e["type"] == "stage" and e["stage"] == "submit" for e in all_events)
     text, _offset = client.executions.logs(execution.id)
     assert "RESULT" in text
+    # the run's folder on the site, browsed over SFTP through the REST API (#17)
+    on_site = {f["path"]: f for f in client.runs.site_files(execution.id)}
+    assert "counts.json" in on_site and on_site["counts.json"]["bytes"] > 0, sorted(on_site)
+    fetched = client.runs.site_download(execution.id, "counts.json", texts.parent)
+    assert json.loads(fetched.read_text()) == EXPECTED_COUNTS
 
 
 async def test_wordcount_through_the_rest_api(client: EflowsClient, clean_account: SshdInfo,

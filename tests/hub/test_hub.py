@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from eflows_kernel.client import EflowsClient
 from tests.deploy.stack import sleep_spec
@@ -199,6 +200,13 @@ def test_the_catalogue_is_granted_by_hub_group(users: dict[str, HubUser]) -> Non
     waas = users[ALICE].server("GET", "eflows/hpcwaas/workflows")
     assert waas.status_code == 200, waas.text
     assert {CLASSIC, PARALLEL} <= {w["name"] for w in waas.json()["workflows"]}
+    # the waas binary's own login, HTTP Basic: waas -u alice:<her hub token>
+    listed = waas.json()
+    for name, status in ((ALICE, 200), ("", 200), (BOB, 403)):
+        basic = requests.get(users[ALICE].server_url + "eflows/hpcwaas/workflows",
+                             auth=(name, users[ALICE].token), timeout=60)
+        assert basic.status_code == status, (name, basic.status_code, basic.text)
+        assert status != 200 or basic.json() == listed
 
     assert not {CLASSIC, PARALLEL} & {w["name"] for w in bob.workflows.list().items}
     waas = users[BOB].server("GET", "eflows/hpcwaas/workflows")

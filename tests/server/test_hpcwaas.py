@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -260,3 +263,108 @@ async def test_bearer_token_as_hpcwaas_clients_send_it(api: Any, jp_serverapp: A
     code, _, _ = await api("GET", "eflows/hpcwaas/workflows",
                            headers={"Authorization": "Bearer not-the-token"})
     assert code in (401, 403)
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    """waas -u user:password: Go's http client turns ``req.URL.User`` into this header
+    (api/http_client.go NewRequest); the published client has no other way to log in."""
+    pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {pair}", "Accept": "application/json"}
+
+
+async def test_the_waas_binary_as_it_logs_in_and_sends_each_command(
+        api: Any, jp_serverapp: Any, tmp_path: Path) -> None:
+    """Each waas command's request as cmd/waas + api/*.go build it: Basic auth (``waas -u
+    user:token``, the Jupyter token as the password), no Content-Type, ``workflows
+    trigger`` without ``-i`` sending ``{"inputs": null}`` (a nil Go map) and with ``-i
+    n=3`` every value a string,
+    ``executions logs`` asking ``from=0&levels=14&size=50`` (no timeout), ``ssh_keys
+    key-gen`` sending ``{}``; each answer read into waas' own structs."""
+    token = jp_serverapp.identity_provider.token
+    me = jp_serverapp.web_app.settings["eflows"].local_caller.name  # who this server is for
+    waas = basic(me, token)
+    code, _, listing = await api("GET", "eflows/hpcwaas/workflows", headers=waas)
+    assert code == 200 and listing == {"workflows": []}, listing
+    _, _, wf = await api("POST", "eflows/api/workflows", hello_spec(
+        tmp_path, "counted", "import sys\nprint('n is', sys.argv[1])",
+        inputs=[{"name": "n", "type": "integer", "default": 1}],
+        steps=[{"name": "main", "application": str(tmp_path / "counted.py"),
+                "arguments": ["${n}"]}]))
+    code, _, listing = await api("GET", "eflows/hpcwaas/workflows", headers=waas)
+    assert [(w["id"], w["name"]) for w in listing["workflows"]] == [(wf["id"], "counted")]
+    assert all(isinstance(w[k], str) for w in listing["workflows"] for k in ("id", "name"))
+    url = f"eflows/hpcwaas/workflows/{wf['id']}"
+    code, headers, body = await api("POST", url, raw='{"inputs":null}', headers=waas)
+    assert code == 201, body  # waas workflows trigger <id>, no -i
+    plain = headers["Location"].rsplit("/", 1)[-1]
+    code, headers, body = await api("POST", url, raw='{"inputs":{"n":"3"}}', headers=waas)
+    assert code == 201, body  # waas workflows trigger <id> -i n=3
+    three = headers["Location"].rsplit("/", 1)[-1]
+    for execution, said in ((plain, "n is 1"), (three, "n is 3")):
+        deadline = time.monotonic() + 90
+        while True:
+            code, _, status = await api("GET", f"eflows/hpcwaas/executions/{execution}",
+                                        headers=waas)
+            assert code == 200 and isinstance(status["outputs"], dict), status
+            if not status["status"].lower().endswith("ing") or time.monotonic() > deadline:
+                break  # waas executions status --follow stops at a status not ending -ing
+            await asyncio.sleep(0.3)
+        assert status["status"] == "SUCCESS", status
+        code, _, logs = await api("GET", f"eflows/hpcwaas/executions/{execution}/logs",
+                                  params={"from": "0", "levels": "14", "size": "50"},
+                                  headers=waas)
+        assert code == 200 and said in [e["content"] for e in logs["logs"]], logs
+        assert isinstance(logs["total_results"], int) and logs["from"] == 0
+        for entry in logs["logs"]:  # Go's time.Time reads RFC 3339 only
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
+                                entry["timestamp"]), entry
+    code, _, key = await api("POST", "eflows/hpcwaas/ssh_keys", raw="{}", headers=waas)
+    assert code == 201 and set(key) == {"id", "public_key"}
+    code, _, _ = await api("DELETE", f"eflows/hpcwaas/executions/{plain}", headers=waas)
+    assert code == 409  # over already
+    for wrong in (basic(me, "not-the-token"), basic(me, ""), {"Authorization": "Basic %%%"},
+                  basic(f"not-{me}", token)):  # another's name with this token: refused
+        code, _, body = await api("GET", "eflows/hpcwaas/workflows", headers=wrong)
+        assert code == 403 and waas_errors(body, 403), body
+    assert "not the user" in waas_errors(body, 403)[""]
+    code, _, _ = await api("GET", "eflows/hpcwaas/workflows", headers=basic("", token))
+    assert code == 200  # no name: the token alone says who
+    # the native API keeps Jupyter's own schemes
+    code, _, _ = await api("GET", "eflows/api/workflows", headers=waas)
+    assert code == 403
+
+
+async def test_a_quiet_run_is_answered_before_waas_gives_up(
+        api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``waas executions logs --follow`` sends no timeout (so the 1m default) and its
+    HTTP client gives up after one minute: a run that prints nothing for a minute must
+    be answered (empty) before that, or waas exits with 'Client.Timeout exceeded'.
+    The route's clock is a fake one here, one second per look, so no minute is spent."""
+    from eflows_extension.handlers import hpcwaas
+
+    _, _, wf = await api("POST", "eflows/api/workflows",
+                         hello_spec(tmp_path, "quiet", "import time\ntime.sleep(120)"))
+    _, _, ex = await api("POST", f"eflows/hpcwaas/workflows/{wf['id']}", {"inputs": {}})
+    looks: list[float] = []
+
+    def monotonic() -> float:
+        looks.append(float(len(looks)))
+        return looks[-1]
+
+    real_sleep = asyncio.sleep
+    monkeypatch.setattr(hpcwaas, "time", SimpleNamespace(monotonic=monotonic))
+    monkeypatch.setattr(hpcwaas, "asyncio", SimpleNamespace(sleep=lambda _: real_sleep(0)))
+    for query in ({"from": "1000", "levels": "14", "size": "50"},  # what waas sends
+                  {"from": "1000", "timeout": "1m0s"}):
+        looks.clear()
+        code, _, logs = await api("GET", f"eflows/hpcwaas/executions/{ex['id']}/logs",
+                                  params=query)
+        assert code == 200 and logs["logs"] == [], logs
+        assert 45 <= looks[-1] - looks[0] <= hpcwaas.MAX_LOG_TIMEOUT - 5, (query, looks[-1])
+    looks.clear()
+    await api("GET", f"eflows/hpcwaas/executions/{ex['id']}/logs",
+              params={"from": "1000", "timeout": "10s"})
+    assert 10 <= looks[-1] - looks[0] <= 11  # a shorter wait asked is kept
+    monkeypatch.undo()
+    await api("DELETE", f"eflows/hpcwaas/executions/{ex['id']}")
+    await wait_status(api, ex["id"])

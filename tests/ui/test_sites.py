@@ -161,3 +161,32 @@ def test_editing_host_or_port_of_a_trusted_site_says_the_key_must_be_verified_ag
     assert "verified" in widget.moved_note.value
     widget.save()
     assert "not trusted yet" in widget.summary.value and widget.moved_note.value == ""
+
+
+def test_a_centre_site_is_shown_read_only_and_an_own_one_stays_editable(
+        tmp_path: Any) -> None:
+    """The operator's site is labelled and its form locked (the service would answer 403
+    to a save, delete or new host key); Check stays, and a new own site is editable."""
+    centre = {"name": "marenostrum", "host": "login.example.org", "host_key": KEY.line,
+              "login": "alice_hpc", "partition": "batch"}
+    client = LocalClient(state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
+                         vault_key_file=tmp_path / "vault.key", runs_dir=tmp_path / "runs",
+                         workers=1, operator_sites=(centre,))
+    try:
+        widget = SitesWidget(client)
+        assert ("marenostrum (centre, read-only)", "marenostrum") in widget.listing.options
+        widget.listing.value = "marenostrum"
+        assert "read-only" in widget.summary.value and KEY.fingerprint in widget.summary.value
+        locked = [widget.save_button, widget.delete_button, widget.scan_button,
+                  *widget.form.values()]
+        assert all(w.disabled for w in locked), [w.description for w in locked
+                                                 if not w.disabled]
+        assert not widget.check_button.disabled and not widget.new_button.disabled
+        widget.new()
+        assert not any(w.disabled for w in (widget.save_button, *widget.form.values()))
+        _fill(widget, name="mine", host="my.cluster.org", login="me")
+        assert widget.save() is not None, widget.message.text
+        assert not widget.save_button.disabled and not widget.delete_button.disabled
+        assert not widget.form["host"].disabled
+    finally:
+        client.close()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from eflows_kernel.client import LocalClient
+from eflows_kernel.ui.deploy import DeployForm
 from eflows_kernel.ui.workflows import WorkflowsWidget
-from tests.ui.conftest import INCREMENT_CHAIN, MINIMAL
+from tests.ui.conftest import APPS, INCREMENT_CHAIN, MINIMAL
 
 
 def test_import_registry_folder_shows_inputs_of_the_workflow(client: LocalClient) -> None:
@@ -23,6 +24,14 @@ def test_import_registry_folder_shows_inputs_of_the_workflow(client: LocalClient
     for item in registered.workflow.inputs:
         assert f"<code>{item.name}</code>" in details
         assert item.type in details
+    # an imported topology's steps with their role (the site each is bound to) and order
+    assert "Roles" in details
+    for role in registered.workflow.environments:
+        assert f"<code>{role}</code>" in details
+    for step in registered.workflow.steps:
+        assert f"<code>{step.name}</code> on <code>{step.environment}</code>" in details
+        if step.depends_on:
+            assert "after " + ", ".join(f"<code>{d}</code>" for d in step.depends_on) in details
     assert not widget.deploy_button.disabled
 
 
@@ -102,3 +111,16 @@ def test_published_workflows_are_marked_and_cannot_be_deleted(tmp_path: Path) ->
         assert not widget.delete_button.disabled
     finally:
         client.close(cancel_runs=True)
+
+
+def test_a_docstrings_literals_show_as_code_not_backquotes(client: LocalClient) -> None:
+    """failing_task.py's docstring is reStructuredText (``broken``): the details and the
+    deploy form show its literals as code, not as raw double backquotes."""
+    workflow = client.workflows.register_python_file(str(APPS / "failing_task.py"))
+    widget = WorkflowsWidget(client)
+    widget.listing.value = workflow.id
+    assert "<code>broken</code>" in widget.details.value and "``" not in widget.details.value
+    form = DeployForm(client)
+    form.workflow_picker.value = workflow.id
+    assert "<code>long_task</code>" in form.description.value
+    assert "``" not in form.description.value

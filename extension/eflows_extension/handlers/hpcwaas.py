@@ -10,7 +10,10 @@ A workflow's ``inputs.vault_id`` is our credential id; ``inputs.user_id`` the si
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import functools
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -21,7 +24,13 @@ import tornado
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 
-from eflows_extension.handlers.base import EflowsAPIHandler, bad_request, in_thread, translated
+from eflows_extension.handlers.base import (
+    ApiError,
+    EflowsAPIHandler,
+    bad_request,
+    in_thread,
+    translated,
+)
 from eflows_extension.models import HPCWaaSExecuteBody, SshKeyBody
 from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.log_query import DEFAULT_LEVELS, parse_duration, parse_levels
@@ -29,6 +38,9 @@ from eflows_kernel.services.workflows.registry import RegisteredWorkflow
 
 DEFAULT_LOG_TIMEOUT = 60.0  # HPCWaaS' default, 1m
 MAX_LOG_TIMEOUT = 60.0  # the waas client's own HTTP timeout is one minute
+# ... so a wait of a minute is answered (empty) after 55 s: held the full minute, the
+# answer would come after waas gave up ("Client.Timeout exceeded"), ending its --follow.
+LONGEST_HOLD = 55.0
 LOG_POLL_INTERVAL = 0.25
 
 
@@ -50,7 +62,45 @@ def hpcwaas_errors(status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {"errors": [{**base, "detail": str(body.get("message") or title)}]}
 
 
+BASIC_AUTH = re.compile(r"basic\s+(\S+)\s*$", re.IGNORECASE)
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """``(user, password)`` of an ``Authorization: Basic`` header, None for any other
+    header or a malformed one (which then authenticates nobody)."""
+    match = BASIC_AUTH.match(header)
+    if match is None:
+        return None
+    try:
+        pair = base64.b64decode(match.group(1), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = pair.partition(":")
+    return (user, password) if sep and password else None
+
+
 class HPCWaaSHandler(EflowsAPIHandler):
+    basic_user: str | None = None
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        """The published ``waas`` client logs in only with HTTP Basic (``waas -u
+        user:password`` becomes ``Authorization: Basic ...``; it has no way to send a
+        token header). Here the password is a Jupyter (or JupyterHub API) token: it is
+        handed to jupyter_server's own authentication as ``token <password>``, so the
+        token alone says who the caller is. The user name, when given, must be the one
+        this server acts for (the hub user, else ``local_user``): a script naming Alice
+        with Bob's token is refused rather than run as Bob."""
+        credentials = basic_credentials(self.request.headers.get("Authorization", ""))
+        if credentials is not None:
+            self.basic_user, token = credentials
+            self.request.headers["Authorization"] = f"token {token}"
+        await super().prepare()
+        if self.basic_user and self.current_user is not None \
+                and "eflows" in self.settings and self.basic_user != self.caller.name:
+            raise ApiError(403, {"message": f"user {self.basic_user[:64]!r} is not the user "
+                                            "this server acts for: give its own name "
+                                            "(or none) with its token"})
+
     def hpcwaas_url(self, *parts: str) -> str:
         return url_path_join(self.base_url, "eflows", "hpcwaas", *parts)
 
@@ -137,7 +187,7 @@ class HPCWaaSLogsHandler(HPCWaaSHandler):
                                           "(e.g. 1m0s, 30s)"}, "invalid query")
         levels = self.query_value("levels", None, parse_levels)
         assert start is not None
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + min(wait, LONGEST_HOLD)
         entries = self.eflows.log_entries
         while True:
             page = await in_thread(entries.page, execution_id, start,

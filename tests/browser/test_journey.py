@@ -148,7 +148,7 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     clicks.click(tab(page, "Workflows"))
     field(page, "Spec").fill(wordcount_spec())
     clicks.click(button(page, "Register spec"))
-    expect(page.get_by_text("Registered wordcount 0.1.0.")).to_be_visible()
+    expect(page.get_by_text("Registered wordcount 0.1.0.")).to_be_visible(timeout=30_000)
     screenshot(page, "journey-2-workflow")
     clicks.click(button(page, "Deploy…"))
 
@@ -192,7 +192,7 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     clicks.click(tab(page, "Workflows"))
     field(page, "Spec").fill(sleep_spec())
     clicks.click(button(page, "Register spec"))
-    expect(page.get_by_text("Registered sleeper 0.1.0.")).to_be_visible()
+    expect(page.get_by_text("Registered sleeper 0.1.0.")).to_be_visible(timeout=30_000)
     clicks.click(button(page, "Deploy…"))
     # The form first: until the tab has switched, "Deploy" would match "Deploy…" again.
     expect(field(page, "Workflow").locator("option:checked")).to_have_text("sleeper 0.1.0")

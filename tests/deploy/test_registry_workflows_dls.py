@@ -8,7 +8,9 @@ a new B2SHARE record (stage-out), WebDAV folders, an HTTP file (HTTP2SSH), and t
 built images in the operator's ``image_store`` (a WebDAV share holding
 ``<workflow>/<step_id>.sif``; here the test's Charliecloud image directory packed as one
 ``<step_id>.tar`` beside that name, which the image transfer unpacks on the site). The
-results are checked where the stage-outs put them.
+results are checked where the stage-outs put them. ``minimal_workflow.parallel``'s two
+roles are two logins of the test sshd; ftrt's WebDAV object ids are paths of the DLS
+connection ``default`` (the share's login has ``dls_connection=default``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 
 from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
-from eflows_kernel.services.deploy.staging import plan
+from eflows_kernel.services.deploy.staging import folder_name, plan
 from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.transfers import DataLogistics
@@ -57,13 +57,23 @@ def test_ftrt_webdav_http_image_and_results_out(logins: ServiceCredentials,
     assert (region.kind, region.target_dir) == ("data", "/scratch/ptf/data")
     assert region.location.protocol == "webdav" and region.location.credential_id == share.id
     assert stage_in["Config_Templates_Deployment"].location.credential_id == share.id
-    assert stage_in["ParameterFile_StageIn"].kind == "http"  # fetched by the site itself
+    parameters = stage_in["ParameterFile_StageIn"]
+    assert parameters.kind == "http"  # fetched by the site itself
+    # HTTP2SSH's target_path is the file's own path (the DLS writes the bytes there), the
+    # path the job reads as ${parameters_file}: not a folder to put params.json in.
+    assert (parameters.target_dir, parameters.file_name) == ("inputs", "params")
     image = stage_in["ImageTransfer"]
     assert image.location.url == "https://images.example.org/store/Pillar_III/ftrt.sif"
     assert image.target_dir == "images"
     (out,) = data.stage_out
     assert (out.name, out.source) == ("Results_StageOut", "results")
     assert out.location.protocol == "s3" and out.location.credential_id == bucket.id
+    # As the DLS's WebDAV DAGs do: a stage-in's folder keeps its name in the target
+    # (data_path/Regions, data_path/Templates), the stage-out sends results_path's files.
+    movements = {m.name: m for m in registry()["ftrt"].data_movements}
+    assert folder_name(movements["RegionData_Deployment"], region.location.url) == "med"
+    assert folder_name(movements["ImageTransfer"], image.location.url) is None
+    assert out.contents
 
 
 def test_minimal_workflow_b2share_record_in_and_new_record_out(

@@ -4,15 +4,17 @@ The topologies are imported as they are (tests/fixtures/workflow-registry); thei
 applications are our stand-ins (tests/apps/registry): inside the test container image
 for the ones a topology runs from its image (``/wordcount/src/...``, ``/ftrt/...``), in
 a folder on the site for ``application_path``. Each run goes through what the topology
-asks: the TOSCA step graph, environments bound to sites (two for ``parallel``), the
-image, ``compss_modules`` (stand-in modules on the test cluster), templated qos,
-``extra_compss_opts`` (our runner honours ``--pythonpath`` / ``--env_script`` and notes
-the options that size a batch job); a workflow's pip needs are its image's.
+asks: the TOSCA step graph, environments bound to sites, the image, ``compss_modules``
+(stand-in modules on the test cluster), templated qos, ``extra_compss_opts`` (our
+runner honours ``--pythonpath`` / ``--env_script`` and notes the options that size a
+batch job); a workflow's pip needs are its image's.
 
 Not run here: the Data Logistics Service nodes (``dls.ansible.nodes.*``: HTTP2SSH,
 B2SHARE / WebDAV stage-in and out, the image transfer). They are the data-logistics
 branch's; this test takes them out of the workflow and puts their data where they would
 have put it (the image transfer's ``<target>/<step_id>.sif`` included).
+``minimal_workflow.parallel`` runs only with its DLS nodes, on two logins
+(test_registry_workflows_dls.py).
 """
 
 from __future__ import annotations
@@ -119,29 +121,6 @@ def test_minimal_workflow_classic_runs_in_its_image_with_its_modules(
     assert counts == dict(collections.Counter(TEXT.split()))
     text = "\n".join(logs.values())
     assert "running in the container" in text and "/wordcount.sif" in text
-
-
-def test_minimal_workflow_parallel_runs_a_step_on_each_of_its_two_sites(
-        stack: Stack, images: str, test_module: str) -> None:
-    stack.add_site("back", scheduler="slurm", python={"path": "/usr/bin/python3"},
-                   workdir="~/eflows-back")
-    workflow, dropped = without_data_logistics(registry_workflow("minimal_workflow.parallel"))
-    assert len(dropped) == 6  # two image transfers, two stage-ins, two stage-outs
-    first, first_out = wordcount_inputs(stack, images, "parallel1")
-    second, second_out = wordcount_inputs(stack, images, "parallel2")
-    final, _logs = run_registered(stack, workflow, {
-        "container_image_transfer_directory_cluster1": images,
-        "container_image_transfer_directory_cluster2": images,
-        "user_id": "eflows", "vault_id": "v1", "oid": "record-1",
-        "cluster1_input_path": first["staged_in_data_path"],
-        "cluster1_output_path": first["result_data_path"],
-        "cluster2_input_path": second["staged_in_data_path"],
-        "cluster2_output_path": second["result_data_path"]},
-        site={"Cluster1Environment": "cluster", "Cluster2Environment": "back"})
-    assert final.step_sites == {"PyCOMPSJobCluster1": "cluster", "PyCOMPSJobCluster2": "back"}
-    expected = dict(collections.Counter(TEXT.split()))
-    for out in (first_out, second_out):
-        assert json.loads((out / "result.txt").read_text()) == expected
 
 
 def test_pillar_iii_ftrt_runs_in_its_image_with_its_templates_and_compss_options(

@@ -8,24 +8,28 @@ a new B2SHARE record (stage-out), WebDAV folders, an HTTP file (HTTP2SSH), and t
 built images in the operator's ``image_store`` (a WebDAV share holding
 ``<workflow>/<step_id>.sif``; here the test's Charliecloud image directory packed as one
 ``<step_id>.tar`` beside that name, which the image transfer unpacks on the site). The
-results are checked where the stage-outs put them.
+results are checked where the stage-outs put them. ``minimal_workflow.parallel``'s two
+roles are two logins of the test sshd; ftrt's WebDAV object ids are paths of the DLS
+connection ``default`` (the share's login has ``dls_connection=default``).
 """
 
 from __future__ import annotations
 
 import collections
 import json
+import pwd
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from eflows_kernel.events import read_events
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
 from eflows_kernel.services.hpc.transfer.image_archive import pack_image
 from eflows_kernel.services.workflows import Workflow, import_registry_folder
 from tests.deploy.stack import Stack, run_registered, serving_data_logistics
-from tests.plugins.data_services import B2ShareServer, WebDavShare
+from tests.plugins.data_services import B2ShareServer, HttpFiles, WebDavShare
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -44,7 +48,8 @@ def dls_stack(stack: Stack, webdav_share: WebDavShare, b2share_server: B2ShareSe
     image store on the share holding the registry's builds (the test image)."""
     logins = ServiceCredentials(stack.store, stack.vault)
     logins.add("share", "webdav", webdav_share.url.replace("webdav://", "http://"),
-               username=webdav_share.username, secret=webdav_share.password)
+               username=webdav_share.username, secret=webdav_share.password,
+               options={"dls_connection": "default"})  # ftrt's object ids are its paths
     logins.add("b2share", "b2share", b2share_server.url, token=b2share_server.token)
     store = webdav_share.root / "images"
     for build in ("minimal_workflow/wordcount", "Pillar_III/ftrt"):
@@ -91,3 +96,100 @@ def test_minimal_workflow_classic_runs_with_its_dls_nodes(
     assert json.loads(files["result.txt"]) == dict(collections.Counter(TEXT.split()))
     text = "\n".join(logs.values())
     assert "running in the container" in text and "/wordcount.sif" in text
+
+
+UI_LOGIN = "eflows-ui"  # the sshd's second login: its own home, files and Slurm jobs
+
+
+def test_minimal_workflow_parallel_runs_both_branches_on_two_sites_with_its_dls_nodes(
+        dls_stack: Stack, b2share_server: B2ShareServer, test_module: str) -> None:
+    """Cluster1 is the ``eflows`` login, Cluster2 the ``eflows-ui`` login: each role's
+    stage-in, image transfer, job and stage-out happen on its own site, and neither
+    branch waits for the other (the single test node's two CPUs fit one of these jobs
+    at a time, so Slurm runs the second when the first ends)."""
+    stack = dls_stack
+    site = stack.sites.add({"name": "ui", "host": stack.sshd.host, "port": stack.sshd.port,
+                            "login": UI_LOGIN, "scheduler": "slurm",
+                            "python": {"path": "/usr/bin/python3"}})
+    site = stack.sites.trust(site.id, stack.sites.scan(site.id).fingerprint)
+    stack.sites.authorize(site.id, stack.credential, password=stack.sshd.password)
+    b2share_server.add_record("wordcount-in-2", {"data.txt": TEXT.encode()})
+    paths, bases = {}, {}
+    logins = {"cluster1": stack.sshd.login, "cluster2": UI_LOGIN}
+    for cluster, login in logins.items():
+        home = Path(pwd.getpwnam(login).pw_dir)
+        base = bases[cluster] = home / "registry-dls" / "parallel" / cluster
+        shutil.rmtree(base, ignore_errors=True)
+        (base / "out").mkdir(parents=True)
+        for folder in (base / "out", base, base.parent, base.parent.parent):
+            shutil.chown(folder, login, login)
+        paths |= {f"{cluster}_input_path": str(base / "in"),
+                  f"{cluster}_output_path": str(base / "out"),
+                  f"container_image_transfer_directory_{cluster}": str(base / "images")}
+    final, logs = run_registered(stack, registry_workflow("minimal_workflow.parallel"), {
+        **paths, "user_id": "eflows", "vault_id": "v1", "oid": "wordcount-in-2",
+        "mid": "parallel wordcount results"},
+        site={"Cluster1Environment": "cluster", "Cluster2Environment": "ui"})
+    assert final.step_sites == {"PyCOMPSJobCluster1": "cluster", "PyCOMPSJobCluster2": "ui"}
+    expected = dict(collections.Counter(TEXT.split()))
+    for cluster, login in logins.items():
+        base = bases[cluster]
+        assert (base / "in" / "data.txt").read_text() == TEXT  # its own stage-in
+        assert (base / "images" / "wordcount.sif" / "usr" / "bin" / "python3").exists()
+        result = base / "out" / "result.txt"
+        assert result.owner() == login  # its job ran as that site's login
+        assert json.loads(result.read_text()) == expected
+    drafts = [d for d in b2share_server.drafts.values()
+              if d["metadata"]["titles"] == [{"title": "parallel wordcount results"}]]
+    assert [d["state"] for d in drafts] == ["submitted", "submitted"]  # a stage-out each
+    assert [json.loads(d["files"]["result.txt"]) for d in drafts] == [expected, expected]
+    for step, cluster in (("PyCOMPSJobCluster1", "cluster1"), ("PyCOMPSJobCluster2",
+                                                                 "cluster2")):
+        assert "running in the container" in logs[step] and \
+            f"{bases[cluster]}/images/wordcount.sif" in logs[step], logs[step]
+    jobs = {s.job_id for s in stack.executor.steps(final.id)}
+    assert len(jobs) == 2 and None not in jobs  # a Slurm job each
+    moves = [(e["step"], e["state"]) for e in read_events(final.event_log)
+             if e["type"] == "step"]
+    first_done = min(moves.index((s, "done")) for s in logs)
+    assert {s for s, state in moves[:first_done] if state == "staging-in"} == set(logs)
+
+
+def test_pillar_iii_ftrt_runs_every_step_with_its_dls_nodes(
+        dls_stack: Stack, webdav_share: WebDavShare, http_files: HttpFiles) -> None:
+    """ftrt's PTFExecution (HTTP2SSH parameter file -> job -> WebDAV stage-out) after its
+    deployment's nodes: the region and template datasets (WebDAV stage-ins of paths on
+    the DLS connection ``default``) and its image (``Pillar_III/ftrt`` from the store)."""
+    stack = dls_stack
+    dataset = webdav_share.root / "ftrt-dataset"
+    shutil.rmtree(dataset, ignore_errors=True)
+    shutil.rmtree(webdav_share.root / "ftrt-results", ignore_errors=True)
+    (dataset / "Regions" / "med").mkdir(parents=True)
+    (dataset / "Regions" / "med" / "grid.txt").write_text("region med grid\n")
+    (dataset / "Templates").mkdir()
+    (dataset / "Templates" / "parfile.txt").write_text("template from_template\n")
+    (http_files.root / "ftrt").mkdir(exist_ok=True)
+    (http_files.root / "ftrt" / "parameters.txt").write_text("sigma=1.5\n")
+    base = stack.sshd.home / "registry-dls" / "ftrt"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    shutil.chown(base, stack.sshd.login, stack.sshd.login)
+    run_path = str(base / "run")
+    _final, logs = run_registered(stack, registry_workflow("ftrt"), {
+        "images_path": str(base / "images"), "data_path": str(base / "data"),
+        "region_data_oid": "ftrt-dataset/Regions", "templates_oid": "ftrt-dataset/Templates",
+        "vault_id": "v1", "user_id": "eflows", "run_path": run_path,
+        "parameters_url_file": f"{http_files.url}/ftrt/parameters.txt",
+        "parameters_file": str(base / "data" / "parameters.txt"),
+        "results_path": run_path, "results_oid": "ftrt-results/",
+        "event": "2017_0720_kos-bodrum", "qos": "debug"})
+    summary = json.loads((base / "run" / "ftrt.json").read_text())
+    assert summary["regions"] == {"med/grid.txt": "region med grid"}
+    assert summary["templates"] == {"parfile.txt": "template from_template"}
+    assert {s["parameters"] for s in summary["scenarios"]} == {"sigma=1.5"}
+    assert summary["environment"] == "from /ftrt/env.sh"  # the image's --env_script
+    assert f"{base}/images/ftrt.sif" in logs[""]
+    assert (base / "data" / "parameters.txt").read_text() == "sigma=1.5\n"  # the file
+    # The DLS's WebDAV stage-out writes the files of results_path into the folder.
+    assert json.loads((webdav_share.root / "ftrt-results" / "ftrt.json").read_text()) == \
+        summary

@@ -202,7 +202,8 @@ class Finisher:
                 outputs[item.name] = {"cluster_path": remote}
                 continue
             if item.location is not None:
-                outputs[item.name] = self._stage_out_data(dep, item.name, remote, item.location)
+                outputs[item.name] = self._stage_out_data(dep, item.name, remote, item.location,
+                                                          item.contents)
                 continue
             # two outputs may share a file name; a name can never climb out of outputs/
             try:
@@ -219,7 +220,7 @@ class Finisher:
 
     @staticmethod
     def _stage_out_data(dep: pipeline.Deployment, name: str, remote: str,
-                        location: Location) -> dict[str, Any]:
+                        location: Location, contents: bool = False) -> dict[str, Any]:
         """A site path to a data service, through this server (retried like the rest)."""
         logistics = dep.logistics
         if logistics is None:
@@ -240,7 +241,7 @@ class Finisher:
                 else:
                     where = location.url
                     pushed = relay_from_site(dep.connection.get(), remote, store, where,
-                                             spool, dep.log)
+                                             spool, dep.log, contents)
                 return {"location": public(where), "cluster_path": remote,
                         "files": [{"name": r.name, "bytes": r.bytes, "sha256": r.sha256}
                                   for r in pushed]}

@@ -28,7 +28,7 @@ from eflows_kernel.services.deploy.containers import (
 )
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
-from eflows_kernel.services.deploy.staging import DataPlan
+from eflows_kernel.services.deploy.staging import DataPlan, folder_name
 from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
 from eflows_kernel.services.executions import checkpoints
 from eflows_kernel.services.hpc import ssh
@@ -327,7 +327,8 @@ def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
                 stage_in(client, item.source, target, dep.log, connect=parallel,
                          streams=streams)
             elif item.kind == "http":
-                stage_in_url(client, item.source, target, dep.log, policy=dep.url_policy)
+                stage_in_url(client, item.source, target, dep.log, policy=dep.url_policy,
+                             name=item.file_name)
             elif item.kind == "data":
                 _stage_in_data(dep, client, item.name, item.location, item.target_dir)
             else:
@@ -360,7 +361,8 @@ def _stage_in_data(dep: Deployment, client: paramiko.SSHClient, name: str,
             relay_image_to_site(client, store, location.url, target, spool,
                                 image_name(location.url), dep.log)
         else:
-            relay_to_site(client, store, location.url, target, spool, dep.log)
+            relay_to_site(client, store, location.url, target, spool, dep.log,
+                          folder_name=folder_name(movement, location.url))
     finally:
         store.close()
 

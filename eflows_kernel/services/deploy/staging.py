@@ -31,6 +31,7 @@ this server (``services/transfers``); HTTP->SSH is fetched by the site itself.
 from __future__ import annotations
 
 import posixpath
+import urllib.parse
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,10 @@ from eflows_kernel.services.workflows import (
 CLUSTER_PREFIX = "cluster:"
 SUPPORTED_IN = ("local", "http", "cluster", *DATA_KINDS)
 SUPPORTED_OUT = ("local", "cluster", "webdav", "s3", "b2share", "dls", *MLFLOW_KINDS)
+HTTP2SSH = "dls.ansible.nodes.HTTP2SSH"  # its target_path is the file's own path
+WEBDAV_STAGE_IN = "dls.ansible.nodes.DLSDAGWebdavStageInData"
+# The DLS's WebDAV stage-out writes the files below its source_path into its folder.
+WEBDAV_STAGE_OUT = "dls.ansible.nodes.DLSDAGWebdavStageOutData"
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class StageIn:
     source: str  # local path, URL, or path on the site
     target_dir: str  # directory on the site (relative to the run directory)
     location: Location | None = None  # kind "data": the service, resolved with its login
+    file_name: str | None = None  # kind "http": the file's name in target_dir (else the URL's)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class StageOut:
     keep_on_cluster: bool  # only record the path (kind "cluster")
     location: Location | None = None  # to a data service instead of this machine
     every: str | None = None  # also synced this often while the run goes
+    contents: bool = False  # a folder's files go into the location, not the folder itself
 
 
 @dataclass(frozen=True)
@@ -239,8 +246,9 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
                 location = _data_location(movement, endpoint, logistics, values,
                                           url_policy if check_local else None)
                 if movement.direction == "out":
+                    contents = movement.options.get("tosca_type") == WEBDAV_STAGE_OUT
                     stage_out.append(StageOut(movement.name, safe, False, location,
-                                              movement.every))
+                                              movement.every, contents))
                 else:
                     stage_in.append(StageIn(movement.name, "data", endpoint, safe, location))
                 continue
@@ -265,11 +273,32 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
             except _Refused as exc:
                 problems[movement.name] = str(exc)
                 continue
-        stage_in.append(StageIn(movement.name, movement.kind, source, target_dir))  # type: ignore[arg-type]
+        file_name = None
+        if movement.kind == "http" and movement.options.get("tosca_type") == HTTP2SSH:
+            # The DLS writes the URL's bytes at its target_path itself (a file's path).
+            target_dir, file_name = posixpath.split(target_dir.rstrip("/"))
+            if not file_name:
+                problems[movement.name] = "its target_path names no file on the site"
+                continue
+        stage_in.append(StageIn(movement.name, movement.kind, source, target_dir or ".",  # type: ignore[arg-type]
+                                file_name=file_name))
     if problems:
         raise ValidationError("some data cannot be staged: " + "; ".join(
             f"{name}: {message}" for name, message in problems.items()), fields=problems)
     return DataPlan(stage_in, stage_out, remote_values, cluster_paths)
+
+
+def folder_name(movement: DataMovement | None, url: str) -> str | None:
+    """The name a stage-in's folder keeps on the site, or None: its files go into the
+    target itself. The DLS's WebDAV stage-in writes the folder its object id names
+    under that name (``Regions/`` into ``<target_path>/Regions/``: ftrt stages two
+    folders into one ``data_path`` and reads ``data_path/Regions`` and
+    ``data_path/Templates``); a B2SHARE record's files go into the target."""
+    if movement is None or movement.options.get("tosca_type") != WEBDAV_STAGE_IN:
+        return None
+    name = posixpath.basename(urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+                              .rstrip("/"))
+    return name or None
 
 
 def _movement_source(workflow: Workflow, source: str, given: Sequence[Path],

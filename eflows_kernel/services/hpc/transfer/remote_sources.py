@@ -63,14 +63,20 @@ def public_url(url: str) -> str:
 def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
                  events: EventStream | None = None, *, sha256: str | None = None,
                  via: Literal["auto", "cluster", "local"] = "auto",
-                 policy: UrlPolicy | None = None) -> TransferResult:
-    """Fetch ``url`` into ``remote_dir/<last path segment>``; check ``sha256`` if given.
+                 policy: UrlPolicy | None = None, name: str | None = None) -> TransferResult:
+    """Fetch ``url`` into ``remote_dir/<last path segment>`` (``remote_dir/<name>`` when
+    the caller names the file, as a DLS ``HTTP2SSH`` node's ``target_path`` does); check
+    ``sha256`` if given.
 
     ``via="auto"`` uses the cluster's curl/wget (resuming a ``.part``), else the local side.
     With a ``policy`` (``url_policy.py``) the URL and every redirect hop are checked
     against it before anything is fetched from there.
     """
-    name = url_file_name(url)
+    found = url_file_name(url)  # checks the URL too
+    if name is None:
+        name = found
+    elif name in ("", ".", "..") or "/" in name or "\0" in name:
+        raise TransferError(f"cannot name a downloaded file {name!r}")
     if policy is not None:
         policy.check(url)
     tool = ""

@@ -366,10 +366,17 @@ wait_idle() {
 }
 
 # ---- the login node: sshd on 127.0.0.1:$SSHD_PORT ------------------------------------------
-setup_login() {
+# The Unix user exists before its association is added: slurmctld resolves the
+# association's user name to a uid once, and one added for a user not there yet keeps
+# no uid (its jobs are refused "Invalid account" even after the user is made).
+create_login_user() {
     if ! id "$LOGIN" >/dev/null 2>&1; then
         useradd -m -s /bin/bash "$LOGIN"
     fi
+}
+
+setup_login() {
+    create_login_user
     echo "$LOGIN:$PASSWORD" | chpasswd
     mkdir -p "$SSHD_DIR" /run/sshd
     chmod 755 "$SSHD_DIR" /run/sshd
@@ -418,7 +425,8 @@ status() {
 start() {
     # sacctmgr reads slurm.conf (where slurmdbd is); the cluster must be in the accounting
     # database before slurmctld starts with it.
-    prerequisites; setup_network; write_config; setup_accounting; start_slurm; wait_idle
+    prerequisites; create_login_user; setup_network; write_config; setup_accounting
+    start_slurm; wait_idle
     setup_login
 }
 

@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -228,6 +229,12 @@ class _LocalFile:
 
     def prefetch(self, *args: Any) -> None:
         """Reads are local: nothing to fetch ahead."""
+
+    def readv(self, chunks: list[tuple[int, int]]) -> Iterator[bytes]:
+        """The blocks ``(offset, length)``, in order, as SFTP's ``readv`` gives them."""
+        for offset, length in chunks:
+            self._file.seek(offset)
+            yield self._file.read(length)
 
     def set_pipelined(self, pipelined: bool = True) -> None:
         """Writes are local: nothing to pipeline."""

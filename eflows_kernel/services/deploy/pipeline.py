@@ -28,6 +28,7 @@ from eflows_kernel.services.deploy.containers import (
 )
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
+from eflows_kernel.services.deploy.movements import bring_in
 from eflows_kernel.services.deploy.staging import DataPlan
 from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
 from eflows_kernel.services.executions import checkpoints
@@ -40,10 +41,8 @@ from eflows_kernel.services.hpc.transfer import (
     stage_in_cluster_path,
     stage_in_url,
 )
-from eflows_kernel.services.hpc.transfer.image_archive import image_name
-from eflows_kernel.services.hpc.transfer.relay import relay_image_to_site, relay_to_site
 from eflows_kernel.services.sites import Site, SiteService
-from eflows_kernel.services.transfers import DataLogistics, open_location
+from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     Step,
@@ -344,25 +343,11 @@ def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
 def _stage_in_data(dep: Deployment, client: paramiko.SSHClient, name: str,
                    location: Any, target_dir: str) -> None:
     """A data service's file or folder, through this server, into the site's target."""
-    logistics = dep.logistics
-    if logistics is None or location is None:
-        raise StepFailed(f"{name!r} comes from a data service and this server has no data "
-                         "logistics configured")
     target = target_dir if target_dir.startswith("/") else posixpath.join(dep.run_dir,
                                                                           target_dir)
     movement = next((m for m in dep.workflow.data_movements if m.name == name), None)
-    spool = logistics.spool(dep.execution_id, name)
-    store = open_location(location, logistics.credentials(), logistics.url_policy)
-    try:
-        if movement is not None and movement.kind == "image":
-            # One thing lands, <target>/<step_id>.sif: a file, or a directory image
-            # the store keeps as one tar (unpacked on the site with its modes and links).
-            relay_image_to_site(client, store, location.url, target, spool,
-                                image_name(location.url), dep.log)
-        else:
-            relay_to_site(client, store, location.url, target, spool, dep.log)
-    finally:
-        store.close()
+    bring_in(client, dep.logistics, dep.execution_id, name, location, target,
+             movement is not None and movement.kind == "image", dep.log)
 
 
 def submit(dep: Deployment, request: JobRequest) -> str:

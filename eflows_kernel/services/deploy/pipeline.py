@@ -93,6 +93,7 @@ class Deployment:
     url_policy: UrlPolicy | None = None  # what stage-in URLs (and their redirects) may be
     logistics: DataLogistics | None = None  # logins and spool for data services
     resume_from: str | None = None  # the run (same site) whose checkpoint this one copies
+    links: tuple[str, ...] = ()  # run dirs of its stage-in steps, linked into its own
 
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,
@@ -206,6 +207,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     stage(runlog, "stage-in", "running")
     if dep.resume_from:
         _copy_checkpoint(dep, client)
+    _link_moved(dep, client)
     application = _stage_application(dep, client)
     count = _stage_data(dep, client)
     stage(runlog, "stage-in", "done", f"{count} item(s) staged in", items=count)
@@ -287,6 +289,21 @@ def _copy_checkpoint(dep: Deployment, client: paramiko.SSHClient) -> None:
                          f"({err.strip() or 'missing'}); re-run without resuming")
     dep.log.emit("log", level="INFO", source="deployer",
                  message=f"resuming from the checkpoint of run {dep.resume_from}")
+
+
+def _link_moved(dep: Deployment, client: paramiko.SSHClient) -> None:
+    """What the job's stage-in movement steps brought, each into its own run directory,
+    linked into the job's (hard links: no second copy; a copy where links cannot be)."""
+    q = shlex.quote
+    for source in dep.links:
+        status, _out, err = ssh.run(
+            client, f"cp -alf {q(source)}/. {q(dep.run_dir)}/ 2>/dev/null || "
+                    f"cp -af {q(source)}/. {q(dep.run_dir)}/", timeout=600)
+        if status != 0:
+            raise StepFailed(f"cannot link the staged-in data of {source} into the run "
+                             f"directory: {err.strip()}")
+        dep.log.emit("log", level="INFO", source="deployer",
+                     message=f"linked the data staged in at {source} into the run directory")
 
 
 def _stage_application(dep: Deployment, client: paramiko.SSHClient) -> str:

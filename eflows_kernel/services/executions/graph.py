@@ -15,6 +15,12 @@ cannot see it) is a child execution too, run by the :class:`StepCopier` through 
 server; a later step on that site reads the copy as ``${steps.<s>.dir}``. A copy cut by
 a restart is started again (it keeps the files it had checked and continues a ``.part``
 that holds the source's first bytes).
+
+A movement step (``plan.py:movement_step_name``: a job's data-service stage-in before
+it, its stage-out after it) is a child execution run by the site executor's
+:class:`StepMover` (``movements``); the job reads a stage-in's run directory as
+``${steps.<job>:in:<movement>.dir}`` (and links it into its own). One cut by a restart
+is started again (its transfers resume).
 """
 
 from __future__ import annotations

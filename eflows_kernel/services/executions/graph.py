@@ -291,13 +291,16 @@ class StepGraphs:
                                             "the step could not start", error=error.message)
             return self.store.get(child.id)
 
+    def _record_own(self, graph: _Graph, step: StepPlan) -> Execution:
+        """The record of a step this process does itself (a copy, a movement)."""
+        target = graph.targets.get(step.site)
+        return self.store.create(graph.plan.workflow_id, graph.plan.values, step.site,
+                                 graph.credential_id, login=target.login if target else None,
+                                 parent_id=graph.execution_id, step=step.name)
+
     def _start_copy(self, graph: _Graph, step: StepPlan,
                     children: dict[str, Execution]) -> Execution:
-        target = graph.targets.get(step.site)
-        child = self.store.create(graph.plan.workflow_id, graph.plan.values, step.site,
-                                  graph.credential_id,
-                                  login=target.login if target else None,
-                                  parent_id=graph.execution_id, step=step.name)
+        child = self._record_own(graph, step)
         copier = self._copier()
         if copier is None:
             return self.store.set_state(
@@ -315,11 +318,7 @@ class StepGraphs:
 
     def _start_movement(self, graph: _Graph, step: StepPlan,
                         children: dict[str, Execution]) -> Execution:
-        target = graph.targets.get(step.site)
-        child = self.store.create(graph.plan.workflow_id, graph.plan.values, step.site,
-                                  graph.credential_id,
-                                  login=target.login if target else None,
-                                  parent_id=graph.execution_id, step=step.name)
+        child = self._record_own(graph, step)
         mover = self._mover(step.site)
         if mover is None:
             return self.store.set_state(

@@ -236,7 +236,8 @@ class StepGraphs:
                     children[step.name] = self._start_step(graph, step, children)
             if parent.state == ExecutionState.QUEUED and children:
                 self.store.set_state(graph.execution_id, ExecutionState.RUNNING,
-                                     f"{len(children)} step(s) started")
+                                     f"{len(children)} step(s) started",
+                                     only_from=ExecutionState.QUEUED)
         for name, child in children.items():
             self._report(graph, name, child.state.value, child)
         unstarted = [s.name for s in graph.plan.steps if s.name not in children]

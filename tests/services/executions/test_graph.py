@@ -366,9 +366,9 @@ class Mover:
 
     def start(self, execution: Execution, plan: ExecutionPlan, step: StepPlan,
               job_dir: str | None) -> None:
-        self.started.append((step.name, job_dir))
         self.ids.add(execution.id)
         self.store.set_state(execution.id, ExecutionState.RUNNING, "moving")
+        self.started.append((step.name, job_dir))  # last: the test then finds it running
 
     def running(self, execution_id: str) -> bool:
         return execution_id in self.ids

@@ -86,9 +86,19 @@ def test_dls_movements_run_end_to_end(stack: Stack, webdav_share: WebDavShare,
     assert outputs["to_record"]["location"].startswith(f"{b2share_server.url}/records/")
     assert {f["name"] for f in outputs["to_s3"]["files"]} >= {"results/summary.json"}
 
+    # Each data-service movement is a step of its own, before or after the job (the
+    # periodic sync stays in the job): its own record and state in the graph.
+    steps = {s.name: s for s in stack.executor.steps(execution.id)}
+    assert list(steps) == ["count:in:regions_in", "count:in:record_in", "count",
+                           "count:out:to_s3", "count:out:to_record"]
+    assert all(s.state == "done" and s.execution_id for s in steps.values())
+    assert steps["count"].job_id and not steps["count:in:regions_in"].job_id
+    assert steps["count:out:to_s3"].depends_on == ("count",)
     events = stack.executor.events(execution.id)
     for event in events:
         validate_event(event)
+    moved = {e["step"] for e in events if e["type"] == "transfer" and "step" in e}
+    assert {"count:in:regions_in", "count:in:record_in", "count:out:to_s3"} <= moved
     stages = [(e["stage"], e["state"]) for e in events if e["type"] == "stage"]
     assert ("sync", "running") in stages and ("sync", "done") in stages
     fetched = {e["name"] for e in events if e["type"] == "transfer" and e["state"] == "done"}

@@ -19,6 +19,7 @@ import paramiko
 
 from eflows_kernel.events import EVENT_LOG, TERMINAL_TASK_STATES, read_events
 from eflows_kernel.services.deploy import pipeline
+from eflows_kernel.services.deploy.movements import STAGE_OUT_ATTEMPTS, send_out
 from eflows_kernel.services.deploy.periodic import stop_periodic
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions import ExecutionState
@@ -26,18 +27,12 @@ from eflows_kernel.services.executions.logs import OUTPUT_LOG, log_tail
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.hpc import slurm
 from eflows_kernel.services.hpc.transfer import TransferError, TransferResult, stage_out
-from eflows_kernel.services.hpc.transfer.model_upload import upload_to_mlflow
-from eflows_kernel.services.hpc.transfer.relay import publish_from_site, relay_from_site
-from eflows_kernel.services.hpc.transfer.stores.b2share import B2ShareStore
-from eflows_kernel.services.hpc.transfer.stores.http import public
-from eflows_kernel.services.hpc.transfer.stores.mlflow import MlflowStore
 from eflows_kernel.services.paths import UnsafePath, within
-from eflows_kernel.services.transfers import Location, open_location
+from eflows_kernel.services.transfers import Location
 
 log = logging.getLogger(__name__)
 
 FORGOTTEN = "the scheduler no longer knows the job"
-STAGE_OUT_ATTEMPTS = 3
 DRAIN_GRACE = 15.0  # seconds the tail gets, after the job ended, to deliver the last events
 DRAIN_QUIET = 3.0  # ... or until the log was quiet that long (a killed run writes no end)
 
@@ -222,42 +217,10 @@ class Finisher:
     def _stage_out_data(dep: pipeline.Deployment, name: str, remote: str,
                         location: Location, contents: bool = False) -> dict[str, Any]:
         """A site path to a data service, through this server (retried like the rest)."""
-        logistics = dep.logistics
-        if logistics is None:
-            raise pipeline.StepFailed(f"{name!r} goes to a data service and this server has "
-                                      "no data logistics configured")
-        for attempt in range(1, STAGE_OUT_ATTEMPTS + 1):
-            store = open_location(location, logistics.credentials(), logistics.url_policy)
-            spool = logistics.spool(dep.execution_id, name)
-            try:
-                if isinstance(store, MlflowStore):  # a model: runs of an experiment
-                    return upload_to_mlflow(dep.connection.get(), remote, store, location,
-                                            spool, dep.run_dir, dep.log)
-                if isinstance(store, B2ShareStore):  # results become a new record
-                    title = location.title or f"{dep.workflow.name} {dep.execution_id} {name}"
-                    where, pushed = publish_from_site(dep.connection.get(), remote, store,
-                                                      location.url, title, spool,
-                                                      events=dep.log)
-                else:
-                    where = location.url
-                    pushed = relay_from_site(dep.connection.get(), remote, store, where,
-                                             spool, dep.log, contents)
-                return {"location": public(where), "cluster_path": remote,
-                        "files": [{"name": r.name, "bytes": r.bytes, "sha256": r.sha256}
-                                  for r in pushed]}
-            except TransferError as error:
-                raise pipeline.StepFailed(f"staging out {name!r} ({remote}) to "
-                                          f"{public(location.url)} failed: {error.message}") \
-                    from None
-            except (OSError, EOFError, paramiko.SSHException, ServiceError) as error:
-                if attempt == STAGE_OUT_ATTEMPTS:
-                    raise pipeline.StepFailed(f"staging out {name!r} ({remote}) failed "
-                                              f"{attempt} times: {error}") from None
-                dep.connection.drop()
-                time.sleep(attempt)
-            finally:
-                store.close()
-        raise AssertionError("unreachable")
+        return send_out(dep.connection.get, dep.connection.drop, dep.logistics,
+                        dep.execution_id, name, remote, location,
+                        f"{dep.workflow.name} {dep.execution_id} {name}", dep.log,
+                        contents=contents, run_dir=dep.run_dir)
 
     @staticmethod
     def _stage_out_one(dep: pipeline.Deployment, name: str, remote: str,

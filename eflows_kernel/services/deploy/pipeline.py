@@ -28,6 +28,7 @@ from eflows_kernel.services.deploy.containers import (
 )
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
+from eflows_kernel.services.deploy.movements import bring_in
 from eflows_kernel.services.deploy.staging import DataPlan, folder_name
 from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
 from eflows_kernel.services.executions import checkpoints
@@ -40,10 +41,8 @@ from eflows_kernel.services.hpc.transfer import (
     stage_in_cluster_path,
     stage_in_url,
 )
-from eflows_kernel.services.hpc.transfer.image_archive import image_name
-from eflows_kernel.services.hpc.transfer.relay import relay_image_to_site, relay_to_site
 from eflows_kernel.services.sites import Site, SiteService
-from eflows_kernel.services.transfers import DataLogistics, open_location
+from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     Step,
@@ -94,6 +93,7 @@ class Deployment:
     url_policy: UrlPolicy | None = None  # what stage-in URLs (and their redirects) may be
     logistics: DataLogistics | None = None  # logins and spool for data services
     resume_from: str | None = None  # the run (same site) whose checkpoint this one copies
+    links: tuple[str, ...] = ()  # run dirs of its stage-in steps, linked into its own
 
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,
@@ -207,6 +207,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     stage(runlog, "stage-in", "running")
     if dep.resume_from:
         _copy_checkpoint(dep, client)
+    _link_moved(dep, client)
     application = _stage_application(dep, client)
     count = _stage_data(dep, client)
     stage(runlog, "stage-in", "done", f"{count} item(s) staged in", items=count)
@@ -290,6 +291,21 @@ def _copy_checkpoint(dep: Deployment, client: paramiko.SSHClient) -> None:
                  message=f"resuming from the checkpoint of run {dep.resume_from}")
 
 
+def _link_moved(dep: Deployment, client: paramiko.SSHClient) -> None:
+    """What the job's stage-in movement steps brought, each into its own run directory,
+    linked into the job's (hard links: no second copy; a copy where links cannot be)."""
+    q = shlex.quote
+    for source in dep.links:
+        status, _out, err = ssh.run(
+            client, f"cp -alf {q(source)}/. {q(dep.run_dir)}/ 2>/dev/null || "
+                    f"cp -af {q(source)}/. {q(dep.run_dir)}/", timeout=600)
+        if status != 0:
+            raise StepFailed(f"cannot link the staged-in data of {source} into the run "
+                             f"directory: {err.strip()}")
+        dep.log.emit("log", level="INFO", source="deployer",
+                     message=f"linked the data staged in at {source} into the run directory")
+
+
 def _stage_application(dep: Deployment, client: paramiko.SSHClient) -> str:
     kind, path, inside = dep.application
     if kind == "cluster" and dep.step.container_image:
@@ -345,26 +361,12 @@ def _stage_data(dep: Deployment, client: paramiko.SSHClient) -> int:
 def _stage_in_data(dep: Deployment, client: paramiko.SSHClient, name: str,
                    location: Any, target_dir: str) -> None:
     """A data service's file or folder, through this server, into the site's target."""
-    logistics = dep.logistics
-    if logistics is None or location is None:
-        raise StepFailed(f"{name!r} comes from a data service and this server has no data "
-                         "logistics configured")
     target = target_dir if target_dir.startswith("/") else posixpath.join(dep.run_dir,
                                                                           target_dir)
     movement = next((m for m in dep.workflow.data_movements if m.name == name), None)
-    spool = logistics.spool(dep.execution_id, name)
-    store = open_location(location, logistics.credentials(), logistics.url_policy)
-    try:
-        if movement is not None and movement.kind == "image":
-            # One thing lands, <target>/<step_id>.sif: a file, or a directory image
-            # the store keeps as one tar (unpacked on the site with its modes and links).
-            relay_image_to_site(client, store, location.url, target, spool,
-                                image_name(location.url), dep.log)
-        else:
-            relay_to_site(client, store, location.url, target, spool, dep.log,
-                          folder_name=folder_name(movement, location.url))
-    finally:
-        store.close()
+    bring_in(client, dep.logistics, dep.execution_id, name, location, target,
+             movement is not None and movement.kind == "image", dep.log,
+             folder_name=folder_name(movement, location.url) if location else None)
 
 
 def submit(dep: Deployment, request: JobRequest) -> str:

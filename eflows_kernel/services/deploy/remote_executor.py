@@ -26,6 +26,7 @@ from typing import Any
 from eflows_kernel.events import EVENT_LOG, EventStream
 from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
+from eflows_kernel.services.deploy.movement_steps import MovementSteps
 from eflows_kernel.services.deploy.ownership import FollowedElsewhere, own
 from eflows_kernel.services.deploy.runs import RemoteRuns
 from eflows_kernel.services.deploy.staging import DataPlan, application_source
@@ -42,12 +43,13 @@ from eflows_kernel.services.executions.plan import (
 )
 from eflows_kernel.services.executions.store import Execution, ExecutionStore
 from eflows_kernel.services.hpc import ssh
-from eflows_kernel.services.hpc.connections import ConnectionPool
+from eflows_kernel.services.hpc.connections import ConnectionPool, PooledConnection
 from eflows_kernel.services.hpc.transfer import UrlPolicy
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.sites import Site, SiteService
 from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows import Step, Workflow, WorkflowRegistry
+from eflows_kernel.services.workflows.step_fields import step_dir_key
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,9 @@ class RemoteExecutor:
         self.pool = ConnectionPool(self._open)
         self.runs = RemoteRuns(executions, self.runs_dir, self.environments, self.pool,
                                poll_interval)
+        # A job's data-service movements as steps of their own (the graph's StepMover).
+        self.movements = MovementSteps(executions, sites, self.runs_dir, self._connection,
+                                       logistics, self.url_policy, self.protected)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(runs_dir={str(self.runs_dir)!r})"
@@ -120,6 +125,7 @@ class RemoteExecutor:
         self.executions.set_event_log(execution.id, str(run_folder / EVENT_LOG))
         dep = self._deployment(execution, target.site_record, plan.workflow, step.step, data,
                                arguments, application, dict(target.answers))
+        dep.links = _links(step, plan.values)
         self.runs.start(dep, self.runs.deploy)
         return self.executions.get(execution.id)
 
@@ -144,8 +150,7 @@ class RemoteExecutor:
             raise FollowedElsewhere(execution.id)
         runlog = EventStream.resume(execution.id, self.runs_dir / execution.id / EVENT_LOG)
         identity = self._identity(site)
-        connection = self.pool.connection(site.id, execution.credential_id, site.name,
-                                          identity)
+        connection = self._connection(site, execution.credential_id)
         connection.offer(answers)
         # A login that asks the user cannot open more connections: the tail shares it.
         tails = connection if (answers or connection.interactive) else \
@@ -157,6 +162,10 @@ class RemoteExecutor:
             resume_from=execution.resumed_from)
         self.runs.add(dep)
         return dep
+
+    def _connection(self, site: Site, credential_id: str | None) -> PooledConnection:
+        """The site's pooled connection (one per site and credential)."""
+        return self.pool.connection(site.id, credential_id, site.name, self._identity(site))
 
     @staticmethod
     def _identity(site: Site) -> tuple[Any, ...]:
@@ -268,6 +277,7 @@ class RemoteExecutor:
         data, arguments, application = self._prepare(workflow, values, step, submitted)
         dep = self._deployment(execution, site, workflow, step.step, data, arguments,
                                application)
+        dep.links = _links(step, values)
         log.info("eflows: re-attaching to execution %s (%s)", execution.id,
                  execution.state.value)
         if not submitted:
@@ -288,6 +298,16 @@ class RemoteExecutor:
         """Stop following (the remote runs go on; the next server re-attaches). Remote runs
         never end with this process, whatever ``cancel`` says."""
         self.runs.shutdown(timeout)
+
+
+def _links(step: StepPlan, values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The run directories of the step's stage-in movement steps on its site (the graph
+    put them in the step's values, which its record keeps for a restart)."""
+    missing = [n for n in step.links if not values.get(step_dir_key(n))]
+    if missing:
+        raise pipeline.StepFailed(f"step {step.name!r}: where the data of "
+                                  f"{', '.join(missing)} is on the site is not known")
+    return tuple(str(values[step_dir_key(n)]) for n in step.links)
 
 
 __all__ = ["RemoteExecutor"]

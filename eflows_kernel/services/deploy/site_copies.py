@@ -16,12 +16,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import posixpath
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eflows_kernel.events import EVENT_LOG, EventStream
+from eflows_kernel.services.deploy.background_steps import BackgroundSteps
 from eflows_kernel.services.deploy.pipeline import resolve_workdir, stage
 from eflows_kernel.services.errors import ConflictError
 from eflows_kernel.services.executions.logs import OUTPUT_LOG
@@ -34,53 +33,25 @@ from eflows_kernel.services.sites import SiteService
 log = logging.getLogger(__name__)
 
 
-class SiteCopies:
+class SiteCopies(BackgroundSteps):
     """The copy steps of this process, one thread each (the graph's ``StepCopier``)."""
 
     def __init__(self, store: ExecutionStore, sites: Callable[[], SiteService],
                  runs_dir: Path) -> None:
-        self.store = store
+        super().__init__(store, runs_dir)
         self._sites = sites
-        self.runs_dir = Path(runs_dir)
-        self._running: dict[str, threading.Event] = {}  # execution id -> cancel asked
-        self._lock = threading.Lock()
-
-    def running(self, execution_id: str) -> bool:
-        with self._lock:
-            return execution_id in self._running
 
     def start(self, execution: Execution, source: Execution, source_dir: str,
               target_dir: str | None = None) -> None:
         """Copy ``source_dir`` of ``source``'s site into ``target_dir`` on the execution's
         site (by default the copy's own run directory there)."""
-        with self._lock:
-            if execution.id in self._running:
-                return
-            self._running[execution.id] = threading.Event()
-        threading.Thread(target=self._run, args=(execution, source, source_dir, target_dir),
-                         daemon=True,
-                         name=f"eflows-copy-{execution.id[:8]}").start()
-
-    def cancel(self, execution: Execution) -> Execution:
-        with self._lock:
-            asked = self._running.get(execution.id)
-        if asked is None:  # nobody copies: nothing to stop
-            with contextlib.suppress(ConflictError):
-                return self.store.set_state(execution.id, ExecutionState.CANCELLED,
-                                            "cancelled")
-            return self.store.get(execution.id)
-        asked.set()
-        return self.store.set_state(execution.id, ExecutionState.CANCELLING, "cancel requested")
+        self._launch(execution, self._run, source, source_dir, target_dir, kind="copy")
 
     # ---- the copy ----------------------------------------------------------------------
 
     def _run(self, execution: Execution, source: Execution, source_dir: str,
              into: str | None = None) -> None:
-        folder = self.runs_dir / execution.id
-        folder.mkdir(parents=True, exist_ok=True)
-        if execution.event_log is None:
-            self.store.set_event_log(execution.id, str(folder / EVENT_LOG))
-        events = EventStream.resume(execution.id, folder / EVENT_LOG)
+        folder, events = self._events(execution)
         clients: list[Any] = []
         what = f"{source.site}:{source_dir} -> {execution.site}"
         try:
@@ -126,8 +97,7 @@ class SiteCopies:
             for client in clients:
                 client.close()
             events.close()
-            with self._lock:
-                self._running.pop(execution.id, None)
+            self._done(execution)
 
     def _connect(self, site: str, credential_id: str | None) -> Any:
         """A session to ``site`` (this host's own shell for ``local``)."""
@@ -135,15 +105,6 @@ class SiteCopies:
             return LocalShell()
         sites = self._sites()
         return sites.connect(sites.get_by_name(site).id, credential_id)
-
-    def _cancel_event(self, execution: Execution) -> threading.Event | None:
-        with self._lock:
-            return self._running.get(execution.id)
-
-    def _check(self, execution: Execution) -> None:
-        asked = self._cancel_event(execution)
-        if asked is not None and asked.is_set():
-            raise TransferCancelled
 
 
 __all__ = ["SiteCopies"]

@@ -15,6 +15,12 @@ cannot see it) is a child execution too, run by the :class:`StepCopier` through 
 server; a later step on that site reads the copy as ``${steps.<s>.dir}``. A copy cut by
 a restart is started again (it keeps the files it had checked and continues a ``.part``
 that holds the source's first bytes).
+
+A movement step (``plan.py:movement_step_name``: a job's data-service stage-in before
+it, its stage-out after it) is a child execution run by the site executor's
+:class:`StepMover` (``movements``); the job reads a stage-in's run directory as
+``${steps.<job>:in:<movement>.dir}`` (and links it into its own). One cut by a restart
+is started again (its transfers resume).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from eflows_kernel.services.executions.plan import (
     ExecutionPlan,
     StepPlan,
     is_copy_step,
+    is_movement_step,
     with_values,
 )
 from eflows_kernel.services.executions.router import ExecutorRouter
@@ -63,6 +70,27 @@ class StepCopier(Protocol):
 
     def cancel(self, execution: Execution) -> Execution:
         """Stop the copy: the record ends ``cancelled``."""
+
+
+class StepMover(Protocol):
+    """Does the movement steps of a site (``plan.py:movement_step_name``): one data
+    movement of a job, before it into the movement's own run directory, or after it
+    from the job's run directory. An executor offers one as its ``movements``."""
+
+    def check(self, plan: ExecutionPlan, step: StepPlan) -> None:
+        """Refuse a movement that cannot be done (``ValidationError`` naming it)."""
+
+    def start(self, execution: Execution, plan: ExecutionPlan, step: StepPlan,
+              job_dir: str | None) -> None:
+        """Do the movement in the background, moving the record to running, then done
+        (a stage-in's ``stage`` event with ``run_dir``: where its data is), failed or
+        cancelled. ``job_dir``: the job's run directory on the site (a stage-out's)."""
+
+    def running(self, execution_id: str) -> bool:
+        """Whether this process moves data for that record now."""
+
+    def cancel(self, execution: Execution) -> Execution:
+        """Stop the movement: the record ends ``cancelled``."""
 
 
 @dataclass
@@ -117,6 +145,10 @@ class StepGraphs:
     def start(self, plan: ExecutionPlan, targets: Mapping[str, Target],
               credential_id: str | None, login: str | None) -> Execution:
         """Record the graph execution and start driving it (its entry steps at once)."""
+        for step in plan.steps:  # a movement that cannot be done is refused now
+            mover = self._mover(step.site) if step.movement else None
+            if mover is not None:
+                mover.check(plan, step)
         entry_site = plan.steps[0].site
         execution = self.store.create(plan.workflow_id, plan.values, entry_site,
                                       credential_id, login=login, step_sites=plan.sites)
@@ -204,7 +236,8 @@ class StepGraphs:
                     children[step.name] = self._start_step(graph, step, children)
             if parent.state == ExecutionState.QUEUED and children:
                 self.store.set_state(graph.execution_id, ExecutionState.RUNNING,
-                                     f"{len(children)} step(s) started")
+                                     f"{len(children)} step(s) started",
+                                     only_from=ExecutionState.QUEUED)
         for name, child in children.items():
             self._report(graph, name, child.state.value, child)
         unstarted = [s.name for s in graph.plan.steps if s.name not in children]
@@ -225,6 +258,8 @@ class StepGraphs:
         plan = graph.plan
         if step.copy_of is not None:
             return self._start_copy(graph, step, children)
+        if step.movement is not None:
+            return self._start_movement(graph, step, children)
         earlier = ancestors(graph.deps, step.name)
         dirs = {step_dir_key(a): self.step_dir(children[a]) for a in earlier if a in children}
         for copy in plan.steps:  # a directory copied to this step's site: read the copy
@@ -257,13 +292,16 @@ class StepGraphs:
                                             "the step could not start", error=error.message)
             return self.store.get(child.id)
 
+    def _record_own(self, graph: _Graph, step: StepPlan) -> Execution:
+        """The record of a step this process does itself (a copy, a movement)."""
+        target = graph.targets.get(step.site)
+        return self.store.create(graph.plan.workflow_id, graph.plan.values, step.site,
+                                 graph.credential_id, login=target.login if target else None,
+                                 parent_id=graph.execution_id, step=step.name)
+
     def _start_copy(self, graph: _Graph, step: StepPlan,
                     children: dict[str, Execution]) -> Execution:
-        target = graph.targets.get(step.site)
-        child = self.store.create(graph.plan.workflow_id, graph.plan.values, step.site,
-                                  graph.credential_id,
-                                  login=target.login if target else None,
-                                  parent_id=graph.execution_id, step=step.name)
+        child = self._record_own(graph, step)
         copier = self._copier()
         if copier is None:
             return self.store.set_state(
@@ -275,11 +313,39 @@ class StepGraphs:
         copier.start(child, source, *self._copy_ends(step, source))
         return self.store.get(child.id)
 
+    def _mover(self, site: str) -> StepMover | None:
+        """The movement steps of ``site``'s executor (None: it does none)."""
+        return getattr(self._router().for_site(site), "movements", None)
+
+    def _start_movement(self, graph: _Graph, step: StepPlan,
+                        children: dict[str, Execution]) -> Execution:
+        child = self._record_own(graph, step)
+        mover = self._mover(step.site)
+        if mover is None:
+            return self.store.set_state(
+                child.id, ExecutionState.FAILED, "the step could not start",
+                error=f"the executor of site {step.site!r} does no data movement "
+                      f"{step.movement!r} as a step")
+        self._move(mover, graph, step, child, children)
+        return self.store.get(child.id)
+
+    def _move(self, mover: StepMover, graph: _Graph, step: StepPlan, child: Execution,
+              children: Mapping[str, Execution]) -> None:
+        job = children.get(step.job or "") if step.stages_out else None
+        mover.start(child, graph.plan, step, self.step_dir(job) if job else None)
+
     def _resume_copies(self, graph: _Graph, children: Mapping[str, Execution]) -> None:
-        """A copy an earlier process was making when it stopped: made again, from the start."""
+        """A copy or movement an earlier process was making when it stopped: made again
+        (a copy keeps the files it checked; a movement resumes from its spool and .part)."""
         copier = self._copier()
         steps = {s.name: s for s in graph.plan.steps}
         for name, child in children.items():
+            moving = steps.get(name) if is_movement_step(name) else None
+            if moving is not None and not child.finished:
+                mover = self._mover(moving.site)
+                if mover is not None and not mover.running(child.id):
+                    self._move(mover, graph, moving, child, children)
+                continue
             step = steps.get(name) if is_copy_step(name) else None
             if step is None or child.finished or copier is None or copier.running(child.id):
                 continue
@@ -336,9 +402,10 @@ class StepGraphs:
                 continue
             graph.cancel_sent.add(name)
             copier = self._copier() if is_copy_step(name) else None
+            mover = self._mover(child.site) if is_movement_step(name) else None
             try:
-                if copier is not None:
-                    copier.cancel(child)
+                if copier is not None or mover is not None:
+                    (copier or mover).cancel(child)  # type: ignore[union-attr]
                     continue
                 self._router().for_execution(child).cancel(child)
             except ConflictError:
@@ -399,4 +466,4 @@ class StepGraphs:
                 graph.thread.join(timeout if timeout is not None else 5.0)
 
 
-__all__ = ["PENDING", "StepCopier", "StepGraphs", "StepStatus"]
+__all__ = ["PENDING", "StepCopier", "StepGraphs", "StepMover", "StepStatus"]

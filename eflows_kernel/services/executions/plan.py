@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from eflows_kernel.services.errors import ValidationError
+from eflows_kernel.services.executions.store import LOCAL_SITE
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     InputValidationError,
@@ -57,6 +58,19 @@ class StepPlan:
     # its source path (on ``copy_of``'s site) and target path (on ``site``), filled.
     site_copy: str | None = None
     copy_paths: tuple[str, str] | None = None
+    # A movement step: the data movement ``movement`` of job step ``job`` (a stage-in
+    # before it, into the movement's own run directory on the site; a stage-out after it,
+    # from the job's run directory). ``step`` is the job's.
+    movement: str | None = None
+    job: str | None = None
+    # A job step: its stage-in movement steps, whose run directories its deployment
+    # links into its own before it runs (``${steps.<s>.dir}`` names each).
+    links: tuple[str, ...] = ()
+
+    @property
+    def stages_out(self) -> bool:
+        """A movement step that runs after its job (a stage-out), not before it."""
+        return bool(self.movement) and self.name.split(MOVEMENT_MARK)[1] == "out"
 
 
 COPY_ARROW = "->"  # in no step name (names are letters, digits, '_', '.', '-')
@@ -69,6 +83,30 @@ def copy_step_name(step: str, site: str) -> str:
 
 def is_copy_step(name: str | None) -> bool:
     return bool(name) and COPY_ARROW in str(name)
+
+
+MOVEMENT_MARK = ":"  # in no step or movement name either
+# The movement kinds a step of their own does (the DLS kinds, through this server or
+# fetched by the site): a local upload or a ``cluster:`` path stays in the job's
+# deployment, and so does a stage-out synced ``every`` period while the job runs. The
+# MLflow kinds are model uploads after the job (services/transfers/locations.py).
+MOVEMENT_STEP_KINDS = ("http", "webdav", "s3", "b2share", "dls", "image", "mlflow",
+                       "mlflow_search")
+
+
+def movement_step_name(job: str, direction: str, movement: str) -> str:
+    """The name of a movement step: ``<job>:in:<movement>`` or ``<job>:out:<movement>``."""
+    return MOVEMENT_MARK.join((job, direction, movement))
+
+
+def is_movement_step(name: str | None) -> bool:
+    return bool(name) and MOVEMENT_MARK in str(name)
+
+
+def driven_by_graph(name: str | None) -> bool:
+    """A step the graph's driver makes itself (a copy or a movement), not an executor:
+    after a restart the driver starts it again, the executors do not re-attach it."""
+    return is_copy_step(name) or is_movement_step(name)
 
 
 @dataclass(frozen=True)
@@ -184,8 +222,54 @@ def plan_steps(workflow_id: str, workflow: Workflow, site: SiteBinding,
                               None if single else moved[step.name]))
     if errors:
         raise ValidationError("; ".join(errors[k] for k in sorted(errors)), fields=errors)
+    steps = _with_movement_steps(steps, workflow)
     steps = _with_site_copies(steps, workflow, site, values, places or {})
     return _with_copies(tuple(steps), workflow, places or {})
+
+
+def _stepped(workflow: Workflow, plan: StepPlan) -> list[tuple[str, str]]:
+    """The (direction, name) of the movements of a job step that are steps of their own."""
+    names = plan.movements if plan.movements is not None else tuple(
+        m.name for m in workflow.data_movements)
+    found = []
+    for movement in workflow.data_movements:
+        if movement.name not in names or movement.kind not in MOVEMENT_STEP_KINDS:
+            continue
+        if movement.direction == "in" or (movement.kind != "http" and not movement.every):
+            found.append((movement.direction, movement.name))
+    return found
+
+
+def _with_movement_steps(steps: list[StepPlan], workflow: Workflow) -> list[StepPlan]:
+    """``steps`` with a step for each data-service movement of a job on a site: its
+    stage-ins before it (the job waits for them and links their directories), its
+    stage-outs after it (once it succeeded). The local site does no data movements."""
+    result: list[StepPlan] = []
+    for plan in steps:
+        stepped = _stepped(workflow, plan) if plan.site != LOCAL_SITE else []
+        if not stepped:
+            result.append(plan)
+            continue
+        ins = [StepPlan(movement_step_name(plan.name, "in", name), plan.site, plan.step,
+                        movement=name, job=plan.name)
+               for direction, name in stepped if direction == "in"]
+        outs = [StepPlan(movement_step_name(plan.name, "out", name), plan.site, plan.step,
+                         (plan.name,), movement=name, job=plan.name)
+                for direction, name in stepped if direction == "out"]
+        moved = {name for _direction, name in stepped}
+        kept = tuple(m.name for m in workflow.data_movements if m.name not in moved and (
+            plan.movements is None or m.name in plan.movements))
+        links = tuple(s.name for s in ins)
+        result += [*ins, replace(plan, depends_on=(*plan.depends_on, *links),
+                                 movements=kept, links=links), *outs]
+    # A later job that waited for a job waits for its stage-outs too (its data is out).
+    outs_of: dict[str, list[str]] = {}
+    for plan in result:
+        if plan.stages_out and plan.job:
+            outs_of.setdefault(plan.job, []).append(plan.name)
+    return [replace(p, depends_on=tuple(d for dep in p.depends_on for d in (
+        dep, *outs_of.get(dep, ())))) if not p.movement and any(
+            d in outs_of for d in p.depends_on) else p for p in result]
 
 
 def _host(place: str | None) -> str | None:
@@ -290,7 +374,8 @@ def _with_copies(steps: tuple[StepPlan, ...], workflow: Workflow,
     result = []
     for plan in steps:
         extra = []
-        for source in () if plan.copy_of else dirs_read(workflow.step(plan.name)):
+        skip = plan.copy_of or plan.movement
+        for source in () if skip else dirs_read(workflow.step(plan.name)):
             origin = by_name.get(source)
             if origin is None or origin.site == plan.site:
                 continue
@@ -356,5 +441,6 @@ def render_step(step: Step, values: Mapping[str, Any],
         raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None
 
 
-__all__ = ["ExecutionPlan", "SiteBinding", "StepPlan", "bind_sites", "copy_step_name",
-           "is_copy_step", "plan_execution", "plan_steps", "render_step", "with_values"]
+__all__ = ["MOVEMENT_STEP_KINDS", "ExecutionPlan", "SiteBinding", "StepPlan", "bind_sites",
+           "copy_step_name", "driven_by_graph", "is_copy_step", "is_movement_step",
+           "movement_step_name", "plan_execution", "plan_steps", "render_step", "with_values"]

@@ -27,7 +27,7 @@ from eflows_kernel.services.executions.plan import (
     ExecutionPlan,
     SiteBinding,
     bind_sites,
-    is_copy_step,
+    driven_by_graph,
     plan_execution,
     plan_steps,
 )
@@ -85,9 +85,9 @@ class ExecutionsService:
                 router = self._make_router()
                 running = self.store.running()
                 try:  # the steps of graphs too: each is an execution of its site's executor
-                    # (but a copy step, which the graph's driver makes again)
+                    # (but a copy or movement step, which the graph's driver makes again)
                     router.recover([e for e in running
-                                    if not e.is_graph and not is_copy_step(e.step)])
+                                    if not e.is_graph and not driven_by_graph(e.step)])
                 except Exception:  # a broken old run must not keep the services from starting
                     log.exception("eflows: re-attaching to unfinished executions failed")
                 self._router = router
@@ -100,7 +100,7 @@ class ExecutionsService:
         workflow = self.registry.get(execution.workflow_id).workflow
         sites: SiteBinding = execution.site
         if execution.step_sites:  # (the copy steps' sites are recorded too: made again)
-            sites = {k: v for k, v in execution.step_sites.items() if not is_copy_step(k)}
+            sites = {k: v for k, v in execution.step_sites.items() if not driven_by_graph(k)}
         places: dict[str, str | None] = {}
         router = self._router or self.router  # (made already while it recovers graphs)
         for name in set(sites.values() if isinstance(sites, dict) else [sites]):

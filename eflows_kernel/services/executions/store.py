@@ -225,17 +225,21 @@ class ExecutionStore:
     # ---- changes -----------------------------------------------------------------------
 
     def set_state(self, execution_id: str, state: ExecutionState | str,
-                  detail: str | None = None, *, error: str | None = None) -> Execution:
+                  detail: str | None = None, *, error: str | None = None,
+                  only_from: ExecutionState | None = None) -> Execution:
         """Enter ``state`` and append it to the history.
 
         A finished execution (done, failed, cancelled) is final: moving it again
         is a ``ConflictError`` (e.g. a cancel arriving after the end). ``error``
-        records why it failed.
+        records why it failed. ``only_from``: move only from that state (else leave it
+        as it is), so a cancel just asked is not overwritten by a step that started.
         """
         new = _state(state)
         with self.store.session() as session:
             row = self._row(session, execution_id)
             _check_unfinished(execution_id, ExecutionState(row.state))
+            if only_from is not None and row.state != only_from.value:
+                return _model(row)
             row.state = new.value
             row.state_history = [*row.state_history, _change(new, detail)]
             if error is not None:

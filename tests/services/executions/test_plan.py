@@ -108,3 +108,49 @@ def test_unknown_references_and_rings_are_refused_at_registration_with_the_path(
     with pytest.raises(WorkflowImportError, match=r"steps\.a\.depends_on: 'zz': no step"):
         workflow_from_spec({"name": "w", "steps": [
             {"name": "a", "application": "/a.py", "depends_on": ["zz"]}]})
+
+
+MOVING = {"name": "moving", "inputs": [{"name": "share", "default": "webdav://h/in"}],
+          "steps": [{"name": "count", "application": "/a/count.py"}],
+          "data_movements": [
+              {"name": "regions", "direction": "in", "kind": "webdav", "source": "${share}",
+               "target": "inputs/regions"},
+              {"name": "page", "direction": "in", "kind": "http",
+               "source": "https://example.org/p.txt"},
+              {"name": "code", "direction": "in", "kind": "local", "source": "src"},
+              {"name": "to_s3", "direction": "out", "kind": "s3", "source": "results",
+               "target": "s3://b/run"},
+              {"name": "synced", "direction": "out", "kind": "webdav", "source": "results",
+               "target": "webdav://h/out", "every": "10s"},
+              {"name": "back", "direction": "out", "kind": "local", "source": "results"}]}
+
+
+def test_data_service_movements_are_steps_before_and_after_their_job() -> None:
+    """A DLS-kind stage-in is a step the job waits for (and links), a stage-out a step
+    after it; uploads, local outputs and a periodic sync stay in the job's deployment."""
+    plan = plan_execution("wf", workflow_from_spec(MOVING), {}, "cluster")
+    assert plan.is_graph
+    steps = {s.name: s for s in plan.steps}
+    assert list(steps) == ["count:in:regions", "count:in:page", "count", "count:out:to_s3"]
+    job = steps["count"]
+    assert job.depends_on == job.links == ("count:in:regions", "count:in:page")
+    assert job.movements == ("code", "synced", "back")
+    assert steps["count:out:to_s3"].depends_on == ("count",)
+    assert steps["count:out:to_s3"].stages_out and not steps["count:in:page"].stages_out
+    assert {(s.movement, s.job, s.site) for s in plan.steps if s.movement} == {
+        ("regions", "count", "cluster"), ("page", "count", "cluster"),
+        ("to_s3", "count", "cluster")}
+    assert plan.entry.name == "count:in:regions"
+    # The local site does no data movements: its plan is the one job, as before.
+    assert [s.name for s in plan_steps("wf", workflow_from_spec(MOVING), "local")] == ["count"]
+
+
+def test_a_later_job_waits_for_the_stage_outs_of_the_job_before_it() -> None:
+    spec = {"name": "two", "steps": [
+        {"name": "make", "application": "/a/make.py"},
+        {"name": "use", "application": "/a/use.py", "depends_on": ["make"]}],
+        "data_movements": [{"name": "up", "direction": "out", "kind": "s3",
+                            "source": "r", "target": "s3://b/r", "depends_on": ["make"]}]}
+    steps = {s.name: s for s in plan_steps("wf", workflow_from_spec(spec), "cluster")}
+    assert steps["make:out:up"].depends_on == ("make",)
+    assert steps["use"].depends_on == ("make", "make:out:up")

@@ -111,7 +111,10 @@ def test_an_input_a_dls_node_names_is_asked_at_trigger(tmp_path: Path) -> None:
     assert "url" in missing.value.details["fields"]
     plan = plan_execution("id", wf, {"dir": "in", "url": "https://example.org/p.json"},
                           {"Site": "cluster"})
-    assert [(s.name, s.site) for s in plan.steps] == [("Job", "cluster")]
+    # The HTTP2SSH fetch is a step of its own, before the job it feeds.
+    assert [(s.name, s.site) for s in plan.steps] == [("Job:in:Fetch", "cluster"),
+                                                      ("Job", "cluster")]
+    assert plan.step("Job").links == ("Job:in:Fetch",)
 
 
 def test_a_custom_workflow_with_fan_out_and_two_roles_plans_typed(tmp_path: Path) -> None:
@@ -151,7 +154,9 @@ def test_a_custom_workflow_with_fan_out_and_two_roles_plans_typed(tmp_path: Path
     with pytest.raises(ValidationError, match="'Far' is not bound to a site"):
         plan_execution("id", wf, values, {"Site": "a"})
     plan = plan_execution("id", wf, values, {"Site": "a", "Far": "b"})
-    first_plan, second_plan = plan.steps
+    first_plan, second_plan = [s for s in plan.steps if not s.movement]
+    assert [s.name for s in plan.steps if s.movement] == ["First:out:UpCenter",
+                                                          "First:out:UpOutside"]
     assert (first_plan.site, second_plan.site) == ("a", "b")
     assert first_plan.step.num_nodes == 2 and first_plan.step.qos == "debug"
     assert first_plan.step.extra_compss_opts == "--exec_time=30 --pythonpath=/apps/cm/src"

@@ -117,7 +117,11 @@ def test_rom_pillar_i_model_uploads_are_stage_outs_of_the_job(
     assert center.options["secrets"]["dls_api_username"].startswith("/secret/data")
     assert sorted(movements_by_step(wf)["PyCOMPSJob"]) == sorted(moves)
     values = {"data_path": "run/data", "rom_path": "roms"}
-    (step,) = plan_execution("id", wf, values, "cluster").steps
+    steps = {s.name: s for s in plan_execution("id", wf, values, "cluster").steps}
+    # the two uploads are steps of their own after the job (fan-out)
+    for upload in ("ROM_upload_center", "ROM_upload_outside"):
+        assert steps[f"PyCOMPSJob:out:{upload}"].depends_on == ("PyCOMPSJob",)
+    step = steps["PyCOMPSJob"]
     assert step.step.num_nodes == 1  # the exec_job input over the property's 2
     # no MLflow login: the upload has no server, said before anything runs
     with pytest.raises(ValidationError) as info:
@@ -148,7 +152,13 @@ def test_mlesmap_job_without_application_and_model_search(
     values = {"url": "https://example.org/p.json", "data_path": "in",
               "location": "results", "extra_compss_opts":
                   "--job_execution_dir=. /mlesmap/src/main_GridSearch.py in/p.json results"}
-    (step,) = plan_execution("id", wf, values, "cluster").steps
+    steps = plan_execution("id", wf, values, "cluster").steps
+    # the parameters' download before the job, the model search's upload after it
+    assert {s.name: s.depends_on for s in steps} == {
+        "PyCOMPSJob:in:Parameters_file_download": (),
+        "PyCOMPSJob": ("PyCOMPSJob:in:Parameters_file_download",),
+        f"PyCOMPSJob:out:{search.name}": ("PyCOMPSJob",)}
+    (step,) = [s for s in steps if s.name == "PyCOMPSJob"]
     assert render_step(step.step, values) == (
         "/mlesmap/src/main_GridSearch.py", ["in/p.json", "results"])
     assert step.step.extra_compss_opts == "--job_execution_dir=."

@@ -28,6 +28,7 @@ from eflows_kernel.services.sites.operator import SITES_FILE, load_sites_files
 
 ID = r"(?P<{}>[^/]+)"
 WF, EX, CRED = ID.format("workflow_id"), ID.format("execution_id"), ID.format("credential_id")
+USER = ID.format("user_name")
 SITE, SCHEDULE = ID.format("site_id"), ID.format("schedule_id")
 API = "/eflows/api"
 HPCWAAS = "/eflows/hpcwaas"
@@ -314,4 +315,5 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{HPCWAAS}/executions/{EX}", hw.HPCWaaSExecutionHandler),
             (rf"{HPCWAAS}/executions/{EX}/logs", hw.HPCWaaSLogsHandler),
             (rf"{HPCWAAS}/ssh_keys", hw.HPCWaaSSshKeysHandler),
+            (rf"{HPCWAAS}/users/{USER}/ssh_key", hw.HPCWaaSUserSshKeyHandler),
         ]

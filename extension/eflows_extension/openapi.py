@@ -189,6 +189,12 @@ def _paths() -> dict[str, Any]:
                 "type": "object", "required": ["id", "public_key"], "properties": {
                     "id": {"type": "string"}, "public_key": {"type": "string"}}})},
             body=_body(_schema(SshKeyBody), required=False), tag="hpcwaas")},
+        f"{hpc}/users/{{user_name}}/ssh_key": {"post": _op(
+            "HPCWaaS (older clients): generate an SSH key for this server's own user",
+            {"201": _json({
+                "type": "object", "required": ["id", "public_key"], "properties": {
+                    "id": {"type": "string"}, "public_key": {"type": "string"}}})},
+            params=[_path_param("user_name")], tag="hpcwaas")},
     } | _site_paths() | _run_paths() | _data_paths()
 
 

@@ -113,12 +113,12 @@ async def test_import_errors_name_the_field(api: Any, tmp_path: Path) -> None:
 
 
 async def test_import_reports_each_refused_topology(api: Any, tmp_path: Path) -> None:
-    """A registry folder whose one topology names an MLflow upload: the other one is
-    registered, the refused one comes back with its file and reason; alone, a 400."""
+    """A registry folder whose one topology names a node type nobody knows: the other one
+    is registered, the refused one comes back with its file and reason; alone, a 400."""
     job = ("      type: org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob\n"
            "      properties: {application: {command: /app/run.py}}\n")
     for name, extra in (("good", ""), ("bad", "    Up:\n      type: "
-                                              "dls.ansible.nodes.DLSDAGModelUpload\n")):
+                                              "dls.ansible.nodes.DLSDAGNoSuchPipeline\n")):
         tosca = tmp_path / "reg" / name / "tosca"
         tosca.mkdir(parents=True)
         (tosca / "topology.yml").write_text(
@@ -128,10 +128,10 @@ async def test_import_reports_each_refused_topology(api: Any, tmp_path: Path) ->
     assert code == 201, report
     assert [w["name"] for w in report["registered"]] == ["good"]
     (refused,) = report["refused"]
-    assert "bad/tosca/topology.yml" in refused and "DLSDAGModelUpload" in refused
+    assert "bad/tosca/topology.yml" in refused and "DLSDAGNoSuchPipeline" in refused
     code, _, body = await api("POST", "eflows/api/workflows/import",
                               {"path": str(tmp_path / "reg" / "bad")})
-    assert code == 400 and "DLSDAGModelUpload" in body["message"]
+    assert code == 400 and "DLSDAGNoSuchPipeline" in body["message"]
 
 # ---- credentials -------------------------------------------------------------------------
 

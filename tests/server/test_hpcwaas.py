@@ -67,6 +67,22 @@ async def test_ssh_keys(api: Any, jp_base_url: str) -> None:
     assert len(listing["items"]) == 2 and "PRIVATE KEY" not in str(listing)
 
 
+async def test_the_older_waas_clients_key_route_makes_a_key_for_its_own_user_only(
+        api: Any, jp_serverapp: Any) -> None:
+    """``POST /users/<name>/ssh_key`` with no body (the older client's api/users.go)."""
+    token = jp_serverapp.identity_provider.token
+    me = jp_serverapp.web_app.settings["eflows"].local_caller.name
+    code, _, key = await api("POST", f"eflows/hpcwaas/users/{me}/ssh_key", raw="",
+                             headers=basic(me, token))
+    assert code == 201 and set(key) == {"id", "public_key"}, key
+    assert key["public_key"].startswith("ssh-ed25519 ")
+    code, _, body = await api("POST", f"eflows/hpcwaas/users/not-{me}/ssh_key", raw="")
+    assert code == 403 and "not the user" in waas_errors(body, 403)[""], body
+    code, _, listing = await api("GET", "eflows/api/credentials")
+    assert [c["id"] for c in listing["items"]] == [key["id"]]
+    assert "PRIVATE KEY" not in str(listing)
+
+
 async def test_execute_follow_logs_and_status(api: Any, jp_base_url: str,
                                               tmp_path: Path) -> None:
     _, _, key = await api("POST", "eflows/hpcwaas/ssh_keys")

@@ -3,7 +3,8 @@
 Shapes follow the published contract (see DESIGN.md): ``GET /workflows``,
 ``POST /workflows/<id>`` -> 201 + ``Location: .../executions/<id>``,
 ``GET /executions/<id>`` -> ``{id, status, outputs}``, long-polled logs,
-``DELETE /executions/<id>`` -> 202, ``POST /ssh_keys`` -> 201 ``{id, public_key}``.
+``DELETE /executions/<id>`` -> 202, ``POST /ssh_keys`` (and the older clients'
+``POST /users/<name>/ssh_key``) -> 201 ``{id, public_key}``.
 A workflow's ``inputs.vault_id`` is our credential id; ``inputs.user_id`` the site login.
 """
 
@@ -217,5 +218,23 @@ class HPCWaaSSshKeysHandler(HPCWaaSHandler):
         name = body.name or f"hpcwaas-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
         info = await in_thread(functools.partial(self.eflows.vault.generate, name, body.kind,
                                                  metadata=body.metadata))
+        self.reply({"id": info.id, "public_key": info.public_key}, 201,
+                   self.api_url("credentials", info.id))
+
+
+class HPCWaaSUserSshKeyHandler(HPCWaaSSshKeysHandler):
+    """``POST /users/<name>/ssh_key``: the older ``waas`` client's way to make a key
+    (``api/users.go``, no body), answered as ``POST /ssh_keys``. The name must be the
+    user this server acts for: one user's server makes no key in another's name."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def post(self, user_name: str) -> None:  # type: ignore[override]
+        if user_name != self.caller.name:
+            raise ApiError(403, {"message": f"user {user_name[:64]!r} is not the user this "
+                                            "server acts for: name its own user"})
+        name = f"hpcwaas-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+        info = await in_thread(functools.partial(self.eflows.vault.generate, name))
         self.reply({"id": info.id, "public_key": info.public_key}, 201,
                    self.api_url("credentials", info.id))

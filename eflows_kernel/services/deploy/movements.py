@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import paramiko
@@ -19,7 +20,10 @@ from eflows_kernel.events import EventStream
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.hpc.transfer import TransferError
 from eflows_kernel.services.hpc.transfer.image_archive import image_name
-from eflows_kernel.services.hpc.transfer.model_upload import upload_to_mlflow
+from eflows_kernel.services.hpc.transfer.model_upload import (
+    upload_model_from_site,
+    upload_search_from_site,
+)
 from eflows_kernel.services.hpc.transfer.relay import (
     publish_from_site,
     relay_from_site,
@@ -69,6 +73,22 @@ def bring_in(client: paramiko.SSHClient, logistics: DataLogistics | None, spool_
         store.close()
 
 
+def _upload_model(client: paramiko.SSHClient, remote: str, store: MlflowStore,
+                  location: Location, spool: Path, run_dir: str,
+                  events: EventStream) -> dict[str, Any]:
+    """The MLflow pipeline the movement's kind names (``location.mode``); the output: the
+    run's page (``<server>/#/experiments/<id>/runs/<id>``, which holds no secret), the
+    site path and the files uploaded."""
+    if location.mode == "mlflow_search":
+        where, results = upload_search_from_site(client, remote, store, location.url,
+                                                 location.title or "", spool, events)
+    else:
+        where, results = upload_model_from_site(client, remote, store, location.url, spool,
+                                                run_dir, events)
+    return {"location": where, "cluster_path": remote,
+            "files": [{"name": r.name, "bytes": r.bytes, "sha256": r.sha256} for r in results]}
+
+
 def send_out(client: Callable[[], paramiko.SSHClient], drop: Callable[[], None],
              logistics: DataLogistics | None, spool_key: str, name: str, remote: str,
              location: Location, title: str, events: EventStream, contents: bool = False,
@@ -85,8 +105,8 @@ def send_out(client: Callable[[], paramiko.SSHClient], drop: Callable[[], None],
         spool = found.spool(spool_key, name)
         try:
             if isinstance(store, MlflowStore):  # a model: runs of an experiment
-                return upload_to_mlflow(client(), remote, store, location, spool, run_dir,
-                                        events)
+                return _upload_model(client(), remote, store, location, spool, run_dir,
+                                     events)
             if isinstance(store, B2ShareStore):  # results become a new record
                 where, pushed = publish_from_site(client(), remote, store, location.url,
                                                   location.title or title, spool,

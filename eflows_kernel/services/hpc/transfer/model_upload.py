@@ -26,7 +26,6 @@ import posixpath
 import secrets
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import paramiko
 
@@ -41,9 +40,6 @@ from eflows_kernel.services.hpc.transfer._common import (
 from eflows_kernel.services.hpc.transfer.download import stage_out
 from eflows_kernel.services.hpc.transfer.stores.http import public
 from eflows_kernel.services.hpc.transfer.stores.mlflow import MlflowStore, server_url
-
-if TYPE_CHECKING:
-    from eflows_kernel.services.transfers.locations import Location
 
 ATTRS = "attrs.json"
 SEARCH_TABLE, SEARCH_MODEL = "pd.csv", "model.dat"
@@ -188,21 +184,4 @@ def upload_search_from_site(client: paramiko.SSHClient, location: str, store: Ml
         shutil.rmtree(spool, ignore_errors=True)
 
 
-def upload_to_mlflow(client: paramiko.SSHClient, remote: str, store: MlflowStore,
-                     location: Location, spool: Path, run_dir: str = "",
-                     events: EventStream | None = None) -> dict[str, Any]:
-    """The pipeline the movement's kind names (``location.mode``), from ``remote``; the
-    movement's output: the run's page (``<server>/#/experiments/<id>/runs/<id>``, which
-    holds no secret), the site path and the files uploaded."""
-    if location.mode == "mlflow_search":
-        where, results = upload_search_from_site(client, remote, store, location.url,
-                                                 location.title or "", spool, events)
-    else:
-        where, results = upload_model_from_site(client, remote, store, location.url, spool,
-                                                run_dir, events)
-    return {"location": where, "cluster_path": remote,
-            "files": [{"name": r.name, "bytes": r.bytes, "sha256": r.sha256} for r in results]}
-
-
-__all__ = ["DEFAULT_SEARCH_EXPERIMENT", "upload_model_from_site", "upload_search_from_site",
-           "upload_to_mlflow"]
+__all__ = ["DEFAULT_SEARCH_EXPERIMENT", "upload_model_from_site", "upload_search_from_site"]

@@ -211,19 +211,6 @@ class EflowsExtensionApp(ExtensionApp):
             return
         self.report_catalogue(services)
         self.advertise_to_kernels()
-        self.typeset_math_locally()
-
-    def typeset_math_locally(self) -> None:
-        """Voila's pages under this server (``/voila/render/...``: the launcher card's
-        portal, every hub user's) load MathJax 2 from cdnjs unless the server's settings
-        say ``mathjax_url: None``, as standalone Voila's do; then they typeset with the
-        MathJax 3 bundled in Voila. A login node offline has no CDN. An operator's own
-        ``ServerApp.tornado_settings`` value wins."""
-        server = self.serverapp
-        if server is None or getattr(server, "web_app", None) is None:
-            return
-        server.web_app.settings.setdefault("mathjax_url", None)
-        server.web_app.settings.setdefault("mathjax_config", None)
 
     def report_catalogue(self, services: Services) -> None:
         """Say what the centre publishes, and which grants match nothing (a typo leaves

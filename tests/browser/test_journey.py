@@ -17,12 +17,14 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
 from eflows_kernel.client import EflowsClient
 from tests.browser import REPO, screenshot, wait_for_graph
+from tests.browser.test_portal_offline import LOCAL_HOSTS
 from tests.plugins.cluster import SshdInfo
 
 LOGIN, PASSWORD = "eflows-ui", "eflows-test-pw"
@@ -117,6 +119,12 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
         extra_args=["--EflowsExtensionApp.job_poll_interval=0.2"])
     api = EflowsClient(server.url, server.token)
     page.set_default_timeout(60_000)
+    # The portal under Voila's server extension, as a login node offline serves it:
+    # nothing it loads may come from outside this machine (MathJax included).
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url) if (
+        urlsplit(request.url).hostname or "") not in LOCAL_HOSTS
+        and not request.url.startswith(("data:", "blob:")) else None)
     page.goto(server.at("voila/render/portal.ipynb"))
     expect(tab(page, "Executions")).to_be_visible(timeout=120_000)
     expect(page.get_by_text(f"services: {server.url}")).to_be_visible()
@@ -216,6 +224,7 @@ def test_whole_journey_on_the_real_cluster(jupyter_server_factory: Any, page: An
     print(f"journey clicks: connect {connect_clicks}, first deploy done {first_run_clicks}, "
           f"whole journey {clicks.count}")
     assert connect_clicks <= 5 and first_run_clicks <= 10
+    assert outside == [], f"the portal asked for these outside the machine: {outside}"
 
     docs = REPO / "docs" / "screenshots"
     docs.mkdir(exist_ok=True)

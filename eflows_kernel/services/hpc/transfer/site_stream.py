@@ -45,9 +45,10 @@ STREAM_CHUNK = 256 * 1024  # one SFTP read / write; cancel is seen between two o
 QUEUE_DEPTH = 8  # chunks read ahead of the writer: at most 2 MiB held here
 # Chunks asked of the source at once (SFTP's readv: all their 32 KiB requests in flight).
 # One read() waits for each 32 KiB request in turn, a round trip each: 5 MB/s against
-# 93 MB/s for a spooled get() on loopback (benchmarks/bench_site_copy.py). At most
-# READ_WINDOW more chunks are held here while they arrive.
-READ_WINDOW = 4
+# 93 MB/s for a spooled get() on loopback (benchmarks/bench_site_copy.py, 18.6x the
+# time); windows of 4 chunks gave 3.9x, of 16 chunks 2.0x. At most READ_WINDOW more
+# chunks (4 MiB) are held here while they arrive.
+READ_WINDOW = 16
 
 
 class TransferCancelled(Exception):

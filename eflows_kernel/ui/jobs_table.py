@@ -26,7 +26,7 @@ STATE_ICON = {"queued": "…", "staging-in": "⇡", "submitted": "…", "running
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("state", "State"), ("workflow", "Workflow"), ("site", "Site"), ("start", "Start"),
     ("duration", "Duration"), ("job", "Job id"), ("walltime", "Walltime"))
-GRID = "110px minmax(110px, 2fr) minmax(70px, 1fr) 150px 80px minmax(70px, 1fr) 80px"
+GRID = "110px minmax(110px, 2fr) minmax(70px, 1fr) 150px 100px minmax(70px, 1fr) 100px"
 STATE_FILTERS = ("all", "active", "queued", "staging-in", "submitted", "running",
                  "staging-out", "cancelling", "done", "failed", "cancelled")
 PAGE = 50  # rows drawn at most (the filter narrows the rest)
@@ -170,7 +170,8 @@ class JobsTable(widgets.VBox):
         super().__init__([
             widgets.HBox([self.state_filter, self.text_filter],
                          layout=widgets.Layout(flex_flow="row wrap")),
-            widgets.HBox([header, widgets.Box(layout=widgets.Layout(width="76px"))]),
+            widgets.HBox([header, widgets.Box(layout=widgets.Layout(width="82px",
+                                                                    flex="0 0 auto"))]),
             self.body, self.empty], layout=widgets.Layout(width="100%"))
         self._label_headers()
 
@@ -230,6 +231,6 @@ class JobsTable(widgets.VBox):
                             f"gap:0 6px;{background}'>{cells}</div>",
                             layout=widgets.Layout(flex="1 1 auto", min_width="0"))
         button = widgets.Button(description="Open", tooltip=f"Open {row.id}",
-                                layout=widgets.Layout(width="70px"))
+                                layout=widgets.Layout(width="76px", flex="0 0 auto"))
         button.on_click(lambda _b, rid=row.id: self.on_open(rid))
         return widgets.HBox([html, button], layout=widgets.Layout(width="100%"))

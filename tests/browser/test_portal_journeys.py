@@ -237,6 +237,11 @@ def test_register_deploy_outputs_jobs_table_and_changed_host_key(
         " return r.length === 1 && r[0].dataset.execution === id; }",
         arg=failed.id, timeout=SERVER_MS)
     screenshot(page, "portal-journeys-3-filtered-failed")
+    # in JupyterLab's notebook column (narrower than Voila's page): no label cut
+    cut = page.evaluate("""() => [...document.querySelectorAll('.eflows-jobs-table button')]
+        .filter(b => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
+        .map(b => b.textContent.trim())""")
+    assert cut == [], f"jobs table labels cut in JupyterLab: {cut}"
     clicks.count += 1
     field(page, "State").select_option("done")
     page.wait_for_function("() => document.querySelectorAll('.eflows-job-row').length === 2",

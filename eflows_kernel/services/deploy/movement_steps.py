@@ -26,7 +26,7 @@ from typing import Any
 from eflows_kernel.services.deploy.background_steps import BackgroundSteps
 from eflows_kernel.services.deploy.movements import bring_in, send_out
 from eflows_kernel.services.deploy.pipeline import resolve_workdir, stage
-from eflows_kernel.services.deploy.staging import DataPlan, StageIn, StageOut, folder_name
+from eflows_kernel.services.deploy.staging import DataPlan, StageIn, StageOut
 from eflows_kernel.services.deploy.staging import plan as plan_data
 from eflows_kernel.services.errors import ConflictError, ValidationError
 from eflows_kernel.services.executions.logs import OUTPUT_LOG
@@ -182,11 +182,8 @@ class MovementSteps(BackgroundSteps):
         else:
             movement = next((m for m in plan.workflow.data_movements if m.name == item.name),
                             None)
-            image = movement is not None and movement.kind == "image"
             bring_in(session.get(), self.logistics, execution.id, item.name, item.location,
-                     target, image, events,
-                     folder_name=folder_name(movement, item.location.url)
-                     if item.location is not None else None)
+                     target, movement, events)
         stage(events, "stage-in", "done", f"{item.name} in {target}", target=target)
         return f"{item.source} into {target}"
 

@@ -17,6 +17,7 @@ from typing import Any
 import paramiko
 
 from eflows_kernel.events import EventStream
+from eflows_kernel.services.deploy.staging import folder_name
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.hpc.transfer import TransferError
 from eflows_kernel.services.hpc.transfer.image_archive import image_name
@@ -34,6 +35,7 @@ from eflows_kernel.services.hpc.transfer.stores.b2share import B2ShareStore
 from eflows_kernel.services.hpc.transfer.stores.http import public
 from eflows_kernel.services.hpc.transfer.stores.mlflow import MlflowStore
 from eflows_kernel.services.transfers import DataLogistics, Location, open_location
+from eflows_kernel.services.workflows import DataMovement
 
 STAGE_OUT_ATTEMPTS = 3
 
@@ -50,25 +52,25 @@ def _logistics(logistics: DataLogistics | None, name: str, way: str) -> DataLogi
 
 
 def bring_in(client: paramiko.SSHClient, logistics: DataLogistics | None, spool_key: str,
-             name: str, location: Location | None, target: str, image: bool,
-             events: EventStream, folder_name: str | None = None) -> None:
-    """A data service's file or folder, through this server, into ``target`` on the site
-    (``image``: the one ``<target>/<step_id>.sif`` of an image transfer; ``folder_name``:
-    the name a folder keeps below ``target``, as the DLS's WebDAV stage-in does)."""
+             name: str, location: Location | None, target: str,
+             movement: DataMovement | None, events: EventStream) -> None:
+    """A data service's file or folder, through this server, into ``target`` on the site.
+    The workflow's ``movement`` says how it lands: an image transfer as the one
+    ``<target>/<step_id>.sif``; a DLS WebDAV stage-in's folder under its own name."""
     found = _logistics(logistics, name, "comes from")
     if location is None:
         raise MovementFailed(f"{name!r} names no data service location")
     spool = found.spool(spool_key, name)
     store = open_location(location, found.credentials(), found.url_policy)
     try:
-        if image:
+        if movement is not None and movement.kind == "image":
             # One thing lands, <target>/<step_id>.sif: a file, or a directory image
             # the store keeps as one tar (unpacked on the site with its modes and links).
             relay_image_to_site(client, store, location.url, target, spool,
                                 image_name(location.url), events)
         else:
             relay_to_site(client, store, location.url, target, spool, events,
-                          folder_name=folder_name)
+                          folder_name=folder_name(movement, location.url))
     finally:
         store.close()
 

@@ -29,7 +29,7 @@ from eflows_kernel.services.deploy.containers import (
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
 from eflows_kernel.services.deploy.movements import bring_in
-from eflows_kernel.services.deploy.staging import DataPlan, folder_name
+from eflows_kernel.services.deploy.staging import DataPlan
 from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
 from eflows_kernel.services.executions import checkpoints
 from eflows_kernel.services.hpc import ssh
@@ -364,9 +364,8 @@ def _stage_in_data(dep: Deployment, client: paramiko.SSHClient, name: str,
     target = target_dir if target_dir.startswith("/") else posixpath.join(dep.run_dir,
                                                                           target_dir)
     movement = next((m for m in dep.workflow.data_movements if m.name == name), None)
-    bring_in(client, dep.logistics, dep.execution_id, name, location, target,
-             movement is not None and movement.kind == "image", dep.log,
-             folder_name=folder_name(movement, location.url) if location else None)
+    bring_in(client, dep.logistics, dep.execution_id, name, location, target, movement,
+             dep.log)
 
 
 def submit(dep: Deployment, request: JobRequest) -> str:

@@ -215,9 +215,14 @@ class HPCWaaSSshKeysHandler(HPCWaaSHandler):
     @translated
     async def post(self) -> None:
         body = self.parse(SshKeyBody, allow_empty=True)
-        name = body.name or f"hpcwaas-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
-        info = await in_thread(functools.partial(self.eflows.vault.generate, name, body.kind,
-                                                 metadata=body.metadata))
+        await self.make_key(body.name, body.kind, body.metadata)
+
+    async def make_key(self, name: str | None, kind: str = "ed25519",
+                       metadata: dict[str, Any] | None = None) -> None:
+        """A new key in the vault, answered ``201 {id, public_key}`` (never the private)."""
+        name = name or f"hpcwaas-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+        info = await in_thread(functools.partial(self.eflows.vault.generate, name, kind,
+                                                 metadata=metadata))
         self.reply({"id": info.id, "public_key": info.public_key}, 201,
                    self.api_url("credentials", info.id))
 
@@ -234,7 +239,4 @@ class HPCWaaSUserSshKeyHandler(HPCWaaSSshKeysHandler):
         if user_name != self.caller.name:
             raise ApiError(403, {"message": f"user {user_name[:64]!r} is not the user this "
                                             "server acts for: name its own user"})
-        name = f"hpcwaas-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
-        info = await in_thread(functools.partial(self.eflows.vault.generate, name))
-        self.reply({"id": info.id, "public_key": info.public_key}, 201,
-                   self.api_url("credentials", info.id))
+        await self.make_key(None)

@@ -19,7 +19,7 @@ import logging
 import posixpath
 import shlex
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,8 @@ Connect = Callable[[Site, str | None], PooledConnection]  # the site's pooled co
 
 class _Session:
     """The movement's own SSH session (closed to stop a transfer mid-file), or the
-    pooled one for a login that asks the user (it cannot open a second)."""
+    pooled one for a login that asks the user (it cannot open a second): also when
+    this movement is the first to log in, with the password given at trigger."""
 
     def __init__(self, connection: PooledConnection) -> None:
         self.connection = connection
@@ -55,7 +56,7 @@ class _Session:
         self.closed = threading.Event()
 
     def get(self) -> Any:
-        if self.connection.interactive:
+        if self.connection.asks_user:
             return self.connection.get()
         if self.closed.is_set():
             raise TransferCancelled
@@ -64,7 +65,7 @@ class _Session:
         return self.own
 
     def drop(self) -> None:
-        if self.connection.interactive:
+        if self.connection.asks_user:
             self.connection.drop()
         elif self.own is not None:
             self.own.close()
@@ -107,10 +108,11 @@ class MovementSteps(BackgroundSteps):
         self._item(plan, step, check=True)
 
     def start(self, execution: Execution, plan: ExecutionPlan, step: StepPlan,
-              job_dir: str | None) -> None:
+              job_dir: str | None, answers: Mapping[str, str] | None = None) -> None:
         if self.store.get(execution.id).finished:
             return  # it ended a moment ago (a restart's look found it unfinished)
-        self._launch(execution, self._run, plan, step, job_dir, kind="move")
+        self._launch(execution, self._run, plan, step, job_dir, dict(answers or {}),
+                     kind="move")
 
     def _stop(self, execution: Execution) -> None:
         session = self._sessions.get(execution.id)
@@ -120,7 +122,7 @@ class MovementSteps(BackgroundSteps):
     # ---- the movement ------------------------------------------------------------------
 
     def _run(self, execution: Execution, plan: ExecutionPlan, step: StepPlan,
-             job_dir: str | None) -> None:
+             job_dir: str | None, answers: dict[str, str]) -> None:
         folder, events = self._events(execution)
         name = step.movement or ""
         what = f"{'stage-out' if step.stages_out else 'stage-in'} {name!r}"
@@ -131,7 +133,9 @@ class MovementSteps(BackgroundSteps):
             site = self.sites.get_by_name(execution.site)
             stage(events, "connect", "running",
                   f"{site.config.login}@{site.config.host}:{site.config.port}")
-            session = _Session(self._connect(site, execution.credential_id))
+            connection = self._connect(site, execution.credential_id)
+            connection.offer(answers)  # a first login's; unused if it is open already
+            session = _Session(connection)
             self._sessions[execution.id] = session
             self._check(execution)
             client = session.get()

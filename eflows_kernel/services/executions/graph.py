@@ -81,10 +81,11 @@ class StepMover(Protocol):
         """Refuse a movement that cannot be done (``ValidationError`` naming it)."""
 
     def start(self, execution: Execution, plan: ExecutionPlan, step: StepPlan,
-              job_dir: str | None) -> None:
+              job_dir: str | None, answers: Mapping[str, str] | None = None) -> None:
         """Do the movement in the background, moving the record to running, then done
         (a stage-in's ``stage`` event with ``run_dir``: where its data is), failed or
-        cancelled. ``job_dir``: the job's run directory on the site (a stage-out's)."""
+        cancelled. ``job_dir``: the job's run directory on the site (a stage-out's);
+        ``answers``: the password / code given at trigger, for a first login."""
 
     def running(self, execution_id: str) -> bool:
         """Whether this process moves data for that record now."""
@@ -332,7 +333,9 @@ class StepGraphs:
     def _move(self, mover: StepMover, graph: _Graph, step: StepPlan, child: Execution,
               children: Mapping[str, Execution]) -> None:
         job = children.get(step.job or "") if step.stages_out else None
-        mover.start(child, graph.plan, step, self.step_dir(job) if job else None)
+        target = graph.targets.get(step.site)
+        mover.start(child, graph.plan, step, self.step_dir(job) if job else None,
+                    target.answers if target is not None else None)
 
     def _resume_copies(self, graph: _Graph, children: Mapping[str, Execution]) -> None:
         """A copy or movement an earlier process was making when it stopped: made again

@@ -113,6 +113,14 @@ class PooledConnection:
         """Opened with answers the user typed: it cannot be re-opened without them."""
         return self._interactive
 
+    @property
+    def asks_user(self) -> bool:
+        """Its login takes what the user typed (a password or code given for the next
+        login, or already used): work on it shares this client, never opens a second.
+        Waits for a login in progress, which may be using those answers."""
+        with self._lock:
+            return self._interactive or self._answers is not None
+
     @contextlib.contextmanager
     def work_slot(self) -> Iterator[None]:
         """Hold one of the connection's few slots for a multi-command step."""

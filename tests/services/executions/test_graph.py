@@ -365,7 +365,7 @@ class Mover:
             raise ValidationError("refused", fields={"refused": "no login"})
 
     def start(self, execution: Execution, plan: ExecutionPlan, step: StepPlan,
-              job_dir: str | None) -> None:
+              job_dir: str | None, answers: Mapping[str, str] | None = None) -> None:
         self.ids.add(execution.id)
         self.store.set_state(execution.id, ExecutionState.RUNNING, "moving")
         self.started.append((step.name, job_dir))  # last: the test then finds it running

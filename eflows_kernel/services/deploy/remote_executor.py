@@ -35,12 +35,9 @@ from eflows_kernel.services.errors import ConflictError, NotFoundError
 from eflows_kernel.services.executions import checkpoints
 from eflows_kernel.services.executions.executor import Record, Target
 from eflows_kernel.services.executions.logs import OUTPUT_LOG, decode_prefix, read_text_chunk
-from eflows_kernel.services.executions.plan import (
-    ExecutionPlan,
-    StepPlan,
-    plan_steps,
-    render_step,
-)
+from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan
+from eflows_kernel.services.executions.planning import plan_steps
+from eflows_kernel.services.executions.rendering import render_step
 from eflows_kernel.services.executions.store import Execution, ExecutionStore
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.connections import ConnectionPool, PooledConnection

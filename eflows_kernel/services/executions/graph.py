@@ -41,8 +41,8 @@ from eflows_kernel.services.executions.plan import (
     StepPlan,
     is_copy_step,
     is_movement_step,
-    with_values,
 )
+from eflows_kernel.services.executions.rendering import with_values
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.store import Execution, ExecutionStore
 from eflows_kernel.services.lifecycle import ExecutionState

@@ -40,7 +40,7 @@ from eflows_kernel.services.executions.logs import (
     log_tail,
     read_text_chunk,
 )
-from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan, render_step
+from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan
 from eflows_kernel.services.executions.processes import (
     JOB_PREFIX,
     group_members,
@@ -48,6 +48,7 @@ from eflows_kernel.services.executions.processes import (
     live_process,
     signal_group,
 )
+from eflows_kernel.services.executions.rendering import render_step
 from eflows_kernel.services.executions.store import (
     LOCAL_SITE,
     Execution,

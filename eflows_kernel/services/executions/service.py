@@ -1,7 +1,7 @@
 """The executions service: the whole lifecycle of every execution, in one place.
 
 The REST handlers, ``LocalClient`` and the CLI all come through here. A request is
-checked once (workflow, credential, site, inputs), planned once (``plan.py``),
+checked once (workflow, credential, site, inputs), planned once (``planning.py``),
 recorded, and its step handed to the executor of its site through the router; cancel,
 logs, events and re-attaching after a restart go the same way. Executors never see a
 request that this service has not checked, and never decide whether an execution
@@ -23,14 +23,8 @@ from eflows_kernel.services.executions.executor import Target
 from eflows_kernel.services.executions.follow import ExecutionFollower
 from eflows_kernel.services.executions.graph import StepCopier, StepGraphs, StepStatus
 from eflows_kernel.services.executions.logs import check_log_range
-from eflows_kernel.services.executions.plan import (
-    ExecutionPlan,
-    SiteBinding,
-    bind_sites,
-    driven_by_graph,
-    plan_execution,
-    plan_steps,
-)
+from eflows_kernel.services.executions.plan import ExecutionPlan, SiteBinding, driven_by_graph
+from eflows_kernel.services.executions.planning import bind_sites, plan_execution, plan_steps
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.store import LOCAL_SITE, Execution, ExecutionStore
 from eflows_kernel.services.lifecycle import ExecutionState

@@ -182,7 +182,7 @@ class SiteCopy(_Model):
     """A copy of a path on one site to a path on another, between two steps.
 
     What the DLS's ``SSH2SSH`` node does; here it becomes a copy step of the plan
-    (``executions/plan.py``), through this server. ``source_environment`` and
+    (``executions/plan_copies.py``), through this server. ``source_environment`` and
     ``environment`` are the roles bound to the two sites at trigger; ``source_host`` /
     ``target_host`` (when given) must name a bound site's host. Paths and hosts are
     templates filled from the execution inputs.

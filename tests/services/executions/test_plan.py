@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 
 from eflows_kernel.services.errors import ValidationError
-from eflows_kernel.services.executions.plan import (
-    ExecutionPlan,
-    StepPlan,
-    plan_execution,
-    plan_steps,
-    render_step,
-)
+from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan
+from eflows_kernel.services.executions.planning import plan_execution, plan_steps
+from eflows_kernel.services.executions.rendering import render_step
 from eflows_kernel.services.workflows import Step, WorkflowImportError, workflow_from_spec
 
 SPEC = {"name": "two", "inputs": [{"name": "n", "type": "integer"},

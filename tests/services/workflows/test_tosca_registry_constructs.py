@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from eflows_kernel.services.errors import ValidationError
-from eflows_kernel.services.executions.plan import plan_execution, render_step
+from eflows_kernel.services.executions.planning import plan_execution
+from eflows_kernel.services.executions.rendering import render_step
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows import (
     WorkflowImportError,

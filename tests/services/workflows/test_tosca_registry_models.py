@@ -17,7 +17,8 @@ from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRep
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
 from eflows_kernel.services.deploy.staging import plan as data_plan
 from eflows_kernel.services.errors import ValidationError
-from eflows_kernel.services.executions.plan import plan_execution, render_step
+from eflows_kernel.services.executions.planning import plan_execution
+from eflows_kernel.services.executions.rendering import render_step
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows import Workflow, import_topology

@@ -363,7 +363,7 @@ def test_node_without_command_takes_its_application_from_extra_compss_opts(
     """The plugin's line then ends with extra_compss_opts: the application is its first
     word that is not an option (its arguments after it, the node's own last)."""
     from eflows_kernel.services.errors import ValidationError
-    from eflows_kernel.services.executions.plan import plan_execution
+    from eflows_kernel.services.executions.planning import plan_execution
 
     (tmp_path / "t.yml").write_text("""
 topology_template:

@@ -1,0 +1,72 @@
+"""The movement steps of a plan: a job's data-service stage-ins and stage-outs as steps.
+
+A job on a site whose data movements a data service does (the DLS kinds, through this
+server or fetched by the site) gets a step for each, before it (a stage-in, into the
+movement's own run directory, which the job links into its own) or after it (a
+stage-out, from the job's run directory): each has its own record, state, events and
+cancel, and the job's deployment keeps only the movements it does itself. Apart from
+``planning.py`` because the rules of which movement is a step change on their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from eflows_kernel.services.executions.plan import StepPlan, movement_step_name
+from eflows_kernel.services.executions.store import LOCAL_SITE
+from eflows_kernel.services.workflows import Workflow
+
+# The movement kinds a step of their own does (the DLS kinds, through this server or
+# fetched by the site): a local upload or a ``cluster:`` path stays in the job's
+# deployment, and so does a stage-out synced ``every`` period while the job runs. The
+# MLflow kinds are model uploads after the job (services/transfers/locations.py).
+MOVEMENT_STEP_KINDS = ("http", "webdav", "s3", "b2share", "dls", "image", "mlflow",
+                       "mlflow_search")
+
+
+def _stepped(workflow: Workflow, plan: StepPlan) -> list[tuple[str, str]]:
+    """The (direction, name) of the movements of a job step that are steps of their own."""
+    names = plan.movements if plan.movements is not None else tuple(
+        m.name for m in workflow.data_movements)
+    found = []
+    for movement in workflow.data_movements:
+        if movement.name not in names or movement.kind not in MOVEMENT_STEP_KINDS:
+            continue
+        if movement.direction == "in" or (movement.kind != "http" and not movement.every):
+            found.append((movement.direction, movement.name))
+    return found
+
+
+def _with_movement_steps(steps: list[StepPlan], workflow: Workflow) -> list[StepPlan]:
+    """``steps`` with a step for each data-service movement of a job on a site: its
+    stage-ins before it (the job waits for them and links their directories), its
+    stage-outs after it (once it succeeded). The local site does no data movements."""
+    result: list[StepPlan] = []
+    for plan in steps:
+        stepped = _stepped(workflow, plan) if plan.site != LOCAL_SITE else []
+        if not stepped:
+            result.append(plan)
+            continue
+        ins = [StepPlan(movement_step_name(plan.name, "in", name), plan.site, plan.step,
+                        movement=name, job=plan.name)
+               for direction, name in stepped if direction == "in"]
+        outs = [StepPlan(movement_step_name(plan.name, "out", name), plan.site, plan.step,
+                         (plan.name,), movement=name, job=plan.name)
+                for direction, name in stepped if direction == "out"]
+        moved = {name for _direction, name in stepped}
+        kept = tuple(m.name for m in workflow.data_movements if m.name not in moved and (
+            plan.movements is None or m.name in plan.movements))
+        links = tuple(s.name for s in ins)
+        result += [*ins, replace(plan, depends_on=(*plan.depends_on, *links),
+                                 movements=kept, links=links), *outs]
+    # A later job that waited for a job waits for its stage-outs too (its data is out).
+    outs_of: dict[str, list[str]] = {}
+    for plan in result:
+        if plan.stages_out and plan.job:
+            outs_of.setdefault(plan.job, []).append(plan.name)
+    return [replace(p, depends_on=tuple(d for dep in p.depends_on for d in (
+        dep, *outs_of.get(dep, ())))) if not p.movement and any(
+            d in outs_of for d in p.depends_on) else p for p in result]
+
+
+__all__ = ["MOVEMENT_STEP_KINDS"]

@@ -21,11 +21,12 @@ from eflows_kernel.events import read_events
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
 from eflows_kernel.services.executions.executor import Target
 from eflows_kernel.services.executions.follow import ExecutionFollower
-from eflows_kernel.services.executions.graph import StepCopier, StepGraphs, StepStatus
+from eflows_kernel.services.executions.graph import StepGraphs, StepStatus
 from eflows_kernel.services.executions.logs import check_log_range
 from eflows_kernel.services.executions.plan import ExecutionPlan, SiteBinding, driven_by_graph
 from eflows_kernel.services.executions.planning import bind_sites, plan_execution, plan_steps
 from eflows_kernel.services.executions.router import ExecutorRouter
+from eflows_kernel.services.executions.step_runner import StepCopier
 from eflows_kernel.services.executions.store import LOCAL_SITE, Execution, ExecutionStore
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.state import Page
@@ -43,7 +44,7 @@ class ExecutionsService:
     executors re-attaches to the runs an earlier process left, which reading records
     does not need). ``credentials``: looks a credential id up; without it, ids are
     recorded as given (unit tests of an executor). ``copier``: makes the copy steps of
-    step graphs (a step's directory to another site, ``graph.py``); None: none is made.
+    step graphs (a step's directory to another site, ``step_runner.py``); None: none is made.
     """
 
     def __init__(self, store: ExecutionStore, registry: WorkflowRegistry,

@@ -281,7 +281,7 @@ def test_a_step_dir_read_on_a_site_that_does_not_see_it_is_copied_there_first(
     login reads the copy a copy step made on its own site, never a path naming nothing."""
     service, executor = world()
     copier = Copier(service.store, tmp_path)
-    service.graphs._copier = lambda: copier
+    service.graphs.runner._copier = lambda: copier
     executor.places = {"alpha": "eflows@hpc:22", "beta": "eflows-ui@hpc:22"}
     execution = service.submit(workflow_id(service), {}, {"Front": "alpha", "Back": "beta"})
     listed = {s.name: s for s in service.steps(execution.id)}
@@ -346,7 +346,7 @@ def test_a_dls_ssh2ssh_copy_goes_from_and_to_the_paths_its_node_names(world) -> 
     job = Step(name="job", application="src/app.py")
     named = StepPlan("job->beta", "beta", job, ("job",), (), copy_of="job",
                      site_copy="move_results", copy_paths=("results", "inputs/next"))
-    assert service.graphs._copy_ends(named, None) == ("results", "inputs/next")
+    assert service.graphs.runner._copy_ends(named, None) == ("results", "inputs/next")
 
 
 class Mover:

@@ -9,7 +9,8 @@ into its own before the job runs (``pipeline.prepare``: hard links, the data is 
 copied). A stage-out runs after its job succeeded, reading from the job's run
 directory. Both go through ``movements.py`` (the data services) or, for HTTP->SSH,
 the site fetches the URL itself; a movement cut by a restart is done again and resumes
-(spool, ``.part``, sha256).
+(spool, ``.part``, sha256). The local site's are these on this host's own shell, where
+only the session and the stage-in's directory differ (``local_movements.py``).
 """
 
 from __future__ import annotations
@@ -130,22 +131,16 @@ class MovementSteps(BackgroundSteps):
         try:
             self.store.set_state(execution.id, ExecutionState.RUNNING, f"moving {name!r}")
             item = self._item(plan, step)
-            site = self.sites.get_by_name(execution.site)
-            stage(events, "connect", "running",
-                  f"{site.config.login}@{site.config.host}:{site.config.port}")
-            connection = self._connect(site, execution.credential_id)
-            connection.offer(answers)  # a first login's; unused if it is open already
-            session = _Session(connection)
+            session = self._open(execution, events, answers)
             self._sessions[execution.id] = session
             self._check(execution)
             client = session.get()
-            workdir = resolve_workdir(client, site.config.workdir)
             if isinstance(item, StageOut):
                 phase = "stage-out"
                 stage(events, "connect", "done", f"the job's run directory {job_dir}")
                 summary = self._out(execution, plan, item, job_dir, session, events)
             else:
-                run_dir = posixpath.join(workdir, "runs", execution.id)
+                run_dir = self._run_dir(execution, client)
                 ssh.run(client, f"umask 077 && mkdir -p {shlex.quote(run_dir)}", timeout=30)
                 stage(events, "connect", "done", f"run directory {run_dir}", run_dir=run_dir)
                 self._check(execution)
@@ -173,6 +168,20 @@ class MovementSteps(BackgroundSteps):
                 session.close()
             events.close()
             self._done(execution)
+
+    def _open(self, execution: Execution, events: Any, answers: dict[str, str]) -> _Session:
+        """The movement's own session on its site (the ``connect`` stage starts)."""
+        site = self.sites.get_by_name(execution.site)
+        stage(events, "connect", "running",
+              f"{site.config.login}@{site.config.host}:{site.config.port}")
+        connection = self._connect(site, execution.credential_id)
+        connection.offer(answers)  # a first login's; unused if it is open already
+        return _Session(connection)
+
+    def _run_dir(self, execution: Execution, client: Any) -> str:
+        """Where a stage-in lands on the site: ``<workdir>/runs/<movement id>``."""
+        workdir = self.sites.get_by_name(execution.site).config.workdir
+        return posixpath.join(resolve_workdir(client, workdir), "runs", execution.id)
 
     def _in(self, execution: Execution, plan: ExecutionPlan, item: StageIn | StageOut,
             run_dir: str, session: _Session, events: Any) -> str:

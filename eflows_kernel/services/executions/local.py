@@ -61,7 +61,7 @@ from eflows_kernel.services.workflows import Workflow, local_application
 from eflows_kernel.services.workflows.model import Step
 
 if TYPE_CHECKING:
-    from eflows_kernel.services.executions.graph import StepMover
+    from eflows_kernel.services.executions.step_runner import StepMover
 
 log = logging.getLogger(__name__)
 

@@ -220,30 +220,45 @@ def test_a_stage_in_that_does_not_check_out_fails_and_the_job_never_runs(
     assert not list(services.runs_dir.rglob("data.txt"))  # no final name for bad bytes
 
 
-class _SlowFile(BaseHTTPRequestHandler):
-    """A large file sent slowly, so a cancel finds its transfer mid-file."""
+_PATTERN = bytes(i % 251 for i in range(251 * 20))
 
-    size = 50 * 1024 * 1024
-    requests: list[str] = []  # noqa: RUF012 - the test reads who asked
+
+def _content(offset: int, length: int) -> bytes:
+    """Bytes ``offset`` to ``offset + length`` of every file the slow server sends."""
+    start = offset % 251
+    return _PATTERN[start:start + length]
+
+
+class _SlowFile(BaseHTTPRequestHandler):
+    """A file sent slowly (``/big.bin``: 50 MiB, ``/small-<n>.bin``: n bytes), so a cancel
+    or a stop finds its transfer mid-file; ``Range: bytes=N-`` resumes it."""
+
+    requests: list[tuple[str, str]] = []  # noqa: RUF012 - the tests read who asked
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
-        self.requests.append(self.path)
-        if self.headers.get("Range") == "bytes=0-0":  # the site's probe for redirects
+        wanted = self.headers.get("Range", "")
+        self.requests.append((self.path, wanted))
+        size = 50 * 1024 * 1024 if self.path == "/big.bin" else int(
+            self.path.removeprefix("/small-").removesuffix(".bin"))
+        if wanted == "bytes=0-0":  # the site's probe for redirects
             self.send_response(206)
-            self.send_header("Content-Range", f"bytes 0-0/{self.size}")
+            self.send_header("Content-Range", f"bytes 0-0/{size}")
             self.send_header("Content-Length", "1")
             self.end_headers()
-            self.wfile.write(b"x")
+            self.wfile.write(_content(0, 1))
             return
-        self.send_response(200)
-        self.send_header("Content-Length", str(self.size))
+        start = int(wanted.removeprefix("bytes=").removesuffix("-")) if wanted else 0
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+        self.send_header("Content-Length", str(size - start))
         self.end_headers()
         try:
-            for _ in range(self.size // 4096):
-                self.wfile.write(b"x" * 4096)
+            for offset in range(start, size, 4096):
+                self.wfile.write(_content(offset, min(4096, size - offset)))
                 time.sleep(0.01)
         except OSError:
             pass  # the reader went away: the cancel
@@ -260,35 +275,91 @@ def slow_server() -> Iterator[str]:
     httpd.server_close()
 
 
+def slow_spec(app: Path) -> dict[str, Any]:
+    return {"name": "slow-in", "inputs": [{"name": "page"}],
+            "steps": [{"name": "count", "application": str(app),
+                       "arguments": ["results"]}],
+            "data_movements": [{"name": "page_in", "direction": "in", "kind": "http",
+                                "source": "${page}", "target": "inputs/page"}]}
+
+
+def _writing(runs_dir: Path, name: str, at_least: int) -> Path:
+    """The ``.part`` a movement writes, once it holds ``at_least`` bytes."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        assert time.monotonic() < deadline, "the movement never started writing"
+        found = [p for p in runs_dir.rglob(f"{name}.part") if p.stat().st_size >= at_least]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+
+
+def _fetchers(part: Path) -> list[psutil.Process]:
+    """This host's processes writing ``part`` (the local site's curl, its shell)."""
+    return [p for p in psutil.process_iter(["cmdline"])
+            if str(part) in " ".join(p.info["cmdline"] or [])]
+
+
 def test_cancelling_stops_a_local_movement_mid_file(services: Services, app: Path,
                                                    slow_server: str) -> None:
-    workflow = services.registry.register_spec({
-        "name": "slow-in", "inputs": [{"name": "page"}],
-        "steps": [{"name": "count", "application": str(app),
-                   "arguments": ["inputs/page", "results"]}],
-        "data_movements": [{"name": "page_in", "direction": "in", "kind": "http",
-                            "source": "${page}", "target": "inputs/page"}]})
+    workflow = services.registry.register_spec(slow_spec(app))
     started = services.executions.submit(workflow.id, {"page": f"{slow_server}/big.bin"})
-    deadline = time.monotonic() + TIMEOUT
-    part: list[Path] = []
-    while not part:
-        assert time.monotonic() < deadline, "the movement never started writing"
-        part = [p for p in services.runs_dir.rglob("big.bin.part") if p.stat().st_size]
-        time.sleep(0.05)
-    fetchers = [p for p in psutil.process_iter(["cmdline"])
-                if "curl" in " ".join(p.info["cmdline"] or []) and str(part[0]) in
-                " ".join(p.info["cmdline"] or [])]
-    assert fetchers, "the local site's curl fetches the file"
+    part = _writing(services.runs_dir, "big.bin", 1)
+    fetchers = _fetchers(part)
+    assert any("curl" in " ".join(p.cmdline()) for p in fetchers), "this host's curl fetches"
     services.executions.cancel(started.id)
     done = services.executions.wait(started.id, 30)
     assert done.state == ExecutionState.CANCELLED
     states = {s.name: s.state for s in services.executions.steps(started.id)}
     assert states == {"count:in:page_in": "cancelled", "count": "cancelled"}
-    size = part[0].stat().st_size if part[0].exists() else 0
-    assert size < _SlowFile.size  # stopped mid-file...
+    size = part.stat().st_size if part.exists() else 0
+    assert size < 50 * 1024 * 1024  # stopped mid-file...
     assert not list(services.runs_dir.rglob("big.bin"))  # ...and never got its name
     psutil.wait_procs(fetchers, timeout=5)
     assert not any(p.is_running() for p in fetchers)  # nothing left fetching
+
+
+def test_a_local_movement_cut_by_a_stop_resumes_in_the_next_process(
+        tmp_path: Path, app: Path, slow_server: str) -> None:
+    """The server stops mid-file: the movement's commands end with it (nothing writes
+    the ``.part`` behind the next process's back), its step stays unfinished, and the
+    next server does it again from where the ``.part`` ends; then the job runs."""
+    config = ServicesConfig(state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
+                            vault_key_file=tmp_path / "vault.key", runs_dir=tmp_path / "runs",
+                            local_workers=1, allow_private_urls=True)
+    size = 2 * 1024 * 1024
+    first = Services(config)
+    try:
+        workflow = first.registry.register_spec(slow_spec(app))
+        started = first.executions.submit(workflow.id,
+                                          {"page": f"{slow_server}/small-{size}.bin"})
+        part = _writing(first.runs_dir, f"small-{size}.bin", 200_000)
+        fetchers = _fetchers(part)
+        assert fetchers
+    finally:
+        first.close()
+    psutil.wait_procs(fetchers, timeout=5)
+    assert not any(p.is_running() for p in fetchers)  # they ended with the server
+    had = part.stat().st_size
+    assert 200_000 <= had < size
+    second = Services(config)
+    try:
+        (moving,) = [c for c in second.execution_store.steps(started.id)]
+        assert moving.step == "count:in:page_in" and not moving.finished  # left to redo
+        second.start()  # a server starting: it drives the graph again
+        done = second.executions.wait(started.id, TIMEOUT)
+        assert done.state == ExecutionState.DONE, done.error
+        steps = {s.name: s for s in second.executions.steps(started.id)}
+        job_dir = second.runs_dir / (steps["count"].execution_id or "")
+        landed = (job_dir / "inputs" / "page" / f"small-{size}.bin").read_bytes()
+        assert hashlib.sha256(landed).digest() == hashlib.sha256(_content_of(size)).digest()
+        assert (f"/small-{size}.bin", f"bytes={had}-") in _SlowFile.requests  # resumed
+    finally:
+        second.close()
+
+
+def _content_of(size: int) -> bytes:
+    return b"".join(_content(o, min(4096, size - o)) for o in range(0, size, 4096))
 
 
 @pytest.mark.timeout(600)

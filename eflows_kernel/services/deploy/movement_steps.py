@@ -20,6 +20,7 @@ import logging
 import posixpath
 import shlex
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ class MovementSteps(BackgroundSteps):
         self.url_policy = url_policy
         self.protected = tuple(protected)
         self._sessions: dict[str, _Session] = {}
+        self._closing = threading.Event()
 
     def _item(self, plan: ExecutionPlan, step: StepPlan,
               check: bool = False) -> StageIn | StageOut:
@@ -114,6 +116,18 @@ class MovementSteps(BackgroundSteps):
             return  # it ended a moment ago (a restart's look found it unfinished)
         self._launch(execution, self._run, plan, step, job_dir, dict(answers or {}),
                      kind="move")
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """This process stops: every movement's session closes (what it runs on the site
+        ends, as when the process exits) and its record stays as it is, for the next
+        process to do it again, resuming from the spool and ``.part``. Needed where a
+        session is this host's shell, whose commands would outlive the process."""
+        self._closing.set()
+        for session in list(self._sessions.values()):
+            session.close()
+        deadline = time.monotonic() + timeout
+        while self._running and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _stop(self, execution: Execution) -> None:
         session = self._sessions.get(execution.id)
@@ -149,7 +163,9 @@ class MovementSteps(BackgroundSteps):
             (folder / OUTPUT_LOG).write_text(f"{what}: {summary}\n")
             self.store.set_state(execution.id, ExecutionState.DONE, summary[:200])
         except Exception as error:
-            if self._cancelled(execution):
+            if self._closing.is_set() and not self._cancelled(execution):
+                log.info("eflows: movement %s stopped with this process", execution.id)
+            elif self._cancelled(execution):
                 stage(events, "cancel", "done", f"{what} cancelled: no file got its final "
                       "name unless it was complete")
                 with contextlib.suppress(ConflictError):

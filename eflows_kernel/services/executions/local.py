@@ -349,7 +349,12 @@ class LocalExecutor:
         Local runs die with the server anyway; cancelling them records it honestly
         instead of leaving them "running" for ``recover`` to fail. ``cancel=False``
         (a script's client closing) leaves them running, for the next process to adopt.
+        Movements stop either way (their commands would outlive this process), left
+        unfinished for the next process to do again.
         """
+        stop = getattr(self.movements, "shutdown", None)
+        if stop is not None:
+            stop()
         if not cancel:
             return
         with self._lock:

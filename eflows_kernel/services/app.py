@@ -289,6 +289,12 @@ class Services:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         local = local_class(self.execution_store, self.runs_dir,  # type: ignore[call-arg]
                             workers=config.local_workers)
+        if getattr(local, "movements", False) is None:  # an executor that links them in
+            from eflows_kernel.services.deploy.local_movements import LocalMovementSteps
+
+            local.movements = LocalMovementSteps(  # type: ignore[attr-defined]
+                self.execution_store, self.runs_dir, self.logistics,
+                UrlPolicy(allow_private=config.allow_private_urls), config.protected_paths)
         remote = remote_class(  # type: ignore[call-arg]
             self.execution_store, self.registry, self.site_service, self.runs_dir,
             cache_dir=config.cache_path, wheel=config.remote_wheel,

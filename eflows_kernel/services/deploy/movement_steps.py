@@ -9,7 +9,8 @@ into its own before the job runs (``pipeline.prepare``: hard links, the data is 
 copied). A stage-out runs after its job succeeded, reading from the job's run
 directory. Both go through ``movements.py`` (the data services) or, for HTTP->SSH,
 the site fetches the URL itself; a movement cut by a restart is done again and resumes
-(spool, ``.part``, sha256).
+(spool, ``.part``, sha256). The local site's are these on this host's own shell, where
+only the session and the stage-in's directory differ (``local_movements.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import posixpath
 import shlex
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,7 @@ class MovementSteps(BackgroundSteps):
         self.url_policy = url_policy
         self.protected = tuple(protected)
         self._sessions: dict[str, _Session] = {}
+        self._closing = threading.Event()
 
     def _item(self, plan: ExecutionPlan, step: StepPlan,
               check: bool = False) -> StageIn | StageOut:
@@ -114,6 +117,18 @@ class MovementSteps(BackgroundSteps):
         self._launch(execution, self._run, plan, step, job_dir, dict(answers or {}),
                      kind="move")
 
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """This process stops: every movement's session closes (what it runs on the site
+        ends, as when the process exits) and its record stays as it is, for the next
+        process to do it again, resuming from the spool and ``.part``. Needed where a
+        session is this host's shell, whose commands would outlive the process."""
+        self._closing.set()
+        for session in list(self._sessions.values()):
+            session.close()
+        deadline = time.monotonic() + timeout
+        while self._running and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def _stop(self, execution: Execution) -> None:
         session = self._sessions.get(execution.id)
         if session is not None:
@@ -130,22 +145,16 @@ class MovementSteps(BackgroundSteps):
         try:
             self.store.set_state(execution.id, ExecutionState.RUNNING, f"moving {name!r}")
             item = self._item(plan, step)
-            site = self.sites.get_by_name(execution.site)
-            stage(events, "connect", "running",
-                  f"{site.config.login}@{site.config.host}:{site.config.port}")
-            connection = self._connect(site, execution.credential_id)
-            connection.offer(answers)  # a first login's; unused if it is open already
-            session = _Session(connection)
+            session = self._open(execution, events, answers)
             self._sessions[execution.id] = session
             self._check(execution)
             client = session.get()
-            workdir = resolve_workdir(client, site.config.workdir)
             if isinstance(item, StageOut):
                 phase = "stage-out"
                 stage(events, "connect", "done", f"the job's run directory {job_dir}")
                 summary = self._out(execution, plan, item, job_dir, session, events)
             else:
-                run_dir = posixpath.join(workdir, "runs", execution.id)
+                run_dir = self._run_dir(execution, client)
                 ssh.run(client, f"umask 077 && mkdir -p {shlex.quote(run_dir)}", timeout=30)
                 stage(events, "connect", "done", f"run directory {run_dir}", run_dir=run_dir)
                 self._check(execution)
@@ -154,7 +163,9 @@ class MovementSteps(BackgroundSteps):
             (folder / OUTPUT_LOG).write_text(f"{what}: {summary}\n")
             self.store.set_state(execution.id, ExecutionState.DONE, summary[:200])
         except Exception as error:
-            if self._cancelled(execution):
+            if self._closing.is_set() and not self._cancelled(execution):
+                log.info("eflows: movement %s stopped with this process", execution.id)
+            elif self._cancelled(execution):
                 stage(events, "cancel", "done", f"{what} cancelled: no file got its final "
                       "name unless it was complete")
                 with contextlib.suppress(ConflictError):
@@ -173,6 +184,20 @@ class MovementSteps(BackgroundSteps):
                 session.close()
             events.close()
             self._done(execution)
+
+    def _open(self, execution: Execution, events: Any, answers: dict[str, str]) -> _Session:
+        """The movement's own session on its site (the ``connect`` stage starts)."""
+        site = self.sites.get_by_name(execution.site)
+        stage(events, "connect", "running",
+              f"{site.config.login}@{site.config.host}:{site.config.port}")
+        connection = self._connect(site, execution.credential_id)
+        connection.offer(answers)  # a first login's; unused if it is open already
+        return _Session(connection)
+
+    def _run_dir(self, execution: Execution, client: Any) -> str:
+        """Where a stage-in lands on the site: ``<workdir>/runs/<movement id>``."""
+        workdir = self.sites.get_by_name(execution.site).config.workdir
+        return posixpath.join(resolve_workdir(client, workdir), "runs", execution.id)
 
     def _in(self, execution: Execution, plan: ExecutionPlan, item: StageIn | StageOut,
             run_dir: str, session: _Session, events: Any) -> str:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
@@ -49,6 +50,7 @@ from eflows_kernel.services.executions.processes import (
     signal_group,
 )
 from eflows_kernel.services.executions.rendering import render_step
+from eflows_kernel.services.executions.staged_data import link_into, staged_dirs
 from eflows_kernel.services.executions.store import (
     LOCAL_SITE,
     Execution,
@@ -57,6 +59,9 @@ from eflows_kernel.services.executions.store import (
 )
 from eflows_kernel.services.workflows import Workflow, local_application
 from eflows_kernel.services.workflows.model import Step
+
+if TYPE_CHECKING:
+    from eflows_kernel.services.executions.step_runner import StepMover
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,10 @@ class LocalExecutor:
         self.grace_period = grace_period
         self._runs: dict[str, _Run] = {}
         self._lock = threading.RLock()  # state transitions of watcher vs cancel
+        # Its jobs' data-service movements, steps of their own (the graph's StepMover),
+        # done through this host's shell: the composition root gives them (they need
+        # the data logistics). None: it does none (such a step fails, saying so).
+        self.movements: StepMover | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(runs_dir={str(self.runs_dir)!r})"
@@ -113,11 +122,12 @@ class LocalExecutor:
         """Start the step's subprocess; an application not on this host is refused first."""
         rendered, arguments = render_step(step.step, plan.values)
         application = self._application(plan.workflow, rendered)
+        staged = staged_dirs(step, plan.values)
         with self._lock:  # a cancel must not slip in between create and start
-            return self._start(record(), application, arguments, step.step)
+            return self._start(record(), application, arguments, step.step, staged)
 
     def _start(self, execution: Execution, application: Path,
-               arguments: list[str], step: Step) -> Execution:
+               arguments: list[str], step: Step, staged: tuple[Path, ...] = ()) -> Execution:
         run_dir = self.runs_dir / execution.id
         events = run_dir / EVENT_LOG
         argv = [self.python, "-m", "eflows_kernel.engine.runner"]
@@ -132,6 +142,11 @@ class LocalExecutor:
                 shutil.copytree(self.runs_dir / execution.resumed_from / checkpoints.FOLDER,
                                 run_dir / checkpoints.FOLDER, symlinks=True)
             self.executions.set_event_log(execution.id, str(events))
+            for source in staged:  # what its stage-in steps brought, where it reads it
+                try:
+                    link_into(source, run_dir)
+                except OSError as exc:
+                    raise OSError(f"linking the data staged in at {source}: {exc}") from exc
             with open(run_dir / OUTPUT_LOG, "wb") as output:
                 process = subprocess.Popen(
                     argv, cwd=run_dir, stdin=subprocess.DEVNULL, stdout=output,
@@ -334,7 +349,12 @@ class LocalExecutor:
         Local runs die with the server anyway; cancelling them records it honestly
         instead of leaving them "running" for ``recover`` to fail. ``cancel=False``
         (a script's client closing) leaves them running, for the next process to adopt.
+        Movements stop either way (their commands would outlive this process), left
+        unfinished for the next process to do again.
         """
+        stop = getattr(self.movements, "shutdown", None)
+        if stop is not None:
+            stop()
         if not cancel:
             return
         with self._lock:

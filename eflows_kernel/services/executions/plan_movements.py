@@ -32,7 +32,10 @@ def _stepped(workflow: Workflow, plan: StepPlan) -> list[tuple[str, str]]:
     for movement in workflow.data_movements:
         if movement.name not in names or movement.kind not in MOVEMENT_STEP_KINDS:
             continue
-        if movement.direction == "in" or (movement.kind != "http" and not movement.every):
+        # A periodic stage-out stays in a site's job (synced while it runs), but a local
+        # job syncs nothing: there it is a step after the job (its last, complete copy).
+        periodic = bool(movement.every) and plan.site != LOCAL_SITE
+        if movement.direction == "in" or (movement.kind != "http" and not periodic):
             found.append((movement.direction, movement.name))
     return found
 
@@ -40,10 +43,11 @@ def _stepped(workflow: Workflow, plan: StepPlan) -> list[tuple[str, str]]:
 def _with_movement_steps(steps: list[StepPlan], workflow: Workflow) -> list[StepPlan]:
     """``steps`` with a step for each data-service movement of a job on a site: its
     stage-ins before it (the job waits for them and links their directories), its
-    stage-outs after it (once it succeeded). The local site does no data movements."""
+    stage-outs after it (once it succeeded). The local site does them too: this server
+    is its site (``deploy/local_movements.py``), the job's run directory its cwd."""
     result: list[StepPlan] = []
     for plan in steps:
-        stepped = _stepped(workflow, plan) if plan.site != LOCAL_SITE else []
+        stepped = _stepped(workflow, plan)
         if not stepped:
             result.append(plan)
             continue

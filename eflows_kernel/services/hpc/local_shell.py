@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -189,6 +190,7 @@ class LocalTransport:
 
     def __init__(self) -> None:
         self.closed = False
+        self._open: weakref.WeakSet[LocalChannel] = weakref.WeakSet()
 
     @property
     def active(self) -> bool:
@@ -209,12 +211,18 @@ class LocalTransport:
     def open_session(self, *args: Any, **kwargs: Any) -> LocalChannel:
         if self.closed:
             raise OSError("the local shell is closed")
-        return LocalChannel(self)
+        channel = LocalChannel(self)
+        self._open.add(channel)
+        return channel
 
     open_channel = open_session
 
     def close(self) -> None:
+        """As a paramiko transport closing: its channels close, their commands end (a
+        transfer writing through one fails at once: how a movement is cancelled)."""
         self.closed = True
+        for channel in list(self._open):
+            channel.close()
 
 
 class _LocalFile:

@@ -137,8 +137,21 @@ def test_data_service_movements_are_steps_before_and_after_their_job() -> None:
         ("regions", "count", "cluster"), ("page", "count", "cluster"),
         ("to_s3", "count", "cluster")}
     assert plan.entry.name == "count:in:regions"
-    # The local site does no data movements: its plan is the one job, as before.
-    assert [s.name for s in plan_steps("wf", workflow_from_spec(MOVING), "local")] == ["count"]
+
+
+def test_the_local_site_does_its_data_service_movements_as_steps_too() -> None:
+    """This server is the local site's site: the same steps as on a cluster, and the
+    periodic stage-out (which a local job does not sync while it runs) a step after the
+    job, its last complete copy, instead of nothing at all."""
+    steps = {s.name: s for s in plan_steps("wf", workflow_from_spec(MOVING), "local")}
+    assert list(steps) == ["count:in:regions", "count:in:page", "count",
+                           "count:out:to_s3", "count:out:synced"]
+    assert {s.site for s in steps.values()} == {"local"}
+    job = steps["count"]
+    assert job.depends_on == job.links == ("count:in:regions", "count:in:page")
+    assert job.movements == ("code", "back")  # uploads and local outputs stay the job's
+    assert steps["count:out:synced"].depends_on == ("count",)
+    assert steps["count:out:synced"].stages_out
 
 
 def test_a_later_job_waits_for_the_stage_outs_of_the_job_before_it() -> None:

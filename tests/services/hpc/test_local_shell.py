@@ -73,6 +73,26 @@ def test_closing_a_channel_ends_its_command(tmp_path: Path) -> None:
     assert channel.exit_status_ready()
 
 
+def test_closing_the_shell_ends_its_running_commands(tmp_path: Path) -> None:
+    """As a paramiko client closing its transport: a transfer writing through a channel
+    fails at once (how a local movement step is cancelled mid-file), a finished command
+    is left alone, and no new command starts."""
+    shell = LocalShell()
+    done = shell.get_transport().open_session()  # type: ignore[union-attr]
+    done.exec_command("true")
+    assert done.recv_exit_status() == 0
+    writing = shell.get_transport().open_session()  # type: ignore[union-attr]
+    writing.exec_command(f"cat > {tmp_path / 'file.part'}")
+    writing.sendall(b"x" * 1024)
+    shell.close()
+    assert writing.exit_status_ready() and writing.recv_exit_status() != 0
+    with pytest.raises((OSError, ValueError)):
+        writing.sendall(b"more")
+    assert shell.get_transport() is None
+    with pytest.raises(OSError):
+        shell.open_sftp()
+
+
 def test_an_event_tail_follows_a_local_file(tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
     seen: list[dict[str, object]] = []

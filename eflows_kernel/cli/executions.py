@@ -186,7 +186,7 @@ def cmd_executions_rerun(client: Client, args: argparse.Namespace) -> int:
         execution = client.executions.resume(args.id)
     else:
         old = client.executions.get(args.id)
-        execution = client.executions.trigger(old.workflow_id, old.inputs, old.site,
+        execution = client.executions.trigger(old.workflow_id, old.inputs, old.site_binding,
                                               old.credential_id)
     if args.follow:
         return follow_run(client, execution.id, args.json)

@@ -189,3 +189,36 @@ def test_site_flags_bind_every_environment_or_each_one() -> None:
                                                                 "Cluster2": "other"}
     with pytest.raises(UsageError, match="ENVIRONMENT=SITE"):
         site_binding(["hpc", "Cluster2=other"])
+
+
+def test_rerun_of_a_graph_on_two_sites_binds_each_step_to_its_site_again(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``executions rerun`` of a step graph on two sites triggers it on both again: the
+    record's ``site`` is its first step's, which would put every step there."""
+    import argparse
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from eflows_kernel.cli.executions import cmd_executions_rerun
+    from eflows_kernel.services.executions import Execution, ExecutionState
+
+    now = datetime.now(timezone.utc)
+    old = Execution(id="g1", workflow_id="w1", site="front", credential_id="c1", inputs={
+        "n": 2}, state=ExecutionState.DONE, state_history=[], outputs={}, remote_job_id=None,
+        event_log=None, event_seq=0, error=None, created_at=now, updated_at=now,
+        step_sites={"make": "front", "make->back": "back", "read": "back",
+                    "read:out:results": "back"})
+    asked: list[tuple] = []
+
+    def trigger(*args: Any) -> Execution:
+        asked.append(args)
+        return old.model_copy(update={"id": "g2"})
+
+    client = SimpleNamespace(executions=SimpleNamespace(get=lambda _id: old, trigger=trigger))
+    args = argparse.Namespace(id="g1", resume=False, follow=False, json=False)
+    assert cmd_executions_rerun(client, args) == 0  # type: ignore[arg-type]
+    assert asked == [("w1", {"n": 2}, {"make": "front", "read": "back"}, "c1")]
+    assert capsys.readouterr().out.startswith("g2: done")
+    one_site = old.model_copy(update={"step_sites": {"make": "front", "read": "front"}})
+    assert one_site.site_binding == "front"
+    assert old.model_copy(update={"step_sites": None}).site_binding == "front"

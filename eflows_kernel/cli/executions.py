@@ -123,6 +123,12 @@ def cmd_executions_status(client: Client, args: argparse.Namespace) -> int:
             print(f"outputs: {json.dumps(execution.outputs)}")
         if execution.error:
             print(f"error: {execution.error}")
+        if execution.is_graph:  # each step: its own site, state and Slurm job
+            print("steps:")
+            table([(s["name"], s["site"], s["state"], s["job_id"] or "-",
+                    ", ".join(s["depends_on"]) or "-")
+                   for s in client.executions.steps(execution.id)],
+                  ["step", "site", "state", "job", "after"])
     return EXIT_OK
 
 

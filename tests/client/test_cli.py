@@ -179,6 +179,39 @@ async def test_logs_by_level_as_names_or_the_hpcwaas_bitmask(cli: Any, tmp_path:
     assert "Traceback" not in bad.err
 
 
+async def test_a_two_role_workflow_is_triggered_with_a_site_per_role_and_shows_its_steps(
+        cli: Any, tmp_path: Path) -> None:
+    """``--site ENV=SITE`` for each role on a real server: a role left out is one line
+    naming it, a typo'd role says which ones there are, and the run's status lists each
+    step with its site, state, job and what it waited for."""
+    spec = tmp_path / "roles.json"
+    spec.write_text(json.dumps({"name": "two-roles", "steps": [
+        {"name": "first", "application": str(INCREMENT_CHAIN), "arguments": ["2"],
+         "environment": "Front"},
+        {"name": "second", "application": str(INCREMENT_CHAIN), "arguments": ["2"],
+         "environment": "Back", "depends_on": ["first"]}]}))
+    made = await cli("workflows", "register", str(spec))
+    assert made.code == 0, made.err
+    wf_id = made.out.strip().rsplit(": ", 1)[1]
+    unbound = await cli("workflows", "trigger", wf_id, "--site", "Front=local")
+    assert unbound.code == 1 and "environment 'Back' is not bound" in unbound.err
+    assert "Back=SITE" in unbound.err and "Traceback" not in unbound.err
+    typo = await cli("workflows", "trigger", wf_id, "--site", "Front=local",
+                     "--site", "Bakc=local")
+    assert typo.code == 1 and "no environment 'Bakc'" in typo.err and "Back, Front" in typo.err
+    run = await cli("workflows", "trigger", wf_id, "--site", "Front=local", "--site",
+                    "Back=local", "--follow")
+    assert run.code == 0, run.err
+    execution_id = run.out.splitlines()[0]
+    status = await cli("executions", "status", execution_id)
+    assert status.code == 0, status.err
+    rows = [line.split() for line in status.out.split("steps:\n", 1)[1].splitlines()]
+    assert rows[0] == ["STEP", "SITE", "STATE", "JOB", "AFTER"]
+    assert [(r[0], r[1], r[2], r[4]) for r in rows[1:]] == [
+        ("first", "local", "done", "-"), ("second", "local", "done", "first")]
+    assert all(r[3] != "-" for r in rows[1:])  # each step's own job
+
+
 def test_site_flags_bind_every_environment_or_each_one() -> None:
     from eflows_kernel.cli.output import UsageError
     from eflows_kernel.cli.workflows import site_binding

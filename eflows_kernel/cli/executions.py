@@ -37,14 +37,20 @@ class LevelFilter:
         return self.feed(rest + "\n") if rest else ""
 
 
-def event_line(event: dict[str, Any], names: dict[int, str]) -> str | None:
+def event_line(event: dict[str, Any], names: dict[Any, str]) -> str | None:
+    """One event as a line; in a step graph's log each names its step (``seq step: ...``),
+    whose tasks are numbered from 1 like any run's."""
     kind = event.get("type")
     seq = event.get("seq", "")
+    step = event.get("step") if isinstance(event.get("step"), str) else None
+    if kind == "step":
+        return f"{seq} step {step} {event.get('state')}"
+    seq = f"{seq} {step}:" if step else seq
     if kind == "task":
         task = event.get("task")
         if event.get("name") and isinstance(task, int):
-            names[task] = event["name"]
-        name = names.get(task, "?") if isinstance(task, int) else "?"
+            names[(step, task)] = event["name"]
+        name = names.get((step, task), "?") if isinstance(task, int) else "?"
         return f"{seq} task {task} {name} {event.get('state')}"
     if kind == "run":
         return f"{seq} run {event.get('state')}"
@@ -58,7 +64,7 @@ def event_line(event: dict[str, Any], names: dict[int, str]) -> str | None:
 def follow_run(client: Client, execution_id: str, as_json: bool, events: bool = True,
                levels: frozenset[str] | None = None) -> int:
     """Stream events (one line each) then the logs; exit 0 done, 1 otherwise."""
-    names: dict[int, str] = {}
+    names: dict[Any, str] = {}
     if events:
         for event in client.executions.follow(execution_id):
             if as_json:

@@ -202,7 +202,11 @@ async def test_a_two_role_workflow_is_triggered_with_a_site_per_role_and_shows_i
     run = await cli("workflows", "trigger", wf_id, "--site", "Front=local", "--site",
                     "Back=local", "--follow")
     assert run.code == 0, run.err
-    execution_id = run.out.splitlines()[0]
+    execution_id, *lines = run.out.split("--- logs ---")[0].splitlines()
+    steps = [line.split(" ", 1)[1] for line in lines if " step " in f" {line}"]
+    assert steps == ["step first running", "step first done", "step second running",
+                     "step second done"]
+    assert any(line.endswith(" second: task 1 increment done") for line in lines), run.out
     status = await cli("executions", "status", execution_id)
     assert status.code == 0, status.err
     rows = [line.split() for line in status.out.split("steps:\n", 1)[1].splitlines()]

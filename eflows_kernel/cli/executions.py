@@ -37,14 +37,20 @@ class LevelFilter:
         return self.feed(rest + "\n") if rest else ""
 
 
-def event_line(event: dict[str, Any], names: dict[int, str]) -> str | None:
+def event_line(event: dict[str, Any], names: dict[Any, str]) -> str | None:
+    """One event as a line; in a step graph's log each names its step (``seq step: ...``),
+    whose tasks are numbered from 1 like any run's."""
     kind = event.get("type")
     seq = event.get("seq", "")
+    step = event.get("step") if isinstance(event.get("step"), str) else None
+    if kind == "step":
+        return f"{seq} step {step} {event.get('state')}"
+    seq = f"{seq} {step}:" if step else seq
     if kind == "task":
         task = event.get("task")
         if event.get("name") and isinstance(task, int):
-            names[task] = event["name"]
-        name = names.get(task, "?") if isinstance(task, int) else "?"
+            names[(step, task)] = event["name"]
+        name = names.get((step, task), "?") if isinstance(task, int) else "?"
         return f"{seq} task {task} {name} {event.get('state')}"
     if kind == "run":
         return f"{seq} run {event.get('state')}"
@@ -58,7 +64,7 @@ def event_line(event: dict[str, Any], names: dict[int, str]) -> str | None:
 def follow_run(client: Client, execution_id: str, as_json: bool, events: bool = True,
                levels: frozenset[str] | None = None) -> int:
     """Stream events (one line each) then the logs; exit 0 done, 1 otherwise."""
-    names: dict[int, str] = {}
+    names: dict[Any, str] = {}
     if events:
         for event in client.executions.follow(execution_id):
             if as_json:
@@ -123,6 +129,12 @@ def cmd_executions_status(client: Client, args: argparse.Namespace) -> int:
             print(f"outputs: {json.dumps(execution.outputs)}")
         if execution.error:
             print(f"error: {execution.error}")
+        if execution.is_graph:  # each step: its own site, state and Slurm job
+            print("steps:")
+            table([(s["name"], s["site"], s["state"], s["job_id"] or "-",
+                    ", ".join(s["depends_on"]) or "-")
+                   for s in client.executions.steps(execution.id)],
+                  ["step", "site", "state", "job", "after"])
     return EXIT_OK
 
 
@@ -186,7 +198,7 @@ def cmd_executions_rerun(client: Client, args: argparse.Namespace) -> int:
         execution = client.executions.resume(args.id)
     else:
         old = client.executions.get(args.id)
-        execution = client.executions.trigger(old.workflow_id, old.inputs, old.site,
+        execution = client.executions.trigger(old.workflow_id, old.inputs, old.site_binding,
                                               old.credential_id)
     if args.follow:
         return follow_run(client, execution.id, args.json)

@@ -9,6 +9,7 @@ raises them, so callers catch one set of exceptions whichever client they hold.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,11 @@ class LocalExecutions:
 
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
         return self._service.events(execution_id, from_seq=from_seq)
+
+    def steps(self, execution_id: str) -> list[dict[str, Any]]:
+        """Each step as ``GET /executions/<id>/steps`` answers it."""
+        return [{**dataclasses.asdict(s), "depends_on": list(s.depends_on)}
+                for s in self._service.steps(execution_id)]
 
     def wait(self, execution_id: str, timeout: float) -> Execution:
         return self._service.wait(execution_id, timeout, self.poll_interval)

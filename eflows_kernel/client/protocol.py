@@ -78,6 +78,9 @@ class ExecutionsAPI(Protocol):
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]: ...
     def wait(self, execution_id: str, timeout: float) -> Execution: ...
 
+    def steps(self, execution_id: str) -> list[dict[str, Any]]:
+        """Each step (name, site, depends_on, state, execution_id, job_id, error)."""
+
     def follow(self, execution_id: str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
         """Every event after ``from_seq`` as it happens, until the run has ended."""
 

@@ -186,6 +186,10 @@ class RestExecutions(_Part):
         return self._http.call("GET", f"executions/{_q(execution_id)}/events",
                                params={"from_seq": from_seq})
 
+    def steps(self, execution_id: str) -> list[dict[str, Any]]:
+        """Each step: name, site, depends_on, state, execution_id, job_id, error."""
+        return list(self._http.call("GET", f"executions/{_q(execution_id)}/steps")["items"])
+
     def wait(self, execution_id: str, timeout: float) -> Execution:
         """The execution once finished, or as it is after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout

@@ -4,6 +4,8 @@ Fields are generated from the workflow's typed inputs so users cannot forget one
 values are checked with the services' own ``validate_inputs`` (the same rules the
 server applies) and every problem is shown at its field. An invalid form submits
 nothing; a valid one triggers the execution and shows its :class:`DeployProgress`.
+A workflow whose steps run in several environment roles (TOSCA ``AbstractEnvironment``)
+gets one site picker per role, sent as ``{role: site}``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,12 @@ def input_widget(item: Any) -> widgets.ValueWidget:
                         placeholder=placeholder, layout=_WIDE)
 
 
+def workflow_roles(workflow: Any) -> list[str]:
+    """The environment roles a trigger binds to sites, in the order the steps name them."""
+    roles = [s.environment for s in workflow.steps if s.environment]
+    return list(dict.fromkeys([*roles, *workflow.environments]))
+
+
 def widget_value(item: Any, widget: widgets.ValueWidget) -> Any:
     """The value to validate; None for an empty text (so defaults/required apply)."""
     value = widget.value
@@ -64,7 +72,9 @@ class DeployForm(widgets.VBox):
     """Pick a workflow, fill its inputs, a site and a credential, then deploy.
 
     ``fields`` maps input names to their widgets and ``errors`` to their error
-    labels; ``submit()`` is what the Deploy button does, callable from tests.
+    labels; ``role_pickers`` a workflow's roles to their site pickers (when it has two
+    or more: the one ``site_picker`` is hidden then); ``submit()`` is what the Deploy
+    button does, callable from tests.
     """
 
     def __init__(self, client: Client, workflow_id: str | None = None,
@@ -77,6 +87,7 @@ class DeployForm(widgets.VBox):
         self.workflow: Any = None
         self.fields: dict[str, widgets.ValueWidget] = {}
         self.errors: dict[str, widgets.HTML] = {}
+        self.role_pickers: dict[str, widgets.Dropdown] = {}
         self.progress: DeployProgress | None = None
         self.last_execution: Any = None
         self.workflow_picker = widgets.Dropdown(description="Workflow", options=[],
@@ -87,6 +98,7 @@ class DeployForm(widgets.VBox):
                                                   options=[("(none)", None)], style=_LABEL,
                                                   layout=_WIDE)
         self.site_error = widgets.HTML()
+        self.roles_box = widgets.VBox()
         # For a site whose login asks (no key, or key + code): sent once, then cleared.
         self.site_password = widgets.Password(description="Site password",
                                               placeholder="only if the login asks",
@@ -107,8 +119,8 @@ class DeployForm(widgets.VBox):
         self.workflow_picker.observe(self._on_pick, names="value")
         super().__init__([
             widgets.HBox([self.workflow_picker, self.refresh_button]), self.description,
-            self.inputs_box, widgets.HBox([self.site_picker, self.site_error],
-                         layout=widgets.Layout(flex_flow="row wrap")),
+            self.inputs_box, widgets.HBox([self.site_picker, self.roles_box, self.site_error],
+                                          layout=widgets.Layout(flex_flow="row wrap")),
             self.credential_picker, widgets.HBox([self.site_password, self.one_time_code],
                                                  layout=widgets.Layout(flex_flow="row wrap")),
             self.deploy_button, self.message, self.progress_box])
@@ -133,6 +145,10 @@ class DeployForm(widgets.VBox):
             names = [LOCAL_SITE, *remote]
             self.site_picker.options = names
             self.site_picker.value = self._preselect(current, names, remote, "site")
+            for picker in self.role_pickers.values():
+                chosen = picker.value
+                picker.options = names
+                picker.value = chosen if chosen in names else self.site_picker.value
         ok, credentials = guarded(self.message, self.client.credentials.list)
         if ok and credentials is not None:
             current = self.credential_picker.value
@@ -160,6 +176,7 @@ class DeployForm(widgets.VBox):
             self.deploy_button.disabled = True
             self.inputs_box.children = []
             self.description.value = ""
+            self._ask_roles([])
         elif change["new"] is not None and (self.workflow is None
                                           or self.workflow.id != change["new"]):
             self.select_workflow(change["new"])
@@ -191,10 +208,28 @@ class DeployForm(widgets.VBox):
             if registered.description else ""
         if not rows:
             self.inputs_box.children = [widgets.HTML("<i>This workflow has no inputs.</i>")]
+        roles = workflow_roles(registered.workflow)
+        self._ask_roles(roles if len(roles) > 1 else [])
         self.deploy_button.disabled = False
         self.deploy_button.tooltip = ""
         self.message.clear()
         self._forget_last_run()
+
+    def _ask_roles(self, roles: list[str]) -> None:
+        """A site picker per role (none: the one site picker binds every step)."""
+        self.role_pickers = {
+            role: widgets.Dropdown(description=role, options=self.site_picker.options,
+                                   value=self.site_picker.value, style=_LABEL, layout=_WIDE)
+            for role in roles}
+        self.roles_box.children = list(self.role_pickers.values())
+        self.site_picker.layout.display = "none" if roles else None
+
+    def site_choice(self) -> str | dict[str, str]:
+        """What the trigger binds: ``{role: site}`` with a picker per role, else the site."""
+        if self.role_pickers:
+            return {role: picker.value or LOCAL_SITE
+                    for role, picker in self.role_pickers.items()}
+        return self.site_picker.value or LOCAL_SITE
 
     def prefill(self, execution: Any) -> None:
         """The form as ``execution`` was deployed (workflow, inputs, site, credential), to
@@ -214,6 +249,12 @@ class DeployForm(widgets.VBox):
                 widget.value = "" if value is None else str(value)
         if execution.site in self.site_picker.options:
             self.site_picker.value = execution.site
+        steps = self.workflow.workflow.steps
+        for role, picker in self.role_pickers.items():
+            sites = [(execution.step_sites or {}).get(s.name, execution.site)
+                     for s in steps if s.environment == role]
+            if sites and sites[0] in picker.options:
+                picker.value = sites[0]
         if execution.credential_id in {v for _l, v in self.credential_picker.options}:
             self.credential_picker.value = execution.credential_id
         self.message.info(f"The inputs of {execution.id}: change them and deploy again.")
@@ -269,7 +310,7 @@ class DeployForm(widgets.VBox):
         self.site_password.value = self.one_time_code.value = ""  # held no longer than this
         try:
             execution = self.client.executions.trigger(
-                self.workflow.id, values, site=self.site_picker.value or LOCAL_SITE,
+                self.workflow.id, values, site=self.site_choice(),
                 credential_id=self.credential_picker.value, **answers)
         except Exception as exc:
             errors = field_errors(exc)
@@ -278,7 +319,9 @@ class DeployForm(widgets.VBox):
             return None
         self.last_execution = execution
         self.choices.remember(site=execution.site, credential_id=execution.credential_id)
-        self.message.info(f"Execution {execution.id} started on {execution.site}.")
+        where = ", ".join(dict.fromkeys((execution.step_sites or {}).values())) or \
+            execution.site
+        self.message.info(f"Execution {execution.id} started on {where}.")
         self.progress = DeployProgress(self.client, execution.id,
                                        poll_interval=self.poll_interval)
         self.progress_box.children = [self.progress]

@@ -228,7 +228,8 @@ class ExecutionDetail(widgets.VBox):
             return None
         e = self.execution
         ok, new = guarded(self.message, self.client.executions.trigger, e.workflow_id,
-                          e.inputs, site=e.site, credential_id=e.credential_id)
+                          e.inputs, site=e.site_binding,
+                          credential_id=e.credential_id)
         if not ok or new is None:
             return None
         self.message.info(f"Started {new.id}.")

@@ -179,6 +179,43 @@ async def test_logs_by_level_as_names_or_the_hpcwaas_bitmask(cli: Any, tmp_path:
     assert "Traceback" not in bad.err
 
 
+async def test_a_two_role_workflow_is_triggered_with_a_site_per_role_and_shows_its_steps(
+        cli: Any, tmp_path: Path) -> None:
+    """``--site ENV=SITE`` for each role on a real server: a role left out is one line
+    naming it, a typo'd role says which ones there are, and the run's status lists each
+    step with its site, state, job and what it waited for."""
+    spec = tmp_path / "roles.json"
+    spec.write_text(json.dumps({"name": "two-roles", "steps": [
+        {"name": "first", "application": str(INCREMENT_CHAIN), "arguments": ["2"],
+         "environment": "Front"},
+        {"name": "second", "application": str(INCREMENT_CHAIN), "arguments": ["2"],
+         "environment": "Back", "depends_on": ["first"]}]}))
+    made = await cli("workflows", "register", str(spec))
+    assert made.code == 0, made.err
+    wf_id = made.out.strip().rsplit(": ", 1)[1]
+    unbound = await cli("workflows", "trigger", wf_id, "--site", "Front=local")
+    assert unbound.code == 1 and "environment 'Back' is not bound" in unbound.err
+    assert "Back=SITE" in unbound.err and "Traceback" not in unbound.err
+    typo = await cli("workflows", "trigger", wf_id, "--site", "Front=local",
+                     "--site", "Bakc=local")
+    assert typo.code == 1 and "no environment 'Bakc'" in typo.err and "Back, Front" in typo.err
+    run = await cli("workflows", "trigger", wf_id, "--site", "Front=local", "--site",
+                    "Back=local", "--follow")
+    assert run.code == 0, run.err
+    execution_id, *lines = run.out.split("--- logs ---")[0].splitlines()
+    steps = [line.split(" ", 1)[1] for line in lines if " step " in f" {line}"]
+    assert steps == ["step first running", "step first done", "step second running",
+                     "step second done"]
+    assert any(line.endswith(" second: task 1 increment done") for line in lines), run.out
+    status = await cli("executions", "status", execution_id)
+    assert status.code == 0, status.err
+    rows = [line.split() for line in status.out.split("steps:\n", 1)[1].splitlines()]
+    assert rows[0] == ["STEP", "SITE", "STATE", "JOB", "AFTER"]
+    assert [(r[0], r[1], r[2], r[4]) for r in rows[1:]] == [
+        ("first", "local", "done", "-"), ("second", "local", "done", "first")]
+    assert all(r[3] != "-" for r in rows[1:])  # each step's own job
+
+
 def test_site_flags_bind_every_environment_or_each_one() -> None:
     from eflows_kernel.cli.output import UsageError
     from eflows_kernel.cli.workflows import site_binding
@@ -189,3 +226,36 @@ def test_site_flags_bind_every_environment_or_each_one() -> None:
                                                                 "Cluster2": "other"}
     with pytest.raises(UsageError, match="ENVIRONMENT=SITE"):
         site_binding(["hpc", "Cluster2=other"])
+
+
+def test_rerun_of_a_graph_on_two_sites_binds_each_step_to_its_site_again(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``executions rerun`` of a step graph on two sites triggers it on both again: the
+    record's ``site`` is its first step's, which would put every step there."""
+    import argparse
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from eflows_kernel.cli.executions import cmd_executions_rerun
+    from eflows_kernel.services.executions import Execution, ExecutionState
+
+    now = datetime.now(timezone.utc)
+    old = Execution(id="g1", workflow_id="w1", site="front", credential_id="c1", inputs={
+        "n": 2}, state=ExecutionState.DONE, state_history=[], outputs={}, remote_job_id=None,
+        event_log=None, event_seq=0, error=None, created_at=now, updated_at=now,
+        step_sites={"make": "front", "make->back": "back", "read": "back",
+                    "read:out:results": "back"})
+    asked: list[tuple] = []
+
+    def trigger(*args: Any) -> Execution:
+        asked.append(args)
+        return old.model_copy(update={"id": "g2"})
+
+    client = SimpleNamespace(executions=SimpleNamespace(get=lambda _id: old, trigger=trigger))
+    args = argparse.Namespace(id="g1", resume=False, follow=False, json=False)
+    assert cmd_executions_rerun(client, args) == 0  # type: ignore[arg-type]
+    assert asked == [("w1", {"n": 2}, {"make": "front", "read": "back"}, "c1")]
+    assert capsys.readouterr().out.startswith("g2: done")
+    one_site = old.model_copy(update={"step_sites": {"make": "front", "read": "front"}})
+    assert one_site.site_binding == "front"
+    assert old.model_copy(update={"step_sites": None}).site_binding == "front"

@@ -94,3 +94,19 @@ def test_the_job_exports_the_steps_environment_and_loads_its_modules() -> None:
     assert "export GREETING='hi $(id)'" in script
     assert "module load compss/3.0 ||" in script and "module load 'odd name' ||" in script
     assert script.index("module load") < script.index("\nexec ")
+
+
+def test_a_steps_python_interpreter_is_noted_by_the_runner_not_dropped_unsaid() -> None:
+    """Outside a container our runner and its workers run the environment's Python: the
+    step's python_interpreter reaches the runner, which says it has no effect."""
+    from eflows_kernel.engine.runcompss_options import normalise_argv, runcompss_settings
+    from eflows_kernel.engine.runner import build_parser
+
+    script = job_script(JobRequest(**{**_request("in.txt").__dict__,
+                                      "python_interpreter": "python3.12"}))
+    argv = shlex.split(script[script.index("\nexec ") + 1:])[4:]
+    assert argv[-3:] == ["--python_interpreter=python3.12",
+                         "/home/u/eflows/runs/abc/app/x.py", "in.txt"]
+    notes = runcompss_settings(build_parser().parse_args(normalise_argv(argv))).notes
+    assert any(n.startswith("--python_interpreter has no effect here") for n in notes), notes
+    assert "--python_interpreter" not in job_script(_request("in.txt"))

@@ -158,6 +158,38 @@ async def test_failures(api: Any, tmp_path: Path) -> None:
         assert code == 400 and field in waas_errors(body, 400), (params, body)
 
 
+async def test_a_step_graph_binds_each_role_to_a_site_from_a_site_object(
+        api: Any, tmp_path: Path) -> None:
+    """HPCWaaS takes ``site`` as a string or as ``{ENVIRONMENT: SITE}``; a role left
+    unbound is a 400 in waas' shape naming it, and a bound graph runs every step."""
+    first = tmp_path / "first.py"
+    first.write_text("open('made.txt', 'w').write('from first')\n")
+    second = tmp_path / "second.py"
+    second.write_text("import sys\nprint('second read', open(sys.argv[1]).read())\n")
+    _, _, wf = await api("POST", "eflows/api/workflows", {
+        "name": "two-roles",
+        "steps": [{"name": "first", "application": str(first), "environment": "Front"},
+                  {"name": "second", "application": str(second), "environment": "Back",
+                   "depends_on": ["first"], "arguments": ["${steps.first.dir}/made.txt"]}]})
+    url = f"eflows/hpcwaas/workflows/{wf['id']}"
+    code, _, body = await api("POST", url, {"inputs": {}, "site": {"Front": "local"}})
+    assert code == 400
+    assert "environment 'Back' is not bound" in waas_errors(body, 400)["site"], body
+    code, _, body = await api("POST", url, {"inputs": {}, "site": {"Front": "local",
+                                                                   "Bakc": "local"}})
+    assert code == 400 and "no environment 'Bakc'" in waas_errors(body, 400)["site"], body
+    code, _, body = await api("POST", url, {"inputs": {},
+                                            "site": {"Front": "local", "Back": "local"}})
+    assert code == 201, body
+    final = await wait_status(api, body["id"])
+    assert final["status"] == "SUCCESS", final
+    code, _, native = await api("GET", f"eflows/api/executions/{body['id']}")
+    assert native["step_sites"] == {"first": "local", "second": "local"}
+    code, _, logs = await api("GET", f"eflows/hpcwaas/executions/{body['id']}/logs",
+                              params={"from": 0})
+    assert any("second read from first" in e["content"] for e in logs["logs"]), logs
+
+
 async def test_vault_id_and_user_id_map_to_credential_and_login(api: Any, tmp_path: Path) -> None:
     _, _, key = await api("POST", "eflows/hpcwaas/ssh_keys")
     _, _, wf = await api("POST", "eflows/api/workflows", hello_spec(tmp_path, "mapped"))

@@ -151,3 +151,44 @@ def test_a_refusal_replaces_the_previous_runs_progress(client: LocalClient) -> N
     assert form.message.kind == "error" and "nowhere" in form.message.text
     client.executions.wait(first.id, 60)
     form.close()
+
+
+ROLES = {"name": "two-roles", "steps": [
+    {"name": "first", "application": str(INCREMENT_CHAIN), "arguments": ["2"],
+     "environment": "Cluster1"},
+    {"name": "second", "application": str(INCREMENT_CHAIN), "arguments": ["2"],
+     "environment": "Cluster2", "depends_on": ["first"]}]}
+
+
+def test_a_workflow_with_two_roles_asks_one_site_per_role(client: LocalClient) -> None:
+    """The form asks a site for each environment role and sends ``{role: site}``: each
+    role's site is what the service checks (a refusal names the role's site), and a run
+    bound so has each step on its role's site."""
+    client.sites.add({"name": "hpc", "host": "hpc.example.org", "login": "me"})
+    wf = client.workflows.register_spec(ROLES)
+    form = DeployForm(client, wf.id, poll_interval=0.1)
+    assert list(form.role_pickers) == ["Cluster1", "Cluster2"]
+    assert form.site_picker.layout.display == "none"  # the one picker would bind both
+    assert all(p.options == ("local", "hpc") for p in form.role_pickers.values())
+    assert all(p.value == form.site_picker.value for p in form.role_pickers.values())
+    form.role_pickers["Cluster1"].value = "local"
+    form.role_pickers["Cluster2"].value = "hpc"
+    assert form.site_choice() == {"Cluster1": "local", "Cluster2": "hpc"}
+    assert form.submit() is None
+    assert "hpc" in form.site_error.value and "not trusted" in form.site_error.value
+    form.role_pickers["Cluster2"].value = "local"
+    execution = form.submit()
+    assert execution is not None, form.message.text
+    final = client.executions.wait(execution.id, 120)
+    assert final.state.value == "done", final.error
+    assert final.step_sites == {"first": "local", "second": "local"}
+
+    other = DeployForm(client)
+    other.prefill(final)
+    assert {r: p.value for r, p in other.role_pickers.items()} == {
+        "Cluster1": "local", "Cluster2": "local"}
+    one = client.workflows.register_python_file(str(INCREMENT_CHAIN))
+    other.select_workflow(one.id)  # no roles: the one site picker again
+    assert other.role_pickers == {} and other.site_picker.layout.display is None
+    form.close()
+    other.close()

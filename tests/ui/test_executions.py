@@ -103,6 +103,62 @@ def test_resume_is_offered_only_for_a_run_that_left_a_checkpoint(client: LocalCl
         other.close()
 
 
+def _two_steps(client: LocalClient) -> str:
+    wf = client.workflows.register_spec({"name": "two-steps", "steps": [
+        {"name": "first", "application": str(INCREMENT_CHAIN), "arguments": ["2"],
+         "environment": "Front"},
+        {"name": "second", "application": str(INCREMENT_CHAIN), "arguments": ["3"],
+         "environment": "Back", "depends_on": ["first"]}]})
+    return str(wf.id)
+
+
+def test_the_live_graph_of_a_step_graph_shows_its_steps_and_each_steps_tasks(
+        client: LocalClient) -> None:
+    """A real run of two steps: the detail's graph holds each step with its state and,
+    inside each (a PyCOMPSs run of its own), its tasks named ``<step>/<function>``."""
+    execution = client.executions.trigger(_two_steps(client), {},
+                                          site={"Front": "local", "Back": "local"})
+    detail = ExecutionDetail(client, execution.id, poll_interval=0.1)
+    try:
+        eventually(lambda: detail.execution.finished and detail.graph.model.finished == 7,
+                   timeout=120)
+        eventually(lambda: detail._thread is not None and not detail._thread.is_alive())
+        assert detail.execution.state.value == "done", detail.execution.error
+        model = detail.graph.model
+        assert list(model.steps.states.items()) == [("first", "done"), ("second", "done")]
+        names = sorted(i.name for i in model.tasks.values())
+        assert names == ["first/increment"] * 2 + ["first/read"] + \
+            ["second/increment"] * 3 + ["second/read"]
+        assert model.status() == "done"
+    finally:
+        detail.close()
+
+
+def test_rerun_of_a_graph_on_two_sites_binds_each_step_to_its_site_again(
+        client: LocalClient) -> None:
+    """The record's ``site`` is its first step's: re-run with it, every step of a graph
+    on two sites would run on that one."""
+    execution = client.executions.trigger(_two_steps(client), {}, site="local")
+    client.executions.wait(execution.id, 120)
+    detail = ExecutionDetail(client, execution.id, start=False, graph=False)
+    asked: list[object] = []
+    real = client.executions.trigger
+
+    def trigger(workflow_id: str, inputs: dict, site: object, **rest: object) -> object:
+        asked.append(site)
+        return real(workflow_id, inputs, site="local", **rest)
+
+    try:
+        detail.execution = detail.execution.model_copy(update={"step_sites": {
+            "first": "front", "first->back": "back", "second": "back"}})
+        client.executions.trigger = trigger  # type: ignore[method-assign]
+        assert detail.rerun() is not None, detail.message.text
+        assert asked == [{"first": "front", "second": "back"}]
+    finally:
+        client.executions.trigger = real  # type: ignore[method-assign]
+        detail.close()
+
+
 def test_unknown_execution_shows_the_error(client: LocalClient) -> None:
     detail = ExecutionDetail(client, "nope", start=False, graph=False)
     assert detail.message.kind == "error" and "nope" in detail.message.text

@@ -69,7 +69,11 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     # Several nodes: one worker per node (--slurm-allocation in runner_options).
     cluster = [] if "--slurm-allocation" in request.runner_options else [
         "--workers", str(request.workers), "--threads-per-worker", "1"]
-    python, inside = request.python, []
+    python, inside, noted = request.python, [], []
+    if request.container is None and request.python_interpreter:
+        # The runner and its workers run the environment's Python: the runner notes that
+        # the step's python_interpreter has no effect, rather than it being dropped unsaid.
+        noted = [f"--python_interpreter={request.python_interpreter}"]
     if request.container is not None:
         # The image's own Python runs the runner, so the application finds the software
         # the image carries; our environment's packages come first on its path.
@@ -80,7 +84,7 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     runner = [*inside, python, "-m", "eflows_kernel.engine.runner", *cluster,
               "--event-log", posixpath.join(request.run_dir, EVENT_LOG),
               "--run-id", request.run_id, "--first-seq", str(request.first_seq),
-              *request.runner_options, request.application, *request.arguments]
+              *request.runner_options, *noted, request.application, *request.arguments]
     command = " ".join(q(part) for part in runner)
     if direct:
         lines += [f"{command} < /dev/null", "echo $? > exit_code.part && mv exit_code.part "

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.executions.plan import driven_by_graph
 from eflows_kernel.services.lifecycle import FINISHED, ExecutionState
 from eflows_kernel.services.state import Page, StateStore, check_page
 from eflows_kernel.services.state.tables import ExecutionRow, WorkflowRow, utcnow
@@ -95,6 +96,16 @@ class Execution(BaseModel):
     def is_graph(self) -> bool:
         """This execution runs a step graph (its steps are executions of their own)."""
         return self.step_sites is not None
+
+    @property
+    def site_binding(self) -> str | dict[str, str]:
+        """The ``site`` to trigger this run again with, as it was bound: ``site`` (the
+        first step's) would put every step of a graph on several sites on that one, so
+        such a graph is bound by its workflow's step names (the copies and movements
+        the plan added are planned again)."""
+        own = {step: site for step, site in (self.step_sites or {}).items()
+               if not driven_by_graph(step)}
+        return own if len(set(own.values())) > 1 else self.site
 
     @property
     def finished(self) -> bool:

@@ -51,7 +51,8 @@ def check_references(workflow: Workflow,
                      deps: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
     """Every reference to something unknown, by field path (empty: all is well).
 
-    A step may name a declared input, or ``steps.<s>.dir`` of a step ``s`` it waits for.
+    A step may name a declared input, or ``steps.<s>.dir`` of a step ``s`` it waits for;
+    a data movement's ends and a site copy's paths and hosts, a declared input.
     """
     declared = {i.name for i in workflow.inputs}
     problems: dict[str, str] = {}
@@ -69,12 +70,15 @@ def check_references(workflow: Workflow,
                                       f"a step named {match.group(1)!r} (add it to depends_on)")
                 elif name not in declared:
                     problems[path] = f"references '${{{name}}}', which is not a declared input"
-    for move in workflow.data_movements:
-        for field in ("source", "target"):
-            for name in find_references(getattr(move, field)):
-                if name not in declared:
-                    problems[f"data_movements.{move.name}.{field}"] = \
-                        f"references '${{{name}}}', which is not a declared input"
+    ends = [(f"data_movements.{move.name}.{field}", getattr(move, field))
+            for move in workflow.data_movements for field in ("source", "target")]
+    ends += [(f"site_copies.{copy.name}.{field}", getattr(copy, field))
+             for copy in workflow.site_copies
+             for field in ("source_path", "target_path", "source_host", "target_host")]
+    for path, value in ends:
+        for name in find_references(value or ""):
+            if name not in declared:
+                problems[path] = f"references '${{{name}}}', which is not a declared input"
     return problems
 
 

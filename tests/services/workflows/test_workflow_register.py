@@ -142,6 +142,27 @@ def test_spec_errors_list_fields() -> None:
         workflow_from_spec(["x"])  # type: ignore[arg-type]
 
 
+def test_a_site_copys_unknown_reference_is_refused_at_registration_with_its_path() -> None:
+    """A site copy's paths and hosts are templates like a step's fields: a typo is found
+    when the spec is registered, not at trigger as an input 'with no value'."""
+    steps = [{"name": "a", "application": "a.py", "environment": "A"},
+             {"name": "b", "application": "b.py", "environment": "B", "depends_on": ["a"]}]
+    copy = {"name": "c", "source_environment": "A", "environment": "B",
+            "source_path": "${out}/x", "target_path": "${inn}", "target_host": "${hots}",
+            "depends_on": ["a"]}
+    with pytest.raises(WorkflowImportError) as info:
+        workflow_from_spec({"name": "w", "inputs": [{"name": "out"}, {"name": "in"}],
+                            "steps": steps, "site_copies": [copy]})
+    text = str(info.value)
+    assert "site_copies.c.target_path: references '${inn}', which is not a declared" in text
+    assert "site_copies.c.target_host: references '${hots}'" in text
+    assert "source_path" not in text
+    wf = workflow_from_spec({"name": "w", "inputs": [{"name": "out"}, {"name": "inn"},
+                                                     {"name": "hots"}],
+                             "steps": steps, "site_copies": [copy]})
+    assert wf.site_copies[0].target_host == "${hots}"
+
+
 def test_model_name_rules() -> None:
     with pytest.raises(ValidationError, match="may only contain"):
         Step(name="a/b", application="x.py")

@@ -270,8 +270,10 @@ def test_an_older_plugin_job_is_the_same_step_as_the_newer_one(tmp_path: Path) -
     assert any("pycomps_endpoint: not imported" in w.message for w in wf.warnings)
     plan = plan_execution("id", wf, {"target_host": "mn4"}, "cluster")
     assert plan.steps[0].step.num_nodes == 3
+    # the words of the plugin's bash line (its arguments joined with spaces), which the
+    # script's getopt reads: "--hpc mn4" as one word would be an unknown option
     assert render_step(plan.steps[0].step, plan.values) == (
-        "/apps/esm/launch.sh", ["--hpc mn4", "--start_dates 1948"])
+        "/apps/esm/launch.sh", ["--hpc", "mn4", "--start_dates", "1948"])
 
 
 @pytest.mark.parametrize("key", ["container_image", "container_compss_path"])

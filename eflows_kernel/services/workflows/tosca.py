@@ -34,7 +34,11 @@ from eflows_kernel.services.workflows.tosca_graph import (
     node_order,
     unfollowed_steps,
 )
-from eflows_kernel.services.workflows.tosca_inputs import apply_workflow_inputs, shell_variables
+from eflows_kernel.services.workflows.tosca_inputs import (
+    apply_workflow_inputs,
+    older_plugin_inputs,
+    shell_variables,
+)
 from eflows_kernel.services.workflows.tosca_nodes import NodeMapper
 
 _TOSCA_TYPES = {"string": "string", "integer": "integer", "float": "float",
@@ -188,6 +192,7 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
             f"{where}: '${{{input_name}}}' is declared nowhere; the PyCOMPSs plugin's shell "
             "expands it from the execution input of that name (empty when none is given), "
             "so it is an optional string input here (default '')")))
+    inputs = older_plugin_inputs(mapped.steps, inputs, file, warnings)
     inputs = apply_workflow_inputs(mapped.steps, inputs, file, warnings)
     if run_workflow is not None:
         _order_as_declared(file, run_workflow, tosca_workflows[run_workflow], mapped,

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from eflows_kernel.services.executions.plan import render_step
-from eflows_kernel.services.workflows import ArgumentRenderError, Step
+from eflows_kernel.services.executions.plan import plan_execution, render_step
+from eflows_kernel.services.workflows import ArgumentRenderError, Step, import_registry_folder
 from eflows_kernel.services.workflows.shell_words import shell_words
 
 VALUES = {"seis_type": "BS", "case": "", "two": "a b", "path": "/data"}
@@ -51,3 +53,17 @@ def test_other_steps_keep_one_argument_per_item() -> None:
 def test_an_unknown_reference_is_still_named() -> None:
     with pytest.raises(ArgumentRenderError):
         shell_words("--x $nobody", VALUES)
+
+
+def test_an_imported_jobs_arguments_are_cut_too() -> None:
+    """The ftrt fixture (newer plugin): ``"--seistype ${seis_type}"`` is two words."""
+    registry = Path(__file__).resolve().parents[2] / "fixtures" / "workflow-registry"
+    workflow = {w.name: w for w in import_registry_folder(registry)}["ftrt"]
+    values = {name: "v" for name in ("images_path", "data_path", "region_data_oid",
+                                     "templates_oid", "vault_id", "user_id", "run_path",
+                                     "parameters_url_file", "parameters_file", "results_path",
+                                     "results_oid", "event")}
+    plan = plan_execution("id", workflow, values, "cluster")
+    (job,) = [s for s in plan.steps if s.name == "PyCOMPSJob"]
+    arguments = render_step(job.step, plan.values)[1]
+    assert arguments[:4] == ["--seistype", "BS", "--parameters_file", "v"]

@@ -298,6 +298,24 @@ def test_an_older_plugin_job_takes_num_nodes_and_its_module_from_the_inputs(
     assert (given.step.num_nodes, given.step.compss_modules) == (1, ["COMPSs/3.3"])
 
 
+def test_a_workflow_folder_topology_has_the_folders_name_however_it_is_imported(
+        tmp_path: Path) -> None:
+    """Pillar_II/esm: ``topology.yml`` beside ``eflows4hpc.yaml``, template name a date;
+    importing the pillar named it ``esm``, importing ``esm/`` itself ``12022024``."""
+    job = {"type": "pycomps.ansible.nodes.PyCOMPSJob", "properties": {
+        "pycomps_endpoint": "h", "command": "/apps/esm/launch.sh"}}
+    folder = tmp_path / "Pillar_II" / "esm"
+    folder.mkdir(parents=True)
+    _write(folder / "topology.yml", {"Esm": job}, workflows={"exec_job": {
+        "steps": _steps("Esm")}})
+    data = yaml.safe_load((folder / "topology.yml").read_text())
+    data["metadata"] = {"template_name": 12022024}
+    (folder / "topology.yml").write_text(yaml.safe_dump(data))
+    (folder / "eflows4hpc.yaml").write_text("pip: [xarray]\n")
+    for imported in (tmp_path / "Pillar_II", folder):
+        assert [w.name for w in import_registry_folder(imported)] == ["esm"], imported
+
+
 @pytest.mark.parametrize("key", ["container_image", "container_compss_path"])
 def test_an_older_plugin_container_path_is_refused_by_name(tmp_path: Path, key: str) -> None:
     older = {"type": "pycomps.ansible.nodes.PyCOMPSJob", "requirements": [_env("Site")],

@@ -148,7 +148,7 @@ def add_runcompss_options(parser: argparse.ArgumentParser) -> None:
 def normalise_argv(argv: list[str]) -> list[str]:
     """``-g``/``--graph`` (a runcompss flag without value) -> ``--graph=true``.
 
-    Only before the application (the first ``.py`` argument), so the application's
+    Only before the application (the first ``.py`` or ``.sh`` argument), so the application's
     own arguments are left alone.
     """
     spellings = {f"--{name}": name for name in _FLAGS}
@@ -156,7 +156,7 @@ def normalise_argv(argv: list[str]) -> list[str]:
     spellings["--python_mpi_worker"] = "python_mpi_worker"
     out: list[str] = []
     for index, token in enumerate(argv):
-        if token.endswith(".py") and not token.startswith("-"):
+        if token.endswith((".py", ".sh")) and not token.startswith("-"):
             return out + argv[index:]
         name = spellings.get(token)
         out.append(f"--{name}=true" if name else token)

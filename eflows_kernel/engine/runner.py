@@ -28,6 +28,7 @@ from eflows_kernel.engine.runcompss_options import (
     normalise_argv,
     runcompss_settings,
 )
+from eflows_kernel.engine.script_app import is_script, run_script
 from eflows_kernel.events.schema import RunState
 from eflows_kernel.model.exceptions import COMPSsException, EngineError, TaskFailedError
 
@@ -205,6 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_app(engine: Engine, app: str) -> tuple[int, str | None]:
     """Run the application's main program, then wait for its tasks: (exit code, error)."""
+    if is_script(app):  # a launcher script calling runcompss itself (script_app.py)
+        try:
+            code = run_script(app, sys.argv[1:], engine.client.scheduler.address)
+        except BaseException as exc:
+            return _outcome(engine, app, exc)
+        return code, (f"the application exited with status {code}" if code else None)
     try:
         runpy.run_path(app, run_name="__main__")
         engine.barrier()  # like compss_stop: the run ends when its tasks have

@@ -20,8 +20,9 @@ mv "$dir/1.0.part" "$dir/1.0"
 chmod 644 "$dir/1.0"
 echo "module eflows-test/1.0 in $dir"
 
-# Stand-ins: the registry's minimal_workflow loads compss/3.0 and singularity on its site.
-for module in compss/3.0 singularity/stand-in; do
+# Stand-ins: the registry's minimal_workflow loads compss/3.0 and singularity on its site,
+# Pillar_II/esm (older PyCOMPSs plugin, compss_module_version: eflows4hpc) COMPSs/eflows4hpc.
+for module in compss/3.0 singularity/stand-in COMPSs/eflows4hpc; do
     name=${module%%/*}
     mkdir -p "/usr/share/modules/modulefiles/$name"
     cat > "/usr/share/modules/modulefiles/$module.part" <<MODULE
@@ -32,4 +33,4 @@ MODULE
     mv "/usr/share/modules/modulefiles/$module.part" "/usr/share/modules/modulefiles/$module"
     chmod 644 "/usr/share/modules/modulefiles/$module"
 done
-echo "stand-in modules compss/3.0 and singularity in /usr/share/modules/modulefiles"
+echo "stand-in modules compss/3.0, singularity and COMPSs/eflows4hpc in /usr/share/modules/modulefiles"

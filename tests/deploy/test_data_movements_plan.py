@@ -62,6 +62,12 @@ def test_ftrt_webdav_http_image_and_results_out(logins: ServiceCredentials,
     # HTTP2SSH's target_path is the file's own path (the DLS writes the bytes there), the
     # path the job reads as ${parameters_file}: not a folder to put params.json in.
     assert (parameters.target_dir, parameters.file_name) == ("inputs", "params")
+    # A target_path ending in "/" is a folder (mlesmap's data_path, which its WebDAV
+    # stage-in fills too): the file goes into it under the URL's name, not beside it.
+    into = plan(registry()["ftrt"], {**values, "parameters_file": "/scratch/ptf/data/"},
+                logistics=logistics(logins, tmp_path))
+    folder = {i.name: i for i in into.stage_in}["ParameterFile_StageIn"]
+    assert (folder.target_dir, folder.file_name) == ("/scratch/ptf/data/", None)
     image = stage_in["ImageTransfer"]
     assert image.location.url == "https://images.example.org/store/Pillar_III/ftrt.sif"
     assert image.target_dir == "images"

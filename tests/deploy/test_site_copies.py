@@ -11,6 +11,7 @@ reads the copy.
 from __future__ import annotations
 
 import pwd
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -121,14 +122,18 @@ def test_copies_to_and_from_the_local_site_stream_and_cancel_mid_file(
     assert there.is_relative_to(stack.sshd.home) and there.name == "made"
     assert (there / "sub" / "data.txt").read_text() == "made here"
 
-    # A DLS SSH2SSH node names its target path (relative: from the login's home).
+    # A DLS SSH2SSH node names its target path (relative: from the login's home), and
+    # the files of its source path land in it (the DLS's ssh2ssh DAG replaces the
+    # source path by the target path in each name: made/sub/data.txt -> in/sub/data.txt).
     named_source, named = _copy_records(stack, LOCAL_SITE, "cluster")
+    shutil.rmtree(stack.sshd.home / "ssh2ssh-target", ignore_errors=True)
     copies.start(named, named_source, str(made), "ssh2ssh-target/in")
     into = _wait_copy(stack, named.id)
     assert into.state == ExecutionState.DONE, into.error
-    landed = stack.sshd.home / "ssh2ssh-target" / "in" / "made"
+    landed = stack.sshd.home / "ssh2ssh-target" / "in"
     assert Path(stack.executor.graphs.step_dir(into)) == landed
     assert (landed / "sub" / "data.txt").read_text() == "made here"
+    assert sorted(p.name for p in landed.iterdir()) == ["sub"]
 
     back_source, back = _copy_records(stack, "cluster", LOCAL_SITE)
     copies.start(back, back_source, str(there))

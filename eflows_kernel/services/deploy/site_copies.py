@@ -71,9 +71,14 @@ class SiteCopies(BackgroundSteps):
             stage(events, "connect", "done", f"run directory {target_dir}")
             self._check(execution)
             stage(events, "stage-in", "running", f"step {source.step!r}'s directory: {what}")
+            # A DLS SSH2SSH writes the files of its source path into its target path
+            # (ssh2ssh.py: each name with source_path replaced by target_path); the
+            # plan's own copies keep the directory's name in the copy's run directory.
             results = stream_between(clients[0], source_dir, clients[1], target_dir, events,
-                                     cancel=self._cancel_event(execution))
-            copied = posixpath.join(target_dir, posixpath.basename(source_dir.rstrip("/")))
+                                     cancel=self._cancel_event(execution),
+                                     contents=bool(into))
+            copied = target_dir if into else posixpath.join(
+                target_dir, posixpath.basename(source_dir.rstrip("/")))
             total = sum(r.bytes for r in results)
             stage(events, "stage-in", "done", f"{len(results)} file(s), {total} bytes",
                   run_dir=copied, files=len(results), bytes=total)

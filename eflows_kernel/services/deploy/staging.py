@@ -274,8 +274,12 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
                 problems[movement.name] = str(exc)
                 continue
         file_name = None
-        if movement.kind == "http" and movement.options.get("tosca_type") == HTTP2SSH:
+        if (movement.kind == "http" and movement.options.get("tosca_type") == HTTP2SSH
+                and not target_dir.endswith("/")):
             # The DLS writes the URL's bytes at its target_path itself (a file's path).
+            # A path ending in "/" names a folder (the DLS fails on it): the file goes
+            # into it under the URL's name, beside what other stage-ins put there
+            # (mlesmap's HTTP2SSH and WebDAV stage-in both target its data_path).
             target_dir, file_name = posixpath.split(target_dir.rstrip("/"))
             if not file_name:
                 problems[movement.name] = "its target_path names no file on the site"

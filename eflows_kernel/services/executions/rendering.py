@@ -20,6 +20,7 @@ from eflows_kernel.services.workflows import (
     Step,
     render_arguments,
 )
+from eflows_kernel.services.workflows.shell_words import PLUGIN_JOBS, plugin_arguments
 from eflows_kernel.services.workflows.step_fields import render_step_fields
 
 
@@ -37,15 +38,19 @@ def with_values(plan: ExecutionPlan, step: StepPlan,
 
 def render_step(step: Step, values: Mapping[str, Any],
                 argument_values: Mapping[str, Any] | None = None) -> tuple[str, list[str]]:
-    """The step's application and arguments with the inputs filled in.
+    """The step's application and arguments with the inputs filled in (a TOSCA
+    PyCOMPSs job's arguments cut into the words its plugin's shell made of them).
 
     ``argument_values``: the inputs as the application sees them where it runs, when
     they differ from ``values`` (paths staged to a site). A reference to an unknown
     input is a ``ValidationError`` naming it.
     """
+    seen = values if argument_values is None else argument_values
     try:
-        arguments = render_arguments(list(step.arguments),
-                                     values if argument_values is None else argument_values)
+        if step.options.get("tosca_type") in PLUGIN_JOBS:  # cut as the plugin's shell did
+            arguments = plugin_arguments(list(step.arguments), seen)
+        else:
+            arguments = render_arguments(list(step.arguments), seen)
         return render_arguments(step.application, values), arguments
     except ArgumentRenderError as exc:
         raise ValidationError(str(exc), fields={exc.name: str(exc)}) from None

@@ -34,7 +34,11 @@ from eflows_kernel.services.workflows.tosca_graph import (
     node_order,
     unfollowed_steps,
 )
-from eflows_kernel.services.workflows.tosca_inputs import apply_workflow_inputs, shell_variables
+from eflows_kernel.services.workflows.tosca_inputs import (
+    apply_workflow_inputs,
+    older_plugin_inputs,
+    shell_variables,
+)
 from eflows_kernel.services.workflows.tosca_nodes import NodeMapper
 
 _TOSCA_TYPES = {"string": "string", "integer": "integer", "float": "float",
@@ -188,6 +192,7 @@ def _topology_from_data(file: Path, data: dict[str, Any], name: str | None) -> W
             f"{where}: '${{{input_name}}}' is declared nowhere; the PyCOMPSs plugin's shell "
             "expands it from the execution input of that name (empty when none is given), "
             "so it is an optional string input here (default '')")))
+    inputs = older_plugin_inputs(mapped.steps, inputs, file, warnings)
     inputs = apply_workflow_inputs(mapped.steps, inputs, file, warnings)
     if run_workflow is not None:
         _order_as_declared(file, run_workflow, tosca_workflows[run_workflow], mapped,
@@ -315,6 +320,16 @@ def _search_roots(folder: Path) -> list[Path]:
     return roots or [folder]
 
 
+def _workflow_folder_name(file: Path) -> str | None:
+    """A topology outside ``tosca/`` in a workflow folder (one holding its software's
+    ``eflows4hpc.yaml``, as Pillar_II/esm) is named after the folder, as when its pillar
+    is imported (``_topologies_beside``), not by its template name (esm's is a date,
+    ``12022024``); None elsewhere (the default name)."""
+    if _tosca_dir(file) is not None or not (file.parent / SOFTWARE_FILE).is_file():
+        return None
+    return name_from(file.parent.name)
+
+
 def _topologies_beside(folder: Path, roots: list[Path]) -> list[Path]:
     """Topology files outside every ``tosca/`` folder (the registry has some, e.g. a
     ``<workflow>/topology.yml``): only files holding a ``topology_template``; the other
@@ -377,7 +392,7 @@ def import_registry_folder(path: str | Path,
                 continue
             data = load_yaml(file)
             if isinstance(data, dict) and "topology_template" in data:
-                workflow = _import_one(file, data, None, refused)
+                workflow = _import_one(file, data, _workflow_folder_name(file), refused)
                 if workflow is not None:
                     workflows.append((root, file, workflow))
             elif isinstance(data, dict) and _type_sections(data):

@@ -21,6 +21,7 @@ from eflows_kernel.services.workflows.model import Step, WorkflowInput, Workflow
 from eflows_kernel.services.workflows.step_fields import template_fields
 
 OVERRIDDEN = ("num_nodes", "qos", "extra_compss_opts")
+OLDER_JOB = "pycomps.ansible.nodes.PyCOMPSJob"
 _PREFIX = "PyCOMPSs_"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -69,6 +70,43 @@ def apply_workflow_inputs(steps: list[Step], inputs: list[WorkflowInput], file: 
     return [by_name[i.name] for i in inputs]
 
 
+def older_plugin_inputs(steps: list[Step], inputs: list[WorkflowInput], file: Path,
+                        warnings: list[WorkflowWarning]) -> list[WorkflowInput]:
+    """``inputs`` with what the older plugin reads from the execution inputs whether a
+    workflow declares it or not: its submit operation takes ``num_nodes`` and
+    ``compss_module_version`` from ``get_input`` over the node's properties
+    (pycomps-tosca's types.yml: ``num_nodes_input``, ``compss_module_version_input``).
+    An undeclared one becomes an optional input defaulting to the property, so a run
+    can size the job to its site (esm asks 3 nodes); a job's module becomes
+    ``COMPSs/${compss_module_version}``."""
+    jobs = [s for s in steps if s.options.get("tosca_type") == OLDER_JOB]
+    declared = {i.name for i in inputs}
+    added: list[WorkflowInput] = []
+    sizes = {s.num_nodes for s in jobs if isinstance(s.num_nodes, int)}
+    if "num_nodes" not in declared and len(sizes) == 1:
+        (size,) = sizes
+        added.append(WorkflowInput(name="num_nodes", type="integer", required=False,
+                                   default=size, description="the job's nodes"))
+    modules = {s.compss_modules[0] for s in jobs if len(s.compss_modules) == 1}
+    if "compss_module_version" not in declared and len(modules) == 1:
+        (module,) = modules
+        version = module.split("/", 1)[1]
+        added.append(WorkflowInput(name="compss_module_version", required=False,
+                                   default=version, description="the COMPSs module loaded"))
+        for step in jobs:
+            step.compss_modules = [_template_module(module)]
+    for item in added:
+        warnings.append(WorkflowWarning(path=str(file), message=(
+            f"'{item.name}': the older PyCOMPSs plugin (pycomps.ansible) reads it from the "
+            f"execution inputs; declared as an optional input (default {item.default!r}, "
+            "the job's property)")))
+    return [*inputs, *added]
+
+
+def _template_module(module: str) -> str:
+    return module.split("/", 1)[0] + "/" + _template("compss_module_version")
+
+
 # Fields of a job the plugin's submitting shell expands (one ``bash -c`` line):
 # ``${VAR}`` there is the variable the plugin exported from the execution input VAR.
 SHELL_FIELDS = re.compile(r"^steps\.[^.]+\.(application|arguments\[\d+\]|qos|"
@@ -89,4 +127,5 @@ def shell_variables(steps: list[Step], declared: set[str]) -> list[tuple[str, st
     return list(found.items())
 
 
-__all__ = ["OVERRIDDEN", "SHELL_FIELDS", "apply_workflow_inputs", "shell_variables"]
+__all__ = ["OLDER_JOB", "OVERRIDDEN", "SHELL_FIELDS", "apply_workflow_inputs",
+           "older_plugin_inputs", "shell_variables"]

@@ -209,7 +209,7 @@ class NodeMapper:
                           "deployment" if key == "environment" else f"not imported ({value!r})")
         params = props.get("submission_params") or {}
         app = props.get("application") or {}
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"tosca_type": PYCOMPSS_JOB}  # (its shell line's words)
         for key, value in params.items():
             if key not in _SUBMISSION_PARAMS:
                 self.warn(f"{name}.properties.submission_params.{key}",

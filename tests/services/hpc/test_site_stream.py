@@ -59,6 +59,24 @@ def test_a_site_folder_streams_here_and_back_checked(client: paramiko.SSHClient,
     assert landed.stat().st_mtime_ns == written  # ... keeps what is there already
 
 
+def test_a_folders_contents_go_straight_into_the_target_as_the_dls_ssh2ssh_writes(
+        client: paramiko.SSHClient, rdir: str, tmp_path: Path) -> None:
+    """``contents``: ``results/sub/b.txt`` lands as ``<target>/sub/b.txt`` (the DAG's
+    ``fname.replace(source_path, target_path)``); a single file keeps its name."""
+    ssh.run(client, f"mkdir -p {rdir}/results/sub && printf one > {rdir}/results/a.txt"
+                    f" && printf two > {rdir}/results/sub/b.txt")
+    here = tmp_path / "input"
+    results = stream_between(client, f"{rdir}/results/", LocalShell(), str(here),
+                             contents=True)
+    assert sorted(r.name for r in results) == ["a.txt", "sub/b.txt"]
+    assert sorted(str(p.relative_to(here)) for p in here.rglob("*")) == [
+        "a.txt", "sub", "sub/b.txt"]
+    assert (here / "sub" / "b.txt").read_text() == "two"
+    stream_between(client, f"{rdir}/results/a.txt", LocalShell(), str(here / "one"),
+                   contents=True)
+    assert (here / "one" / "a.txt").read_text() == "one"
+
+
 def test_a_part_is_continued_when_it_is_the_sources_start_else_restarted(
         client: paramiko.SSHClient, rdir: str, sshd: SshdInfo, tmp_path: Path) -> None:
     data = os.urandom(2 * site_stream.STREAM_CHUNK + 5)

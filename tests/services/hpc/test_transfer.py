@@ -201,6 +201,19 @@ def test_url_stage_in(client, rdir, sshd, http_root, via) -> None:
     assert not (home(sshd, rdir) / "other" / "file one.bin").exists()
 
 
+@pytest.mark.parametrize("via", ["cluster", "local"])
+def test_a_url_file_never_lands_inside_a_folder_of_its_name(client, rdir, sshd, http_root,
+                                                            via) -> None:
+    """An HTTP2SSH target_path naming a folder (another stage-in made it): ``mv`` would
+    have put the file in it as ``<name>.part`` and said nothing."""
+    base, root = http_root
+    (root / "params.json").write_bytes(b"{}")
+    (home(sshd, rdir) / "data").mkdir(parents=True)
+    with pytest.raises(TransferError, match=r"data is a folder on the site"):
+        stage_in_url(client, f"{base}/params.json", rdir, name="data", via=via)
+    assert list((home(sshd, rdir) / "data").iterdir()) == []
+
+
 def test_url_scheme_is_checked(client, rdir) -> None:
     with pytest.raises(TransferError, match="http"):
         stage_in_url(client, "file:///etc/passwd", rdir)

@@ -265,14 +265,56 @@ def test_an_older_plugin_job_is_the_same_step_as_the_newer_one(tmp_path: Path) -
     (step,) = wf.steps
     assert (step.application, step.qos, step.python_interpreter) == (
         "/apps/esm/launch.sh", "debug", "python3")
-    assert step.compss_modules == ["COMPSs/eflows4hpc"]
+    assert step.compss_modules == ["COMPSs/${compss_module_version}"]  # an input (below)
     assert (step.extra_compss_opts, step.container_opts, step.environment) == (
         None, {}, "Site")
     assert any("pycomps_endpoint: not imported" in w.message for w in wf.warnings)
     plan = plan_execution("id", wf, {"target_host": "mn4"}, "cluster")
     assert plan.steps[0].step.num_nodes == 3
+    assert plan.steps[0].step.compss_modules == ["COMPSs/eflows4hpc"]
+    # the words of the plugin's bash line (its arguments joined with spaces), which the
+    # script's getopt reads: "--hpc mn4" as one word would be an unknown option
     assert render_step(plan.steps[0].step, plan.values) == (
-        "/apps/esm/launch.sh", ["--hpc mn4", "--start_dates 1948"])
+        "/apps/esm/launch.sh", ["--hpc", "mn4", "--start_dates", "1948"])
+
+
+def test_an_older_plugin_job_takes_num_nodes_and_its_module_from_the_inputs(
+        tmp_path: Path) -> None:
+    """esm's job asks ``num_nodes: 3`` and declares no such input; the older plugin's
+    submit reads ``get_input: num_nodes`` and ``compss_module_version`` over the
+    properties, so a run on a smaller site gives them at trigger."""
+    older = {"type": "pycomps.ansible.nodes.PyCOMPSJob", "properties": {
+        "pycomps_endpoint": {"get_input": "target_host"}, "compss_module_version": "2.10",
+        "num_nodes": 3, "qos": "debug", "command": "/apps/esm/launch.sh"}}
+    file = _write(tmp_path / "t.yml", {"Esm": older}, inputs={
+        "target_host": {"type": "string"}}, workflows={"exec_job": {"steps": _steps("Esm")}})
+    wf = import_topology(file)
+    nodes, module = wf.input("num_nodes"), wf.input("compss_module_version")
+    assert (nodes.type, nodes.required, nodes.default) == ("integer", False, 3)
+    assert (module.required, module.default) == (False, "2.10")
+    default = plan_execution("id", wf, {"target_host": "h"}, "cluster").steps[0].step
+    assert (default.num_nodes, default.compss_modules) == (3, ["COMPSs/2.10"])
+    given = plan_execution("id", wf, {"target_host": "h", "num_nodes": 1,
+                                      "compss_module_version": "3.3"}, "cluster").steps[0]
+    assert (given.step.num_nodes, given.step.compss_modules) == (1, ["COMPSs/3.3"])
+
+
+def test_a_workflow_folder_topology_has_the_folders_name_however_it_is_imported(
+        tmp_path: Path) -> None:
+    """Pillar_II/esm: ``topology.yml`` beside ``eflows4hpc.yaml``, template name a date;
+    importing the pillar named it ``esm``, importing ``esm/`` itself ``12022024``."""
+    job = {"type": "pycomps.ansible.nodes.PyCOMPSJob", "properties": {
+        "pycomps_endpoint": "h", "command": "/apps/esm/launch.sh"}}
+    folder = tmp_path / "Pillar_II" / "esm"
+    folder.mkdir(parents=True)
+    _write(folder / "topology.yml", {"Esm": job}, workflows={"exec_job": {
+        "steps": _steps("Esm")}})
+    data = yaml.safe_load((folder / "topology.yml").read_text())
+    data["metadata"] = {"template_name": 12022024}
+    (folder / "topology.yml").write_text(yaml.safe_dump(data))
+    (folder / "eflows4hpc.yaml").write_text("pip: [xarray]\n")
+    for imported in (tmp_path / "Pillar_II", folder):
+        assert [w.name for w in import_registry_folder(imported)] == ["esm"], imported
 
 
 @pytest.mark.parametrize("key", ["container_image", "container_compss_path"])

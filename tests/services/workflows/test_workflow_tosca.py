@@ -257,7 +257,9 @@ topology_template:
     (wf,) = import_registry_folder(tmp_path)
     assert wf.name == "wf"
     assert wf.step("Job").num_nodes == "${size}"
-    assert wf.step("Job").options == {"submission_params": {"walltime": 10}}
+    assert wf.step("Job").options == {"submission_params": {"walltime": 10},
+                                      "tosca_type": "org.eflows4hpc.pycompss.plugin.nodes."
+                                                    "PyCOMPSJob"}
     assert wf.input("when").type == "string"
     messages = " | ".join(_messages(wf))
     assert "node_templates.Job.interfaces" in messages

@@ -84,9 +84,15 @@ def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
         tool = remote(client, "command -v curl || command -v wget || true").decode().strip()
         if not tool and via == "cluster":
             raise TransferError("the cluster has neither curl nor wget")
+    final = join(remote_dir, name)
+    # `mv x.part DIR` would move the file into DIR under the .part name and report
+    # success: a target path naming a folder is said now, before any byte is fetched.
+    if remote(client, f"test -d {q(final)} && echo folder || true").strip():
+        raise TransferError(f"{final} is a folder on the site: the downloaded file cannot "
+                            "take its name (a target path ending in '/' puts the file in "
+                            "the folder)")
     if not tool:
         return _via_local(client, url, name, remote_dir, events, sha256, policy)
-    final = join(remote_dir, name)
     part = final + PART
     shown = public_url(url)
     progress = Progress(events, shown, "in", None)
@@ -111,7 +117,7 @@ def stage_in_url(client: paramiko.SSHClient, url: str, remote_dir: str,
             raise ChecksumMismatch(f"{shown}: sha256 {got} is not the expected {sha256}; "
                                    f"kept as {part}")
         size = int(remote(client, f"stat -c %s -- {q(part)}"))
-        remote(client, f"mv -f -- {q(part)} {q(final)}")
+        remote(client, f"mv -f -T -- {q(part)} {q(final)}")
     except BaseException as error:
         progress.fail(error)
         raise

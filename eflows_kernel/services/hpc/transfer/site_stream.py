@@ -196,16 +196,23 @@ def _remove(sftp: Any, path: str) -> None:
 def stream_between(source: paramiko.SSHClient, source_path: str,
                    target: paramiko.SSHClient, target_dir: str,
                    events: EventStream | None = None,
-                   cancel: threading.Event | None = None) -> list[TransferResult]:
+                   cancel: threading.Event | None = None,
+                   contents: bool = False) -> list[TransferResult]:
     """``source_path`` (a file or folder on the source site) into ``target_dir`` on the
     target site, under its own name; one ``transfer`` progress (direction ``in``) for
-    all its bytes. Raises :class:`TransferCancelled` once ``cancel`` is set."""
+    all its bytes. Raises :class:`TransferCancelled` once ``cancel`` is set.
+
+    ``contents``: a folder's files go straight into ``target_dir`` (``source/a`` lands
+    as ``target_dir/a``), as the DLS's ``ssh2ssh`` DAG writes them (each file's name
+    with ``source_path`` replaced by ``target_path``); a file still keeps its name."""
     source_sftp, target_sftp = source.open_sftp(), target.open_sftp()
     name = posixpath.basename(source_path.rstrip("/")) or "data"
     progress: Progress | None = None
     try:
+        top = source_path.rstrip("/") or "/"
         try:
-            entries = list(_walk(source_sftp, source_path.rstrip("/") or "/", name))
+            folder = contents and stat.S_ISDIR(source_sftp.lstat(top).st_mode or 0)
+            entries = list(_walk(source_sftp, top, "" if folder else name))
         except OSError as error:
             raise TransferError(f"{source_path} cannot be read on the source site: "
                                 f"{error}") from None
@@ -220,7 +227,8 @@ def stream_between(source: paramiko.SSHClient, source_path: str,
         results = []
         for file in files:
             _check(cancel)
-            below = file.rel.split("/", 1)[1] if "/" in file.rel else ""
+            below = file.rel if folder else (
+                file.rel.split("/", 1)[1] if "/" in file.rel else "")
             results.append(_stream_file(
                 source, source_sftp, posixpath.join(source_path, below) if below
                 else source_path, target, target_sftp, posixpath.join(target_dir, file.rel),

@@ -100,7 +100,7 @@ def _verify_and_rename(client: paramiko.SSHClient, part: str, final: str, digest
     script = (f"h=$(if command -v openssl >/dev/null; then openssl dgst -sha256 -r; "
               f"else sha256sum; fi < {q(part)}) || exit 2; "
               f'[ "${{h%% *}}" = {digest} ] || {{ echo "remote sha256 ${{h%% *}}" >&2; exit 3; }}; '
-              f"chmod {mode & 0o777:o} -- {q(part)} && mv -f -- {q(part)} {q(final)}")
+              f"chmod {mode & 0o777:o} -- {q(part)} && mv -f -T -- {q(part)} {q(final)}")
     try:
         remote(client, script)
     except TransferError as error:

@@ -1,0 +1,1 @@
+export PTF_ENVIRONMENT="from env.sh"

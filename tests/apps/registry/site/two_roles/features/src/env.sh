@@ -1,0 +1,1 @@
+export FEATURES_ENVIRONMENT="from features/src/env.sh"

@@ -1,0 +1,1 @@
+export MODEL_ENVIRONMENT="from model/src/env.sh"

@@ -63,6 +63,9 @@ class ScheduleSpec(BaseModel):
                                       description="the SSH credential for the site")
     source_credential: str | None = Field(default=None, max_length=200)
     target_credential: str | None = Field(default=None, max_length=200)
+    contents: bool = Field(default=False, description=(
+        "a site folder's files go into the data service's location, not the folder "
+        "itself (as the DLS's WebDAV stage-out writes them)"))
     paused: bool = False
 
     @field_validator("name")

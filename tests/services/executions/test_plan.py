@@ -123,19 +123,30 @@ MOVING = {"name": "moving", "inputs": [{"name": "share", "default": "webdav://h/
 
 def test_data_service_movements_are_steps_before_and_after_their_job() -> None:
     """A DLS-kind stage-in is a step the job waits for (and links), a stage-out a step
-    after it; uploads, local outputs and a periodic sync stay in the job's deployment."""
+    after it; uploads and local outputs stay in the job's deployment. A periodic sync is
+    both: the job's deployment syncs it while the job runs, and its final sync is a step
+    after the job (which also follows a job that ran and failed)."""
     plan = plan_execution("wf", workflow_from_spec(MOVING), {}, "cluster")
     assert plan.is_graph
     steps = {s.name: s for s in plan.steps}
-    assert list(steps) == ["count:in:regions", "count:in:page", "count", "count:out:to_s3"]
+    assert list(steps) == ["count:in:regions", "count:in:page", "count", "count:out:to_s3",
+                           "count:out:synced"]
     job = steps["count"]
     assert job.depends_on == job.links == ("count:in:regions", "count:in:page")
     assert job.movements == ("code", "synced", "back")
+    assert plan.synced("count") == ("synced",)  # its deployment does not copy it at the end
     assert steps["count:out:to_s3"].depends_on == ("count",)
     assert steps["count:out:to_s3"].stages_out and not steps["count:in:page"].stages_out
+    assert steps["count:out:synced"].final_sync and not steps["count:out:to_s3"].final_sync
     assert {(s.movement, s.job, s.site) for s in plan.steps if s.movement} == {
         ("regions", "count", "cluster"), ("page", "count", "cluster"),
-        ("to_s3", "count", "cluster")}
+        ("to_s3", "count", "cluster"), ("synced", "count", "cluster")}
+    inputs = {"count:in:regions", "count:in:page"}
+    assert [s.name for s in plan.ready(inputs | {"count"})] == ["count:out:to_s3",
+                                                                 "count:out:synced"]
+    # The job ran and failed: its final sync follows it still, no other stage-out does.
+    assert [s.name for s in plan.ready(inputs, failed={"count"})] == ["count:out:synced"]
+    assert [s.name for s in plan.ready(inputs)] == ["count"]
     assert plan.entry.name == "count:in:regions"
 
 
@@ -163,3 +174,4 @@ def test_a_later_job_waits_for_the_stage_outs_of_the_job_before_it() -> None:
     steps = {s.name: s for s in plan_steps("wf", workflow_from_spec(spec), "cluster")}
     assert steps["make:out:up"].depends_on == ("make",)
     assert steps["use"].depends_on == ("make", "make:out:up")
+

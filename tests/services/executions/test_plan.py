@@ -175,3 +175,43 @@ def test_a_later_job_waits_for_the_stage_outs_of_the_job_before_it() -> None:
     assert steps["make:out:up"].depends_on == ("make",)
     assert steps["use"].depends_on == ("make", "make:out:up")
 
+
+IMAGES = {"name": "images", "inputs": [{"name": "far", "default": "login2.example.org"}],
+          "steps": [{"name": "near", "application": "/a/near.py", "environment": "Near"},
+                    {"name": "far", "application": "/a/far.py", "environment": "Far"}],
+          "data_movements": [
+              {"name": "near_image", "direction": "in", "kind": "image", "source": "w/s",
+               "target": "/images", "environment": "Near",
+               "options": {"target_host": "login1.example.org"}},
+              {"name": "sent_far", "direction": "in", "kind": "image", "source": "w/s",
+               "target": "/images", "environment": "Near",
+               "options": {"target_host": "${far}"}},
+              {"name": "far_image", "direction": "in", "kind": "image", "source": "w/s",
+               "target": "/images", "environment": "Far"}]}
+PLACES = {"hpc1": "u@login1.example.org:22", "hpc2": "u@login2.example.org:22"}
+ROLES = {"Near": "hpc1", "Far": "hpc2"}
+
+
+def test_an_image_transfer_goes_to_the_bound_site_its_target_host_names() -> None:
+    """The DLS image transfer's ``target_host`` is the cluster the image goes to: the
+    bound site of that host (or name), its job's when that is the one; its job waits for
+    it and links only what came to its own site. A host of no bound site is a 400."""
+    workflow = workflow_from_spec(IMAGES)
+    plan = plan_execution("wf", workflow, {}, ROLES, PLACES)
+    steps = {s.name: s for s in plan.steps}
+    assert {n: s.site for n, s in steps.items() if s.movement} == {
+        "near:in:near_image": "hpc1", "near:in:sent_far": "hpc2",
+        "far:in:far_image": "hpc2"}
+    assert steps["near"].depends_on == ("near:in:near_image", "near:in:sent_far")
+    assert steps["near"].links == ("near:in:near_image",)  # (hpc2's files are not here)
+    by_name = plan_execution("wf", workflow, {"far": "hpc2"}, ROLES, PLACES)
+    assert by_name.step("near:in:sent_far").site == "hpc2"  # a site's name names it too
+    with pytest.raises(ValidationError) as refused:
+        plan_execution("wf", workflow, {"far": "nord3.bsc.es"}, ROLES, PLACES)
+    field = "data_movements.sent_far.target_host"
+    assert field in refused.value.details["fields"]
+    assert "'nord3.bsc.es' is not the host of a site bound to this execution (bound: " \
+        "hpc1, hpc2)" in refused.value.details["fields"][field]
+    # Re-planned alone after a restart (the places are not known): not judged again.
+    alone = plan_steps("wf", workflow, "hpc1", {"far": "nord3.bsc.es"})
+    assert {s.site for s in alone} == {"hpc1"}

@@ -57,12 +57,12 @@ class Finisher:
 
     def finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         self._drain(dep)  # needs no slot: the tail has its own connection
+        stop_periodic(dep)  # (may wait for a sync still running: it has its own session)
         with dep.connection.quick_slot():
             self._finish(dep, job)
 
     def _finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         ex = self.control
-        stop_periodic(dep)
         if dep.run_final is None:
             self._catch_up(dep)
         if job.reason == FORGOTTEN and dep.run_final is not None:

@@ -156,7 +156,8 @@ def run_registered(stack: Stack, workflow: Workflow, inputs: dict[str, Any],
     registered = stack.registry.register(workflow)
     execution = stack.executor.submit(registered.id, inputs, site, stack.credential)
     final = stack.wait(execution.id, 600)
-    logs = {s.name: stack.executor.logs(execution.id, step=s.name)[0]
+    logs = {s.name: stack.executor.logs(execution.id, step=s.name)[0] if s.execution_id
+            else f"({s.state}: never started)"
             for s in stack.executor.steps(execution.id)} if final.step_sites else {
         "": stack.executor.logs(execution.id)[0]}
     assert final.state == ExecutionState.DONE, f"{final.error}\n{logs}"

@@ -69,7 +69,8 @@ def _show(schedules: list[dict[str, Any]]) -> None:
 def cmd_transfers_add(client: Client, args: argparse.Namespace) -> int:
     spec = {"name": args.name, "source": args.source, "target": args.target,
             "every": args.every, "kind": args.kind, "site": args.site,
-            "credential_id": args.credential, "paused": args.paused}
+            "credential_id": args.credential, "paused": args.paused,
+            "contents": args.contents}
     schedule = client.data.schedule({k: v for k, v in spec.items() if v is not None})
     if args.json:
         emit_json(schedule)
@@ -133,6 +134,9 @@ def register(groups: Any, command: Command) -> None:
     p.add_argument("--site", default=None, help="the site of cluster: paths")
     p.add_argument("--credential", default=None, help="the SSH credential for the site")
     p.add_argument("--paused", action="store_true", default=None, help="make it paused")
+    p.add_argument("--contents", action="store_true", default=None,
+                   help="a cluster folder's files go into TARGET, not the folder itself "
+                        "(as the DLS's WebDAV stage-out)")
     p = command(transfers, "list", cmd_transfers_list, "list schedules, last and next run")
     p.add_argument("--execution", default=None, help="only those of one execution")
     for action, method, text in (("show", "get_schedule", "one schedule"),

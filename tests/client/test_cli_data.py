@@ -32,9 +32,11 @@ async def test_data_logins_take_the_secret_from_stdin_and_never_print_it(cli: An
 
 async def test_transfers_schedule_list_pause_resume_delete(cli: Any, tmp_path: Path) -> None:
     made = await cli("transfers", "schedule", "nightly", "https://example.org/data.bin",
-                     str(tmp_path / "mirror"), "--every", "1d", "--paused")
+                     str(tmp_path / "mirror"), "--every", "1d", "--paused", "--contents")
     assert made.code == 0, made.err
     schedule = made.out.split()[1]
+    shown = await cli("transfers", "show", schedule, "--json")
+    assert json.loads(shown.out)["contents"] is True
     listing = await cli("transfers", "list")
     assert schedule in listing.out and "paused" in listing.out and "1d" in listing.out
     resumed = await cli("transfers", "resume", schedule, "--json")

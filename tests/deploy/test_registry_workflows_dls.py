@@ -26,6 +26,7 @@ import pytest
 
 from eflows_kernel.events import read_events
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
+from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.executions.plan import driven_by_graph
 from eflows_kernel.services.hpc.transfer.image_archive import pack_image
 from eflows_kernel.services.workflows import Workflow, import_registry_folder
@@ -104,7 +105,8 @@ UI_LOGIN = "eflows-ui"  # the sshd's second login: its own home, files and Slurm
 
 def test_minimal_workflow_parallel_runs_both_branches_on_two_sites_with_its_dls_nodes(
         dls_stack: Stack, b2share_server: B2ShareServer, test_module: str) -> None:
-    """Cluster1 is the ``eflows`` login, Cluster2 the ``eflows-ui`` login: each role's
+    """Cluster1 is the ``eflows`` login (as a site named after the host its image
+    transfer's ``target_host`` names), Cluster2 the ``eflows-ui`` login: each role's
     stage-in, image transfer, job and stage-out happen on its own site, and neither
     branch waits for the other (the single test node's two CPUs fit one of these jobs
     at a time, so Slurm runs the second when the first ends)."""
@@ -127,13 +129,33 @@ def test_minimal_workflow_parallel_runs_both_branches_on_two_sites_with_its_dls_
         paths |= {f"{cluster}_input_path": str(base / "in"),
                   f"{cluster}_output_path": str(base / "out"),
                   f"container_image_transfer_directory_{cluster}": str(base / "images")}
-    final, logs = run_registered(stack, registry_workflow("minimal_workflow.parallel"), {
-        **paths, "user_id": "eflows", "vault_id": "v1", "oid": "wordcount-in-2",
-        "mid": "parallel wordcount results"},
-        site={"Cluster1Environment": "cluster", "Cluster2Environment": "ui"})
+    inputs = {**paths, "user_id": "eflows", "vault_id": "v1", "oid": "wordcount-in-2",
+              "mid": "parallel wordcount results"}
+    # Cluster1's image transfer names its cluster, nord3.bsc.es: Cluster1Environment is
+    # bound to the site the user named after that host (here the login of "cluster").
+    nord3 = stack.sites.add({"name": "nord3.bsc.es", "host": stack.sshd.host,
+                             "port": stack.sshd.port, "login": stack.sshd.login,
+                             "scheduler": "slurm", "python": {"path": "/usr/bin/python3"}})
+    nord3 = stack.sites.trust(nord3.id, stack.sites.scan(nord3.id).fingerprint)
+    stack.sites.authorize(nord3.id, stack.credential, password=stack.sshd.password)
+    final, logs = run_registered(stack, registry_workflow("minimal_workflow.parallel"),
+                                 inputs, site={"Cluster1Environment": "nord3.bsc.es",
+                                               "Cluster2Environment": "ui"})
+    # Bound to sites elsewhere, the trigger says which field names which host (nothing
+    # is recorded, nothing runs).
+    recorded = stack.executions.list().total
+    with pytest.raises(ValidationError) as refused:
+        stack.executor.submit(final.workflow_id, inputs, {
+            "Cluster1Environment": "cluster", "Cluster2Environment": "ui"}, stack.credential)
+    field = "data_movements.DLSDAGImageTransferCluster1.target_host"
+    assert "'nord3.bsc.es' is not the host of a site bound" in \
+        refused.value.details["fields"][field]
+    assert stack.executions.list().total == recorded
     job_steps = ("PyCOMPSJobCluster1", "PyCOMPSJobCluster2")
     assert {k: v for k, v in final.step_sites.items() if not driven_by_graph(k)} == {
-        "PyCOMPSJobCluster1": "cluster", "PyCOMPSJobCluster2": "ui"}
+        "PyCOMPSJobCluster1": "nord3.bsc.es", "PyCOMPSJobCluster2": "ui"}
+    assert final.step_sites["PyCOMPSJobCluster1:in:DLSDAGImageTransferCluster1"] == \
+        "nord3.bsc.es"
     # each role's movements are steps of their own, on its site (stage-in, image, out)
     movements = {k: v for k, v in final.step_sites.items() if driven_by_graph(k)}
     assert {k.split(":", 1)[0] for k in movements} == set(job_steps)

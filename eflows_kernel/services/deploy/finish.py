@@ -57,12 +57,12 @@ class Finisher:
 
     def finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         self._drain(dep)  # needs no slot: the tail has its own connection
+        stop_periodic(dep)  # (may wait for a sync still running: it has its own session)
         with dep.connection.quick_slot():
             self._finish(dep, job)
 
     def _finish(self, dep: pipeline.Deployment, job: slurm.JobState) -> None:
         ex = self.control
-        stop_periodic(dep)
         if dep.run_final is None:
             self._catch_up(dep)
         if job.reason == FORGOTTEN and dep.run_final is not None:
@@ -186,9 +186,13 @@ class Finisher:
 
     def _stage_out(self, dep: pipeline.Deployment) -> dict[str, Any]:
         plan = dep.plan
-        items = plan.stage_out if plan is not None else []
+        # (a stage-out synced during the run gets its last sync from its own step)
+        items = [i for i in plan.stage_out if i.name not in dep.synced] \
+            if plan is not None else []
         pipeline.stage(dep.log, "stage-out", "running" if items else "skipped",
-                      f"{len(items)} output(s)" if items else "no declared outputs")
+                       f"{len(items)} output(s)" if items else
+                       "the last syncs are steps of their own" if dep.synced else
+                       "no declared outputs")
         outputs: dict[str, Any] = {}
         for item in items:
             remote = item.source if item.source.startswith("/") else posixpath.join(

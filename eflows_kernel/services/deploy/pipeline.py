@@ -94,6 +94,8 @@ class Deployment:
     logistics: DataLogistics | None = None  # logins and spool for data services
     resume_from: str | None = None  # the run (same site) whose checkpoint this one copies
     links: tuple[str, ...] = ()  # run dirs of its stage-in steps, linked into its own
+    # Stage-outs it syncs only while the job runs: their last sync is a step of its own.
+    synced: tuple[str, ...] = ()
 
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,

@@ -123,6 +123,7 @@ class RemoteExecutor:
         dep = self._deployment(execution, target.site_record, plan.workflow, step.step, data,
                                arguments, application, dict(target.answers))
         dep.links = _links(step, plan.values)
+        dep.synced = plan.synced(step.name)
         self.runs.start(dep, self.runs.deploy)
         return self.executions.get(execution.id)
 
@@ -275,6 +276,7 @@ class RemoteExecutor:
         dep = self._deployment(execution, site, workflow, step.step, data, arguments,
                                application)
         dep.links = _links(step, values)
+        dep.synced = steps.synced(step.name)
         log.info("eflows: re-attaching to execution %s (%s)", execution.id,
                  execution.state.value)
         if not submitted:

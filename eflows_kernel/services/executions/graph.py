@@ -13,7 +13,10 @@ server goes on where it was.
 Copy steps (``plan.py:copy_step_name``) and movement steps
 (``plan.py:movement_step_name``) are child executions too, which this process starts
 (again, after a restart) through the server's copier and the sites' movers; who does
-which kind of step, and how, is ``step_runner.py``. This module decides when.
+which kind of step, and how, is ``step_runner.py``. This module decides when: the
+final sync of a stage-out synced ``every`` period (``StepPlan.final_sync``) also follows
+a job that ran and failed, so the partial results its syncs were bringing out arrive
+complete.
 """
 
 from __future__ import annotations
@@ -143,14 +146,19 @@ class StepGraphs:
         graph.copy_events(children)
         ended = {n for n, c in children.items()
                  if c.state in (ExecutionState.FAILED, ExecutionState.CANCELLED)}
-        blocked = successors(graph.deps, ended)
+        # A job that ran and failed still gets the final sync of its periodic stage-outs
+        # (what it wrote before failing); one that never ran on its site wrote nothing.
+        ran = {n for n, c in children.items()
+               if c.state == ExecutionState.FAILED and c.remote_job_id}
+        blocked = successors(graph.deps, ended) - {
+            s.name for s in graph.plan.steps if s.final_sync and s.job in ran}
         cancelling = parent.state == ExecutionState.CANCELLING
         if cancelling:
             self.runner.cancel(graph, children)
         else:
             self.runner.resume(graph, children)
             done = {n for n, c in children.items() if c.state == ExecutionState.DONE}
-            for step in graph.plan.ready(done):
+            for step in graph.plan.ready(done, ran):
                 if step.name not in children and step.name not in blocked:
                     children[step.name] = self.runner.start(graph, step, children)
             if parent.state == ExecutionState.QUEUED and children:

@@ -49,6 +49,10 @@ class StepPlan:
     # A job step: its stage-in movement steps, whose run directories its deployment
     # links into its own before it runs (``${steps.<s>.dir}`` names each).
     links: tuple[str, ...] = ()
+    # A stage-out synced ``every`` period while its job runs (the job's deployment does
+    # the syncs): this step is the last, complete sync, once the job ended, failed too
+    # (partial results are what a periodic sync is for).
+    final_sync: bool = False
 
     @property
     def stages_out(self) -> bool:
@@ -113,10 +117,18 @@ class ExecutionPlan:
     def step(self, name: str) -> StepPlan:
         return next(s for s in self.steps if s.name == name)
 
-    def ready(self, finished: Collection[str]) -> list[StepPlan]:
-        """The steps not finished whose every dependency has finished, in plan order."""
-        return [s for s in self.steps
-                if s.name not in finished and all(d in finished for d in s.depends_on)]
+    def ready(self, finished: Collection[str],
+              failed: Collection[str] = ()) -> list[StepPlan]:
+        """The steps not finished whose every dependency has finished, in plan order;
+        a final sync also follows its job when that job is in ``failed`` (it ran)."""
+        return [s for s in self.steps if s.name not in (*finished, *failed) and all(
+            d in finished or (s.final_sync and d == s.job and d in failed)
+            for d in s.depends_on)]
+
+    def synced(self, job: str) -> tuple[str, ...]:
+        """The stage-outs job step ``job`` syncs while it runs, whose last sync is a
+        step of its own (its deployment does not copy them once more at its end)."""
+        return tuple(s.movement or "" for s in self.steps if s.final_sync and s.job == job)
 
 
 __all__ = ["ExecutionPlan", "SiteBinding", "StepPlan", "copy_step_name", "driven_by_graph",

@@ -106,7 +106,7 @@ def plan_steps(workflow_id: str, workflow: Workflow, site: SiteBinding,
                               None if single else moved[step.name]))
     if errors:
         raise ValidationError("; ".join(errors[k] for k in sorted(errors)), fields=errors)
-    steps = _with_movement_steps(steps, workflow)
+    steps = _with_movement_steps(steps, workflow, site, values, places)
     steps = _with_site_copies(steps, workflow, site, values, places or {})
     return _with_copies(tuple(steps), workflow, places or {})
 

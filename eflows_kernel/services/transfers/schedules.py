@@ -63,6 +63,9 @@ class ScheduleSpec(BaseModel):
                                       description="the SSH credential for the site")
     source_credential: str | None = Field(default=None, max_length=200)
     target_credential: str | None = Field(default=None, max_length=200)
+    contents: bool = Field(default=False, description=(
+        "a site folder's files go into the data service's location, not the folder "
+        "itself (as the DLS's WebDAV stage-out writes them)"))
     paused: bool = False
 
     @field_validator("name")
@@ -91,7 +94,8 @@ class Schedule:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "source": self.spec.get("source"),
                 "target": self.spec.get("target"), "site": self.spec.get("site"),
-                "kind": self.spec.get("kind"), "every_s": self.every_s,
+                "kind": self.spec.get("kind"), "contents": bool(self.spec.get("contents")),
+                "every_s": self.every_s,
                 "every": self.spec.get("every"), "execution_id": self.execution_id,
                 "paused": self.paused, "next_run": self.next_run.isoformat(),
                 "last_run": self.last_run.isoformat() if self.last_run else None,

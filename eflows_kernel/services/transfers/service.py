@@ -97,12 +97,14 @@ class TransfersService:
                                       fields={"credential_id": "required with a site"})
         return source, target
 
-    def add(self, spec: ScheduleSpec | dict[str, Any],
-            execution_id: str | None = None) -> Schedule:
+    def add(self, spec: ScheduleSpec | dict[str, Any], execution_id: str | None = None,
+            first_run: datetime | None = None) -> Schedule:
+        """Check and store a schedule (first fired at ``first_run``, else now); the
+        scheduler is woken, so its first firing is not late by its idle wait."""
         if not isinstance(spec, ScheduleSpec):
             spec = ScheduleSpec.model_validate(spec)
         self.check(spec)
-        schedule = self.schedules.add(spec, execution_id)
+        schedule = self.schedules.add(spec, execution_id, first_run=first_run)
         if self._scheduler is not None:
             self._scheduler.wake()
         return schedule
@@ -125,6 +127,12 @@ class TransfersService:
     def delete(self, schedule_id: str) -> None:
         self.schedules.delete(schedule_id)
 
+    def wait_idle(self, schedule_ids: Sequence[str], timeout: float) -> bool:
+        """Wait until no firing of these schedules runs here (one started before they
+        were deleted would otherwise land older files after a final copy)."""
+        scheduler = self._scheduler
+        return scheduler.wait_idle(schedule_ids, timeout) if scheduler is not None else True
+
     def fire(self, schedule: Schedule) -> None:
         """One firing of a schedule: the movement, now (raises what went wrong)."""
         if schedule.execution_id and self._execution_over is not None and \
@@ -141,7 +149,8 @@ class TransfersService:
             def connect() -> Any:
                 return self._sites().connect(site.id, credential)
 
-        move(source, target, self._credentials(), connect, policy=self.url_policy)
+        move(source, target, self._credentials(), connect, policy=self.url_policy,
+             contents=spec.contents)
 
     # ---- the scheduler -----------------------------------------------------------------
 
@@ -166,6 +175,7 @@ class TransferScheduler:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="eflows-transfer")
         self._running: set[str] = set()
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._thread = threading.Thread(target=self._loop, name="eflows-transfer-scheduler",
                                         daemon=True)
 
@@ -174,6 +184,12 @@ class TransferScheduler:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def wait_idle(self, schedule_ids: Sequence[str], timeout: float) -> bool:
+        """True once no firing of ``schedule_ids`` runs (False: still one at ``timeout``)."""
+        ids = set(schedule_ids)
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._running & ids, timeout)
 
     def stop(self) -> None:
         self._stop.set()
@@ -212,5 +228,6 @@ class TransferScheduler:
         else:
             self.schedules.record(schedule.id, "done", None)
         finally:
-            with self._lock:
+            with self._idle:
                 self._running.discard(schedule.id)
+                self._idle.notify_all()

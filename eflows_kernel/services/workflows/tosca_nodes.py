@@ -271,6 +271,7 @@ class NodeMapper:
         node_type = self._type(name)
         props = self.nodes[name].get("properties") or {}
         env, deps = self.environment_and_deps(name)
+        host = None
         if node_type == IMAGE_TRANSFER:
             image = self._image_of(name, containers)
             direction, kind = "in", "image"
@@ -278,12 +279,18 @@ class NodeMapper:
                       else _as_str(props.get("image_id")) or "")
             target = self.endpoint(name, props, "target_path")
             used = {"target_path", "input_name_for_target_path"}
+            if "target_host" in props or "input_name_for_target_host" in props:
+                # The cluster the image goes to (``movement_sites.py``), maybe an input.
+                host = self.endpoint(name, props, "target_host") or None
+                used |= {"target_host", "input_name_for_target_host"}
         else:
             direction, kind, source_prop, target_prop = DATA_MOVEMENT_TYPES[node_type]
             source = self.endpoint(name, props, source_prop)
             target = self.endpoint(name, props, target_prop)
             used = {source_prop, target_prop}
         options: dict[str, Any] = {"tosca_type": node_type}
+        if host:
+            options["target_host"] = host
         secrets: dict[str, str] = {}
         for key, value in props.items():
             if key in used:

@@ -455,6 +455,48 @@ def test_a_failed_stage_in_cancels_its_job_and_a_cancel_stops_a_movement(
                 {**MOVED["data_movements"][0], "name": "refused"}]})).id, {}, "alpha")
 
 
+SYNCED = {"name": "synced", "steps": [{"name": "count", "application": "/a/count.py"}],
+          "data_movements": [
+              {"name": "out", "direction": "out", "kind": "s3", "source": "results",
+               "target": "s3://b/r"},
+              {"name": "live", "direction": "out", "kind": "webdav", "source": "results",
+               "target": "webdav://h/share", "every": "10s"}]}
+
+
+def test_the_final_sync_of_a_periodic_stage_out_follows_a_job_that_ran_and_failed(
+        world, tmp_path: Path) -> None:
+    """A stage-out synced ``every`` period gets its last sync as a step after its job,
+    also when the job ran and failed (its partial results); the other stage-outs do
+    not run then, and a job that failed before it ran on its site gets no sync."""
+    service, executor, mover, wf = moving_world(world, tmp_path, SYNCED)
+    execution = service.submit(wf, {}, "alpha")
+    wait_for(lambda: executor.started)
+    job = child(service, execution.id, "count")
+    service.store.set_remote_job(job.id, "4242")  # it ran on the site, in its run dir
+    log = tmp_path / f"{job.id}.jsonl"
+    log.write_text(json.dumps({"v": 1, "seq": 1, "run": job.id, "ts": 1.0, "type": "stage",
+                               "stage": "connect", "state": "done",
+                               "info": {"run_dir": "/site/runs/job"}}) + "\n")
+    service.store.set_event_log(job.id, str(log))
+    service.store.set_state(job.id, ExecutionState.FAILED, "job ended FAILED",
+                            error="exit 1")
+    wait_for(lambda: mover.started)
+    assert mover.started == [("count:out:live", "/site/runs/job")]
+    end(service, execution.id, "count:out:live", ExecutionState.DONE)
+    final = service.wait(execution.id, 10)
+    assert final.state == ExecutionState.FAILED and "count" in final.error
+    assert step_states(service, execution.id) == {
+        "count": "failed", "count:out:out": "cancelled", "count:out:live": "done"}
+
+    again = service.submit(wf, {}, "alpha")  # it fails before it has a job on the site
+    wait_for(lambda: len(executor.started) == 2)
+    end(service, again.id, "count", ExecutionState.FAILED, error="no such application")
+    assert service.wait(again.id, 10).state == ExecutionState.FAILED
+    assert step_states(service, again.id) == {
+        "count": "failed", "count:out:out": "cancelled", "count:out:live": "cancelled"}
+    assert len(mover.started) == 1
+
+
 def test_a_restart_starts_an_unfinished_movement_again(world, tmp_path: Path) -> None:
     service, _executor, mover, wf = moving_world(world, tmp_path, MOVED)
     execution = service.submit(wf, {}, "alpha")

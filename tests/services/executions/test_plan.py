@@ -123,19 +123,30 @@ MOVING = {"name": "moving", "inputs": [{"name": "share", "default": "webdav://h/
 
 def test_data_service_movements_are_steps_before_and_after_their_job() -> None:
     """A DLS-kind stage-in is a step the job waits for (and links), a stage-out a step
-    after it; uploads, local outputs and a periodic sync stay in the job's deployment."""
+    after it; uploads and local outputs stay in the job's deployment. A periodic sync is
+    both: the job's deployment syncs it while the job runs, and its final sync is a step
+    after the job (which also follows a job that ran and failed)."""
     plan = plan_execution("wf", workflow_from_spec(MOVING), {}, "cluster")
     assert plan.is_graph
     steps = {s.name: s for s in plan.steps}
-    assert list(steps) == ["count:in:regions", "count:in:page", "count", "count:out:to_s3"]
+    assert list(steps) == ["count:in:regions", "count:in:page", "count", "count:out:to_s3",
+                           "count:out:synced"]
     job = steps["count"]
     assert job.depends_on == job.links == ("count:in:regions", "count:in:page")
     assert job.movements == ("code", "synced", "back")
+    assert plan.synced("count") == ("synced",)  # its deployment does not copy it at the end
     assert steps["count:out:to_s3"].depends_on == ("count",)
     assert steps["count:out:to_s3"].stages_out and not steps["count:in:page"].stages_out
+    assert steps["count:out:synced"].final_sync and not steps["count:out:to_s3"].final_sync
     assert {(s.movement, s.job, s.site) for s in plan.steps if s.movement} == {
         ("regions", "count", "cluster"), ("page", "count", "cluster"),
-        ("to_s3", "count", "cluster")}
+        ("to_s3", "count", "cluster"), ("synced", "count", "cluster")}
+    inputs = {"count:in:regions", "count:in:page"}
+    assert [s.name for s in plan.ready(inputs | {"count"})] == ["count:out:to_s3",
+                                                                 "count:out:synced"]
+    # The job ran and failed: its final sync follows it still, no other stage-out does.
+    assert [s.name for s in plan.ready(inputs, failed={"count"})] == ["count:out:synced"]
+    assert [s.name for s in plan.ready(inputs)] == ["count"]
     assert plan.entry.name == "count:in:regions"
 
 
@@ -163,3 +174,44 @@ def test_a_later_job_waits_for_the_stage_outs_of_the_job_before_it() -> None:
     steps = {s.name: s for s in plan_steps("wf", workflow_from_spec(spec), "cluster")}
     assert steps["make:out:up"].depends_on == ("make",)
     assert steps["use"].depends_on == ("make", "make:out:up")
+
+
+IMAGES = {"name": "images", "inputs": [{"name": "far", "default": "login2.example.org"}],
+          "steps": [{"name": "near", "application": "/a/near.py", "environment": "Near"},
+                    {"name": "far", "application": "/a/far.py", "environment": "Far"}],
+          "data_movements": [
+              {"name": "near_image", "direction": "in", "kind": "image", "source": "w/s",
+               "target": "/images", "environment": "Near",
+               "options": {"target_host": "login1.example.org"}},
+              {"name": "sent_far", "direction": "in", "kind": "image", "source": "w/s",
+               "target": "/images", "environment": "Near",
+               "options": {"target_host": "${far}"}},
+              {"name": "far_image", "direction": "in", "kind": "image", "source": "w/s",
+               "target": "/images", "environment": "Far"}]}
+PLACES = {"hpc1": "u@login1.example.org:22", "hpc2": "u@login2.example.org:22"}
+ROLES = {"Near": "hpc1", "Far": "hpc2"}
+
+
+def test_an_image_transfer_goes_to_the_bound_site_its_target_host_names() -> None:
+    """The DLS image transfer's ``target_host`` is the cluster the image goes to: the
+    bound site of that host (or name), its job's when that is the one; its job waits for
+    it and links only what came to its own site. A host of no bound site is a 400."""
+    workflow = workflow_from_spec(IMAGES)
+    plan = plan_execution("wf", workflow, {}, ROLES, PLACES)
+    steps = {s.name: s for s in plan.steps}
+    assert {n: s.site for n, s in steps.items() if s.movement} == {
+        "near:in:near_image": "hpc1", "near:in:sent_far": "hpc2",
+        "far:in:far_image": "hpc2"}
+    assert steps["near"].depends_on == ("near:in:near_image", "near:in:sent_far")
+    assert steps["near"].links == ("near:in:near_image",)  # (hpc2's files are not here)
+    by_name = plan_execution("wf", workflow, {"far": "hpc2"}, ROLES, PLACES)
+    assert by_name.step("near:in:sent_far").site == "hpc2"  # a site's name names it too
+    with pytest.raises(ValidationError) as refused:
+        plan_execution("wf", workflow, {"far": "nord3.bsc.es"}, ROLES, PLACES)
+    field = "data_movements.sent_far.target_host"
+    assert field in refused.value.details["fields"]
+    assert "'nord3.bsc.es' is not the host of a site bound to this execution (bound: " \
+        "hpc1, hpc2)" in refused.value.details["fields"][field]
+    # Re-planned alone after a restart (the places are not known): not judged again.
+    alone = plan_steps("wf", workflow, "hpc1", {"far": "nord3.bsc.es"})
+    assert {s.site for s in alone} == {"hpc1"}

@@ -7,15 +7,22 @@ in, and a result folder staged out to S3; run under ``flock /tmp/eflows-e2e.lock
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import paramiko
 
 from eflows_kernel.events import EventStream
+from eflows_kernel.services.credentials import CredentialVault, SqlCredentialRepository
+from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.transfer.relay import relay_from_site, relay_to_site
 from eflows_kernel.services.hpc.transfer.stores import Auth, open_store
-from tests.plugins.cluster import SshdInfo
+from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
+from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.transfers import ScheduleSpec, TransfersService
+from tests.plugins.cluster import SshdInfo, password_login
 from tests.plugins.data_services import HttpFiles, S3Endpoint, WebDavShare
 
 
@@ -62,3 +69,47 @@ def test_webdav_folder_to_site_and_results_to_s3(client: paramiko.SSHClient, ssh
     assert [r.name for r in pushed] == ["results/a.txt"]
     body = s3_endpoint.client().get_object(Bucket="relay-out", Key="run-1/results/a.txt")
     assert body["Body"].read() == b"r1"
+
+
+def test_a_periodic_sync_of_a_dls_webdav_stage_out_lands_as_its_final_copy(
+        client: paramiko.SSHClient, sshd: SshdInfo, rdir: str, webdav_share: WebDavShare,
+        tmp_path: Path) -> None:
+    """The DLS's WebDAV stage-out writes the files below its ``source_path`` into its
+    folder (``contents``): a periodic sync of it (a schedule's firing, through the
+    transfers service and a session of its own) must land them there too, as the final
+    copy (``send_out`` -> ``relay_from_site(contents=True)``) does."""
+    ssh.run(client, f"mkdir -p {rdir}/results/sub && printf one > {rdir}/results/a.txt && "
+                    f"printf two > {rdir}/results/sub/b.txt")
+    state = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    vault = CredentialVault(SqlCredentialRepository(state), master_key=os.urandom(32))
+    logins = ServiceCredentials(state, vault)
+    logins.add("share", "webdav", webdav_share.url.replace("webdav://", "http://"),
+               username=webdav_share.username, secret=webdav_share.password)
+
+    class Sites:  # the one site, reached by a session of the firing's own
+        def get_by_name(self, name: str) -> SimpleNamespace:
+            return SimpleNamespace(id="site-1", name=name)
+
+        def connect(self, site_id: str, credential: str | None) -> paramiko.SSHClient:
+            return password_login(sshd)
+
+    transfers = TransfersService(state, lambda: logins, Sites,
+                                 url_policy=UrlPolicy(allow_private=True))
+    final = open_store("webdav", Auth(webdav_share.username, webdav_share.password))
+    relay_from_site(client, f"{rdir}/results", final, f"{webdav_share.url}/{rdir}-final",
+                    tmp_path / "final", contents=True)
+    final.close()
+    spec = ScheduleSpec(name="run:to_share", source=f"cluster:{rdir}/results",
+                        target=f"{webdav_share.url}/{rdir}-synced", every="1s",
+                        site="cluster", credential_id="key", kind="webdav", contents=True)
+    transfers.fire(transfers.schedules.add(spec, None))
+    try:
+        landed = {}
+        for name in ("final", "synced"):
+            root = webdav_share.root / f"{rdir}-{name}"
+            landed[name] = {p.relative_to(root).as_posix(): p.read_text()
+                            for p in root.rglob("*") if p.is_file()}
+        assert landed["final"] == {"a.txt": "one", "sub/b.txt": "two"}
+        assert landed["synced"] == landed["final"]
+    finally:
+        state.close()

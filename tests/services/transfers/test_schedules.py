@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,13 @@ import pytest
 
 from eflows_kernel.services.app import Services, ServicesConfig
 from eflows_kernel.services.errors import NotFoundError, ValidationError
-from eflows_kernel.services.transfers import ScheduleSpec, parse_period
+from eflows_kernel.services.state import StateStore
+from eflows_kernel.services.transfers import (
+    ScheduleSpec,
+    ScheduleStore,
+    TransferScheduler,
+    parse_period,
+)
 from tests.plugins.data_services import HttpFiles, WebDavShare
 
 
@@ -130,3 +137,31 @@ def test_periods_read_as_people_write_them(text: str | int, seconds: int) -> Non
 def test_bad_periods_are_refused(text: str | int) -> None:
     with pytest.raises(ValidationError, match="every must"):
         parse_period(text)
+
+
+def test_the_end_of_a_run_can_wait_for_a_firing_still_running(tmp_path: Path) -> None:
+    """A run's end drops its syncs and waits for one still running (deploy/periodic.py):
+    a late sync must not land older files after the final one."""
+    state = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    schedules = ScheduleStore(state)
+    started, release = threading.Event(), threading.Event()
+
+    def fire(_schedule: object) -> None:
+        started.set()
+        release.wait(10)
+
+    scheduler = TransferScheduler(schedules, fire)
+    schedule = schedules.add(ScheduleSpec(name="sync", every="1h", source="https://h/x",
+                                          target=str(tmp_path / "m")), "run-1")
+    scheduler.start()
+    try:
+        assert started.wait(10)
+        assert schedules.delete_for("run-1") == 1
+        assert not scheduler.wait_idle([schedule.id], 0.3)  # it still runs
+        release.set()
+        assert scheduler.wait_idle([schedule.id], 10)
+        assert scheduler.wait_idle(["another"], 0.01)  # nothing of that one runs
+    finally:
+        release.set()
+        scheduler.stop()
+        state.close()

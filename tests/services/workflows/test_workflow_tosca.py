@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from eflows_kernel.services.errors import ValidationError
+from eflows_kernel.services.executions.planning import plan_execution
 from eflows_kernel.services.workflows import (
     Workflow,
     WorkflowImportError,
@@ -193,8 +195,47 @@ def test_minimal_parallel_two_clusters(registry: dict[str, Workflow]) -> None:
     assert moves["StageInDataCluster2"].target == "${cluster2_input_path}"
     assert moves["StageInDataCluster2"].environment == "Cluster2Environment"
     assert moves["DLSDAGImageTransferCluster1"].options["target_host"] == "nord3.bsc.es"
+    assert "target_host" not in moves["DLSDAGImageTransferCluster2"].options
     assert _inputs(wf)["container_image_transfer_directory_cluster2"] == ("string", False, None)
     assert not any("deployment inputs" in m for m in _messages(wf))  # classic's only
+
+
+def test_minimal_parallel_sends_cluster1s_image_to_the_site_on_its_target_host(
+        registry: dict[str, Workflow]) -> None:
+    """Cluster1's image transfer names nord3.bsc.es: bound to a site there, the image
+    step runs there; bound to sites elsewhere, the trigger is a 400 naming the field."""
+    wf = registry["minimal_workflow.parallel"]
+    inputs = {"oid": "rec", "user_id": "me", "vault_id": "v", "cluster1_input_path": "/a",
+              "cluster2_input_path": "/b",
+              "cluster1_output_path": "/c", "cluster2_output_path": "/d",
+              "container_image_transfer_directory_cluster1": "/i1",
+              "container_image_transfer_directory_cluster2": "/i2", "mid": "m"}
+    roles = {"Cluster1Environment": "nord3", "Cluster2Environment": "mn5"}
+    plan = plan_execution("id", wf, inputs, roles, {"nord3": "me@nord3.bsc.es:22",
+                                                    "mn5": "me@glogin1.bsc.es:22"})
+    assert plan.step("PyCOMPSJobCluster1:in:DLSDAGImageTransferCluster1").site == "nord3"
+    assert plan.step("PyCOMPSJobCluster2:in:DLSDAGImageTransferCluster2").site == "mn5"
+    with pytest.raises(ValidationError) as refused:
+        plan_execution("id", wf, inputs, roles, {"nord3": "me@127.0.0.1:2222",
+                                                 "mn5": "me@127.0.0.1:2222"})
+    assert "data_movements.DLSDAGImageTransferCluster1.target_host" in \
+        refused.value.details["fields"]
+
+
+def test_an_image_transfer_may_read_its_target_host_from_an_input(tmp_path: Path) -> None:
+    topology = yaml.safe_load((REGISTRY / "minimal_workflow/tosca/parallel/types.yaml")
+                              .read_text())
+    props = topology["topology_template"]["node_templates"]["DLSDAGImageTransferCluster1"][
+        "properties"]
+    del props["target_host"]
+    props["input_name_for_target_host"] = "cluster1_host"
+    (tmp_path / "tosca").mkdir()
+    (tmp_path / "tosca" / "types.yaml").write_text(yaml.safe_dump(topology))
+    wf = import_topology(tmp_path / "tosca" / "types.yaml")
+    moved = {m.name: m for m in wf.data_movements}["DLSDAGImageTransferCluster1"]
+    assert moved.options["target_host"] == "${cluster1_host}"
+    assert "input_name_for_target_host" not in moved.options
+    assert wf.input("cluster1_host").required  # the DLS reads it from the inputs
 
 
 def test_import_topology_alone_names_from_registry_layout() -> None:

@@ -101,11 +101,11 @@ def follow_run(client: Client, execution_id: str, as_json: bool, events: bool = 
 
 def cmd_executions_list(client: Client, args: argparse.Namespace) -> int:
     page = client.executions.list(state=args.state or None, workflow_id=args.workflow,
-                                  limit=args.limit, offset=args.offset)
+                                  site=args.site, limit=args.limit, offset=args.offset)
     if args.json:
         emit_json({"items": page.items, "total": page.total})
-    else:
-        table([(e.id, e.workflow_id, e.site, e.state.value,
+    else:  # a step graph: every site it runs on (its ``site`` is its first step's)
+        table([(e.id, e.workflow_id, e.sites_text, e.state.value,
                  e.created_at.isoformat(timespec="seconds")) for e in page.items],
                ["id", "workflow", "site", "state", "created"])
     return EXIT_OK
@@ -118,7 +118,12 @@ def cmd_executions_status(client: Client, args: argparse.Namespace) -> int:
     else:
         print(f"id: {execution.id}")
         print(f"workflow: {execution.workflow_id}")
-        print(f"site: {execution.site}")
+        by_site = execution.steps_by_site
+        if len(by_site) > 1:  # a graph on several sites: each with the steps it runs
+            print("sites: " + ", ".join(f"{site} ({', '.join(steps)})"
+                                        for site, steps in by_site.items()))
+        else:
+            print(f"site: {execution.site}")
         print(f"state: {execution.state.value} ({execution.hpcwaas_status.value})")
         if execution.remote_job_id and execution.site != "local":
             print(f"job: {execution.remote_job_id}{queue_note(execution)}")
@@ -232,6 +237,8 @@ def register(groups: Any, command: Command) -> None:
     p = command(exs, "list", cmd_executions_list, "list executions, newest first")
     p.add_argument("--state", action="append", default=None)
     p.add_argument("--workflow", default=None)
+    p.add_argument("--site", default=None,
+                   help="only the runs on this site (a step graph: any of its steps)")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
     command(exs, "status", cmd_executions_status, "an execution's state").add_argument("id")

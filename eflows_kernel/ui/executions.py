@@ -27,6 +27,17 @@ LOG_LIMIT = 200_000  # characters kept in the log view (the tail)
 CANCEL_REQUESTED = "Cancel requested."
 
 
+def where(execution: Any) -> str:
+    """The sites a run is on, for its header: ``local``, or for a graph on several each
+    site with the steps it runs there (``2 sites: cluster-a (first), cluster-b
+    (second)``): ``site`` alone is the first step's."""
+    by_site = execution.steps_by_site
+    if len(by_site) < 2:
+        return ", ".join(by_site)
+    return f"{len(by_site)} sites: " + ", ".join(
+        f"{site} ({', '.join(steps)})" for site, steps in by_site.items())
+
+
 class ExecutionDetail(widgets.VBox):
     """One execution: state, live task graph, log tail, outputs, error, Cancel / Re-run.
 
@@ -156,7 +167,7 @@ class ExecutionDetail(widgets.VBox):
         state = execution.state.value
         self.header.value = (
             f"<b>{esc(execution.id)}</b> — {STATE_ICON.get(state, '')} <b>{esc(state)}</b> "
-            f"on {esc(execution.site)}"
+            f"on {esc(where(execution))}"
             + (f" (job {esc(execution.remote_job_id)}"
                + (f": {esc(queue_text(execution))}" if queue_text(execution) else "") + ")"
                if execution.remote_job_id else "")

@@ -98,6 +98,20 @@ def job_text(execution: Any) -> str:
     return f"{job} · {queue}" if job and queue else job
 
 
+def run_sites(execution: Any) -> list[str]:
+    """Every site the run is on: a step graph's steps may each run on another, and its
+    ``site`` is only its first step's."""
+    return list(getattr(execution, "sites", None) or [execution.site])
+
+
+def site_limits(execution: Any, limits: Callable[[str], str | None]) -> str | None:
+    """The time limit the run's sites submit with: each different one, in site order,
+    for a graph whose sites differ (``01:00:00, 02:00:00``)."""
+    found = [limit for limit in dict.fromkeys(limits(site) for site in run_sites(execution))
+             if limit]
+    return ", ".join(found) or None
+
+
 def make_row(execution: Any, workflow_name: str | None, now: datetime,
              site_limit: str | None = None) -> Row:
     state = execution.state.value
@@ -105,10 +119,11 @@ def make_row(execution: Any, workflow_name: str | None, now: datetime,
     name = workflow_name or execution.workflow_id
     job = job_text(execution)
     limit = walltime(execution, site_limit) or ""
-    cells = (state_text(execution), name, execution.site,
+    sites = ", ".join(run_sites(execution))
+    cells = (state_text(execution), name, sites,
              f"{execution.created_at:%Y-%m-%d %H:%M:%S}", human_duration(duration), job,
              limit)
-    return Row(execution.id, cells, (state, name.lower(), execution.site,
+    return Row(execution.id, cells, (state, name.lower(), sites,
                                      execution.created_at.timestamp(), duration, job, limit))
 
 
@@ -116,8 +131,9 @@ def table_rows(executions: Iterable[Any], names: Callable[[str], str | None],
                sort: str = "start", descending: bool = True, state: str = "all",
                text: str = "", now: datetime | None = None,
                limits: Callable[[str], str | None] | None = None) -> list[Row]:
-    """The rows to show: filtered by ``state`` ("active": not finished) and ``text``;
-    ``limits(site)`` is a site's time limit (the walltime of runs that name none)."""
+    """The rows to show: filtered by ``state`` ("active": not finished) and ``text`` (a
+    graph on two sites matches either's name); ``limits(site)`` is a site's time limit
+    (the walltime of runs that name none)."""
     now = now or datetime.now(timezone.utc)
     needle = text.strip().lower()
     rows = []
@@ -127,7 +143,7 @@ def table_rows(executions: Iterable[Any], names: Callable[[str], str | None],
                 value != state):
             continue
         row = make_row(execution, names(execution.workflow_id), now,
-                       limits(execution.site) if limits is not None else None)
+                       site_limits(execution, limits) if limits is not None else None)
         if needle and not any(needle in cell.lower() for cell in (*row.cells[1:3], row.id)):
             continue
         rows.append(row)

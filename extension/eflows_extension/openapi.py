@@ -83,7 +83,9 @@ CREDENTIAL = {"type": "object", "required": ["id", "name", "kind", "public_key"]
 EXECUTION = {"type": "object", "required": ["id", "workflow_id", "state", "status"],
              "properties": {"id": {"type": "string"}, "workflow_id": {"type": "string"},
                             "state": {"type": "string", "enum": STATES},
-                            "status": {"type": "string", "enum": HPCWAAS_STATES}}}
+                            "status": {"type": "string", "enum": HPCWAAS_STATES},
+                            "site": {"type": "string"},
+                            "sites": {"type": "array", "items": {"type": "string"}}}}
 HPCWAAS_EXECUTION = {"type": "object", "required": ["id", "status", "outputs"], "properties": {
     "id": {"type": "string"}, "status": {"type": "string", "enum": HPCWAAS_STATES},
     "outputs": OBJ}}
@@ -138,7 +140,9 @@ def _paths() -> dict[str, Any]:
         },
         f"{api}/executions": {"get": _op("List executions", {"200": _json(LIST)}, params=[
             *PAGE, _query("state", {"type": "string", "enum": STATES}),
-            _query("workflow_id", {"type": "string"}), _query("site", {"type": "string"})])},
+            _query("workflow_id", {"type": "string"}),
+            _query("site", {"type": "string"},
+                   "runs on this site (a step graph: any of its steps)")])},
         f"{api}/executions/{{execution_id}}": {
             "get": _op("An execution", {"200": _json(EXECUTION), **NOT_FOUND}, params=[EX]),
             "delete": _op("Cancel an execution", {"202": _json(EXECUTION), **NOT_FOUND,

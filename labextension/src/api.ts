@@ -8,7 +8,9 @@ import { ServerConnection } from '@jupyterlab/services';
 export interface IExecution {
   id: string;
   workflow_id: string;
+  /** A step graph's first step's site; `sites` has every site it runs on. */
   site: string;
+  sites?: string[];
   credential_id: string | null;
   state: string;
   status: string;
@@ -169,4 +171,10 @@ export class EflowsApi {
     }
     return last;
   }
+}
+
+/** Every site a run is on (`cluster-a, cluster-b` for a graph on two): `site` alone is
+ * a step graph's first step's. */
+export function sitesText(execution: IExecution): string {
+  return (execution.sites?.length ? execution.sites : [execution.site]).join(', ');
 }

@@ -4,7 +4,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { EflowsApi, IExecution } from './api';
+import { EflowsApi, IExecution, sitesText } from './api';
 import { h, stateBadge } from './dom';
 import { drawGraph } from './graph';
 import type { DetailView } from './panel';
@@ -130,7 +130,7 @@ export class ExecutionDetail extends Widget {
     const e = this.execution;
     const summary = this.progress.summary();
     this._header.replaceChildren(
-      h('b', {}, e.id), ' ', stateBadge(e.state), ` on ${e.site}`,
+      h('b', {}, e.id), ' ', stateBadge(e.state), ` on ${sitesText(e)}`,
       e.remote_job_id ? ` (job ${e.remote_job_id})` : '',
       summary ? h('span', { class: 'eflows-progress-text' }, ` · ${summary}`) : '');
   }

@@ -4,7 +4,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { IExecution } from './api';
+import { IExecution, sitesText } from './api';
 import { button, h, shortTime, stateBadge } from './dom';
 import { EflowsModel } from './model';
 
@@ -70,7 +70,7 @@ export class EflowsPanel extends Widget {
         h('div', { class: 'eflows-run-line' },
           stateBadge(execution.state),
           h('span', { class: 'eflows-run-workflow eflows-ellipsis' }, model.workflowName(execution)),
-          h('span', { class: 'eflows-run-site eflows-ellipsis' }, execution.site)),
+          h('span', { class: 'eflows-run-site eflows-ellipsis' }, sitesText(execution))),
         jobLine(execution),
         execution.finished && !progress ? null : h('div', { class: 'eflows-run-line' }, bar,
           h('span', { class: 'eflows-progress-text' }, summary)),

@@ -259,3 +259,48 @@ def test_rerun_of_a_graph_on_two_sites_binds_each_step_to_its_site_again(
     one_site = old.model_copy(update={"step_sites": {"make": "front", "read": "front"}})
     assert one_site.site_binding == "front"
     assert old.model_copy(update={"step_sites": None}).site_binding == "front"
+
+
+def test_list_and_status_of_a_graph_on_two_sites_show_both(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A step graph's ``site`` is its first step's: ``executions list`` showed it alone for
+    a graph on two sites; ``--site`` finds the runs on a site (the store's filter)."""
+    import argparse
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from eflows_kernel.cli.executions import cmd_executions_list, cmd_executions_status
+    from eflows_kernel.services.executions import Execution, ExecutionState
+    from eflows_kernel.services.state import Page
+
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    graph = Execution(id="g1", workflow_id="w1", site="front", credential_id=None, inputs={},
+                      state=ExecutionState.RUNNING, state_history=[], outputs={},
+                      remote_job_id=None, event_log=None, event_seq=0, error=None,
+                      created_at=now, updated_at=now,
+                      step_sites={"make": "front", "make->back": "back", "read": "back"})
+    plain = graph.model_copy(update={"id": "p1", "step_sites": None})
+    asked: list[Any] = []
+
+    def listing(**filters: Any) -> Page[Execution]:
+        asked.append(filters["site"])
+        return Page[Execution](items=[graph, plain], total=2, limit=50, offset=0)
+
+    client = SimpleNamespace(executions=SimpleNamespace(list=listing, get=lambda i: {
+        "g1": graph, "p1": plain}[i], steps=lambda _id: []))
+    args = argparse.Namespace(state=None, workflow=None, site="back", limit=50, offset=0,
+                              json=False)
+    assert cmd_executions_list(client, args) == 0  # type: ignore[arg-type]
+    import re
+    rows = [re.split(r"\s{2,}", line) for line in capsys.readouterr().out.splitlines()]
+    assert asked == ["back"]
+    assert [r[:3] for r in rows] == [["ID", "WORKFLOW", "SITE"], ["g1", "w1", "front, back"],
+                                     ["p1", "w1", "front"]]
+    assert cmd_executions_status(client, argparse.Namespace(  # type: ignore[arg-type]
+        id="g1", json=False)) == 0
+    assert "sites: front (make), back (read)\n" in capsys.readouterr().out
+    assert cmd_executions_status(client, argparse.Namespace(  # type: ignore[arg-type]
+        id="p1", json=False)) == 0
+    assert "site: front\n" in capsys.readouterr().out
+    from eflows_kernel.cli.main import build_parser
+    assert build_parser().parse_args(["executions", "list", "--site", "back"]).site == "back"

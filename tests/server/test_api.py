@@ -333,3 +333,24 @@ async def test_a_step_graph_over_rest_sites_by_environment_steps_and_their_logs(
     assert {e["step"] for e in events if e["type"] == "step"} == {"first", "second"}
     code, _, listing = await api("GET", "eflows/api/executions")
     assert [e["id"] for e in listing["items"]] == [body["id"]]  # steps are not listed
+
+
+async def test_the_listing_shows_every_site_of_a_graph_and_filters_on_any(
+        api: Any, jp_serverapp: Any) -> None:
+    """A graph's ``site`` is its first step's: listed by site, a graph on two sites was
+    found on that one only, and its record named no other."""
+    _, _, wf = await api("POST", "eflows/api/workflows", {"name": "w", "steps": [
+        {"name": "s", "application": "/bin/true"}]})
+    store = jp_serverapp.web_app.settings["eflows"].execution_store
+    graph = store.create(wf["id"], {}, "front", step_sites={"make": "front",
+                                                            "read": "back"})
+    plain = store.create(wf["id"], {}, "front")
+    for site, ids in (("front", [plain.id, graph.id]), ("back", [graph.id]), ("x", [])):
+        code, _, page = await api("GET", "eflows/api/executions", params={"site": site})
+        assert code == 200 and [e["id"] for e in page["items"]] == ids, (site, page)
+        assert page["total"] == len(ids)
+    code, _, page = await api("GET", "eflows/api/executions")
+    sites = {e["id"]: (e["site"], e["sites"]) for e in page["items"]}
+    assert sites == {graph.id: ("front", ["front", "back"]), plain.id: ("front", ["front"])}
+    code, _, one = await api("GET", f"eflows/api/executions/{graph.id}")
+    assert code == 200 and one["sites"] == ["front", "back"]

@@ -159,6 +159,42 @@ def test_rerun_of_a_graph_on_two_sites_binds_each_step_to_its_site_again(
         detail.close()
 
 
+def test_a_graph_on_two_sites_shows_every_site_in_the_detail_and_the_table(
+        client: LocalClient) -> None:
+    """A graph's ``site`` is its first step's: the detail's header and the jobs table
+    showed that one only for a graph on two sites. A run on one site looks as before."""
+    from datetime import datetime, timezone
+
+    from eflows_kernel.ui.jobs_table import table_rows
+
+    execution = client.executions.trigger(_two_steps(client), {}, site="local")
+    client.executions.wait(execution.id, 120)
+    detail = ExecutionDetail(client, execution.id, start=False, graph=False)
+    try:
+        assert "</b> on local<br>" in detail.header.value  # one site (local for both steps)
+        two = detail.execution.model_copy(update={"step_sites": {
+            "first": "front", "first->back": "back", "second": "back"}})
+        detail.execution = two
+        detail._render()
+        assert "</b> on 2 sites: front (first), back (second)<br>" in detail.header.value
+    finally:
+        detail.close()
+    plain = two.model_copy(update={"id": "plain", "step_sites": None, "site": "middle"})
+    now = datetime.now(timezone.utc)
+    limits = {"front": "01:00:00", "back": "02:00:00", "middle": "01:00:00"}.get
+    rows = {r.id: r.cells for r in table_rows([two, plain], lambda _w: "wc", now=now,
+                                              limits=limits)}
+    assert rows[two.id][2] == "front, back" and rows["plain"][2] == "middle"
+    assert rows[two.id][-1] == "01:00:00, 02:00:00"  # each site's own limit
+    assert rows["plain"][-1] == "01:00:00"
+    # The text filter finds the graph by either site; sorted by site, it sorts as shown.
+    for needle, found in (("front", [two.id]), ("back", [two.id]), ("middle", ["plain"])):
+        assert [r.id for r in table_rows([two, plain], lambda _w: "wc", text=needle,
+                                         now=now)] == found
+    assert [r.id for r in table_rows([plain, two], lambda _w: "wc", sort="site",
+                                     descending=False, now=now)] == [two.id, "plain"]
+
+
 def test_unknown_execution_shows_the_error(client: LocalClient) -> None:
     detail = ExecutionDetail(client, "nope", start=False, graph=False)
     assert detail.message.kind == "error" and "nope" in detail.message.text

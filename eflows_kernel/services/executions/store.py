@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, or_, select
 
 from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
 from eflows_kernel.services.executions.plan import driven_by_graph
@@ -103,9 +103,40 @@ class Execution(BaseModel):
         first step's) would put every step of a graph on several sites on that one, so
         such a graph is bound by its workflow's step names (the copies and movements
         the plan added are planned again)."""
-        own = {step: site for step, site in (self.step_sites or {}).items()
-               if not driven_by_graph(step)}
+        own = self._own_step_sites
         return own if len(set(own.values())) > 1 else self.site
+
+    @property
+    def _own_step_sites(self) -> dict[str, str]:
+        """The workflow's own steps and their sites (not the copies and movements)."""
+        return {step: site for step, site in (self.step_sites or {}).items()
+                if not driven_by_graph(step)}
+
+    @property
+    def sites(self) -> list[str]:
+        """Every site the execution runs on, in step order: ``site`` alone is the first
+        step's, so a graph on several sites would show (and be found on) only that one."""
+        found = list(dict.fromkeys(self._own_step_sites.values()))
+        return found if found else [self.site]
+
+    @property
+    def steps_by_site(self) -> dict[str, list[str]]:
+        """Each site the execution runs on -> the workflow steps it runs there (one site
+        and no steps for a run of one step)."""
+        grouped: dict[str, list[str]] = {}
+        for step, site in self._own_step_sites.items():
+            grouped.setdefault(site, []).append(step)
+        return grouped or {self.site: []}
+
+    @property
+    def sites_text(self) -> str:
+        """``cluster-a`` for a run on one site, ``cluster-a, cluster-b`` for a graph on
+        two: what a list shows in its site column."""
+        return ", ".join(self.sites)
+
+    def runs_on(self, site: str) -> bool:
+        """The execution runs (a step of it, at least) on ``site``."""
+        return site in self.sites
 
     @property
     def finished(self) -> bool:
@@ -197,7 +228,8 @@ class ExecutionStore:
              workflow_id: str | None = None, site: str | None = None, limit: int = 50,
              offset: int = 0) -> Page[Execution]:
         """Executions matching every filter given, newest first (not the steps of graphs:
-        they are listed by :meth:`steps`)."""
+        they are listed by :meth:`steps`). ``site``: those running on it, a graph with
+        any of its steps there."""
         check_page(limit, offset)
         query: Select[tuple[ExecutionRow]] = select(ExecutionRow).where(
             ExecutionRow.parent_id.is_(None))
@@ -206,15 +238,28 @@ class ExecutionStore:
             query = query.where(ExecutionRow.state.in_([_state(s).value for s in states]))
         if workflow_id is not None:
             query = query.where(ExecutionRow.workflow_id == workflow_id)
-        if site is not None:
-            query = query.where(ExecutionRow.site == site)
         with self.store.session(write=False) as session:
+            if site is not None:
+                query = query.where(or_(ExecutionRow.site == site,
+                                        ExecutionRow.id.in_(self._graphs_on(session, site))))
             total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
             rows = session.scalars(query.order_by(ExecutionRow.created_at.desc(),
                                                   ExecutionRow.id.desc())
                                    .limit(limit).offset(offset))
             items = [_model(row) for row in rows]
         return Page[Execution](items=items, total=total, limit=limit, offset=offset)
+
+    @staticmethod
+    def _graphs_on(session: Any, site: str) -> list[str]:
+        """The step graphs with a step on ``site`` other than their first: ``site`` holds
+        the first step's only, and the steps' sites are one JSON value, which SQLite and
+        PostgreSQL query differently, so they are read here (graphs' ids and sites only)."""
+        rows = session.execute(select(ExecutionRow.id, ExecutionRow.step_sites).where(
+            ExecutionRow.parent_id.is_(None), ExecutionRow.site != site,
+            ExecutionRow.step_sites.is_not(None),  # (a run of one step: SQL or JSON null)
+            cast(ExecutionRow.step_sites, String) != "null"))
+        return [row_id for row_id, sites in rows
+                if site in {v for k, v in (sites or {}).items() if not driven_by_graph(k)}]
 
     def running(self) -> list[Execution]:
         """Every unfinished execution, oldest first: what a monitor re-attaches to."""

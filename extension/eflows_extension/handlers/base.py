@@ -243,6 +243,7 @@ def execution_json(execution: Execution) -> dict[str, Any]:
     body = execution.model_dump(mode="json")
     body["status"] = execution.hpcwaas_status.value
     body["finished"] = execution.finished
+    body["sites"] = execution.sites  # a step graph: every site ("site" is its first step's)
     return body
 
 

@@ -135,6 +135,36 @@ def test_list_filters_and_pages(executions: ExecutionStore, state: StateStore) -
         executions.list(limit=0)
 
 
+def test_a_graph_on_two_sites_shows_and_is_found_on_both(executions: ExecutionStore,
+                                                         workflow_id: str) -> None:
+    """``site`` is a graph's first step's: listed by site, a graph on two sites was found
+    on that one only, and shown with it alone."""
+    plain = executions.create(workflow_id, {}, "front")
+    graph = executions.create(workflow_id, {}, "front", step_sites={
+        "make": "front", "make->back": "back", "read": "back", "read:out:res": "back"})
+    one_site = executions.create(workflow_id, {}, "back", step_sites={"a": "back",
+                                                                       "b": "back"})
+    executions.create(workflow_id, {}, "back", parent_id=graph.id, step="read")
+    assert (graph.sites, graph.sites_text) == (["front", "back"], "front, back")
+    assert graph.steps_by_site == {"front": ["make"], "back": ["read"]}
+    assert graph.runs_on("back") and graph.runs_on("front") and not graph.runs_on("x")
+    assert (plain.sites, plain.sites_text, plain.steps_by_site) == (["front"], "front",
+                                                                   {"front": []})
+    assert (one_site.sites, one_site.sites_text) == (["back"], "back")
+
+    def ids(site: str, **more: object) -> list[str]:
+        return [e.id for e in executions.list(site=site, **more).items]  # type: ignore[arg-type]
+
+    assert ids("front") == [graph.id, plain.id]
+    assert ids("back") == [one_site.id, graph.id]  # not the graph's step (listed by steps)
+    assert executions.list(site="back").total == 2
+    assert ids("back", limit=1, offset=1) == [graph.id]
+    assert ids("back", state="queued") == [one_site.id, graph.id]
+    executions.set_state(graph.id, "running")
+    assert ids("back", state="running") == [graph.id]
+    assert ids("nowhere") == []
+
+
 def test_running_lists_unfinished_executions_oldest_first(executions: ExecutionStore,
                                                            workflow_id: str) -> None:
     made = [executions.create(workflow_id, {"n": n}, "hpc") for n in range(5)]

@@ -118,8 +118,8 @@ class LocalExecutions:
                                     one_time_code=one_time_code)
 
     def logs(self, execution_id: str, offset: int = 0,
-             size: int | None = None) -> tuple[str, int]:
-        return self._service.logs(execution_id, offset=offset, size=size)
+             size: int | None = None, step: str | None = None) -> tuple[str, int]:
+        return self._service.logs(execution_id, offset=offset, size=size, step=step)
 
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:
         return self._service.events(execution_id, from_seq=from_seq)

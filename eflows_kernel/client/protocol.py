@@ -72,8 +72,9 @@ class ExecutionsAPI(Protocol):
         """A new run of a finished one, from its checkpoint (409 if it left none)."""
 
     def logs(self, execution_id: str, offset: int = 0,
-             size: int | None = None) -> tuple[str, int]:
-        """Output from byte ``offset`` and the offset to ask next."""
+             size: int | None = None, step: str | None = None) -> tuple[str, int]:
+        """Output from byte ``offset`` and the offset to ask next (``step``: one step
+        of a step graph)."""
 
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]: ...
     def wait(self, execution_id: str, timeout: float) -> Execution: ...

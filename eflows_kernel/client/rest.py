@@ -176,10 +176,11 @@ class RestExecutions(_Part):
             self._http.call("POST", f"executions/{_q(execution_id)}/resume", body))
 
     def logs(self, execution_id: str, offset: int = 0,
-             size: int | None = None) -> tuple[str, int]:
-        """Output from byte ``offset`` and the offset to ask next (incremental)."""
+             size: int | None = None, step: str | None = None) -> tuple[str, int]:
+        """Output from byte ``offset`` and the offset to ask next (incremental);
+        ``step``: one step of a step graph, live (without it, the finished steps')."""
         body = self._http.call("GET", f"executions/{_q(execution_id)}/logs",
-                               params={"offset": offset, "size": size})
+                               params={"offset": offset, "size": size, "step": step})
         return body["text"], body["next_offset"]
 
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ root's :class:`~eflows_kernel.services.app.ServicesConfig`, and the one
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -195,6 +196,7 @@ class EflowsExtensionApp(ExtensionApp):
         """Build the services; if the installation is broken (an empty or newer state
         database, a bad or missing vault key), the routes still exist and answer 503 with
         the reason (``handlers/base.py``) rather than the extension vanishing into 404s."""
+        self.route_service_logs()
         try:
             services = Services(self.services_config())
         except Exception as exc:
@@ -211,6 +213,23 @@ class EflowsExtensionApp(ExtensionApp):
             return
         self.report_catalogue(services)
         self.advertise_to_kernels()
+
+    def route_service_logs(self) -> None:
+        """The services' own loggers (``eflows_kernel.*``: re-attaches after a restart,
+        job ends, movements) write to this server's log, at its level: Python's default
+        drops their INFO lines, so an operator never saw a restart re-attach anything.
+        A site that configured logging itself (``eflows_kernel`` or the root logger,
+        which these lines reach anyway) keeps its own handlers."""
+        logger = logging.getLogger("eflows_kernel")
+        if logger.handlers or logging.getLogger().handlers:
+            return
+        source = self.log
+        while isinstance(source, logging.Logger) and not source.handlers and \
+                source.propagate and source.parent is not None:
+            source = source.parent  # the logger whose handlers this app's lines reach
+        for handler in getattr(source, "handlers", ()):
+            logger.addHandler(handler)
+        logger.setLevel(self.log.getEffectiveLevel())
 
     def report_catalogue(self, services: Services) -> None:
         """Say what the centre publishes, and which grants match nothing (a typo leaves

@@ -154,6 +154,10 @@ def test_a_server_killed_mid_graph_re_attaches_every_running_step(
     for name in jobs:  # still the one job each, running: re-attached, not submitted again
         assert _slurm_jobs(f"eflows-{steps[name]['execution_id']}") == [
             (jobs[name], "RUNNING")]
+    # The operator's server log says so (the services' own loggers reach it).
+    server_log = (second.state / f"server-{second.port}.log").read_text()
+    for name in jobs:
+        assert f"re-attaching to execution {steps[name]['execution_id']}" in server_log
     gate.touch()  # the branch goes on, followed by the second server alone
 
     done = client.executions.wait(execution.id, timeout=240)

@@ -86,6 +86,42 @@ def test_a_template_value_of_the_wrong_type_names_the_field() -> None:
     assert "'two'" in fields["steps.run.num_nodes"]
 
 
+OPTIONED = {"name": "optioned",
+            "inputs": [{"name": "n", "type": "string"}, {"name": "label", "type": "string",
+                                                          "default": "x"}],
+            "steps": [{"name": "run", "application": "/a/run.py",
+                       "options": {"workers": "${n}", "slurm_workers": "${n}",
+                                   "note": "run-${label}", "kept": 3}}]}
+
+
+def test_step_options_are_filled_and_the_numbers_typed() -> None:
+    """``options.workers`` reaches ``int()`` in deploy/allocation.py: filled and typed at
+    trigger, a wrong value a field error there, not a crash on the site."""
+    options = plan_execution("id", workflow_from_spec(OPTIONED), {"n": "3"},
+                             "site").entry.step.options
+    assert options == {"workers": 3, "slurm_workers": 3, "note": "run-x", "kept": 3}
+    with pytest.raises(ValidationError) as refused:
+        plan_execution("id", workflow_from_spec(OPTIONED), {"n": "three"}, "site")
+    fields = refused.value.details["fields"]
+    assert set(fields) == {"steps.run.options.workers", "steps.run.options.slurm_workers"}
+    assert "'three'" in fields["steps.run.options.workers"]
+    with pytest.raises(ValidationError) as refused:  # workers: none is no worker count
+        plan_execution("id", workflow_from_spec(OPTIONED), {"n": "0"}, "site")
+    assert set(refused.value.details["fields"]) == {"steps.run.options.workers"}
+    literal = {"name": "w", "steps": [{"name": "run", "application": "/a/run.py",
+                                       "options": {"workers": "many"}}]}
+    with pytest.raises(ValidationError, match=r"steps\.run\.options\.workers must be"):
+        plan_execution("id", workflow_from_spec(literal), {}, "site")
+
+
+def test_an_unknown_reference_in_step_options_is_refused_at_registration() -> None:
+    spec = {"name": "w", "steps": [{"name": "a", "application": "/a.py",
+                                    "options": {"workers": "${n}"}}]}
+    with pytest.raises(WorkflowImportError,
+                       match=r"steps\.a\.options\.workers: references '\$\{n\}'"):
+        workflow_from_spec(spec)
+
+
 def test_unknown_references_and_rings_are_refused_at_registration_with_the_path() -> None:
     spec = {"name": "w", "steps": [
         {"name": "a", "application": "/a.py", "env": {"X": "${nowhere}"}},

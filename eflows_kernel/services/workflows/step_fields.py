@@ -85,6 +85,8 @@ def check_references(workflow: Workflow,
     ends += [(f"site_copies.{copy.name}.{field}", getattr(copy, field))
              for copy in workflow.site_copies
              for field in ("source_path", "target_path", "source_host", "target_host")]
+    ends += [(f"data_movements.{move.name}.every", move.every)
+             for move in workflow.data_movements if move.every]
     for path, value in ends:
         for name in find_references(value or ""):
             if name not in declared:

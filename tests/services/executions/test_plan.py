@@ -122,6 +122,31 @@ def test_an_unknown_reference_in_step_options_is_refused_at_registration() -> No
         workflow_from_spec(spec)
 
 
+def test_a_templated_period_is_filled_and_checked_at_trigger() -> None:
+    """``every: ${period}``: a period keeps the stage-out in the job (synced while it
+    runs); none makes it a step after the job; a wrong one is a field error."""
+    spec = {**MOVING, "inputs": [*MOVING["inputs"], {"name": "period", "type": "string",
+                                                     "required": False, "default": ""}],
+            "data_movements": [{**m, "every": "${period}"} if m["name"] == "synced" else m
+                               for m in MOVING["data_movements"]]}
+    workflow = workflow_from_spec(spec)
+    synced = [s.name for s in plan_execution("wf", workflow, {"period": "1m"},
+                                             "cluster").steps]
+    assert "count:out:synced" not in synced
+    assert "count:out:synced" in [s.name for s in plan_execution(
+        "wf", workflow, {}, "cluster").steps]
+    with pytest.raises(ValidationError) as refused:
+        plan_execution("wf", workflow, {"period": "0s"}, "cluster")
+    assert set(refused.value.details["fields"]) == {"data_movements.synced.every"}
+    assert "from 1 s to 366 days" in refused.value.details["fields"][
+        "data_movements.synced.every"]
+    with pytest.raises(WorkflowImportError,
+                       match=r"data_movements\.synced\.every: references '\$\{nowhere\}'"):
+        workflow_from_spec({**spec, "data_movements": [
+            {**m, "every": "${nowhere}"} for m in spec["data_movements"]
+            if m["name"] == "synced"]})
+
+
 def test_unknown_references_and_rings_are_refused_at_registration_with_the_path() -> None:
     spec = {"name": "w", "steps": [
         {"name": "a", "application": "/a.py", "env": {"X": "${nowhere}"}},

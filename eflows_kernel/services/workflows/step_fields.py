@@ -62,7 +62,8 @@ def check_references(workflow: Workflow,
     """Every reference to something unknown, by field path (empty: all is well).
 
     A step may name a declared input, or ``steps.<s>.dir`` of a step ``s`` it waits for;
-    a data movement's ends and a site copy's paths and hosts, a declared input.
+    a data movement's ends, period and login and a site copy's paths and hosts, a
+    declared input.
     """
     declared = {i.name for i in workflow.inputs}
     problems: dict[str, str] = {}
@@ -85,8 +86,8 @@ def check_references(workflow: Workflow,
     ends += [(f"site_copies.{copy.name}.{field}", getattr(copy, field))
              for copy in workflow.site_copies
              for field in ("source_path", "target_path", "source_host", "target_host")]
-    ends += [(f"data_movements.{move.name}.every", move.every)
-             for move in workflow.data_movements if move.every]
+    ends += [(f"data_movements.{move.name}.{field}", getattr(move, field))
+             for move in workflow.data_movements for field in ("every", "credential_id")]
     for path, value in ends:
         for name in find_references(value or ""):
             if name not in declared:

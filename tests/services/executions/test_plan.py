@@ -145,6 +145,11 @@ def test_a_templated_period_is_filled_and_checked_at_trigger() -> None:
         workflow_from_spec({**spec, "data_movements": [
             {**m, "every": "${nowhere}"} for m in spec["data_movements"]
             if m["name"] == "synced"]})
+    with pytest.raises(WorkflowImportError,  # the login a movement uses: the same
+                       match=r"data_movements\.synced\.credential_id: references"):
+        workflow_from_spec({**MOVING, "data_movements": [
+            {**m, "credential_id": "${who}"} for m in MOVING["data_movements"]
+            if m["name"] == "synced"]})
 
 
 def test_unknown_references_and_rings_are_refused_at_registration_with_the_path() -> None:

@@ -13,7 +13,20 @@ import sys
 from typing import Any
 
 from eflows_kernel.cli.output import EXIT_OK, Command, UsageError, emit_json, parse_pairs, table
+from eflows_kernel.client.local import LocalClient
 from eflows_kernel.client.protocol import Client
+
+# In-process (``--local``, or no server configured) nothing fires a schedule once this
+# command exits: the scheduler runs in the Jupyter server only (services/app.py).
+LOCAL_NOTE = ("eflows: note: schedules fire only while a Jupyter server with the eFlows "
+              "extension runs (not from this --local command)")
+
+
+def _note_local(client: Client) -> None:
+    """Say on stderr (``--json`` output stays clean) that a local schedule waits for a
+    server: it was made, and would otherwise look as if it ran."""
+    if isinstance(client, LocalClient):
+        print(LOCAL_NOTE, file=sys.stderr)
 
 
 def _secret(args: argparse.Namespace) -> str:
@@ -76,6 +89,7 @@ def cmd_transfers_add(client: Client, args: argparse.Namespace) -> int:
         emit_json(schedule)
     else:
         print(f"id: {schedule['id']} (next run {schedule['next_run']})")
+    _note_local(client)
     return EXIT_OK
 
 
@@ -85,6 +99,7 @@ def cmd_transfers_list(client: Client, args: argparse.Namespace) -> int:
         emit_json(schedules)
     else:
         _show(schedules)
+    _note_local(client)
     return EXIT_OK
 
 

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from eflows_kernel.cli.main import main
 from eflows_kernel.client import LocalClient
 
 SECRET = "dav-password-not-on-the-command-line"
@@ -39,6 +42,7 @@ async def test_transfers_schedule_list_pause_resume_delete(cli: Any, tmp_path: P
     assert json.loads(shown.out)["contents"] is True
     listing = await cli("transfers", "list")
     assert schedule in listing.out and "paused" in listing.out and "1d" in listing.out
+    assert "note" not in made.err + listing.err  # a server fires them
     resumed = await cli("transfers", "resume", schedule, "--json")
     assert resumed.code == 0 and json.loads(resumed.out)["paused"] is False
     paused = await cli("transfers", "pause", schedule)
@@ -65,3 +69,20 @@ def test_local_client_has_the_same_data_part(tmp_path: Path) -> None:
         client.data.delete_schedule(schedule["id"])
         client.data.delete_login(login["id"])
         assert client.data.logins() == [] and client.data.schedules() == []
+
+
+def test_a_local_schedule_says_it_fires_only_with_a_server(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--local``: nothing fires the schedule once the command exits; it says so."""
+    monkeypatch.setenv("EFLOWS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("EFLOWS_STATE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    assert main(["--local", "transfers", "schedule", "s", "https://example.org/d.bin",
+                 str(tmp_path / "m"), "--every", "1h"]) == 0
+    made = capsys.readouterr()
+    assert made.out.startswith("id: ")
+    assert made.err.count("\n") == 1 and "only while a Jupyter server" in made.err
+    assert main(["--local", "transfers", "list", "--json"]) == 0
+    listed = capsys.readouterr()
+    assert len(json.loads(listed.out)) == 1 and "only while a Jupyter server" in listed.err

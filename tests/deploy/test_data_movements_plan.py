@@ -139,3 +139,17 @@ def test_a_periodic_out_movement_keeps_its_period() -> None:
     assert workflow.data_movements[0].every == "10m"
     with pytest.raises(ValueError, match="every must be a period"):
         _one("webdav", "out", source="results", target="webdav://h/share", every="often")
+
+
+def test_a_templated_period_is_filled_where_the_deployment_is_staged() -> None:
+    """``every: ${period}``: the trigger chooses how often; staging syncs that often."""
+    spec = {"name": "w", "inputs": [{"name": "period", "default": "30s"}],
+            "steps": [{"name": "s", "application": "/x.py"}],
+            "data_movements": [{"name": "m", "kind": "cluster", "direction": "out",
+                                "source": "results", "every": "${period}"}]}
+    workflow = workflow_from_spec(spec)
+    assert [o.every for o in plan(workflow, {"period": "30s"}).stage_out] == ["30s"]
+    assert [o.every for o in plan(workflow, {"period": ""}).stage_out] == [None]
+    with pytest.raises(ValidationError) as error:
+        plan(workflow, {"period": "often"})
+    assert "data_movements.m.every: every must be a period" in error.value.details["fields"]["m"]

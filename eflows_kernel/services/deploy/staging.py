@@ -57,11 +57,13 @@ from eflows_kernel.services.transfers import (
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
     DataMovement,
+    InputValidationError,
     Workflow,
     local_application,
     render_arguments,
     source_root,
 )
+from eflows_kernel.services.workflows.movement_fields import render_every
 
 CLUSTER_PREFIX = "cluster:"
 SUPPORTED_IN = ("local", "http", "cluster", *DATA_KINDS)
@@ -110,6 +112,15 @@ def _render(movement: DataMovement, template: str, values: dict[str, Any]) -> st
     except ArgumentRenderError as exc:
         raise ValidationError(f"data movement {movement.name!r}: {exc}",
                               fields={movement.name: str(exc)}) from None
+
+
+def _every(movement: DataMovement, values: dict[str, Any]) -> str | None:
+    """The movement's period, its template filled (checked at trigger already)."""
+    try:
+        return render_every(movement, values)
+    except InputValidationError as exc:
+        raise ValidationError(f"data movement {movement.name!r}: "
+                              + "; ".join(exc.errors.values()), fields=exc.errors) from None
 
 
 class _Refused(ValueError):
@@ -231,6 +242,7 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
                 "path input")
             continue
         try:
+            every = _every(movement, values)
             source = _render(movement, movement.source, values)
             target = _render(movement, movement.target, values) if movement.target else ""
             if movement.kind in DATA_KINDS and movement.kind != "http":
@@ -248,7 +260,7 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
                 if movement.direction == "out":
                     contents = movement.options.get("tosca_type") == WEBDAV_STAGE_OUT
                     stage_out.append(StageOut(movement.name, safe, False, location,
-                                              movement.every, contents))
+                                              every, contents))
                 else:
                     stage_in.append(StageIn(movement.name, "data", endpoint, safe, location))
                 continue
@@ -257,7 +269,7 @@ def plan(workflow: Workflow, values: dict[str, Any], check_local: bool = True,
             continue
         if movement.direction == "out":
             stage_out.append(StageOut(movement.name, source, movement.kind == "cluster",
-                                      every=movement.every))
+                                      every=every))
             continue
         target_dir = target or "inputs"
         if movement.kind == "http" and url_policy is not None and check_local:

@@ -18,6 +18,7 @@ from eflows_kernel.services.executions.plan import ExecutionPlan, SiteBinding, S
 from eflows_kernel.services.executions.plan_copies import _with_copies, _with_site_copies
 from eflows_kernel.services.executions.plan_movements import _with_movement_steps
 from eflows_kernel.services.workflows import InputValidationError, Workflow, validate_inputs
+from eflows_kernel.services.workflows.movement_fields import with_periods
 from eflows_kernel.services.workflows.step_fields import render_step_fields, step_dir_key
 from eflows_kernel.services.workflows.step_graph import (
     StepGraphError,
@@ -104,6 +105,11 @@ def plan_steps(workflow_id: str, workflow: Workflow, site: SiteBinding,
             continue
         steps.append(StepPlan(step.name, sites[step.name], filled, deps[step.name],
                               None if single else moved[step.name]))
+    if values is not None:  # a templated period decides which movements are steps
+        try:
+            workflow = with_periods(workflow, values)
+        except InputValidationError as exc:
+            errors.update(exc.errors)
     if errors:
         raise ValidationError("; ".join(errors[k] for k in sorted(errors)), fields=errors)
     steps = _with_movement_steps(steps, workflow, site, values, places)

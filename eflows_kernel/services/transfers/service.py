@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
-from eflows_kernel.services.errors import ServiceError, ValidationError
+from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.paths import protected_by
 from eflows_kernel.services.state.store import StateStore
@@ -87,15 +87,27 @@ class TransfersService:
             if not spec.site:
                 raise ValidationError("a 'cluster:' end needs the site it is on",
                                       fields={"site": "required with a cluster: path"})
+            sites = self._sites()
             try:
-                self._sites().get_by_name(spec.site)
+                sites.get_by_name(spec.site)
             except ServiceError:
                 raise ValidationError(f"no site named {spec.site!r}",
                                       fields={"site": f"no site named {spec.site!r}"}) from None
             if not spec.credential_id:
                 raise ValidationError("a 'cluster:' end needs the SSH credential for the site",
                                       fields={"credential_id": "required with a site"})
+            self._check_credential(sites, spec.credential_id)
         return source, target
+
+    @staticmethod
+    def _check_credential(sites: Any, credential_id: str) -> None:
+        """The SSH credential is in the vault: a typo is a 400 now, not a failed firing
+        every period (read from the vault's index only, the key is not decrypted)."""
+        try:
+            sites.vault.get(credential_id)
+        except NotFoundError:
+            message = f"no SSH credential {credential_id!r} in the vault"
+            raise ValidationError(message, fields={"credential_id": message}) from None
 
     def add(self, spec: ScheduleSpec | dict[str, Any], execution_id: str | None = None,
             first_run: datetime | None = None) -> Schedule:

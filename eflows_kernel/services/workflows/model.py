@@ -104,6 +104,22 @@ class SoftwareNeeds(_Model):
         )
 
 
+_PERIOD = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_MAX_PERIOD_S = 366 * 86400  # as the transfer schedules (services/transfers/schedules.py)
+
+
+def period_problem(value: str) -> str | None:
+    """Why ``value`` is not a movement's ``every`` period (``10m``, ``1h30m``, ``30s``),
+    or None: from one second to 366 days, as a transfer schedule takes it."""
+    match = _PERIOD.fullmatch(value.strip().lower()) if value else None
+    if match is None or not any(match.groups()):
+        return f"every must be a period such as 10m, 1h30m or 30s, not {value[:40]!r}"
+    d, h, m, sec = (int(g or 0) for g in match.groups())
+    if not 1 <= ((d * 24 + h) * 60 + m) * 60 + sec <= _MAX_PERIOD_S:
+        return f"every must be from 1 s to 366 days, not {value[:40]!r}"
+    return None
+
+
 class DataMovement(_Model):
     """A stage-in (before the steps) or stage-out (after) of data or an image.
 
@@ -130,9 +146,10 @@ class DataMovement(_Model):
     @field_validator("every")
     @classmethod
     def _every(cls, value: str | None) -> str | None:
-        period = r"(\d+d)?(\d+h)?(\d+m)?(\d+s)?"
-        if value is not None and not (value and re.fullmatch(period, value)):
-            raise ValueError(f"every must be a period such as 10m, 1h30m or 30s, not {value!r}")
+        # A template (``${period}``) is checked once filled, at trigger
+        # (``movement_fields.render_every``); its references at registration.
+        if value is not None and "$" not in value and (problem := period_problem(value)):
+            raise ValueError(problem)
         return value
 
 

@@ -2,8 +2,9 @@
 
 ``${input}`` (and TOSCA ``get_input``, imported as ``${input}``) may stand in any string
 or number field of a step: qos, num_nodes, time limit, arguments, paths, environment
-variables, modules, container options. ``${steps.<step>.dir}`` is the run directory of
-an earlier step the step waits for. Each field is named by its path
+variables, modules, container options, the step's ``options`` (those our deploy reads
+as numbers, ``workers`` and ``slurm_workers``, are typed). ``${steps.<step>.dir}`` is
+the run directory of an earlier step the step waits for. Each field is named by its path
 (``steps.<step>.num_nodes``), so a refused reference or value says where it is.
 """
 
@@ -25,6 +26,12 @@ _SCALARS = ("application", "qos", "num_nodes", "time_limit", "python_interpreter
             "extra_compss_opts", "container_image")
 _LISTS = ("arguments", "compss_modules")
 _MAPS = ("container_opts", "env")
+# Step options the deploy reads as whole numbers (deploy/allocation.py), by their least
+# value: a template there must fill to one at trigger, not fail ``int()`` on the site.
+_OPTION_COUNTS = {"workers": 1, "slurm_workers": 0}
+# Option keys the importers own (markers, TOSCA properties kept as found, vault paths):
+# not a user's templates, never filled.
+_OPTION_INTERNAL = frozenset({APPLICATION_FROM, "tosca_type", "submission_params", "secrets"})
 
 
 def step_dir_key(step: str) -> str:
@@ -45,6 +52,9 @@ def template_fields(step: Step) -> Iterator[tuple[str, Any]]:
     for name in _MAPS:
         for key, value in getattr(step, name).items():
             yield f"{where}.{name}.{key}", value
+    for key, value in step.options.items():
+        if key not in _OPTION_INTERNAL:
+            yield f"{where}.options.{key}", value
 
 
 def check_references(workflow: Workflow,
@@ -52,7 +62,8 @@ def check_references(workflow: Workflow,
     """Every reference to something unknown, by field path (empty: all is well).
 
     A step may name a declared input, or ``steps.<s>.dir`` of a step ``s`` it waits for;
-    a data movement's ends and a site copy's paths and hosts, a declared input.
+    a data movement's ends, period and login and a site copy's paths and hosts, a
+    declared input.
     """
     declared = {i.name for i in workflow.inputs}
     problems: dict[str, str] = {}
@@ -75,6 +86,8 @@ def check_references(workflow: Workflow,
     ends += [(f"site_copies.{copy.name}.{field}", getattr(copy, field))
              for copy in workflow.site_copies
              for field in ("source_path", "target_path", "source_host", "target_host")]
+    ends += [(f"data_movements.{move.name}.{field}", getattr(move, field))
+             for move in workflow.data_movements for field in ("every", "credential_id")]
     for path, value in ends:
         for name in find_references(value or ""):
             if name not in declared:
@@ -103,12 +116,34 @@ def _render(path: str, value: Any, values: Mapping[str, Any]) -> Any:
         raise InputValidationError({path: f"{path}: {exc}"}) from None
 
 
-def _positive_int(path: str, value: Any) -> int:
+def _whole(path: str, value: Any, least: int = 1) -> int:
     text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
-        raise InputValidationError({path: f"{path} must be a whole number of at least 1, "
-                                          f"got {value!r}"})
+    if isinstance(value, bool) or not text.isdigit() or int(text) < least:
+        raise InputValidationError({path: f"{path} must be a whole number of at least "
+                                          f"{least}, got {value!r}"})
     return int(text)
+
+
+def _render_options(where: str, options: Mapping[str, Any],
+                    values: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with their templates filled and the numbers typed (unset: kept)."""
+    filled: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key, value in options.items():
+        if key in _OPTION_INTERNAL:
+            filled[key] = value
+            continue
+        path = f"{where}.options.{key}"
+        try:
+            value = _render(path, value, values)
+            if key in _OPTION_COUNTS and value is not None and value != "":
+                value = _whole(path, value, _OPTION_COUNTS[key])
+        except InputValidationError as exc:
+            errors.update(exc.errors)
+        filled[key] = value
+    if errors:
+        raise InputValidationError(errors)
+    return filled
 
 
 def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
@@ -132,7 +167,7 @@ def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
         if getattr(step, name) is not None:
             attempt(name, lambda n=name: _render(f"{where}.{n}", getattr(step, n), values))
     if "num_nodes" in update:
-        attempt("num_nodes", lambda: _positive_int(f"{where}.num_nodes", update["num_nodes"]))
+        attempt("num_nodes", lambda: _whole(f"{where}.num_nodes", update["num_nodes"]))
     limit = update.get("time_limit")
     if isinstance(limit, str) and not _TIME_LIMIT.match(limit.strip()):
         errors[f"{where}.time_limit"] = (
@@ -144,6 +179,7 @@ def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
     for name in _MAPS:
         attempt(name, lambda n=name: {k: str(_render(f"{where}.{n}.{k}", v, values))
                                       for k, v in getattr(step, n).items()})
+    attempt("options", lambda: _render_options(where, step.options, values))
     if step.options.get(APPLICATION_FROM) == "extra_compss_opts" and not errors:
         found, problem = application_update(step.name, list(step.arguments),
                                             update.get("extra_compss_opts"))

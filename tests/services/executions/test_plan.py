@@ -86,6 +86,72 @@ def test_a_template_value_of_the_wrong_type_names_the_field() -> None:
     assert "'two'" in fields["steps.run.num_nodes"]
 
 
+OPTIONED = {"name": "optioned",
+            "inputs": [{"name": "n", "type": "string"}, {"name": "label", "type": "string",
+                                                          "default": "x"}],
+            "steps": [{"name": "run", "application": "/a/run.py",
+                       "options": {"workers": "${n}", "slurm_workers": "${n}",
+                                   "note": "run-${label}", "kept": 3}}]}
+
+
+def test_step_options_are_filled_and_the_numbers_typed() -> None:
+    """``options.workers`` reaches ``int()`` in deploy/allocation.py: filled and typed at
+    trigger, a wrong value a field error there, not a crash on the site."""
+    options = plan_execution("id", workflow_from_spec(OPTIONED), {"n": "3"},
+                             "site").entry.step.options
+    assert options == {"workers": 3, "slurm_workers": 3, "note": "run-x", "kept": 3}
+    with pytest.raises(ValidationError) as refused:
+        plan_execution("id", workflow_from_spec(OPTIONED), {"n": "three"}, "site")
+    fields = refused.value.details["fields"]
+    assert set(fields) == {"steps.run.options.workers", "steps.run.options.slurm_workers"}
+    assert "'three'" in fields["steps.run.options.workers"]
+    with pytest.raises(ValidationError) as refused:  # workers: none is no worker count
+        plan_execution("id", workflow_from_spec(OPTIONED), {"n": "0"}, "site")
+    assert set(refused.value.details["fields"]) == {"steps.run.options.workers"}
+    literal = {"name": "w", "steps": [{"name": "run", "application": "/a/run.py",
+                                       "options": {"workers": "many"}}]}
+    with pytest.raises(ValidationError, match=r"steps\.run\.options\.workers must be"):
+        plan_execution("id", workflow_from_spec(literal), {}, "site")
+
+
+def test_an_unknown_reference_in_step_options_is_refused_at_registration() -> None:
+    spec = {"name": "w", "steps": [{"name": "a", "application": "/a.py",
+                                    "options": {"workers": "${n}"}}]}
+    with pytest.raises(WorkflowImportError,
+                       match=r"steps\.a\.options\.workers: references '\$\{n\}'"):
+        workflow_from_spec(spec)
+
+
+def test_a_templated_period_is_filled_and_checked_at_trigger() -> None:
+    """``every: ${period}``: a period keeps the stage-out in the job too (synced while
+    it runs; its step after the job is the last sync); none makes it only a step after
+    the job; a wrong one is a field error."""
+    spec = {**MOVING, "inputs": [*MOVING["inputs"], {"name": "period", "type": "string",
+                                                     "required": False, "default": ""}],
+            "data_movements": [{**m, "every": "${period}"} if m["name"] == "synced" else m
+                               for m in MOVING["data_movements"]]}
+    workflow = workflow_from_spec(spec)
+    for values, synced_by_job in (({"period": "1m"}, True), ({}, False)):
+        steps = {s.name: s for s in plan_execution("wf", workflow, values, "cluster").steps}
+        assert steps["count:out:synced"].final_sync is synced_by_job, values
+        assert ("synced" in (steps["count"].movements or ())) is synced_by_job, values
+    with pytest.raises(ValidationError) as refused:
+        plan_execution("wf", workflow, {"period": "0s"}, "cluster")
+    assert set(refused.value.details["fields"]) == {"data_movements.synced.every"}
+    assert "from 1 s to 366 days" in refused.value.details["fields"][
+        "data_movements.synced.every"]
+    with pytest.raises(WorkflowImportError,
+                       match=r"data_movements\.synced\.every: references '\$\{nowhere\}'"):
+        workflow_from_spec({**spec, "data_movements": [
+            {**m, "every": "${nowhere}"} for m in spec["data_movements"]
+            if m["name"] == "synced"]})
+    with pytest.raises(WorkflowImportError,  # the login a movement uses: the same
+                       match=r"data_movements\.synced\.credential_id: references"):
+        workflow_from_spec({**MOVING, "data_movements": [
+            {**m, "credential_id": "${who}"} for m in MOVING["data_movements"]
+            if m["name"] == "synced"]})
+
+
 def test_unknown_references_and_rings_are_refused_at_registration_with_the_path() -> None:
     spec = {"name": "w", "steps": [
         {"name": "a", "application": "/a.py", "env": {"X": "${nowhere}"}},

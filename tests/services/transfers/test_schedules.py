@@ -119,6 +119,16 @@ def test_a_schedule_is_checked_when_made(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="no site named"):
         transfers.add({"name": "x", "every": "10m", "source": "cluster:results",
                        "target": "webdav://h/share", "site": "nowhere", "credential_id": "c"})
+    services.site_service.add({"name": "hpc", "host": "hpc.example.org", "login": "me"})
+    with pytest.raises(ValidationError) as error:  # a typo: now, not at every period
+        transfers.add({"name": "x", "every": "10m", "source": "cluster:results",
+                       "target": "webdav://h/share", "site": "hpc", "credential_id": "k-typo"})
+    assert error.value.details["fields"] == {
+        "credential_id": "no SSH credential 'k-typo' in the vault"}
+    key = services.vault.generate("hpc-key")
+    made = transfers.add({"name": "x", "every": "10m", "source": "cluster:results",
+                          "target": "webdav://h/share", "site": "hpc", "credential_id": key.id})
+    transfers.delete(made.id)
     with pytest.raises(ValidationError, match=r"source: .*not a data location"):
         transfers.add({"name": "x", "every": "10m", "source": "ftp://h/x", "target": "/tmp"})
     with pytest.raises(NotFoundError):

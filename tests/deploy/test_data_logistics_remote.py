@@ -135,7 +135,7 @@ def test_a_failed_run_still_gets_the_last_sync_of_its_periodic_stage_out(
     with serving_data_logistics(stack, logins, None) as transfers:
         workflow = stack.registry.register_spec({
             "name": "partial", "inputs": [{"name": "share_out"}],
-            "steps": [{"name": "work", "application": str(APPS / "partial_results.py"),
+            "steps": [{"name": "work", "application": str(APPS / "failing_partial_results.py"),
                        "arguments": ["results", "10"]}],
             "data_movements": [
                 {"name": "to_share", "direction": "out", "kind": "webdav",

@@ -5,7 +5,7 @@ of the cluster during the run), writes ``<results>/last/partial.json`` and exits
 failed run whose partial results the user still wants out.
 
 Usage:
-    eflows-run tests/apps/partial_results.py <results dir> <seconds>
+    eflows-run tests/apps/failing_partial_results.py <results dir> <seconds>
 """
 
 import json

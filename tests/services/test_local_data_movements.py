@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 import time
 import uuid
@@ -392,3 +393,30 @@ def test_a_local_run_uploads_its_model_to_mlflow(services: Services, tmp_path: P
         f"{mlflow_server.url}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}")
     text = json.dumps(services.executions.events(started.id)) + json.dumps(done.outputs)
     assert mlflow_server.password not in text
+
+
+def test_a_movement_on_a_site_reached_through_this_host_stops_with_the_server(
+        tmp_path: Path, app: Path, slow_server: str) -> None:
+    """A ``connection: local`` site (the server on the login node) runs a movement's
+    commands in this host's shell, as the local site does: the remote executor's stop
+    ends them too, and leaves the step unfinished for the next server."""
+    config = ServicesConfig(state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
+                            vault_key_file=tmp_path / "vault.key", runs_dir=tmp_path / "runs",
+                            local_workers=1, allow_private_urls=True)
+    first = Services(config)
+    try:
+        first.site_service.add({"name": "centre", "connection": "local", "scheduler": "slurm",
+                         "workdir": str(tmp_path / "centre"),
+                         "python": {"mode": "existing", "path": sys.executable}})
+        workflow = first.registry.register_spec(slow_spec(app))
+        started = first.executions.submit(workflow.id, {"page": f"{slow_server}/big.bin"},
+                                          "centre")
+        part = _writing(tmp_path / "centre", "big.bin", 1)
+        fetchers = _fetchers(part)
+        assert any("curl" in " ".join(p.cmdline()) for p in fetchers)
+    finally:
+        first.close()
+    psutil.wait_procs(fetchers, timeout=5)
+    assert not any(p.is_running() for p in fetchers)  # they ended with the server
+    (moving,) = Services(config).execution_store.steps(started.id)
+    assert moving.step == "count:in:page_in" and not moving.finished  # left to redo

@@ -295,7 +295,10 @@ class RemoteExecutor:
 
     def shutdown(self, timeout: float | None = None, cancel: bool = True) -> None:
         """Stop following (the remote runs go on; the next server re-attaches). Remote runs
-        never end with this process, whatever ``cancel`` says."""
+        never end with this process, whatever ``cancel`` says. Movement steps stop with
+        it (their records stay unfinished: the next server does them again, resuming):
+        on a site reached through this host's shell their commands would outlive it."""
+        self.movements.shutdown(10.0 if timeout is None else timeout)
         self.runs.shutdown(timeout)
 
 

@@ -60,11 +60,12 @@ def _url(e: End) -> str:
 def move(source: End, target: End, credentials: ServiceCredentials | None,
          connect: Connect | None = None, events: EventStream | None = None,
          spool: Path | None = None, policy: UrlPolicy | None = None,
-         contents: bool = False) -> list[TransferResult]:
+         contents: bool = False, changing: bool = False) -> list[TransferResult]:
     """Copy ``source`` to (into) ``target``; the site is reached through ``connect``;
     ``policy``: the hosts a data service's requests may reach. ``contents``: a site
     folder's files go into the data service's location, not the folder itself (as a
-    run's own stage-out sends them, ``deploy/movements.py:send_out``)."""
+    run's own stage-out sends them, ``deploy/movements.py:send_out``). ``changing``: a
+    site folder may be written meanwhile (a sync): its changed files wait for the next."""
     if "cluster" in (source.kind, target.kind) and connect is None:
         raise ValidationError("a movement to or from 'cluster:' needs a site")
     own_spool = spool is None
@@ -86,13 +87,13 @@ def move(source: End, target: End, credentials: ServiceCredentials | None,
                                  spool / "in", events)
         if pair == ("cluster", "data"):
             return relay_from_site(client, source.path, store(target), _url(target),
-                                   spool / "out", events, contents)
+                                   spool / "out", events, contents, changing)
         if pair == ("data", "local"):
             return fetch(store(source), _url(source), Path(target.path), events)
         if pair == ("local", "data"):
             return push(store(target), Path(source.path), _url(target), events)
         if pair == ("cluster", "local"):
-            return [stage_out(client, source.path, target.path, events)]
+            return [stage_out(client, source.path, target.path, events, changing=changing)]
         if pair == ("local", "cluster"):
             return stage_in(client, source.path, target.path, events)
         if pair == ("data", "data"):

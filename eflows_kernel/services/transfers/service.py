@@ -161,8 +161,9 @@ class TransfersService:
             def connect() -> Any:
                 return self._sites().connect(site.id, credential)
 
+        # A schedule syncs: its site folder may be written meanwhile (a running job's).
         move(source, target, self._credentials(), connect, policy=self.url_policy,
-             contents=spec.contents)
+             contents=spec.contents, changing=True)
 
     # ---- the scheduler -----------------------------------------------------------------
 

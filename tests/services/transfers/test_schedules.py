@@ -175,3 +175,23 @@ def test_the_end_of_a_run_can_wait_for_a_firing_still_running(tmp_path: Path) ->
         release.set()
         scheduler.stop()
         state.close()
+
+
+def test_a_firing_is_a_sync_of_a_folder_that_may_be_written_meanwhile(
+        tmp_path: Path, http_files: HttpFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A schedule's site folder may belong to a running job: its files that change while
+    sent wait for the next firing (``stage_out(changing=True)``,
+    tests/services/hpc/test_changing_folder.py) instead of failing every period."""
+    from eflows_kernel.services.transfers import service as transfers_service
+    seen: list[dict] = []
+    monkeypatch.setattr(transfers_service, "move",
+                        lambda *args, **kwargs: seen.append(kwargs))
+    services = Services(config(tmp_path))
+    try:
+        schedule = services.transfers.add({"name": "sync", "every": "1h",
+                                           "source": f"{http_files.url}/status.txt",
+                                           "target": str(tmp_path / "mirror")})
+        services.transfers.fire(schedule)
+    finally:
+        services.close()
+    assert [kwargs["changing"] for kwargs in seen] == [True]

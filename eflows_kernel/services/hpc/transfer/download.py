@@ -11,6 +11,7 @@ is removed whole.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import posixpath
 import shutil
@@ -36,22 +37,28 @@ from eflows_kernel.services.hpc.transfer._common import (
 from eflows_kernel.services.hpc.transfer.untar import MAX_MEMBERS, Listed, UnsafeArchive, unpack
 from eflows_kernel.services.paths import UnsafePath, check_component, within
 
+log = logging.getLogger(__name__)
+
 
 def stage_out(client: paramiko.SSHClient, remote_path: str, local_dir: str | os.PathLike[str],
               events: EventStream | None = None, *, resume: bool = True,
-              fast_cipher: bool = True) -> TransferResult:
+              fast_cipher: bool = True, changing: bool = False) -> TransferResult:
     """Download the remote file ``remote_path`` into ``local_dir`` (created if missing).
 
     The remote sha256 is taken first; the download streams ``cat`` (or ``tail`` from the
     offset of a matching local ``.part``) over one exec channel with a large window, and the
     local file is renamed only if the hash of what arrived matches.
+
+    ``changing``: a folder still being written (a periodic sync): the files that
+    changed while it was sent are left out (each kept file still matches the sha256 the
+    cluster computed), not the whole folder refused; the next sync brings them.
     """
     if fast_cipher:
         prefer_fast_cipher(client)
     size = remote_size(client, remote_path)
     if size is None:
         if _is_remote_dir(client, remote_path):
-            return _stage_out_folder(client, remote_path, Path(local_dir), events)
+            return _stage_out_folder(client, remote_path, Path(local_dir), events, changing)
         raise TransferError(f"nothing to stage out: {remote_path} is neither a file nor a "
                             "folder on the cluster")
     expected = remote_sha256(client, [remote_path]).get(remote_path)
@@ -135,8 +142,14 @@ def folder_command(folder: str) -> str:
     return f"tar -cf - -C {q(folder)} ."
 
 
+def live_folder_command(folder: str) -> str:
+    """``folder_command`` for a folder still being written: a file removed or changed
+    while tar reads it is a warning (status 1), not the end of the archive."""
+    return f"tar --ignore-failed-read -cf - -C {q(folder)} ."
+
+
 def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
-                      events: EventStream | None) -> TransferResult:
+                      events: EventStream | None, changing: bool = False) -> TransferResult:
     folder = folder.rstrip("/") or "/"
     name = _local_name(folder)
     listed = _remote_manifest(client, folder)
@@ -150,12 +163,16 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
     try:
         channel = client.get_transport().open_session(  # type: ignore[union-attr]
             window_size=32 << 20, max_packet_size=1 << 18)
-        channel.exec_command(folder_command(folder))
+        channel.exec_command(live_folder_command(folder) if changing else
+                             folder_command(folder))
         received = unpack(_CountingReader(channel, progress), part,  # type: ignore[arg-type]
-                          listed)
+                          listed, changing=changing)
         status = channel.recv_exit_status()
         channel.close()
         manifest = {rel: item.sha256 for rel, item in listed.items()}
+        if changing and status in (0, 1):  # 1: a file changed while tar read it
+            received = manifest = _kept_unchanged(part, received, manifest, folder)
+            status = 0
         if status != 0:
             raise TransferError(f"reading {folder} on the cluster failed ({status})")
         if received != manifest:
@@ -175,6 +192,19 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
     digest = hashlib.sha256("".join(f"{manifest[k]}  {k}\n" for k in sorted(manifest))
                             .encode()).hexdigest()
     return TransferResult(name, total, digest)
+
+
+def _kept_unchanged(part: Path, received: dict[str, str], manifest: dict[str, str],
+                    folder: str) -> dict[str, str]:
+    """The files of a changing folder that arrived as the cluster hashed them; the
+    others (changed, resized, removed while sent) are dropped from ``part``."""
+    kept = {rel: digest for rel, digest in received.items() if manifest.get(rel) == digest}
+    for rel in set(received) - set(kept):
+        within(part, rel).unlink()
+    if len(kept) < len(manifest):
+        log.info("eflows: %s: %d of %d file(s) changed while sent, left for the next sync",
+                 folder, len(manifest) - len(kept), len(manifest))
+    return kept
 
 
 def _local_name(remote_path: str) -> str:

@@ -230,11 +230,12 @@ def relay_image_to_site(client: paramiko.SSHClient, store: DataStore, location: 
 def relay_from_site(client: paramiko.SSHClient, remote_path: str, store: DataStore,
                     location: str, spool: Path,
                     events: EventStream | None = None,
-                    contents: bool = False) -> list[TransferResult]:
+                    contents: bool = False, changing: bool = False) -> list[TransferResult]:
     """A file or folder of the site to ``<location>/<its name>`` on a data service; with
     ``contents``, a folder's files go to ``<location>/<path below the folder>`` (what
-    the DLS's WebDAV stage-out does with its ``source_path``)."""
-    result = stage_out(client, remote_path, spool, events)
+    the DLS's WebDAV stage-out does with its ``source_path``); ``changing``: a sync of
+    a folder still being written (``stage_out``)."""
+    result = stage_out(client, remote_path, spool, events, changing=changing)
     local = spool / result.name
     if contents and local.is_dir():
         pushed = [r for child in sorted(local.iterdir())

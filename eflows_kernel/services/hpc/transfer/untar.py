@@ -52,12 +52,15 @@ def relative_name(name: str) -> str:
 
 
 def unpack(stream: BinaryIO, folder: Path, listed: dict[str, Listed],
-           max_bytes: int = MAX_FOLDER_BYTES) -> dict[str, str]:
+           max_bytes: int = MAX_FOLDER_BYTES, changing: bool = False) -> dict[str, str]:
     """Unpack the tar ``stream`` into the new ``folder``; {relative path: sha256} written.
 
     ``folder`` must not exist (it is made here, so nothing in it predates the archive);
     on any error it is removed again, whole. The caller compares the result with
     ``listed`` (a file the archive left out is its concern, a file it added is ours).
+    ``changing``: the folder is still being written (a sync while its job runs), so a
+    file made or resized since it was listed is passed over, never written, instead of
+    refusing the whole archive; everything else is refused as always.
     """
     total = sum(item.size for item in listed.values())
     if total > max_bytes:
@@ -65,13 +68,14 @@ def unpack(stream: BinaryIO, folder: Path, listed: dict[str, Listed],
                             f"{max_bytes} are brought back in one stage-out")
     folder.mkdir(mode=0o700)
     try:
-        return _unpack(stream, folder, listed)
+        return _unpack(stream, folder, listed, changing)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
-def _unpack(stream: BinaryIO, folder: Path, listed: dict[str, Listed]) -> dict[str, str]:
+def _unpack(stream: BinaryIO, folder: Path, listed: dict[str, Listed],
+            changing: bool) -> dict[str, str]:
     written: dict[str, str] = {}
     count = 0
     with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[arg-type]
@@ -94,6 +98,8 @@ def _unpack(stream: BinaryIO, folder: Path, listed: dict[str, Listed]) -> dict[s
                 target.mkdir(mode=0o700, parents=True, exist_ok=True)
                 continue
             expected = listed.get(rel)
+            if expected is None and changing:
+                continue  # made since the listing: the next sync brings it
             if expected is None:
                 raise UnsafeArchive(f"the archive holds {rel!r}, which the cluster did not "
                                     "list in the folder")
@@ -101,6 +107,8 @@ def _unpack(stream: BinaryIO, folder: Path, listed: dict[str, Listed]) -> dict[s
                 raise UnsafeArchive(f"the archive holds {rel!r} twice")
             if member.islnk():
                 source = relative_name(member.linkname)
+                if source not in written and changing and source in listed:
+                    continue  # a link to a file passed over (it changed)
                 if source not in written:
                     raise UnsafeArchive(f"the archive links {rel!r} to {member.linkname!r}, "
                                         "which is not a file unpacked before it")
@@ -111,6 +119,8 @@ def _unpack(stream: BinaryIO, folder: Path, listed: dict[str, Listed]) -> dict[s
             if not member.isreg() or member.issparse():
                 raise UnsafeArchive(f"the archive member {rel!r} is neither a file nor a "
                                     "folder (devices, FIFOs and sparse files are refused)")
+            if member.size != expected.size and changing:
+                continue  # resized since the listing: the next sync brings it
             if member.size != expected.size:
                 raise UnsafeArchive(f"the archive's {rel!r} is {member.size} bytes; the "
                                     f"cluster listed {expected.size}")

@@ -1,0 +1,68 @@
+"""A folder staged out while its job still writes it (a periodic sync of results).
+
+Between the cluster's listing (sizes and sha256) and the tar that sends the folder, the
+job goes on: a log grows, a file is rewritten in place, a new file appears. A final
+stage-out refuses such a folder whole (what arrived is not what the cluster hashed); a
+sync keeps every file that arrived as hashed and leaves the changed ones to the next
+sync, instead of sending nothing at every period. This host stands for the site
+(``LocalShell``: the very commands and channels of an SSH site).
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from eflows_kernel.services.hpc.local_shell import LocalShell
+from eflows_kernel.services.hpc.transfer import TransferError, download, stage_out
+from eflows_kernel.services.hpc.transfer.untar import UnsafeArchive
+
+# What the job does between the listing and the tar.
+MEANWHILE = ("printf 'tick 2\\n' >> log.txt && printf 'B' | dd of=same.txt bs=1 seek=0 "
+             "conv=notrunc status=none && echo new > new.txt && rm gone.txt")
+
+
+@pytest.fixture
+def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "site" / "results"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "summary.txt").write_text("stable\n")
+    (folder / "sub" / "part-1.txt").write_text("also stable\n")
+    (folder / "log.txt").write_text("tick 1\n")
+    (folder / "same.txt").write_text("A same size\n")
+    (folder / "gone.txt").write_text("removed before it is read\n")
+    for name in ("folder_command", "live_folder_command"):
+        original = getattr(download, name)
+        monkeypatch.setattr(download, name, lambda path, original=original: (
+            f"cd {shlex.quote(path)} && {MEANWHILE} && {original(path)}"))
+    return folder
+
+
+def test_a_final_stage_out_refuses_a_folder_that_changed_while_sent(
+        results: Path, tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    with pytest.raises((TransferError, UnsafeArchive)):
+        stage_out(LocalShell(), str(results), here)
+    assert list(here.iterdir()) == []  # nothing kept, not even a .part
+
+
+def test_a_sync_keeps_what_arrived_as_hashed_and_leaves_the_rest_to_the_next(
+        results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = tmp_path / "here"
+    result = stage_out(LocalShell(), str(results), here, changing=True)
+    assert result.name == "results"
+    got = {p.relative_to(here / "results").as_posix(): p.read_text()
+           for p in (here / "results").rglob("*") if p.is_file()}
+    assert got == {"summary.txt": "stable\n", "sub/part-1.txt": "also stable\n"}
+    assert sorted(p.name for p in here.iterdir()) == ["results"]  # no .part left
+
+    # The next sync, the folder at rest: every file, as it is now.
+    monkeypatch.undo()
+    again = stage_out(LocalShell(), str(results), tmp_path / "next", changing=True)
+    assert again.name == "results"
+    got = {p.relative_to(tmp_path / "next" / "results").as_posix(): p.read_text()
+           for p in (tmp_path / "next" / "results").rglob("*") if p.is_file()}
+    assert got["log.txt"].startswith("tick 1\ntick 2\n") and "new.txt" in got
+    assert got["same.txt"].startswith("B same size") and "gone.txt" not in got

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from eflows_kernel.events import validate_event
@@ -155,3 +158,57 @@ def test_a_launcher_scripts_exit_status_is_the_runs(tmp_path: Path) -> None:
     last = (tmp_path / "events.jsonl").read_text().splitlines()[-1]
     assert json.loads(last)["state"] == "failed"
     assert "status 3" in json.loads(last).get("error", "")
+
+
+SPIN = """from pycompss.api.api import compss_wait_on
+from pycompss.api.task import task
+
+
+@task(returns=1)
+def spin():
+    import time
+    while True:
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    compss_wait_on(spin())
+"""
+
+
+def test_a_cancelled_launcher_cancels_its_inner_run_and_logs_its_tasks_end(
+        tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "spin.sh").write_text('#!/bin/bash\nruncompss "$(dirname "$0")'
+                                 '/spin.py"\necho "not reached" > after.txt\n')
+    (src / "spin.py").write_text(SPIN)
+    log = tmp_path / "events.jsonl"
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "eflows_kernel.engine.runner", "--workers", "1",
+         "--event-log", str(log), "--submitted-job", str(src / "spin.sh")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while '"state":"running","attempt"' not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline and runner.poll() is None, "no running task"
+            time.sleep(0.1)
+        family = psutil.Process(runner.pid).children(recursive=True)
+        runner.send_signal(signal.SIGTERM)
+        _out, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 143, err
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    for event in events:
+        validate_event(event)
+    assert events[-1]["type"] == "run" and events[-1]["state"] == "cancelled"
+    assert events[-1]["counts"] == {"cancelled": 1}
+    assert [e["state"] for e in events if e["type"] == "task"][-1] == "cancelled"
+    assert any(e["type"] == "log" and e["message"].startswith(
+        "runcompss spin.py (inner run 1): cancelled") for e in events)
+    assert not (tmp_path / "after.txt").exists()
+    _gone, alive = psutil.wait_procs(family, timeout=15)
+    assert alive == []  # the script, its inner run and the workers all ended

@@ -11,6 +11,7 @@ import atexit
 import itertools
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from eflows_kernel.engine.cluster import ClusterConfig, WorkerOffer, start_clust
 from eflows_kernel.engine.current import current_engine, set_current_engine
 from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
 from eflows_kernel.engine.elastic import scale_workers
+from eflows_kernel.engine.inner_runs import add_counts
 from eflows_kernel.engine.jobqueue import worker_jobs
 from eflows_kernel.engine.launch.plan import LaunchPlan, hpc_plan
 from eflows_kernel.engine.state import RunGraph
@@ -66,6 +68,9 @@ class Engine:
                                       self.graph.partial)
         self.batcher = SubmitBatcher(self.graph, execute_task)
         self._ids = itertools.count(1)
+        # Tasks the run holds beyond its graph's: a launcher script's inner runs
+        # (inner_runs.py), each a callable giving its tasks per state for the final counts.
+        self.more_counts: list[Callable[[], dict[str, int]]] = []
         self._group_stack: list[str] = []
         self._payloads: dict[str, bytes] = {}
         self._topic = f"eflows-tasks-{self.run_id}"
@@ -139,7 +144,8 @@ class Engine:
             # take seconds on a loaded machine, and a kernel that is shut down may be
             # killed meanwhile (jupyter_client waits 5 s); the log must still say "done".
             self.events.emit("run", state=state, app=self.config.app, error=error,
-                             counts=self.graph.counts())
+                             counts=add_counts(self.graph.counts(),
+                                               *(more() for more in self.more_counts)))
             self.events.close()
         try:
             if self.client is not None:
@@ -150,6 +156,11 @@ class Engine:
             if self._gc_held:
                 self._gc_held = False
                 gc_policy.release()
+
+    def new_task_id(self) -> int:
+        """The next task id of the run (also for tasks merged from elsewhere, which
+        must not take the id of one of its own)."""
+        return next(self._ids)
 
     def new_run(self, reason: str = "a new run was started") -> str:
         """End this run (kept: its events and log) and go on with a new one on the same

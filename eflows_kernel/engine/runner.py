@@ -208,7 +208,7 @@ def _run_app(engine: Engine, app: str) -> tuple[int, str | None]:
     """Run the application's main program, then wait for its tasks: (exit code, error)."""
     if is_script(app):  # a launcher script calling runcompss itself (script_app.py)
         try:
-            code = run_script(app, sys.argv[1:], engine.client.scheduler.address)
+            code = run_script(app, sys.argv[1:], engine)
         except BaseException as exc:
             return _outcome(engine, app, exc)
         return code, (f"the application exited with status {code}" if code else None)

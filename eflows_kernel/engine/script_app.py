@@ -7,16 +7,28 @@ run (its run events, its workers, its Slurm allocation), with ``runcompss`` and
 ``enqueue_compss`` first on its ``PATH``: both start ``eflows-run`` on this run's Dask
 scheduler (the same workers), as a job already submitted (the options that size a
 batch job are said to have no effect, as for the step's own job). Each of those inner
-runs writes its own event log beside the run's (``events-<pid>.jsonl``).
+runs writes its own event log (``events-<pid>.jsonl`` in the run's ``.eflows-script-*``
+folder), which :class:`~eflows_kernel.engine.inner_runs.InnerRuns` merges into the
+run's own as it grows: the inner runs' tasks are the run's, live, wherever the run's
+log is followed from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
+from typing import TYPE_CHECKING
+
+import psutil
+
+from eflows_kernel.engine.inner_runs import InnerRuns
+
+if TYPE_CHECKING:
+    from eflows_kernel.engine.engine import Engine
 
 SHIMS = ("runcompss", "enqueue_compss")
 
@@ -35,13 +47,15 @@ def is_script(path: str) -> bool:
     return first.startswith(b"#!") and b"python" not in first
 
 
-def _shim_dir(scheduler: str) -> str:
-    """A folder holding ``runcompss`` and ``enqueue_compss`` for this run."""
-    folder = tempfile.mkdtemp(prefix=".eflows-bin-", dir=os.getcwd())
+def _shim_dir(scheduler: str, logs: str) -> str:
+    """A folder holding ``runcompss`` and ``enqueue_compss`` for this run, each inner run
+    logging its events into ``logs``."""
+    folder = os.path.join(logs, "bin")
+    os.mkdir(folder)
     runner = [sys.executable, "-m", "eflows_kernel.engine.runner", "--scheduler", scheduler,
               "--submitted-job"]
     line = " ".join(shlex.quote(part) for part in runner)
-    events = shlex.quote(os.path.join(os.getcwd(), "events-"))
+    events = shlex.quote(os.path.join(logs, "events-"))
     for name in SHIMS:
         path = os.path.join(folder, name)
         with open(path, "w") as handle:
@@ -51,21 +65,46 @@ def _shim_dir(scheduler: str) -> str:
     return folder
 
 
-def run_script(app: str, arguments: list[str], scheduler: str) -> int:
-    """Run the script with its arguments (its exit status), COMPSs' commands on its path."""
+def run_script(app: str, arguments: list[str], engine: Engine) -> int:
+    """Run the script with its arguments (its exit status), COMPSs' commands on its path,
+    the tasks of its inner runs merged into the engine's events and final counts."""
+    logs = tempfile.mkdtemp(prefix=".eflows-script-", dir=os.getcwd())
     env = dict(os.environ)
-    env["PATH"] = _shim_dir(scheduler) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = (_shim_dir(engine.client.scheduler.address, logs) + os.pathsep
+                   + env.get("PATH", ""))
+    inner = InnerRuns(engine.events, logs, engine.new_task_id).start()
+    engine.more_counts.append(inner.counts)
     command = [app, *arguments] if os.access(app, os.X_OK) else ["bash", app, *arguments]
     process = subprocess.Popen(command, env=env)
     try:
         return process.wait()
     except BaseException:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _end(process)
         raise
+    finally:
+        inner.close()
+
+
+def _end(process: subprocess.Popen) -> None:
+    """SIGTERM to the script and to what it started, SIGKILL to what is left after 10 s.
+
+    Its inner runs too, not only the script: bash does not pass a SIGTERM on to its
+    children, and an inner run that is told ends its tasks and logs that it was cancelled.
+    """
+    try:
+        script = psutil.Process(process.pid)
+        family = [*script.children(recursive=True), script]
+    except psutil.Error:
+        family = []
+    for member in family:
+        with contextlib.suppress(psutil.Error):
+            member.terminate()
+    _gone, alive = psutil.wait_procs(family, timeout=10)
+    for member in alive:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5)
 
 
 __all__ = ["is_script", "run_script"]

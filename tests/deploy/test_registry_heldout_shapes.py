@@ -10,7 +10,9 @@ application and the data movements put them.
 - Pillar_II/esm: the older plugin's ``pycomps.ansible.nodes.PyCOMPSJob`` in a
   ``topology.yml`` outside ``tosca/``, its command a launcher script calling
   ``enqueue_compss`` itself, ``"--hpc mn4"`` arguments (two words for its getopt),
-  ``num_nodes: 3`` sized down by the run's ``num_nodes`` input, ``COMPSs/eflows4hpc``.
+  ``num_nodes: 3`` sized down by the run's ``num_nodes`` input, ``COMPSs/eflows4hpc``;
+  the launcher's inner run's tasks in the step's events (also on the local executor,
+  this host, without sshd or Slurm).
 - Pillar_III/ftrt 0.1.0: the ``PTFExecution`` workflow, ``$seis_type`` / ``${app_path}``
   forms and integer defaults, a launcher with a strict argparse under ``${app_path}``.
 
@@ -29,8 +31,15 @@ from typing import Any
 import pytest
 import yaml
 
+from eflows_kernel.events import read_events, validate_event
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
+from eflows_kernel.services.executions import ExecutionState, ExecutionStore
+from eflows_kernel.services.executions.local import LocalExecutor
+from eflows_kernel.services.executions.router import ExecutorRouter
+from eflows_kernel.services.executions.service import ExecutionsService
+from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows import import_registry_folder
+from eflows_kernel.services.workflows.registry import WorkflowRegistry
 from tests.deploy.stack import APPS, Stack, run_registered, serving_data_logistics
 from tests.plugins.data_services import B2ShareServer
 
@@ -253,6 +262,50 @@ def test_an_older_plugin_launcher_script_sized_to_the_site(
     assert ensemble["user_id"] == stack.sshd.login  # the inputs are the job's variables
     text = "\n".join(logs.values())
     assert "--num_nodes has no effect here" in text  # the launcher's enqueue_compss
+    # The launcher's inner run is the step's, tailed from the site as it ran.
+    _step_events_have_the_launchers_tasks(read_events(_final.event_log))
+
+
+def _step_events_have_the_launchers_tasks(events: list[dict[str, Any]]) -> None:
+    """The launcher's inner run is the step's: its two tasks in the step's one event log
+    (seqs gap-free), done, in the run's counts, and its end a line of that log."""
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    for event in events:
+        validate_event(event)
+    tasks = [e for e in events if e["type"] == "task"]
+    members = {e["task"] for e in tasks if e.get("name") == "member"}
+    assert len(members) == 2, tasks
+    assert {e["task"] for e in tasks if e["state"] == "done"} == members
+    ended = [e for e in events if e["type"] == "run" and e["state"] in ("done", "failed")]
+    assert [e["state"] for e in ended] == ["done"]  # the run's own end, once
+    assert ended[0]["counts"] == {"done": 2}
+    assert max(e["seq"] for e in tasks) < ended[0]["seq"]
+    assert any("runcompss esm_simulation.py (inner run 1): done" in e.get("message", "")
+               for e in events if e["type"] == "log")
+
+
+def test_an_older_plugin_launcher_script_on_this_host(tmp_path: Path) -> None:
+    """The same shape on the local executor (the server's host, no Slurm): the runner
+    merges the inner run into the log the server follows here."""
+    registry = tmp_path / "registry"
+    shutil.copytree(SITE_APPS / "esm", registry / "Pillar_II" / "esm")
+    (workflow,) = import_registry_folder(esm_topology(registry, "src/launch.sh"))
+    with StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}") as store:
+        registered, executions = WorkflowRegistry(store), ExecutionStore(store)
+        service = ExecutionsService(executions, registered, ExecutorRouter(
+            local=LocalExecutor(executions, tmp_path / "runs", workers=1)))
+        try:
+            started = service.submit(registered.register(workflow).id, {
+                "user_id": "me", "vault_id": "v1", "target_path": "in",
+                "source_path": "out", "target_host": "mn4.example.org", "num_nodes": 1})
+            final = service.wait(started.id, 240)
+            assert final.state == ExecutionState.DONE, service.logs(started.id)[0]
+            ensemble = json.loads((registry / "Pillar_II" / "esm" / "output"
+                                   / "ensemble.json").read_text())
+            assert [m["start_date"] for m in ensemble["members"]] == ["1948", "1949"]
+            _step_events_have_the_launchers_tasks(service.events(started.id))
+        finally:
+            service.shutdown()
 
 
 def ptf_topology(registry: Path) -> Path:

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
+
+from eflows_kernel.events import validate_event
 
 pytestmark = pytest.mark.slow
 
@@ -70,8 +75,81 @@ def test_a_launcher_script_runs_and_its_enqueue_compss_runs_the_py_here(
               (tmp_path / "events.jsonl").read_text().splitlines()
               if json.loads(line).get("type") == "run"]
     assert states[-1] == "done"
-    inner = [p for p in tmp_path.glob("events-*.jsonl")]
+    inner = [p for p in tmp_path.glob(".eflows-script-*/events-*.jsonl")]
     assert len(inner) == 1 and "task" in inner[0].read_text()
+
+
+TWICE = r"""#!/bin/bash
+set -o errexit -o nounset
+DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+runcompss --pythonpath="$DIR" "$DIR/chain.py" first 2
+# Before the second call (the run goes on): the first one's tasks are in the run's log.
+for _ in $(seq 200); do
+  [ "$(grep -c '"type":"task".*"state":"done"' "$OUTER_LOG")" = 2 ] && break
+  sleep 0.05
+done
+{ grep -c '"type":"task"' "$OUTER_LOG" || true; } > seen_between.txt
+enqueue_compss --num_nodes=2 "$DIR/chain.py" second 3
+"""
+
+CHAIN = """import json, sys
+from pycompss.api.api import compss_wait_on
+from pycompss.api.task import task
+
+
+@task(returns=1)
+def step(previous, label):
+    return previous + [label]
+
+
+if __name__ == "__main__":
+    label, length = sys.argv[1], int(sys.argv[2])
+    value = []
+    for i in range(length):
+        value = step(value, f"{label}{i}")
+    json.dump(compss_wait_on(value), open(f"{label}.json", "w"))
+"""
+
+
+def test_the_tasks_of_a_launchers_two_inner_runs_are_the_runs_live_and_gap_free(
+        tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "twice.sh").write_text(TWICE)
+    (src / "chain.py").write_text(CHAIN)
+    log = tmp_path / "events.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "eflows_kernel.engine.runner", "--workers", "1",
+         "--event-log", str(log), "--submitted-job", str(src / "twice.sh")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=240,
+        env={**os.environ, "OUTER_LOG": str(log)})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "second.json").read_text()) == ["second0", "second1",
+                                                                  "second2"]
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    for event in events:
+        validate_event(event)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    runs = [e for e in events if e["type"] == "run"]
+    assert [e["state"] for e in runs] == ["starting", "running", "done"]  # the run's own
+    assert runs[-1]["counts"] == {"done": 5}
+    tasks = [e for e in events if e["type"] == "task"]
+    firsts = [e for e in tasks if "name" in e]  # a task's first event
+    assert [(e["task"], e["name"], e.get("deps")) for e in firsts] == [
+        (1, "step", []), (2, "step", [1]), (3, "step", []), (4, "step", [3]),
+        (5, "step", [4])]
+    for task_id in range(1, 6):
+        states = [e["state"] for e in tasks if e["task"] == task_id]
+        assert states[-1] == "done", (task_id, states)
+        (done,) = [e for e in tasks if e["task"] == task_id and e["state"] == "done"]
+        assert done["started"] <= done["ended"] and done.get("worker")
+    # live: the first run's tasks were in the run's log while the script still ran
+    first_run = [e for e in tasks if e["task"] in (1, 2)]
+    assert int((tmp_path / "seen_between.txt").read_text()) == len(first_run)
+    lines = [e["message"] for e in events if e["type"] == "log"]
+    assert "runcompss chain.py (inner run 1): done (2 done)" in lines
+    assert "runcompss chain.py (inner run 2): done (3 done)" in lines
+    assert runs[-1]["seq"] == events[-1]["seq"]  # nothing after the run's end
 
 
 def test_a_launcher_scripts_exit_status_is_the_runs(tmp_path: Path) -> None:
@@ -80,3 +158,57 @@ def test_a_launcher_scripts_exit_status_is_the_runs(tmp_path: Path) -> None:
     last = (tmp_path / "events.jsonl").read_text().splitlines()[-1]
     assert json.loads(last)["state"] == "failed"
     assert "status 3" in json.loads(last).get("error", "")
+
+
+SPIN = """from pycompss.api.api import compss_wait_on
+from pycompss.api.task import task
+
+
+@task(returns=1)
+def spin():
+    import time
+    while True:
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    compss_wait_on(spin())
+"""
+
+
+def test_a_cancelled_launcher_cancels_its_inner_run_and_logs_its_tasks_end(
+        tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "spin.sh").write_text('#!/bin/bash\nruncompss "$(dirname "$0")'
+                                 '/spin.py"\necho "not reached" > after.txt\n')
+    (src / "spin.py").write_text(SPIN)
+    log = tmp_path / "events.jsonl"
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "eflows_kernel.engine.runner", "--workers", "1",
+         "--event-log", str(log), "--submitted-job", str(src / "spin.sh")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while '"state":"running","attempt"' not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline and runner.poll() is None, "no running task"
+            time.sleep(0.1)
+        family = psutil.Process(runner.pid).children(recursive=True)
+        runner.send_signal(signal.SIGTERM)
+        _out, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 143, err
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    for event in events:
+        validate_event(event)
+    assert events[-1]["type"] == "run" and events[-1]["state"] == "cancelled"
+    assert events[-1]["counts"] == {"cancelled": 1}
+    assert [e["state"] for e in events if e["type"] == "task"][-1] == "cancelled"
+    assert any(e["type"] == "log" and e["message"].startswith(
+        "runcompss spin.py (inner run 1): cancelled") for e in events)
+    assert not (tmp_path / "after.txt").exists()
+    _gone, alive = psutil.wait_procs(family, timeout=15)
+    assert alive == []  # the script, its inner run and the workers all ended

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,8 @@ from eflows_kernel.services.executions import checkpoints
 from eflows_kernel.services.executions.executor import Record, Target
 from eflows_kernel.services.executions.logs import OUTPUT_LOG, decode_prefix, read_text_chunk
 from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan
-from eflows_kernel.services.executions.planning import plan_steps
-from eflows_kernel.services.executions.rendering import render_step
+from eflows_kernel.services.executions.planning import replan
+from eflows_kernel.services.executions.rendering import render_step, with_values
 from eflows_kernel.services.executions.store import Execution, ExecutionStore
 from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.connections import ConnectionPool, PooledConnection
@@ -67,6 +67,9 @@ class RemoteExecutor:
         self.url_policy = UrlPolicy(allow_private=allow_private_urls)
         self.logistics = logistics  # data services' logins, spool, periodic transfers
         self.registry = registry  # to plan again what a restarted server re-attaches to
+        # How a recorded execution was planned: the executions service sets its own
+        # (``router.plan_with``), which the graph's driver plans with too.
+        self.plans: Callable[[Execution], ExecutionPlan] = self._plan_here
         self.sites = sites
         self.runs_dir = Path(runs_dir)
         self.environments = EnvironmentBuilder(cache_dir or self.runs_dir.parent / "cache",
@@ -265,18 +268,26 @@ class RemoteExecutor:
             self.executions.set_state(execution.id, ExecutionState.FAILED, "site removed",
                                       error=f"site {execution.site!r} no longer exists")
             return
-        workflow = self.registry.get(execution.workflow_id).workflow
-        values = dict(execution.inputs)
-        # The step it runs (a step of a step graph by name), its templates filled again.
-        steps = ExecutionPlan(execution.workflow_id, workflow, values,
-                              plan_steps(execution.workflow_id, workflow, site.name, values))
-        step = steps.step(execution.step) if execution.step else steps.entry
+        # The step as its graph planned it (a step of a graph with the graph's sites and
+        # places: alone on its own site, a copy or an image naming another bound site's
+        # host would not be planned as it was), filled again with its record's values
+        # (the run directories of the steps before it too).
+        graph = self.executions.get(execution.parent_id) if execution.parent_id \
+            else execution
+        plan = self.plans(graph)
+        found = [s for s in plan.steps if s.name == execution.step] if execution.step \
+            else [plan.entry]
+        if not found:
+            raise pipeline.StepFailed(f"the plan of execution {graph.id} has no step "
+                                      f"{execution.step!r} any more")
+        plan, step = with_values(plan, found[0], execution.inputs)
+        workflow, values = plan.workflow, plan.values
         submitted = bool(execution.remote_job_id)
         data, arguments, application = self._prepare(workflow, values, step, submitted)
         dep = self._deployment(execution, site, workflow, step.step, data, arguments,
                                application)
         dep.links = _links(step, values)
-        dep.synced = steps.synced(step.name)
+        dep.synced = plan.synced(step.name)
         log.info("eflows: re-attaching to execution %s (%s)", execution.id,
                  execution.state.value)
         if not submitted:
@@ -292,6 +303,17 @@ class RemoteExecutor:
             self.runs.start(dep, self.runs.deploy)
             return
         self.runs.start(dep, self.runs.reattach, execution.state)
+
+    def _plan_here(self, execution: Execution) -> ExecutionPlan:
+        """The recorded execution planned again with the places of this executor's sites
+        (what an executor made without the executions service plans with)."""
+        def place_of(name: str) -> str | None:
+            try:
+                return self.target(name, execution.credential_id, None, {}).place
+            except Exception:  # not a site of this executor's (any more)
+                return None
+
+        return replan(execution, self.registry.get(execution.workflow_id).workflow, place_of)
 
     def shutdown(self, timeout: float | None = None, cancel: bool = True) -> None:
         """Stop following (the remote runs go on; the next server re-attaches). Remote runs

@@ -31,12 +31,14 @@ def image_site(movement: DataMovement, job_site: str, job_role: str | None,
     or name; the job's own site when it is one of those named). A host of no bound site
     is a ``ValidationError`` naming ``data_movements.<name>.target_host``.
 
-    Not judged as registered (no ``values``), nor when the sites' ``places`` are not
-    known (a job step re-planned alone after a restart: it needs its own fields only).
+    Not judged as registered (no ``values``). A site whose place is not known is named by
+    its name only, as a copy's end is: a re-plan after a restart is given the places
+    again (``planning.replan``).
     """
     host = str(movement.options.get("target_host") or "")
-    if movement.kind != "image" or not host or values is None or places is None:
+    if movement.kind != "image" or not host or values is None:
         return job_site
+    places = places or {}
     field = f"data_movements.{movement.name}.target_host"
     try:
         host = render_arguments(host, values).strip()

@@ -5,18 +5,20 @@ places) into an :class:`~eflows_kernel.services.executions.plan.ExecutionPlan`: 
 workflow's job steps in DAG order with their templates filled, then the steps the plan
 adds (movement steps, ``plan_movements.py``; copy steps, ``plan_copies.py``). The
 executions service, both executors and a run re-attached after a restart all run what
-it returns.
+it returns: after a restart the plan is made again from the record (:func:`replan`),
+with the sites bound at trigger, never for one step alone on its own site.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.executions.plan import ExecutionPlan, SiteBinding, StepPlan
 from eflows_kernel.services.executions.plan_copies import _with_copies, _with_site_copies
 from eflows_kernel.services.executions.plan_movements import _with_movement_steps
+from eflows_kernel.services.executions.store import Execution
 from eflows_kernel.services.workflows import InputValidationError, Workflow, validate_inputs
 from eflows_kernel.services.workflows.movement_fields import with_periods
 from eflows_kernel.services.workflows.step_fields import render_step_fields, step_dir_key
@@ -132,4 +134,25 @@ def plan_execution(workflow_id: str, workflow: Workflow, inputs: Mapping[str, An
                          plan_steps(workflow_id, workflow, site, values, places))
 
 
-__all__ = ["bind_sites", "plan_execution", "plan_steps"]
+def replan(execution: Execution, workflow: Workflow,
+           place_of: Callable[[str], str | None]) -> ExecutionPlan:
+    """The plan ``execution`` was triggered with, made again from its record (a server
+    restarted: the graph's driver and the executors re-attach to what it left).
+
+    ``execution`` is the graph's record for a step of a graph: a step is re-planned as a
+    step of its graph, with every site bound at trigger (``Execution.site_binding``) and
+    their places (``place_of``: site -> its place now, None when it cannot be told),
+    so a copy or an image transfer naming another bound site's host is planned as it
+    was (planned alone on its own site, it named a host of no bound site, or went to
+    the job's site). The inputs are the record's; a step's own record adds the earlier
+    steps' run directories to them (``rendering.with_values``).
+    """
+    binding = execution.site_binding
+    names = sorted(set(binding.values()) if isinstance(binding, Mapping) else {binding})
+    places = {name: place_of(name) for name in names}
+    return ExecutionPlan(execution.workflow_id, workflow, dict(execution.inputs),
+                         plan_steps(execution.workflow_id, workflow, binding,
+                                    execution.inputs, places))
+
+
+__all__ = ["bind_sites", "plan_execution", "plan_steps", "replan"]

@@ -8,10 +8,11 @@ gets its executor by adding a rule here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from eflows_kernel.services.errors import ConflictError, ValidationError
 from eflows_kernel.services.executions.executor import Executor
+from eflows_kernel.services.executions.plan import ExecutionPlan
 from eflows_kernel.services.executions.store import LOCAL_SITE, Execution
 
 
@@ -47,6 +48,15 @@ class ExecutorRouter:
             raise ConflictError(f"execution {execution.id} runs on site {execution.site!r}, "
                                 "which no executor of this process serves", id=execution.id)
         return executor
+
+    def plan_with(self, plans: Callable[[Execution], ExecutionPlan]) -> None:
+        """How a recorded execution was planned (the executions service's ``_plan_of``),
+        for the executors that plan again a step they re-attach to (``plans``: their
+        attribute): one planner for them and the graph's driver, so a step is planned
+        with the sites and places its graph was triggered with."""
+        for executor in self.executors:
+            if hasattr(executor, "plans"):
+                executor.plans = plans  # type: ignore[attr-defined]
 
     def recover(self, executions: Iterable[Execution]) -> None:
         """Hand each unfinished execution to the executor of its site."""

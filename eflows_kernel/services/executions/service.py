@@ -24,7 +24,7 @@ from eflows_kernel.services.executions.follow import ExecutionFollower
 from eflows_kernel.services.executions.graph import StepGraphs, StepStatus
 from eflows_kernel.services.executions.logs import check_log_range
 from eflows_kernel.services.executions.plan import ExecutionPlan, SiteBinding, driven_by_graph
-from eflows_kernel.services.executions.planning import bind_sites, plan_execution, plan_steps
+from eflows_kernel.services.executions.planning import bind_sites, plan_execution, replan
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.step_runner import StepCopier
 from eflows_kernel.services.executions.store import LOCAL_SITE, Execution, ExecutionStore
@@ -78,6 +78,10 @@ class ExecutionsService:
         with self._lock:
             if self._router is None:
                 router = self._make_router()
+                # A step re-attached below is planned as its graph was (its sites and
+                # their places), which asks the sites' executors: the router is ours now.
+                router.plan_with(self._plan_of)
+                self._router = router
                 running = self.store.running()
                 try:  # the steps of graphs too: each is an execution of its site's executor
                     # (but a copy or movement step, which the graph's driver makes again)
@@ -85,28 +89,25 @@ class ExecutionsService:
                                     if not e.is_graph and not driven_by_graph(e.step)])
                 except Exception:  # a broken old run must not keep the services from starting
                     log.exception("eflows: re-attaching to unfinished executions failed")
-                self._router = router
                 self.graphs.recover([e for e in running if e.is_graph], self._plan_of)
             return self._router
 
     def _plan_of(self, execution: Execution) -> ExecutionPlan:
-        """The plan of a recorded graph execution, as it was made at submit (its copy
-        steps too: the sites' places are asked of their executors again)."""
+        """The plan of a recorded execution (a graph's for its steps), as it was made at
+        submit: its copy steps and movements too, the sites' places asked of their
+        executors again. The graph's driver and an executor re-attaching to a step of it
+        after a restart both plan with this (``router.plan_with``)."""
         workflow = self.registry.get(execution.workflow_id).workflow
-        sites: SiteBinding = execution.site
-        if execution.step_sites:  # (the copy steps' sites are recorded too: made again)
-            sites = {k: v for k, v in execution.step_sites.items() if not driven_by_graph(k)}
-        places: dict[str, str | None] = {}
-        router = self._router or self.router  # (made already while it recovers graphs)
-        for name in set(sites.values() if isinstance(sites, dict) else [sites]):
+        router = self._router or self.router  # (made already while it recovers)
+
+        def place_of(name: str) -> str | None:
             try:
-                places[name] = router.for_site(name).target(
-                    name, execution.credential_id, None, {}).place
+                return router.for_site(name).target(name, execution.credential_id, None,
+                                                    {}).place
             except Exception:  # a site removed since: its steps fail when they start
-                places[name] = None
-        return ExecutionPlan(execution.workflow_id, workflow, dict(execution.inputs),
-                             plan_steps(execution.workflow_id, workflow, sites,
-                                        execution.inputs, places))
+                return None
+
+        return replan(execution, workflow, place_of)
 
     # ---- submitting --------------------------------------------------------------------
 

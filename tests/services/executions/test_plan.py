@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan
-from eflows_kernel.services.executions.planning import plan_execution, plan_steps
+from eflows_kernel.services.executions.planning import plan_execution, plan_steps, replan
 from eflows_kernel.services.executions.rendering import render_step
+from eflows_kernel.services.executions.store import Execution
+from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.workflows import Step, WorkflowImportError, workflow_from_spec
 
 SPEC = {"name": "two", "inputs": [{"name": "n", "type": "integer"},
@@ -278,6 +282,16 @@ def test_an_image_transfer_goes_to_the_bound_site_its_target_host_names() -> Non
     assert field in refused.value.details["fields"]
     assert "'nord3.bsc.es' is not the host of a site bound to this execution (bound: " \
         "hpc1, hpc2)" in refused.value.details["fields"][field]
-    # Re-planned alone after a restart (the places are not known): not judged again.
-    alone = plan_steps("wf", workflow, "hpc1", {"far": "nord3.bsc.es"})
-    assert {s.site for s in alone} == {"hpc1"}
+    # Planned again from its record after a restart: the sites bound at trigger and
+    # their places, so the image goes where it went; one site alone names no other host.
+    now = datetime.now(timezone.utc)
+    record = Execution(id="g", workflow_id="wf", site=plan.steps[0].site, credential_id=None,
+                       inputs=plan.values, state=ExecutionState.RUNNING, state_history=[],
+                       outputs={}, remote_job_id=None, event_log=None, event_seq=0,
+                       error=None, created_at=now, updated_at=now, step_sites=plan.sites)
+    again = replan(record, workflow, PLACES.get)
+    assert again.sites == plan.sites and again.step("near").links == ("near:in:near_image",)
+    with pytest.raises(ValidationError) as alone:
+        plan_steps("wf", workflow, "hpc1", {"far": "nord3.bsc.es"})
+    assert "'login1.example.org' is not the host of a site bound to this execution (bound: " \
+        "hpc1)" in alone.value.message

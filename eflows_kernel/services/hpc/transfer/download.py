@@ -171,7 +171,7 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
         channel.close()
         manifest = {rel: item.sha256 for rel, item in listed.items()}
         if changing and status in (0, 1):  # 1: a file changed while tar read it
-            received = manifest = _kept_unchanged(part, received, manifest, folder)
+            received = manifest = _kept_unchanged(client, part, received, manifest, folder)
             status = 0
         if status != 0:
             raise TransferError(f"reading {folder} on the cluster failed ({status})")
@@ -194,13 +194,32 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
     return TransferResult(name, total, digest)
 
 
-def _kept_unchanged(part: Path, received: dict[str, str], manifest: dict[str, str],
-                    folder: str) -> dict[str, str]:
+RETRIES = 2  # single-file attempts at a file that changed while its folder was sent
+
+
+def _kept_unchanged(client: paramiko.SSHClient, part: Path, received: dict[str, str],
+                    manifest: dict[str, str], folder: str) -> dict[str, str]:
     """The files of a changing folder that arrived as the cluster hashed them; the
-    others (changed, resized, removed while sent) are dropped from ``part``."""
+    others (changed, resized, removed while sent) are dropped from ``part``, then asked
+    again one by one (hash, then send: a window of one round trip instead of the whole
+    folder's), so a file the job rewrites every second still comes with most syncs."""
     kept = {rel: digest for rel, digest in received.items() if manifest.get(rel) == digest}
     for rel in set(received) - set(kept):
         within(part, rel).unlink()
+    for rel in sorted(set(manifest) - set(kept)):
+        for _attempt in range(RETRIES):
+            target = within(part, rel)
+            try:
+                result = stage_out(client, posixpath.join(folder, rel), target.parent,
+                                   resume=False, fast_cipher=False)
+            except (TransferError, OSError):
+                continue  # changed again, or gone: the next sync
+            kept[rel] = result.sha256
+            break
+        else:
+            stale = within(part, rel + PART)
+            if stale.exists():
+                stale.unlink()
     if len(kept) < len(manifest):
         log.info("eflows: %s: %d of %d file(s) changed while sent, left for the next sync",
                  folder, len(manifest) - len(kept), len(manifest))

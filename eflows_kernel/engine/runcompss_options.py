@@ -61,7 +61,6 @@ NO_EFFECT: dict[str, str] = {
     "ear": "no EAR", "provenance": "no RO-Crate provenance is written",
     "data_provenance": "no RO-Crate provenance is written",
     "disable_external": "no external process",
-    "job_execution_dir": "the job runs in its run directory",
     "base_log_dir": "logs are the run's events", "specific_log_dir": "logs are the run's "
     "events", "worker_working_dir": "tasks run in the current directory",
     "worker_in_master_cpus": "the workers are --workers", "worker_in_master_memory":
@@ -92,6 +91,9 @@ class RuncompssSettings:
     checkpoint: CheckpointConfig | None = None
     python_paths: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)  # from --env_script
+    # --job_execution_dir: the application's current directory, as enqueue_compss runs the
+    # job there (registry apps read ./data_2d/ of it: Pillar_I_non_intrusive)
+    execution_dir: str | None = None
     run_id: str | None = None  # --uuid
     notes: list[str] = field(default_factory=list)  # one line per option with no effect
 
@@ -104,9 +106,9 @@ def add_runcompss_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "runcompss options",
         "The options of runcompss that PyCOMPSs users pass: --wall_clock_limit, "
-        "--checkpoint* and --pythonpath/--appdir/--classpath/--env_script/--uuid are "
-        "honoured; others are accepted with no effect (a note says why) or refused "
-        "with a message (see docs/programming-model.md)")
+        "--checkpoint* and --pythonpath/--appdir/--classpath/--env_script/--uuid/"
+        "--job_execution_dir are honoured; others are accepted with no effect (a note "
+        "says why) or refused with a message (see docs/programming-model.md)")
     group.add_argument("--wall_clock_limit", type=float, default=None, metavar="SECONDS",
                        help="stop the run after this many seconds (0: no limit)")
     group.add_argument("--checkpoint", "--checkpoint_policy", dest="checkpoint",
@@ -120,6 +122,7 @@ def add_runcompss_options(parser: argparse.ArgumentParser) -> None:
     for name in ("pythonpath", "appdir", "classpath"):
         group.add_argument(f"--{name}", default=None, help=argparse.SUPPRESS)
     group.add_argument("--env_script", default=None, help=argparse.SUPPRESS)
+    group.add_argument("--job_execution_dir", default=None, help=argparse.SUPPRESS)
     group.add_argument("--uuid", default=None, help=argparse.SUPPRESS)
     group.add_argument("--lang", default=None, help=argparse.SUPPRESS)
     group.add_argument("--task_execution", default=None, help=argparse.SUPPRESS)
@@ -233,6 +236,14 @@ def runcompss_settings(args: argparse.Namespace) -> RuncompssSettings:
             settings.python_paths += [os.path.abspath(p) for p in value.split(":") if p]
     if args.env_script:
         settings.environment = read_env_script(args.env_script)
+    if args.job_execution_dir:  # made if missing: the job's outputs go there
+        settings.execution_dir = os.path.abspath(args.job_execution_dir)
+        try:
+            os.makedirs(settings.execution_dir, exist_ok=True)
+        except OSError as error:
+            raise RuncompssOptionError(
+                f"--job_execution_dir {args.job_execution_dir}: the job runs in it and it "
+                f"cannot be made ({error.strerror})") from None
     settings.run_id = args.uuid
     if args.debug:
         settings.notes.append(f"--debug: {NO_EFFECT['log_level']}")

@@ -167,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_pycompss_shim and not install_pycompss_shim() and real_pycompss_available():
         print("eflows-run: the real PyCOMPSs is installed; its modules are used as they are "
               "(use runcompss to run on the COMPSs runtime)", file=sys.stderr)
+    if compss.execution_dir:  # before the workers start: their tasks run there too
+        if args.event_log:  # ours, not the application's: where it was asked for
+            args.event_log = os.path.abspath(args.event_log)
+        os.chdir(compss.execution_dir)
     app_dir = os.path.dirname(app)
     sys.path.insert(0, app_dir)
     for path in reversed(compss.python_paths):

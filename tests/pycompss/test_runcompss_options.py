@@ -72,9 +72,32 @@ def test_in_a_submitted_job_the_options_that_size_a_job_are_noted(
     """A deployed step's extra_compss_opts (the registry's: --exec_time, --queue,
     --reservation...) reach the runner of the step's job, which the deployer sized."""
     proc = run_app(APP, extra=("--submitted-job", "--exec_time=30", "--queue=debug",
-                               "--reservation=r1", "--job_execution_dir=/x",
-                               f"--pythonpath={LIB}"), timeout=120)
+                               "--reservation=r1", f"--pythonpath={LIB}"), timeout=120)
     assert_exit(proc)
     assert result_of(proc)["name"] == "from lib"  # --pythonpath honoured beside them
-    for option in ("--exec_time", "--queue", "--reservation", "--job_execution_dir"):
+    for option in ("--exec_time", "--queue", "--reservation"):
         assert f"eflows-run: {option} has no effect here" in proc.stderr, option
+
+
+def test_the_application_runs_in_its_job_execution_dir(
+        run_app: Callable[..., subprocess.CompletedProcess], tmp_path: Path) -> None:
+    """enqueue_compss runs the job in --job_execution_dir: a registry application
+    (Pillar_I_non_intrusive's ezyrb_test.py) reads ``./data_2d/`` of it and writes there;
+    our own event log stays where it was asked for."""
+    run = tmp_path / "run"
+    (run / "data_2d").mkdir(parents=True)
+    (run / "data_2d" / "time.npy").write_text("t\n")
+    app = tmp_path / "reads_cwd.py"
+    app.write_text("import json, os\n"
+                   "open('out.txt', 'w').write(open('data_2d/time.npy').read())\n"
+                   "print('RESULT ' + json.dumps({'cwd': os.getcwd()}))\n")
+    proc = run_app(str(app), extra=(f"--job_execution_dir={run}", "--event-log", "ev.jsonl"),
+                   workers=1, timeout=120)
+    assert_exit(proc)
+    assert result_of(proc) == {"cwd": str(run)}
+    assert (run / "out.txt").read_text() == "t\n"
+    assert (tmp_path / "ev.jsonl").is_file() and not (run / "ev.jsonl").exists()
+    assert "--job_execution_dir has no effect" not in proc.stderr
+    made = tmp_path / "new" / "dir"  # made when missing, as the job's outputs go there
+    proc = run_app(str(app), extra=(f"--job_execution_dir={made}",), workers=1, timeout=120)
+    assert proc.returncode == 1 and "data_2d/time.npy" in proc.stderr and made.is_dir()

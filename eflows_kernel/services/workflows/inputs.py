@@ -207,16 +207,19 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _render_one(template: str, values: Mapping[str, Any]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = (match.group(1) if match.group(1) is not None else match.group(2)).strip()
-        if name not in values:
-            raise ArgumentRenderError(name, template)
-        return _as_text(values[name])
+def reference_text(match: re.Match[str], template: str, values: Mapping[str, Any]) -> str:
+    """What one ``_REFERENCE`` match in ``template`` stands for (``$$`` is a ``$``); the
+    plugin's shell words (``shell_words.py``) read references the same way."""
+    if match.group(0) == "$$":
+        return "$"
+    name = (match.group(1) if match.group(1) is not None else match.group(2)).strip()
+    if name not in values:
+        raise ArgumentRenderError(name, template)
+    return _as_text(values[name])
 
-    return _REFERENCE.sub(replace, template)
+
+def _render_one(template: str, values: Mapping[str, Any]) -> str:
+    return _REFERENCE.sub(lambda match: reference_text(match, template, values), template)
 
 
 @overload

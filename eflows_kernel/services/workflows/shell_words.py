@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eflows_kernel.services.workflows.inputs import _REFERENCE, ArgumentRenderError, _as_text
+from eflows_kernel.services.workflows.inputs import _REFERENCE, reference_text
 
 PLUGIN_JOBS = frozenset({"org.eflows4hpc.pycompss.plugin.nodes.PyCOMPSJob",
                          "pycomps.ansible.nodes.PyCOMPSJob"})
@@ -62,15 +62,6 @@ class _Words:
             self.end()
 
 
-def _value(match: Any, template: str, values: Mapping[str, Any]) -> str:
-    if match.group(0) == "$$":
-        return "$"
-    name = (match.group(1) if match.group(1) is not None else match.group(2)).strip()
-    if name not in values:
-        raise ArgumentRenderError(name, template)
-    return _as_text(values[name])
-
-
 def shell_words(template: str, values: Mapping[str, Any]) -> list[str]:
     """The words one argument template makes on the plugin's command line."""
     words = _Words()
@@ -94,7 +85,7 @@ def shell_words(template: str, values: Mapping[str, Any]) -> list[str]:
         if char == "$":
             match = _REFERENCE.match(template, i)
             if match is not None:
-                text = _value(match, template, values)
+                text = reference_text(match, template, values)
                 if quote is None and match.group(0) != "$$":
                     words.expand(text)
                 else:

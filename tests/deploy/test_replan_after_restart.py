@@ -166,6 +166,21 @@ def test_a_running_step_of_a_graph_with_a_copy_between_two_hosts_is_re_attached(
         assert state.executions.get(graph.id).state == ExecutionState.RUNNING
 
 
+def test_a_graph_whose_login_asks_for_a_password_is_planned_again_with_its_places(
+        state: State, started: list[tuple[str, str]]) -> None:
+    # Triggered with a password, no credential: after the restart no session is open, and
+    # a re-plan that asked whether one can log in now knew neither site's host.
+    first, graph = submitted(state, COPY, {"Source": "hpc1", "Target": "hpc2"},
+                             credential_id=None, password="not stored")
+    model = running_job(first, graph, "Model", started)
+    with restarted(state, first) as second:
+        model = state.executions.get(model.id)
+        assert model.state == ExecutionState.RUNNING, model.error  # not "re-attach failed"
+        assert model.id in second.router.remote.runs.deployments
+        recorded = state.executions.get(graph.id)
+        assert recorded.state == ExecutionState.RUNNING, recorded.error
+
+
 # minimal_workflow.parallel's shape: a job's image transfer to the other cluster's host.
 IMAGE = {"name": "image-elsewhere",
          "steps": [{"name": "near", "application": "/apps/near.py", "environment": "Near"},

@@ -11,7 +11,6 @@ transfer are replaced.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,7 +19,9 @@ from typing import Any
 import pytest
 
 from eflows_kernel.services.deploy.local_movements import LocalMovementSteps
+from eflows_kernel.services.deploy.movement_steps import _Session
 from eflows_kernel.services.executions import Execution, ExecutionStore
+from eflows_kernel.services.hpc.transfer.site_stream import TransferCancelled
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.workflows.registry import WorkflowRegistry
@@ -42,12 +43,19 @@ def test_a_movement_whose_session_opens_after_the_stop_does_not_run(
     opening = threading.Event()
     opened = LocalMovementSteps._open
 
+    class Sessions(dict):  # tells when the stop has looked for the sessions to close
+        looked = threading.Event()
+
+        def values(self) -> Any:
+            found = list(super().values())
+            self.looked.set()
+            return found
+
+    steps._sessions = Sessions()
+
     def slow_open(self: LocalMovementSteps, *args: Any) -> Any:
         opening.set()
-        deadline = time.monotonic() + 10
-        while not self._closing.is_set():  # the server stops meanwhile
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        assert Sessions.looked.wait(10)  # the server stops meanwhile, finding none
         return opened(self, *args)
 
     def transfer(self: LocalMovementSteps, execution: Execution, *args: Any) -> str:
@@ -65,3 +73,15 @@ def test_a_movement_whose_session_opens_after_the_stop_does_not_run(
     assert moved == []  # nothing moved after the stop
     record = store.get(execution.id)
     assert record.state == ExecutionState.RUNNING  # left unfinished, for the next server
+
+
+def test_a_closed_session_of_a_login_that_asks_the_user_gives_no_client() -> None:
+    """A password login's movement works on the pooled connection (it cannot open a
+    second): once its session is closed (the stop, or a cancel) its next command is not
+    run on it."""
+    pooled = SimpleNamespace(asks_user=True, get=lambda: "the pooled client")
+    session = _Session(pooled)  # type: ignore[arg-type]
+    assert session.get() == "the pooled client"
+    session.close()
+    with pytest.raises(TransferCancelled):
+        session.get()

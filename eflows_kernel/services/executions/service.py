@@ -106,8 +106,9 @@ class ExecutionsService:
                 # From the site's configuration where the executor tells it so: ``target``
                 # also checks that one can log in now, and a login that asks for a
                 # password has no session after a restart (its place is known all the same).
-                if hasattr(executor, "place"):
-                    return executor.place(name)  # type: ignore[no-any-return]
+                place = getattr(executor, "place", None)
+                if place is not None:
+                    return place(name)  # type: ignore[no-any-return]
                 return executor.target(name, execution.credential_id, None, {}).place
             except Exception:  # a site removed since: its steps fail when they start
                 return None

@@ -17,6 +17,7 @@ import base64
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,12 +106,35 @@ def wait_for_step(services: ExecutionsService, graph: str, name: str,
     raise AssertionError(f"step {name} of {graph} never started to {doing}")
 
 
-def restart(state: State, first: ExecutionsService) -> ExecutionsService:
-    """The server stops (its runs go on) and a new one starts on the same state."""
+def submitted(state: State, spec: dict[str, Any], binding: dict[str, str],
+              **login: Any) -> tuple[ExecutionsService, Execution]:
+    """A server on ``state`` and the graph of ``spec`` it was given, its roles bound to
+    ``binding`` (with the test's credential unless ``login`` says how to log in)."""
+    first = state.services()
+    workflow = state.registry.register(workflow_from_spec(spec))
+    login = login or {"credential_id": state.credential}
+    return first, first.submit(workflow.id, {}, binding, **login)
+
+
+@contextmanager
+def restarted(state: State, first: ExecutionsService) -> Iterator[ExecutionsService]:
+    """The server stops (its runs go on) and a new one starts on the same state, which
+    re-attaches as it starts; it stops when the block ends."""
     first.shutdown()
     second = state.services()
     second.router  # noqa: B018 - the new server re-attaches as it starts
-    return second
+    try:
+        yield second
+    finally:
+        second.shutdown()
+
+
+def running_job(first: ExecutionsService, graph: Execution, name: str,
+                started: list[tuple[str, str]]) -> Execution:
+    """Step ``name`` of ``graph`` once deployed, recorded as submitted and running."""
+    step = wait_for_step(first, graph.id, name, started, "deploy")
+    first.store.set_remote_job(step.id, "4242")
+    return first.store.set_state(step.id, ExecutionState.RUNNING, "job 4242")
 
 
 # feature_extraction_wf 0.2.0's shape: a job on each role, the DLS SSH2SSH copy between
@@ -130,24 +154,31 @@ COPY = {"name": "copy-between-hosts",
 
 def test_a_running_step_of_a_graph_with_a_copy_between_two_hosts_is_re_attached(
         state: State, started: list[tuple[str, str]]) -> None:
-    first = state.services()
-    workflow = state.registry.register(workflow_from_spec(COPY))
-    graph = first.submit(workflow.id, {}, {"Source": "hpc1", "Target": "hpc2"},
-                         state.credential)
+    first, graph = submitted(state, COPY, {"Source": "hpc1", "Target": "hpc2"})
     assert graph.step_sites == {"Model": "hpc1", "Model->hpc2": "hpc2",
                                 "Features": "hpc2"}
-    model = wait_for_step(first, graph.id, "Model", started, "deploy")
-    state.executions.set_remote_job(model.id, "4242")  # submitted; it runs on hpc1
-    state.executions.set_state(model.id, ExecutionState.RUNNING, "job 4242")
-    second = restart(state, first)
-    try:
+    model = running_job(first, graph, "Model", started)  # it runs on hpc1
+    with restarted(state, first) as second:
         model = state.executions.get(model.id)
         assert model.state == ExecutionState.RUNNING, model.error  # not "re-attach failed"
         assert (model.id, "reattach") in started
         assert model.id in second.router.remote.runs.deployments
         assert state.executions.get(graph.id).state == ExecutionState.RUNNING
-    finally:
-        second.shutdown()
+
+
+def test_a_graph_whose_login_asks_for_a_password_is_planned_again_with_its_places(
+        state: State, started: list[tuple[str, str]]) -> None:
+    # Triggered with a password, no credential: after the restart no session is open, and
+    # a re-plan that asked whether one can log in now knew neither site's host.
+    first, graph = submitted(state, COPY, {"Source": "hpc1", "Target": "hpc2"},
+                             credential_id=None, password="not stored")
+    model = running_job(first, graph, "Model", started)
+    with restarted(state, first) as second:
+        model = state.executions.get(model.id)
+        assert model.state == ExecutionState.RUNNING, model.error  # not "re-attach failed"
+        assert model.id in second.router.remote.runs.deployments
+        recorded = state.executions.get(graph.id)
+        assert recorded.state == ExecutionState.RUNNING, recorded.error
 
 
 # minimal_workflow.parallel's shape: a job's image transfer to the other cluster's host.
@@ -165,10 +196,7 @@ IMAGE = {"name": "image-elsewhere",
 
 def test_a_job_deployed_again_links_only_the_stage_ins_that_came_to_its_site(
         state: State, started: list[tuple[str, str]]) -> None:
-    first = state.services()
-    workflow = state.registry.register(workflow_from_spec(IMAGE))
-    graph = first.submit(workflow.id, {}, {"Near": "hpc1", "Far": "hpc2"},
-                         state.credential)
+    first, graph = submitted(state, IMAGE, {"Near": "hpc1", "Far": "hpc2"})
     assert graph.step_sites == {"near:in:own_image": "hpc1", "near:in:sent_far": "hpc2",
                                 "near": "hpc1", "far": "hpc2"}
     for name in ("near:in:own_image", "near:in:sent_far"):  # both images arrived
@@ -179,11 +207,8 @@ def test_a_job_deployed_again_links_only_the_stage_ins_that_came_to_its_site(
     linked = (str(state.runs_dir / own[0].id),)  # (where a local test's step_dir is)
     assert first.router.remote.runs.deployments[near.id].links == linked
     # The server restarts before the job is submitted: it is deployed again.
-    second = restart(state, first)
-    try:
+    with restarted(state, first) as second:
         near = state.executions.get(near.id)
         assert not near.finished, near.error
         assert started.count((near.id, "deploy")) == 2
         assert second.router.remote.runs.deployments[near.id].links == linked
-    finally:
-        second.shutdown()

@@ -58,10 +58,10 @@ class _Session:
         self.closed = threading.Event()
 
     def get(self) -> Any:
+        if self.closed.is_set():  # (the pooled one too: nothing more is done on it)
+            raise TransferCancelled
         if self.connection.asks_user:
             return self.connection.get()
-        if self.closed.is_set():
-            raise TransferCancelled
         if self.own is None:
             self.own = self.connection.fresh()
         return self.own
@@ -147,6 +147,8 @@ class MovementSteps(BackgroundSteps):
             item = self._item(plan, step)
             session = self._open(execution, events, answers)
             self._sessions[execution.id] = session
+            if self._closing.is_set():  # the stop came while it opened: it found none
+                session.close()
             self._check(execution)
             client = session.get()
             if isinstance(item, StageOut):

@@ -100,9 +100,18 @@ class RemoteExecutor:
         to log in, the login it has); else what to fix, by field."""
         interactive = bool(answers) or self._has_session(site, credential_id)
         record = pipeline.check_site(self.sites, site, credential_id, login, interactive)
-        config = record.config
-        return Target(record.name, config.login, record, dict(answers),
-                      place=f"{config.login}@{config.host}:{config.port}")
+        return Target(record.name, record.config.login, record, dict(answers),
+                      place=_place(record))
+
+    def place(self, site: str) -> str | None:
+        """Whose files a step on ``site`` sees (``login@host:port``), from its configuration
+        alone: a plan made again after a restart needs it whether or not one can log in
+        now (a login that asks for a password has no open session then); None for a site
+        that no longer exists."""
+        try:
+            return _place(self.sites.get_by_name(site))
+        except NotFoundError:
+            return None
 
     def _has_session(self, site_name: str, credential_id: str | None) -> bool:
         """A login the user answered earlier is still open: no need to ask again."""
@@ -307,13 +316,8 @@ class RemoteExecutor:
     def _plan_here(self, execution: Execution) -> ExecutionPlan:
         """The recorded execution planned again with the places of this executor's sites
         (what an executor made without the executions service plans with)."""
-        def place_of(name: str) -> str | None:
-            try:
-                return self.target(name, execution.credential_id, None, {}).place
-            except Exception:  # not a site of this executor's (any more)
-                return None
-
-        return replan(execution, self.registry.get(execution.workflow_id).workflow, place_of)
+        return replan(execution, self.registry.get(execution.workflow_id).workflow,
+                      self.place)
 
     def shutdown(self, timeout: float | None = None, cancel: bool = True) -> None:
         """Stop following (the remote runs go on; the next server re-attaches). Remote runs
@@ -322,6 +326,11 @@ class RemoteExecutor:
         on a site reached through this host's shell their commands would outlive it."""
         self.movements.shutdown(10.0 if timeout is None else timeout)
         self.runs.shutdown(timeout)
+
+
+def _place(site: Site) -> str:
+    config = site.config
+    return f"{config.login}@{config.host}:{config.port}"
 
 
 def _links(step: StepPlan, values: Mapping[str, Any]) -> tuple[str, ...]:

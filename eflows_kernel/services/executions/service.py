@@ -102,8 +102,14 @@ class ExecutionsService:
 
         def place_of(name: str) -> str | None:
             try:
-                return router.for_site(name).target(name, execution.credential_id, None,
-                                                    {}).place
+                executor = router.for_site(name)
+                # From the site's configuration where the executor tells it so: ``target``
+                # also checks that one can log in now, and a login that asks for a
+                # password has no session after a restart (its place is known all the same).
+                place = getattr(executor, "place", None)
+                if place is not None:
+                    return place(name)  # type: ignore[no-any-return]
+                return executor.target(name, execution.credential_id, None, {}).place
             except Exception:  # a site removed since: its steps fail when they start
                 return None
 

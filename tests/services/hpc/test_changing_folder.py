@@ -82,3 +82,23 @@ def test_a_file_that_changed_while_its_folder_was_sent_is_asked_again_alone(
                    "log.txt": "tick 1\ntick 2\n", "same.txt": "B same size\n"}
     assert sorted(p.name for p in (here / "results").iterdir()) == [
         "log.txt", "same.txt", "sub", "summary.txt"]  # no .part left
+
+
+def test_a_file_asked_again_leaves_its_folders_own_part_file_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job that writes ``model`` through ``model.part`` (the usual write-then-rename):
+    ``model`` changes while the folder is sent and is asked again alone; that download's
+    own ``.part`` must not be the folder's ``model.part``, which arrived as hashed."""
+    folder = tmp_path / "site" / "results"
+    folder.mkdir(parents=True)
+    (folder / "model").write_text("version 1\n")
+    (folder / "model.part").write_text("version 2, being written\n")
+    original = download.live_folder_command
+    monkeypatch.setattr(download, "live_folder_command", lambda path: (
+        f"cd {shlex.quote(path)} && printf 'version 1, rewritten\\n' > model && "
+        f"{original(path)}"))
+    here = tmp_path / "here"
+    stage_out(LocalShell(), str(folder), here, changing=True)
+    got = {p.name: p.read_text() for p in (here / "results").iterdir()}
+    assert got == {"model": "version 1, rewritten\n",
+                   "model.part": "version 2, being written\n"}

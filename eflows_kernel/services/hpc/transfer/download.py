@@ -15,6 +15,7 @@ import logging
 import os
 import posixpath
 import shutil
+import tempfile
 from pathlib import Path
 
 import paramiko
@@ -202,28 +203,43 @@ def _kept_unchanged(client: paramiko.SSHClient, part: Path, received: dict[str, 
     """The files of a changing folder that arrived as the cluster hashed them; the
     others (changed, resized, removed while sent) are dropped from ``part``, then asked
     again one by one (hash, then send: a window of one round trip instead of the whole
-    folder's), so a file the job rewrites every second still comes with most syncs."""
+    folder's), so a file the job rewrites every second still comes with most syncs.
+
+    Each lands in a scratch folder first, inside ``part`` (so what removes a failed
+    ``part`` removes it too): its download's own ``<name>.part`` must not be a file of
+    the folder (``model`` beside the job's ``model.part``, a write-then-rename)."""
     kept = {rel: digest for rel, digest in received.items() if manifest.get(rel) == digest}
     for rel in set(received) - set(kept):
         within(part, rel).unlink()
-    for rel in sorted(set(manifest) - set(kept)):
-        for _attempt in range(RETRIES):
-            target = within(part, rel)
-            try:
-                result = stage_out(client, posixpath.join(folder, rel), target.parent,
-                                   resume=False, fast_cipher=False)
-            except (TransferError, OSError):
-                continue  # changed again, or gone: the next sync
-            kept[rel] = result.sha256
-            break
-        else:
-            stale = within(part, rel + PART)
-            if stale.exists():
-                stale.unlink()
+    again = sorted(set(manifest) - set(kept))
+    if again:
+        _ask_again(client, part, folder, again, kept)
     if len(kept) < len(manifest):
         log.info("eflows: %s: %d of %d file(s) changed while sent, left for the next sync",
                  folder, len(manifest) - len(kept), len(manifest))
     return kept
+
+
+def _ask_again(client: paramiko.SSHClient, part: Path, folder: str, names: list[str],
+               kept: dict[str, str]) -> None:
+    """Each of ``names`` downloaded alone into ``part`` (``kept`` gets those that came),
+    through a scratch folder removed at the end, whatever happens."""
+    scratch = Path(tempfile.mkdtemp(prefix=".eflows-again-", dir=part))
+    try:
+        for rel in names:
+            for _attempt in range(RETRIES):
+                try:
+                    result = stage_out(client, posixpath.join(folder, rel), scratch,
+                                       resume=False, fast_cipher=False)
+                except (TransferError, OSError):
+                    continue  # changed again, or gone: the next sync
+                target = within(part, rel)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(within(scratch, result.name), target)
+                kept[rel] = result.sha256
+                break
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _local_name(remote_path: str) -> str:

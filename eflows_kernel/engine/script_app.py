@@ -74,15 +74,29 @@ def run_script(app: str, arguments: list[str], engine: Engine) -> int:
                    + env.get("PATH", ""))
     inner = InnerRuns(engine.events, logs, engine.new_task_id).start()
     engine.more_counts.append(inner.counts)
-    command = [app, *arguments] if os.access(app, os.X_OK) else ["bash", app, *arguments]
-    process = subprocess.Popen(command, env=env)
     try:
-        return process.wait()
-    except BaseException:
-        _end(process)
-        raise
+        process = subprocess.Popen(_command(app, arguments), env=env)
+        try:
+            return process.wait()
+        except BaseException:
+            _end(process)
+            raise
     finally:
         inner.close()
+
+
+def _command(app: str, arguments: list[str]) -> list[str]:
+    """The script run as a shell would run it: by its ``#!`` line when executable, else
+    by bash (an executable script without one fails ``exec`` with ENOEXEC, which a
+    shell answers by running it itself)."""
+    if os.access(app, os.X_OK):
+        try:
+            with open(app, "rb") as handle:
+                if handle.read(2) == b"#!":
+                    return [app, *arguments]
+        except OSError:
+            pass
+    return ["bash", app, *arguments]
 
 
 def _end(process: subprocess.Popen) -> None:

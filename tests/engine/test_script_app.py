@@ -212,3 +212,20 @@ def test_a_cancelled_launcher_cancels_its_inner_run_and_logs_its_tasks_end(
     assert not (tmp_path / "after.txt").exists()
     _gone, alive = psutil.wait_procs(family, timeout=15)
     assert alive == []  # the script, its inner run and the workers all ended
+
+
+def test_an_executable_launcher_without_a_shebang_runs_as_a_shell_runs_it(
+        tmp_path: Path) -> None:
+    """``exec`` of such a file fails (ENOEXEC); a shell runs it itself, so do we."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "plain.sh").write_text('runcompss "$(dirname "$0")/chain.py" plain 2\n')
+    (src / "plain.sh").chmod(0o755)
+    (src / "chain.py").write_text(CHAIN)
+    proc = subprocess.run(
+        [sys.executable, "-m", "eflows_kernel.engine.runner", "--workers", "1",
+         "--event-log", str(tmp_path / "events.jsonl"), "--submitted-job",
+         str(src / "plain.sh")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "plain.json").read_text()) == ["plain0", "plain1"]

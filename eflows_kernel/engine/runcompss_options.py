@@ -11,12 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shlex
-import subprocess
 from dataclasses import dataclass, field
-from typing import Any
 
 from eflows_kernel.engine.checkpoint_policy import CheckpointConfig, parse_checkpoint
+from eflows_kernel.engine.env_script import EnvScriptError, already_sourced, read_env_script
 
 # Options with no effect here: option -> why.
 NO_EFFECT: dict[str, str] = {
@@ -90,7 +88,10 @@ class RuncompssSettings:
     wall_clock_limit: float | None = None
     checkpoint: CheckpointConfig | None = None
     python_paths: list[str] = field(default_factory=list)
-    environment: dict[str, str] = field(default_factory=dict)  # from --env_script
+    # --env_script, when this runner has not been restarted in it yet: what it sets
+    # (the runner then restarts with it, as runcompss starts the application after it)
+    env_script: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
     # --job_execution_dir: the application's current directory, as enqueue_compss runs the
     # job there (registry apps read ./data_2d/ of it: Pillar_I_non_intrusive)
     execution_dir: str | None = None
@@ -178,21 +179,6 @@ def _false(value: str | None) -> bool:
     return value is not None and value.strip().lower() in ("false", "0", "no", "off", "")
 
 
-def read_env_script(path: str) -> dict[str, str]:
-    """The environment variables a ``--env_script`` sets (sourced by bash)."""
-    if not os.path.isfile(path):
-        raise RuncompssOptionError(f"--env_script: no such file {path!r}")
-    command = f"set -a; source {shlex.quote(path)} >/dev/null; env -0"
-    result = subprocess.run(["bash", "-c", command], capture_output=True, timeout=60,
-                            env=dict(os.environ))
-    if result.returncode != 0:
-        raise RuncompssOptionError(
-            f"--env_script {path} failed: {result.stderr.decode(errors='replace').strip()}")
-    after = dict(item.split("=", 1) for item in
-                 result.stdout.decode(errors="replace").split("\0") if "=" in item)
-    return {k: v for k, v in after.items() if os.environ.get(k) != v and k not in ("_", "SHLVL")}
-
-
 def runcompss_settings(args: argparse.Namespace) -> RuncompssSettings:
     """Check the runcompss options of a parsed command line and say what they do."""
     settings = RuncompssSettings()
@@ -234,8 +220,12 @@ def runcompss_settings(args: argparse.Namespace) -> RuncompssSettings:
         value = getattr(args, name)
         if value:
             settings.python_paths += [os.path.abspath(p) for p in value.split(":") if p]
-    if args.env_script:
-        settings.environment = read_env_script(args.env_script)
+    if args.env_script and not already_sourced(args.env_script):
+        settings.env_script = args.env_script
+        try:
+            settings.environment = read_env_script(args.env_script)
+        except EnvScriptError as error:
+            raise RuncompssOptionError(str(error)) from None
     if args.job_execution_dir:  # made if missing: the job's outputs go there
         settings.execution_dir = os.path.abspath(args.job_execution_dir)
         try:
@@ -257,9 +247,3 @@ def runcompss_settings(args: argparse.Namespace) -> RuncompssSettings:
             continue
         settings.notes.append(f"--{name} has no effect here: {why}")
     return settings
-
-
-def apply_environment(settings: RuncompssSettings) -> dict[str, Any]:
-    """Set the variables of --env_script in this process (workers inherit them)."""
-    os.environ.update(settings.environment)
-    return dict(settings.environment)

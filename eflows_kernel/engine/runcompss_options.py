@@ -38,8 +38,10 @@ NO_EFFECT: dict[str, str] = {
     "Dask scheduler",
     "scheduler_config_file": "Dask schedules the tasks",
     "library_path": "set LD_LIBRARY_PATH in the environment of the run",
-    "log_dir": "logs are the run's events", "master_working_dir": "tasks run in the "
-    "current directory", "master_name": "the Dask scheduler address is --scheduler",
+    "log_dir": "logs are the run's events", "master_working_dir": "the master keeps "
+    "no temporary files (where COMPSs puts them): task data goes through Dask; the "
+    "application runs in the current directory (--job_execution_dir)",
+    "master_name": "the Dask scheduler address is --scheduler",
     "master_port": "the Dask scheduler address is --scheduler",
     "jvm_master_opts": "no JVM here", "jvm_workers_opts": "no JVM here",
     "cpu_affinity": "Dask places the tasks", "gpu_affinity": "Dask places the tasks",
@@ -48,7 +50,8 @@ NO_EFFECT: dict[str, str] = {
     "input_profile": "no profiles", "output_profile": "no profiles",
     "PyObject_serialize": "objects are serialised with cloudpickle",
     "persistent_worker_c": "no C binding", "enable_external_adaptation": "no adaptation",
-    "gen_coredump": "no JVM here", "keep_workingdir": "tasks run in the current directory",
+    "gen_coredump": "no JVM here", "keep_workingdir": "the workers make no sandbox to "
+    "remove or keep: tasks run in the current directory",
     "python_interpreter": "workers run the Python that runs eflows-run",
     "python_propagate_virtual_environment": "workers always use this environment",
     "python_memory_profile": "no memory profile", "python_worker_cache": "no worker cache",
@@ -60,7 +63,8 @@ NO_EFFECT: dict[str, str] = {
     "data_provenance": "no RO-Crate provenance is written",
     "disable_external": "no external process",
     "base_log_dir": "logs are the run's events", "specific_log_dir": "logs are the run's "
-    "events", "worker_working_dir": "tasks run in the current directory",
+    "events", "worker_working_dir": "the workers make no sandbox: tasks run in the "
+    "current directory (--job_execution_dir)",
     "worker_in_master_cpus": "the workers are --workers", "worker_in_master_memory":
     "the workers' memory is --memory-limit", "external_adaptation": "no adaptation",
 }

@@ -52,3 +52,30 @@ def test_site_without_scheduler_runs_directly(stack: Stack) -> None:
     assert (done.remote_job_id or "").startswith("pid:")
     text, _ = stack.executor.logs(execution.id)
     assert "RESULT" in text
+
+
+def test_a_registry_pip_list_with_standard_library_backports_bootstraps(
+        stack: Stack) -> None:
+    """Caelestis_DT's ``training/eflows4hpc.yaml`` lists ``pickle5`` (which does not build
+    on the site's Python 3.11) and ``contextvars``: pip skips both by their marker, the
+    environment is built and the run says what was skipped and why."""
+    stack.add_site("backports", scheduler="none", python={"path": "/usr/bin/python3"})
+    workflow = stack.registry.register_spec({
+        "name": "chain", "inputs": [{"name": "n", "type": "integer"}],
+        "software": {"pip": ["pickle5", "contextvars"]},
+        "steps": [{"name": "chain", "application": str(APPS / "increment_chain.py"),
+                   "arguments": ["${n}"]}]})
+    execution = stack.executor.submit(workflow.id, {"n": 3}, "backports",
+                                      credential_id=stack.credential)
+    done = stack.wait(execution.id, timeout=600)
+    assert done.state.value == "done", done.error
+    messages = [str(e.get("message") or "") + str(e.get("detail") or "")
+                for e in stack.executor.events(execution.id)]
+    assert any("pickle5 (in the standard library since Python 3.8)" in m
+               for m in messages), messages
+    created = [m for m in messages if "was created" in m]
+    assert created, messages
+    env_text = created[0].split("environment ", 1)[1].split(" was created")[0]
+    env = Path(env_text.replace("~", str(stack.sshd.home), 1))
+    site_packages = list(env.glob("lib/python3*/site-packages"))
+    assert site_packages and not list(site_packages[0].glob("pickle5*")), site_packages

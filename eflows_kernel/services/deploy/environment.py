@@ -22,6 +22,7 @@ from pathlib import Path
 
 import paramiko
 
+from eflows_kernel.services.deploy.backports import mark_backports
 from eflows_kernel.services.deploy.wheels import (
     SiteEnvironmentError,
     TargetPython,
@@ -86,8 +87,12 @@ class EnvironmentBuilder:
             return PreparedEnvironment(base, False, f"using {base} as configured")
         wheel = None if mode == "existing" else project_wheel(self.cache_dir,
                                                               self.configured_wheel)
-        requirements = list(software.pip) if mode == "existing" else runtime_requirements(
-            software.pip)
+        pip_needs = mark_backports(software.pip)
+        if pip_needs.backports:
+            note("installed only on a Python that lacks them: "
+                 + ", ".join(pip_needs.backports))
+        requirements = (pip_needs.requirements if mode == "existing"
+                        else runtime_requirements(pip_needs.requirements))
         key = hashlib.sha256(repr((RECIPE, mode, base, site.python.offline,
                                    wheel.name if wheel else None,
                                    wheel.stat().st_size if wheel else None,

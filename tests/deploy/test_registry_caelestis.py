@@ -9,7 +9,7 @@ job's ``extra_compss_opts`` are the registry's: ``--streaming=FILES``,
 ``--master_working_dir`` / ``--worker_working_dir`` under ``$application_path/src``,
 ``--worker_in_master_cpus=0``, ``--graph=true``, ``--env_script``, ``--pythonpath``,
 ``--keep_workingdir`` and the batch options ``--project_name`` / ``--queue`` /
-``--exec_time``.
+``--exec_time`` (the job's time limit).
 
 The stand-in application (tests/apps/registry/site/caelestis) is at ``application_path``
 on the site; the run is judged on what it wrote in ``$application_path/output/``.
@@ -18,6 +18,7 @@ on the site; the run is judged on what it wrote in ``$application_path/output/``
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from eflows_kernel.events import read_events
 from eflows_kernel.services.workflows import import_registry_folder
 from tests.deploy.stack import APPS, Stack, run_registered
 from tests.deploy.test_registry_heldout_shapes import install, login_dir, own_all
@@ -106,7 +108,7 @@ def test_caelestis_dt_as_registered(stack: Stack, tmp_path: Path) -> None:
     for name, text in SIMULATIONS.items():
         (app / "input" / name).write_text(text)
     own_all(app / "input", stack.sshd.login)
-    _final, logs = run_registered(stack, workflow, {
+    final, logs = run_registered(stack, workflow, {
         "user_id": stack.sshd.login, "vault_id": "v1", "num_nodes": 1,
         "project_name": "caelestis", "application_path": str(app), "queue": "debug",
         "exec_time": 10})
@@ -136,10 +138,18 @@ def test_caelestis_dt_as_registered(stack: Stack, tmp_path: Path) -> None:
     crate = json.loads((output / "crate" / "ro-crate-metadata.json").read_text())
     parts = {e["@id"] for e in crate["@graph"] if e.get("@type") == "File"}
     assert parts == {"coupon1.json", "coupon1.png", "coupon2.json", "coupon2.png"}
-    # the options our runner cannot honour say so in the step's log
+    # --exec_time=$exec_time sized the job, as enqueue_compss's does (the plugin's only
+    # time limit); the options our runner cannot honour say so in the step's log
+    (step,) = stack.executor.steps(final.id)
+    shown = subprocess.run(["scontrol", "show", "job", step.job_id], capture_output=True,
+                           text=True, check=True).stdout
+    assert "TimeLimit=00:10:00" in shown, shown
+    assert any("the job's time limit is 10 minutes: --exec_time" in str(e.get("message"))
+               for e in read_events(final.event_log))
     log = "\n".join(logs.values())
     for option in ("--streaming", "--master_working_dir", "--worker_working_dir",
                    "--worker_in_master_cpus", "--graph", "--keep_workingdir",
-                   "--project_name", "--queue", "--exec_time"):
+                   "--project_name", "--queue"):
         assert f"eflows-run: {option} has no effect here" in log, option
+    assert "--exec_time has no effect" not in log
     assert "extracted the features of 3 probes of 2 simulations" in log

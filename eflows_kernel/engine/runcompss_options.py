@@ -11,12 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shlex
-import subprocess
 from dataclasses import dataclass, field
-from typing import Any
 
 from eflows_kernel.engine.checkpoint_policy import CheckpointConfig, parse_checkpoint
+from eflows_kernel.engine.env_script import EnvScriptError, already_sourced, read_env_script
 
 # Options with no effect here: option -> why.
 NO_EFFECT: dict[str, str] = {
@@ -40,8 +38,10 @@ NO_EFFECT: dict[str, str] = {
     "Dask scheduler",
     "scheduler_config_file": "Dask schedules the tasks",
     "library_path": "set LD_LIBRARY_PATH in the environment of the run",
-    "log_dir": "logs are the run's events", "master_working_dir": "tasks run in the "
-    "current directory", "master_name": "the Dask scheduler address is --scheduler",
+    "log_dir": "logs are the run's events", "master_working_dir": "the master keeps "
+    "no temporary files (where COMPSs puts them): task data goes through Dask; the "
+    "application runs in the current directory (--job_execution_dir)",
+    "master_name": "the Dask scheduler address is --scheduler",
     "master_port": "the Dask scheduler address is --scheduler",
     "jvm_master_opts": "no JVM here", "jvm_workers_opts": "no JVM here",
     "cpu_affinity": "Dask places the tasks", "gpu_affinity": "Dask places the tasks",
@@ -50,7 +50,8 @@ NO_EFFECT: dict[str, str] = {
     "input_profile": "no profiles", "output_profile": "no profiles",
     "PyObject_serialize": "objects are serialised with cloudpickle",
     "persistent_worker_c": "no C binding", "enable_external_adaptation": "no adaptation",
-    "gen_coredump": "no JVM here", "keep_workingdir": "tasks run in the current directory",
+    "gen_coredump": "no JVM here", "keep_workingdir": "the workers make no sandbox to "
+    "remove or keep: tasks run in the current directory",
     "python_interpreter": "workers run the Python that runs eflows-run",
     "python_propagate_virtual_environment": "workers always use this environment",
     "python_memory_profile": "no memory profile", "python_worker_cache": "no worker cache",
@@ -62,7 +63,8 @@ NO_EFFECT: dict[str, str] = {
     "data_provenance": "no RO-Crate provenance is written",
     "disable_external": "no external process",
     "base_log_dir": "logs are the run's events", "specific_log_dir": "logs are the run's "
-    "events", "worker_working_dir": "tasks run in the current directory",
+    "events", "worker_working_dir": "the workers make no sandbox: tasks run in the "
+    "current directory (--job_execution_dir)",
     "worker_in_master_cpus": "the workers are --workers", "worker_in_master_memory":
     "the workers' memory is --memory-limit", "external_adaptation": "no adaptation",
 }
@@ -90,7 +92,10 @@ class RuncompssSettings:
     wall_clock_limit: float | None = None
     checkpoint: CheckpointConfig | None = None
     python_paths: list[str] = field(default_factory=list)
-    environment: dict[str, str] = field(default_factory=dict)  # from --env_script
+    # --env_script, when this runner has not been restarted in it yet: what it sets
+    # (the runner then restarts with it, as runcompss starts the application after it)
+    env_script: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
     # --job_execution_dir: the application's current directory, as enqueue_compss runs the
     # job there (registry apps read ./data_2d/ of it: Pillar_I_non_intrusive)
     execution_dir: str | None = None
@@ -178,21 +183,6 @@ def _false(value: str | None) -> bool:
     return value is not None and value.strip().lower() in ("false", "0", "no", "off", "")
 
 
-def read_env_script(path: str) -> dict[str, str]:
-    """The environment variables a ``--env_script`` sets (sourced by bash)."""
-    if not os.path.isfile(path):
-        raise RuncompssOptionError(f"--env_script: no such file {path!r}")
-    command = f"set -a; source {shlex.quote(path)} >/dev/null; env -0"
-    result = subprocess.run(["bash", "-c", command], capture_output=True, timeout=60,
-                            env=dict(os.environ))
-    if result.returncode != 0:
-        raise RuncompssOptionError(
-            f"--env_script {path} failed: {result.stderr.decode(errors='replace').strip()}")
-    after = dict(item.split("=", 1) for item in
-                 result.stdout.decode(errors="replace").split("\0") if "=" in item)
-    return {k: v for k, v in after.items() if os.environ.get(k) != v and k not in ("_", "SHLVL")}
-
-
 def runcompss_settings(args: argparse.Namespace) -> RuncompssSettings:
     """Check the runcompss options of a parsed command line and say what they do."""
     settings = RuncompssSettings()
@@ -234,8 +224,12 @@ def runcompss_settings(args: argparse.Namespace) -> RuncompssSettings:
         value = getattr(args, name)
         if value:
             settings.python_paths += [os.path.abspath(p) for p in value.split(":") if p]
-    if args.env_script:
-        settings.environment = read_env_script(args.env_script)
+    if args.env_script and not already_sourced(args.env_script):
+        settings.env_script = args.env_script
+        try:
+            settings.environment = read_env_script(args.env_script)
+        except EnvScriptError as error:
+            raise RuncompssOptionError(str(error)) from None
     if args.job_execution_dir:  # made if missing: the job's outputs go there
         settings.execution_dir = os.path.abspath(args.job_execution_dir)
         try:
@@ -257,9 +251,3 @@ def runcompss_settings(args: argparse.Namespace) -> RuncompssSettings:
             continue
         settings.notes.append(f"--{name} has no effect here: {why}")
     return settings
-
-
-def apply_environment(settings: RuncompssSettings) -> dict[str, Any]:
-    """Set the variables of --env_script in this process (workers inherit them)."""
-    os.environ.update(settings.environment)
-    return dict(settings.environment)

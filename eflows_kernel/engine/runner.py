@@ -20,10 +20,10 @@ from eflows_kernel.compat import install_pycompss_shim, real_pycompss_available
 from eflows_kernel.engine.cluster import ClusterConfig
 from eflows_kernel.engine.elastic import keep_the_application_out_of_new_workers
 from eflows_kernel.engine.engine import Engine, EngineConfig
+from eflows_kernel.engine.env_script import restart_in
 from eflows_kernel.engine.runcompss_options import (
     RuncompssOptionError,
     add_runcompss_options,
-    apply_environment,
     is_java_scheduler,
     normalise_argv,
     runcompss_settings,
@@ -152,9 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         compss.notes.append(f"--scheduler={args.scheduler} has no effect here: Dask "
                             "schedules the tasks (--scheduler takes a Dask scheduler address)")
         args.scheduler = None
+    if compss.env_script and compss.environment:
+        # as runcompss: the application starts after the script, in what it set
+        restart_in(compss.environment, compss.env_script, argv)
     for note in compss.notes:
         print(f"eflows-run: {note}", file=sys.stderr)
-    apply_environment(compss)
     try:
         worker_resources = parse_resources(args.worker_resources)
     except ValueError as exc:

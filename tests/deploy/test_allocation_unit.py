@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from eflows_kernel.services.deploy.allocation import allocation_for
+import pytest
+
+from eflows_kernel.services.deploy.allocation import allocation_for, exec_time_limit
 from eflows_kernel.services.deploy.jobs import JobRequest, job_script
 from eflows_kernel.services.sites import SiteConfig
 from tests.conftest import APPS
@@ -70,3 +72,20 @@ def test_a_scale_out_run_holds_one_core_and_asks_slurm_for_its_workers() -> None
     # Without a scheduler there is nobody to ask: the run's own workers, as without it.
     login = allocation_for(step(slurm_workers=3), app, site("none"), 2)
     assert (login.workers, login.runner_options) == (4, ())
+
+
+def test_exec_time_of_extra_compss_opts_sizes_the_job_as_enqueue_compss() -> None:
+    """The PyCOMPSs plugin's job is enqueue_compss ... <extra_compss_opts>: its
+    --exec_time=<minutes> is the job's wall clock (the plugin has no other)."""
+    options = ["--pythonpath=/a", "--exec_time=10", "--keep_workingdir"]
+    limit, rest, said = exec_time_limit(None, options)
+    assert (limit, rest) == ("10", ["--pythonpath=/a", "--keep_workingdir"])
+    assert said is not None and "10 minutes" in said
+    limit, rest, said = exec_time_limit("30", options)  # the step's own time_limit first
+    assert (limit, rest) == ("30", ["--pythonpath=/a", "--keep_workingdir"])
+    assert said is not None and "has no effect" in said and "30" in said
+    assert exec_time_limit(None, ["--pythonpath=/a"]) == (None, ["--pythonpath=/a"], None)
+    assert exec_time_limit(None, ["--exec_time=5", "--exec_time=7"])[0] == "7"  # the last
+    for bad in ("abc", "1.5", "0", ""):
+        with pytest.raises(ValueError, match="number of minutes"):
+            exec_time_limit(None, [f"--exec_time={bad}"])

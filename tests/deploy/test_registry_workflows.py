@@ -144,9 +144,13 @@ def test_pillar_iii_ftrt_runs_in_its_image_with_its_templates_and_compss_options
     assert {s["parameters"] for s in summary["scenarios"]} == {"sigma=1.0"}
     assert summary["options"]["seistype"] == "BS" and summary["options"]["hours"] == "1"
     text = "\n".join(logs.values())
-    for option in ("--exec_time", "--reservation", "--container_opts"):
+    for option in ("--reservation", "--container_opts"):
         assert f"{option} has no effect here" in text, option
     events = read_events(final.event_log)
+    # --exec_time=${exec_time} (default 20) sized the job, as enqueue_compss's does
+    assert any("the job's time limit is 20 minutes: --exec_time" in str(e.get("message"))
+               for e in events)
+    assert "--exec_time has no effect here" not in text
     assert any("pip needs (xarray==0.16.1" in str(e.get("message")) for e in events)
 
 

@@ -101,3 +101,37 @@ def test_the_application_runs_in_its_job_execution_dir(
     made = tmp_path / "new" / "dir"  # made when missing, as the job's outputs go there
     proc = run_app(str(app), extra=(f"--job_execution_dir={made}",), workers=1, timeout=120)
     assert proc.returncode == 1 and "data_2d/time.npy" in proc.stderr and made.is_dir()
+
+
+def test_the_env_script_is_sourced_before_the_application_starts(
+        run_app: Callable[..., subprocess.CompletedProcess], tmp_path: Path) -> None:
+    """runcompss sources --env_script in the shell that then starts the application, so
+    a PYTHONPATH the script extends (a site's env.sh putting its libraries there:
+    Caelestis_DT's ``--env_script=$application_path/src/env.sh``) is on the path of the
+    main program's first imports, and of the tasks'. Sourced once."""
+    lib = tmp_path / "site-lib"
+    lib.mkdir()
+    (lib / "site_case.py").write_text("CASE = 'from the site library'\n")
+    script = tmp_path / "env.sh"
+    script.write_text(f"echo sourced >> {tmp_path / 'sourced.txt'}\n"
+                      f'export PYTHONPATH="{lib}${{PYTHONPATH:+:$PYTHONPATH}}"\n'
+                      "export CASE_NAME=coupon\n")
+    app = tmp_path / "imports_at_start.py"
+    app.write_text(
+        "import json, os\n"
+        "from pycompss.api.api import compss_wait_on\n"
+        "from pycompss.api.task import task\n"
+        "from site_case import CASE\n"
+        "@task(returns=1)\n"
+        "def in_task():\n"
+        "    import site_case\n"
+        "    return [site_case.CASE, os.environ.get('CASE_NAME')]\n"
+        "print('RESULT ' + json.dumps({'main': [CASE, os.environ.get('CASE_NAME')],\n"
+        "                              'task': compss_wait_on(in_task())}))\n")
+    proc = run_app(str(app), extra=(f"--env_script={script}", "--graph=true"), workers=1,
+                   timeout=120)
+    assert_exit(proc)
+    expected = ["from the site library", "coupon"]
+    assert result_of(proc) == {"main": expected, "task": expected}
+    assert (tmp_path / "sourced.txt").read_text() == "sourced\n"
+    assert proc.stderr.count("eflows-run: --graph has no effect here") == 1  # noted once

@@ -70,3 +70,29 @@ def _allocation(step: Any, application: tuple[str, str, str], scheduler: str,
     if nodes == 1:  # local workers on the job's node
         return Allocation(asked, cores, cores)
     return Allocation(nodes, cores, 1, ("--slurm-allocation",))
+
+
+def exec_time_limit(time_limit: str | None, compss_options: list[str]
+                    ) -> tuple[str | None, list[str], str | None]:
+    """The Slurm job's time limit, the runcompss options left for the runner, and the line
+    saying where the limit came from (None: nothing to say).
+
+    The eFlows4HPC PyCOMPSs plugin has no time limit field: its job is ``enqueue_compss
+    ... <extra_compss_opts>``, whose ``--exec_time=<minutes>`` is the batch job's wall
+    clock (Caelestis_DT's and feature_extraction_wf's required ``exec_time`` input). So it
+    sizes the step's job here too, unless the step has a ``time_limit`` of its own; it is
+    not passed on to the runner, which would note it as having no effect.
+    """
+    limits = [o for o in compss_options if o.startswith("--exec_time=")]
+    if not limits:
+        return time_limit, compss_options, None
+    rest = [o for o in compss_options if not o.startswith("--exec_time=")]
+    minutes = limits[-1].split("=", 1)[1].strip()  # enqueue_compss: the last one wins
+    if not minutes.isdigit() or int(minutes) <= 0:
+        raise ValueError(f"--exec_time={minutes} of extra_compss_opts is not a number of "
+                         "minutes (enqueue_compss takes --exec_time=<minutes>)")
+    if time_limit:
+        return time_limit, rest, (f"--exec_time={minutes} of extra_compss_opts has no "
+                                  f"effect: the step's time_limit {time_limit} sizes its job")
+    return minutes, rest, (f"the job's time limit is {minutes} minutes: --exec_time of "
+                           "extra_compss_opts, as enqueue_compss sizes the job")

@@ -20,7 +20,7 @@ from typing import Any
 import paramiko
 
 from eflows_kernel.events import EVENT_LOG, EventStream
-from eflows_kernel.services.deploy.allocation import allocation_for
+from eflows_kernel.services.deploy.allocation import allocation_for, exec_time_limit
 from eflows_kernel.services.deploy.containers import (
     ContainerStepError,
     StepContainer,
@@ -225,7 +225,14 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
                          "workers on the other nodes would start outside the image)")
     nodes, workers = allocation.nodes, allocation.workers
     options = list(allocation.runner_options)
-    compss_options = shlex.split(step.extra_compss_opts or "")
+    compss_options, time_limit = shlex.split(step.extra_compss_opts or ""), step.time_limit
+    if site.config.scheduler == "slurm":  # --exec_time sizes the job, as enqueue_compss's
+        try:
+            time_limit, compss_options, said = exec_time_limit(time_limit, compss_options)
+        except ValueError as error:
+            raise StepFailed(f"step {step.name!r}: {error}") from None
+        if said:
+            runlog.emit("log", level="INFO", source="deployer", message=said)
     if site.config.runtime == "eflows" and compss_options:
         # Our runner takes runcompss' options too (honoured, or noted as no effect).
         options += ["--submitted-job", *compss_options]
@@ -236,7 +243,7 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
                       arguments=dep.arguments, run_id=dep.execution_id, first_seq=0,
                       workers=workers, nodes=nodes, qos=step.qos,
                       cores_per_node=allocation.cores_per_node,
-                      time_limit=step.time_limit, env=dict(step.env),
+                      time_limit=time_limit, env=dict(step.env),
                       modules=list(step.compss_modules),
                       python_interpreter=step.python_interpreter,
                       compss_options=compss_options,

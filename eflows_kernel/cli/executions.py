@@ -135,11 +135,16 @@ def cmd_executions_status(client: Client, args: argparse.Namespace) -> int:
         if execution.error:
             print(f"error: {execution.error}")
         if execution.is_graph:  # each step: its own site, state and Slurm job
+            steps = client.executions.steps(execution.id)
             print("steps:")
             table([(s["name"], s["site"], s["state"], s["job_id"] or "-",
-                    ", ".join(s["depends_on"]) or "-")
-                   for s in client.executions.steps(execution.id)],
+                    ", ".join(s["depends_on"]) or "-") for s in steps],
                   ["step", "site", "state", "job", "after"])
+            declared = [(s["name"], name, path) for s in steps
+                        for name, path in (s.get("outputs") or {}).items()]
+            if declared:  # where each declared output is (on its step's site)
+                print("declared outputs:")
+                table(declared, ["step", "output", "path"])
     return EXIT_OK
 
 

@@ -36,6 +36,14 @@ def _placed(part: Any, role: bool = True) -> str:
     return text
 
 
+def _outputs(step: Any) -> str:
+    """`` (outputs: name <path>, ...)``: what later steps may read of a step."""
+    if not step.outputs:
+        return ""
+    return " (outputs: " + ", ".join(
+        f"<code>{esc(name)}</code> {esc(path)}" for name, path in step.outputs.items()) + ")"
+
+
 def workflow_details_html(registered: Any) -> str:
     """The detail pane of one ``RegisteredWorkflow`` as HTML."""
     wf = registered.workflow
@@ -60,7 +68,7 @@ def workflow_details_html(registered: Any) -> str:
                      "deploy)</small></p>")
     if wf.steps:
         items = "".join(f"<li><code>{esc(s.name)}</code>{_placed(s)}: {esc(s.application)} "
-                        f"{esc(' '.join(s.arguments))}</li>" for s in wf.steps)
+                        f"{esc(' '.join(s.arguments))}{_outputs(s)}</li>" for s in wf.steps)
         parts.append(f"<b>Steps</b><ul>{items}</ul>")
     software = wf.software
     needs = [(kind, getattr(software, kind)) for kind in ("pip", "apt", "spack", "conda")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
+import shlex
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,8 +25,9 @@ from eflows_kernel.services.deploy.periodic import stop_periodic
 from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions import ExecutionState
 from eflows_kernel.services.executions.logs import OUTPUT_LOG, log_tail
+from eflows_kernel.services.executions.outputs_check import missing_outputs
 from eflows_kernel.services.executions.store import ExecutionStore
-from eflows_kernel.services.hpc import slurm
+from eflows_kernel.services.hpc import slurm, ssh
 from eflows_kernel.services.hpc.transfer import TransferError, TransferResult, stage_out
 from eflows_kernel.services.paths import UnsafePath, within
 from eflows_kernel.services.transfers import Location
@@ -82,10 +84,17 @@ class Finisher:
             # A run that wrote no end (events lost) still ended well: say so in its log.
             self._close_run(dep, "done", "the job completed (its last events were lost)")
             dep.stage = "stage-out"
-            ex.set_state(dep, ExecutionState.STAGING_OUT, "bringing the outputs back")
-            outputs = self._stage_out(dep)
-            ex.executions.set_outputs(dep.execution_id, outputs)
-            ex.set_state(dep, ExecutionState.DONE, f"job {dep.job_id} completed")
+            missing = missing_outputs(dep.step, dep.run_dir, dep.site.name,
+                                      lambda paths: _missing_on_site(dep, paths))
+            if missing is not None:  # what later steps read is not there: it failed
+                pipeline.stage(dep.log, "stage-out", "failed", missing[:300])
+                ex.set_state(dep, ExecutionState.FAILED, "a declared output is missing",
+                             error=missing)
+            else:
+                ex.set_state(dep, ExecutionState.STAGING_OUT, "bringing the outputs back")
+                outputs = self._stage_out(dep)
+                ex.executions.set_outputs(dep.execution_id, outputs)
+                ex.set_state(dep, ExecutionState.DONE, f"job {dep.job_id} completed")
         else:
             reason = self._reason(dep, job, final)
             tail = output
@@ -243,3 +252,14 @@ class Finisher:
                 dep.connection.drop()
                 time.sleep(attempt)
         raise AssertionError("unreachable")
+
+
+def _missing_on_site(dep: pipeline.Deployment, paths: list[str]) -> list[str]:
+    """The ``paths`` that do not exist on the run's site (one command for all of them)."""
+    script = "; ".join(f"[ -e {shlex.quote(p)} ] || printf '%s\\0' {shlex.quote(p)}"
+                       for p in paths)
+    status, out, err = ssh.run(dep.connection.get(), script + "; true", timeout=60)
+    if status != 0:
+        raise pipeline.StepFailed(f"checking the declared outputs on site "
+                                  f"{dep.site.name!r} failed: {err.strip()[:200]}")
+    return [p for p in out.split("\0") if p]

@@ -6,7 +6,10 @@ each. So the directory is streamed through here, SFTP read on one site into SFTP
 on the other (``hpc/transfer/site_stream.py``: bounded chunks, ``.part`` until both
 sites' sha256 agree, progress events, cancel mid-file). It lands in the copy step's own
 run directory there, ``<workdir>/runs/<copy execution id>/<the directory's name>``,
-which a later step reads as ``${steps.<step>.dir}`` (``executions/graph.py``). The
+which a later step reads as ``${steps.<step>.dir}`` (``executions/graph.py``); when its
+readers name only declared outputs (``${steps.<step>.outputs.<name>}``), only those are
+copied, each to its path below the directory's name there, so a missing one fails the
+copy naming it rather than landing as nothing. The
 ``local`` site (steps run by this server itself) is an end like any other: its files
 are this host's, its run directory ``<runs_dir>/<copy execution id>``.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +45,22 @@ class SiteCopies(BackgroundSteps):
         self._sites = sites
 
     def start(self, execution: Execution, source: Execution, source_dir: str,
-              target_dir: str | None = None) -> None:
+              target_dir: str | None = None, only: Sequence[str] = ()) -> None:
         """Copy ``source_dir`` of ``source``'s site into ``target_dir`` on the execution's
-        site (by default the copy's own run directory there)."""
-        self._launch(execution, self._run, source, source_dir, target_dir, kind="copy")
+        site (by default the copy's own run directory there); ``only``: just these paths
+        below it (declared outputs)."""
+        self._launch(execution, self._run, source, source_dir, target_dir, tuple(only),
+                     kind="copy")
 
     # ---- the copy ----------------------------------------------------------------------
 
     def _run(self, execution: Execution, source: Execution, source_dir: str,
-             into: str | None = None) -> None:
+             into: str | None = None, only: tuple[str, ...] = ()) -> None:
         folder, events = self._events(execution)
         clients: list[Any] = []
         what = f"{source.site}:{source_dir} -> {execution.site}"
+        if only:
+            what = f"{source.site}:{source_dir} ({', '.join(only)}) -> {execution.site}"
         try:
             self.store.set_state(execution.id, ExecutionState.RUNNING,
                                  f"copying step {source.step!r}'s directory")
@@ -76,7 +83,7 @@ class SiteCopies(BackgroundSteps):
             # plan's own copies keep the directory's name in the copy's run directory.
             results = stream_between(clients[0], source_dir, clients[1], target_dir, events,
                                      cancel=self._cancel_event(execution),
-                                     contents=bool(into))
+                                     contents=bool(into), only=only)
             copied = target_dir if into else posixpath.join(
                 target_dir, posixpath.basename(source_dir.rstrip("/")))
             total = sum(r.bytes for r in results)

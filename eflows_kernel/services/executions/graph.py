@@ -25,7 +25,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,13 @@ from eflows_kernel.events import EVENT_LOG, EventStream
 from eflows_kernel.services.errors import ConflictError
 from eflows_kernel.services.executions.executor import Target
 from eflows_kernel.services.executions.graph_run import GraphRun
-from eflows_kernel.services.executions.plan import ExecutionPlan
+from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan
 from eflows_kernel.services.executions.router import ExecutorRouter
 from eflows_kernel.services.executions.step_runner import StepCopier, StepRunner
 from eflows_kernel.services.executions.store import Execution, ExecutionStore
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.workflows.step_graph import successors
+from eflows_kernel.services.workflows.step_outputs import output_path
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ class StepStatus:
     execution_id: str | None  # the step's own execution (None before it starts)
     job_id: str | None
     error: str | None
+    # its declared outputs (a copy: those it brings) -> where each is on its site (below
+    # its run directory once it has one; relative to it before)
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
 class StepGraphs:
@@ -223,8 +227,23 @@ class StepGraphs:
             result.append(StepStatus(step.name, step.site, step.depends_on, state,
                                      child.id if child else None,
                                      child.remote_job_id if child else None,
-                                     child.error if child else None))
+                                     child.error if child else None,
+                                     self.outputs_of(step, child)))
         return result
+
+    def outputs_of(self, step: StepPlan, child: Execution | None) -> dict[str, str]:
+        """Where ``step``'s declared outputs are (a copy's: those it brings), for a user:
+        full paths on its site once it ran (the driver's own ``${steps.<s>.outputs.<o>}``
+        of it), relative to its run directory before."""
+        if step.movement or step.copy_paths:
+            return {}
+        declared = step.step.outputs if step.copy_of is None else {
+            o: step.step.outputs[o] for o in step.copy_outputs or step.step.outputs
+            if o in step.step.outputs}
+        if not declared or child is None or child.state != ExecutionState.DONE:
+            return dict(declared)
+        run_dir = self.runner.step_dir(child)
+        return {name: output_path(run_dir, path) for name, path in declared.items()}
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Stop driving (steps go on as their executors decide; the next process drives)."""

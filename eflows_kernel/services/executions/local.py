@@ -41,6 +41,7 @@ from eflows_kernel.services.executions.logs import (
     log_tail,
     read_text_chunk,
 )
+from eflows_kernel.services.executions.outputs_check import missing_outputs
 from eflows_kernel.services.executions.plan import ExecutionPlan, StepPlan
 from eflows_kernel.services.executions.processes import (
     JOB_PREFIX,
@@ -79,6 +80,7 @@ class _Run:
     cancel_requested: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
     kill_at: float | None = None  # monotonic time of the SIGKILL if SIGTERM is ignored
+    step: Step | None = None  # the step it runs (its declared outputs), None when adopted
 
 
 class LocalExecutor:
@@ -156,7 +158,7 @@ class LocalExecutor:
             return self.executions.set_state(execution.id, ExecutionState.FAILED,
                                              "could not start",
                                              error=f"could not start the run: {exc}")
-        run = _Run(execution.id, process.pid, process)
+        run = _Run(execution.id, process.pid, process, step=step)
         self._runs[execution.id] = run
         try:
             job = job_id_of(psutil.Process(process.pid))
@@ -238,7 +240,13 @@ class LocalExecutor:
                 return
             if code is None:  # adopted: the exit code is lost, the event log says it
                 code = 0 if self._run_state(execution) == "done" else 1
-            if code == 0:
+            missing = None if code != 0 or run.step is None else missing_outputs(
+                run.step, str(self.runs_dir / run.execution_id), LOCAL_SITE,
+                lambda paths: [p for p in paths if not os.path.exists(p)])
+            if missing is not None:  # what later steps read is not there: it failed
+                self.executions.set_state(run.execution_id, ExecutionState.FAILED,
+                                          "a declared output is missing", error=missing)
+            elif code == 0:
                 self.executions.set_state(run.execution_id, ExecutionState.DONE, "exit code 0")
             else:
                 tail = log_tail(self.runs_dir / run.execution_id / OUTPUT_LOG)

@@ -41,6 +41,9 @@ class StepPlan:
     # its source path (on ``copy_of``'s site) and target path (on ``site``), filled.
     site_copy: str | None = None
     copy_paths: tuple[str, str] | None = None
+    # A copy of declared outputs only (``${steps.<s>.outputs.<o>}`` is all its readers
+    # name): their names, each a path below ``copy_of``'s run directory; None: all of it.
+    copy_outputs: tuple[str, ...] | None = None
     # A movement step: the data movement ``movement`` of job step ``job`` (a stage-in
     # before it, into the movement's own run directory on the site; a stage-out after it,
     # from the job's run directory). ``step`` is the job's.

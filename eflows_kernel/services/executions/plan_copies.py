@@ -5,7 +5,9 @@ graph's ``StepCopier``: the workflow's own site copies (a TOSCA ``SSH2SSH`` node
 source path after the job it follows to a target path before the jobs that wait for it,
 each end on the bound site its host or role names), and the copy of a run directory
 that a step reads (``${steps.<s>.dir}``) on a site that cannot see it (another host or
-login), unless a site copy brings it there already. Apart from ``planning.py`` because
+login), unless a site copy brings it there already: only the declared outputs read there
+(``${steps.<s>.outputs.<o>}``) when no step there names the whole directory. Apart from
+``planning.py`` because
 where each end of a copy is, and when a site cannot see another's files, are rules of
 their own.
 """
@@ -20,7 +22,7 @@ from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.executions.plan import SiteBinding, StepPlan, copy_step_name
 from eflows_kernel.services.workflows import ArgumentRenderError, Workflow, render_arguments
 from eflows_kernel.services.workflows.model import SiteCopy
-from eflows_kernel.services.workflows.step_fields import dirs_read
+from eflows_kernel.services.workflows.step_fields import step_reads
 from eflows_kernel.services.workflows.step_graph import site_copy_ends
 
 
@@ -120,14 +122,17 @@ def _with_site_copies(steps: list[StepPlan], workflow: Workflow, site: SiteBindi
 def _with_copies(steps: tuple[StepPlan, ...], workflow: Workflow,
                  places: Mapping[str, str | None]) -> tuple[StepPlan, ...]:
     """``steps`` with a copy step before every step reading a directory its site cannot
-    see (a place not known, None, is not judged: the directory is passed as it is)."""
+    see (a place not known, None, is not judged: the directory is passed as it is). A
+    copy carries only the declared outputs its readers name (``copy_outputs``), unless
+    one names the whole directory."""
     by_name = {s.name: s for s in steps}
     copies: dict[str, StepPlan] = {}
     result = []
     for plan in steps:
         extra = []
         skip = plan.copy_of or plan.movement
-        for source in () if skip else dirs_read(workflow.step(plan.name)):
+        for source, outputs in () if skip else step_reads(
+                workflow.step(plan.name)).items():
             origin = by_name.get(source)
             if origin is None or origin.site == plan.site:
                 continue
@@ -138,8 +143,10 @@ def _with_copies(steps: tuple[StepPlan, ...], workflow: Workflow,
             if name in by_name:  # a site copy of the workflow brings it already
                 extra.append(name)
                 continue
-            copies.setdefault(name, StepPlan(name, plan.site, origin.step, (source,),
-                                             (), copy_of=source))
+            had = copies.get(name)
+            carried = _carried(had.copy_outputs if had else (), outputs)
+            copies[name] = StepPlan(name, plan.site, origin.step, (source,), (),
+                                    copy_of=source, copy_outputs=carried)
             extra.append(name)
         result.append(replace(plan, depends_on=(*plan.depends_on, *extra)) if extra else plan)
     # A copy goes right after the step it copies, so the plan's order stays a DAG order.
@@ -149,3 +156,11 @@ def _with_copies(steps: tuple[StepPlan, ...], workflow: Workflow,
         ordered += [c for c in copies.values() if c.copy_of == plan.name]
     return tuple(ordered)
 
+
+
+def _carried(had: tuple[str, ...] | None,
+             outputs: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """What one more reader adds to a copy: its outputs (None: the whole directory)."""
+    if had is None or outputs is None:
+        return None
+    return (*had, *(o for o in outputs if o not in had))

@@ -27,6 +27,7 @@ from eflows_kernel.services.workflows.step_graph import (
     movements_by_step,
     step_dependencies,
 )
+from eflows_kernel.services.workflows.step_outputs import output_key
 
 
 def _site_error(message: str) -> ValidationError:
@@ -97,8 +98,10 @@ def plan_steps(workflow_id: str, workflow: Workflow, site: SiteBinding,
     single = len(workflow.steps) == 1
     steps = []
     errors: dict[str, str] = {}
-    if values is not None:  # earlier steps' directories are known when those have run
-        values = {**{step_dir_key(s): f"${{{step_dir_key(s)}}}" for s in deps}, **values}
+    if values is not None:  # earlier steps' directories (and outputs) are known when
+        later = [step_dir_key(s) for s in deps] + [  # those have run
+            output_key(s.name, o) for s in workflow.steps for o in s.outputs]
+        values = {**{key: f"${{{key}}}" for key in later}, **values}
     for step in workflow.steps:
         try:
             filled = render_step_fields(step, values) if values is not None else step

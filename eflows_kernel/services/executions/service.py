@@ -10,6 +10,7 @@ may still be cancelled.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import threading
@@ -18,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from eflows_kernel.events import read_events
-from eflows_kernel.services.errors import ConflictError, NotFoundError, ValidationError
+from eflows_kernel.services.errors import (
+    ConflictError,
+    NotFoundError,
+    ServiceError,
+    ValidationError,
+)
 from eflows_kernel.services.executions.executor import Target
 from eflows_kernel.services.executions.follow import ExecutionFollower
 from eflows_kernel.services.executions.graph import StepGraphs, StepStatus
@@ -259,9 +265,13 @@ class ExecutionsService:
         """Each step of the execution: its site, what it waits for, state, job id, error."""
         execution = self.store.get(execution_id)
         if not execution.is_graph:
+            outputs: dict[str, str] = {}
+            # where its declared outputs are (a workflow removed since: not said)
+            with contextlib.suppress(ServiceError):
+                outputs = self.graphs.outputs_of(self._plan_of(execution).entry, execution)
             return [StepStatus(execution.step or "main", execution.site, (),
                                execution.state.value, execution.id, execution.remote_job_id,
-                               execution.error)]
+                               execution.error, outputs)]
         return self.graphs.steps(execution, self._plan_of(execution))
 
     def events(self, execution_id: str, from_seq: int = 0) -> list[dict[str, Any]]:

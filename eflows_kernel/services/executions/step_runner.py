@@ -5,18 +5,19 @@ A job step goes to the executor of its site (``ExecutorRouter``), a copy step
 :class:`StepCopier`, a movement step (``plan.py:movement_step_name``: a job's
 data-service stage-in before it, its stage-out after it) to its site executor's
 :class:`StepMover` (``movements``). :class:`StepRunner` starts each with what it needs
-(a job the run directories of the steps before it, ``${steps.<s>.dir}``; a stage-out
-its job's run directory), starts again the copies and movements a restart cut (a copy
-keeps the files it checked and continues a ``.part``; a movement's transfers resume),
-and cancels each through whoever does it. Apart from the driver (``graph.py``), which
-only decides when a step starts, ends or is cancelled.
+(a job the run directories of the steps before it, ``${steps.<s>.dir}``, and their
+declared outputs, ``${steps.<s>.outputs.<o>}``: on its own site, or in the copy made to
+its site; a stage-out its job's run directory), starts again the copies and movements a
+restart cut (a copy keeps the files it checked and continues a ``.part``; a movement's
+transfers resume), and cancels each through whoever does it. Apart from the driver
+(``graph.py``), which only decides when a step starts, ends or is cancelled.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +37,7 @@ from eflows_kernel.services.executions.store import Execution, ExecutionStore
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.workflows.step_fields import step_dir_key
 from eflows_kernel.services.workflows.step_graph import ancestors
+from eflows_kernel.services.workflows.step_outputs import output_key, output_path
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +46,12 @@ class StepCopier(Protocol):
     """Copies a step's run directory from its site to another, through this server."""
 
     def start(self, execution: Execution, source: Execution, source_dir: str,
-              target_dir: str | None = None) -> None:
+              target_dir: str | None = None, only: Sequence[str] = ()) -> None:
         """Copy ``source_dir`` (on ``source``'s site) into ``target_dir`` on
         ``execution.site`` (``None``: the copy's own run directory) in the background,
         moving the record to running, then done (its ``stage`` event with ``run_dir``:
-        where the copy is) or failed."""
+        where the copy is) or failed. ``only``: paths below ``source_dir`` (declared
+        outputs), the only ones copied, each to the same path below the copy."""
 
     def running(self, execution_id: str) -> bool:
         """Whether this process is copying for that record now."""
@@ -99,11 +102,15 @@ class StepRunner:
         if step.movement is not None:
             return self._start_movement(graph, step, children)
         earlier = ancestors(graph.deps, step.name)
-        dirs = {step_dir_key(a): self.step_dir(children[a]) for a in earlier if a in children}
+        dirs: dict[str, str] = {}
+        for name in earlier:
+            if name in children:
+                dirs.update(self._left(plan.step(name), self.step_dir(children[name])))
         for copy in plan.steps:  # a directory copied to this step's site: read the copy
             if copy.copy_of and copy.site == step.site and copy.name in earlier and \
                     copy.name in children:
-                dirs[step_dir_key(copy.copy_of)] = self.step_dir(children[copy.name])
+                dirs.update(self._left(plan.step(copy.copy_of),
+                                       self.step_dir(children[copy.name])))
         target: Target | None = graph.targets.get(step.site)
         record: list[Execution] = []
         try:
@@ -129,6 +136,15 @@ class StepRunner:
                 return self.store.set_state(child.id, ExecutionState.FAILED,
                                             "the step could not start", error=error.message)
             return self.store.get(child.id)
+
+    @staticmethod
+    def _left(step: StepPlan, run_dir: str) -> dict[str, str]:
+        """What an earlier step left, where ``run_dir`` (its own, or a copy) is: the
+        values of ``${steps.<s>.dir}`` and of each ``${steps.<s>.outputs.<o>}``."""
+        left = {step_dir_key(step.name): run_dir}
+        for name, relative in step.step.outputs.items():
+            left[output_key(step.name, name)] = output_path(run_dir, relative)
+        return left
 
     def _record_own(self, graph: GraphRun, step: StepPlan) -> Execution:
         """The record of a step this process does itself (a copy, a movement)."""
@@ -193,13 +209,17 @@ class StepRunner:
             if source is not None:
                 copier.start(child, source, *self._copy_ends(step, source))
 
-    def _copy_ends(self, step: StepPlan, source: Execution) -> tuple[str, str | None]:
+    def _copy_ends(self, step: StepPlan,
+                   source: Execution) -> tuple[str, str | None, tuple[str, ...]]:
         """What a copy step reads and where it writes: the paths a DLS SSH2SSH node names
         (relative ones from the login's home), else the source step's run directory into
-        the copy's own run directory (``None``)."""
+        the copy's own run directory (``None``), all of it or only the declared outputs
+        its readers name (their paths below it)."""
         if step.copy_paths:
-            return step.copy_paths[0], step.copy_paths[1]
-        return self.step_dir(source), None
+            return step.copy_paths[0], step.copy_paths[1], ()
+        only = tuple(step.step.outputs[o] for o in step.copy_outputs or ()
+                     if o in step.step.outputs)
+        return self.step_dir(source), None, only
 
     def step_dir(self, child: Execution) -> str:
         """The run directory of a step on its site (``${steps.<step>.dir}``)."""

@@ -153,6 +153,14 @@ class DataMovement(_Model):
         return value
 
 
+# A declared output (``workflows/step_outputs.py``): no '.' in its name, so
+# ``steps.<step>.outputs.<name>`` reads one way only; its path relative to the step's run
+# directory, never climbing out of it (JSON Schema and Python ``re`` read the look-aheads
+# alike). Registration checks both with the field's path; the spec's schema says them too.
+OUTPUT_NAME_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+OUTPUT_PATH_REGEX = r"^(?!\s*$)(?![/~])(?!(.*/)?\.\.(/|$))(?![./]*$).+$"
+
+
 class Step(_Model):
     """One PyCOMPSs job: an application file run with templated arguments."""
 
@@ -172,6 +180,11 @@ class Step(_Model):
     environment: str | None = None
     depends_on: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+    # name -> a path relative to its run directory (a template allowed), which later
+    # steps read as ${steps.<step>.outputs.<name>}; missing at the end, the step failed
+    outputs: dict[str, str] = Field(default_factory=dict, json_schema_extra={
+        "propertyNames": {"pattern": OUTPUT_NAME_REGEX},
+        "additionalProperties": {"type": "string", "pattern": OUTPUT_PATH_REGEX}})
 
     @field_validator("name")
     @classmethod

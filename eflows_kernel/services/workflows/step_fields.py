@@ -4,7 +4,8 @@
 or number field of a step: qos, num_nodes, time limit, arguments, paths, environment
 variables, modules, container options, the step's ``options`` (those our deploy reads
 as numbers, ``workers`` and ``slurm_workers``, are typed). ``${steps.<step>.dir}`` is
-the run directory of an earlier step the step waits for. Each field is named by its path
+the run directory of an earlier step the step waits for, ``${steps.<step>.outputs.<name>}``
+one of its declared outputs (``step_outputs.py``). Each field is named by its path
 (``steps.<step>.num_nodes``), so a refused reference or value says where it is.
 """
 
@@ -19,6 +20,12 @@ from eflows_kernel.services.workflows.errors import ArgumentRenderError, InputVa
 from eflows_kernel.services.workflows.inputs import find_references, render_arguments
 from eflows_kernel.services.workflows.model import Step, Workflow
 from eflows_kernel.services.workflows.step_graph import ancestors
+from eflows_kernel.services.workflows.step_outputs import (
+    check_output_reference,
+    check_outputs,
+    output_reference,
+    render_outputs,
+)
 
 STEP_REFERENCE = re.compile(r"^steps\.([A-Za-z0-9_.-]+?)\.dir$")
 _TIME_LIMIT = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$|^\d+-\d+$|^(UNLIMITED|INFINITE)$")
@@ -61,18 +68,24 @@ def check_references(workflow: Workflow,
                      deps: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
     """Every reference to something unknown, by field path (empty: all is well).
 
-    A step may name a declared input, or ``steps.<s>.dir`` of a step ``s`` it waits for;
-    a data movement's ends, period and login and a site copy's paths and hosts, a
-    declared input.
+    A step may name a declared input, ``steps.<s>.dir`` of a step ``s`` it waits for,
+    or ``steps.<s>.outputs.<o>`` of such a step that declares the output ``o``; a data
+    movement's ends, period and login and a site copy's paths and hosts, a declared
+    input. A step's declared outputs are checked too (``step_outputs.check_outputs``).
     """
     declared = {i.name for i in workflow.inputs}
-    problems: dict[str, str] = {}
+    problems: dict[str, str] = check_outputs(workflow)
     for step in workflow.steps:
         earlier = ancestors(dict(deps), step.name)
         for path, value in template_fields(step):
             if not isinstance(value, str):
                 continue
             for name in find_references(value):
+                if output_reference(name) is not None:
+                    problem = check_output_reference(workflow, step, name, earlier)
+                    if problem is not None:
+                        problems[path] = problem
+                    continue
                 match = STEP_REFERENCE.match(name)
                 if match is not None and match.group(1) in earlier:
                     continue
@@ -97,13 +110,29 @@ def check_references(workflow: Workflow,
 
 def dirs_read(step: Step) -> list[str]:
     """The steps whose run directory ``step`` names (``${steps.<s>.dir}``), in order."""
-    found: list[str] = []
+    return [s for s, outputs in step_reads(step).items() if outputs is None]
+
+
+def step_reads(step: Step) -> dict[str, tuple[str, ...] | None]:
+    """Each earlier step ``step`` reads from, in order: the names of the outputs it reads
+    (``${steps.<s>.outputs.<o>}``), or None when it names the whole run directory
+    (``${steps.<s>.dir}``), which holds them all."""
+    found: dict[str, tuple[str, ...] | None] = {}
     for _, value in template_fields(step):
-        if isinstance(value, str):
-            for name in find_references(value):
-                match = STEP_REFERENCE.match(name)
-                if match is not None and match.group(1) not in found:
-                    found.append(match.group(1))
+        if not isinstance(value, str):
+            continue
+        for name in find_references(value):
+            output = output_reference(name)
+            match = None if output is not None else STEP_REFERENCE.match(name)
+            if match is not None:
+                found[match.group(1)] = None
+            elif output is not None:
+                source, read = output
+                if source not in found:
+                    found[source] = ()
+                had = found[source]
+                if had is not None and read not in had:
+                    found[source] = (*had, read)
     return found
 
 
@@ -180,6 +209,8 @@ def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
         attempt(name, lambda n=name: {k: str(_render(f"{where}.{n}.{k}", v, values))
                                       for k, v in getattr(step, n).items()})
     attempt("options", lambda: _render_options(where, step.options, values))
+    if step.outputs:
+        attempt("outputs", lambda: render_outputs(step, values))
     if step.options.get(APPLICATION_FROM) == "extra_compss_opts" and not errors:
         found, problem = application_update(step.name, list(step.arguments),
                                             update.get("extra_compss_opts"))
@@ -191,4 +222,4 @@ def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
 
 
 __all__ = ["STEP_REFERENCE", "check_references", "dirs_read", "render_step_fields",
-           "step_dir_key", "template_fields"]
+           "step_dir_key", "step_reads", "template_fields"]

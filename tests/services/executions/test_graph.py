@@ -253,11 +253,13 @@ class Copier:
         self.store, self.log_dir = store, log_dir
         self.copies: list[tuple[str, str, str]] = []  # copy step, source step, source dir
         self.targets: list[str | None] = []  # where each copy goes (None: its run dir)
+        self.only: list[tuple[str, ...]] = []  # what each copies (empty: all of it)
 
     def start(self, execution: Execution, source: Execution, source_dir: str,
-              target_dir: str | None = None) -> None:
+              target_dir: str | None = None, only: Sequence[str] = ()) -> None:
         self.copies.append((execution.step or "", source.step or "", source_dir))
         self.targets.append(target_dir)
+        self.only.append(tuple(only))
         self.store.set_state(execution.id, ExecutionState.RUNNING, "copying")
 
     def running(self, execution_id: str) -> bool:
@@ -296,6 +298,7 @@ def test_a_step_dir_read_on_a_site_that_does_not_see_it_is_copied_there_first(
     prepare = next(c for c in service.store.steps(execution.id) if c.step == "prepare")
     assert copier.copies == [("prepare->beta", "prepare", str(tmp_dir(service) / prepare.id))]
     assert copier.targets == [None]  # into the copy step's own run directory
+    assert copier.only == [()]  # ${steps.prepare.dir}: the whole directory
     assert [s[0] for s in executor.started] == ["prepare", "right"]  # left waits for it
     copy = next(c for c in service.store.steps(execution.id) if c.step == "prepare->beta")
     assert (copy.site, copy.parent_id) == ("beta", execution.id)
@@ -346,7 +349,7 @@ def test_a_dls_ssh2ssh_copy_goes_from_and_to_the_paths_its_node_names(world) -> 
     job = Step(name="job", application="src/app.py")
     named = StepPlan("job->beta", "beta", job, ("job",), (), copy_of="job",
                      site_copy="move_results", copy_paths=("results", "inputs/next"))
-    assert service.graphs.runner._copy_ends(named, None) == ("results", "inputs/next")
+    assert service.graphs.runner._copy_ends(named, None) == ("results", "inputs/next", ())
 
 
 class Mover:

@@ -22,7 +22,7 @@ import posixpath
 import queue
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,28 +197,46 @@ def stream_between(source: paramiko.SSHClient, source_path: str,
                    target: paramiko.SSHClient, target_dir: str,
                    events: EventStream | None = None,
                    cancel: threading.Event | None = None,
-                   contents: bool = False) -> list[TransferResult]:
+                   contents: bool = False,
+                   only: Sequence[str] = ()) -> list[TransferResult]:
     """``source_path`` (a file or folder on the source site) into ``target_dir`` on the
     target site, under its own name; one ``transfer`` progress (direction ``in``) for
     all its bytes. Raises :class:`TransferCancelled` once ``cancel`` is set.
 
     ``contents``: a folder's files go straight into ``target_dir`` (``source/a`` lands
     as ``target_dir/a``), as the DLS's ``ssh2ssh`` DAG writes them (each file's name
-    with ``source_path`` replaced by ``target_path``); a file still keeps its name."""
+    with ``source_path`` replaced by ``target_path``); a file still keeps its name.
+
+    ``only``: paths below the folder ``source_path`` (a step's declared outputs), the only
+    ones streamed, each to the same path below its name in ``target_dir`` (still one
+    progress); one that is not there is a :class:`TransferError` naming it."""
     source_sftp, target_sftp = source.open_sftp(), target.open_sftp()
     name = posixpath.basename(source_path.rstrip("/")) or "data"
     progress: Progress | None = None
     try:
         top = source_path.rstrip("/") or "/"
         try:
-            folder = contents and stat.S_ISDIR(source_sftp.lstat(top).st_mode or 0)
-            entries = list(_walk(source_sftp, top, "" if folder else name))
+            folder = not only and contents and stat.S_ISDIR(
+                source_sftp.lstat(top).st_mode or 0)
         except OSError as error:
             raise TransferError(f"{source_path} cannot be read on the source site: "
                                 f"{error}") from None
-        if not entries:
-            raise TransferError(f"{source_path} is neither a file nor a folder")
+        roots = [(posixpath.join(top, below), posixpath.join(name, below))
+                 for below in only] or [(top, "" if folder else name)]
+        entries: list[tuple[str, _File | None]] = []
+        for path, rel in roots:
+            try:
+                found = list(_walk(source_sftp, path, rel))
+            except OSError as error:
+                raise TransferError(f"{path} cannot be read on the source site: "
+                                    f"{error}") from None
+            if not found:
+                raise TransferError(f"{path} is neither a file nor a folder")
+            known = {r for r, _f in entries}  # two outputs may overlap (a folder, a file in it)
+            entries += [e for e in found if e[0] not in known]
         folders = [posixpath.join(target_dir, rel) for rel, f in entries if f is None]
+        folders += sorted({posixpath.dirname(posixpath.join(target_dir, f.rel))
+                           for _rel, f in entries if f is not None} - set(folders))
         files = [f for _rel, f in entries if f is not None]
         remote(target, PRIVATE + "xargs -0 mkdir -p --",  # any number, any name
                stdin=b"".join(d.encode() + b"\0" for d in [target_dir, *folders]))

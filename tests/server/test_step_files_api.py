@@ -11,55 +11,20 @@ real sshd and Slurm: ``tests/deploy/test_step_files.py``).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.workflows import Workflow
-
-STEPS = {"make": "front", "keep": "back", "here": "local", "lost": "old", "later": "back"}
-
-
-def _site(name: str, workdir: Path) -> dict[str, Any]:
-    return {"name": name, "connection": "local", "scheduler": "slurm",
-            "workdir": str(workdir), "python": {"mode": "existing", "path": sys.executable}}
+from tests.server.specs import STEP_GRAPH as STEPS
+from tests.server.specs import local_site, two_site_graph
 
 
 @pytest.fixture
 def graph(jp_serverapp: Any, tmp_path: Path) -> dict[str, str]:
-    """A finished graph: make (front), keep (back), here (this host), lost (its site
-    deleted since), later (never started); ``ids`` by step, ``parent`` the graph's."""
-    services = jp_serverapp.web_app.settings["eflows"]
-    store, sites = services.execution_store, services.site_service
-    for name in ("front", "back", "old"):
-        sites.add(_site(name, tmp_path / name))
-    workflow = services.registry.register(Workflow(name="two-sites"))
-    credential = services.vault.generate("steps").id
-    parent = store.create(workflow.id, {}, "front", credential, step_sites=STEPS)
-    ids = {"parent": parent.id}
-    for step, site in STEPS.items():
-        if step != "later":
-            child = store.create(workflow.id, {}, site, credential, parent_id=parent.id,
-                                 step=step)
-            store.set_state(child.id, ExecutionState.DONE)
-            ids[step] = child.id
-    store.set_state(parent.id, ExecutionState.DONE)
-    for step, site, name, text in (("make", "front", "made.txt", "made on front\n"),
-                                   ("keep", "back", "kept.txt", "kept on back\n")):
-        folder = tmp_path / site / "runs" / ids[step]
-        folder.mkdir(parents=True)
-        (folder / "job.sh").write_text(f"#!/bin/sh\n# {step}\n")
-        (folder / name).write_text(text)
-    (tmp_path / "front" / "runs" / ids["make"] / "link").symlink_to("/etc/hostname")
-    here = Path(services.runs_dir) / ids["here"]
-    here.mkdir(parents=True)
-    (here / "output.log").write_text("ran here\n")
-    sites.delete(sites.get_by_name("old").id)
-    return ids
+    return two_site_graph(jp_serverapp.web_app.settings["eflows"], tmp_path)
 
 
 async def _get(jp_fetch: Any, url: str) -> tuple[int, str]:
@@ -139,7 +104,7 @@ async def test_one_steps_folder_by_name(api: Any, graph: dict[str, str]) -> None
 async def test_a_run_of_one_step_lists_as_one_entry(api: Any, jp_serverapp: Any,
                                                     tmp_path: Path) -> None:
     services = jp_serverapp.web_app.settings["eflows"]
-    services.site_service.add(_site("front", tmp_path / "front"))
+    services.site_service.add(local_site("front", tmp_path / "front"))
     workflow = services.registry.register(Workflow(name="one"))
     run = services.execution_store.create(workflow.id, {}, "front", None)
     folder = tmp_path / "front" / "runs" / run.id

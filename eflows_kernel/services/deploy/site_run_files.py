@@ -142,9 +142,9 @@ class SiteRunFiles:
         execution that runs no graph has one entry, its own folder. A step that cannot
         be read says why in its entry: the others are listed all the same."""
         execution = self.store.get(execution_id)
-        if not execution.is_graph:
+        if not execution.is_graph:  # (one run on this host has no site folder: refused)
             planned: list[tuple[str | None, str, Execution | None]] = [
-                (None, execution.site, execution)]
+                (None, execution.site, self._execution(execution_id))]
         else:
             records = step_records(self.store, execution)
             planned = [(name, site, records.get(name))

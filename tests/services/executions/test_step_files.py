@@ -194,3 +194,6 @@ def test_a_run_of_one_step_is_listed_as_before(world: World) -> None:
         world.files.list(run.id, step="main")
     with pytest.raises(ValidationError, match="runs no step graph"):
         world.local.list(run.id, step="main")
+    here = world.executions.create(world.workflow.id, {}, "local")
+    with pytest.raises(ValidationError, match="ran on this host"):
+        world.files.steps(here.id)  # as list(): one run on this host has no site folder

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import paramiko
+
 from eflows_kernel.services.errors import (
     ConflictError,
     NotFoundError,
@@ -185,7 +187,7 @@ class SiteRunFiles:
                 for name, record in group:
                     try:
                         files = _walk(sftp, posixpath.join(runs, record.id))
-                    except OSError as error:
+                    except (OSError, EOFError, paramiko.SSHException) as error:
                         found[name] = StepFolder(
                             name, site, record.id, record.state.value, UNREACHABLE,
                             message=f"its run folder on {site!r} cannot be read: {error}")
@@ -199,7 +201,7 @@ class SiteRunFiles:
             return {**found, **failed(SITE_GONE, error.message)}
         except ServiceError as error:  # unreachable, host key, login refused...
             return {**found, **failed(UNREACHABLE, f"{site!r}: {error.message}")}
-        except OSError as error:  # the session broke
+        except (OSError, EOFError, paramiko.SSHException) as error:  # the session broke
             return {**found, **failed(UNREACHABLE, f"{site!r}: {error}")}
         return found
 

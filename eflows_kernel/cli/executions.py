@@ -221,17 +221,44 @@ def cmd_executions_rerun(client: Client, args: argparse.Namespace) -> int:
 
 
 def cmd_executions_files(client: Client, args: argparse.Namespace) -> int:
+    """A run's folder, here or (``--site``) on its site; ``--step``: that step's folder (a
+    step graph's); a graph's site files without ``--step``: every step's, by step."""
+    step = args.step
     if args.get:
-        get = client.runs.site_download if args.site else client.runs.download
-        print(get(args.id, args.get, args.to))
+        if args.site:
+            print(client.runs.site_download(args.id, args.get, args.to, step=step))
+        else:
+            print(client.runs.download(args.id, args.get, args.to, step=step))
         return EXIT_OK
-    listing = {"items": client.runs.site_files(args.id)} if args.site \
-        else client.runs.files(args.id)
+    if args.site and step is None and client.executions.get(args.id).is_graph:
+        return _every_steps_files(client, args)
+    listing = {"items": client.runs.site_files(args.id, step=step)} if args.site \
+        else client.runs.files(args.id, step=step)
     if args.json:
         emit_json(listing)
     else:
         table([(f["path"], f["bytes"], f["kind"]) for f in listing["items"]],
               ["path", "bytes", "kind"])
+    return EXIT_OK
+
+
+def _every_steps_files(client: Client, args: argparse.Namespace) -> int:
+    """Each step's folder on its own site; a step without files says why."""
+    steps = client.runs.step_files(args.id)
+    if args.json:
+        emit_json({"id": args.id, "steps": steps})
+        return EXIT_OK
+    rows = []
+    for folder in steps:
+        where = folder["site"] + (" (here)" if folder["where"] == "local" else "")
+        if folder["status"] != "listed":
+            why = f"({folder['status']}: {folder.get('message') or ''})"
+            rows.append((folder["step"], where, why, "", ""))
+        elif not folder["items"]:
+            rows.append((folder["step"], where, "(no files)", "", ""))
+        rows += [(folder["step"], where, f["path"], f["bytes"], f["kind"])
+                 for f in folder["items"]]
+    table(rows, ["step", "site", "path", "bytes", "kind"])
     return EXIT_OK
 
 
@@ -270,3 +297,6 @@ def register(groups: Any, command: Command) -> None:
     p.add_argument("--to", default=".", help="where --get writes (a file or folder)")
     p.add_argument("--site", action="store_true",
                    help="the run's folder on its site (a remote run), not the local copy")
+    p.add_argument("--step", default=None, metavar="STEP",
+                   help="that step's folder (a step graph: each step has its own, on its own "
+                        "site); with --site and no --step, a graph lists every step's")

@@ -95,18 +95,28 @@ class RunsAPI(Protocol):
     ``files`` answers ``{"items": [{path, bytes, kind, ...}], "outputs": {name: {...}}}``;
     over REST each entry has a download ``url`` and, under the server's root, a
     ``lab_url`` opening it in JupyterLab; in-process it has its ``local_path``.
+    ``step``: that step's folder, for a step graph (each step runs in a folder of its own,
+    here and on its site); without it, the run's own folder.
     """
 
-    def files(self, execution_id: str) -> dict[str, Any]: ...
-    def preview(self, execution_id: str, path: str) -> dict[str, Any]: ...
-    def download(self, execution_id: str, path: str, target: str | Path) -> Path: ...
+    def files(self, execution_id: str, step: str | None = None) -> dict[str, Any]: ...
+    def preview(self, execution_id: str, path: str,
+                step: str | None = None) -> dict[str, Any]: ...
+    def download(self, execution_id: str, path: str, target: str | Path,
+                 step: str | None = None) -> Path: ...
     def delete(self, execution_id: str) -> None: ...
     def archive(self, execution_id: str) -> str: ...
 
-    def site_files(self, execution_id: str) -> list[dict[str, Any]]:
+    def site_files(self, execution_id: str, step: str | None = None) -> list[dict[str, Any]]:
         """A remote run's folder on its site: ``[{path, bytes, kind, ...}]``."""
 
-    def site_download(self, execution_id: str, path: str, target: str | Path) -> Path: ...
+    def site_download(self, execution_id: str, path: str, target: str | Path,
+                      step: str | None = None) -> Path: ...
+
+    def step_files(self, execution_id: str) -> list[dict[str, Any]]:
+        """Every step's folder on its own site: ``[{step, site, execution_id, state,
+        status, where, message, items}]``; ``status`` says why a step lists nothing
+        (``not_started``, ``site_gone``, ``unreachable``, ``no_folder``)."""
 
 
 class SitesAPI(Protocol):

@@ -263,7 +263,8 @@ class Services:
             if self._site_run_files is None:
                 from eflows_kernel.services.deploy.site_run_files import SiteRunFiles
 
-                self._site_run_files = SiteRunFiles(self.execution_store, self.site_service)
+                self._site_run_files = SiteRunFiles(self.execution_store, self.site_service,
+                                                    self.run_files)
             return self._site_run_files
 
     @property

@@ -180,7 +180,7 @@ class ExecutionDetail(widgets.VBox):
                 self.message.clear()
         self.error.value = error_html(execution.error)
         self.remove.show_for(execution)
-        self.files.offer_site(execution.site)
+        self.files.offer_site(execution.sites)  # a graph: any step's site
         if execution.finished and not self.files.loaded:
             self.files.load(finished=True)  # once: a finished run's folder stays as it is
         if execution.finished and self.checkpoint_tasks is None:

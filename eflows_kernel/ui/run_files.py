@@ -3,13 +3,17 @@
 Through a Jupyter server every file has a download link on that server (the browser's
 session authenticates it) and, when the server's root holds it, a link opening it in
 JupyterLab; with the in-process client there are no URLs, so the local path is shown.
-Text, CSV and images preview inline; anything else is a download away.
+Text, CSV and images preview inline; anything else is a download away. A step graph's
+steps each leave their run folder on their own site: those are shown by step, each
+with its site, and a step that has none (never started, its site gone or out of reach)
+says why.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +64,28 @@ def files_html(items: list[dict[str, Any]]) -> str:
     return f"<table class='eflows-run-files'>{rows}</table>"
 
 
+def step_files_html(folders: list[dict[str, Any]]) -> str:
+    """The site folders of an execution: one run's as before, a graph's by step."""
+    if len(folders) == 1 and folders[0].get("step") is None:
+        (only,) = folders
+        body = files_html(only.get("items") or []) if only.get("status") == "listed" else \
+            f"<i>{esc(only.get('message') or '')}</i>"
+        return "<b>On the site</b>" + body
+    parts = []
+    for folder in folders:
+        where = "this host" if folder.get("where") == "local" else folder.get("site", "")
+        title = f"<b>Step {esc(folder.get('step'))}</b> on {esc(where)}"
+        if folder.get("status") == "listed":
+            body = files_html(folder.get("items") or [])
+        else:
+            body = (f"<div class='eflows-step-files-note'><i>{esc(folder.get('message'))}"
+                    "</i></div>")
+        parts.append(f"<div class='eflows-step-files' data-step='{html.escape(folder['step'])}'"
+                     f" data-status='{html.escape(folder.get('status', ''))}'>{title}{body}"
+                     "</div>")
+    return "<b>On the sites, by step</b>" + "".join(parts)
+
+
 def preview_html(preview: dict[str, Any], image_src: str | None) -> str:
     kind = preview.get("kind")
     cut = "<br><small>(only the beginning is shown: download the file for the rest)</small>" \
@@ -99,7 +125,8 @@ class RunFilesView(widgets.VBox):
         self.files_box = widgets.VBox([widgets.HTML("<b>Run folder</b>"), self.files,
                                        self.picker, self.preview],
                                       layout=widgets.Layout(display="none"))
-        # A remote run also has its folder on the site (job script, COMPSs logs...).
+        # A remote run also has its folder on the site (job script, COMPSs logs...); a
+        # graph's steps each have one, on their own site.
         self.site_button = widgets.Button(description="Browse the run folder on the site",
                                           icon="folder-open",
                                           layout=widgets.Layout(width="auto", display="none"))
@@ -108,17 +135,21 @@ class RunFilesView(widgets.VBox):
         super().__init__([self.outputs, self.message, self.files_box, self.site_button,
                           self.site_files])
 
-    def offer_site(self, site: str | None) -> None:
-        """Offer the site's run folder for a run that ran on one (not ``local``)."""
-        self.site_button.layout.display = None if site and site != "local" else "none"
+    def offer_site(self, site: str | Sequence[str] | None) -> None:
+        """Offer the run folders on the sites for a run with a step on one (not
+        ``local``): ``site`` is the run's, or the sites of a graph's steps."""
+        sites = [site] if isinstance(site, str) else list(site or [])
+        self.site_button.layout.display = None if any(s != "local" for s in sites) \
+            else "none"
 
     def load_site(self) -> list[dict[str, Any]] | None:
-        """List the run folder on the site (with download links through a server)."""
-        ok, items = guarded(self.message, self.client.runs.site_files, self.execution_id)
-        if not ok or items is None:
+        """List the run folder on the site, or each step's on its own site (with download
+        links through a server)."""
+        ok, folders = guarded(self.message, self.client.runs.step_files, self.execution_id)
+        if not ok or folders is None:
             return None
-        self.site_files.value = "<b>On the site</b>" + files_html(items)
-        return items
+        self.site_files.value = step_files_html(folders)
+        return folders
 
     def load(self, finished: bool) -> None:
         """Read the outputs and the folder once (again when asked)."""
@@ -156,4 +187,4 @@ class RunFilesView(widgets.VBox):
         return self.preview.value
 
 
-__all__ = ["RunFilesView", "files_html", "outputs_html", "preview_html"]
+__all__ = ["RunFilesView", "files_html", "outputs_html", "preview_html", "step_files_html"]

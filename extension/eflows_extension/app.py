@@ -303,6 +303,7 @@ class EflowsExtensionApp(ExtensionApp):
             (rf"{API}/executions/{EX}/preview", hr.RunPreviewHandler),
             (rf"{API}/executions/{EX}/site-files", hr.SiteRunFilesHandler),
             (rf"{API}/executions/{EX}/site-files/(?P<path>.+)", hr.SiteRunFileHandler),
+            (rf"{API}/executions/{EX}/step-files", hr.StepRunFilesHandler),
             (rf"{API}/sites", hs.SitesHandler),
             (rf"{API}/sites/{SITE}", hs.SiteHandler),
             (rf"{API}/sites/{SITE}/scan", hs.SiteScanHandler),

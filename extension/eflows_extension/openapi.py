@@ -261,7 +261,19 @@ def _run_paths() -> dict[str, Any]:
             "url": {"type": "string"}, "lab_url": {"type": "string"}}}},
         "outputs": OBJ}}
     path_query = _query("path", {"type": "string"}, "the file's path in the run folder")
+    step = _query("step", {"type": "string"}, "a step of a step graph: its folder "
+                  "(404: no such step, 409: it has not started)")
     busy = {"409": ERROR, **NOT_FOUND}
+    text_or_null = {"type": "string", "nullable": True}
+    folder = {"type": "object", "required": ["step", "site", "status", "where", "items"],
+              "properties": {
+                  "step": text_or_null, "site": {"type": "string"},
+                  "execution_id": text_or_null, "state": text_or_null,
+                  "status": {"type": "string", "enum": [
+                      "listed", "no_folder", "not_started", "site_gone", "unreachable"]},
+                  "where": {"type": "string", "enum": ["site", "local"]},
+                  "message": text_or_null,
+                  "items": files["properties"]["items"]}}
     return {
         f"{api}/record": {"delete": _op(
             "Forget a finished execution (record and run folder)",
@@ -280,26 +292,32 @@ def _run_paths() -> dict[str, Any]:
             params=[EX], body=_body(_schema(ResumeBody)))},
         f"{api}/files": {"get": _op(
             "The run folder's files and the outputs, with download and JupyterLab links",
-            {"200": _json(files), **NOT_FOUND}, params=[EX])},
+            {"200": _json(files), **busy}, params=[EX, step])},
         f"{api}/files/{{path}}": {"get": _op(
             "Download a file of the run folder (?inline=1 to show it)",
             {"200": {"description": "the file", "content": {
                 "application/octet-stream": {"schema": {"type": "string",
                                                         "format": "binary"}}}},
-             **NOT_FOUND}, params=[EX, _path_param("path"),
-                                   _query("inline", {"type": "string", "enum": ["1"]})])},
+             **busy}, params=[EX, _path_param("path"),
+                              _query("inline", {"type": "string", "enum": ["1"]}), step])},
         f"{api}/site-files": {"get": _op(
             "A remote run's folder on its site (over SFTP, with the run's credential)",
-            {"200": _json(OBJ), **busy, "502": ERROR}, params=[EX])},
+            {"200": _json(OBJ), **busy, "502": ERROR}, params=[EX, step])},
         f"{api}/site-files/{{path}}": {"get": _op(
             "Download a file of the run's folder on its site",
             {"200": {"description": "the file", "content": {
                 "application/octet-stream": {"schema": {"type": "string",
                                                         "format": "binary"}}}},
-             **busy, "502": ERROR}, params=[EX, _path_param("path")])},
+             **busy, "502": ERROR}, params=[EX, _path_param("path"), step])},
+        f"{api}/step-files": {"get": _op(
+            "The run folder of every step, each on its own site with its credential, "
+            "grouped by step (a step that cannot be read says why)",
+            {"200": _json({"type": "object", "required": ["id", "steps"], "properties": {
+                "id": {"type": "string"}, "steps": {"type": "array", "items": folder}}}),
+             **NOT_FOUND}, params=[EX])},
         f"{api}/preview": {"get": _op(
             "The beginning of a text or CSV file, or an image's type",
-            {"200": _json(OBJ), **NOT_FOUND}, params=[EX, path_query])},
+            {"200": _json(OBJ), **busy}, params=[EX, path_query, step])},
     }
 
 

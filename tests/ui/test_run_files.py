@@ -8,7 +8,8 @@ from pathlib import Path
 from eflows_kernel.client import LocalClient
 from eflows_kernel.ui.executions import ExecutionDetail, ExecutionsWidget
 from eflows_kernel.ui.portal import TITLES, Portal
-from eflows_kernel.ui.run_files import outputs_html
+from eflows_kernel.ui.run_files import outputs_html, step_files_html
+from tests.server.specs import two_site_graph
 from tests.ui.conftest import eventually
 
 WRITER = '''import pathlib, sys
@@ -130,3 +131,35 @@ def test_the_site_folder_is_offered_for_remote_runs_only(client: LocalClient,
             detail.files.message.text
     finally:
         detail.close()
+
+
+def test_a_graphs_site_folders_are_shown_by_step_each_on_its_site(
+        client: LocalClient, tmp_path: Path) -> None:
+    ids = two_site_graph(client.services, tmp_path)
+    detail = ExecutionDetail(client, ids["parent"], start=False, graph=False)
+    try:
+        eventually(lambda: detail.poll() or detail.execution is not None)
+        assert detail.files.site_button.layout.display is None  # its steps ran on sites
+        folders = detail.files.load_site()
+        assert folders is not None and [f["step"] for f in folders] == [
+            "make", "keep", "here", "lost", "later"]
+        shown = detail.files.site_files.value
+        assert "On the sites, by step" in shown
+        assert "<b>Step make</b> on front" in shown and "made.txt" in shown
+        assert "<b>Step keep</b> on back" in shown and "kept.txt" in shown
+        assert "<b>Step here</b> on this host" in shown and "output.log" in shown
+        assert "data-status='site_gone'" in shown and "no longer configured" in shown
+        assert "data-status='not_started'" in shown and "has not started" in shown
+        assert detail.files.message.text == ""  # no step's trouble fails the listing
+    finally:
+        detail.close()
+
+
+def test_one_remote_run_is_shown_as_before() -> None:
+    html = step_files_html([{"step": None, "site": "cluster", "status": "listed",
+                             "where": "site", "items": [
+                                 {"path": "job.sh", "bytes": 10, "kind": "text"}]}])
+    assert html.startswith("<b>On the site</b><table") and "job.sh" in html
+    assert "cleaned up" in step_files_html([{
+        "step": None, "site": "cluster", "status": "no_folder", "where": "site", "items": [],
+        "message": "no run folder on 'cluster' (not made yet, or cleaned up)"}])

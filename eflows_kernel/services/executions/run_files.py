@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from eflows_kernel.services.errors import NotFoundError, ValidationError
+from eflows_kernel.services.executions.step_records import record_for
 from eflows_kernel.services.executions.store import ExecutionStore
 
 PREVIEW_BYTES = 64 * 1024  # text shown inline; the rest is a download away
@@ -95,7 +96,11 @@ def check_relative(path: str, field: str = "path") -> PurePosixPath:
 
 
 class RunFiles:
-    """The local folder of each execution, confined: list, resolve, preview."""
+    """The local folder of each execution, confined: list, resolve, preview.
+
+    ``step``: the folder of that step of a step graph (each step is an execution of its
+    own, with its own folder); without it, the execution's own folder, as always.
+    """
 
     def __init__(self, store: ExecutionStore, runs_dir: Path) -> None:
         self.store = store
@@ -104,15 +109,15 @@ class RunFiles:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(runs_dir={str(self.runs_dir)!r})"
 
-    def folder(self, execution_id: str) -> Path:
-        """The execution's folder (404 for an unknown execution; it may not exist yet)."""
-        execution = self.store.get(execution_id)
-        return self.runs_dir / execution.id
+    def folder(self, execution_id: str, step: str | None = None) -> Path:
+        """The execution's (or its step's) folder (404 for an unknown execution or step, 409
+        for a step not started; it may not exist yet)."""
+        return self.runs_dir / record_for(self.store, execution_id, step).id
 
-    def list(self, execution_id: str) -> list[RunFile]:
+    def list(self, execution_id: str, step: str | None = None) -> list[RunFile]:
         """Every regular file of the folder by path (at most ``MAX_LISTED``); hidden files and
         links out of the folder are left out."""
-        folder = self.folder(execution_id)
+        folder = self.folder(execution_id, step)
         if not folder.is_dir():
             return []
         root = folder.resolve()
@@ -133,44 +138,48 @@ class RunFiles:
                 break
         return sorted(found, key=lambda f: f.path)
 
-    def resolve(self, execution_id: str, path: str) -> Path:
+    def resolve(self, execution_id: str, path: str, step: str | None = None) -> Path:
         """The file at ``path`` in the folder: 400 if it would leave it, 404 if absent."""
         relative = check_relative(path)
-        folder = self.folder(execution_id)
+        folder = self.folder(execution_id, step)
         full = folder / relative
         if not _inside(full, folder.resolve()):
             raise ValidationError(f"path {path!r} leaves the run folder",
                                   fields={"path": "outside the run"})
         if not full.is_file():
-            raise NotFoundError(f"execution {execution_id} has no file {path!r}",
-                                id=execution_id, path=path)
+            of = f"step {step!r} of execution {execution_id}" if step else \
+                f"execution {execution_id}"
+            raise NotFoundError(f"{of} has no file {path!r}", id=execution_id, path=path)
         return full
 
-    def relative(self, execution_id: str, path: str | Path) -> str | None:
+    def relative(self, execution_id: str, path: str | Path,
+                 step: str | None = None) -> str | None:
         """``path`` (absolute, e.g. an output's) relative to the folder, None if outside."""
-        folder = self.folder(execution_id).resolve()
+        folder = self.folder(execution_id, step).resolve()
         try:
             return Path(path).resolve().relative_to(folder).as_posix()
         except (ValueError, OSError):
             return None
 
-    def outputs(self, execution_id: str) -> dict[str, dict[str, Any]]:
-        """The execution's named outputs; ``in_folder`` (the path in the run folder) for
-        those staged into it, so they can be opened like any file of the run."""
-        execution = self.store.get(execution_id)
+    def outputs(self, execution_id: str, step: str | None = None) -> dict[str, dict[str, Any]]:
+        """The execution's (or step's) named outputs; ``in_folder`` (the path in the run
+        folder) for those staged into it, so they can be opened like any file of the run."""
+        execution = record_for(self.store, execution_id, step)
         outputs: dict[str, dict[str, Any]] = {}
         for name, value in execution.outputs.items():
             entry = dict(value) if isinstance(value, dict) else {"value": value}
             local = entry.get("path")
-            relative = self.relative(execution_id, local) if isinstance(local, str) else None
+            relative = self.relative(execution_id, local, step) if isinstance(local, str) \
+                else None
             if relative is not None:
                 entry["in_folder"] = relative
             outputs[name] = entry
         return outputs
 
-    def preview(self, execution_id: str, path: str, limit: int = PREVIEW_BYTES) -> Preview:
+    def preview(self, execution_id: str, path: str, limit: int = PREVIEW_BYTES,
+                step: str | None = None) -> Preview:
         """The beginning of a text or CSV file, or what an image is (it is downloaded)."""
-        full = self.resolve(execution_id, path)
+        full = self.resolve(execution_id, path, step)
         size = full.stat().st_size
         kind = file_kind(full.name)
         if kind == "image":

@@ -247,6 +247,10 @@ class _LocalFile:
     def set_pipelined(self, pipelined: bool = True) -> None:
         """Writes are local: nothing to pipeline."""
 
+    def stat(self) -> os.stat_result:
+        """The open file's attributes (SFTP's ``fstat``)."""
+        return os.fstat(self._file.fileno())
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._file, name)
 
@@ -283,6 +287,17 @@ class LocalSFTP:
 
     def listdir(self, path: str = ".") -> list[str]:
         return os.listdir(self._path(path))
+
+    def listdir_attr(self, path: str = ".") -> list[SimpleNamespace]:
+        """Each entry's name and attributes, links not followed (as an SFTP server's
+        directory read, which reports a link as a link)."""
+        folder = self._path(path)
+        entries = []
+        for name in os.listdir(folder):
+            info = os.lstat(folder / name)
+            entries.append(SimpleNamespace(filename=name, st_mode=info.st_mode,
+                                           st_size=info.st_size, st_mtime=info.st_mtime))
+        return entries
 
     def mkdir(self, path: str, mode: int = 0o777) -> None:
         os.mkdir(self._path(path), mode)

@@ -3,7 +3,9 @@
 Files are named by their path inside the run folder; ``RunFiles`` refuses any path
 that leaves it. Each file gets a download URL on this server (authenticated like every
 route: a browser's session cookie does for a link) and, when it lies under the server's
-root directory, the JupyterLab URL that opens it.
+root directory, the JupyterLab URL that opens it. A step graph's steps each have their
+own folder, here and on their site: ``?step=<name>`` names the one every route reads, and
+``step-files`` lists the site folder of every step (grouped by step and site).
 """
 
 from __future__ import annotations
@@ -30,7 +32,16 @@ from eflows_kernel.services.executions.run_files import media_type
 CHUNK = 256 * 1024
 
 
+def _with_step(url: str, step: str | None) -> str:
+    return f"{url}?step={quote(step, safe='')}" if step is not None else url
+
+
 class RunFilesBase(EflowsAPIHandler):
+    @property
+    def step(self) -> str | None:
+        """The step of a step graph whose folder is read (``?step=``), None: the run's own."""
+        return self.get_query_argument("step", None)
+
     def lab_url(self, path: Path) -> str | None:
         """JupyterLab's URL of ``path`` if the server's root holds it, else None."""
         root = self.settings.get("server_root_dir")
@@ -42,12 +53,18 @@ class RunFilesBase(EflowsAPIHandler):
             return None
         return url_path_join(self.base_url, "lab", "tree", url_escape(relative.as_posix()))
 
-    def file_url(self, execution_id: str, relative: str) -> str:
-        return self.api_url("executions", execution_id, "files", url_escape(relative))
+    def file_url(self, execution_id: str, relative: str, step: str | None = None) -> str:
+        return _with_step(self.api_url("executions", execution_id, "files",
+                                       url_escape(relative)), step)
 
-    def links(self, execution_id: str, relative: str) -> dict[str, Any]:
-        full = self.eflows.run_files.folder(execution_id) / relative
-        links = {"url": self.file_url(execution_id, relative)}
+    def site_file_url(self, execution_id: str, relative: str, step: str | None) -> str:
+        return _with_step(self.api_url("executions", execution_id, "site-files",
+                                       url_escape(relative)), step)
+
+    def links(self, execution_id: str, relative: str,
+              step: str | None = None) -> dict[str, Any]:
+        full = self.eflows.run_files.folder(execution_id, step) / relative
+        links = {"url": self.file_url(execution_id, relative, step)}
         lab = self.lab_url(full)
         if lab:
             links["lab_url"] = lab
@@ -59,13 +76,14 @@ class RunFilesHandler(RunFilesBase):
     @authorized
     @translated
     def get(self, execution_id: str) -> None:
-        files = self.eflows.run_files
-        items = [{**f.to_dict(), **self.links(execution_id, f.path)}
-                 for f in files.list(execution_id)]
-        outputs = {name: {**entry, **self.links(execution_id, entry["in_folder"])}
+        files, step = self.eflows.run_files, self.step
+        items = [{**f.to_dict(), **self.links(execution_id, f.path, step)}
+                 for f in files.list(execution_id, step)]
+        outputs = {name: {**entry, **self.links(execution_id, entry["in_folder"], step)}
                    if "in_folder" in entry else entry
-                   for name, entry in files.outputs(execution_id).items()}
-        self.reply({"id": execution_id, "items": items, "outputs": outputs})
+                   for name, entry in files.outputs(execution_id, step).items()}
+        self.reply({"id": execution_id, "items": items, "outputs": outputs,
+                    **({"step": step} if step is not None else {})})
 
 
 class RunFileHandler(RunFilesBase):
@@ -73,7 +91,7 @@ class RunFileHandler(RunFilesBase):
     @authorized
     @translated
     async def get(self, execution_id: str, path: str) -> None:
-        full = self.eflows.run_files.resolve(execution_id, path)  # (tornado unquoted it)
+        full = self.eflows.run_files.resolve(execution_id, path, self.step)  # (unquoted)
         self.set_header("Content-Type", media_type(full.name))
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Content-Security-Policy", "sandbox")  # an SVG or HTML runs nothing
@@ -93,29 +111,52 @@ class RunPreviewHandler(RunFilesBase):
     @translated
     def get(self, execution_id: str) -> None:
         path = self.get_query_argument("path", "")
-        preview = self.eflows.run_files.preview(execution_id, path)
-        self.reply({**preview.to_dict(), **self.links(execution_id, preview.path)})
+        step = self.step
+        preview = self.eflows.run_files.preview(execution_id, path, step=step)
+        self.reply({**preview.to_dict(), **self.links(execution_id, preview.path, step)})
 
 
-class SiteRunFilesHandler(EflowsAPIHandler):
-    """A remote run's folder on its site (SFTP with the run's credential)."""
+class SiteRunFilesHandler(RunFilesBase):
+    """A remote run's folder on its site (SFTP with the run's credential); ``?step=``:
+    that step's folder, on its own site with its own credential."""
 
     @tornado.web.authenticated
     @authorized
     @translated
     async def get(self, execution_id: str) -> None:
-        files = await in_thread(self.eflows.site_run_files.list, execution_id)
-        self.reply({"id": execution_id, "items": [
-            {**f.to_dict(), "url": self.api_url("executions", execution_id, "site-files",
-                                                url_escape(f.path))} for f in files]})
+        step = self.step
+        files = await in_thread(self.eflows.site_run_files.list, execution_id, step)
+        self.reply({"id": execution_id, **({"step": step} if step is not None else {}),
+                    "items": [{**f.to_dict(), "url": self.site_file_url(execution_id, f.path,
+                                                                        step)}
+                              for f in files]})
 
 
-class SiteRunFileHandler(EflowsAPIHandler):
+class StepRunFilesHandler(RunFilesBase):
+    """The run folder of every step, each on its own site (or here, for a step run on
+    this host), grouped by step: a step that cannot be read says why in its entry."""
+
+    @tornado.web.authenticated
+    @authorized
+    @translated
+    async def get(self, execution_id: str) -> None:
+        folders = await in_thread(self.eflows.site_run_files.steps, execution_id)
+        steps = []
+        for folder in folders:
+            entry = folder.to_dict()
+            url = self.site_file_url if folder.where == "site" else self.file_url
+            entry["items"] = [{**f, "url": url(execution_id, f["path"], folder.step)}
+                              for f in entry.pop("files")]
+            steps.append(entry)
+        self.reply({"id": execution_id, "steps": steps})
+
+
+class SiteRunFileHandler(RunFilesBase):
     @tornado.web.authenticated
     @authorized
     @translated
     async def get(self, execution_id: str, path: str) -> None:
-        opened = self.eflows.site_run_files.open(execution_id, path)
+        opened = self.eflows.site_run_files.open(execution_id, path, self.step)
         remote = await in_thread(opened.__enter__)
         try:
             self.set_header("Content-Type", media_type(remote.name))
@@ -181,4 +222,4 @@ class RunResumeHandler(EflowsAPIHandler):
 
 __all__ = ["RunArchiveHandler", "RunCheckpointHandler", "RunFileHandler", "RunFilesHandler",
            "RunPreviewHandler", "RunRecordHandler", "RunResumeHandler", "SiteRunFileHandler",
-           "SiteRunFilesHandler"]
+           "SiteRunFilesHandler", "StepRunFilesHandler"]

@@ -7,12 +7,14 @@ marker file in its ``/etc`` that the host does not have). The application's task
 their host and whether they see the marker (tests/apps/where_tasks_run.py): tasks ran on
 both nodes, and every one of them, as the main program, inside the image; the step's
 ``container_opts`` reached the engine on both nodes (ch-run ``--set-env``). The step
-before it, without an image, sees no marker.
+before it, without an image, sees no marker. Cancelled while its tasks run, such a step
+ends cancelled and leaves no process of its run on the nodes.
 """
 
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,42 @@ def test_a_two_node_step_in_a_container_runs_main_and_workers_in_the_image_on_bo
     assert "eflows: running in the container: " in log and "ch-run" in log
     outside = step_result(stack, execution.id, "outside")  # the step before, no image
     assert [t["image"] for t in outside["tasks"]] == [None, None]
+
+
+def test_cancelling_a_two_node_step_in_a_container_leaves_nothing_running(
+        multinode_stack: Stack, multinode_cluster, multinode_image: str) -> None:
+    stack, cluster = multinode_stack, multinode_cluster
+    spec = {"name": "contained-long", "inputs": [{"name": "image", "type": "string"}],
+            "steps": [{"name": "long", "application": APP, "arguments": ["8", "120"],
+                       "num_nodes": 2, "options": {"workers": 1},
+                       "container_image": "${image}",
+                       "container_opts": {"engine": "charliecloud"}}]}
+    workflow = stack.registry.register(workflow_from_spec(spec))
+    execution = stack.executor.submit(workflow.id, {"image": multinode_image}, "multi",
+                                      stack.credential)
+    deadline = time.monotonic() + 300
+    while not any(e["type"] == "task" and e["state"] == "running"
+                  for e in stack.executor.events(execution.id)):
+        assert time.monotonic() < deadline, stack.executor.logs(execution.id)[0]
+        assert not stack.executions.get(execution.id).finished, \
+            stack.executions.get(execution.id).error
+        time.sleep(0.3)
+    run_dir = f"{cluster.home}/eflows/runs/{execution.id}"
+    assert _processes_of(run_dir), "the run's processes are not to be seen"
+    assert stack.executor.cancel(execution.id).state.value == "cancelling"
+    done = stack.wait(execution.id, timeout=180)
+    assert done.state.value == "cancelled", (done.state, done.error)
+    job = subprocess.run(["squeue", "-h", "-j", done.remote_job_id or "", "-o", "%T"],
+                         capture_output=True, text=True, env=cluster.env).stdout.strip()
+    assert job in ("", "CANCELLED"), job
+    deadline = time.monotonic() + 60  # Slurm's KillWait, then SIGKILL
+    while _processes_of(run_dir) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert _processes_of(run_dir) == []
+
+
+def _processes_of(run_dir: str) -> list[str]:
+    """Command lines on this machine (every node's processes) naming the run directory."""
+    # -ww: whole command lines (ps cuts them to COLUMNS, which pytest may set)
+    out = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if run_dir in line]

@@ -54,6 +54,9 @@ class ClusterConfig:
     worker_resources: dict[str, float] = field(default_factory=dict)
     # Inside a Slurm job of several nodes: one worker per node of it (engine/allocation.py).
     slurm_allocation: bool = False
+    # ...whose workers the job started itself (a step in a container image): the folder
+    # where they find the scheduler (engine/allocation.py:start_workers).
+    allocation_dir: str | None = None
 
 
 class WorkerSetup(WorkerPlugin):
@@ -149,7 +152,8 @@ def start_cluster(config: ClusterConfig) -> tuple[Client, Any]:
     if config.jobqueue and not config.scheduler_address:
         return start_jobqueue_cluster(config, setup)
     if config.slurm_allocation and not config.scheduler_address:
-        cluster: Any = start_allocation_cluster(config.worker_resources)
+        cluster: Any = start_allocation_cluster(config.worker_resources,
+                                                config.allocation_dir)
         client = Client(cluster.scheduler)
         client.register_plugin(setup)
         return client, cluster

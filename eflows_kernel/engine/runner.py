@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--slurm-allocation", action="store_true",
                          help="inside a Slurm job: one worker per node of the job's "
                               "allocation (srun), holding all of each node's cores")
+    cluster.add_argument("--allocation-dir", default=None, metavar="DIR",
+                         help="with --slurm-allocation: the job started the nodes' workers "
+                              "itself (python -m eflows_kernel.engine.allocation "
+                              "--start-workers DIR -- ...: a step in a container image, "
+                              "each worker in the image); they find the scheduler in DIR")
     slurm = parser.add_argument_group(
         "scale-out on Slurm",
         "With --slurm-workers the scheduler runs in this process and each worker is a Slurm "
@@ -186,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobqueue="slurm" if args.slurm_workers else None,
             jobqueue_workers=args.slurm_workers or 1, jobqueue_options=slurm_options,
             min_workers=args.slurm_min_workers, jobqueue_wait=args.slurm_wait,
-            worker_resources=worker_resources, slurm_allocation=args.slurm_allocation),
+            worker_resources=worker_resources, slurm_allocation=args.slurm_allocation,
+            allocation_dir=args.allocation_dir),
         run_id=args.run_id or compss.run_id, event_log=args.event_log,
         app=os.path.basename(app), first_seq=args.first_seq, checkpoint=compss.checkpoint)
     engine = Engine(config)

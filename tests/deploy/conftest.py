@@ -85,6 +85,16 @@ def multinode_stack(tmp_path: Path, multinode_cluster: MultiNodeCluster,
 REGISTRY_IMAGE_FILES = Path(__file__).resolve().parents[1] / "apps" / "registry" / "image"
 
 
+def _login_image(home: Path, login: str) -> str:
+    root = home / "images" / "python-image"
+    shutil.rmtree(root.parent, ignore_errors=True)
+    root.parent.mkdir(parents=True)
+    build_python_image(root, [Path(sysconfig.get_paths()["purelib"])])
+    shutil.copytree(REGISTRY_IMAGE_FILES, root, dirs_exist_ok=True)
+    subprocess.run(["chown", "-R", f"{login}:", str(root.parent)], check=True)
+    return str(root)
+
+
 @pytest.fixture(scope="session")
 def site_image(sshd: SshdInfo) -> str:
     """A Charliecloud image on the test site (``~/images/python-image`` of the login, its
@@ -92,13 +102,14 @@ def site_image(sshd: SshdInfo) -> str:
     (the same packages as this virtualenv's), and the stand-ins of the registry
     workflows' applications at the paths their topologies name (tests/apps/registry).
     Built once per session."""
-    root = sshd.home / "images" / "python-image"
-    shutil.rmtree(root.parent, ignore_errors=True)
-    root.parent.mkdir(parents=True)
-    build_python_image(root, [Path(sysconfig.get_paths()["purelib"])])
-    shutil.copytree(REGISTRY_IMAGE_FILES, root, dirs_exist_ok=True)
-    subprocess.run(["chown", "-R", f"{sshd.login}:", str(root.parent)], check=True)
-    return str(root)
+    return _login_image(sshd.home, sshd.login)
+
+
+@pytest.fixture(scope="session")
+def multinode_image(multinode_cluster: MultiNodeCluster) -> str:
+    """The same image in the multi-node cluster login's home (every node sees it: the
+    nodes share this machine's file system, as a cluster's nodes share theirs)."""
+    return _login_image(multinode_cluster.home, multinode_cluster.login)
 
 
 @pytest.fixture(scope="session")

@@ -117,3 +117,50 @@ def test_the_launcher_picks_the_engine_from_the_image_and_builds_its_command(
     with pytest.raises(EngineError, match="unknown container engine"):
         container_argv("lxc", "/x", ["true"], cwd="/", binds=[], passed=[], options=[],
                        env=env)
+
+
+def test_a_job_of_two_nodes_starts_a_worker_in_the_image_on_each_then_the_runner() -> None:
+    container = StepContainer("/images/py", "singularity", ("-e",), ("~", "/w"), None)
+    request = JobRequest(run_dir=RUN_DIR, python="/env/bin/python",
+                         application="/app/main.py", arguments=[], run_id="abc",
+                         first_seq=3, nodes=2, cores_per_node=2, env={"GREETING": "hi"},
+                         python_interpreter="python3.11", container=container,
+                         runner_options=("--slurm-allocation", "--worker-resources",
+                                         "GPU=1"))
+    lines = job_script(request).splitlines()
+    (start,) = [n for n, line in enumerate(lines) if " --start-workers " in line]
+    (runner,) = [n for n, line in enumerate(lines) if line.startswith("exec ")]
+    assert lines[start - 1] == f"rm -rf {RUN_DIR}/allocation && mkdir {RUN_DIR}/allocation " \
+                               "|| exit 1"  # a requeued job's old address is gone first
+    assert start < runner and lines[start].endswith(" < /dev/null &")  # in the background
+    workers = shlex.split(lines[start].removesuffix(" < /dev/null &"))
+    split = workers.index("--")
+    # outside the image (Slurm's srun is the host's), with the site environment's Python
+    assert workers[:split] == ["/env/bin/python", "-m", "eflows_kernel.engine.allocation",
+                               "--start-workers", f"{RUN_DIR}/allocation",
+                               "--resources", "GPU=1"]
+    entry = workers[split + 1:]
+    inside = shlex.split(lines[runner])[1:]
+    # each worker enters the image as the runner does, and runs the image's Python
+    assert entry[-1] == "python3.11"
+    assert inside[:len(entry)] == entry
+    assert entry[:6] == ["/env/bin/python", "-m", "eflows_kernel.engine.launch.container_run",
+                         "--engine", "singularity", "--image"]
+    # Singularity's -e (a clean environment): what the allocation says is passed by name
+    passed = {entry[i + 1] for i, word in enumerate(entry) if word == "--pass"}
+    assert {"PYTHONPATH", "GREETING", "SLURM_JOB_ID", "SLURM_JOB_NUM_NODES",
+            "SLURM_CPUS_ON_NODE", "SLURMD_NODENAME"} <= passed
+    runner_words = inside[len(entry):]
+    assert runner_words[:3] == ["-m", "eflows_kernel.engine.runner", "--event-log"]
+    assert runner_words[runner_words.index("--allocation-dir") + 1] == f"{RUN_DIR}/allocation"
+    assert "--slurm-allocation" in runner_words and "--workers" not in runner_words
+
+
+def test_a_job_of_one_node_in_the_image_starts_no_worker_step() -> None:
+    request = JobRequest(run_dir=RUN_DIR, python="/env/bin/python",
+                         application="/app/main.py", arguments=[], run_id="abc",
+                         first_seq=3, workers=2,
+                         container=StepContainer("/images/py", "charliecloud"))
+    script = job_script(request)
+    assert "--start-workers" not in script and "--allocation-dir" not in script
+    assert "SLURM_JOB_ID" not in script

@@ -22,6 +22,11 @@ here, on the server:
 The image's own Python runs the runner (the application finds the image's software),
 with the site environment's packages first on its path (``jobs.container_path_lines``):
 it must be of the same minor version as the site's environment.
+
+A job of several nodes runs a Dask worker on each, in the image too: Slurm's ``srun``
+is the host's, so the job script starts that step itself, outside the image, each of
+its tasks entering the image on its node (``allocation_worker_lines``), then enters the
+image with the runner, which finds the workers through the step's folder.
 """
 
 from __future__ import annotations
@@ -36,6 +41,13 @@ from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.workflows import Step, Workflow, render_arguments
 
 LAUNCHER = "eflows_kernel.engine.launch.container_run"
+ALLOCATION = "eflows_kernel.engine.allocation"  # its --start-workers: the nodes' workers
+ALLOCATION_DIR = "allocation"  # in the run directory: where they find the scheduler
+# What the runner and the workers read of the allocation (engines with a clean
+# environment, or Singularity's -e, pass only the variables named).
+SLURM_PASSED = ("SLURM_JOB_ID", "SLURM_JOBID", "SLURM_JOB_NUM_NODES", "SLURM_NNODES",
+                "SLURM_JOB_NODELIST", "SLURM_NODELIST", "SLURM_CPUS_ON_NODE",
+                "SLURM_MEM_PER_NODE", "SLURMD_NODENAME")
 _KNOWN_OPTIONS = {"engine", "container_opts", "container_compss_path", "binds"}
 
 
@@ -109,3 +121,20 @@ def launcher_argv(python: str, container: StepContainer, passed: list[str]) -> l
     if container.options_for:
         argv += ["--options-for", container.options_for]
     return [*argv, "--"]
+
+
+def allocation_worker_lines(python: str, container: StepContainer, image_python: str,
+                            run_dir: str, resources: str | None,
+                            passed: list[str]) -> tuple[list[str], list[str]]:
+    """The job script's lines starting a worker in ``container`` on every node of the
+    job (in the background, before the runner enters the image), and the runner's
+    options to find them. ``python`` is the site environment's, ``image_python`` the
+    image's; ``resources`` what each worker declares beside its node's cores."""
+    q = shlex.quote
+    folder = posixpath.join(run_dir, ALLOCATION_DIR)
+    entry = [*launcher_argv(python, container, passed), image_python]
+    start = [python, "-m", ALLOCATION, "--start-workers", folder,
+             *(["--resources", resources] if resources else []), "--", *entry]
+    lines = [f"rm -rf {q(folder)} && mkdir {q(folder)} || exit 1",  # not a stale address
+             " ".join(q(word) for word in start) + " < /dev/null &"]
+    return lines, ["--allocation-dir", folder]

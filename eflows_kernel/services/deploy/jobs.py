@@ -17,7 +17,12 @@ import paramiko
 
 from eflows_kernel.compss.job import compss_job_lines
 from eflows_kernel.events import EVENT_LOG
-from eflows_kernel.services.deploy.containers import StepContainer, launcher_argv
+from eflows_kernel.services.deploy.containers import (
+    SLURM_PASSED,
+    StepContainer,
+    allocation_worker_lines,
+    launcher_argv,
+)
 from eflows_kernel.services.executions.logs import OUTPUT_LOG
 from eflows_kernel.services.hpc import slurm, ssh
 from eflows_kernel.services.sites import SiteConfig
@@ -69,7 +74,7 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     # Several nodes: one worker per node (--slurm-allocation in runner_options).
     cluster = [] if "--slurm-allocation" in request.runner_options else [
         "--workers", str(request.workers), "--threads-per-worker", "1"]
-    python, inside, noted = request.python, [], []
+    python, inside, noted, found = request.python, [], [], []
     if request.container is None and request.python_interpreter:
         # The runner and its workers run the environment's Python: the runner notes that
         # the step's python_interpreter has no effect, rather than it being dropped unsaid.
@@ -79,12 +84,20 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
         # the image carries; our environment's packages come first on its path.
         lines += container_path_lines(request.python)
         python = request.python_interpreter or "python3"
-        inside = launcher_argv(request.python, request.container, [
-            "PYTHONUNBUFFERED", "PYTHONPATH", *(n for n in request.env if _ENV_NAME.match(n))])
+        passed = ["PYTHONUNBUFFERED", "PYTHONPATH",
+                  *(n for n in request.env if _ENV_NAME.match(n))]
+        if not cluster:  # several nodes: their workers in the image too, started here
+            passed += SLURM_PASSED
+            starting, found = allocation_worker_lines(
+                request.python, request.container, python, request.run_dir,
+                _option_value(request.runner_options, "--worker-resources"), passed)
+            lines += starting
+        inside = launcher_argv(request.python, request.container, passed)
     runner = [*inside, python, "-m", "eflows_kernel.engine.runner", *cluster,
               "--event-log", posixpath.join(request.run_dir, EVENT_LOG),
               "--run-id", request.run_id, "--first-seq", str(request.first_seq),
-              *request.runner_options, *noted, request.application, *request.arguments]
+              *request.runner_options, *found, *noted, request.application,
+              *request.arguments]
     command = " ".join(q(part) for part in runner)
     if direct:
         lines += [f"{command} < /dev/null", "echo $? > exit_code.part && mv exit_code.part "
@@ -92,6 +105,12 @@ def job_script(request: JobRequest, direct: bool = False) -> str:
     else:
         lines.append(f"exec {command}")
     return "\n".join(lines) + "\n"
+
+
+def _option_value(options: Sequence[str], name: str) -> str | None:
+    """The value after ``name`` in a runner's options, if it is there."""
+    words = list(options)
+    return words[words.index(name) + 1] if name in words[:-1] else None
 
 
 def container_path_lines(python: str) -> list[str]:

@@ -217,12 +217,9 @@ def prepare(dep: Deployment, environments: EnvironmentBuilder) -> JobRequest:
     step = dep.step
     container = _container(dep, workdir)
     # Nodes and cores from the step and the tasks' declared needs (MPI processes...);
-    # scaling out, one core and the worker jobs' options.
+    # scaling out, one core and the worker jobs' options. In a container image, the
+    # workers of a job of several nodes start in it on each node (containers.py).
     allocation = allocation_for(step, dep.application, site.config, DEFAULT_WORKERS)
-    if container is not None and (allocation.nodes or 1) > 1:
-        raise StepFailed(f"step {step.name!r} runs in a container on one node: num_nodes "
-                         f"{allocation.nodes} with container_image is not supported (the "
-                         "workers on the other nodes would start outside the image)")
     nodes, workers = allocation.nodes, allocation.workers
     options = list(allocation.runner_options)
     compss_options, time_limit = shlex.split(step.extra_compss_opts or ""), step.time_limit

@@ -17,7 +17,7 @@ from typing import Any
 import cloudpickle
 
 from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
-from eflows_kernel.engine.wire import PRIMITIVES, SELECT, SELECT_PARTIAL, Pickled
+from eflows_kernel.engine.wire import PRIMITIVES, SELECT, SELECT_PARTIAL, Pickled, freeze
 from eflows_kernel.model.decorators import resolve_constraints
 from eflows_kernel.model.exceptions import TaskArgumentError
 from eflows_kernel.model.parameter import IN, DataType, Direction, ParamSpec
@@ -240,7 +240,7 @@ class CallAnalyser:
         if type(value) in PRIMITIVES:
             return value
         try:
-            return Pickled(cloudpickle.dumps(value))
+            return Pickled(cloudpickle.dumps(freeze(value)))
         except Exception as exc:
             raise TaskArgumentError(
                 f"task '{self._definition.name}': argument '{pname}' "

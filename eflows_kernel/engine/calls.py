@@ -39,7 +39,7 @@ def submit_call(engine: Engine, definition: TaskDefinition, args: tuple[Any, ...
     plan = engine._analyser.analyse(definition, task_id, args, dict(kwargs))
     try:
         resources, launch = engine.task_resources(definition, plan.computing_units,
-                                                  plan.memory_size)
+                                                  plan.memory_size, plan.arguments)
     except EngineError:
         alternative = _fitting_alternative(engine, definition, plan)
         if alternative is None:

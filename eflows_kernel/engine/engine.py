@@ -37,6 +37,7 @@ from eflows_kernel.engine.worker import execute_task, interrupt_tasks
 from eflows_kernel.events.schema import RunState
 from eflows_kernel.events.stream import EventStream
 from eflows_kernel.model.exceptions import EngineError
+from eflows_kernel.model.hpc.dynamic import resolve_at_call
 from eflows_kernel.model.hpc.processors import processor_requests
 from eflows_kernel.model.task import TaskDefinition
 
@@ -209,10 +210,11 @@ class Engine:
         return payload
 
     def task_resources(self, definition: TaskDefinition, computing_units: int,
-                       memory_size: float | None
+                       memory_size: float | None, arguments: dict[str, Any] | None = None
                        ) -> tuple[dict[str, float] | None, LaunchPlan | None]:
         """The Dask resources of one call, and the launch plan of an HPC task (the
-        nodes and cores it holds, engine/launch/plan.py)."""
+        nodes and cores it holds, engine/launch/plan.py); ``arguments``, the call's,
+        give the sizes PyCOMPSs reads at each call (model/hpc/dynamic.py)."""
         offer = self._offer
         if offer is None:
             return None, None
@@ -235,6 +237,7 @@ class Engine:
                     "worker_resources)")
         spec = getattr(definition, "hpc", None)
         if spec is not None:
+            spec = resolve_at_call(definition, spec, arguments or {})
             try:
                 launch = hpc_plan(name, spec, computing_units, memory_size, others, offer)
             except EngineError:

@@ -225,7 +225,7 @@ def _run_app(engine: Engine, app: str) -> tuple[int, str | None]:
             return _outcome(engine, app, exc)
         return code, (f"the application exited with status {code}" if code else None)
     try:
-        runpy.run_path(app, run_name="__main__")
+        runpy.run_path(app, init_globals=launcher_globals(), run_name="__main__")
         engine.barrier()  # like compss_stop: the run ends when its tasks have
     except BaseException as exc:
         if _expired(engine):
@@ -240,6 +240,18 @@ def _run_app(engine: Engine, app: str) -> tuple[int, str | None]:
             return 0, None
         return _outcome(engine, app, exc)
     return 0, None
+
+
+def launcher_globals() -> dict[str, Any]:
+    """What the main program finds defined without importing it.
+
+    PyCOMPSs' launcher runs the application with ``exec(..., globals())`` in its own
+    module, which imports ``os``, ``sys``, ``logging`` and ``traceback``: applications
+    (PyCOMPSs' own test programs among them) use ``sys`` without importing it.
+    """
+    import logging
+
+    return {"os": os, "sys": sys, "logging": logging, "traceback": traceback}
 
 
 def _expired(engine: Engine) -> bool:

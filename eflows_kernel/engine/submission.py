@@ -17,7 +17,7 @@ from typing import Any
 import cloudpickle
 
 from eflows_kernel.engine.data import FileVersions, ObjectVersions, TaskOutput
-from eflows_kernel.engine.wire import PRIMITIVES, SELECT, SELECT_PARTIAL, Pickled
+from eflows_kernel.engine.wire import PRIMITIVES, SELECT, SELECT_PARTIAL, Pickled, freeze
 from eflows_kernel.model.decorators import resolve_constraints
 from eflows_kernel.model.exceptions import TaskArgumentError
 from eflows_kernel.model.parameter import IN, DataType, Direction, ParamSpec
@@ -160,8 +160,11 @@ class CallAnalyser:
             if leaves is not None:
                 for path, element in leaves:
                     plan.written_objects.append((element, position, path))
-            elif value is not None or spec.type is DataType.OBJECT:
-                self._check_mutable(pname, value, spec)
+            elif type(value) not in PRIMITIVES or (value is None
+                                                   and spec.type is DataType.OBJECT):
+                # A number or string cannot be changed by the task, and equal ones are
+                # often one object: PyCOMPSs runs the task and the caller keeps its
+                # value. A tuple is tracked: compss_wait_on(t) gives the task's copy.
                 plan.written_objects.append((value, position, ()))
         if spec.direction is Direction.IN_DELETE:
             plan.deleted_objects.append(value)
@@ -237,22 +240,13 @@ class CallAnalyser:
         if type(value) in PRIMITIVES:
             return value
         try:
-            return Pickled(cloudpickle.dumps(value))
+            return Pickled(cloudpickle.dumps(freeze(value)))
         except Exception as exc:
             raise TaskArgumentError(
                 f"task '{self._definition.name}': argument '{pname}' "
                 f"({type(value).__name__}) cannot be serialised to send it to a worker: "
                 f"{exc}") from None
 
-    def _check_mutable(self, pname: str, value: Any, spec: ParamSpec,
-                       inside: bool = False) -> None:
-        if isinstance(value, _IMMUTABLE) and not (spec.direction is Direction.OUT
-                                                  and value is None):
-            where = "an element of " if inside else ""
-            raise TaskArgumentError(
-                f"task '{self._definition.name}': {where}parameter '{pname}' is declared "
-                f"{spec!r}, but a {type(value).__name__} cannot be updated in place; pass a "
-                "mutable object (list, dict, object) or return the new value (returns=1)")
 
 
 def _walk(value: Any, depth: int, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...],

@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from eflows_kernel.engine.data import TaskOutput
-from eflows_kernel.engine.wire import select
+from eflows_kernel.engine.wire import select, thaw
 from eflows_kernel.model.exceptions import (
     EngineError,
     TaskCancelledError,
@@ -152,7 +152,7 @@ def _fetch(engine: Engine, outputs: list[TaskOutput]) -> dict[int, Any]:
                 raise _cancelled(record) from None
         raise
     by_future = {id(f): value for f, value in zip(futures, results, strict=True)}
-    return {id(o): select(by_future[id(o.future)], o.path) for o in outputs}
+    return {id(o): thaw(select(by_future[id(o.future)], o.path)) for o in outputs}
 
 
 def _cancelled(record: TaskRecord) -> TaskCancelledError:

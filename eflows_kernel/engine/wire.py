@@ -11,6 +11,7 @@ Dask resolves the future inside the tuple, the worker picks the element.
 from __future__ import annotations
 
 import copy
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,37 @@ class Pickled:
 PRIMITIVES = (int, float, str, bytes, bool, complex, type(None))
 
 
+class GeneratorSnapshot:
+    """A generator as PyCOMPSs' serialiser sends one: the items it has left.
+
+    A generator cannot be pickled; PyCOMPSs turns an argument or return value that is
+    one into the list of its remaining items (consuming it) and hands the receiver a
+    new generator over them. ``freeze`` and ``thaw`` do the same here.
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (GeneratorSnapshot, (self.items,))
+
+
+def freeze(value: Any) -> Any:
+    """A generator becomes a snapshot of what it has left; anything else is kept."""
+    if isinstance(value, types.GeneratorType):
+        return GeneratorSnapshot(list(value))
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A snapshot becomes a generator again (the receiver's own)."""
+    if type(value) is GeneratorSnapshot:
+        return (item for item in value.items)
+    return value
+
+
 class MissingValue:
     """Stands for a return value a task never produced (it raised COMPSsException).
 
@@ -133,6 +165,10 @@ def select(value: Any, path: tuple[Any, ...]) -> Any:
 
 def decode(value: Any, depth: int = 0) -> Any:
     """Turn one wire value back into the user's object (recursing into collections)."""
+    return thaw(_decode(value, depth))
+
+
+def _decode(value: Any, depth: int) -> Any:
     kind = type(value)
     if kind is Pickled:
         return cloudpickle.loads(value.data)
@@ -157,7 +193,7 @@ def decode_private(value: Any, depth: int = 0) -> Any:
     """
     kind = type(value)
     if kind is Pickled:
-        return cloudpickle.loads(value.data)
+        return thaw(cloudpickle.loads(value.data))
     if depth > 0 and kind is list:
         return [decode_private(item, depth - 1) for item in value]
     if depth > 0 and kind is tuple and not (len(value) == 3
@@ -167,7 +203,7 @@ def decode_private(value: Any, depth: int = 0) -> Any:
         return {key: decode_private(item, depth - 1) for key, item in value.items()}
     if kind in PRIMITIVES:
         return value
-    return copy.deepcopy(decode(value))
+    return thaw(copy.deepcopy(_decode(value, 0)))
 
 
 @dataclass(slots=True)

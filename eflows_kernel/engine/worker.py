@@ -28,6 +28,7 @@ from eflows_kernel.engine.wire import (
     Pickled,
     WireTask,
     decode_private,
+    freeze,
     partial_input,
 )
 from eflows_kernel.engine.wire import PartialResult as _PartialResult
@@ -247,7 +248,7 @@ def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
         decoded[:] = [args, kwargs]
     returned = run_body(definition, wire, args, kwargs, nodes, details)
     if not wire.tuple_layout:
-        return returned if wire.n_returns else None
+        return freeze(returned) if wire.n_returns else None
 
     if wire.n_returns == 0:
         outputs: tuple[Any, ...] = ()
@@ -261,7 +262,7 @@ def _run_once(definition: Any, wire: WireTask, wire_args: list[Any],
         outputs = tuple(returned)
     written = tuple(args[key] if kind == "a" else kwargs[key]
                     for kind, key, _, _ in wire.updates)
-    return outputs + written
+    return tuple(freeze(value) for value in outputs + written)
 
 
 def run_body(definition: Any, wire: WireTask, args: list[Any],

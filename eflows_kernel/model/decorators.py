@@ -105,7 +105,7 @@ def resolve_constraints(definition: TaskDefinition,
     opts = definition.options
     units, memory = opts.computing_units, opts.memory_size
     for key, text in opts.dynamic_constraints.items():
-        number = _evaluate(definition, key, text, arguments)
+        number = evaluate_at_call(definition, f"@constraint {key}", text, arguments)
         number = _check_call(number, key, text, definition.name)
         if key == "computing_units":
             units = int(number)
@@ -114,14 +114,17 @@ def resolve_constraints(definition: TaskDefinition,
     return units, memory
 
 
-def _evaluate(definition: TaskDefinition, key: str, text: str,
-              arguments: dict[str, Any]) -> float:
+def evaluate_at_call(definition: TaskDefinition, what: str, text: str,
+                     arguments: dict[str, Any]) -> float:
+    """A value PyCOMPSs reads when the task is called (``what`` names it in errors):
+    an environment variable, a parameter, a global of the task's module, or an
+    expression of the parameters."""
     name = definition.name
     if text.startswith("$"):
         var = text[1:].strip("{}")
         raw = os.environ.get(var)
         if raw is None:
-            raise TaskArgumentError(f"task '{name}': @constraint {key}={text!r} names the "
+            raise TaskArgumentError(f"task '{name}': {what}={text!r} names the "
                                     f"environment variable {var}, which is not set")
         value: Any = raw
     elif text in arguments:
@@ -135,16 +138,16 @@ def _evaluate(definition: TaskDefinition, key: str, text: str,
                 value = eval(text, {"__builtins__": {}}, dict(arguments))
             except Exception as exc:
                 raise TaskArgumentError(
-                    f"task '{name}': @constraint {key}={text!r} is neither a number, an "
+                    f"task '{name}': {what}={text!r} is neither a number, an "
                     f"environment variable, a parameter, a global variable nor an "
                     f"expression of the parameters ({type(exc).__name__}: {exc})") from None
     if getattr(type(value), "__eflows_future__", False):
-        raise TaskArgumentError(f"task '{name}': @constraint {key}={text!r} is the output "
+        raise TaskArgumentError(f"task '{name}': {what}={text!r} is the output "
                                 "of another task; synchronise it first (compss_wait_on)")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise TaskArgumentError(f"task '{name}': @constraint {key}={text!r} gives "
+        raise TaskArgumentError(f"task '{name}': {what}={text!r} gives "
                                 f"{value!r}, which is not a number") from None
 
 

@@ -129,7 +129,8 @@ def mpi(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
         spec = set_kind(definition, kind, "@mpi")
         _program(spec, options, "@mpi", name)
         spec.runner = _text(options.get("runner"), "runner", "@mpi") or "mpirun"
-        spec.processes = check_int(options.get("processes", 1), "processes", name)
+        spec.processes = check_int(options.get("processes", 1), "processes", name,
+                                   at_call=True)
         if options.get("processes_per_node") is not None:
             spec.processes_per_node = check_int(options["processes_per_node"],
                                                 "processes_per_node", name)
@@ -227,7 +228,7 @@ def multinode(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
     def apply(definition: Any) -> None:
         spec = set_kind(definition, TaskKind.MULTINODE, "@multinode")
         spec.computing_nodes = check_int(options.get("computing_nodes", 1),
-                                         "computing_nodes", definition.name)
+                                         "computing_nodes", definition.name, at_call=True)
 
     return _decorator(apply)
 

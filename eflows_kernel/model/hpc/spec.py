@@ -148,14 +148,38 @@ def resolve_int(value: int | str, what: str, task: str, minimum: int = 1) -> int
     return number
 
 
-def check_int(value: Any, what: str, task: str, minimum: int = 1) -> int | str:
-    """Validate now what can be validated; environment variables wait for the call."""
+def check_int(value: Any, what: str, task: str, minimum: int = 1,
+              at_call: bool = False) -> int | str:
+    """Validate now what can be validated; environment variables wait for the call.
+
+    ``at_call``: a name or an expression (``computing_nodes="cn"``, a global of the
+    task's module, or a parameter) is kept too, to be read at each call (hpc/dynamic.py).
+    """
     if isinstance(value, str) and _ENV.match(value.strip()):
+        return value.strip()
+    if at_call and is_read_at_call(value):
         return value.strip()
     try:
         return resolve_int(value, what, task, minimum)
     except TaskArgumentError as exc:
         raise TaskDefinitionError(str(exc)) from None
+
+
+def is_read_at_call(value: Any) -> bool:
+    """A string naming a variable or holding an expression, not a number or $VAR."""
+    if not isinstance(value, str) or not value.strip() or _ENV.match(value.strip()):
+        return False
+    text = value.strip()
+    try:
+        int(text)
+        return False
+    except ValueError:
+        pass
+    try:
+        compile(text, "<size>", "eval")
+    except SyntaxError:
+        return False
+    return True
 
 
 def resolve_flag(value: bool | str | int) -> bool:

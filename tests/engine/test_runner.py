@@ -200,6 +200,14 @@ def check_graph_step(result: dict[str, Any], tmp_path: Path) -> None:
     assert (tmp_path / "out.txt").read_text() == "new: from before"
 
 
+def check_step_outputs(result: dict[str, Any], tmp_path: Path) -> None:
+    squares, notes, scratch = (Path(p) for p in result["wrote"])
+    assert (squares, notes) == (tmp_path / "out" / "squares.txt", tmp_path / "out" / "notes.txt")
+    assert squares.read_text() == "1\n4\n9\n16\n"
+    assert notes.read_text() == "4 squares\n"
+    assert scratch.read_text() == "nobody reads this\n"
+
+
 AppCase = tuple[Callable[[Path], list[str]], Callable[[dict[str, Any], Path], None]]
 APP_CASES: dict[str, AppCase] = {
     "wordcount": (wordcount_args, check_wordcount),
@@ -214,6 +222,8 @@ APP_CASES: dict[str, AppCase] = {
     "data_logistics": (data_logistics_args, check_data_logistics),
     "where_tasks_run": (lambda _: ["3", "0.1"], check_where_tasks_run),
     "graph_step": (graph_step_args, check_graph_step),
+    "step_outputs": (lambda tmp: ["produce", str(tmp / "out" / "squares.txt"),
+                                  str(tmp / "out" / "notes.txt"), "4"], check_step_outputs),
 }
 
 

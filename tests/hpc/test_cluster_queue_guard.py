@@ -58,3 +58,17 @@ def test_clearing_cancels_everything_queued_and_says_so(slurm_cluster: str,
         assert any("cancelled" in text and jobs[0] in text for text in said), said
     finally:
         subprocess.run(["scancel", *jobs], check=False, timeout=60)
+
+
+LEFT_NAME = "eflows-guard-left-for-the-next-test"
+
+
+def test_a_test_that_leaves_a_job_queued(slurm_cluster: str) -> None:
+    """Leaves a job behind on purpose; the guard cancels it after this test, and the next
+    test (pytest keeps a module's order) finds it gone."""
+    job = _submit(LEFT_NAME)
+    assert job in {j.job_id for j in SlurmQueue().active() or []}
+
+
+def test_the_job_the_previous_test_left_is_gone(slurm_cluster: str) -> None:
+    assert [str(j) for j in SlurmQueue().active() or [] if j.name == LEFT_NAME] == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,20 @@ def hold_the_node() -> str:
     job = subprocess.run(["sbatch", "--parsable", "--job-name=eflows-test-node-holder",
                           "--cpus-per-task=2", "--output=/dev/null", "--wrap=sleep 600"],
                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-    subprocess.run(["bash", "-c", f"for i in $(seq 120); do [ \"$(squeue -h -j {job} -o %T)\" "
-                    "= RUNNING ] && exit 0; sleep 0.5; done; exit 1"], check=True, timeout=90)
-    return job
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if squeue("-j", job, "-o", "%T") == "RUNNING":
+            return job
+        time.sleep(0.5)
+    queue = squeue("-o", "%i %j %u %T %M %l %C %R")
+    subprocess.run(["scancel", job], check=False, timeout=60)
+    raise AssertionError(f"the node holder (job {job}) did not start within 60 s: the test "
+                         f"node is busy with jobs this test did not submit:\n{queue}")
+
+
+def squeue(*options: str) -> str:
+    return subprocess.run(["squeue", "-h", *options], capture_output=True, text=True,
+                          timeout=60).stdout.strip()
 
 
 @pytest.mark.timeout(900)

@@ -23,6 +23,7 @@ import paramiko
 import pytest
 
 from eflows_kernel.services.hpc import ssh
+from tests.plugins.slurm_queue import SlurmQueue
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "tests" / "cluster"
@@ -62,7 +63,21 @@ def slurm_cluster(sshd: SshdInfo) -> str:
                             text=True, timeout=600)
     if result.returncode != 0:
         pytest.fail(f"setup_slurm.sh failed:\n{result.stdout}\n{result.stderr}")
+    SlurmQueue().clear("what an earlier test session left on the test cluster")
     return result.stdout
+
+
+@pytest.fixture(autouse=True)
+def _slurm_jobs_left_by_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test on the test cluster, the jobs it left queued or running are cancelled:
+    they would hold the node's cores for the tests after it (tests/plugins/slurm_queue.py)."""
+    if "slurm_cluster" not in request.fixturenames:
+        yield
+        return
+    queue = SlurmQueue()
+    before = queue.active()
+    yield
+    queue.cancel(queue.left_behind(before), f"the jobs {request.node.name} left")
 
 
 @pytest.fixture(scope="session")

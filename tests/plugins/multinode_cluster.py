@@ -12,12 +12,16 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.plugins.slurm_queue import SlurmQueue
+
 SCRIPT = Path(__file__).resolve().parent.parent / "cluster" / "setup_slurm_multinode.sh"
+CONF = "/etc/slurm-eflows-multi/slurm.conf"
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,9 @@ def multinode_cluster() -> MultiNodeCluster:
                             timeout=600)
     if result.returncode != 0:
         pytest.fail(f"setup_slurm_multinode.sh failed:\n{result.stdout}\n{result.stderr}")
-    conf = "/etc/slurm-eflows-multi/slurm.conf"
+    conf = CONF
     env = {**os.environ, "SLURM_CONF": conf}
+    SlurmQueue(conf).clear("what an earlier test session left on the multi-node cluster")
     lines = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %c"], capture_output=True,
                            text=True, env=env, check=True).stdout.split("\n")
     nodes = tuple(sorted({line.split()[0] for line in lines if line.strip()}))
@@ -77,3 +82,16 @@ def multinode_cluster() -> MultiNodeCluster:
                             int(os.environ.get("EFLOWS_MULTI_SSHD_PORT", "2223")), login,
                             os.environ.get("EFLOWS_TEST_PASSWORD", "eflows-test-pw"),
                             Path(pwd.getpwnam(login).pw_dir), env)
+
+
+@pytest.fixture(autouse=True)
+def _multinode_jobs_left_by_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test on the multi-node cluster, the jobs it left there are cancelled (as
+    tests/plugins/cluster.py does for the single-node one)."""
+    if "multinode_cluster" not in request.fixturenames:
+        yield
+        return
+    queue = SlurmQueue(CONF)
+    before = queue.active()
+    yield
+    queue.cancel(queue.left_behind(before), f"the jobs {request.node.name} left")

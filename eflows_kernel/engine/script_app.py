@@ -7,9 +7,9 @@ run (its run events, its workers, its Slurm allocation), with ``runcompss`` and
 ``enqueue_compss`` first on its ``PATH``: both start ``eflows-run`` on this run's Dask
 scheduler (the same workers), as a job already submitted (the options that size a
 batch job are said to have no effect, as for the step's own job). Each of those inner
-runs writes its own event log (``events-<pid>.jsonl`` in the run's ``.eflows-script-*``
-folder), which :class:`~eflows_kernel.engine.inner_runs.InnerRuns` merges into the
-run's own as it grows: the inner runs' tasks are the run's, live, wherever the run's
+runs writes its own event log (``events-<pid>-<random>.jsonl`` in the run's
+``.eflows-script-*`` folder), which :class:`~eflows_kernel.engine.inner_runs.InnerRuns`
+merges into the run's own as it grows: the inner runs' tasks are the run's, live, wherever the run's
 log is followed from.
 """
 
@@ -55,12 +55,17 @@ def _shim_dir(scheduler: str, logs: str) -> str:
     runner = [sys.executable, "-m", "eflows_kernel.engine.runner", "--scheduler", scheduler,
               "--submitted-job"]
     line = " ".join(shlex.quote(part) for part in runner)
-    events = shlex.quote(os.path.join(logs, "events-"))
+    # Each inner run's own log: named by the shell's pid alone, a pid the system hands
+    # out again later in a long script would append a second run to the first one's log.
+    # mktemp reserves a unique name (kept, so never handed out again) and the log is that
+    # name + .jsonl (trailing X's: busybox's mktemp in an image takes no suffix).
+    template = shlex.quote(os.path.join(logs, "events-"))
     for name in SHIMS:
         path = os.path.join(folder, name)
         with open(path, "w") as handle:
             handle.write("#!/bin/sh\n# eflows: this run's COMPSs, on its Dask workers\n"
-                         f'exec {line} --event-log {events}"$$.jsonl" "$@"\n')
+                         f'name=$(mktemp {template}"$$-XXXXXX") || exit 1\n'
+                         f'exec {line} --event-log "$name.jsonl" "$@"\n')
         os.chmod(path, 0o755)
     return folder
 

@@ -229,3 +229,26 @@ def test_an_executable_launcher_without_a_shebang_runs_as_a_shell_runs_it(
         cwd=tmp_path, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "plain.json").read_text()) == ["plain0", "plain1"]
+
+
+def test_each_inner_run_gets_a_log_of_its_own_even_under_the_same_pid(tmp_path: Path) -> None:
+    """The shim names an inner run's log before the run starts, unique in the folder: two
+    calls from shells with the same pid (a pid handed out again) still get two logs."""
+    from eflows_kernel.engine.script_app import _shim_dir
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    shim = Path(_shim_dir("tcp://127.0.0.1:1", str(logs))) / "runcompss"
+    # The shim as it is, with the runner it execs replaced by a program that says which
+    # log it was given; run twice in subshells of one shell, where $$ is that shell's pid
+    # both times.
+    text = shim.read_text().replace("exec ", "exec echo ", 1)
+    probe = tmp_path / "probe.sh"
+    probe.write_text(text)
+    said = subprocess.run(["sh", "-c", f"( . {probe} ); ( . {probe} )"], capture_output=True,
+                          text=True, timeout=30, check=True).stdout.split("\n")
+    given = [line.split("--event-log ")[1].split()[0] for line in said if "--event-log" in line]
+    assert len(given) == 2 and given[0] != given[1], said
+    assert all(Path(path).parent == logs and path.endswith(".jsonl") for path in given)
+    # the names are reserved: a later call cannot be handed the same one
+    assert all(Path(path.removesuffix(".jsonl")).is_file() for path in given)

@@ -100,3 +100,37 @@ def test_a_qos_the_account_may_not_use_fails_the_step_naming_it(multinode_stack:
     current = {s.name: s for s in stack.executor.steps(execution.id)}
     assert current["only"].state == "failed" and current["only"].job_id is None
     assert current["after"].state == "cancelled" and current["after"].job_id is None
+
+
+def test_a_step_asking_more_nodes_than_the_partition_has_says_it_will_not_start(
+        multinode_stack: Stack, multinode_cluster) -> None:
+    """Slurm takes a job of more nodes than the partition holds and leaves it pending for
+    ever (PartitionNodeLimit): the run's log says so, and which field to change; the job
+    stays queued (an administrator may raise the limit) until the user cancels the run."""
+    stack, cluster = multinode_stack, multinode_cluster
+    too_many = len(cluster.nodes) + 1
+    spec = {"name": "too-wide", "steps": [
+        {"name": "wide", "application": APP, "num_nodes": too_many, "arguments": ["2", "0.1"],
+         "options": {"workers": 1}}]}
+    workflow = stack.registry.register(workflow_from_spec(spec))
+    execution = stack.executor.submit(workflow.id, {}, "multi", stack.credential)
+    deadline, said = time.monotonic() + 400, []
+    while time.monotonic() < deadline and not said:
+        said = [e["message"] for e in stack.executor.events(execution.id)
+                if e.get("type") == "log" and "will not start" in e.get("message", "")]
+        assert not stack.executions.get(execution.id).finished
+        time.sleep(0.5)
+    assert said, stack.executor.events(execution.id)[-5:]
+    job = stack.executions.get(execution.id).remote_job_id
+    # Slurm's word depends on what else the job asks (cores per node: PartitionConfig)
+    assert re.search(rf"Slurm job {job} is pending \((PartitionNodeLimit|PartitionConfig)\)",
+                     said[0]), said
+    assert "num_nodes" in said[0]
+    time.sleep(5)  # polls go on; Slurm's schedulers alternate the two words meanwhile
+    state = subprocess.run(["squeue", "-h", "-j", str(job), "-o", "%T %r"], capture_output=True,
+                           text=True, env=cluster.env).stdout.split()
+    assert state[0] == "PENDING" and state[1] in ("PartitionNodeLimit", "PartitionConfig")
+    assert sum("will not start" in e.get("message", "") for e in  # said once, not each poll
+               stack.executor.events(execution.id)) == 1
+    stack.executor.cancel(execution.id)
+    assert stack.wait(execution.id, 180).state == ExecutionState.CANCELLED

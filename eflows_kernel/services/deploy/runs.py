@@ -28,6 +28,7 @@ from eflows_kernel.services.errors import ServiceError
 from eflows_kernel.services.executions.store import ExecutionStore
 from eflows_kernel.services.hpc import slurm, ssh
 from eflows_kernel.services.hpc.connections import ConnectionPool, PooledConnection
+from eflows_kernel.services.hpc.pending_reasons import pending_warning
 from eflows_kernel.services.hpc.remote_events import RemoteEventTail
 from eflows_kernel.services.lifecycle import ExecutionState
 from eflows_kernel.services.sites import Site
@@ -54,6 +55,9 @@ class RemoteRuns:
         self._tail_load: dict[PooledConnection, int] = {}
         self.lock = threading.RLock()
         self.closed = False
+        # jobs whose never-clearing pending reason the run's log has said (once a job:
+        # Slurm's main and backfill schedulers give such a job alternating reasons)
+        self.said_unrunnable: set[str] = set()
         self.finisher = Finisher(self)
 
     def add(self, dep: pipeline.Deployment) -> None:
@@ -232,6 +236,12 @@ class RemoteRuns:
         queue = state.queue()
         if queue != dep.queue:
             dep.queue = queue
+            job = dep.job_id or "?"
+            warning = pending_warning(job, state.reason or "") if (
+                state.state == "PENDING" and job not in self.said_unrunnable) else None
+            if warning:  # it waits for ever: say so, and what to change
+                self.said_unrunnable.add(job)
+                dep.log.emit("log", level="WARN", source="deployer", message=warning)
             try:
                 self.executions.set_queue(dep.execution_id, queue)
             except Exception:  # deleted meanwhile: the poller's other work goes on

@@ -86,3 +86,24 @@ def test_a_local_schedule_says_it_fires_only_with_a_server(
     assert main(["--local", "transfers", "list", "--json"]) == 0
     listed = capsys.readouterr()
     assert len(json.loads(listed.out)) == 1 and "only while a Jupyter server" in listed.err
+
+
+def test_transfers_list_says_what_the_last_sync_sent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder sync's last firing: how many files it sent, how many were up to date."""
+    from eflows_kernel.services.state import StateStore
+    from eflows_kernel.services.transfers.synced import SyncedFiles
+
+    monkeypatch.setenv("EFLOWS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("EFLOWS_STATE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    assert main(["--local", "transfers", "schedule", "s", "https://example.org/d.bin",
+                 str(tmp_path / "m"), "--every", "1h", "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["last_sync"] is None
+    with StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}") as state:
+        SyncedFiles(state).update(made["id"], {}, set(), {"sent": 2, "up_to_date": 10})
+    assert main(["--local", "transfers", "list"]) == 0
+    row = [line for line in capsys.readouterr().out.splitlines() if made["id"] in line]
+    assert len(row) == 1 and "2 sent, 10 up to date" in row[0]

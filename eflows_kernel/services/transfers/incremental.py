@@ -27,9 +27,17 @@ from eflows_kernel.services.transfers.synced import SyncedFiles, plan, to_rememb
 log = logging.getLogger(__name__)
 
 
+# Services whose files are written one by one, each on its own (a B2SHARE record or an
+# MLflow model is made of all its files at once: those are sent whole, as before).
+FILE_STORES = ("webdav", "s3", "http")
+
+
 def applies(source: End, target: End) -> bool:
-    """A site's folder synced to a data service or to this machine."""
-    return source.kind == "cluster" and target.kind in ("data", "local")
+    """A site's folder synced to this machine or to a service that stores files."""
+    if source.kind != "cluster":
+        return False
+    return target.kind == "local" or (target.kind == "data" and target.location is not None
+                                      and target.location.protocol in FILE_STORES)
 
 
 def held_by_target(target: End, name: str, contents: bool,

@@ -236,3 +236,17 @@ def test_a_firing_to_a_webdav_share_sends_only_what_changed(
     assert (share / "log.txt").read_text() == "tick 2\n"
     again = (share / "summary.txt").stat()  # not written again on the share
     assert (again.st_ino, again.st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)
+
+
+def test_only_folders_of_a_site_to_stores_of_files_are_synced_incrementally() -> None:
+    from eflows_kernel.services.transfers.incremental import applies
+    from eflows_kernel.services.transfers.locations import Location
+    from eflows_kernel.services.transfers.movements import End
+
+    site = End("cluster", "results")
+    assert applies(site, End("local", "/tmp/m"))
+    for protocol in ("webdav", "s3", "http"):
+        assert applies(site, End("data", "x", Location(protocol, "x", None)))
+    for protocol in ("b2share", "mlflow"):  # a record, a model: all its files at once
+        assert not applies(site, End("data", "x", Location(protocol, "x", None)))
+    assert not applies(End("data", "x", Location("webdav", "x", None)), End("cluster", "in"))

@@ -11,8 +11,9 @@ every transfer's guarantees, and says so on the schedule. Run under
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import paramiko
 
@@ -22,13 +23,12 @@ from eflows_kernel.services.hpc import ssh
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.transfers import ScheduleSpec, TransfersService
-from tests.plugins.cluster import SshdInfo, password_login
 from tests.plugins.data_services import WebDavShare
 
 
 def test_a_second_firing_sends_only_the_new_and_the_changed_file(
-        client: paramiko.SSHClient, sshd: SshdInfo, rdir: str, webdav_share: WebDavShare,
-        tmp_path: Path) -> None:
+        client: paramiko.SSHClient, rdir: str, webdav_share: WebDavShare,
+        site_sessions: Callable[[], Any], tmp_path: Path) -> None:
     before = int(time.time()) - 600  # written a while ago: mtimes to be trusted
     ssh.run(client, f"mkdir -p {rdir}/results/sub && printf 'summary v1' > "
                     f"{rdir}/results/summary.txt && printf 'part one' > "
@@ -42,15 +42,8 @@ def test_a_second_firing_sends_only_the_new_and_the_changed_file(
     logins.add("share", "webdav", webdav_share.url.replace("webdav://", "http://"),
                username=webdav_share.username, secret=webdav_share.password)
 
-    class Sites:  # the one site, reached by a session of each firing's own
-        def get_by_name(self, name: str) -> SimpleNamespace:
-            return SimpleNamespace(id="site-1", name=name)
-
-        def connect(self, site_id: str, credential: str | None) -> paramiko.SSHClient:
-            return password_login(sshd)
-
     def service(store: StateStore) -> TransfersService:
-        return TransfersService(store, lambda: logins, Sites,
+        return TransfersService(store, lambda: logins, site_sessions,
                                 url_policy=UrlPolicy(allow_private=True))
 
     transfers = service(state)

@@ -23,7 +23,7 @@ from eflows_kernel.services.hpc.transfer import download
 from eflows_kernel.services.hpc.transfer.listing import FolderListing, Stat, list_folder
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.state import StateStore
-from eflows_kernel.services.transfers import ScheduleSpec, TransfersService
+from eflows_kernel.services.transfers import Schedule, ScheduleSpec, TransfersService
 from eflows_kernel.services.transfers.synced import (
     RACY_S,
     Synced,
@@ -156,14 +156,21 @@ def results(tmp_path: Path) -> Path:
     return folder
 
 
-def test_a_second_firing_sends_only_the_new_and_changed_files(
-        state: StateStore, tmp_path: Path) -> None:
+def synced_here(state: StateStore, tmp_path: Path
+                ) -> tuple[Path, Path, TransfersService, Schedule]:
+    """The site's results folder, synced to a mirror on this machine every 10 minutes."""
     folder = results(tmp_path)
     mirror = tmp_path / "mirror"
     transfers = TransfersService(state, lambda: None, Sites)
     schedule = transfers.schedules.add(ScheduleSpec(
         name="out", source=f"cluster:{folder}", target=str(mirror), every="10m",
         site="cluster", credential_id="key"), None)
+    return folder, mirror, transfers, schedule
+
+
+def test_a_second_firing_sends_only_the_new_and_changed_files(
+        state: StateStore, tmp_path: Path) -> None:
+    folder, mirror, transfers, schedule = synced_here(state, tmp_path)
     transfers.fire(schedule)
     assert transfers.get(schedule.id).last_sync == {"sent": 3, "up_to_date": 0, "left": 0,
                                                     "gone": 0, "bytes": 27}
@@ -196,12 +203,7 @@ def test_a_second_firing_sends_only_the_new_and_changed_files(
 
 def test_a_failed_firing_marks_nothing_as_sent(state: StateStore, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = results(tmp_path)
-    mirror = tmp_path / "mirror"
-    transfers = TransfersService(state, lambda: None, Sites)
-    schedule = transfers.schedules.add(ScheduleSpec(
-        name="out", source=f"cluster:{folder}", target=str(mirror), every="10m",
-        site="cluster", credential_id="key"), None)
+    _folder, mirror, transfers, schedule = synced_here(state, tmp_path)
     with monkeypatch.context() as broken:
         broken.setattr(download, "subset_folder_command", lambda path: "exit 2")
         with pytest.raises(Exception):  # noqa: B017 (tar failed: whatever the reader says)

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -272,6 +273,16 @@ def _drop_data_logistics_tables(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE transfer_schedules")
 
 
+def _rewind(path: Path, version: int,
+            *undo: Callable[[sqlite3.Connection], None]) -> None:
+    """The database file as code of schema ``version`` left it: ``undo`` the later steps."""
+    with sqlite3.connect(path) as conn:
+        for step in undo:
+            step(conn)
+        conn.execute(f"UPDATE schema_version SET version = {int(version)}")
+    conn.close()
+
+
 def _tables(state: StateStore) -> set[str]:
     with state.engine.connect() as conn:
         return {r[0] for r in conn.exec_driver_sql(
@@ -283,11 +294,7 @@ def test_version_2_databases_gain_the_step_columns_then_the_data_tables(tmp_path
     kept, each one graph-less, and the data logistics tables there."""
     path = tmp_path / "state.sqlite"
     ids = _fill(url_of(path))
-    with sqlite3.connect(path) as conn:
-        _drop_step_columns(conn)
-        _drop_data_logistics_tables(conn)
-        conn.execute("UPDATE schema_version SET version = 2")
-    conn.close()
+    _rewind(path, 2, _drop_step_columns, _drop_data_logistics_tables)
     with StateStore(url_of(path)) as state:
         assert state.version() == store.CURRENT_VERSION == 6
         assert state.backups == [tmp_path / "state.sqlite.bak-v2"]
@@ -302,11 +309,8 @@ def test_a_version_3_database_gains_the_data_logistics_tables(tmp_path: Path) ->
     with StateStore(url_of(path)) as state:
         vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
         kept = vault.generate("old key")
-    with sqlite3.connect(path) as conn:  # what version 3 wrote: not the two new tables
-        _drop_queue_columns(conn)
-        _drop_data_logistics_tables(conn)
-        conn.execute("UPDATE schema_version SET version = 3")
-    conn.close()
+    # what version 3 wrote: not the two new tables
+    _rewind(path, 3, _drop_queue_columns, _drop_data_logistics_tables)
     with StateStore(url_of(path)) as state:
         assert state.version() == store.CURRENT_VERSION
         assert state.backups == [tmp_path / "v3.sqlite.bak-v3"]
@@ -320,10 +324,7 @@ def test_version_4_databases_gain_queue_and_resume_columns(tmp_path: Path) -> No
     """A database of before queue states and resumed runs: every execution kept."""
     path = tmp_path / "state.sqlite"
     ids = _fill(url_of(path))
-    with sqlite3.connect(path) as conn:
-        _drop_queue_columns(conn)
-        conn.execute("UPDATE schema_version SET version = 4")
-    conn.close()
+    _rewind(path, 4, _drop_queue_columns)
     with StateStore(url_of(path)) as state:
         assert state.version() == store.CURRENT_VERSION == 6
         assert state.backups == [tmp_path / "state.sqlite.bak-v4"]
@@ -347,10 +348,7 @@ def test_a_version_5_database_gains_the_record_of_what_syncs_sent(tmp_path: Path
         made = ScheduleStore(state).add(ScheduleSpec(
             name="sync", source="cluster:results", target=str(tmp_path / "out"),
             every="10m", site="c", credential_id="k"), None)
-    with sqlite3.connect(path) as conn:
-        _drop_incremental_syncs(conn)
-        conn.execute("UPDATE schema_version SET version = 5")
-    conn.close()
+    _rewind(path, 5, _drop_incremental_syncs)
     with StateStore(url_of(path)) as state:
         assert state.version() == store.CURRENT_VERSION == 6
         assert state.backups == [tmp_path / "state.sqlite.bak-v5"]

@@ -72,11 +72,19 @@ def cmd_logins_delete(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _synced(last: dict[str, Any] | None) -> str:
+    """What the last firing of a folder sync did: ``2 sent, 10 up to date``."""
+    if not last:
+        return "-"
+    return f"{last.get('sent', 0)} sent, {last.get('up_to_date', 0)} up to date"
+
+
 def _show(schedules: list[dict[str, Any]]) -> None:
     table([(s["id"], s["name"], s["every"], "paused" if s["paused"] else "active",
-            s["last_run"] or "-", s["last_state"] or "-", s["next_run"], s["runs"])
+            s["last_run"] or "-", s["last_state"] or "-", _synced(s.get("last_sync")),
+            s["next_run"], s["runs"])
            for s in schedules],
-          ["id", "name", "every", "state", "last run", "last", "next run", "runs"])
+          ["id", "name", "every", "state", "last run", "last", "files", "next run", "runs"])
 
 
 def cmd_transfers_add(client: Client, args: argparse.Namespace) -> int:

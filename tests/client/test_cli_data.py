@@ -71,18 +71,40 @@ def test_local_client_has_the_same_data_part(tmp_path: Path) -> None:
         assert client.data.logins() == [] and client.data.schedules() == []
 
 
+def schedule_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *options: str) -> int:
+    """``eflows --local transfers schedule`` on a state of ``tmp_path``'s own."""
+    monkeypatch.setenv("EFLOWS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("EFLOWS_STATE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    return main(["--local", "transfers", "schedule", "s", "https://example.org/d.bin",
+                 str(tmp_path / "m"), "--every", "1h", *options])
+
+
 def test_a_local_schedule_says_it_fires_only_with_a_server(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """``--local``: nothing fires the schedule once the command exits; it says so."""
-    monkeypatch.setenv("EFLOWS_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("EFLOWS_STATE_URL", f"sqlite:///{tmp_path / 'state.sqlite'}")
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
-    assert main(["--local", "transfers", "schedule", "s", "https://example.org/d.bin",
-                 str(tmp_path / "m"), "--every", "1h"]) == 0
+    assert schedule_locally(tmp_path, monkeypatch) == 0
     made = capsys.readouterr()
     assert made.out.startswith("id: ")
     assert made.err.count("\n") == 1 and "only while a Jupyter server" in made.err
     assert main(["--local", "transfers", "list", "--json"]) == 0
     listed = capsys.readouterr()
     assert len(json.loads(listed.out)) == 1 and "only while a Jupyter server" in listed.err
+
+
+def test_transfers_list_says_what_the_last_sync_sent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder sync's last firing: how many files it sent, how many were up to date."""
+    from eflows_kernel.services.state import StateStore
+    from eflows_kernel.services.transfers.synced import SyncedFiles
+
+    assert schedule_locally(tmp_path, monkeypatch, "--json") == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["last_sync"] is None
+    with StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}") as state:
+        SyncedFiles(state).update(made["id"], {}, set(), {"sent": 2, "up_to_date": 10})
+    assert main(["--local", "transfers", "list"]) == 0
+    row = [line for line in capsys.readouterr().out.splitlines() if made["id"] in line]
+    assert len(row) == 1 and "2 sent, 10 up to date" in row[0]

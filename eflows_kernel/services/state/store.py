@@ -32,7 +32,7 @@ from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.state.tables import Base, SchemaVersion, utcnow
 
 ENV_VAR = "EFLOWS_STATE_URL"
-CURRENT_VERSION = 5
+CURRENT_VERSION = 6
 
 
 def _credential_metadata(conn: Connection) -> None:
@@ -64,10 +64,20 @@ def _queue_and_resume_of_executions(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _incremental_syncs(conn: Connection) -> None:
+    """Version 6: the files each periodic sync sent (a new table), and what the last
+    firing of a schedule sent and found up to date."""
+    columns = {c["name"] for c in inspect(conn).get_columns("transfer_schedules")}
+    if "last_sync" not in columns:  # made by version 4's migration from today's table
+        conn.execute(text("ALTER TABLE transfer_schedules ADD COLUMN last_sync JSON"))
+    Base.metadata.tables["transfer_synced_files"].create(conn, checkfirst=True)
+
+
 # MIGRATIONS[n - 1] takes a database from version n to n + 1, inside the open transaction.
 MIGRATIONS: list[Callable[[Connection], None]] = [_credential_metadata, _steps_of_executions,
                                                   _add_data_logistics_tables,
-                                                  _queue_and_resume_of_executions]
+                                                  _queue_and_resume_of_executions,
+                                                  _incremental_syncs]
 BUSY_TIMEOUT_S = 30.0
 MAX_PAGE = 1000
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Integer,
@@ -194,3 +195,23 @@ class TransferScheduleRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     runs: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the last firing that ended did: files sent, already up to date, left (changed
+    # while sent), gone from the source (schema 6).
+    last_sync: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+class SyncedFileRow(Base):
+    """One file a periodic sync sent, as the source listed it then (schema 6): a later
+    firing sends it again only once it lists otherwise. Gone with its schedule."""
+
+    __tablename__ = "transfer_synced_files"
+
+    schedule_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("transfer_schedules.id", ondelete="CASCADE"),
+        primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the path
+    path: Mapped[str] = mapped_column(Text)  # below the synced folder
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime: Mapped[str] = mapped_column(String(40))  # as the site's find prints it
+    sha256: Mapped[str] = mapped_column(String(64))  # what was sent, checked
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)

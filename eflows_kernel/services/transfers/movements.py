@@ -20,6 +20,7 @@ from eflows_kernel.events import EventStream
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
 from eflows_kernel.services.errors import ValidationError
 from eflows_kernel.services.hpc.transfer import TransferResult, stage_in, stage_out
+from eflows_kernel.services.hpc.transfer.download import stage_out_files
 from eflows_kernel.services.hpc.transfer.relay import fetch, push, relay_from_site, relay_to_site
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.transfers.locations import Location, open_location, resolve
@@ -57,15 +58,26 @@ def _url(e: End) -> str:
     return e.location.url
 
 
+def _below_folder(results: list[TransferResult]) -> list[TransferResult]:
+    """Results named ``<folder>/<path>`` (as a folder lands) by their path below it."""
+    return [TransferResult(r.name.split("/", 1)[-1], r.bytes, r.sha256) for r in results]
+
+
 def move(source: End, target: End, credentials: ServiceCredentials | None,
          connect: Connect | None = None, events: EventStream | None = None,
          spool: Path | None = None, policy: UrlPolicy | None = None,
-         contents: bool = False, changing: bool = False) -> list[TransferResult]:
+         contents: bool = False, changing: bool = False,
+         only: dict[str, int] | None = None) -> list[TransferResult]:
     """Copy ``source`` to (into) ``target``; the site is reached through ``connect``;
     ``policy``: the hosts a data service's requests may reach. ``contents``: a site
     folder's files go into the data service's location, not the folder itself (as a
     run's own stage-out sends them, ``deploy/movements.py:send_out``). ``changing``: a
-    site folder may be written meanwhile (a sync): its changed files wait for the next."""
+    site folder may be written meanwhile (a sync): its changed files wait for the next.
+    ``only``: of a site folder, just these files ({path below it: size listed}; an
+    incremental sync, ``synced.py``), each result named by its path below the folder."""
+    if only is not None and (source.kind, target.kind) not in (("cluster", "data"),
+                                                               ("cluster", "local")):
+        raise ValidationError("only the files of a site folder can be sent one by one")
     if "cluster" in (source.kind, target.kind) and connect is None:
         raise ValidationError("a movement to or from 'cluster:' needs a site")
     own_spool = spool is None
@@ -86,12 +98,16 @@ def move(source: End, target: End, credentials: ServiceCredentials | None,
             return relay_to_site(client, store(source), _url(source), target.path,
                                  spool / "in", events)
         if pair == ("cluster", "data"):
-            return relay_from_site(client, source.path, store(target), _url(target),
-                                   spool / "out", events, contents, changing)
+            sent = relay_from_site(client, source.path, store(target), _url(target),
+                                   spool / "out", events, contents, changing, only)
+            return sent if only is None or contents else _below_folder(sent)
         if pair == ("data", "local"):
             return fetch(store(source), _url(source), Path(target.path), events)
         if pair == ("local", "data"):
             return push(store(target), Path(source.path), _url(target), events)
+        if pair == ("cluster", "local") and only is not None:
+            arrived = stage_out_files(client, source.path, only, target.path, events)
+            return [TransferResult(rel, only[rel], digest) for rel, digest in arrived.items()]
         if pair == ("cluster", "local"):
             return [stage_out(client, source.path, target.path, events, changing=changing)]
         if pair == ("local", "cluster"):

@@ -90,6 +90,7 @@ class Schedule:
     last_error: str | None
     runs: int
     created_at: datetime
+    last_sync: dict[str, Any] | None = None  # files sent / up to date by the last firing
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "source": self.spec.get("source"),
@@ -100,13 +101,15 @@ class Schedule:
                 "paused": self.paused, "next_run": self.next_run.isoformat(),
                 "last_run": self.last_run.isoformat() if self.last_run else None,
                 "last_state": self.last_state, "last_error": self.last_error,
-                "runs": self.runs, "created_at": self.created_at.isoformat()}
+                "runs": self.runs, "created_at": self.created_at.isoformat(),
+                "last_sync": self.last_sync}
 
 
 def _schedule(row: TransferScheduleRow) -> Schedule:
     return Schedule(row.id, row.name, dict(row.spec), row.every_s, row.execution_id,
                     bool(row.paused), row.next_run, row.last_run, row.last_state,
-                    row.last_error, row.runs, row.created_at)
+                    row.last_error, row.runs, row.created_at,
+                    dict(row.last_sync) if row.last_sync else None)
 
 
 def _now() -> datetime:

@@ -22,6 +22,7 @@ from eflows_kernel.services.errors import NotFoundError, ServiceError, Validatio
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.paths import protected_by
 from eflows_kernel.services.state.store import StateStore
+from eflows_kernel.services.transfers import incremental
 from eflows_kernel.services.transfers.locations import check_location
 from eflows_kernel.services.transfers.movements import End, end, move
 from eflows_kernel.services.transfers.schedules import (
@@ -30,6 +31,7 @@ from eflows_kernel.services.transfers.schedules import (
     ScheduleStore,
     parse_period,
 )
+from eflows_kernel.services.transfers.synced import SyncedFiles
 
 log = logging.getLogger(__name__)
 TICK_S = 0.5  # how often the scheduler looks for due schedules at most
@@ -43,6 +45,7 @@ class TransfersService:
                  execution_over: Callable[[str], bool] | None = None,
                  url_policy: UrlPolicy | None = None, protected: Sequence[Path] = ()) -> None:
         self.schedules = ScheduleStore(store)
+        self.synced = SyncedFiles(store)  # what each sync of a site folder sent
         self._credentials, self._sites = credentials, sites
         # The same rules as a run's data: the hosts a data service may be on, and what on
         # this machine is never read or written by a movement (docs/security.md).
@@ -161,6 +164,11 @@ class TransfersService:
             def connect() -> Any:
                 return self._sites().connect(site.id, credential)
 
+        if connect is not None and incremental.applies(source, target):
+            # A site folder: only what changed since the last firing that ended.
+            incremental.sync(schedule.id, source, target, spec.contents, self._credentials(),
+                             connect, self.synced, self.url_policy)
+            return
         # A schedule syncs: its site folder may be written meanwhile (a running job's).
         move(source, target, self._credentials(), connect, policy=self.url_policy,
              contents=spec.contents, changing=True)

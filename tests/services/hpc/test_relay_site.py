@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import paramiko
 
@@ -22,7 +23,7 @@ from eflows_kernel.services.hpc.transfer.stores import Auth, open_store
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
 from eflows_kernel.services.state import StateStore
 from eflows_kernel.services.transfers import ScheduleSpec, TransfersService
-from tests.plugins.cluster import SshdInfo, password_login
+from tests.plugins.cluster import SshdInfo
 from tests.plugins.data_services import HttpFiles, S3Endpoint, WebDavShare
 
 
@@ -72,8 +73,8 @@ def test_webdav_folder_to_site_and_results_to_s3(client: paramiko.SSHClient, ssh
 
 
 def test_a_periodic_sync_of_a_dls_webdav_stage_out_lands_as_its_final_copy(
-        client: paramiko.SSHClient, sshd: SshdInfo, rdir: str, webdav_share: WebDavShare,
-        tmp_path: Path) -> None:
+        client: paramiko.SSHClient, rdir: str, webdav_share: WebDavShare,
+        site_sessions: Callable[[], Any], tmp_path: Path) -> None:
     """The DLS's WebDAV stage-out writes the files below its ``source_path`` into its
     folder (``contents``): a periodic sync of it (a schedule's firing, through the
     transfers service and a session of its own) must land them there too, as the final
@@ -86,14 +87,7 @@ def test_a_periodic_sync_of_a_dls_webdav_stage_out_lands_as_its_final_copy(
     logins.add("share", "webdav", webdav_share.url.replace("webdav://", "http://"),
                username=webdav_share.username, secret=webdav_share.password)
 
-    class Sites:  # the one site, reached by a session of the firing's own
-        def get_by_name(self, name: str) -> SimpleNamespace:
-            return SimpleNamespace(id="site-1", name=name)
-
-        def connect(self, site_id: str, credential: str | None) -> paramiko.SSHClient:
-            return password_login(sshd)
-
-    transfers = TransfersService(state, lambda: logins, Sites,
+    transfers = TransfersService(state, lambda: logins, site_sessions,
                                  url_policy=UrlPolicy(allow_private=True))
     final = open_store("webdav", Auth(webdav_share.username, webdav_share.password))
     relay_from_site(client, f"{rdir}/results", final, f"{webdav_share.url}/{rdir}-final",

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ def url_of(path: Path) -> str:
 def test_fresh_database_is_private_versioned_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "state.sqlite"
     with StateStore(url_of(path)) as state:
-        assert state.version() == store.CURRENT_VERSION == 5
+        assert state.version() == store.CURRENT_VERSION == 6
         with state.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -245,8 +246,15 @@ def test_an_empty_database_file_is_refused_not_taken_for_a_new_one(tmp_path: Pat
         ["state.sqlite"]
 
 
+def _drop_incremental_syncs(conn: sqlite3.Connection) -> None:
+    """Back to the tables of before schema 6 (no record of what periodic syncs sent)."""
+    conn.execute("DROP TABLE transfer_synced_files")
+    conn.execute("ALTER TABLE transfer_schedules DROP COLUMN last_sync")
+
+
 def _drop_queue_columns(conn: sqlite3.Connection) -> None:
     """Back to the executions table of before schema 5 (no queue state, no resume)."""
+    _drop_incremental_syncs(conn)
     for column in ("queue", "resumed_from"):
         conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
 
@@ -265,6 +273,16 @@ def _drop_data_logistics_tables(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE transfer_schedules")
 
 
+def _rewind(path: Path, version: int,
+            *undo: Callable[[sqlite3.Connection], None]) -> None:
+    """The database file as code of schema ``version`` left it: ``undo`` the later steps."""
+    with sqlite3.connect(path) as conn:
+        for step in undo:
+            step(conn)
+        conn.execute(f"UPDATE schema_version SET version = {int(version)}")
+    conn.close()
+
+
 def _tables(state: StateStore) -> set[str]:
     with state.engine.connect() as conn:
         return {r[0] for r in conn.exec_driver_sql(
@@ -276,13 +294,9 @@ def test_version_2_databases_gain_the_step_columns_then_the_data_tables(tmp_path
     kept, each one graph-less, and the data logistics tables there."""
     path = tmp_path / "state.sqlite"
     ids = _fill(url_of(path))
-    with sqlite3.connect(path) as conn:
-        _drop_step_columns(conn)
-        _drop_data_logistics_tables(conn)
-        conn.execute("UPDATE schema_version SET version = 2")
-    conn.close()
+    _rewind(path, 2, _drop_step_columns, _drop_data_logistics_tables)
     with StateStore(url_of(path)) as state:
-        assert state.version() == store.CURRENT_VERSION == 5
+        assert state.version() == store.CURRENT_VERSION == 6
         assert state.backups == [tmp_path / "state.sqlite.bak-v2"]
         execution = ExecutionStore(state).get(ids["execution"])
         assert (execution.parent_id, execution.step, execution.step_sites) == (None, None, None)
@@ -295,11 +309,8 @@ def test_a_version_3_database_gains_the_data_logistics_tables(tmp_path: Path) ->
     with StateStore(url_of(path)) as state:
         vault = CredentialVault(SqlCredentialRepository(state), master_key=b"k" * 32)
         kept = vault.generate("old key")
-    with sqlite3.connect(path) as conn:  # what version 3 wrote: not the two new tables
-        _drop_queue_columns(conn)
-        _drop_data_logistics_tables(conn)
-        conn.execute("UPDATE schema_version SET version = 3")
-    conn.close()
+    # what version 3 wrote: not the two new tables
+    _rewind(path, 3, _drop_queue_columns, _drop_data_logistics_tables)
     with StateStore(url_of(path)) as state:
         assert state.version() == store.CURRENT_VERSION
         assert state.backups == [tmp_path / "v3.sqlite.bak-v3"]
@@ -313,12 +324,9 @@ def test_version_4_databases_gain_queue_and_resume_columns(tmp_path: Path) -> No
     """A database of before queue states and resumed runs: every execution kept."""
     path = tmp_path / "state.sqlite"
     ids = _fill(url_of(path))
-    with sqlite3.connect(path) as conn:
-        _drop_queue_columns(conn)
-        conn.execute("UPDATE schema_version SET version = 4")
-    conn.close()
+    _rewind(path, 4, _drop_queue_columns)
     with StateStore(url_of(path)) as state:
-        assert state.version() == store.CURRENT_VERSION == 5
+        assert state.version() == store.CURRENT_VERSION == 6
         assert state.backups == [tmp_path / "state.sqlite.bak-v4"]
         executions = ExecutionStore(state)
         execution = executions.get(ids["execution"])
@@ -327,3 +335,27 @@ def test_version_4_databases_gain_queue_and_resume_columns(tmp_path: Path) -> No
         queued = executions.set_queue(execution.id, {"state": "PENDING",
                                                      "reason": "Resources"})
         assert queued.queue == {"state": "PENDING", "reason": "Resources"}
+
+
+def test_a_version_5_database_gains_the_record_of_what_syncs_sent(tmp_path: Path) -> None:
+    """A schedule made before incremental syncs is kept: its first firing after the
+    upgrade knows of nothing sent (so sends everything once), the next ones go on."""
+    from eflows_kernel.services.transfers import ScheduleSpec, ScheduleStore
+    from eflows_kernel.services.transfers.synced import Synced, SyncedFiles
+
+    path = tmp_path / "state.sqlite"
+    with StateStore(url_of(path)) as state:
+        made = ScheduleStore(state).add(ScheduleSpec(
+            name="sync", source="cluster:results", target=str(tmp_path / "out"),
+            every="10m", site="c", credential_id="k"), None)
+    _rewind(path, 5, _drop_incremental_syncs)
+    with StateStore(url_of(path)) as state:
+        assert state.version() == store.CURRENT_VERSION == 6
+        assert state.backups == [tmp_path / "state.sqlite.bak-v5"]
+        schedules, synced = ScheduleStore(state), SyncedFiles(state)
+        assert schedules.get(made.id).last_sync is None
+        assert synced.get(made.id) == {}
+        assert synced.update(made.id, {"a.txt": Synced(3, "1.5", "ab" * 32)}, set(),
+                             {"sent": 1})
+        assert synced.get(made.id) == {"a.txt": Synced(3, "1.5", "ab" * 32)}
+        assert schedules.get(made.id).last_sync == {"sent": 1}

@@ -10,12 +10,14 @@ is removed whole.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import posixpath
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import paramiko
@@ -59,7 +61,8 @@ def stage_out(client: paramiko.SSHClient, remote_path: str, local_dir: str | os.
     size = remote_size(client, remote_path)
     if size is None:
         if _is_remote_dir(client, remote_path):
-            return _stage_out_folder(client, remote_path, Path(local_dir), events, changing)
+            return _stage_out_folder(client, remote_path, Path(local_dir), events,
+                                     changing)[0]
         raise TransferError(f"nothing to stage out: {remote_path} is neither a file nor a "
                             "folder on the cluster")
     expected = remote_sha256(client, [remote_path]).get(remote_path)
@@ -108,19 +111,28 @@ def _is_remote_dir(client: paramiko.SSHClient, path: str) -> bool:
     return remote(client, f"if [ -d {q(path)} ]; then echo d; fi").strip() == b"d"
 
 
-def _remote_manifest(client: paramiko.SSHClient, folder: str) -> dict[str, Listed]:
-    """{relative path: size and sha256} of every file under ``folder``."""
-    listing = remote(client, f"cd {q(folder)} && find . -type f -printf '%s\\0%P\\0'")
-    fields = listing.split(b"\0")
-    if len(fields) // 2 > MAX_MEMBERS:
-        raise UnsafeArchive(f"{folder} holds more than {MAX_MEMBERS} files")
-    sizes = {fields[i + 1].decode(errors="surrogateescape"): int(fields[i])
-             for i in range(0, len(fields) - 1, 2)}
+def _remote_manifest(client: paramiko.SSHClient, folder: str,
+                     only: dict[str, int] | None = None,
+                     changing: bool = False) -> dict[str, Listed]:
+    """{relative path: size and sha256} of every file under ``folder`` (of the files
+    ``only`` names, with the sizes it gives, when given); ``changing``: a file gone
+    before it was hashed is left out, not an error."""
+    if only is not None:
+        sizes = dict(only)
+    else:
+        listing = remote(client, f"cd {q(folder)} && find . -type f -printf '%s\\0%P\\0'")
+        fields = listing.split(b"\0")
+        if len(fields) // 2 > MAX_MEMBERS:
+            raise UnsafeArchive(f"{folder} holds more than {MAX_MEMBERS} files")
+        sizes = {fields[i + 1].decode(errors="surrogateescape"): int(fields[i])
+                 for i in range(0, len(fields) - 1, 2)}
     sums = remote_sha256(client, [posixpath.join(folder, name) for name in sizes])
     prefix = folder.rstrip("/") + "/"
     digests = {path[len(prefix):]: digest for path, digest in sums.items()}
     missing = set(sizes) - set(digests)
-    if missing:
+    if missing and changing:
+        sizes = {name: size for name, size in sizes.items() if name in digests}
+    elif missing:
         raise TransferError(f"cannot read {len(missing)} file(s) of {folder} on the cluster, "
                             f"e.g. {sorted(missing)[0]}")
     return {name: Listed(size, digests[name]) for name, size in sizes.items()}
@@ -149,11 +161,37 @@ def live_folder_command(folder: str) -> str:
     return f"tar --ignore-failed-read -cf - -C {q(folder)} ."
 
 
+def subset_folder_command(folder: str) -> str:
+    """``live_folder_command`` for some files of the folder, named on its stdin."""
+    return f"tar --ignore-failed-read --null --no-recursion -cf - -C {q(folder)} -T -"
+
+
+def _send_names(channel: paramiko.Channel, names: list[str]) -> threading.Thread:
+    """Write ``names`` (``./``-prefixed: never read as an option) to the channel's stdin
+    from a thread: tar sends while it reads them, so writing them all first could wait
+    forever on a full window."""
+    payload = b"".join(b"./" + n.encode(errors="surrogateescape") + b"\0" for n in names)
+
+    def send() -> None:
+        with contextlib.suppress(OSError, EOFError):
+            channel.sendall(payload)
+            channel.shutdown_write()
+
+    thread = threading.Thread(target=send, daemon=True, name="eflows-tar-names")
+    thread.start()
+    return thread
+
+
 def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
-                      events: EventStream | None, changing: bool = False) -> TransferResult:
+                      events: EventStream | None, changing: bool = False,
+                      only: dict[str, int] | None = None
+                      ) -> tuple[TransferResult, dict[str, str]]:
+    """The folder into ``local_dir/<its name>``; with ``only`` ({path below it: size}),
+    those files alone, merged into what is there already (each file renamed into place
+    once the whole set checked out). The result, and {path: sha256} of what arrived."""
     folder = folder.rstrip("/") or "/"
     name = _local_name(folder)
-    listed = _remote_manifest(client, folder)
+    listed = _remote_manifest(client, folder, only, changing)
     total = sum(item.size for item in listed.values())
     local_dir.mkdir(parents=True, exist_ok=True)
     final, part = within(local_dir, name), within(local_dir, name + PART)
@@ -164,12 +202,19 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
     try:
         channel = client.get_transport().open_session(  # type: ignore[union-attr]
             window_size=32 << 20, max_packet_size=1 << 18)
-        channel.exec_command(live_folder_command(folder) if changing else
-                             folder_command(folder))
+        names = None
+        if only is not None:
+            channel.exec_command(subset_folder_command(folder))
+            names = _send_names(channel, sorted(listed))
+        else:
+            channel.exec_command(live_folder_command(folder) if changing else
+                                 folder_command(folder))
         received = unpack(_CountingReader(channel, progress), part,  # type: ignore[arg-type]
                           listed, changing=changing)
         status = channel.recv_exit_status()
         channel.close()
+        if names is not None:
+            names.join(5)
         manifest = {rel: item.sha256 for rel, item in listed.items()}
         if changing and status in (0, 1):  # 1: a file changed while tar read it
             received = manifest = _kept_unchanged(client, part, received, manifest, folder)
@@ -181,9 +226,12 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
                            {k for k in received if received.get(k) != manifest.get(k)})
             raise ChecksumMismatch(f"{folder}: {len(wrong)} file(s) differ from the cluster's "
                                    f"(e.g. {wrong[0]}); nothing was kept")
-        if final.exists():
-            shutil.rmtree(final) if final.is_dir() else final.unlink()
-        os.replace(part, final)
+        if only is not None and final.is_dir():
+            _merge(part, final, manifest)
+        else:
+            if final.exists():
+                shutil.rmtree(final) if final.is_dir() else final.unlink()
+            os.replace(part, final)
     except BaseException as error:
         shutil.rmtree(part, ignore_errors=True)  # never a half folder
         progress.fail(error)
@@ -192,7 +240,30 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
     progress.finish()
     digest = hashlib.sha256("".join(f"{manifest[k]}  {k}\n" for k in sorted(manifest))
                             .encode()).hexdigest()
-    return TransferResult(name, total, digest)
+    return TransferResult(name, total, digest), manifest
+
+
+def _merge(part: Path, final: Path, files: dict[str, str]) -> None:
+    """Each file of ``part`` renamed onto its place in ``final`` (the rest is kept)."""
+    for rel in sorted(files):
+        target = within(final, rel)
+        if target.is_dir():
+            shutil.rmtree(target)  # a folder on this side, a file on the site's now
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(within(part, rel), target)
+    shutil.rmtree(part)
+
+
+def stage_out_files(client: paramiko.SSHClient, folder: str, files: dict[str, int],
+                    local_dir: str | os.PathLike[str],
+                    events: EventStream | None = None) -> dict[str, str]:
+    """Some files of a site folder still being written (an incremental sync): ``files``
+    ({path below ``folder``: size listed}) into ``local_dir/<folder's name>/``, each
+    checked against the sha256 the site computes now, merged into what is there; the
+    files that changed while sent are left out. {path: sha256} of those that came."""
+    if not files:
+        return {}
+    return _stage_out_folder(client, folder, Path(local_dir), events, True, files)[1]
 
 
 RETRIES = 2  # single-file attempts at a file that changed while its folder was sent

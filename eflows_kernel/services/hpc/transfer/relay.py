@@ -31,7 +31,7 @@ from eflows_kernel.services.hpc.transfer._common import (
     TransferResult,
     file_sha256,
 )
-from eflows_kernel.services.hpc.transfer.download import stage_out
+from eflows_kernel.services.hpc.transfer.download import stage_out, stage_out_files
 from eflows_kernel.services.hpc.transfer.image_archive import (
     archive_kind,
     check_image_archive,
@@ -230,13 +230,20 @@ def relay_image_to_site(client: paramiko.SSHClient, store: DataStore, location: 
 def relay_from_site(client: paramiko.SSHClient, remote_path: str, store: DataStore,
                     location: str, spool: Path,
                     events: EventStream | None = None,
-                    contents: bool = False, changing: bool = False) -> list[TransferResult]:
+                    contents: bool = False, changing: bool = False,
+                    only: dict[str, int] | None = None) -> list[TransferResult]:
     """A file or folder of the site to ``<location>/<its name>`` on a data service; with
     ``contents``, a folder's files go to ``<location>/<path below the folder>`` (what
     the DLS's WebDAV stage-out does with its ``source_path``); ``changing``: a sync of
-    a folder still being written (``stage_out``)."""
-    result = stage_out(client, remote_path, spool, events, changing=changing)
-    local = spool / result.name
+    a folder still being written (``stage_out``); ``only``: the files of the folder to
+    send ({path below it: size listed}, an incremental sync: ``stage_out_files``)."""
+    if only is not None:
+        local = spool / posixpath.basename(posixpath.normpath(remote_path))
+        if not stage_out_files(client, remote_path, only, spool, events):
+            shutil.rmtree(spool, ignore_errors=True)
+            return []
+    else:
+        local = spool / stage_out(client, remote_path, spool, events, changing=changing).name
     if contents and local.is_dir():
         pushed = [r for child in sorted(local.iterdir())
                   for r in push(store, child, location, events)]

@@ -132,5 +132,10 @@ def test_a_declared_output_the_step_did_not_write_fails_it_and_cancels_the_next(
     assert any(e["type"] == "stage" and e["stage"] == "stage-out" and
                e["state"] == "failed" and "'squares'" in (e.get("detail") or "")
                for e in first)
+    # The step failed, and so did its run: its end is not the job's own "done" (the
+    # job completed) but failed, naming the output.
+    runs = [e for e in first if e["type"] == "run"]
+    assert [e["state"] for e in runs if e["state"] in ("done", "failed")] == ["failed"], runs
+    assert "'squares'" in runs[-1]["error"] and f"{made}/results/cubes.txt" in runs[-1]["error"]
     states = {e["step"]: e["state"] for e in events if e["type"] == "step"}
     assert states == {"first": "failed", "first->ui": "cancelled", "second": "cancelled"}

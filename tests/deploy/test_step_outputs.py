@@ -45,12 +45,7 @@ def spec(declared: str) -> dict:
 
 @pytest.fixture
 def two_logins(stack: Stack) -> Stack:
-    ui = stack.sites.add({"name": "ui", "host": stack.sshd.host, "port": stack.sshd.port,
-                          "login": UI_LOGIN, "scheduler": "slurm",
-                          "python": {"path": "/usr/bin/python3"},
-                          "workdir": "~/eflows-outputs"})
-    ui = stack.sites.trust(ui.id, stack.sites.scan(ui.id).fingerprint)
-    stack.sites.authorize(ui.id, stack.credential, password=stack.sshd.password)
+    stack.add_login_site("ui", UI_LOGIN, "~/eflows-outputs")
     return stack
 
 

@@ -28,7 +28,7 @@ from eflows_kernel.engine.runcompss_options import (
     normalise_argv,
     runcompss_settings,
 )
-from eflows_kernel.engine.script_app import is_script, run_script
+from eflows_kernel.engine.script_app import run_script, script_shebang
 from eflows_kernel.events.schema import RunState
 from eflows_kernel.model.exceptions import COMPSsException, EngineError, TaskFailedError
 
@@ -218,9 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_app(engine: Engine, app: str) -> tuple[int, str | None]:
     """Run the application's main program, then wait for its tasks: (exit code, error)."""
-    if is_script(app):  # a launcher script calling runcompss itself (script_app.py)
+    shebang = script_shebang(app)
+    if shebang is not None:  # a launcher script calling runcompss itself (script_app.py)
         try:
-            code = run_script(app, sys.argv[1:], engine)
+            code = run_script(app, sys.argv[1:], engine, shebang)
         except BaseException as exc:
             return _outcome(engine, app, exc)
         return code, (f"the application exited with status {code}" if code else None)

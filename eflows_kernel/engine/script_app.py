@@ -33,18 +33,21 @@ if TYPE_CHECKING:
 SHIMS = ("runcompss", "enqueue_compss")
 
 
-def is_script(path: str) -> bool:
-    """A program that is not Python: a ``#!`` line naming no python, or a ``.sh``."""
+def script_shebang(path: str) -> bytes | None:
+    """None when ``path`` is a Python application; else it is a program that is not (a
+    ``#!`` line naming no python, or a ``.sh``) and this is its ``#!`` line, b"" when it
+    has none (read once: :func:`run_script` runs it by that line)."""
     if path.endswith(".py"):
-        return False
-    if path.endswith(".sh"):
-        return True
+        return None
     try:
         with open(path, "rb") as handle:
             first = handle.readline(200)
     except OSError:
-        return False
-    return first.startswith(b"#!") and b"python" not in first
+        first = b""
+    shebang = first if first.startswith(b"#!") else b""
+    if path.endswith(".sh"):
+        return shebang
+    return shebang if shebang and b"python" not in shebang else None
 
 
 def _shim_dir(scheduler: str, logs: str) -> str:
@@ -70,9 +73,10 @@ def _shim_dir(scheduler: str, logs: str) -> str:
     return folder
 
 
-def run_script(app: str, arguments: list[str], engine: Engine) -> int:
+def run_script(app: str, arguments: list[str], engine: Engine, shebang: bytes) -> int:
     """Run the script with its arguments (its exit status), COMPSs' commands on its path,
-    the tasks of its inner runs merged into the engine's events and final counts."""
+    the tasks of its inner runs merged into the engine's events and final counts;
+    ``shebang`` is its ``#!`` line (:func:`script_shebang`)."""
     logs = tempfile.mkdtemp(prefix=".eflows-script-", dir=os.getcwd())
     env = dict(os.environ)
     env["PATH"] = (_shim_dir(engine.client.scheduler.address, logs) + os.pathsep
@@ -80,7 +84,7 @@ def run_script(app: str, arguments: list[str], engine: Engine) -> int:
     inner = InnerRuns(engine.events, logs, engine.new_task_id).start()
     engine.more_counts.append(inner.counts)
     try:
-        process = subprocess.Popen(_command(app, arguments), env=env)
+        process = subprocess.Popen(_command(app, arguments, shebang), env=env)
         try:
             return process.wait()
         except BaseException:
@@ -90,17 +94,12 @@ def run_script(app: str, arguments: list[str], engine: Engine) -> int:
         inner.close()
 
 
-def _command(app: str, arguments: list[str]) -> list[str]:
+def _command(app: str, arguments: list[str], shebang: bytes) -> list[str]:
     """The script run as a shell would run it: by its ``#!`` line when executable, else
     by bash (an executable script without one fails ``exec`` with ENOEXEC, which a
     shell answers by running it itself)."""
-    if os.access(app, os.X_OK):
-        try:
-            with open(app, "rb") as handle:
-                if handle.read(2) == b"#!":
-                    return [app, *arguments]
-        except OSError:
-            pass
+    if shebang and os.access(app, os.X_OK):
+        return [app, *arguments]
     return ["bash", app, *arguments]
 
 
@@ -126,4 +125,4 @@ def _end(process: subprocess.Popen) -> None:
         process.wait(5)
 
 
-__all__ = ["is_script", "run_script"]
+__all__ = ["run_script", "script_shebang"]

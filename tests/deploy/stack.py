@@ -87,6 +87,16 @@ class Stack:
                                "login": self.sshd.login, **config})
         return self.sites.trust(site.id, self.sites.scan(site.id).fingerprint)
 
+    def add_login_site(self, name: str, login: str, workdir: str | None = None,
+                       **config: Any) -> Site:
+        """A Slurm site for another login of the test sshd (its own home, no file of the
+        other seen), host key trusted and the stack's credential authorized there."""
+        site = self.add_site(name, login=login, scheduler="slurm",
+                             python={"path": "/usr/bin/python3"},
+                             **({"workdir": workdir} if workdir else {}), **config)
+        self.sites.authorize(site.id, self.credential, password=self.sshd.password)
+        return site
+
     def wait(self, execution_id: str, timeout: float = 180.0) -> Execution:
         execution = self.executor.wait(execution_id, timeout)
         assert execution.finished, (

@@ -177,11 +177,7 @@ def b2share_stack(stack: Stack, b2share_server: B2ShareServer) -> Iterator[Stack
 def test_two_roles_with_an_ssh2ssh_copy_and_b2share_in_and_out(
         b2share_stack: Stack, b2share_server: B2ShareServer, tmp_path: Path) -> None:
     stack = b2share_stack
-    ui = stack.sites.add({"name": "ui", "host": stack.sshd.host, "port": stack.sshd.port,
-                          "login": UI_LOGIN, "scheduler": "slurm",
-                          "python": {"path": "/usr/bin/python3"}})
-    ui = stack.sites.trust(ui.id, stack.sites.scan(ui.id).fingerprint)
-    stack.sites.authorize(ui.id, stack.credential, password=stack.sshd.password)
+    stack.add_login_site("ui", UI_LOGIN)
     (workflow,) = import_registry_folder(two_roles_topology(tmp_path / "registry"))
     model = login_dir(stack.sshd.login, "model")
     install(SITE_APPS / "two_roles" / "model", model, stack.sshd.login)

@@ -111,11 +111,7 @@ def test_minimal_workflow_parallel_runs_both_branches_on_two_sites_with_its_dls_
     branch waits for the other (the single test node's two CPUs fit one of these jobs
     at a time, so Slurm runs the second when the first ends)."""
     stack = dls_stack
-    site = stack.sites.add({"name": "ui", "host": stack.sshd.host, "port": stack.sshd.port,
-                            "login": UI_LOGIN, "scheduler": "slurm",
-                            "python": {"path": "/usr/bin/python3"}})
-    site = stack.sites.trust(site.id, stack.sites.scan(site.id).fingerprint)
-    stack.sites.authorize(site.id, stack.credential, password=stack.sshd.password)
+    stack.add_login_site("ui", UI_LOGIN)
     b2share_server.add_record("wordcount-in-2", {"data.txt": TEXT.encode()})
     paths, bases = {}, {}
     logins = {"cluster1": stack.sshd.login, "cluster2": UI_LOGIN}
@@ -133,11 +129,7 @@ def test_minimal_workflow_parallel_runs_both_branches_on_two_sites_with_its_dls_
               "mid": "parallel wordcount results"}
     # Cluster1's image transfer names its cluster, nord3.bsc.es: Cluster1Environment is
     # bound to the site the user named after that host (here the login of "cluster").
-    nord3 = stack.sites.add({"name": "nord3.bsc.es", "host": stack.sshd.host,
-                             "port": stack.sshd.port, "login": stack.sshd.login,
-                             "scheduler": "slurm", "python": {"path": "/usr/bin/python3"}})
-    nord3 = stack.sites.trust(nord3.id, stack.sites.scan(nord3.id).fingerprint)
-    stack.sites.authorize(nord3.id, stack.credential, password=stack.sshd.password)
+    stack.add_login_site("nord3.bsc.es", stack.sshd.login)
     final, logs = run_registered(stack, registry_workflow("minimal_workflow.parallel"),
                                  inputs, site={"Cluster1Environment": "nord3.bsc.es",
                                                "Cluster2Environment": "ui"})

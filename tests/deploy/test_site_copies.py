@@ -47,12 +47,7 @@ def spec() -> dict:
 def test_a_later_step_on_another_login_reads_the_copy_of_an_earlier_steps_dir(
         stack: Stack) -> None:
     ui_home = Path(pwd.getpwnam(UI_LOGIN).pw_dir)
-    ui = stack.sites.add({"name": "ui", "host": stack.sshd.host, "port": stack.sshd.port,
-                          "login": UI_LOGIN, "scheduler": "slurm",
-                          "python": {"path": "/usr/bin/python3"},
-                          "workdir": "~/eflows-copies"})
-    ui = stack.sites.trust(ui.id, stack.sites.scan(ui.id).fingerprint)
-    stack.sites.authorize(ui.id, stack.credential, password=stack.sshd.password)
+    stack.add_login_site("ui", UI_LOGIN, "~/eflows-copies")
     workflow = stack.registry.register(workflow_from_spec(spec()))
     execution = stack.executor.submit(workflow.id, {}, {"Front": "cluster", "Back": "ui"},
                                       stack.credential)

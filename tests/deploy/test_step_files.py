@@ -43,12 +43,7 @@ def test_each_steps_files_are_listed_and_downloaded_from_its_own_login(
         stack: Stack) -> None:
     ui_home = Path(pwd.getpwnam(UI_LOGIN).pw_dir)
     shutil.rmtree(ui_home / UI_WORKDIR, ignore_errors=True)
-    ui = stack.sites.add({"name": "ui", "host": stack.sshd.host, "port": stack.sshd.port,
-                          "login": UI_LOGIN, "scheduler": "slurm",
-                          "python": {"path": "/usr/bin/python3"},
-                          "workdir": f"~/{UI_WORKDIR}"})
-    ui = stack.sites.trust(ui.id, stack.sites.scan(ui.id).fingerprint)
-    stack.sites.authorize(ui.id, stack.credential, password=stack.sshd.password)
+    ui = stack.add_login_site("ui", UI_LOGIN, f"~/{UI_WORKDIR}")
     try:
         workflow = stack.registry.register(workflow_from_spec(spec()))
         execution = stack.executor.submit(workflow.id, {}, {"Front": "cluster", "Back": "ui"},

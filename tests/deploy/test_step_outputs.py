@@ -45,12 +45,7 @@ def spec(declared: str) -> dict:
 
 @pytest.fixture
 def two_logins(stack: Stack) -> Stack:
-    ui = stack.sites.add({"name": "ui", "host": stack.sshd.host, "port": stack.sshd.port,
-                          "login": UI_LOGIN, "scheduler": "slurm",
-                          "python": {"path": "/usr/bin/python3"},
-                          "workdir": "~/eflows-outputs"})
-    ui = stack.sites.trust(ui.id, stack.sites.scan(ui.id).fingerprint)
-    stack.sites.authorize(ui.id, stack.credential, password=stack.sshd.password)
+    stack.add_login_site("ui", UI_LOGIN, "~/eflows-outputs")
     return stack
 
 
@@ -132,5 +127,10 @@ def test_a_declared_output_the_step_did_not_write_fails_it_and_cancels_the_next(
     assert any(e["type"] == "stage" and e["stage"] == "stage-out" and
                e["state"] == "failed" and "'squares'" in (e.get("detail") or "")
                for e in first)
+    # The step failed, and so did its run: its end is not the job's own "done" (the
+    # job completed) but failed, naming the output.
+    runs = [e for e in first if e["type"] == "run"]
+    assert [e["state"] for e in runs if e["state"] in ("done", "failed")] == ["failed"], runs
+    assert "'squares'" in runs[-1]["error"] and f"{made}/results/cubes.txt" in runs[-1]["error"]
     states = {e["step"]: e["state"] for e in events if e["type"] == "step"}
     assert states == {"first": "failed", "first->ui": "cancelled", "second": "cancelled"}

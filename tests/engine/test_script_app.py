@@ -252,3 +252,39 @@ def test_each_inner_run_gets_a_log_of_its_own_even_under_the_same_pid(tmp_path: 
     assert all(Path(path).parent == logs and path.endswith(".jsonl") for path in given)
     # the names are reserved: a later call cannot be handed the same one
     assert all(Path(path.removesuffix(".jsonl")).is_file() for path in given)
+
+
+def test_a_script_is_told_and_run_by_its_first_line_read_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which programs are scripts, and how each is run, from one read of its first line."""
+    from eflows_kernel.engine import script_app
+
+    files = {"launch.sh": "#!/bin/bash\n", "plain.sh": "runcompss x.py\n",
+             "tool": "#!/bin/sh\n", "pytool": "#!/usr/bin/env python3\n",
+             "data": "no line of a program\n", "app.py": "#!/bin/bash\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    (tmp_path / "readable.sh").write_text("#!/bin/sh\n")  # not executable: bash runs it
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(path: str, *args: object, **kwargs: object) -> object:
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(script_app, "open", counting_open, raising=False)
+    shebangs = {name: script_app.script_shebang(str(tmp_path / name))
+                for name in [*files, "readable.sh", "gone.sh", "gone"]}
+    assert shebangs == {"launch.sh": b"#!/bin/bash\n", "plain.sh": b"", "tool": b"#!/bin/sh\n",
+                        "pytool": None, "data": None, "app.py": None,
+                        "readable.sh": b"#!/bin/sh\n", "gone.sh": b"", "gone": None}
+    commands = {name: script_app._command(str(tmp_path / name), ["a"], shebang)
+                for name, shebang in shebangs.items() if shebang is not None}
+    assert commands == {
+        "launch.sh": [str(tmp_path / "launch.sh"), "a"],
+        "plain.sh": ["bash", str(tmp_path / "plain.sh"), "a"],  # ENOEXEC: a shell's way
+        "tool": [str(tmp_path / "tool"), "a"],
+        "readable.sh": ["bash", str(tmp_path / "readable.sh"), "a"],
+        "gone.sh": ["bash", str(tmp_path / "gone.sh"), "a"]}
+    assert sorted(opened) == sorted(str(tmp_path / n) for n in shebangs if n != "app.py")

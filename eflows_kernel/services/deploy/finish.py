@@ -81,11 +81,18 @@ class Finisher:
             ex.set_state(dep, ExecutionState.CANCELLED,
                             job.reason or f"job {dep.job_id} cancelled")
         elif job.state == "COMPLETED" and final.get("state", "done") == "done":
-            # A run that wrote no end (events lost) still ended well: say so in its log.
-            self._close_run(dep, "done", "the job completed (its last events were lost)")
             dep.stage = "stage-out"
-            missing = missing_outputs(dep.step, dep.run_dir, dep.site.name,
-                                      lambda paths: _missing_on_site(dep, paths))
+            try:
+                missing = missing_outputs(dep.step, dep.run_dir, dep.site.name,
+                                          lambda paths: _missing_on_site(dep, paths))
+            except pipeline.StepFailed as error:  # not known: the step failed, so its run
+                self._close_run(dep, "failed", error.message, overrule_done=True)
+                raise
+            # A run that wrote no end (events lost) still ended well: say so in its log;
+            # its step did not if an output is missing, and its run's end says so instead.
+            self._close_run(dep, "done" if missing is None else "failed",
+                            missing or "the job completed (its last events were lost)",
+                            overrule_done=True)
             if missing is not None:  # what later steps read is not there: it failed
                 pipeline.stage(dep.log, "stage-out", "failed", missing[:300])
                 ex.set_state(dep, ExecutionState.FAILED, "a declared output is missing",
@@ -136,7 +143,7 @@ class Finisher:
             except ValueError:
                 continue  # a line cut by a kill
             if isinstance(event, dict) and isinstance(event.get("seq"), int) and \
-                    event["seq"] == dep.log.last_seq + 1 and dep.log.mirror(event):
+                    event["seq"] == dep.log.last_seq + 1 and copy_event(dep, event):
                 self.control.on_event_seen(dep, event)
 
     @staticmethod
@@ -154,13 +161,24 @@ class Finisher:
             text += f" (signal {job.signal})"
         return text
 
-    def _close_run(self, dep: pipeline.Deployment, state: str, reason: str) -> None:
-        """Final events if the run could not write its own (killed, cancelled, timed out).
+    def _close_run(self, dep: pipeline.Deployment, state: str, reason: str,
+                   overrule_done: bool = False) -> None:
+        """The run's final event in the log: its own (held back by :func:`copy_event`,
+        or copied already), or one written here if it could not write it (killed,
+        cancelled, timed out). Its unfinished tasks will never finish: they are closed
+        as cancelled, so the graph does not show them running forever.
 
-        Its unfinished tasks will never finish: they are closed as cancelled, so the
-        graph does not show them running forever.
+        ``overrule_done``: the job's own ``done``, still held back, gives way to
+        ``state`` and ``reason`` (its step failed after all: a declared output missing).
         """
-        if dep.run_final is not None:
+        final = dep.run_final
+        if final is not None and overrule_done and state != "done" and \
+                final.get("state") == "done" and int(final["seq"]) > dep.log.last_seq:
+            dep.run_final = dep.log.emit("run", state=state, app=final.get("app"),
+                                         counts=final.get("counts"), error=reason)
+            return
+        if final is not None:
+            dep.log.mirror(final)  # (nothing written if it is there already)
             return
         dep.log.flush()
         last: dict[int, dict[str, Any]] = {}
@@ -252,6 +270,20 @@ class Finisher:
                 dep.connection.drop()
                 time.sleep(attempt)
         raise AssertionError("unreachable")
+
+
+def copy_event(dep: pipeline.Deployment, event: dict[str, Any]) -> bool:
+    """Copy one of the job's events into the execution's log: False if it was not (seen
+    already, or held back).
+
+    The run's final ``done`` of a step that declares outputs is held back (as
+    ``dep.run_final``) until the finisher has looked for them: a missing one fails the
+    step, and its run's end must then say failed, not done (``Finisher._close_run``).
+    """
+    if dep.step.outputs and event.get("type") == "run" and event.get("state") == "done":
+        dep.run_final = event
+        return False
+    return dep.log.mirror(event)
 
 
 def _missing_on_site(dep: pipeline.Deployment, paths: list[str]) -> list[str]:

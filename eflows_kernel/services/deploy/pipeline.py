@@ -4,7 +4,9 @@ Each step is announced as a ``stage`` event in the execution's log and moves the
 execution's state; the first failure ends the execution FAILED with a message that
 tells the user what to do (authorize the key, trust the new host key, fix a path),
 before anything was submitted. Every step can be redone: a server that restarts during
-them runs the pipeline again and resumable transfers pick up where they stopped.
+them runs the pipeline again and resumable transfers pick up where they stopped. The
+record the steps move on, their ``stage`` events and their errors are ``deployment.py``'s
+(named here too, as the callers know them).
 """
 
 from __future__ import annotations
@@ -12,90 +14,39 @@ from __future__ import annotations
 import logging
 import posixpath
 import shlex
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
-from eflows_kernel.events import EVENT_LOG, EventStream
+from eflows_kernel.events import EVENT_LOG
 from eflows_kernel.services.deploy.allocation import allocation_for, exec_time_limit
 from eflows_kernel.services.deploy.containers import (
     ContainerStepError,
     StepContainer,
     step_container,
 )
+from eflows_kernel.services.deploy.deployment import Cancelled, Deployment, StepFailed, stage
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
 from eflows_kernel.services.deploy.jobs import JobRequest, backend_for
 from eflows_kernel.services.deploy.movements import bring_in
-from eflows_kernel.services.deploy.staging import DataPlan
 from eflows_kernel.services.errors import NotFoundError, ServiceError, ValidationError
 from eflows_kernel.services.executions import checkpoints
 from eflows_kernel.services.hpc import ssh
-from eflows_kernel.services.hpc.connections import PooledConnection
-from eflows_kernel.services.hpc.remote_events import RemoteEventTail
 from eflows_kernel.services.hpc.transfer import (
-    UrlPolicy,
     stage_in,
     stage_in_cluster_path,
     stage_in_url,
 )
 from eflows_kernel.services.sites import Site, SiteService
-from eflows_kernel.services.transfers import DataLogistics
 from eflows_kernel.services.workflows import (
     ArgumentRenderError,
-    Step,
-    Workflow,
     render_arguments,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2  # Dask workers of a run (and Slurm CPUs per task) unless the step says
-
-
-class Cancelled(Exception):
-    """The user cancelled before the job was submitted."""
-
-
-class StepFailed(ServiceError):
-    """A deployment step failed; the message is what the user reads."""
-
-
-@dataclass
-class Deployment:
-    """Everything one remote execution needs while the server follows it."""
-
-    execution_id: str
-    site: Site
-    credential_id: str | None
-    workflow: Workflow
-    step: Step  # the workflow's step this deployment runs
-    plan: DataPlan | None
-    arguments: list[str]
-    application: tuple[str, str, str]  # (kind "local"/"cluster", path, path inside upload)
-    log: EventStream  # the execution's one log: our stages, then the run's own events
-    connection: PooledConnection
-    tail_connection: PooledConnection
-    run_dir: str = ""
-    job_id: str | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
-    finalizing: bool = False
-    cancel_sent: float = 0.0  # monotonic time the last scancel went out
-    owner: Any = None  # the open lock file that makes this process the run's follower
-    run_final: dict[str, Any] | None = None  # the run's final event, once seen
-    missing_polls: int = 0
-    queue: dict[str, str] | None = None  # what the scheduler last said (recorded on change)
-    tail: RemoteEventTail | None = None
-    stage: str = "connect"
-    thread: threading.Thread | None = None
-    url_policy: UrlPolicy | None = None  # what stage-in URLs (and their redirects) may be
-    logistics: DataLogistics | None = None  # logins and spool for data services
-    resume_from: str | None = None  # the run (same site) whose checkpoint this one copies
-    links: tuple[str, ...] = ()  # run dirs of its stage-in steps, linked into its own
-    # Stage-outs it syncs only while the job runs: their last sync is a step of its own.
-    synced: tuple[str, ...] = ()
 
 
 def check_site(sites: SiteService, name: str, credential_id: str | None,
@@ -124,12 +75,6 @@ def check_site(sites: SiteService, name: str, credential_id: str | None,
                    "site for that account")
         raise ValidationError(message, fields={"login": message})
     return site
-
-
-def stage(log: EventStream, name: str, state: str, detail: str | None = None,
-          **info: Any) -> dict[str, Any]:
-    """A ``stage`` event: a deployment step (connect, environment, stage-in...) moved on."""
-    return log.emit("stage", stage=name, state=state, detail=detail, info=info or None)
 
 
 def connect_message(site: Site, error: Exception) -> str:

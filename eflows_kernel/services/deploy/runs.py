@@ -19,7 +19,7 @@ from typing import Any
 from eflows_kernel.events import EVENT_LOG
 from eflows_kernel.services.deploy import pipeline
 from eflows_kernel.services.deploy.environment import EnvironmentBuilder
-from eflows_kernel.services.deploy.finish import FORGOTTEN, Finisher
+from eflows_kernel.services.deploy.finish import FORGOTTEN, Finisher, copy_event
 from eflows_kernel.services.deploy.job_poller import JobPoller
 from eflows_kernel.services.deploy.jobs import backend_for
 from eflows_kernel.services.deploy.ownership import disown
@@ -193,7 +193,7 @@ class RemoteRuns:
             return poller
 
     def _on_event(self, dep: pipeline.Deployment, event: dict[str, Any]) -> None:
-        if dep.log.mirror(event):
+        if copy_event(dep, event):
             self.on_event_seen(dep, event)
 
     def on_event_seen(self, dep: pipeline.Deployment, event: dict[str, Any]) -> None:

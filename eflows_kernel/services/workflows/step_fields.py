@@ -41,6 +41,25 @@ _OPTION_COUNTS = {"workers": 1, "slurm_workers": 0}
 _OPTION_INTERNAL = frozenset({APPLICATION_FROM, "tosca_type", "submission_params", "secrets"})
 
 
+def scale_out_problem(step: Step, slurm_workers: Any, container_image: Any) -> str | None:
+    """Why ``step`` cannot scale out with ``slurm_workers`` (filled or literal), or None.
+
+    A scale-out run's workers are Slurm jobs the runner asks for (dask-jobqueue calls
+    ``sbatch``), and a step with a ``container_image`` runs its runner inside the image,
+    where Slurm's commands are not; a step of several nodes has its workers started in
+    the image on each node instead (``deploy/containers.py``).
+    """
+    image = container_image.strip() if isinstance(container_image, str) else ""
+    count = str(slurm_workers).strip() if slurm_workers is not None else ""
+    if not image or isinstance(slurm_workers, bool) or not count.isdigit() or not int(count):
+        return None
+    return (f"step {step.name!r} runs in its container_image {image!r} and cannot scale out "
+            "with slurm_workers: dask-jobqueue would call sbatch inside the image, where "
+            "Slurm's commands are not. Drop slurm_workers and ask for the nodes with "
+            "num_nodes (a Dask worker starts in the image on each node), or drop "
+            "container_image to scale out")
+
+
 def step_dir_key(step: str) -> str:
     """The name a later step's templates use for ``step``'s run directory."""
     return f"steps.{step}.dir"
@@ -94,6 +113,11 @@ def check_references(workflow: Workflow,
                                       f"a step named {match.group(1)!r} (add it to depends_on)")
                 elif name not in declared:
                     problems[path] = f"references '${{{name}}}', which is not a declared input"
+        # Written out, the two are refused now; a template is filled (and checked) at trigger.
+        literal = [v for v in (step.options.get("slurm_workers"), step.container_image)
+                   if not (isinstance(v, str) and find_references(v))]
+        if len(literal) == 2 and (problem := scale_out_problem(step, *literal)) is not None:
+            problems[f"steps.{step.name}.options.slurm_workers"] = problem
     ends = [(f"data_movements.{move.name}.{field}", getattr(move, field))
             for move in workflow.data_movements for field in ("source", "target")]
     ends += [(f"site_copies.{copy.name}.{field}", getattr(copy, field))
@@ -209,6 +233,10 @@ def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
         attempt(name, lambda n=name: {k: str(_render(f"{where}.{n}.{k}", v, values))
                                       for k, v in getattr(step, n).items()})
     attempt("options", lambda: _render_options(where, step.options, values))
+    if "options" in update and (problem := scale_out_problem(
+            step, update["options"].get("slurm_workers"),
+            update.get("container_image"))) is not None:  # (unset, or refused above)
+        errors[f"{where}.options.slurm_workers"] = f"{where}.options.slurm_workers: {problem}"
     if step.outputs:
         attempt("outputs", lambda: render_outputs(step, values))
     if step.options.get(APPLICATION_FROM) == "extra_compss_opts" and not errors:
@@ -222,4 +250,4 @@ def render_step_fields(step: Step, values: Mapping[str, Any]) -> Step:
 
 
 __all__ = ["STEP_REFERENCE", "check_references", "dirs_read", "render_step_fields",
-           "step_dir_key", "step_reads", "template_fields"]
+           "scale_out_problem", "step_dir_key", "step_reads", "template_fields"]

@@ -126,6 +126,34 @@ def test_an_unknown_reference_in_step_options_is_refused_at_registration() -> No
         workflow_from_spec(spec)
 
 
+def test_scaling_out_a_step_in_a_container_image_is_refused_naming_the_field() -> None:
+    """``slurm_workers`` asks dask-jobqueue for worker jobs, and it calls ``sbatch`` from
+    where the runner is: inside the step's image, where Slurm's commands are not. Refused
+    at registration when both are written out, at trigger when a template fills them."""
+    step = {"name": "run", "application": "/a/run.py", "container_image": "/img/app.sif",
+            "options": {"slurm_workers": 2}}
+    with pytest.raises(WorkflowImportError) as refused:
+        workflow_from_spec({"name": "w", "steps": [step]})
+    message = str(refused.value)
+    assert "steps.run.options.slurm_workers:" in message
+    assert "container_image" in message and "sbatch" in message and "num_nodes" in message
+    templated = {"name": "w", "inputs": [{"name": "n", "type": "string"},
+                                         {"name": "image", "type": "string"}],
+                 "steps": [{**step, "container_image": "${image}",
+                            "options": {"slurm_workers": "${n}"}}]}
+    workflow = workflow_from_spec(templated)  # not known yet: the trigger decides
+    with pytest.raises(ValidationError) as refused:
+        plan_execution("id", workflow, {"n": "2", "image": "/img/app.sif"}, "site")
+    fields = refused.value.details["fields"]
+    assert set(fields) == {"steps.run.options.slurm_workers"}
+    assert "container_image" in fields["steps.run.options.slurm_workers"]
+    # either alone is a step that runs
+    assert plan_execution("id", workflow, {"n": "0", "image": "/img/app.sif"},
+                          "site").entry.step.container_image == "/img/app.sif"
+    assert plan_execution("id", workflow, {"n": "2", "image": ""},
+                          "site").entry.step.options["slurm_workers"] == 2
+
+
 def test_a_templated_period_is_filled_and_checked_at_trigger() -> None:
     """``every: ${period}``: a period keeps the stage-out in the job too (synced while
     it runs; its step after the job is the last sync); none makes it only a step after

@@ -65,8 +65,12 @@ class Attempt:
         env = dict(os.environ)
         hosts = [node.host for node in self.nodes]
         env["COMPSS_NUM_NODES"] = str(len(self.nodes))
-        env["COMPSS_HOSTNAMES"] = ",".join(
-            node.host for node in self.nodes for _ in range(max(1, node.cores)))
+        if self.spec.kind in (TaskKind.PYTHON, TaskKind.MULTINODE):
+            # PyCOMPSs' Python worker: one name per node the task holds.
+            env["COMPSS_HOSTNAMES"] = ",".join(hosts)
+        else:  # COMPSs' program invokers: a name per core, what a hostfile lists
+            env["COMPSS_HOSTNAMES"] = ",".join(
+                node.host for node in self.nodes for _ in range(max(1, node.cores)))
         env["COMPSS_NODES"] = ",".join(dict.fromkeys(hosts))
         env["COMPSS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(self.shape.threads)
         env["COMPSS_NUM_PROCS"] = str(self.shape.processes)

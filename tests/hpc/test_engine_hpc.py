@@ -8,7 +8,7 @@ import pytest
 
 from eflows_kernel.model import compss_wait_on, task
 from eflows_kernel.model.exceptions import EngineError, TaskDefinitionError, TaskFailedError
-from eflows_kernel.model.hpc import compss, container, http, mpi, multinode, ompss
+from eflows_kernel.model.hpc import container, http, mpi, multinode, ompss
 from eflows_kernel.model.parameter import INOUT
 from tests.conftest import task_events
 
@@ -96,12 +96,6 @@ def ompss_program(flag, script):
     pass
 
 
-@compss(runcompss="runcompss", app_name="nested.py", computing_nodes=2)
-@task(returns=1)
-def nested_app():
-    pass
-
-
 @http(service_name="svc", resource="r", request="GET")
 @task(returns=1)
 def service_call():
@@ -115,8 +109,5 @@ def test_ompss_tasks_run_their_program_as_binary_tasks(engine) -> None:
 
 
 def test_nested_runtimes_are_refused_when_called_not_when_defined(engine) -> None:
-    with pytest.raises(TaskDefinitionError, match=r"@compss \(a nested COMPSs application\) "
-                                                  r"is not supported"):
-        nested_app()
     with pytest.raises(TaskDefinitionError, match="@http"):
         service_call()

@@ -104,7 +104,8 @@ def test_types_pycompss_reads_but_we_do_not_run_are_refused_when_called(tmp_path
                                 "parameters": {}}, name="h.json")
     nested = described(tmp_path, {"execution": {"type": "COMPSs", "app_name": "a.py"},
                                   "parameters": {}}, name="c.json")
-    assert "@http" in http.hpc.refused and "@compss" in nested.hpc.refused
+    assert "@http" in http.hpc.refused
+    assert nested.hpc.refused is None and nested.hpc.nested_app == "a.py"  # @compss runs it
 
 
 @pytest.mark.parametrize(("config", "message"), [

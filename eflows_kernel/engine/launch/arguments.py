@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eflows_kernel.engine.launch.process import Redirects
-from eflows_kernel.model.parameter import IN, ParamSpec
+from eflows_kernel.model.parameter import IN, Direction, ParamSpec
 
 PREFIX_SKIP = "#"  # COMPSs' Constants.PREFIX_SKIP
 _NO_PREFIX = ("", "null")  # COMPSs' Constants.PREFIX_EMPTY
@@ -107,6 +107,10 @@ def program_arguments(parameters: list[tuple[str, Any, ParamSpec]]) -> ProgramAr
         if stream in ("STDIN", "STDOUT", "STDERR"):
             path = str(value)
             setattr(result.redirects, stream.lower(), path)
+            if stream != "STDIN" and getattr(spec, "direction", None) is Direction.OUT:
+                # An OUT file is a new version (COMPSs appends to a fresh file): what
+                # the path held before is not kept; INOUT ones are appended to.
+                result.redirects.fresh = (*result.redirects.fresh, path)
             result.by_name[name] = [path]
             continue
         prefix = getattr(spec, "prefix", None)

@@ -43,11 +43,19 @@ class ProcessResult:
 @dataclass
 class Redirects:
     """Files a program reads stdin from / appends stdout and stderr to (PyCOMPSs
-    ``StdIOStream`` parameters append, as its binary runner does)."""
+    ``StdIOStream`` parameters append, as its binary runner does); ``fresh`` ones (OUT
+    parameters: a new version of the file) are emptied first."""
 
     stdin: str | None = None
     stdout: str | None = None
     stderr: str | None = None
+    fresh: tuple[str, ...] = ()
+
+    def mode(self, path: str, opened: set[str]) -> str:
+        if path in self.fresh and path not in opened:
+            opened.add(path)
+            return "wb"
+        return "ab"
 
 
 def run_process(argv: list[str], *, cwd: str, env: dict[str, str],
@@ -58,9 +66,12 @@ def run_process(argv: list[str], *, cwd: str, env: dict[str, str],
     with contextlib.ExitStack() as files:
         stdin: Any = (files.enter_context(open(redirects.stdin, "rb"))
                       if redirects.stdin else subprocess.DEVNULL)
-        stdout: Any = (files.enter_context(open(redirects.stdout, "ab"))
+        emptied: set[str] = set()
+        stdout: Any = (files.enter_context(open(redirects.stdout,
+                                                redirects.mode(redirects.stdout, emptied)))
                        if redirects.stdout else None)
-        stderr: Any = (files.enter_context(open(redirects.stderr, "ab"))
+        stderr: Any = (files.enter_context(open(redirects.stderr,
+                                                redirects.mode(redirects.stderr, emptied)))
                        if redirects.stderr else subprocess.PIPE)
         if _STOPPING.is_set():
             raise _stopping(name)

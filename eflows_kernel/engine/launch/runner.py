@@ -65,8 +65,12 @@ class Attempt:
         env = dict(os.environ)
         hosts = [node.host for node in self.nodes]
         env["COMPSS_NUM_NODES"] = str(len(self.nodes))
-        env["COMPSS_HOSTNAMES"] = ",".join(
-            node.host for node in self.nodes for _ in range(max(1, node.cores)))
+        if self.spec.kind in (TaskKind.PYTHON, TaskKind.MULTINODE):
+            # PyCOMPSs' Python worker: one name per node the task holds.
+            env["COMPSS_HOSTNAMES"] = ",".join(hosts)
+        else:  # COMPSs' program invokers: a name per core, what a hostfile lists
+            env["COMPSS_HOSTNAMES"] = ",".join(
+                node.host for node in self.nodes for _ in range(max(1, node.cores)))
         env["COMPSS_NODES"] = ",".join(dict.fromkeys(hosts))
         env["COMPSS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(self.shape.threads)
         env["COMPSS_NUM_PROCS"] = str(self.shape.processes)
@@ -132,8 +136,14 @@ class Attempt:
                 [os.path.expandvars(p.binary), *self.parameters.expand(p.args or "")],
                 cwd, env)), p.processes) for p in spec.programs]
         else:
-            argv = [os.path.expandvars(spec.binary or ""),
-                    *self.parameters.expand(spec.args)]
+            if spec.nested_app is not None:  # @compss
+                argv = [*nested_runtime(spec.binary, env),
+                        *shlex.split(os.path.expandvars(spec.flags or "")),
+                        os.path.expandvars(spec.nested_app),
+                        *self.parameters.expand(spec.args)]
+            else:
+                argv = [os.path.expandvars(spec.binary or ""),
+                        *self.parameters.expand(spec.args)]
             programs = [Program(tuple(self._in_container(argv, cwd, env)),
                                 self.shape.processes)]
         if spec.kind is TaskKind.BINARY:
@@ -294,7 +304,9 @@ def _host_paths() -> list[str]:
 def run_hpc_task(definition: Any, wire: Any, args: list[Any], kwargs: dict[str, Any],
                  nodes: list[Node] | None, details: dict[str, Any]) -> Any:
     """The worker's entry point for one attempt of an HPC task."""
-    if definition.hpc.kind in (TaskKind.BINARY, TaskKind.MPI) and not definition.hpc.binary:
+    spec = definition.hpc
+    if (spec.kind in (TaskKind.BINARY, TaskKind.MPI) and not spec.binary
+            and spec.nested_app is None):
         raise EngineError(f"task '{definition.name}' has no binary to run")
     return Attempt(definition, wire, args, kwargs, nodes, details).run()
 
@@ -318,3 +330,18 @@ def run_without_engine(definition: Any, args: tuple[Any, ...], kwargs: dict[str,
                     call_args[list(definition.signature.parameters).index(name)] = (
                         os.path.abspath(value))
     return Attempt(definition, None, call_args, call_kwargs, None, {}).run()
+
+
+def nested_runtime(runcompss: str | None, env: dict[str, str]) -> list[str]:
+    """The command an @compss task runs its application with: the ``runcompss`` it
+    names when that is installed, else this runtime (``python -m eflows_kernel``, what
+    ``eflows-run`` runs), which takes runcompss' options."""
+    given = os.path.expanduser(os.path.expandvars(runcompss or "")).strip()
+    if given and "$" not in given:
+        words = shlex.split(given)
+        if shutil.which(words[0], path=env.get("PATH")) or os.path.isfile(words[0]):
+            return words
+        if os.path.basename(words[0]) != "runcompss":
+            raise EngineError(f"@compss: runcompss={runcompss!r} is not a program here "
+                              "(leave it unset to run the application with eflows-run)")
+    return [sys.executable, "-m", "eflows_kernel"]

@@ -1,7 +1,7 @@
 """PyCOMPSs' HPC task decorators: @binary, @ompss, @mpi, @mpmd_mpi, @multinode,
-@container, @prolog and @epilog, with PyCOMPSs' parameters (``pycompss/api/*.py``);
-@compss, @decaf, @opencl, @julia and @http are accepted on a definition and refused
-when the task is called.
+@container, @prolog, @epilog and @compss (a nested application), with PyCOMPSs'
+parameters (``pycompss/api/*.py``); @decaf, @opencl, @julia and @http are accepted on
+a definition and refused when the task is called.
 
 They go above ``@task`` (and under ``@constraint``), in any order among themselves,
 and only record what they were told on the definition (``definition.hpc``); the
@@ -307,7 +307,36 @@ def _refused_decorator(label: str, what: str) -> Callable[..., Any]:
     return decorator
 
 
-compss = _refused_decorator("@compss", "a nested COMPSs application")
+def compss(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    """``@compss(runcompss="${RUNCOMPSS}", flags="-d", app_name="nested.py",
+    worker_in_master=..., computing_nodes=..., working_dir=..., fail_by_exit_value=...)``:
+    the task runs a whole PyCOMPSs application, its parameters being the application's
+    arguments, its return value the application's exit value. ``runcompss`` unset (or
+    a ``runcompss`` that is not installed) runs it with ``eflows-run``, this runtime."""
+    _no_positional("@compss", args)
+    options = _checked("@compss", kwargs,
+                       {"runcompss", "flags", "app_name", "worker_in_master",
+                        "computing_nodes", "working_dir", "fail_by_exit_value", "args"},
+                       ("app_name",),
+                       {"appName": "app_name", "workerInMaster": "worker_in_master",
+                        "computingNodes": "computing_nodes", "workingDir": "working_dir"})
+
+    def apply(definition: Any) -> None:
+        spec = set_kind(definition, TaskKind.BINARY, "@compss")
+        spec.nested_app = _text(options["app_name"], "app_name", "@compss")
+        spec.binary = _text(options.get("runcompss"), "runcompss", "@compss")
+        spec.flags = _text(options.get("flags"), "flags", "@compss")
+        spec.working_dir = _text(options.get("working_dir"), "working_dir", "@compss")
+        spec.args = _text(options.get("args"), "args", "@compss")
+        # PyCOMPSs gives the nested application's exit value back as the task's result
+        # (its own test programs expect 1 from a failed application, 123 from
+        # sys.exit(123)) rather than failing the task.
+        spec.fail_by_exit_value = check_flag(options.get("fail_by_exit_value", False),
+                                             "fail_by_exit_value", definition.name)
+
+    return _decorator(apply)
+
+
 decaf = _refused_decorator("@decaf", "a Decaf dataflow")
 opencl = _refused_decorator("@opencl", "an OpenCL kernel")
 julia = _refused_decorator("@julia", "a Julia script run by COMPSs")

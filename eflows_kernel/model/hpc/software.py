@@ -11,9 +11,9 @@ Both spellings PyCOMPSs reads are understood::
     {"type": "binary", "properties": {"binary": "grep", "params": "{{word}} {{f}}"}, ...}
 
 ``type`` is ``task`` (the Python body), ``binary``, ``mpi``, ``mpmd_mpi``,
-``multinode``, ``workflow`` (the function is not a task at all), or ``http`` and
-``compss``, which PyCOMPSs also reads: like their decorators here, those import and
-are refused when the task is called. With
+``multinode``, ``workflow`` (the function is not a task at all), ``compss`` (a nested
+application, run as @compss runs it), or ``http``, which PyCOMPSs also reads: like its
+decorator here, it imports and is refused when the task is called. With
 ``parameters`` the decorator needs no ``@task`` under it; without, it goes above one.
 Each part is handed to the decorator of the same name, so it means exactly what that
 decorator means.

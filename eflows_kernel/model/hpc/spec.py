@@ -86,11 +86,13 @@ class HpcTask:
     programs: tuple[MpiProgram, ...] = ()
     # @multinode
     computing_nodes: int | str = 1
+    # @compss: the nested application the program (runcompss, else eflows-run) runs
+    nested_app: str | None = None
     container: ContainerSpec | None = None
     prolog: ExecSpec | None = None
     epilog: ExecSpec | None = None
     decorators: tuple[str, ...] = ()  # which ones set this up, for error messages
-    refused: str | None = None  # @compss, @decaf...: why calling the task is an error
+    refused: str | None = None  # @decaf, @http...: why calling the task is an error
 
     @property
     def runs_program(self) -> bool:

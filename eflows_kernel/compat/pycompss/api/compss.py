@@ -1,4 +1,4 @@
-"""pycompss.api.compss: accepted on a definition, refused when the task is called."""
+"""pycompss.api.compss: a task running a nested PyCOMPSs application."""
 
 from eflows_kernel.model.hpc.decorators import compss
 

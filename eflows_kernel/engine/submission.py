@@ -130,8 +130,10 @@ class CallAnalyser:
             if isinstance(value, str | os.PathLike):
                 plan.file_params[key] = repr(spec)
         elif (spec.is_collection and value is not None
-              and self.objects.current(value) is None):
-            leaves = []
+              and (self.objects.current(value) is None or _names_files(spec, value))):
+            # A collection of files is walked at every call: its leaves are paths,
+            # whose writers are tracked per file; the list of names never changes.
+            leaves = None if spec.file_collection else []
             encoded, depth = self._container(plan, pname, value, spec, spec.depth, (),
                                              leaves, top=True), spec.depth
         elif (not spec.writes and self.objects.current(value) is None
@@ -154,7 +156,8 @@ class CallAnalyser:
         else:
             plan.kwargs[key] = encoded
             plan.kwarg_depths[key] = depth
-        if spec.writes and not spec.is_path and spec.type is not DataType.STREAM:
+        if spec.writes and not spec.is_path and spec.type is not DataType.STREAM \
+                and not spec.file_collection:
             position = len(plan.updates)
             plan.updates.append((kind, key, depth, pname))
             if leaves is not None:
@@ -247,6 +250,10 @@ class CallAnalyser:
                 f"({type(value).__name__}) cannot be serialised to send it to a worker: "
                 f"{exc}") from None
 
+
+
+def _names_files(spec: ParamSpec, value: Any) -> bool:
+    return spec.file_collection and isinstance(value, list | tuple | dict)
 
 
 def _walk(value: Any, depth: int, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...],

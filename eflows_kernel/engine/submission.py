@@ -43,6 +43,9 @@ class CallPlan:
     updates: list[tuple[str, Any, int, str]] = field(default_factory=list)
     data_deps: set[int] = field(default_factory=set)  # resolved by Dask through the args
     order_deps: set[int] = field(default_factory=set)  # files: order only
+    # Of order_deps, those only for overwriting a file they read (unless also needed).
+    after_readers: set[int] = field(default_factory=set)
+    needed: set[int] = field(default_factory=set)
     # (object, position of its new value among the written ones, index path inside it)
     written_objects: list[tuple[Any, int, tuple[Any, ...]]] = field(default_factory=list)
     deleted_objects: list[Any] = field(default_factory=list)
@@ -184,8 +187,12 @@ class CallAnalyser:
                 f"{type(value).__name__} {_summarise(value)}")
         path = os.path.abspath(os.fspath(value))
         concurrent = spec.direction is Direction.CONCURRENT
-        plan.order_deps.update(self.files.access(path, self._task_id, spec.reads,
-                                                 spec.writes, concurrent))
+        readers: set[int] = set()
+        deps = self.files.access(path, self._task_id, spec.reads, spec.writes, concurrent,
+                                 readers)
+        plan.order_deps.update(deps)
+        plan.after_readers.update(readers)
+        plan.needed.update(d for d in deps if d not in readers)
         return path
 
     def _container(self, plan: CallPlan, pname: str, value: Any, spec: ParamSpec,

@@ -78,7 +78,9 @@ def _submit_plan(engine: Engine, definition: TaskDefinition, task_id: int, plan:
     record = TaskRecord(task_id, definition.name, on_failure.value,
                         tuple(engine._group_stack),
                         deps=() if restored else tuple(sorted(plan.data_deps
-                                                              | plan.order_deps)))
+                                                              | plan.order_deps)),
+                        after_readers=frozenset(plan.after_readers - plan.data_deps
+                                                - plan.needed))
     first_event: dict[str, Any] = {"name": definition.name, "deps": list(record.deps)}
     if record.groups:
         first_event["groups"] = list(record.groups)

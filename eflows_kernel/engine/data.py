@@ -128,7 +128,9 @@ class FileVersions:
         return history[-1]
 
     def access(self, path: str, task_id: int, reads: bool, writes: bool,
-               concurrent: bool = False) -> list[int]:
+               concurrent: bool = False, readers: set[int] | None = None) -> list[int]:
+        """The tasks this access waits for; ``readers`` gets those of them it only
+        waits for because it overwrites what they read."""
         version = self._latest(path)
         deps = [] if version.writer is None else [version.writer]
         if concurrent:
@@ -137,7 +139,10 @@ class FileVersions:
             return deps
         deps.extend(c for c in version.concurrent if c != task_id)
         if writes:
-            deps.extend(r for r in version.readers if r != task_id)
+            before = [r for r in version.readers if r != task_id and r not in deps]
+            deps.extend(before)
+            if readers is not None:
+                readers.update(before)
             history = self._files[path]
             for index in range(len(history) - 1, 0, -1):
                 writer = history[index].writer

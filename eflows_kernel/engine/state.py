@@ -35,6 +35,10 @@ class TaskRecord:
     groups: tuple[str, ...]
     future: Any = None
     deps: tuple[int, ...] = ()
+    # Deps it only runs after because it overwrites a file they read: whether they
+    # ran, failed or were cancelled, the file it writes is the same, so their end
+    # releases it (PyCOMPSs runs it) instead of cancelling it.
+    after_readers: frozenset[int] = frozenset()
     successors: list[int] = field(default_factory=list)
     waiting_for: int = 0  # dependencies not yet satisfied
     state: str = PENDING
@@ -84,7 +88,8 @@ class RunGraph:
             doomed_by = None
             for dep_id in record.deps:
                 dep = self.tasks[dep_id]
-                if dep.finished and not dep.ok and not dep.data_ok:
+                if dep.finished and not dep.ok and not dep.data_ok \
+                        and dep_id not in record.after_readers:
                     doomed_by = dep
                     waiting += 1  # never satisfied: the task stays pending, then is cancelled
                 elif not dep.finished:
@@ -177,29 +182,29 @@ class RunGraph:
         for name in record.groups:
             self.groups[name].unfinished -= 1
         self.events.emit("task", ts=ts, task=record.id, state=state, **fields)
-        if ok:
-            for succ_id in record.successors:
-                succ = self.tasks[succ_id]
-                if succ.finished:
-                    continue
-                succ.waiting_for -= 1
-                if succ.waiting_for == 0 and succ.state == PENDING:
-                    succ.state = READY
-                    self.events.emit("task", ts=ts, task=succ.id, state=READY)
+        for succ_id in record.successors:
+            succ = self.tasks[succ_id]
+            if succ.finished or not (ok or record.id in succ.after_readers):
+                continue
+            succ.waiting_for -= 1
+            if succ.waiting_for == 0 and succ.state == PENDING:
+                succ.state = READY
+                self.events.emit("task", ts=ts, task=succ.id, state=READY)
         self.changed.notify_all()
 
     # -- cancellation -----------------------------------------------------------------
     def _cancel_successors(self, record: TaskRecord) -> None:
         doomed: list[TaskRecord] = []
-        stack = list(record.successors)
+        stack = [(record.id, s) for s in record.successors]
         seen: set[int] = set()
         while stack:
-            succ = self.tasks[stack.pop()]
-            if succ.id in seen or succ.finished:
-                continue
+            parent, succ_id = stack.pop()
+            succ = self.tasks[succ_id]
+            if succ.id in seen or succ.finished or parent in succ.after_readers:
+                continue  # only overwriting what the parent read: released, not cancelled
             seen.add(succ.id)
             doomed.append(succ)
-            stack.extend(succ.successors)
+            stack.extend((succ.id, s) for s in succ.successors)
         self._cancel(doomed, f"task #{record.id} {record.name} did not succeed")
 
     def _cancel(self, records: Iterable[TaskRecord], reason: str) -> None:

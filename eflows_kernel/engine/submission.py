@@ -43,6 +43,9 @@ class CallPlan:
     updates: list[tuple[str, Any, int, str]] = field(default_factory=list)
     data_deps: set[int] = field(default_factory=set)  # resolved by Dask through the args
     order_deps: set[int] = field(default_factory=set)  # files: order only
+    # Of order_deps, those only for overwriting a file they read (unless also needed).
+    after_readers: set[int] = field(default_factory=set)
+    needed: set[int] = field(default_factory=set)
     # (object, position of its new value among the written ones, index path inside it)
     written_objects: list[tuple[Any, int, tuple[Any, ...]]] = field(default_factory=list)
     deleted_objects: list[Any] = field(default_factory=list)
@@ -130,8 +133,10 @@ class CallAnalyser:
             if isinstance(value, str | os.PathLike):
                 plan.file_params[key] = repr(spec)
         elif (spec.is_collection and value is not None
-              and self.objects.current(value) is None):
-            leaves = []
+              and (self.objects.current(value) is None or _names_files(spec, value))):
+            # A collection of files is walked at every call: its leaves are paths,
+            # whose writers are tracked per file; the list of names never changes.
+            leaves = None if spec.file_collection else []
             encoded, depth = self._container(plan, pname, value, spec, spec.depth, (),
                                              leaves, top=True), spec.depth
         elif (not spec.writes and self.objects.current(value) is None
@@ -154,7 +159,8 @@ class CallAnalyser:
         else:
             plan.kwargs[key] = encoded
             plan.kwarg_depths[key] = depth
-        if spec.writes and not spec.is_path and spec.type is not DataType.STREAM:
+        if spec.writes and not spec.is_path and spec.type is not DataType.STREAM \
+                and not spec.file_collection:
             position = len(plan.updates)
             plan.updates.append((kind, key, depth, pname))
             if leaves is not None:
@@ -181,8 +187,12 @@ class CallAnalyser:
                 f"{type(value).__name__} {_summarise(value)}")
         path = os.path.abspath(os.fspath(value))
         concurrent = spec.direction is Direction.CONCURRENT
-        plan.order_deps.update(self.files.access(path, self._task_id, spec.reads,
-                                                 spec.writes, concurrent))
+        readers: set[int] = set()
+        deps = self.files.access(path, self._task_id, spec.reads, spec.writes, concurrent,
+                                 readers)
+        plan.order_deps.update(deps)
+        plan.after_readers.update(readers)
+        plan.needed.update(d for d in deps if d not in readers)
         return path
 
     def _container(self, plan: CallPlan, pname: str, value: Any, spec: ParamSpec,
@@ -247,6 +257,10 @@ class CallAnalyser:
                 f"({type(value).__name__}) cannot be serialised to send it to a worker: "
                 f"{exc}") from None
 
+
+
+def _names_files(spec: ParamSpec, value: Any) -> bool:
+    return spec.file_collection and isinstance(value, list | tuple | dict)
 
 
 def _walk(value: Any, depth: int, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...],

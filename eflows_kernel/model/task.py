@@ -184,13 +184,17 @@ class TaskDefinition:
             elif key in HINT_OPTIONS:
                 opts.hints[key] = value
             elif is_param_spec_value(value):
-                if self._spec(value, key) == IN:
+                spec = self._spec(value, key)  # still refused when not a direction at all
+                if spec == IN:
                     # PyCOMPSs ignores it (its own stream test declares one), and IN
                     # for a parameter that does not exist can change nothing.
                     continue
-                raise TaskDefinitionError(
-                    f"task '{name}' declares a direction for '{key}', but {name}() has no "
-                    f"parameter named '{key}' (parameters: {', '.join(params) or 'none'})")
+                # PyCOMPSs ignores any of them (its 2_cancel_running_tasks declares
+                # FILE_IN/FILE_OUT for a misspelt parameter and relies on it): said once.
+                warnings.warn(
+                    f"task '{name}' declares {spec!r} for '{key}', but {name}() has no "
+                    f"parameter named '{key}' (parameters: {', '.join(params) or 'none'}); "
+                    "ignored, as PyCOMPSs does", UserWarning, stacklevel=4)
             else:
                 warnings.warn(f"task '{name}': @task option {key}={value!r} is not a "
                               "PyCOMPSs option and is ignored", UserWarning, stacklevel=4)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from eflows_kernel.model.exceptions import TaskDefinitionError
 from eflows_kernel.model.task import TaskDefinition, apply_to_definition, parse_count
 
 # (module or module.Class, function name) -> alternatives declared with @implement.
@@ -25,6 +26,11 @@ _ALTERNATIVES: dict[tuple[str, str], list[TaskDefinition]] = {}
 def implement(source_class: str = "", method: str = "", **kwargs: Any) -> Any:
     source_class = kwargs.pop("sourceClass", source_class)
     method = kwargs.pop("method", method)
+    missing = [name for name, value in (("source_class", source_class), ("method", method))
+               if not value]
+    if missing:  # PyCOMPSs refuses the definition too
+        raise TaskDefinitionError(f"@implement: missing mandatory parameter(s) "
+                                  f"{', '.join(missing)}")
 
     def apply(definition: TaskDefinition) -> None:
         alternatives = _ALTERNATIVES.setdefault((source_class, method), [])

@@ -11,6 +11,7 @@ list of the supported ones, as PyCOMPSs' argument check does.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -120,6 +121,7 @@ def mpi(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
     options = _checked(
         "@mpi", kwargs,
         _PROGRAM | {"runner", "processes", "processes_per_node", "scale_by_cu", "flags"},
+        ("runner",),  # as PyCOMPSs' @mpi
         legacy={**_LEGACY, "computing_nodes": "processes", "computingNodes": "processes"},
         extra=lambda key: key.endswith("_layout"))
 
@@ -290,8 +292,28 @@ prolog = _exec_decorator("@prolog", True)
 epilog = _exec_decorator("@epilog", False)
 
 
-def _refused_decorator(label: str, what: str) -> Callable[..., Any]:
+def _refused_decorator(label: str, what: str, mandatory: Iterable[str] = (),
+                       supported: Iterable[str] = (),
+                       legacy: dict[str, str] | None = None) -> Callable[..., Any]:
+    legacy = legacy or {}
+    known = set(supported) | set(legacy)
+
     def decorator(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        # PyCOMPSs' argument check, at definition: a missing mandatory argument (under
+        # its name or its older camelCase one) is an error, the rest only warnings.
+        given = {legacy.get(key, key) for key in kwargs}
+        missing = [key for key in mandatory if key not in given]
+        if missing:
+            raise TaskDefinitionError(f"{label}: missing mandatory parameter(s) "
+                                      f"{', '.join(missing)}")
+        for key in kwargs:
+            if key in legacy:
+                warnings.warn(f"{label}: deprecated parameter {key!r}, use "
+                              f"{legacy[key]!r}", UserWarning, stacklevel=2)
+            elif known and key not in known:
+                warnings.warn(f"{label}: unexpected parameter {key!r}; supported: "
+                              f"{', '.join(sorted(known))}", UserWarning, stacklevel=2)
+
         def apply(definition: Any) -> None:
             spec = hpc_of(definition)
             spec.decorators = (*spec.decorators, label)
@@ -337,7 +359,12 @@ def compss(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
     return _decorator(apply)
 
 
-decaf = _refused_decorator("@decaf", "a Decaf dataflow")
+decaf = _refused_decorator(
+    "@decaf", "a Decaf dataflow", mandatory=("df_script",),
+    supported=("computing_nodes", "working_dir", "runner", "df_executor", "df_lib",
+               "df_script", "fail_by_exit_value"),
+    legacy={"computingNodes": "computing_nodes", "workingDir": "working_dir",
+            "dfExecutor": "df_executor", "dfLib": "df_lib", "dfScript": "df_script"})
 opencl = _refused_decorator("@opencl", "an OpenCL kernel")
 julia = _refused_decorator("@julia", "a Julia script run by COMPSs")
 http = _refused_decorator("@http", "a call of an HTTP service")

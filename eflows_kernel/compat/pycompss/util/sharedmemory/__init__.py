@@ -1,0 +1,1 @@
+"""pycompss.util.sharedmemory on eflows_kernel (see shma)."""

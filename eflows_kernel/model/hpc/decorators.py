@@ -336,12 +336,16 @@ def compss(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
     arguments, its return value the application's exit value. ``runcompss`` unset (or
     a ``runcompss`` that is not installed) runs it with ``eflows-run``, this runtime."""
     _no_positional("@compss", args)
+    legacy = {"appName": "app_name", "workerInMaster": "worker_in_master",
+              "computingNodes": "computing_nodes", "workingDir": "working_dir"}
+    for key in kwargs:
+        if key in legacy:  # as PyCOMPSs: the older camelCase names still work, with a warning
+            warnings.warn(f"@compss: deprecated parameter {key!r}, use {legacy[key]!r}",
+                          UserWarning, stacklevel=2)
     options = _checked("@compss", kwargs,
                        {"runcompss", "flags", "app_name", "worker_in_master",
                         "computing_nodes", "working_dir", "fail_by_exit_value", "args"},
-                       ("app_name",),
-                       {"appName": "app_name", "workerInMaster": "worker_in_master",
-                        "computingNodes": "computing_nodes", "workingDir": "working_dir"})
+                       ("app_name",), legacy)
 
     def apply(definition: Any) -> None:
         spec = set_kind(definition, TaskKind.BINARY, "@compss")

@@ -56,6 +56,9 @@ class Deployment:
     run_final: dict[str, Any] | None = None  # the run's final event, once seen
     missing_polls: int = 0
     queue: dict[str, str] | None = None  # what the scheduler last said (recorded on change)
+    # its job's never-clearing pending reason said in the log (once: Slurm's main and
+    # backfill schedulers give such a job alternating reasons)
+    said_unrunnable: bool = False
     tail: RemoteEventTail | None = None
     stage: str = "connect"
     thread: threading.Thread | None = None

@@ -55,9 +55,6 @@ class RemoteRuns:
         self._tail_load: dict[PooledConnection, int] = {}
         self.lock = threading.RLock()
         self.closed = False
-        # jobs whose never-clearing pending reason the run's log has said (once a job:
-        # Slurm's main and backfill schedulers give such a job alternating reasons)
-        self.said_unrunnable: set[str] = set()
         self.finisher = Finisher(self)
 
     def add(self, dep: pipeline.Deployment) -> None:
@@ -236,11 +233,10 @@ class RemoteRuns:
         queue = state.queue()
         if queue != dep.queue:
             dep.queue = queue
-            job = dep.job_id or "?"
-            warning = pending_warning(job, state.reason or "") if (
-                state.state == "PENDING" and job not in self.said_unrunnable) else None
+            warning = pending_warning(dep.job_id or "?", state.reason or "") if (
+                state.state == "PENDING" and not dep.said_unrunnable) else None
             if warning:  # it waits for ever: say so, and what to change
-                self.said_unrunnable.add(job)
+                dep.said_unrunnable = True
                 dep.log.emit("log", level="WARN", source="deployer", message=warning)
             try:
                 self.executions.set_queue(dep.execution_id, queue)

@@ -11,12 +11,12 @@ schedule (``last_sync``) and logged.
 from __future__ import annotations
 
 import logging
-import posixpath
 from pathlib import Path
 from typing import Any
 
 from eflows_kernel.events import EventStream
 from eflows_kernel.services.credentials.service_credentials import ServiceCredentials
+from eflows_kernel.services.hpc.transfer.download import staged_name
 from eflows_kernel.services.hpc.transfer.listing import list_folder
 from eflows_kernel.services.hpc.transfer.stores import StoreError
 from eflows_kernel.services.hpc.transfer.url_policy import UrlPolicy
@@ -71,7 +71,7 @@ def sync(schedule_id: str, source: End, target: End, contents: bool,
     client = connect()
     try:
         listing = list_folder(client, source.path)
-        name = posixpath.basename(posixpath.normpath(source.path))
+        name = staged_name(source.path)  # as the folder lands on the target
         if listing is not None:
             held = held_by_target(target, name, contents, credentials, policy)
             chosen = plan(listing, synced.get(schedule_id), held)

@@ -66,7 +66,7 @@ def stage_out(client: paramiko.SSHClient, remote_path: str, local_dir: str | os.
         raise TransferError(f"nothing to stage out: {remote_path} is neither a file nor a "
                             "folder on the cluster")
     expected = remote_sha256(client, [remote_path]).get(remote_path)
-    name = _local_name(remote_path)
+    name = staged_name(remote_path)
     target = Path(local_dir)
     target.mkdir(parents=True, exist_ok=True)
     final, part = within(target, name), within(target, name + PART)
@@ -190,7 +190,7 @@ def _stage_out_folder(client: paramiko.SSHClient, folder: str, local_dir: Path,
     those files alone, merged into what is there already (each file renamed into place
     once the whole set checked out). The result, and {path: sha256} of what arrived."""
     folder = folder.rstrip("/") or "/"
-    name = _local_name(folder)
+    name = staged_name(folder)
     listed = _remote_manifest(client, folder, only, changing)
     total = sum(item.size for item in listed.values())
     local_dir.mkdir(parents=True, exist_ok=True)
@@ -313,7 +313,7 @@ def _ask_again(client: paramiko.SSHClient, part: Path, folder: str, names: list[
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _local_name(remote_path: str) -> str:
+def staged_name(remote_path: str) -> str:
     """The name a staged-out file or folder gets here: the last part of its remote path."""
     name = posixpath.basename(posixpath.normpath(remote_path))
     try:

@@ -31,7 +31,11 @@ from eflows_kernel.services.hpc.transfer._common import (
     TransferResult,
     file_sha256,
 )
-from eflows_kernel.services.hpc.transfer.download import stage_out, stage_out_files
+from eflows_kernel.services.hpc.transfer.download import (
+    stage_out,
+    stage_out_files,
+    staged_name,
+)
 from eflows_kernel.services.hpc.transfer.image_archive import (
     archive_kind,
     check_image_archive,
@@ -238,7 +242,7 @@ def relay_from_site(client: paramiko.SSHClient, remote_path: str, store: DataSto
     a folder still being written (``stage_out``); ``only``: the files of the folder to
     send ({path below it: size listed}, an incremental sync: ``stage_out_files``)."""
     if only is not None:
-        local = spool / posixpath.basename(posixpath.normpath(remote_path))
+        local = spool / staged_name(remote_path)
         if not stage_out_files(client, remote_path, only, spool, events):
             shutil.rmtree(spool, ignore_errors=True)
             return []

@@ -9,8 +9,8 @@ scheduler (the same workers), as a job already submitted (the options that size 
 batch job are said to have no effect, as for the step's own job). Each of those inner
 runs writes its own event log (``events-<pid>-<random>.jsonl`` in the run's
 ``.eflows-script-*`` folder), which :class:`~eflows_kernel.engine.inner_runs.InnerRuns`
-merges into the run's own as it grows: the inner runs' tasks are the run's, live, wherever the run's
-log is followed from.
+merges into the run's own as it grows: the inner runs' tasks are the run's, live,
+wherever the run's log is followed from.
 """
 
 from __future__ import annotations

@@ -54,6 +54,15 @@ def _checked(decorator: str, kwargs: dict[str, Any], supported: Iterable[str],
     return options
 
 
+def _warn_legacy(label: str, kwargs: dict[str, Any], legacy: dict[str, str]) -> None:
+    """As PyCOMPSs: an older camelCase argument name still works, with a warning (said
+    at the application's decorator line)."""
+    for key in kwargs:
+        if key in legacy:
+            warnings.warn(f"{label}: deprecated parameter {key!r}, use {legacy[key]!r}",
+                          UserWarning, stacklevel=3)
+
+
 def _decorator(apply: Apply) -> Callable[[Any], Any]:
     return lambda target: apply_to_definition(target, apply)
 
@@ -306,11 +315,9 @@ def _refused_decorator(label: str, what: str, mandatory: Iterable[str] = (),
         if missing:
             raise TaskDefinitionError(f"{label}: missing mandatory parameter(s) "
                                       f"{', '.join(missing)}")
+        _warn_legacy(label, kwargs, legacy)
         for key in kwargs:
-            if key in legacy:
-                warnings.warn(f"{label}: deprecated parameter {key!r}, use "
-                              f"{legacy[key]!r}", UserWarning, stacklevel=2)
-            elif known and key not in known:
+            if known and key not in known:
                 warnings.warn(f"{label}: unexpected parameter {key!r}; supported: "
                               f"{', '.join(sorted(known))}", UserWarning, stacklevel=2)
 
@@ -338,10 +345,7 @@ def compss(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
     _no_positional("@compss", args)
     legacy = {"appName": "app_name", "workerInMaster": "worker_in_master",
               "computingNodes": "computing_nodes", "workingDir": "working_dir"}
-    for key in kwargs:
-        if key in legacy:  # as PyCOMPSs: the older camelCase names still work, with a warning
-            warnings.warn(f"@compss: deprecated parameter {key!r}, use {legacy[key]!r}",
-                          UserWarning, stacklevel=2)
+    _warn_legacy("@compss", kwargs, legacy)
     options = _checked("@compss", kwargs,
                        {"runcompss", "flags", "app_name", "worker_in_master",
                         "computing_nodes", "working_dir", "fail_by_exit_value", "args"},
